@@ -1,0 +1,109 @@
+// Memory layout shared with src/core/ (which writes the program and reads the verdicts).
+//
+// The arena, laid out by src/core/arena.ts above __heap_base, never moved once placed:
+//
+//   +-----------+---------+------------+------------+-----------+-------------+---------+----------...
+//   | rule      | path    | seen-bit   | regex VM   | verdicts  | error paths | message | message
+//   | program   | stack   | stack      | scratch    | (per msg) | (per batch) | table   | bytes (grows)
+//   +-----------+---------+------------+------------+-----------+-------------+---------+----------...
+//
+// Rule program: schema nodes (NODE_SIZE bytes each), property tables, enum tables, regex programs
+// and the UTF-8 bytes of property names / enum strings, all addressed absolutely.
+
+// ---- schema node ----------------------------------------------------------------------------
+export const NODE_SIZE: u32 = 96;
+export const N_TYPE: u32 = 0; //        u32 type mask (T_*)
+export const N_FLAGS: u32 = 4; //       u32 F_* bits
+export const N_MIN_LENGTH: u32 = 8; //  u32
+export const N_MAX_LENGTH: u32 = 12; // u32
+export const N_MIN_ITEMS: u32 = 16; //  u32
+export const N_MAX_ITEMS: u32 = 20; //  u32
+export const N_ITEMS: u32 = 24; //      u32 node address for array elements
+export const N_PROP_COUNT: u32 = 28; // u32
+export const N_PROPS: u32 = 32; //      u32 address of PROP_SIZE entries
+export const N_SEEN_WORDS: u32 = 36; // u32 ceil(propCount / 32)
+export const N_PATTERN: u32 = 40; //    u32 address of a regex program
+export const N_ENUM_COUNT: u32 = 44; // u32
+export const N_ENUM: u32 = 48; //       u32 address of ENUM_SIZE entries
+export const N_SLOT: u32 = 52; //       i32 extraction slot, -1 for none
+export const N_MINIMUM: u32 = 56; //    f64
+export const N_MAXIMUM: u32 = 64; //    f64
+export const N_EXCL_MINIMUM: u32 = 72; // f64
+export const N_EXCL_MAXIMUM: u32 = 80; // f64
+
+export const T_NULL: u32 = 1;
+export const T_BOOL: u32 = 2;
+export const T_INT: u32 = 4;
+export const T_NUM: u32 = 8; // any number, integers included
+export const T_STR: u32 = 16;
+export const T_ARR: u32 = 32;
+export const T_OBJ: u32 = 64;
+
+export const F_FALSE: u32 = 1;
+export const F_NO_ADDITIONAL: u32 = 2;
+export const F_MINIMUM: u32 = 4;
+export const F_MAXIMUM: u32 = 8;
+export const F_EXCL_MINIMUM: u32 = 16;
+export const F_EXCL_MAXIMUM: u32 = 32;
+export const F_MIN_LENGTH: u32 = 64;
+export const F_MAX_LENGTH: u32 = 128;
+export const F_MIN_ITEMS: u32 = 256;
+export const F_MAX_ITEMS: u32 = 512;
+export const F_ENUM: u32 = 1024;
+export const F_CONST: u32 = 2048;
+export const F_PATTERN: u32 = 4096;
+export const F_PATTERN_JS: u32 = 8192; // pattern outside the core's subset: checked in JS
+export const F_ENUM_NUMBERS: u32 = 16384;
+
+export const F_NUMERIC: u32 = F_MINIMUM | F_MAXIMUM | F_EXCL_MINIMUM | F_EXCL_MAXIMUM;
+export const F_STRING: u32 = F_MIN_LENGTH | F_MAX_LENGTH | F_PATTERN | F_PATTERN_JS | F_ENUM | F_CONST;
+
+// ---- property entry ---------------------------------------------------------------------------
+export const PROP_SIZE: u32 = 16;
+export const P_NAME: u32 = 0; //  u32 address of the UTF-8 name
+export const P_NAME_LEN: u32 = 4;
+export const P_CHILD: u32 = 8; // u32 node address
+export const P_FLAGS: u32 = 12;
+export const PF_REQUIRED: u32 = 1;
+export const PF_SYNTHETIC: u32 = 2; // present only for extraction: still "additional" to the rules
+
+// ---- enum member ------------------------------------------------------------------------------
+export const ENUM_SIZE: u32 = 16;
+export const EM_KIND: u32 = 0; // u32 EK_*
+export const EM_STR: u32 = 4; //  u32 address of UTF-8 bytes
+export const EM_NUM: u32 = 8; //  f64, or u32 string length
+export const EK_NULL: u32 = 0;
+export const EK_FALSE: u32 = 1;
+export const EK_TRUE: u32 = 2;
+export const EK_NUMBER: u32 = 3;
+export const EK_STRING: u32 = 4;
+
+// ---- regex program: [flags, code words...]; see assembly/regex.ts -----------------------------
+export const RX_ANCHORED: u32 = 1;
+export const OP_CHAR: i32 = 1; //  cp
+export const OP_ANY: i32 = 2; //   any code point but a line terminator
+export const OP_CLASS: i32 = 3; // negated, rangeCount, (lo, hi)*
+export const OP_SPLIT: i32 = 4; // a, b
+export const OP_JMP: i32 = 5; //   a
+export const OP_BOL: i32 = 6;
+export const OP_EOL: i32 = 7;
+export const OP_MATCH: i32 = 8;
+
+// ---- message table: (address u32, length u32) per message; address 0 = not copied (too large)
+
+// ---- verdict record: OUT_FIXED words, then (start, end) per extraction slot ---------------------
+export const OUT_FIXED: u32 = 6;
+export const O_CODE: u32 = 0;
+export const O_OFFSET: u32 = 4;
+export const O_PATH_START: u32 = 8; // index of the first error-path entry
+export const O_PATH_LEN: u32 = 12;
+export const O_FLAGS: u32 = 16; //    OF_*
+export const O_NODE: u32 = 20; //     node address of the failed rule
+export const OF_NEEDS_JS: u32 = 1;
+
+// ---- error path entry: (a i32, b i32) ------------------------------------------------------------
+//   a >= 0: object key, raw bytes at message offset a, length b (quotes excluded)
+//   a == -1: array index b
+//   a == -2: property entry at address b (a missing required property)
+export const PATH_INDEX: i32 = -1;
+export const PATH_PROP: i32 = -2;

@@ -1,0 +1,730 @@
+// The scanner: one pass over a message's raw UTF-8 bytes that checks RFC 8259 well-formedness,
+// runs the rule program on every value it meets, and records the spans of extracted fields.
+// Failures set a code and return; nothing here traps on any input.
+import * as E from './codes';
+import {
+  EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, EM_KIND, EM_NUM, EM_STR, ENUM_SIZE,
+  F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAX_ITEMS,
+  F_MAX_LENGTH, F_MAXIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_MINIMUM, F_NO_ADDITIONAL, F_NUMERIC,
+  F_PATTERN, F_PATTERN_JS, F_STRING, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM,
+  N_FLAGS, N_ITEMS, N_MAX_ITEMS, N_MAX_LENGTH, N_MAXIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_MINIMUM,
+  N_PATTERN, N_PROP_COUNT, N_PROPS, N_SEEN_WORDS, N_SLOT, N_TYPE, O_CODE, O_FLAGS, O_NODE,
+  O_OFFSET, O_PATH_LEN, O_PATH_START, OF_NEEDS_JS, OUT_FIXED, P_CHILD, P_FLAGS, P_NAME,
+  P_NAME_LEN, PATH_INDEX, PATH_PROP, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, T_ARR, T_BOOL,
+  T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
+} from './layout';
+import { regexTest } from './regex';
+import { hex4, jsonEqualsUtf8 } from './text';
+
+// ---- configuration (set once per validator by configure) ---------------------------------------
+let rootNode: usize = 0;
+let anyNode: usize = 0;
+let maxDepth: i32 = 64;
+let maxSize: u32 = 1 << 20;
+let slotCount: u32 = 0;
+let pathStack: usize = 0;
+let seenBase: usize = 0;
+let pathOut: usize = 0;
+
+export function configureScanner(
+  root: usize, any: usize, depthLimit: i32, sizeLimit: u32, slots: u32,
+  pathStackAt: usize, seenAt: usize, pathOutAt: usize,
+): void {
+  rootNode = root;
+  anyNode = any;
+  maxDepth = depthLimit;
+  maxSize = sizeLimit;
+  slotCount = slots;
+  pathStack = pathStackAt;
+  seenBase = seenAt;
+  pathOut = pathOutAt;
+}
+
+export function outStride(): u32 {
+  return (OUT_FIXED + (slotCount << 1)) << 2;
+}
+
+// ---- per-message state --------------------------------------------------------------------------
+let msg: usize = 0; // first byte of the message
+let pos: usize = 0;
+let end: usize = 0;
+let depth: i32 = 0; // open containers around the current value
+let seenTop: usize = 0;
+let out: usize = 0; // this message's verdict record
+let pathTop: i32 = 0; // next free error-path entry (shared by the batch)
+
+let err: i32 = 0;
+let errAt: usize = 0;
+let rule: i32 = 0;
+let ruleAt: usize = 0;
+let ruleNode: usize = 0;
+let rulePathStart: i32 = 0;
+let rulePathLen: i32 = 0;
+let needsJs: bool = false;
+
+// results of scanString / scanNumber
+let strCodePoints: u32 = 0;
+let strEscaped: bool = false;
+let numValue: f64 = 0;
+let numExact: bool = false; // numValue is the exact double JSON.parse would give
+let numInteger: i32 = 0; // 1 integer, 0 not, -1 unknown (inexact)
+
+@inline function fail(code: i32, at: usize): void {
+  if (err == 0) {
+    err = code;
+    errAt = at;
+  }
+}
+
+/** Records the first rule failure with a copy of the current path (plus one extra entry if a != 0 or b != 0 is given via extra). */
+function ruleFail(code: i32, at: usize, node: usize, pathLen: i32, extraA: i32, extraB: i32, hasExtra: bool): void {
+  if (rule != 0) return;
+  rule = code;
+  ruleAt = at;
+  ruleNode = node;
+  rulePathStart = pathTop;
+  memory.copy(pathOut + (<usize>pathTop << 3), pathStack, <usize>pathLen << 3);
+  pathTop += pathLen;
+  if (hasExtra) {
+    const entry = pathOut + (<usize>pathTop << 3);
+    store<i32>(entry, extraA);
+    store<i32>(entry, extraB, 4);
+    pathTop++;
+  }
+  rulePathLen = pathTop - rulePathStart;
+}
+
+@inline function valueFail(code: i32, at: usize, node: usize): void {
+  ruleFail(code, at, node, depth, 0, 0, false);
+}
+
+@inline function skipWhitespace(): void {
+  while (pos < end) {
+    const c = load<u8>(pos);
+    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) pos++;
+    else break;
+  }
+}
+
+// ---- strings ------------------------------------------------------------------------------------
+
+/** One UTF-8 sequence starting with lead byte c at p (c >= 0x80); returns the position after it. */
+function scanUtf8(p: usize, c: u32): usize {
+  let need: usize;
+  let lo: u32 = 0x80;
+  let hi: u32 = 0xbf;
+  if (c < 0xc2) {
+    fail(E.E_UTF8, p); // stray continuation byte or overlong 2-byte lead
+    return p;
+  } else if (c < 0xe0) {
+    need = 1;
+  } else if (c < 0xf0) {
+    need = 2;
+    if (c == 0xe0) lo = 0xa0; // overlong
+    else if (c == 0xed) hi = 0x9f; // UTF-16 surrogates
+  } else if (c < 0xf5) {
+    need = 3;
+    if (c == 0xf0) lo = 0x90; // overlong
+    else if (c == 0xf4) hi = 0x8f; // above U+10FFFF
+  } else {
+    fail(E.E_UTF8, p);
+    return p;
+  }
+  if (p + need >= end) {
+    fail(E.E_UTF8, p); // truncated by the end of input (a string needs its closing quote anyway)
+    return p;
+  }
+  const b1 = <u32>load<u8>(p + 1);
+  if (b1 < lo || b1 > hi) {
+    fail(E.E_UTF8, p);
+    return p;
+  }
+  for (let i: usize = 2; i <= need; i++) {
+    const b = <u32>load<u8>(p + i);
+    if ((b & 0xc0) != 0x80) {
+      fail(E.E_UTF8, p);
+      return p;
+    }
+  }
+  return p + need + 1;
+}
+
+/** An escape at p (the backslash); returns the position after it. A \u surrogate pair counts as one code point. */
+function scanEscape(p: usize): usize {
+  if (p + 1 >= end) {
+    fail(E.E_UNTERMINATED, p);
+    return p;
+  }
+  const e = load<u8>(p + 1);
+  if (e == 0x22 || e == 0x5c || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+    return p + 2;
+  }
+  if (e != 0x75) {
+    fail(E.E_ESCAPE, p);
+    return p;
+  }
+  if (p + 6 > end) {
+    // fewer than four bytes left: bad if any present one is not hex, else cut short
+    for (let q = p + 2; q < end; q++) {
+      const c = load<u8>(q);
+      const isHex = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+      if (!isHex) {
+        fail(E.E_ESCAPE, p);
+        return p;
+      }
+    }
+    fail(E.E_UNTERMINATED, p);
+    return p;
+  }
+  const u = hex4(p + 2);
+  if (u < 0) {
+    fail(E.E_ESCAPE, p);
+    return p;
+  }
+  if (u >= 0xd800 && u <= 0xdbff && p + 12 <= end && load<u8>(p + 6) == 0x5c && load<u8>(p + 7) == 0x75) {
+    const low = hex4(p + 8);
+    if (low >= 0xdc00 && low <= 0xdfff) return p + 12;
+  }
+  return p + 6;
+}
+
+/** A string starting at pos (the opening quote); leaves pos after the closing quote. */
+function scanString(): void {
+  let p = pos + 1;
+  let cps: u32 = 0;
+  let escaped = false;
+  while (true) {
+    if (ASC_FEATURE_SIMD) {
+      // 16 bytes at a time while none is a quote, a backslash, a control byte or non-ASCII
+      const quote = i8x16.splat(0x22);
+      const backslash = i8x16.splat(0x5c);
+      const space = i8x16.splat(0x20);
+      const zero = i8x16.splat(0);
+      while (p + 16 <= end) {
+        const v = v128.load(p);
+        const special = v128.or(
+          v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
+          v128.or(i8x16.lt_u(v, space), i8x16.lt_s(v, zero)),
+        );
+        const mask = i8x16.bitmask(special);
+        if (mask == 0) {
+          p += 16;
+          cps += 16;
+          continue;
+        }
+        const skip = ctz(mask);
+        p += skip;
+        cps += skip;
+        break;
+      }
+    }
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return;
+    }
+    const c = <u32>load<u8>(p);
+    if (c == 0x22) break;
+    if (c == 0x5c) {
+      escaped = true;
+      p = scanEscape(p);
+      if (err != 0) return;
+    } else if (c < 0x20) {
+      fail(E.E_CONTROL, p);
+      return;
+    } else if (c < 0x80) {
+      p++;
+    } else {
+      p = scanUtf8(p, c);
+      if (err != 0) return;
+    }
+    cps++;
+  }
+  pos = p + 1;
+  strCodePoints = cps;
+  strEscaped = escaped;
+}
+
+// ---- numbers ------------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@lazy const POW10: StaticArray<f64> = [
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+@inline function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+/**
+ * A number at pos. Its double is computed exactly when it has at most 15 significant digits and
+ * a decimal exponent within ±22 (one correctly rounded multiply or divide of exact values);
+ * anything else is left to JS when a rule needs the value.
+ */
+function scanNumber(): void {
+  let p = pos;
+  let negative = false;
+  if (load<u8>(p) == 0x2d) {
+    negative = true;
+    p++;
+  }
+  if (p >= end) {
+    fail(E.E_NUMBER, p);
+    return;
+  }
+  let mantissa: u64 = 0;
+  let digits: i32 = 0; // significant digits kept in mantissa
+  let dropped: bool = false; // significant digits beyond 19
+  let exp10: i32 = 0;
+  let integer = true;
+  let c = <u32>load<u8>(p);
+  if (c == 0x30) {
+    p++;
+    if (p < end && isDigit(<u32>load<u8>(p))) {
+      fail(E.E_NUMBER, p); // leading zero
+      return;
+    }
+  } else if (isDigit(c)) {
+    while (p < end) {
+      c = <u32>load<u8>(p);
+      if (!isDigit(c)) break;
+      if (digits < 19) {
+        mantissa = mantissa * 10 + <u64>(c - 0x30);
+        digits++;
+      } else {
+        dropped = true;
+        exp10++;
+      }
+      p++;
+    }
+  } else {
+    fail(E.E_NUMBER, p);
+    return;
+  }
+  if (p < end && load<u8>(p) == 0x2e) {
+    integer = false;
+    p++;
+    const fracStart = p;
+    while (p < end) {
+      c = <u32>load<u8>(p);
+      if (!isDigit(c)) break;
+      if (mantissa == 0 && c == 0x30) {
+        exp10--; // leading zeros of a fraction are not significant
+      } else if (digits < 19) {
+        mantissa = mantissa * 10 + <u64>(c - 0x30);
+        digits++;
+        exp10--;
+      } else if (c != 0x30) {
+        dropped = true;
+      }
+      p++;
+    }
+    if (p == fracStart) {
+      fail(E.E_NUMBER, p);
+      return;
+    }
+  }
+  if (p < end && (load<u8>(p) | 0x20) == 0x65) {
+    integer = false;
+    p++;
+    let expNegative = false;
+    if (p < end && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) {
+      expNegative = load<u8>(p) == 0x2d;
+      p++;
+    }
+    const expStart = p;
+    let e: i32 = 0;
+    while (p < end) {
+      c = <u32>load<u8>(p);
+      if (!isDigit(c)) break;
+      if (e < 100000) e = e * 10 + <i32>(c - 0x30);
+      p++;
+    }
+    if (p == expStart) {
+      fail(E.E_NUMBER, p);
+      return;
+    }
+    exp10 += expNegative ? -e : e;
+  }
+  pos = p;
+  if (mantissa == 0) {
+    numValue = negative ? -0.0 : 0.0;
+    numExact = true;
+  } else {
+    // trailing zeros of the mantissa do not count as significant digits
+    while (digits > 15 && mantissa % 10 == 0) {
+      mantissa /= 10;
+      digits--;
+      exp10++;
+    }
+    numExact = !dropped && digits <= 15 && exp10 >= -22 && exp10 <= 22;
+    if (numExact) {
+      const m = <f64>mantissa;
+      const v = exp10 >= 0 ? m * unchecked(POW10[exp10]) : m / unchecked(POW10[-exp10]);
+      numValue = negative ? -v : v;
+    }
+  }
+  if (integer) numInteger = 1;
+  else if (numExact) numInteger = Math.floor(numValue) == numValue ? 1 : 0;
+  else numInteger = -1;
+}
+
+// ---- rules on scalar values -------------------------------------------------------------------
+
+/** Whether the value just scanned (a literal of kind `kind`, or the current number) is an enum member. */
+function enumHasScalar(node: usize, kind: u32): bool {
+  const count = load<u32>(node + N_ENUM_COUNT);
+  const table = <usize>load<u32>(node + N_ENUM);
+  for (let i: u32 = 0; i < count; i++) {
+    const member = table + <usize>i * ENUM_SIZE;
+    const k = load<u32>(member + EM_KIND);
+    if (k != kind) continue;
+    if (kind != EK_NUMBER || load<f64>(member + EM_NUM) == numValue) return true;
+  }
+  return false;
+}
+
+function enumHasString(node: usize, s: usize, e: usize): bool {
+  const count = load<u32>(node + N_ENUM_COUNT);
+  const table = <usize>load<u32>(node + N_ENUM);
+  const len = <u32>(e - s);
+  for (let i: u32 = 0; i < count; i++) {
+    const member = table + <usize>i * ENUM_SIZE;
+    if (load<u32>(member + EM_KIND) != EK_STRING) continue;
+    const name = <usize>load<u32>(member + EM_STR);
+    const nameLen = load<u32>(member + EM_NUM);
+    if (strEscaped) {
+      if (jsonEqualsUtf8(s, e, name, nameLen)) return true;
+    } else if (nameLen == len && memory.compare(s, name, len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+@inline function enumCode(flags: u32): i32 {
+  return (flags & F_CONST) != 0 ? E.E_CONST : E.E_ENUM;
+}
+
+function checkString(node: usize, flags: u32, start: usize): void {
+  const s = start + 1;
+  const e = pos - 1;
+  if ((flags & F_MIN_LENGTH) != 0 && strCodePoints < load<u32>(node + N_MIN_LENGTH)) valueFail(E.E_MIN_LENGTH, start, node);
+  if ((flags & F_MAX_LENGTH) != 0 && strCodePoints > load<u32>(node + N_MAX_LENGTH)) valueFail(E.E_MAX_LENGTH, start, node);
+  if ((flags & F_PATTERN) != 0 && !regexTest(<usize>load<u32>(node + N_PATTERN), s, e)) valueFail(E.E_PATTERN, start, node);
+  if ((flags & F_PATTERN_JS) != 0) needsJs = true;
+  if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasString(node, s, e)) valueFail(enumCode(flags), start, node);
+}
+
+function checkNumber(node: usize, types: u32, flags: u32, start: usize): void {
+  if ((types & T_NUM) == 0) {
+    if ((types & T_INT) == 0 || numInteger == 0) valueFail(E.E_TYPE, start, node);
+    else if (numInteger < 0) needsJs = true;
+  }
+  if ((flags & F_NUMERIC) != 0) {
+    if (!numExact) {
+      needsJs = true;
+    } else {
+      const v = numValue;
+      if ((flags & F_MINIMUM) != 0 && v < load<f64>(node + N_MINIMUM)) valueFail(E.E_MINIMUM, start, node);
+      if ((flags & F_MAXIMUM) != 0 && v > load<f64>(node + N_MAXIMUM)) valueFail(E.E_MAXIMUM, start, node);
+      if ((flags & F_EXCL_MINIMUM) != 0 && v <= load<f64>(node + N_EXCL_MINIMUM)) valueFail(E.E_EXCLUSIVE_MINIMUM, start, node);
+      if ((flags & F_EXCL_MAXIMUM) != 0 && v >= load<f64>(node + N_EXCL_MAXIMUM)) valueFail(E.E_EXCLUSIVE_MAXIMUM, start, node);
+    }
+  }
+  if ((flags & (F_ENUM | F_CONST)) != 0) {
+    if ((flags & F_ENUM_NUMBERS) != 0 && !numExact) needsJs = true;
+    else if (!enumHasScalar(node, EK_NUMBER)) valueFail(enumCode(flags), start, node);
+  }
+}
+
+/** Expects the ASCII literal packed little-endian in `word` (length n) at pos. */
+function scanLiteral(word: u32, n: usize): void {
+  for (let i: usize = 0; i < n; i++) {
+    if (pos + i >= end) {
+      fail(E.E_UNTERMINATED, pos + i);
+      return;
+    }
+    if (<u32>load<u8>(pos + i) != ((word >> (<u32>i << 3)) & 0xff)) {
+      fail(E.E_TOKEN, pos + i);
+      return;
+    }
+  }
+  pos += n;
+}
+
+// ---- containers ---------------------------------------------------------------------------------
+
+/** Index of the property entry whose name equals the key [s, e), or -1. */
+function findProperty(table: usize, count: u32, s: usize, e: usize, escaped: bool): i32 {
+  const len = <u32>(e - s);
+  for (let i: u32 = 0; i < count; i++) {
+    const entry = table + <usize>i * PROP_SIZE;
+    const nameLen = load<u32>(entry + P_NAME_LEN);
+    const name = <usize>load<u32>(entry + P_NAME);
+    if (escaped) {
+      if (jsonEqualsUtf8(s, e, name, nameLen)) return <i32>i;
+    } else if (nameLen == len && memory.compare(s, name, len) == 0) {
+      return <i32>i;
+    }
+  }
+  return -1;
+}
+
+function scanObject(node: usize, flags: u32): void {
+  const start = pos;
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, pos);
+    return;
+  }
+  pos++;
+  const propCount = load<u32>(node + N_PROP_COUNT);
+  const props = <usize>load<u32>(node + N_PROPS);
+  const seen = seenTop;
+  const seenWords = load<u32>(node + N_SEEN_WORDS);
+  if (seenWords != 0) {
+    memory.fill(seen, 0, <usize>seenWords << 2);
+    seenTop += <usize>seenWords << 2;
+  }
+  const entryPath = pathStack + (<usize>(depth - 1) << 3);
+  skipWhitespace();
+  if (pos < end && load<u8>(pos) == 0x7d) {
+    pos++;
+  } else {
+    while (true) {
+      if (pos >= end) {
+        fail(E.E_UNTERMINATED, pos);
+        return;
+      }
+      if (load<u8>(pos) != 0x22) {
+        fail(E.E_TOKEN, pos);
+        return;
+      }
+      const keyQuote = pos;
+      scanString();
+      if (err != 0) return;
+      const keyStart = keyQuote + 1;
+      const keyEnd = pos - 1;
+      store<i32>(entryPath, <i32>(keyStart - msg));
+      store<i32>(entryPath, <i32>(keyEnd - keyStart), 4);
+      skipWhitespace();
+      if (pos >= end) {
+        fail(E.E_UNTERMINATED, pos);
+        return;
+      }
+      if (load<u8>(pos) != 0x3a) {
+        fail(E.E_TOKEN, pos);
+        return;
+      }
+      pos++;
+      skipWhitespace();
+      let child = anyNode;
+      const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, strEscaped) : -1;
+      if (index >= 0) {
+        const word = seen + (<usize>(<u32>index >> 5) << 2);
+        const bit: u32 = 1 << (<u32>index & 31);
+        const bits = load<u32>(word);
+        if ((bits & bit) != 0) {
+          fail(E.E_DUPLICATE_KEY, keyQuote);
+          return;
+        }
+        store<u32>(word, bits | bit);
+        const entry = props + <usize>index * PROP_SIZE;
+        child = <usize>load<u32>(entry + P_CHILD);
+        if ((load<u32>(entry + P_FLAGS) & PF_SYNTHETIC) != 0 && (flags & F_NO_ADDITIONAL) != 0) {
+          ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
+        }
+      } else if ((flags & F_NO_ADDITIONAL) != 0) {
+        ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
+      }
+      scanValue(child);
+      if (err != 0) return;
+      skipWhitespace();
+      if (pos >= end) {
+        fail(E.E_UNTERMINATED, pos);
+        return;
+      }
+      const c = load<u8>(pos);
+      pos++;
+      if (c == 0x2c) {
+        skipWhitespace();
+        continue;
+      }
+      if (c == 0x7d) break;
+      fail(E.E_TOKEN, pos - 1);
+      return;
+    }
+  }
+  if (propCount != 0 && rule == 0) {
+    for (let i: u32 = 0; i < propCount; i++) {
+      const entry = props + <usize>i * PROP_SIZE;
+      if ((load<u32>(entry + P_FLAGS) & PF_REQUIRED) == 0) continue;
+      if ((load<u32>(seen + (<usize>(i >> 5) << 2)) & (<u32>1 << (i & 31))) == 0) {
+        ruleFail(E.E_REQUIRED, start, node, depth - 1, PATH_PROP, <i32>entry, true);
+        break;
+      }
+    }
+  }
+  seenTop = seen;
+  depth--;
+}
+
+function scanArray(node: usize, flags: u32): void {
+  const start = pos;
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, pos);
+    return;
+  }
+  pos++;
+  let items = <usize>load<u32>(node + N_ITEMS);
+  if (items == 0) items = anyNode;
+  const entryPath = pathStack + (<usize>(depth - 1) << 3);
+  let count: u32 = 0;
+  skipWhitespace();
+  if (pos < end && load<u8>(pos) == 0x5d) {
+    pos++;
+  } else {
+    while (true) {
+      store<i32>(entryPath, PATH_INDEX);
+      store<i32>(entryPath, <i32>count, 4);
+      scanValue(items);
+      if (err != 0) return;
+      count++;
+      skipWhitespace();
+      if (pos >= end) {
+        fail(E.E_UNTERMINATED, pos);
+        return;
+      }
+      const c = load<u8>(pos);
+      pos++;
+      if (c == 0x2c) {
+        skipWhitespace();
+        continue;
+      }
+      if (c == 0x5d) break;
+      fail(E.E_TOKEN, pos - 1);
+      return;
+    }
+  }
+  depth--;
+  if ((flags & F_MIN_ITEMS) != 0 && count < load<u32>(node + N_MIN_ITEMS)) valueFail(E.E_MIN_ITEMS, start, node);
+  if ((flags & F_MAX_ITEMS) != 0 && count > load<u32>(node + N_MAX_ITEMS)) valueFail(E.E_MAX_ITEMS, start, node);
+}
+
+/** Any value at pos, checked against `node`. */
+function scanValue(node: usize): void {
+  if (pos >= end) {
+    fail(E.E_UNTERMINATED, pos);
+    return;
+  }
+  const start = pos;
+  const c = <u32>load<u8>(pos);
+  const types = load<u32>(node + N_TYPE);
+  const flags = load<u32>(node + N_FLAGS);
+  if ((flags & F_FALSE) != 0) valueFail(E.E_FALSE_SCHEMA, start, node);
+  if (c == 0x22) {
+    if ((types & T_STR) == 0) valueFail(E.E_TYPE, start, node);
+    scanString();
+    if (err != 0) return;
+    if ((flags & F_STRING) != 0) checkString(node, flags, start);
+  } else if (c == 0x7b) {
+    if ((types & T_OBJ) == 0) valueFail(E.E_TYPE, start, node);
+    scanObject(node, flags);
+    if (err != 0) return;
+    if ((flags & (F_ENUM | F_CONST)) != 0) valueFail(enumCode(flags), start, node);
+  } else if (c == 0x5b) {
+    if ((types & T_ARR) == 0) valueFail(E.E_TYPE, start, node);
+    scanArray(node, flags);
+    if (err != 0) return;
+    if ((flags & (F_ENUM | F_CONST)) != 0) valueFail(enumCode(flags), start, node);
+  } else if (c == 0x2d || isDigit(c)) {
+    scanNumber();
+    if (err != 0) return;
+    checkNumber(node, types, flags, start);
+  } else if (c == 0x74 || c == 0x66) {
+    const isTrue = c == 0x74;
+    if (isTrue) scanLiteral(0x65757274, 4); // "true"
+    else scanLiteral(0x736c6166, 4); // "fals" ...
+    if (err != 0) return;
+    if (!isTrue) scanLiteral(0x65, 1); // ... "e"
+    if (err != 0) return;
+    if ((types & T_BOOL) == 0) valueFail(E.E_TYPE, start, node);
+    if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasScalar(node, isTrue ? EK_TRUE : EK_FALSE)) {
+      valueFail(enumCode(flags), start, node);
+    }
+  } else if (c == 0x6e) {
+    scanLiteral(0x6c6c756e, 4); // "null"
+    if (err != 0) return;
+    if ((types & T_NULL) == 0) valueFail(E.E_TYPE, start, node);
+    if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasScalar(node, EK_NULL)) valueFail(enumCode(flags), start, node);
+  } else {
+    fail(E.E_TOKEN, pos);
+    return;
+  }
+  const slot = load<i32>(node + N_SLOT);
+  if (slot >= 0) {
+    const span = out + ((<usize>OUT_FIXED + (<usize>slot << 1)) << 2);
+    store<i32>(span, <i32>(start - msg));
+    store<i32>(span, <i32>(pos - msg), 4);
+  }
+}
+
+// ---- a message ----------------------------------------------------------------------------------
+
+/** Validates the message at [at, at + len) and writes its verdict record at `record`. */
+export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32): i32 {
+  msg = at;
+  pos = at;
+  end = at + len;
+  out = record;
+  depth = 0;
+  seenTop = seenBase;
+  pathTop = pathStart;
+  err = 0;
+  rule = 0;
+  needsJs = false;
+  for (let i: u32 = 0; i < slotCount; i++) {
+    const span = record + ((OUT_FIXED + (i << 1)) << 2);
+    store<i32>(span, -1);
+    store<i32>(span, -1, 4);
+  }
+  if (len > maxSize || at == 0) {
+    fail(E.E_SIZE, at + <usize>maxSize);
+  } else {
+    skipWhitespace();
+    if (pos >= end) {
+      fail(E.E_EMPTY, pos);
+    } else {
+      scanValue(rootNode);
+      if (err == 0) {
+        skipWhitespace();
+        if (pos < end) fail(E.E_TRAILING, pos);
+      }
+    }
+  }
+  store<u32>(record + O_FLAGS, 0);
+  if (err != 0) {
+    store<i32>(record + O_CODE, err);
+    store<i32>(record + O_OFFSET, <i32>(errAt - msg));
+    store<i32>(record + O_PATH_START, pathStart);
+    store<i32>(record + O_PATH_LEN, 0);
+    store<u32>(record + O_NODE, 0);
+    return pathStart;
+  }
+  if (needsJs) store<u32>(record + O_FLAGS, OF_NEEDS_JS);
+  store<i32>(record + O_CODE, rule);
+  if (rule != 0) {
+    store<i32>(record + O_OFFSET, <i32>(ruleAt - msg));
+    store<i32>(record + O_PATH_START, rulePathStart);
+    store<i32>(record + O_PATH_LEN, rulePathLen);
+    store<u32>(record + O_NODE, <u32>ruleNode);
+    return pathTop;
+  }
+  store<i32>(record + O_OFFSET, 0);
+  store<i32>(record + O_PATH_START, pathStart);
+  store<i32>(record + O_PATH_LEN, 0);
+  store<u32>(record + O_NODE, 0);
+  return pathStart;
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// The `sluice` command. Exit codes: 0 success; 1 `validate` found invalid messages; 2 a broken
+// configuration or command line; 70 an internal fault.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { loadConfig } from './config/load.ts';
+import { compileSchema } from './core/validator.ts';
+import type { JsonSchema } from './core/compile.ts';
+import { SluiceError } from './errors.ts';
+import { createLogger } from './observe/logger.ts';
+import { startProgress } from './observe/progress.ts';
+import { formatSummary, summarize } from './observe/stats.ts';
+import { packageRoot } from './package-root.ts';
+import { buildFlows } from './pipeline/flow.ts';
+import { describe } from './pipeline/topology.ts';
+
+const EXIT_INVALID = 1;
+const EXIT_CONFIG = 2;
+const EXIT_INTERNAL = 70;
+
+/** The embedded default: both flows on the shipped samples, no infrastructure. */
+const DEFAULT_CONFIG = join(packageRoot, 'config', 'local.conf');
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+async function run(options: { config: string; summaryJson?: string }): Promise<number> {
+  const config = await loadConfig(options.config);
+  const logger = createLogger(config.settings.log, config.baseDir);
+  const flows = buildFlows(config, logger);
+  const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
+  const stopProgress = showProgress ? startProgress(flows.map((f) => f.stats)) : undefined;
+  const stop = () => {
+    logger.info('stopping: finishing the batches in flight');
+    for (const flow of flows) void flow.stop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  logger.info({ flows: flows.map((f) => f.name), config: config.files }, 'starting');
+  try {
+    await Promise.all(flows.map((flow) => flow.run()));
+  } finally {
+    stopProgress?.();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  const summaries = flows.map((f) => summarize(f.stats));
+  logger.info({ summaries }, 'finished');
+  logger.flush();
+  process.stdout.write(formatSummary(summaries));
+  if (options.summaryJson) writeFileSync(options.summaryJson, `${JSON.stringify(summaries, null, 2)}\n`);
+  return 0;
+}
+
+async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {
+  const config = await loadConfig(options.config);
+  // building compiles the rules and every stage: mapping errors surface here, before anything runs
+  buildFlows(config, createLogger({ level: 'silent', destination: 'stderr' }), { includeDisabled: true });
+  if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
+  if (options.describe) process.stdout.write(describe(config.flows));
+  if (!options.print && !options.describe) process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+  return 0;
+}
+
+function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): number {
+  let schema: JsonSchema = true;
+  if (options.schema) {
+    try {
+      schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
+    } catch (cause) {
+      throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
+  let invalid = 0;
+  for (const file of options.raw) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (cause) {
+      throw new SluiceError('SLC_USAGE', `${file}: cannot read: ${(cause as Error).message}`, { cause });
+    }
+    const verdict = validator.validate(bytes);
+    if (verdict.ok) process.stdout.write(`${file}\tok\n`);
+    else {
+      invalid++;
+      const where = verdict.path !== undefined ? ` at ${verdict.path || '(root)'}` : verdict.offset !== undefined ? ` at byte ${verdict.offset}` : '';
+      process.stdout.write(`${file}\tinvalid\t${verdict.code}${where}: ${verdict.message}\n`);
+    }
+  }
+  return invalid > 0 ? EXIT_INVALID : 0;
+}
+
+function program(): Command {
+  const cli = new Command('sluice')
+    .description('Kafka Streams-style stream processor: JSON parsing and rule validation in a WebAssembly core, pipelines in HOCON')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  cli
+    .command('run')
+    .description('Run the configured flows (default: local mode on the shipped samples)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--summary-json <file>', 'also write the run summary as JSON')
+    .action(async (options) => {
+      process.exitCode = await run(options);
+    });
+  cli
+    .command('check')
+    .description('Check a configuration: exit 0, or 2 listing every problem')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('--print', 'print the resolved configuration (defaults applied) as JSON')
+    .option('--describe', 'print the flow topologies')
+    .action(async (options) => {
+      process.exitCode = await check(options);
+    });
+  cli
+    .command('validate')
+    .description('Validate files, each one message: one line per file, ok or invalid<TAB>reason')
+    .option('-s, --schema <file>', 'JSON Schema to validate against (default: well-formedness only)')
+    .requiredOption('--raw <files...>', 'the files to validate')
+    .option('--max-depth <n>', 'nesting limit', positiveInteger)
+    .option('--max-size <bytes>', 'size limit', positiveInteger)
+    .action((options) => {
+      process.exitCode = validate(options);
+    });
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_CONFIG;
+    }
+    if (error instanceof SluiceError && (error.code === 'SLC_CONFIG' || error.code === 'SLC_USAGE' || error.code === 'SLC_SCHEMA' || error.code === 'SLC_MAPPING')) {
+      process.stderr.write(`sluice: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    process.stderr.write(`sluice: internal fault: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,178 @@
+// Configuration -> checked flow topologies. Every problem is collected (file, key path, what was
+// expected) before failing, so `sluice check` lists them all at once.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { z } from 'zod';
+import type { JsonSchema } from '../core/compile.ts';
+import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
+import * as registry from '../pipeline/registry.ts';
+import type { FlowTopology, NodeRole, TopologyNode } from '../pipeline/topology.ts';
+import { loadHocon, type LoadedHocon } from './hocon.ts';
+import { type ComponentConfig, type FlowConfig, root, type RootConfig } from './schema.ts';
+
+export interface SluiceConfig {
+  readonly settings: RootConfig;
+  readonly flows: readonly FlowTopology[];
+  /** Directory that relative paths in the configuration are resolved against. */
+  readonly baseDir: string;
+  readonly files: readonly string[];
+  /** The whole configuration with every default applied, as `sluice check --print` shows it. */
+  readonly resolved: Record<string, unknown>;
+  /** Names a key path's file, for errors raised later (when components are built). */
+  problemAt(path: readonly PropertyKey[], message: string): ConfigProblem;
+}
+
+type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  readonly #hocon: LoadedHocon;
+
+  constructor(hocon: LoadedHocon) {
+    this.#hocon = hocon;
+  }
+
+  at(path: readonly PropertyKey[], message: string): ConfigProblem {
+    return { file: this.#hocon.fileOf(path), path: formatKeyPath(path), message };
+  }
+
+  add(path: readonly PropertyKey[], message: string): void {
+    this.list.push(this.at(path, message));
+  }
+
+  addIssues(base: readonly PropertyKey[], issues: readonly z.core.$ZodIssue[]): void {
+    for (const issue of issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) this.add([...base, ...issue.path, key], 'unknown key');
+      } else this.add([...base, ...issue.path], issue.message);
+    }
+  }
+}
+
+function parseComponent(
+  specs: Specs,
+  what: string,
+  entry: ComponentConfig,
+  path: readonly PropertyKey[],
+  problems: Problems,
+): Record<string, unknown> | undefined {
+  const spec = specs[entry.kind];
+  if (!spec) {
+    problems.add([...path, 'kind'], `unknown ${what} kind "${entry.kind}" (known: ${Object.keys(specs).join(', ')})`);
+    return undefined;
+  }
+  const { kind: _kind, name: _name, ...rest } = entry;
+  const parsed = spec.config.safeParse(rest);
+  if (!parsed.success) {
+    problems.addIssues(path, parsed.error.issues);
+    return undefined;
+  }
+  return parsed.data as Record<string, unknown>;
+}
+
+function loadRules(flow: FlowConfig, path: readonly PropertyKey[], baseDir: string, problems: Problems): JsonSchema | undefined {
+  if ((flow.rules === undefined) === (flow['rules-file'] === undefined)) {
+    problems.add(path, 'give exactly one of: rules (an inline JSON Schema), rules-file (a .json file)');
+    return undefined;
+  }
+  if (flow.rules !== undefined) return flow.rules as JsonSchema;
+  const file = resolve(baseDir, flow['rules-file']!);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+  } catch (error) {
+    problems.add([...path, 'rules-file'], `cannot read a JSON Schema from ${file}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function flowTopology(name: string, flow: FlowConfig, baseDir: string, problems: Problems): FlowTopology | undefined {
+  const path = ['flows', name];
+  const before = problems.list.length;
+  const rules = loadRules(flow, path, baseDir, problems);
+  const nodes: TopologyNode[] = [];
+  const names = new Set<string>();
+  const node = (role: NodeRole, specs: Specs, what: string, entry: ComponentConfig, at: PropertyKey[], defaultName: string, parents: string[]) => {
+    const config = parseComponent(specs, what, entry, at, problems);
+    const full = `${name}.${entry.name ?? defaultName}`;
+    if (names.has(full)) problems.add([...at, 'name'], `the name "${entry.name ?? defaultName}" is used twice in flow ${name}`);
+    names.add(full);
+    if (config) nodes.push({ name: full, role, kind: entry.kind, parents, config, configPath: at });
+    return full;
+  };
+  const source = node('source', registry.sources, 'source', flow.source, [...path, 'source'], 'source', []);
+  const validate = `${name}.validate`;
+  nodes.push({ name: validate, role: 'validate', kind: 'core', parents: [source], config: {}, configPath: [...path, 'rules'] });
+  names.add(validate);
+  let previous = validate;
+  const failing = [validate];
+  flow.stages.forEach((stage, index) => {
+    previous = node('stage', registry.stages, 'stage', stage, [...path, 'stages', index], `${stage.kind}-${index}`, [previous]);
+    failing.push(previous);
+  });
+  node('sink', registry.sinks, 'sink', flow.sink, [...path, 'sink'], 'sink', [previous]);
+  if (flow['dead-letter']) {
+    node('dead-letter', registry.sinks, 'sink', flow['dead-letter'], [...path, 'dead-letter'], 'dead-letter', failing);
+  } else if (flow['on-invalid'] === 'dlq') {
+    problems.add([...path, 'on-invalid'], 'on-invalid = dlq needs a dead-letter sink (or set on-invalid = drop)');
+  }
+  if (problems.list.length > before || rules === undefined) return undefined;
+  return {
+    flow: name,
+    enabled: flow.enabled,
+    rules,
+    maxDepth: flow.limits['max-depth'],
+    maxSize: flow.limits['max-size'],
+    onInvalid: flow['on-invalid'],
+    nodes,
+  };
+}
+
+function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Record<string, unknown> {
+  const flowsView: Record<string, unknown> = {};
+  for (const t of flows) {
+    const view = (n: TopologyNode) => ({ kind: n.kind, name: n.name.slice(t.flow.length + 1), ...n.config });
+    flowsView[t.flow] = {
+      enabled: t.enabled,
+      limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
+      'on-invalid': t.onInvalid,
+      rules: t.rules,
+      source: view(t.nodes.find((n) => n.role === 'source')!),
+      stages: t.nodes.filter((n) => n.role === 'stage').map(view),
+      sink: view(t.nodes.find((n) => n.role === 'sink')!),
+      ...(t.nodes.some((n) => n.role === 'dead-letter') ? { 'dead-letter': view(t.nodes.find((n) => n.role === 'dead-letter')!) } : {}),
+    };
+  }
+  return { log: settings.log, progress: settings.progress, flows: flowsView };
+}
+
+/** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
+export async function loadConfig(file: string): Promise<SluiceConfig> {
+  const hocon = await loadHocon(file);
+  const problems = new Problems(hocon);
+  const baseDir = dirname(resolve(file));
+  const parsed = root.safeParse(hocon.tree);
+  if (!parsed.success) {
+    problems.addIssues([], parsed.error.issues);
+    throw configError(problems.list);
+  }
+  const flows: FlowTopology[] = [];
+  for (const [name, flow] of Object.entries(parsed.data.flows)) {
+    const topology = flowTopology(name, flow, baseDir, problems);
+    if (topology) flows.push(topology);
+  }
+  if (Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
+  if (problems.list.length > 0) throw configError(problems.list);
+  return {
+    settings: parsed.data,
+    flows,
+    baseDir,
+    files: hocon.files,
+    resolved: resolvedView(parsed.data, flows),
+    problemAt: (path, message) => problems.at(path, message),
+  };
+}
+
+export function configError(problems: readonly ConfigProblem[]): SluiceError {
+  const text = problems.map((p) => `${p.file ? `${p.file}: ` : ''}${p.path}: ${p.message}`).join('\n');
+  return new SluiceError('SLC_CONFIG', `invalid configuration:\n${text}`, { problems: [...problems] });
+}

@@ -1,0 +1,51 @@
+// The shape of a Sluice configuration. Components (sources, stages, sinks) are checked against
+// their own specs from the registry; here they are only `{ kind, name?, ... }`.
+import { z } from 'zod';
+
+export const component = z.looseObject({
+  kind: z.string().describe('The component kind, e.g. file, map, filter'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'a name is lower-case letters, digits and dashes')
+    .optional()
+    .describe('A stable name for logs and metrics (default: <kind>-<index>)'),
+});
+
+export const limits = z.strictObject({
+  'max-depth': z.number().int().min(1).max(10_000).default(64).describe('Containers nested deeper than this are invalid (E_DEPTH)'),
+  'max-size': z.number().int().min(1).max(256 * 1024 * 1024).default(1024 * 1024).describe('Messages larger than this many bytes are invalid (E_SIZE)'),
+});
+
+export const flow = z.strictObject({
+  enabled: z.boolean().default(true).describe('A disabled flow is checked but not run'),
+  description: z.string().optional(),
+  source: component.describe('Where messages come from'),
+  rules: z
+    .union([z.boolean(), z.record(z.string(), z.unknown())])
+    .optional()
+    .describe('The validation rules: a JSON Schema (the subset the core runs)'),
+  'rules-file': z.string().optional().describe('A .json file holding the rules (relative to the configuration file)'),
+  limits: limits.prefault({}),
+  stages: z.array(component).default([]).describe('Run in order after validation'),
+  sink: component.describe('Where records go'),
+  'dead-letter': component.optional().describe('Where failed messages go, with the reason in headers'),
+  'on-invalid': z
+    .enum(['dlq', 'drop'])
+    .default('dlq')
+    .describe('Messages failing validation: to the dead-letter sink (dlq) or dropped, logged either way'),
+});
+
+export const log = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
+});
+
+export const root = z.strictObject({
+  log: log.prefault({}),
+  progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
+  flows: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes'), flow),
+});
+
+export type RootConfig = z.output<typeof root>;
+export type FlowConfig = z.output<typeof flow>;
+export type ComponentConfig = z.output<typeof component>;

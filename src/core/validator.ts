@@ -1,0 +1,339 @@
+// The binding to the WebAssembly core: one instance (and one arena) per compiled schema. Messages
+// are copied once each into the arena and validated many per call; verdicts are read back from
+// fixed-size records, and only failing messages become objects.
+import { SluiceError } from '../errors.ts';
+import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { compileProgram, describeTypes, type JsonSchema, type RuleProgram } from './compile.ts';
+import { JsFallback } from './fallback.ts';
+import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
+
+export interface ValidatorOptions {
+  /** Containers nested deeper than this fail with E_DEPTH. Default 64. */
+  maxDepth?: number;
+  /** Messages larger than this many bytes fail with E_SIZE. Default 1 MiB. */
+  maxSize?: number;
+  /** JSON Pointers of the values whose byte spans each verdict carries, in this order. */
+  extract?: readonly string[];
+  /** `simd` (default) or `scalar`, the reference build the SIMD one is fuzzed against. */
+  kernel?: Kernel;
+}
+
+export interface FieldSpan {
+  /** Byte offset of the value's first byte in the message (a string's opening quote). */
+  start: number;
+  /** Byte offset just past the value. */
+  end: number;
+}
+
+export interface Verdict {
+  ok: boolean;
+  code: VerdictCode;
+  message: string;
+  /** JSON Pointer of the offending value (rule failures). */
+  path?: string;
+  /** Byte offset in the message where the failure was found. */
+  offset?: number;
+  /** Part of this verdict was decided in JS (a pattern outside the core's subset, or a number whose exact value was needed). */
+  fallback?: boolean;
+  /** With `extract`: the span of each extracted value, null when absent. */
+  fields?: (FieldSpan | null)[];
+}
+
+const OK_VERDICT: Verdict = Object.freeze({ ok: true, code: 'OK', message: 'ok' }) as Verdict;
+
+// Verdict record (assembly/layout.ts): code, offset, pathStart, pathLen, flags, node, then spans.
+const OUT_FIXED = 6;
+const OF_NEEDS_JS = 1;
+const PATH_INDEX = -1;
+const PATH_PROP = -2;
+
+const PAGE = 65536;
+/** Messages per crossing: bounds the verdict and error-path regions. */
+const CHUNK = 1024;
+const INITIAL_INPUT = 1 << 20;
+
+const align = (n: number, to: number) => Math.ceil(n / to) * to;
+const keyDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * A compiled schema bound to its own core instance. Not safe to share between concurrent callers
+ * that interleave `check` and the readers: each flow owns one.
+ */
+export class Validator {
+  readonly maxDepth: number;
+  readonly maxSize: number;
+  readonly extract: readonly string[];
+  /** Patterns that are checked in JS rather than in the core. */
+  readonly jsPatterns: readonly string[];
+
+  readonly #core: CoreExports;
+  readonly #program: RuleProgram;
+  readonly #stride: number; // i32 words per verdict record
+  readonly #records: number;
+  readonly #pathOut: number;
+  readonly #table: number;
+  readonly #input: number;
+  #inputCapacity: number;
+  #bytes!: Uint8Array;
+  #words!: Int32Array;
+  #fallback: JsFallback | undefined;
+  /** The messages of the last `check`, for decoding keys and for the JS fallback. */
+  #batch: readonly Uint8Array[] = [];
+  #batchStart = 0;
+
+  constructor(schema: JsonSchema, options: ValidatorOptions = {}) {
+    this.maxDepth = options.maxDepth ?? 64;
+    this.maxSize = options.maxSize ?? 1 << 20;
+    this.extract = [...(options.extract ?? [])];
+    if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1 || this.maxDepth > 10_000) {
+      throw new SluiceError('SLC_SCHEMA', `maxDepth must be an integer from 1 to 10000, not ${this.maxDepth}`);
+    }
+    if (!Number.isInteger(this.maxSize) || this.maxSize < 1 || this.maxSize > 256 * 1024 * 1024) {
+      throw new SluiceError('SLC_SCHEMA', `maxSize must be an integer from 1 to 268435456, not ${this.maxSize}`);
+    }
+    const instance = new WebAssembly.Instance(coreModule(options.kernel ?? 'simd'), {});
+    this.#core = instance.exports as unknown as CoreExports;
+    if (this.#core.codeCount() !== CODE_NAMES.length) {
+      throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
+    }
+    const base = align(this.#core.heapBase(), 16);
+    this.#program = compileProgram(schema, this.extract, base);
+    this.jsPatterns = this.#program.jsPatterns;
+    this.#stride = OUT_FIXED + 2 * this.extract.length;
+
+    let at = base + this.#program.bytes.length;
+    const pathStack = at;
+    at = align(at + (this.maxDepth + 2) * 8, 16);
+    const seenStack = at;
+    at = align(at + (this.maxDepth + 1) * this.#program.maxSeenWords * 4 + 4, 16);
+    const regexScratch = at;
+    at = align(at + 4 * this.#program.maxRegexWords * 4, 16);
+    this.#records = at;
+    at = align(at + CHUNK * this.#stride * 4, 16);
+    this.#pathOut = at;
+    at = align(at + CHUNK * (this.maxDepth + 2) * 8, 16);
+    this.#table = at;
+    at = align(at + CHUNK * 8, 16);
+    this.#input = at;
+    this.#inputCapacity = Math.min(INITIAL_INPUT, align(this.maxSize, 16));
+    this.#ensureMemory(this.#input + this.#inputCapacity + 16);
+    this.#bytes.set(this.#program.bytes, base);
+    this.#core.configure(
+      this.#program.root, this.#program.any, this.maxDepth, this.maxSize, this.extract.length,
+      pathStack, seenStack, regexScratch, this.#program.maxRegexWords, this.#pathOut,
+    );
+  }
+
+  #ensureMemory(bytes: number): void {
+    const memory = this.#core.memory;
+    if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+    // growing detaches every view: always take fresh ones
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.#words = new Int32Array(memory.buffer);
+  }
+
+  /**
+   * Validates messages[start ...] in one crossing, as many as fit (at least one); returns how many.
+   * The readers below (`code`, `spanStart`, `verdict`, ...) then take indexes relative to `start`.
+   */
+  check(messages: readonly Uint8Array[], start = 0): number {
+    const total = messages.length - start;
+    if (total <= 0) return 0;
+    const table = this.#table >> 2;
+    let words = this.#words;
+    let bytes = this.#bytes;
+    let cursor = this.#input;
+    let count = 0;
+    while (count < CHUNK && count < total) {
+      const message = messages[start + count]!;
+      const length = message.length;
+      let address = 0;
+      if (length <= this.maxSize) {
+        if (cursor + length > this.#input + this.#inputCapacity) {
+          if (count > 0) break;
+          this.#inputCapacity = align(length, PAGE);
+          this.#ensureMemory(this.#input + this.#inputCapacity + 16);
+          words = this.#words;
+          bytes = this.#bytes;
+        }
+        bytes.set(message, cursor);
+        address = cursor;
+        cursor += length;
+      }
+      words[table + count * 2] = address;
+      words[table + count * 2 + 1] = length;
+      count++;
+    }
+    this.#core.validateBatch(this.#table, count, this.#records);
+    this.#batch = messages;
+    this.#batchStart = start;
+    return count;
+  }
+
+  /** Copies the messages in and crosses once without validating: the benchmark's floor. */
+  copyOnly(messages: readonly Uint8Array[]): number {
+    let cursor = this.#input;
+    const bytes = this.#bytes;
+    const limit = this.#input + this.#inputCapacity;
+    for (const message of messages) {
+      if (cursor + message.length > limit) cursor = this.#input;
+      bytes.set(message, cursor);
+      cursor += message.length;
+    }
+    return this.#core.crossing(messages.length);
+  }
+
+  #record(i: number): number {
+    return (this.#records >> 2) + i * this.#stride;
+  }
+
+  /** Raw verdict code of message i of the last check: 0 is valid. */
+  code(i: number): number {
+    return this.#words[this.#record(i)]!;
+  }
+
+  /** Whether message i of the last check is valid, with no JS re-check needed. */
+  okFast(i: number): boolean {
+    const record = this.#record(i);
+    return this.#words[record] === 0 && (this.#words[record + 4]! & OF_NEEDS_JS) === 0;
+  }
+
+  /** Byte span of extracted field `slot` of message i; start is -1 when absent. */
+  spanStart(i: number, slot: number): number {
+    return this.#words[this.#record(i) + OUT_FIXED + slot * 2]!;
+  }
+
+  spanEnd(i: number, slot: number): number {
+    return this.#words[this.#record(i) + OUT_FIXED + slot * 2 + 1]!;
+  }
+
+  /** The extraction spans of the first `count` messages of the last check, copied out: (start, end) per slot. */
+  spans(count: number): Int32Array {
+    const width = this.extract.length * 2;
+    const out = new Int32Array(count * width);
+    const words = this.#words;
+    for (let i = 0; i < count; i++) {
+      const record = this.#record(i) + OUT_FIXED;
+      for (let j = 0; j < width; j++) out[i * width + j] = words[record + j]!;
+    }
+    return out;
+  }
+
+  /** The verdict of message i of the last check, as an object. */
+  verdict(i: number): Verdict {
+    const words = this.#words;
+    const record = this.#record(i);
+    const code = words[record]!;
+    const needsJs = (words[record + 4]! & OF_NEEDS_JS) !== 0;
+    let verdict: Verdict;
+    if (code !== 0 && code < FIRST_RULE_CODE) {
+      verdict = { ok: false, code: CODE_NAMES[code]!, message: this.#syntaxMessage(code, i), offset: words[record + 1]! };
+    } else if (needsJs) {
+      verdict = this.#jsVerdict(this.#batch[this.#batchStart + i]!);
+    } else if (code !== 0) {
+      verdict = {
+        ok: false,
+        code: CODE_NAMES[code]!,
+        message: '',
+        path: this.#path(i, words[record + 2]!, words[record + 3]!),
+        offset: words[record + 1]!,
+      };
+      verdict.message = this.#ruleMessage(verdict.code, words[record + 5]!, verdict.path!);
+    } else if (this.extract.length === 0) {
+      return OK_VERDICT;
+    } else {
+      verdict = { ok: true, code: 'OK', message: 'ok' };
+    }
+    if (this.extract.length > 0 && verdict.ok) {
+      verdict.fields = this.extract.map((_, slot) => {
+        const start = words[record + OUT_FIXED + slot * 2]!;
+        return start < 0 ? null : { start, end: words[record + OUT_FIXED + slot * 2 + 1]! };
+      });
+    }
+    return verdict;
+  }
+
+  validate(bytes: Uint8Array): Verdict {
+    this.check([bytes]);
+    return this.verdict(0);
+  }
+
+  validateBatch(messages: readonly Uint8Array[]): Verdict[] {
+    const verdicts: Verdict[] = new Array(messages.length);
+    for (let start = 0; start < messages.length; ) {
+      const count = this.check(messages, start);
+      for (let i = 0; i < count; i++) verdicts[start + i] = this.verdict(i);
+      start += count;
+    }
+    return verdicts;
+  }
+
+  #path(i: number, first: number, length: number): string {
+    const message = this.#batch[this.#batchStart + i]!;
+    const words = this.#words;
+    const base = this.#pathOut >> 2;
+    let path = '';
+    for (let e = first; e < first + length; e++) {
+      const a = words[base + e * 2]!;
+      const b = words[base + e * 2 + 1]!;
+      let segment: string;
+      if (a === PATH_INDEX) segment = String(b);
+      else if (a === PATH_PROP) segment = this.#program.propertiesByAddress.get(b >>> 0)?.name ?? '?';
+      else {
+        const raw = message.subarray(a, a + b);
+        segment = raw.includes(0x5c) ? (JSON.parse(`"${keyDecoder.decode(raw)}"`) as string) : keyDecoder.decode(raw);
+      }
+      path += `/${escapePointer(segment)}`;
+    }
+    return path;
+  }
+
+  #syntaxMessage(code: number, i: number): string {
+    const name = CODE_NAMES[code]!;
+    if (name === 'E_DEPTH') return `containers nested deeper than ${this.maxDepth}`;
+    if (name === 'E_SIZE') return `message larger than ${this.maxSize} bytes (${this.#batch[this.#batchStart + i]!.length})`;
+    return SYNTAX_MESSAGES[name] ?? name;
+  }
+
+  #ruleMessage(code: VerdictCode, nodeAddress: number, path: string): string {
+    const node = this.#program.nodesByAddress.get(nodeAddress >>> 0);
+    if (!node) return code;
+    switch (code) {
+      case 'E_TYPE': return `must be ${describeTypes(node.types)}`;
+      case 'E_REQUIRED': return `must have required property '${path.slice(path.lastIndexOf('/') + 1)}'`;
+      case 'E_ADDITIONAL': return 'must NOT have additional properties';
+      case 'E_ENUM': return `must be equal to one of the allowed values: ${node.members.map((m) => JSON.stringify(m)).join(', ')}`;
+      case 'E_CONST': return `must be equal to constant ${JSON.stringify(node.members[0])}`;
+      case 'E_MIN_LENGTH': return `must NOT have fewer than ${node.minLength} characters`;
+      case 'E_MAX_LENGTH': return `must NOT have more than ${node.maxLength} characters`;
+      case 'E_PATTERN': return `must match pattern "${node.pattern}"`;
+      case 'E_MINIMUM': return `must be >= ${node.minimum}`;
+      case 'E_MAXIMUM': return `must be <= ${node.maximum}`;
+      case 'E_EXCLUSIVE_MINIMUM': return `must be > ${node.exclusiveMinimum}`;
+      case 'E_EXCLUSIVE_MAXIMUM': return `must be < ${node.exclusiveMaximum}`;
+      case 'E_MIN_ITEMS': return `must NOT have fewer than ${node.minItems} items`;
+      case 'E_MAX_ITEMS': return `must NOT have more than ${node.maxItems} items`;
+      case 'E_FALSE_SCHEMA': return 'boolean schema is false';
+      default: return code;
+    }
+  }
+
+  #jsVerdict(message: Uint8Array): Verdict {
+    this.#fallback ??= new JsFallback(this.#program.source);
+    const error = this.#fallback.firstError(message);
+    if (!error) return { ok: true, code: 'OK', message: 'ok', fallback: true };
+    const code: VerdictCode = AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE';
+    let path = error.instancePath;
+    if (error.keyword === 'required') path += `/${escapePointer(String(error.params.missingProperty))}`;
+    if (error.keyword === 'additionalProperties') path += `/${escapePointer(String(error.params.additionalProperty))}`;
+    return { ok: false, code, message: error.message ?? code, path, fallback: true };
+  }
+}
+
+export function compileSchema(schema: JsonSchema, options?: ValidatorOptions): Validator {
+  return new Validator(schema, options);
+}

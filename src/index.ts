@@ -1,0 +1,7 @@
+// The public API of the sluice package.
+export { compileSchema, Validator } from './core/validator.ts';
+export type { FieldSpan, ValidatorOptions, Verdict } from './core/validator.ts';
+export type { VerdictCode } from './core/codes.ts';
+export type { JsonSchema } from './core/compile.ts';
+export { SluiceError } from './errors.ts';
+export type { ConfigProblem, SluiceErrorCode } from './errors.ts';

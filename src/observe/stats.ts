@@ -1,0 +1,95 @@
+// Per-flow counters and the end-to-end latency histogram (HDR, microseconds) behind the progress
+// line and the run summary.
+import { build, type Histogram } from 'hdr-histogram-js';
+
+export class FlowStats {
+  readonly flow: string;
+  read = 0;
+  valid = 0;
+  invalid = 0;
+  filtered = 0;
+  written = 0;
+  deadLettered = 0;
+  dropped = 0;
+  /** Validation failures by verdict code. */
+  readonly invalidByReason = new Map<string, number>();
+  /** Stage failures by reason code. */
+  readonly failedByReason = new Map<string, number>();
+  /** Read -> written, microseconds. */
+  readonly latency: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 3_600_000_000 });
+  readonly startedAt = performance.now();
+  endedAt = 0;
+
+  constructor(flow: string) {
+    this.flow = flow;
+  }
+
+  countInvalid(code: string): void {
+    this.invalid++;
+    this.invalidByReason.set(code, (this.invalidByReason.get(code) ?? 0) + 1);
+  }
+
+  countFailed(code: string): void {
+    this.failedByReason.set(code, (this.failedByReason.get(code) ?? 0) + 1);
+  }
+
+  get seconds(): number {
+    return ((this.endedAt || performance.now()) - this.startedAt) / 1000;
+  }
+}
+
+function reasons(map: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
+}
+
+export interface FlowSummary {
+  flow: string;
+  read: number;
+  valid: number;
+  invalid: number;
+  invalidByReason: Record<string, number>;
+  failedByReason: Record<string, number>;
+  filtered: number;
+  written: number;
+  deadLettered: number;
+  dropped: number;
+  seconds: number;
+  messagesPerSecond: number;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+export function summarize(stats: FlowStats): FlowSummary {
+  const ms = (us: number) => Math.round(us) / 1000;
+  return {
+    flow: stats.flow,
+    read: stats.read,
+    valid: stats.valid,
+    invalid: stats.invalid,
+    invalidByReason: reasons(stats.invalidByReason),
+    failedByReason: reasons(stats.failedByReason),
+    filtered: stats.filtered,
+    written: stats.written,
+    deadLettered: stats.deadLettered,
+    dropped: stats.dropped,
+    seconds: Math.round(stats.seconds * 1000) / 1000,
+    messagesPerSecond: Math.round(stats.read / Math.max(stats.seconds, 1e-6)),
+    latencyMs: {
+      p50: ms(stats.latency.getValueAtPercentile(50)),
+      p99: ms(stats.latency.getValueAtPercentile(99)),
+      max: ms(stats.latency.maxValue),
+    },
+  };
+}
+
+export function formatSummary(summaries: readonly FlowSummary[]): string {
+  const lines: string[] = [];
+  for (const s of summaries) {
+    lines.push(`${s.flow}: ${s.read} read, ${s.valid} valid, ${s.invalid} invalid, ${s.filtered} filtered, ${s.written} written, ${s.deadLettered} dead-lettered, ${s.dropped} dropped`);
+    lines.push(`  ${s.messagesPerSecond} msg/s over ${s.seconds} s; latency p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, max ${s.latencyMs.max} ms`);
+    const invalid = Object.entries(s.invalidByReason);
+    if (invalid.length > 0) lines.push(`  invalid by reason: ${invalid.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    const failed = Object.entries(s.failedByReason);
+    if (failed.length > 0) lines.push(`  stage failures: ${failed.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

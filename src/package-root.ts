@@ -1,0 +1,18 @@
+// The installed package's root directory, found from this module's location so that it is the
+// same whether Sluice runs from src/ (Deno, tsx) or from dist/ (node).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function find(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'sluice') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the sluice package root above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+export const packageRoot = find();

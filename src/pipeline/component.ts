@@ -1,0 +1,40 @@
+// A source, stage or sink is one module exporting a spec: its config schema (the single source
+// of defaults, lint and docs), a summary, examples (linted in the tests) and a factory.
+// Factories compile and check; they do no I/O that a `sluice check` should not do.
+import type { Registry } from '@bufbuild/protobuf';
+import type { z } from 'zod';
+import type { JsonSchema } from '../core/compile.ts';
+import type { FieldTable } from './fields.ts';
+import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
+
+export interface StageContext extends ComponentContext {
+  /** The flow's validation rules: a stage's field references must be defined there. */
+  readonly rules: JsonSchema;
+  /** Slots for the fields this stage reads. */
+  readonly fields: FieldTable;
+  readonly recordTypes: Registry;
+  /** Full name of the output record type built by an earlier map stage, if any. */
+  readonly outputType: string | undefined;
+}
+
+interface Spec<S extends z.ZodType> {
+  readonly kind: string;
+  readonly summary: string;
+  /** The component's own keys (without `kind` and `name`). */
+  readonly config: S;
+  readonly examples: readonly z.input<S>[];
+}
+
+export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  /** The record type the stage builds, when it is a map-like stage. */
+  outputType?(config: z.output<S>): string;
+  create(config: z.output<S>, context: StageContext): Stage;
+}
+
+export interface SourceSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  create(config: z.output<S>, context: ComponentContext): Source;
+}
+
+export interface SinkSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  create(config: z.output<S>, context: ComponentContext, role: SinkRole): Sink;
+}

@@ -1,0 +1,77 @@
+// The fields a flow's stages read. Each gets an extraction slot in the core; the core reports the
+// byte span of each, and only those spans are decoded here, never the whole message.
+import type { FlowRecord, JsonValue } from './types.ts';
+
+const utf8 = new TextDecoder('utf-8');
+
+/** `author.id` or `/author/id` -> the JSON Pointer `/author/id`. */
+export function toPointer(reference: string): string {
+  if (reference.startsWith('/')) return reference;
+  return `/${reference.split('.').map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+}
+
+/** Collects field references from stages, in first-use order, and hands out slots. */
+export class FieldTable {
+  readonly #slots = new Map<string, number>();
+
+  /** The slot of a field reference (either syntax), added when new. */
+  slot(reference: string): number {
+    const pointer = toPointer(reference);
+    let slot = this.#slots.get(pointer);
+    if (slot === undefined) {
+      slot = this.#slots.size;
+      this.#slots.set(pointer, slot);
+    }
+    return slot;
+  }
+
+  /** The pointers, by slot: what the core must extract. */
+  get pointers(): string[] {
+    return [...this.#slots.keys()];
+  }
+}
+
+function isSimpleAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 0x5c || c >= 0x80) return false;
+  }
+  return true;
+}
+
+/** Decodes the JSON value at [start, end) of a message the core has validated. */
+export function decodeSpan(bytes: Uint8Array, start: number, end: number): JsonValue {
+  const first = bytes[start]!;
+  if (first === 0x22) {
+    // short ASCII strings without escapes are the common case: skip the decoder
+    if (end - start < 64 && isSimpleAscii(bytes, start + 1, end - 1)) {
+      return String.fromCharCode.apply(null, bytes.subarray(start + 1, end - 1) as unknown as number[]);
+    }
+    const text = utf8.decode(bytes.subarray(start, end));
+    return text.includes('\\') ? (JSON.parse(text) as string) : text.slice(1, -1);
+  }
+  if (first === 0x74) return true;
+  if (first === 0x66) return false;
+  if (first === 0x6e) return null;
+  if (first === 0x2d || (first >= 0x30 && first <= 0x39)) {
+    return Number(String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]));
+  }
+  return JSON.parse(utf8.decode(bytes.subarray(start, end))) as JsonValue;
+}
+
+/** The value of field `slot` of a record, or undefined when the message does not have it. */
+export function fieldValue(record: FlowRecord, slot: number): JsonValue | undefined {
+  const start = record.spans[record.spanAt + slot * 2]!;
+  return start < 0 ? undefined : decodeSpan(record.value, start, record.spans[record.spanAt + slot * 2 + 1]!);
+}
+
+/** An integer field as an exact bigint (int64 targets must not pass through a double). */
+export function fieldBigInt(record: FlowRecord, slot: number): bigint | undefined {
+  const start = record.spans[record.spanAt + slot * 2]!;
+  if (start < 0) return undefined;
+  const end = record.spans[record.spanAt + slot * 2 + 1]!;
+  const text = String.fromCharCode.apply(null, record.value.subarray(start, end) as unknown as number[]);
+  if (text === 'null') return undefined;
+  // 1e3 and 1.0 are integers to JSON Schema too; below 2^53 their double is exact
+  return /^-?\d+$/.test(text) ? BigInt(text) : BigInt(Number(text));
+}

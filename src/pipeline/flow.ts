@@ -1,0 +1,230 @@
+// A flow at run time: source -> core (validate + extract, one crossing per chunk) -> stages ->
+// sink, with failures routed to the dead-letter sink or dropped, never blocking the rest.
+import { type DescMessage, type Message, type Registry, toBinary, toJsonString } from '@bufbuild/protobuf';
+import type { Logger } from 'pino';
+import { recordTypes } from '../../schemas/index.ts';
+import type { SluiceConfig } from '../config/load.ts';
+import { configError } from '../config/load.ts';
+import { compileSchema, type Validator, type Verdict } from '../core/validator.ts';
+import { type ConfigProblem, SluiceError } from '../errors.ts';
+import { FlowStats } from '../observe/stats.ts';
+import type { StageContext } from './component.ts';
+import { FieldTable } from './fields.ts';
+import * as registry from './registry.ts';
+import type { FlowTopology, TopologyNode } from './topology.ts';
+import type { ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage } from './types.ts';
+
+interface NamedStage {
+  readonly name: string;
+  readonly stage: Stage;
+}
+
+const encoder = new TextEncoder();
+
+/** Headers a dead letter carries: why it failed, where, and where it came from. */
+function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, verdict?: Verdict): [string, string][] {
+  const headers: [string, string][] = [
+    ['sluice.flow', flow],
+    ['sluice.stage', stage],
+    ['sluice.reason', code],
+    ['sluice.message', text],
+    ['sluice.source.file', message.origin.file],
+    ['sluice.source.line', String(message.origin.line)],
+    ['sluice.time', new Date().toISOString()],
+  ];
+  if (verdict?.path !== undefined) headers.push(['sluice.path', verdict.path]);
+  if (verdict?.offset !== undefined) headers.push(['sluice.offset', String(verdict.offset)]);
+  return headers;
+}
+
+export class Flow {
+  readonly name: string;
+  readonly stats: FlowStats;
+  readonly #validator: Validator;
+  readonly #stages: readonly NamedStage[];
+  readonly #source: Source;
+  readonly #sink: Sink;
+  readonly #deadLetters: Sink | undefined;
+  readonly #onInvalid: 'dlq' | 'drop';
+  readonly #logger: Logger;
+  readonly #validateName: string;
+  readonly #slots: number;
+  readonly #types = new Map<string, DescMessage>();
+  readonly #registry: Registry;
+
+  constructor(parts: {
+    topology: FlowTopology;
+    validator: Validator;
+    stages: NamedStage[];
+    source: Source;
+    sink: Sink;
+    deadLetters: Sink | undefined;
+    logger: Logger;
+    registry: Registry;
+  }) {
+    this.name = parts.topology.flow;
+    this.stats = new FlowStats(this.name);
+    this.#validator = parts.validator;
+    this.#stages = parts.stages;
+    this.#source = parts.source;
+    this.#sink = parts.sink;
+    this.#deadLetters = parts.deadLetters;
+    this.#onInvalid = parts.topology.onInvalid;
+    this.#logger = parts.logger.child({ flow: this.name });
+    this.#validateName = `${this.name}.validate`;
+    this.#slots = parts.validator.extract.length;
+    this.#registry = parts.registry;
+  }
+
+  #encode(record: FlowRecord): Uint8Array {
+    const output = record.output;
+    if (output === null) return record.value; // no map stage: the message passes through as it came
+    let type = this.#types.get(output.$typeName);
+    if (!type) {
+      type = this.#registry.getMessage(output.$typeName)!;
+      this.#types.set(output.$typeName, type);
+    }
+    return this.#sink.encoding === 'protobuf' ? toBinary(type, output as Message) : encoder.encode(toJsonString(type, output as Message));
+  }
+
+  #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, letters: OutboundMessage[], verdict?: Verdict): void {
+    this.#logger.warn(
+      { stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: message.origin },
+      text,
+    );
+    if (toDeadLetters && this.#deadLetters) {
+      letters.push({ key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict) });
+      this.stats.deadLettered++;
+    } else this.stats.dropped++;
+  }
+
+  async #runStages(record: FlowRecord, outputs: OutboundMessage[], letters: OutboundMessage[]): Promise<void> {
+    for (const { name, stage } of this.#stages) {
+      let outcome = stage.process(record);
+      if (outcome instanceof Promise) outcome = await outcome;
+      if (outcome.kind === 'continue') continue;
+      if (outcome.kind === 'filtered') {
+        this.stats.filtered++;
+        return;
+      }
+      this.stats.countFailed(outcome.code);
+      this.#fail(record, name, outcome.code, outcome.message, outcome.deadLetter, letters);
+      return;
+    }
+    outputs.push({ key: record.key, value: this.#encode(record), headers: [] });
+  }
+
+  async #processBatch(batch: readonly InputMessage[]): Promise<void> {
+    const stats = this.stats;
+    const validator = this.#validator;
+    const values = batch.map((m) => m.value);
+    const outputs: OutboundMessage[] = [];
+    const letters: OutboundMessage[] = [];
+    const delivered: InputMessage[] = [];
+    stats.read += batch.length;
+    for (let start = 0; start < batch.length; ) {
+      const count = validator.check(values, start);
+      const spans = validator.spans(count);
+      for (let i = 0; i < count; i++) {
+        const message = batch[start + i]!;
+        if (!validator.okFast(i)) {
+          const verdict = validator.verdict(i);
+          if (!verdict.ok) {
+            stats.countInvalid(verdict.code);
+            this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', letters, verdict);
+            continue;
+          }
+        }
+        stats.valid++;
+        const record: FlowRecord = {
+          value: message.value,
+          key: message.key,
+          origin: message.origin,
+          receivedAt: message.receivedAt,
+          spans,
+          spanAt: i * this.#slots * 2,
+          output: null,
+        };
+        const before = outputs.length;
+        await this.#runStages(record, outputs, letters);
+        if (outputs.length > before) delivered.push(message);
+      }
+      start += count;
+    }
+    if (outputs.length > 0) await this.#sink.write(outputs);
+    if (letters.length > 0) await this.#deadLetters!.write(letters);
+    stats.written += outputs.length;
+    const now = performance.now();
+    for (const message of delivered) stats.latency.recordValue(Math.max(1, Math.round((now - message.receivedAt) * 1000)));
+  }
+
+  /** Runs until the source ends (or `stop` is called), then closes the sinks. */
+  async run(): Promise<void> {
+    try {
+      for await (const batch of this.#source) await this.#processBatch(batch);
+    } finally {
+      this.stats.endedAt = performance.now();
+      await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#source.close();
+  }
+}
+
+/** A component's error as configuration problems, at the component's key path. */
+function problemsOf(error: unknown, base: readonly PropertyKey[], config: SluiceConfig): ConfigProblem[] {
+  if (!(error instanceof SluiceError)) throw error;
+  const relative = error.problems.length > 0 ? error.problems : [{ path: '', message: error.message }];
+  return relative.map((p) => config.problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
+}
+
+/** Builds every enabled flow's components; throws SLC_CONFIG listing every problem found. */
+export function buildFlows(config: SluiceConfig, logger: Logger, options: { includeDisabled?: boolean } = {}): Flow[] {
+  const problems: ConfigProblem[] = [];
+  const flows: Flow[] = [];
+  for (const topology of config.flows) {
+    if (!topology.enabled && !options.includeDisabled) continue;
+    const context: ComponentContext = { flow: topology.flow, baseDir: config.baseDir, logger };
+    const fields = new FieldTable();
+    const stages: NamedStage[] = [];
+    let outputType: string | undefined;
+    let failed = false;
+    for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
+      const spec = registry.stages[node.kind]!;
+      const stageContext: StageContext = { ...context, rules: topology.rules, fields, recordTypes, outputType };
+      try {
+        stages.push({ name: node.name, stage: spec.create(node.config, stageContext) });
+        outputType = spec.outputType?.(node.config) ?? outputType;
+      } catch (error) {
+        problems.push(...problemsOf(error, node.configPath, config));
+        failed = true;
+      }
+    }
+    let validator: Validator | undefined;
+    try {
+      validator = compileSchema(topology.rules, { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers });
+    } catch (error) {
+      problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], config));
+    }
+    const build = <T>(role: string, create: (node: TopologyNode) => T): T | undefined => {
+      const node = topology.nodes.find((n) => n.role === role);
+      if (!node) return undefined;
+      try {
+        return create(node);
+      } catch (error) {
+        problems.push(...problemsOf(error, node.configPath, config));
+        failed = true;
+        return undefined;
+      }
+    };
+    const source = build('source', (n) => registry.sources[n.kind]!.create(n.config, context));
+    const sink = build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context, 'output'));
+    const deadLetters = build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context, 'dead-letter'));
+    if (failed || !validator || !source || !sink) continue;
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes }));
+  }
+  if (problems.length > 0) throw configError(problems);
+  return flows;
+}

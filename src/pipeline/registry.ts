@@ -1,0 +1,22 @@
+// The one table of every source, stage and sink kind. Adding a component means adding its
+// module and one line here; `sluice check`, defaults and docs all read this table.
+import { fileSink } from '../io/local/file-sink.ts';
+import { fileSource } from '../io/local/file-source.ts';
+import { enrichFileStage } from '../stages/enrich-file.ts';
+import { filterStage } from '../stages/filter.ts';
+import { mapStage } from '../stages/map.ts';
+import type { SinkSpec, SourceSpec, StageSpec } from './component.ts';
+
+export const sources: Readonly<Record<string, SourceSpec>> = {
+  file: fileSource,
+};
+
+export const stages: Readonly<Record<string, StageSpec>> = {
+  filter: filterStage,
+  map: mapStage,
+  'enrich-file': enrichFileStage,
+};
+
+export const sinks: Readonly<Record<string, SinkSpec>> = {
+  file: fileSink,
+};

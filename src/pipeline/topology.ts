@@ -1,0 +1,40 @@
+// A flow as plain data: named nodes with their kind, parents and checked config. Built from the
+// configuration before anything runs; `describe` prints it in a stable text form.
+import type { JsonSchema } from '../core/compile.ts';
+
+export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
+
+export interface TopologyNode {
+  /** `<flow>.<name>`: stable, it keys logs and metrics. */
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly kind: string;
+  readonly parents: readonly string[];
+  /** The component's config with defaults applied (without kind and name). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Key path of this node in the configuration, for errors. */
+  readonly configPath: readonly PropertyKey[];
+}
+
+export interface FlowTopology {
+  readonly flow: string;
+  readonly enabled: boolean;
+  readonly rules: JsonSchema;
+  readonly maxDepth: number;
+  readonly maxSize: number;
+  readonly onInvalid: 'dlq' | 'drop';
+  readonly nodes: readonly TopologyNode[];
+}
+
+export function describe(topologies: readonly FlowTopology[]): string {
+  const lines: string[] = [];
+  for (const t of topologies) {
+    lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: invalid messages -> ${t.onInvalid}`);
+    const width = Math.max(...t.nodes.map((n) => n.name.length));
+    for (const node of t.nodes) {
+      const from = node.parents.length > 0 ? ` <- ${node.parents.join(', ')}` : '';
+      lines.push(`  ${node.name.padEnd(width)}  ${node.role.padEnd(11)} ${node.kind}${from}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
