@@ -78,8 +78,15 @@ export const EK_TRUE: u32 = 2;
 export const EK_NUMBER: u32 = 3;
 export const EK_STRING: u32 = 4;
 
-// ---- regex program: [flags, code words...]; see assembly/regex.ts -----------------------------
+// ---- regex program: [flags, ...]; see assembly/regex.ts and src/core/regex.ts ---------------------
 export const RX_ANCHORED: u32 = 1;
+export const RX_DFA: u32 = 2;
+// DFA: [flags, classCount, stateCount, start, boundaryCount, boundaries..., asciiClass[128],
+//       stateFlags[stateCount], next[stateCount * classCount]]
+export const DFA_ACCEPT: i32 = 1;
+export const DFA_ACCEPT_AT_END: i32 = 2;
+export const DFA_DEAD: i32 = 4;
+// Pike VM: [flags, code...]
 export const OP_CHAR: i32 = 1; //  cp
 export const OP_ANY: i32 = 2; //   any code point but a line terminator
 export const OP_CLASS: i32 = 3; // negated, rangeCount, (lo, hi)*

@@ -1,9 +1,10 @@
-// A Pike VM for the core's regex subset (compiled by src/core/regex.ts). It runs in time linear
-// in the string times the program size, whatever the pattern, so hostile input cannot make it
-// backtrack. Semantics are those of RegExp.prototype.test with the `u` flag: an unanchored search
-// over code points.
+// The core's regex engines (programs compiled by src/core/regex.ts), with the semantics of
+// RegExp.prototype.test under the `u` flag: an unanchored search over code points. Small patterns
+// run as a DFA (one table lookup per code point); larger ones on a Pike VM. Both run in time
+// linear in the string, whatever the pattern: hostile input cannot make them backtrack.
 import {
-  OP_ANY, OP_BOL, OP_CHAR, OP_CLASS, OP_EOL, OP_JMP, OP_MATCH, OP_SPLIT, RX_ANCHORED,
+  DFA_ACCEPT, DFA_ACCEPT_AT_END, DFA_DEAD, OP_ANY, OP_BOL, OP_CHAR, OP_CLASS, OP_EOL, OP_JMP,
+  OP_MATCH, OP_SPLIT, RX_ANCHORED, RX_DFA,
 } from './layout';
 import { decodeFrom, decodePos, nextJson } from './text';
 
@@ -80,8 +81,37 @@ function inClass(code: usize, pc: i32, cp: i32): bool {
   return found != negated;
 }
 
+/** Whether the DFA at `prog` matches somewhere in JSON string contents [s, e). */
+function dfaTest(prog: usize, s: usize, e: usize): bool {
+  const classes = load<i32>(prog, 4);
+  const stateCount = load<i32>(prog, 8);
+  let state = load<i32>(prog, 12);
+  const boundaryCount = load<i32>(prog, 16);
+  const boundaries = prog + 20;
+  const ascii = boundaries + (<usize>boundaryCount << 2);
+  const flags = ascii + (128 << 2);
+  const next = flags + (<usize>stateCount << 2);
+  if ((load<i32>(flags + (<usize>state << 2)) & DFA_ACCEPT) != 0) return true;
+  decodeFrom(s);
+  while (decodePos() < e) {
+    const cp = nextJson();
+    let cls: i32;
+    if (cp < 128) cls = load<i32>(ascii + (<usize>cp << 2));
+    else {
+      cls = boundaryCount - 1;
+      while (load<i32>(boundaries + (<usize>cls << 2)) > cp) cls--;
+    }
+    state = load<i32>(next + (<usize>(state * classes + cls) << 2));
+    const f = load<i32>(flags + (<usize>state << 2));
+    if ((f & DFA_ACCEPT) != 0) return true;
+    if ((f & DFA_DEAD) != 0) return false;
+  }
+  return (load<i32>(flags + (<usize>state << 2)) & DFA_ACCEPT_AT_END) != 0;
+}
+
 /** Whether the regex program at `prog` matches somewhere in JSON string contents [s, e). */
 export function regexTest(prog: usize, s: usize, e: usize): bool {
+  if ((load<u32>(prog) & RX_DFA) != 0) return dfaTest(prog, s, e);
   const anchored = (load<u32>(prog) & RX_ANCHORED) != 0;
   const code = prog + 4;
   let cur = listA;

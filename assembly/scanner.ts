@@ -455,18 +455,25 @@ function scanLiteral(word: u32, n: usize): void {
 
 // ---- containers ---------------------------------------------------------------------------------
 
-/** Index of the property entry whose name equals the key [s, e), or -1. */
-function findProperty(table: usize, count: u32, s: usize, e: usize, escaped: bool): i32 {
+/**
+ * Index of the property entry whose name equals the key [s, e), or -1. The search starts after
+ * `hint` (the previous key's entry): producers tend to write keys in one order.
+ */
+function findProperty(table: usize, count: u32, s: usize, e: usize, escaped: bool, hint: u32): i32 {
   const len = <u32>(e - s);
-  for (let i: u32 = 0; i < count; i++) {
+  const first = len > 0 ? <u32>load<u8>(s) : 0;
+  let i = hint < count ? hint : 0;
+  for (let tried: u32 = 0; tried < count; tried++) {
     const entry = table + <usize>i * PROP_SIZE;
     const nameLen = load<u32>(entry + P_NAME_LEN);
     const name = <usize>load<u32>(entry + P_NAME);
     if (escaped) {
       if (jsonEqualsUtf8(s, e, name, nameLen)) return <i32>i;
-    } else if (nameLen == len && memory.compare(s, name, len) == 0) {
+    } else if (nameLen == len && (len == 0 || <u32>load<u8>(name) == first) && memory.compare(s, name, len) == 0) {
       return <i32>i;
     }
+    i++;
+    if (i == count) i = 0;
   }
   return -1;
 }
@@ -488,6 +495,7 @@ function scanObject(node: usize, flags: u32): void {
     seenTop += <usize>seenWords << 2;
   }
   const entryPath = pathStack + (<usize>(depth - 1) << 3);
+  let hint: u32 = 0;
   skipWhitespace();
   if (pos < end && load<u8>(pos) == 0x7d) {
     pos++;
@@ -520,8 +528,9 @@ function scanObject(node: usize, flags: u32): void {
       pos++;
       skipWhitespace();
       let child = anyNode;
-      const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, strEscaped) : -1;
+      const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, strEscaped, hint) : -1;
       if (index >= 0) {
+        hint = <u32>index + 1;
         const word = seen + (<usize>(<u32>index >> 5) << 2);
         const bit: u32 = 1 << (<u32>index & 31);
         const bits = load<u32>(word);

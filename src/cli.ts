@@ -30,7 +30,7 @@ function positiveInteger(value: string): number {
 
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
   const config = await loadConfig(options.config);
-  const logger = createLogger(config.settings.log, config.baseDir);
+  const logger = createLogger(config.settings.log, config.logDir);
   const flows = buildFlows(config, logger);
   const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
   const stopProgress = showProgress ? startProgress(flows.map((f) => f.stats)) : undefined;

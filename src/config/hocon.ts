@@ -11,7 +11,7 @@ export interface LoadedHocon {
   readonly tree: ConfigTree;
   /** The file given and every file it includes, highest precedence first. */
   readonly files: readonly string[];
-  /** The file that sets `path` (keys and array indexes), or the top file when none does. */
+  /** The file (absolute) that sets `path` (keys and array indexes), or the top file when none does. */
   fileOf(path: readonly PropertyKey[]): string;
 }
 
@@ -98,9 +98,9 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
       for (let length = keyPath.length; length >= 0; length--) {
         const prefix = keyPath.slice(0, length);
         const found = own.find(([, fileTree]) => hasPath(fileTree, prefix));
-        if (found) return displayPath(found[0]);
+        if (found) return found[0];
       }
-      return displayPath(top);
+      return top;
     },
   };
 }

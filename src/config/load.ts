@@ -7,14 +7,14 @@ import type { JsonSchema } from '../core/compile.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import * as registry from '../pipeline/registry.ts';
 import type { FlowTopology, NodeRole, TopologyNode } from '../pipeline/topology.ts';
-import { loadHocon, type LoadedHocon } from './hocon.ts';
+import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
 import { type ComponentConfig, type FlowConfig, root, type RootConfig } from './schema.ts';
 
 export interface SluiceConfig {
   readonly settings: RootConfig;
   readonly flows: readonly FlowTopology[];
-  /** Directory that relative paths in the configuration are resolved against. */
-  readonly baseDir: string;
+  /** Directory of the log file setting (relative log files are resolved against it). */
+  readonly logDir: string;
   readonly files: readonly string[];
   /** The whole configuration with every default applied, as `sluice check --print` shows it. */
   readonly resolved: Record<string, unknown>;
@@ -33,7 +33,12 @@ class Problems {
   }
 
   at(path: readonly PropertyKey[], message: string): ConfigProblem {
-    return { file: this.#hocon.fileOf(path), path: formatKeyPath(path), message };
+    return { file: displayPath(this.#hocon.fileOf(path)), path: formatKeyPath(path), message };
+  }
+
+  /** Relative paths are resolved against the directory of the file that sets them. */
+  dirOf(path: readonly PropertyKey[]): string {
+    return dirname(this.#hocon.fileOf(path));
   }
 
   add(path: readonly PropertyKey[], message: string): void {
@@ -70,13 +75,13 @@ function parseComponent(
   return parsed.data as Record<string, unknown>;
 }
 
-function loadRules(flow: FlowConfig, path: readonly PropertyKey[], baseDir: string, problems: Problems): JsonSchema | undefined {
+function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Problems): JsonSchema | undefined {
   if ((flow.rules === undefined) === (flow['rules-file'] === undefined)) {
     problems.add(path, 'give exactly one of: rules (an inline JSON Schema), rules-file (a .json file)');
     return undefined;
   }
   if (flow.rules !== undefined) return flow.rules as JsonSchema;
-  const file = resolve(baseDir, flow['rules-file']!);
+  const file = resolve(problems.dirOf([...path, 'rules-file']), flow['rules-file']!);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
   } catch (error) {
@@ -85,10 +90,10 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], baseDir: stri
   }
 }
 
-function flowTopology(name: string, flow: FlowConfig, baseDir: string, problems: Problems): FlowTopology | undefined {
+function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowTopology | undefined {
   const path = ['flows', name];
   const before = problems.list.length;
-  const rules = loadRules(flow, path, baseDir, problems);
+  const rules = loadRules(flow, path, problems);
   const nodes: TopologyNode[] = [];
   const names = new Set<string>();
   const node = (role: NodeRole, specs: Specs, what: string, entry: ComponentConfig, at: PropertyKey[], defaultName: string, parents: string[]) => {
@@ -96,12 +101,12 @@ function flowTopology(name: string, flow: FlowConfig, baseDir: string, problems:
     const full = `${name}.${entry.name ?? defaultName}`;
     if (names.has(full)) problems.add([...at, 'name'], `the name "${entry.name ?? defaultName}" is used twice in flow ${name}`);
     names.add(full);
-    if (config) nodes.push({ name: full, role, kind: entry.kind, parents, config, configPath: at });
+    if (config) nodes.push({ name: full, role, kind: entry.kind, parents, config, configPath: at, baseDir: problems.dirOf([...at, 'path']) });
     return full;
   };
   const source = node('source', registry.sources, 'source', flow.source, [...path, 'source'], 'source', []);
   const validate = `${name}.validate`;
-  nodes.push({ name: validate, role: 'validate', kind: 'core', parents: [source], config: {}, configPath: [...path, 'rules'] });
+  nodes.push({ name: validate, role: 'validate', kind: 'core', parents: [source], config: {}, configPath: [...path, 'rules'], baseDir: problems.dirOf(path) });
   names.add(validate);
   let previous = validate;
   const failing = [validate];
@@ -149,7 +154,6 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
 export async function loadConfig(file: string): Promise<SluiceConfig> {
   const hocon = await loadHocon(file);
   const problems = new Problems(hocon);
-  const baseDir = dirname(resolve(file));
   const parsed = root.safeParse(hocon.tree);
   if (!parsed.success) {
     problems.addIssues([], parsed.error.issues);
@@ -157,7 +161,7 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
   }
   const flows: FlowTopology[] = [];
   for (const [name, flow] of Object.entries(parsed.data.flows)) {
-    const topology = flowTopology(name, flow, baseDir, problems);
+    const topology = flowTopology(name, flow, problems);
     if (topology) flows.push(topology);
   }
   if (Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
@@ -165,7 +169,7 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
   return {
     settings: parsed.data,
     flows,
-    baseDir,
+    logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
     resolved: resolvedView(parsed.data, flows),
     problemAt: (path, message) => problems.at(path, message),

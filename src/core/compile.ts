@@ -1,7 +1,7 @@
 // JSON Schema (the supported subset) -> the core's rule program: schema nodes, property and enum
 // tables, regex programs and name bytes, laid out at a given base address (assembly/layout.ts).
 import { SluiceError } from '../errors.ts';
-import { compileRegex } from './regex.ts';
+import { compileRegex, type RegexEngine } from './regex.ts';
 
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
 
@@ -116,7 +116,7 @@ function emptyNode(location: string): RuleNode {
   };
 }
 
-function parseNode(schema: unknown, location: string, jsPatterns: string[]): RuleNode {
+function parseNode(schema: unknown, location: string, jsPatterns: string[], engine: RegexEngine): RuleNode {
   const node = emptyNode(location);
   if (schema === true) return node;
   if (schema === false) {
@@ -185,7 +185,7 @@ function parseNode(schema: unknown, location: string, jsPatterns: string[]): Rul
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') schemaError(location, '"pattern" must be a string');
     node.pattern = s.pattern;
-    const program = compileRegex(s.pattern, `schema ${location}`);
+    const program = compileRegex(s.pattern, `schema ${location}`, engine);
     if (program) {
       node.patternProgram = program;
       node.flags |= F_PATTERN;
@@ -196,14 +196,14 @@ function parseNode(schema: unknown, location: string, jsPatterns: string[]): Rul
   }
   if (s.items !== undefined) {
     if (Array.isArray(s.items)) schemaError(location, '"items" as an array (tuple validation) is not supported');
-    node.items = parseNode(s.items, `${location}/items`, jsPatterns);
+    node.items = parseNode(s.items, `${location}/items`, jsPatterns, engine);
   }
   if (s.properties !== undefined) {
     if (!isPlainObject(s.properties)) schemaError(location, '"properties" must be an object');
     for (const [name, child] of Object.entries(s.properties)) {
       node.properties.push({
         name,
-        child: parseNode(child, `${location}/properties/${pointerSegment(name)}`, jsPatterns),
+        child: parseNode(child, `${location}/properties/${pointerSegment(name)}`, jsPatterns, engine),
         required: false,
         synthetic: false,
         address: 0,
@@ -312,14 +312,16 @@ class ProgramWriter {
     return at;
   }
 
+  /** The program, padded to 16 bytes. */
   bytes(): Uint8Array {
-    return new Uint8Array(this.#buffer, 0, Math.ceil(this.#size / 16) * 16);
+    this.alloc(0, 16);
+    return new Uint8Array(this.#buffer, 0, this.#size);
   }
 }
 
-export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number): RuleProgram {
+export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto'): RuleProgram {
   const jsPatterns: string[] = [];
-  const root = parseNode(schema, '#', jsPatterns);
+  const root = parseNode(schema, '#', jsPatterns, engine);
   const slotNodes = markExtract(root, extract);
   const out = new ProgramWriter(base);
   const nodesByAddress = new Map<number, RuleNode>();

@@ -18,8 +18,16 @@ export const OP_BOL = 6;
 export const OP_EOL = 7;
 export const OP_MATCH = 8;
 export const RX_ANCHORED = 1;
+export const RX_DFA = 2;
+export const DFA_ACCEPT = 1;
+export const DFA_ACCEPT_AT_END = 2;
+export const DFA_DEAD = 4;
+
+/** `auto`: a DFA when small enough, else the Pike VM; `vm`: always the VM (the reference in tests). */
+export type RegexEngine = 'auto' | 'vm';
 
 const MAX_PROGRAM_WORDS = 4096;
+const MAX_DFA_STATES = 256;
 const MAX_CODE_POINT = 0x10ffff;
 
 type Range = [number, number];
@@ -312,10 +320,111 @@ function anchoredAtStart(node: Node): boolean {
 }
 
 /**
- * The program words `[flags, code...]` for `pattern`, or null when the core cannot run it.
+ * Subset construction over the NFA: a DFA whose states are sets of NFA positions. An `$` stays
+ * in a state unresolved (it holds only at the end of the input), so each state knows whether it
+ * accepts now or only at the end. Returns null when the DFA would be too large.
+ *
+ * Layout: [flags, classCount, stateCount, start, boundaryCount, boundaries..., asciiClass[128],
+ *          stateFlags[stateCount], next[stateCount * classCount]]
+ */
+function buildDfa(code: number[], anchored: boolean): number[] | null {
+  const closure = (seeds: number[], atStart: boolean): number[] => {
+    const seen = new Set<number>();
+    const out: number[] = [];
+    const stack = [...seeds];
+    while (stack.length > 0) {
+      const pc = stack.pop()!;
+      if (seen.has(pc)) continue;
+      seen.add(pc);
+      const op = code[pc];
+      if (op === OP_JMP) stack.push(code[pc + 1]!);
+      else if (op === OP_SPLIT) stack.push(code[pc + 1]!, code[pc + 2]!);
+      else if (op === OP_BOL) {
+        if (atStart) stack.push(pc + 1);
+      } else out.push(pc); // CHAR, ANY, CLASS, EOL (resolved per state), MATCH
+    }
+    return out.sort((a, b) => a - b);
+  };
+  const acceptsAtEnd = (state: number[]): boolean => {
+    const stack = [...state];
+    const seen = new Set<number>();
+    while (stack.length > 0) {
+      const pc = stack.pop()!;
+      if (seen.has(pc)) continue;
+      seen.add(pc);
+      const op = code[pc];
+      if (op === OP_MATCH) return true;
+      if (op === OP_EOL) stack.push(...closure([pc + 1], false));
+    }
+    return false;
+  };
+  // the alphabet: code point intervals no instruction tells apart
+  const cuts = new Set<number>([0, 0x80]);
+  for (let pc = 0; pc < code.length; ) {
+    const op = code[pc]!;
+    if (op === OP_CHAR) {
+      cuts.add(code[pc + 1]!).add(code[pc + 1]! + 1);
+      pc += 2;
+    } else if (op === OP_CLASS) {
+      const count = code[pc + 2]!;
+      for (let i = 0; i < count; i++) cuts.add(code[pc + 3 + i * 2]!).add(code[pc + 4 + i * 2]! + 1);
+      pc += 3 + count * 2;
+    } else if (op === OP_ANY) {
+      for (const t of [0x0a, 0x0d, 0x2028, 0x2029]) cuts.add(t).add(t + 1);
+      pc += 1;
+    } else pc += op === OP_SPLIT ? 3 : op === OP_JMP ? 2 : 1;
+  }
+  const boundaries = [...cuts].filter((c) => c <= MAX_CODE_POINT).sort((a, b) => a - b);
+  const matches = (pc: number, cp: number): boolean => {
+    const op = code[pc];
+    if (op === OP_CHAR) return code[pc + 1] === cp;
+    if (op === OP_ANY) return cp !== 0x0a && cp !== 0x0d && cp !== 0x2028 && cp !== 0x2029;
+    if (op !== OP_CLASS) return false;
+    const count = code[pc + 2]!;
+    let found = false;
+    for (let i = 0; i < count && !found; i++) found = cp >= code[pc + 3 + i * 2]! && cp <= code[pc + 4 + i * 2]!;
+    return found !== (code[pc + 1] === 1);
+  };
+  const width = (pc: number) => (code[pc] === OP_CHAR ? 2 : code[pc] === OP_CLASS ? 3 + code[pc + 2]! * 2 : 1);
+
+  const restart = anchored ? [] : closure([0], false);
+  const states: number[][] = [];
+  const index = new Map<string, number>();
+  const intern = (state: number[]): number | null => {
+    const key = state.join(',');
+    let id = index.get(key);
+    if (id === undefined) {
+      if (states.length >= MAX_DFA_STATES) return null;
+      id = states.length;
+      states.push(state);
+      index.set(key, id);
+    }
+    return id;
+  };
+  const start = intern(closure([0], true))!;
+  const next: number[] = [];
+  for (let s = 0; s < states.length; s++) {
+    for (const cp of boundaries) {
+      const moved = states[s]!.filter((pc) => matches(pc, cp)).map((pc) => pc + width(pc));
+      const target = intern([...new Set([...closure(moved, false), ...restart])].sort((a, b) => a - b));
+      if (target === null) return null;
+      next.push(target);
+    }
+  }
+  const flags = states.map((state) => {
+    if (state.some((pc) => code[pc] === OP_MATCH)) return DFA_ACCEPT | DFA_ACCEPT_AT_END;
+    return (acceptsAtEnd(state) ? DFA_ACCEPT_AT_END : 0) | (state.length === 0 ? DFA_DEAD : 0);
+  });
+  const ascii = Array.from({ length: 128 }, (_, cp) => boundaries.filter((b) => b <= cp).length - 1);
+  return [RX_DFA, boundaries.length, states.length, start, boundaries.length, ...boundaries, ...ascii, ...flags, ...next];
+}
+
+/**
+ * The program words for `pattern` — a DFA when small enough, else the Pike VM's
+ * `[flags, code...]` — or null when the core cannot run it.
  * Throws SLC_SCHEMA when the pattern is not a valid `u`-flag RegExp (ajv would reject it too).
  */
-export function compileRegex(pattern: string, where: string): Int32Array | null {
+export function compileRegex(pattern: string, where: string, engine: RegexEngine = 'auto'): Int32Array | null {
   try {
     new RegExp(pattern, 'u');
   } catch (cause) {
@@ -327,7 +436,9 @@ export function compileRegex(pattern: string, where: string): Int32Array | null 
     emitter.emit(ast);
     emitter.code.push(OP_MATCH);
     if (emitter.code.length > MAX_PROGRAM_WORDS) return null;
-    return Int32Array.from([anchoredAtStart(ast) ? RX_ANCHORED : 0, ...emitter.code]);
+    const anchored = anchoredAtStart(ast);
+    const dfa = engine === 'auto' ? buildDfa(emitter.code, anchored) : null;
+    return Int32Array.from(dfa ?? [anchored ? RX_ANCHORED : 0, ...emitter.code]);
   } catch (error) {
     if (error instanceof OutsideSubset) return null;
     throw error;

@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.ts';
 import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, describeTypes, type JsonSchema, type RuleProgram } from './compile.ts';
 import { JsFallback } from './fallback.ts';
+import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
 
 export interface ValidatorOptions {
@@ -16,6 +17,8 @@ export interface ValidatorOptions {
   extract?: readonly string[];
   /** `simd` (default) or `scalar`, the reference build the SIMD one is fuzzed against. */
   kernel?: Kernel;
+  /** `auto` (default) runs small patterns as DFAs; `vm` forces the Pike VM, the DFA's reference. */
+  regexEngine?: RegexEngine;
 }
 
 export interface FieldSpan {
@@ -53,7 +56,7 @@ const CHUNK = 1024;
 const INITIAL_INPUT = 1 << 20;
 
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
-const keyDecoder = new TextDecoder('utf-8', { fatal: true });
+const keyDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -101,7 +104,7 @@ export class Validator {
       throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
     }
     const base = align(this.#core.heapBase(), 16);
-    this.#program = compileProgram(schema, this.extract, base);
+    this.#program = compileProgram(schema, this.extract, base, options.regexEngine);
     this.jsPatterns = this.#program.jsPatterns;
     this.#stride = OUT_FIXED + 2 * this.extract.length;
 

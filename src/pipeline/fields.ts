@@ -2,7 +2,7 @@
 // byte span of each, and only those spans are decoded here, never the whole message.
 import type { FlowRecord, JsonValue } from './types.ts';
 
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** `author.id` or `/author/id` -> the JSON Pointer `/author/id`. */
 export function toPointer(reference: string): string {

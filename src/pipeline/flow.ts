@@ -186,14 +186,14 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
   const flows: Flow[] = [];
   for (const topology of config.flows) {
     if (!topology.enabled && !options.includeDisabled) continue;
-    const context: ComponentContext = { flow: topology.flow, baseDir: config.baseDir, logger };
+    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      const stageContext: StageContext = { ...context, rules: topology.rules, fields, recordTypes, outputType };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType };
       try {
         stages.push({ name: node.name, stage: spec.create(node.config, stageContext) });
         outputType = spec.outputType?.(node.config) ?? outputType;
@@ -219,9 +219,9 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
         return undefined;
       }
     };
-    const source = build('source', (n) => registry.sources[n.kind]!.create(n.config, context));
-    const sink = build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context, 'output'));
-    const deadLetters = build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context, 'dead-letter'));
+    const source = build('source', (n) => registry.sources[n.kind]!.create(n.config, context(n)));
+    const sink = build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
+    const deadLetters = build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
     flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes }));
   }

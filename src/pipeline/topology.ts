@@ -14,6 +14,8 @@ export interface TopologyNode {
   readonly config: Readonly<Record<string, unknown>>;
   /** Key path of this node in the configuration, for errors. */
   readonly configPath: readonly PropertyKey[];
+  /** Directory its relative paths are resolved against: that of the file setting its `path`. */
+  readonly baseDir: string;
 }
 
 export interface FlowTopology {

@@ -72,7 +72,7 @@ export type SinkRole = 'output' | 'dead-letter';
 
 export interface ComponentContext {
   readonly flow: string;
-  /** Directory relative paths in the configuration are resolved against. */
+  /** Directory the component's relative paths are resolved against (that of the file setting them). */
   readonly baseDir: string;
   readonly logger: Logger;
 }

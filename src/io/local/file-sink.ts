@@ -14,7 +14,7 @@ const config = z.strictObject({
   append: z.boolean().default(false).describe('Append to the file instead of replacing it'),
 });
 
-const strict = new TextDecoder('utf-8', { fatal: true });
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 const NEWLINE = Uint8Array.of(0x0a);
 

@@ -1,0 +1,90 @@
+// The core benchmark corpus: several MB of distinct messages per flow, derived deterministically
+// from the samples — valid lines re-serialised with fresh ids, shuffled key order, minified or
+// pretty, escapes and non-ASCII kept; the samples' invalid lines (every failure kind) kept as-is,
+// so 5–10 % of the corpus is invalid.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../src/package-root.ts';
+
+export interface Corpus {
+  readonly flow: string;
+  readonly schema: Record<string, unknown>;
+  /** The fields the flow's stages read: what the core extracts. */
+  readonly extract: string[];
+  readonly messages: Uint8Array[];
+  readonly bytes: number;
+}
+
+const EXTRACT: Record<string, string[]> = {
+  content: ['/status', '/id', '/type', '/title', '/summary', '/language', '/publishedAt', '/durationSec', '/version', '/tags', '/author/id', '/rating'],
+  campaign: ['/type', '/eventId', '/campaignId', '/placementId', '/userId', '/occurredAt', '/value', '/currency', '/itemId', '/device/os', '/consent'],
+};
+
+/** mulberry32: small, seeded, good enough to shuffle keys. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled(value: unknown, next: () => number): unknown {
+  if (Array.isArray(value)) return value.map((v) => shuffled(v, next));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  for (let i = entries.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+  }
+  return Object.fromEntries(entries.map(([k, v]) => [k, shuffled(v, next)]));
+}
+
+function splitLines(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  return out;
+}
+
+/** `targetBytes` of distinct messages for `flow` (content or campaign). */
+export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', `${flow}.schema.json`), 'utf8')) as Record<string, unknown>;
+  const raw = splitLines(readFileSync(join(packageRoot, 'samples', `${flow}.ndjson`)));
+  const expected = readFileSync(join(packageRoot, 'samples', `${flow}.expected.ndjson`), 'utf8').split('\n');
+  const valid: unknown[] = [];
+  const invalid: Buffer[] = [];
+  raw.forEach((line, i) => {
+    if (line.length > 64 * 1024) return; // the two E_SIZE lines would dominate the byte count
+    const outcome = JSON.parse(expected[i]!) as { ok: boolean; reason?: string };
+    if (outcome.ok || outcome.reason === 'E_LOOKUP_MISS') valid.push(JSON.parse(line.toString('utf8')));
+    else invalid.push(line);
+  });
+  const next = random(flow === 'content' ? 1 : 2);
+  const encoder = new TextEncoder();
+  const messages: Uint8Array[] = [];
+  let bytes = 0;
+  let serial = 0;
+  while (bytes < targetBytes) {
+    let message: Uint8Array;
+    if (next() < 0.07) message = invalid[Math.floor(next() * invalid.length)]!;
+    else {
+      const base = valid[Math.floor(next() * valid.length)] as Record<string, unknown>;
+      const copy = shuffled(base, next) as Record<string, unknown>;
+      serial++;
+      // fresh ids keep every message distinct without changing validity
+      if (flow === 'content') copy.version = serial;
+      else copy.userId = `u-${serial.toString(36)}-${String(copy.userId ?? '').slice(0, 20)}`;
+      message = encoder.encode(next() < 0.2 ? JSON.stringify(copy, null, 2) : JSON.stringify(copy));
+    }
+    messages.push(message);
+    bytes += message.length;
+  }
+  return { flow, schema, extract: EXTRACT[flow]!, messages, bytes };
+}

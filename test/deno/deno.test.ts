@@ -1,0 +1,66 @@
+// Sluice under Deno 2 (the binary from the npm package `deno`): the core gives the same verdicts
+// as under Node, and local mode writes byte-identical outputs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { packageRoot } from '../../src/package-root.ts';
+
+const deno = join(packageRoot, 'node_modules', '.bin', 'deno');
+const dir = mkdtempSync(join(tmpdir(), 'sluice-deno-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('deno 2 is installed from npm', () => {
+  const version = execFileSync(deno, ['--version'], { encoding: 'utf8' });
+  assert.match(version, /^deno 2\./);
+});
+
+test('the core gives the same verdicts under Deno as under Node', () => {
+  const input = readFileSync(join(packageRoot, 'samples', 'campaign.ndjson'));
+  const script = join(packageRoot, 'test', 'deno', 'verdicts.ts');
+  const underDeno = spawnSync(deno, ['run', '--allow-read', script], { cwd: packageRoot, input, maxBuffer: 1 << 26, encoding: 'utf8' });
+  assert.is(underDeno.status, 0, underDeno.stderr);
+  const underNode = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: packageRoot, input, maxBuffer: 1 << 26, encoding: 'utf8' });
+  assert.is(underNode.status, 0, underNode.stderr);
+  const denoLines = underDeno.stdout.trim().split('\n');
+  assert.is(denoLines.length, 3000);
+  assert.ok(denoLines.some((l) => l.includes('"ok":false')), 'the samples hold invalid messages');
+  assert.equal(denoLines, underNode.stdout.trim().split('\n'));
+});
+
+test('local mode under Deno writes the same outputs as under Node', () => {
+  const run = (runtime: 'deno' | 'node') => {
+    const out = join(dir, runtime);
+    const config = join(dir, `${runtime}.conf`);
+    writeFileSync(
+      config,
+      [
+        `include "${join(packageRoot, 'config', 'base.conf')}"`,
+        'log.level = warn',
+        `log.destination = "${join(out, 'sluice.log')}"`,
+        ...['content', 'campaign'].flatMap((flow) => [
+          `flows.${flow}.sink.path = "${join(out, `${flow}.ndjson`)}"`,
+          `flows.${flow}.dead-letter.path = "${join(out, `${flow}.dlq.ndjson`)}"`,
+        ]),
+      ].join('\n'),
+    );
+    const [command, args] = runtime === 'deno'
+      ? [deno, ['run', '-A', join(packageRoot, 'src', 'cli.ts'), 'run', '--config', config]]
+      : [process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config]];
+    const result = spawnSync(command, args, { cwd: packageRoot, encoding: 'utf8' });
+    assert.is(result.status, 0, `${runtime}: ${result.stderr}`);
+    assert.match(result.stdout, /content: 3000 read, 2760 valid, 240 invalid/);
+    return out;
+  };
+  const denoOut = run('deno');
+  const nodeOut = run('node');
+  for (const flow of ['content', 'campaign']) {
+    assert.ok(readFileSync(join(denoOut, `${flow}.ndjson`)).equals(readFileSync(join(nodeOut, `${flow}.ndjson`))), `${flow} output differs`);
+    const withoutTime = (file: string) => readFileSync(file, 'utf8').replace(/"sluice\.time":"[^"]+"/g, '');
+    assert.is(withoutTime(join(denoOut, `${flow}.dlq.ndjson`)), withoutTime(join(nodeOut, `${flow}.dlq.ndjson`)), `${flow} dead letters differ`);
+  }
+});
+
+test.run();

@@ -1,0 +1,147 @@
+// Both shipped flows end to end on the samples: every line's outcome (delivered, filtered,
+// dead-lettered with its reason and path) must equal samples/<flow>.expected.ndjson, and every
+// delivered record must carry the values of the line it came from.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config/load.ts';
+import { packageRoot } from '../../src/package-root.ts';
+import { buildFlows } from '../../src/pipeline/flow.ts';
+
+interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+interface DeadLetter {
+  headers: Record<string, string>;
+  value?: string;
+  valueBase64?: string;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-local-'));
+const overlay = join(dir, 'test.conf');
+writeFileSync(
+  overlay,
+  `include "${join(packageRoot, 'config', 'base.conf')}"
+log.level = silent
+flows.content.sink.path = "content.ndjson"
+flows.content.dead-letter.path = "content.dlq.ndjson"
+flows.campaign.sink.path = "campaign.ndjson"
+flows.campaign.dead-letter.path = "campaign.dlq.ndjson"
+`,
+);
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+const rawLines = (file: string) => {
+  // the samples hold invalid UTF-8 on purpose: split the bytes, not a decoded string
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+};
+
+let summaries: Map<string, { read: number; written: number; invalid: number; filtered: number }>;
+
+test.before(async () => {
+  const config = await loadConfig(overlay);
+  const flows = buildFlows(config, pino({ level: 'silent' }));
+  await Promise.all(flows.map((f) => f.run()));
+  summaries = new Map(flows.map((f) => [f.name, f.stats]));
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const flow of ['content', 'campaign']) {
+  test(`${flow}: every line's outcome equals the expected file`, () => {
+    const expected = lines(join(packageRoot, 'samples', `${flow}.expected.ndjson`)).map((l) => JSON.parse(l) as Expected);
+    const letters = lines(join(dir, `${flow}.dlq.ndjson`)).map((l) => JSON.parse(l) as DeadLetter);
+    const byLine = new Map(letters.map((d) => [Number(d.headers['sluice.source.line']), d]));
+    assert.is(byLine.size, letters.length, 'one dead letter per failed line');
+    const written = lines(join(dir, `${flow}.ndjson`));
+    const expectedWritten = expected.filter((e) => e.ok && !e.filtered).length;
+    assert.is(written.length, expectedWritten, 'records written');
+    let filtered = 0;
+    expected.forEach((e, index) => {
+      const line = index + 1;
+      const letter = byLine.get(line);
+      if (e.ok) {
+        assert.not.ok(letter, `line ${line} should not be dead-lettered, got ${letter?.headers['sluice.reason']}`);
+        if (e.filtered) filtered++;
+      } else {
+        assert.ok(letter, `line ${line} should be dead-lettered with ${e.reason}`);
+        assert.is(letter!.headers['sluice.reason'], e.reason, `line ${line} reason`);
+        if (e.path !== undefined) assert.is(letter!.headers['sluice.path'], e.path, `line ${line} path`);
+        const stage = e.reason === 'E_LOOKUP_MISS' ? `${flow}.${flow === 'content' ? 'content-document' : 'placement'}` : `${flow}.validate`;
+        assert.is(letter!.headers['sluice.stage'], stage, `line ${line} stage`);
+      }
+    });
+    const stats = summaries.get(flow)!;
+    assert.is(stats.read, expected.length);
+    assert.is(stats.filtered, filtered);
+    assert.is(stats.written, expectedWritten);
+  });
+
+  test(`${flow}: dead letters keep the original bytes`, () => {
+    const raw = rawLines(join(packageRoot, 'samples', `${flow}.ndjson`));
+    for (const letter of lines(join(dir, `${flow}.dlq.ndjson`)).map((l) => JSON.parse(l) as DeadLetter)) {
+      const original = raw[Number(letter.headers['sluice.source.line']) - 1]!;
+      const kept = letter.value !== undefined ? Buffer.from(letter.value, 'utf8') : Buffer.from(letter.valueBase64!, 'base64');
+      assert.ok(kept.equals(original), `line ${letter.headers['sluice.source.line']}: dead letter bytes differ`);
+    }
+  });
+}
+
+test('content: delivered records carry the values of their lines', () => {
+  const expected = lines(join(packageRoot, 'samples', 'content.expected.ndjson')).map((l) => JSON.parse(l) as Expected);
+  const raw = rawLines(join(packageRoot, 'samples', 'content.ndjson'));
+  const inputs = raw.filter((_, i) => expected[i]!.ok && !expected[i]!.filtered).map((b) => JSON.parse(b.toString('utf8')));
+  const documents = new Map(lines(join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson')).map((l) => {
+    const d = JSON.parse(l);
+    return [d.id, d];
+  }));
+  const written = lines(join(dir, 'content.ndjson')).map((l) => JSON.parse(l));
+  written.forEach((record, i) => {
+    const input = inputs[i];
+    assert.is(record.itemId, input.id);
+    assert.is(record.itemType, input.type);
+    assert.is(record.title, input.title);
+    assert.is(record.language, input.language);
+    assert.is(record.version, String(input.version));
+    assert.equal(record.tags ?? [], input.tags ?? []);
+    assert.is(record.authorId, input.author?.id);
+    assert.is(record.category, documents.get(input.id).category);
+  });
+});
+
+test('campaign: delivered records carry the values of their lines', () => {
+  const expected = lines(join(packageRoot, 'samples', 'campaign.expected.ndjson')).map((l) => JSON.parse(l) as Expected);
+  const raw = rawLines(join(packageRoot, 'samples', 'campaign.ndjson'));
+  const inputs = raw.filter((_, i) => expected[i]!.ok && !expected[i]!.filtered).map((b) => JSON.parse(b.toString('utf8')));
+  const placements = new Map(lines(join(packageRoot, 'samples', 'lookup', 'placements.ndjson')).map((l) => {
+    const p = JSON.parse(l);
+    return [p.placementId, p];
+  }));
+  const written = lines(join(dir, 'campaign.ndjson')).map((l) => JSON.parse(l));
+  written.forEach((record, i) => {
+    const input = inputs[i];
+    assert.is(record.eventId, input.eventId);
+    assert.is(record.eventType, input.type);
+    assert.is(record.occurredAtMs, String(input.occurredAt));
+    assert.is(record.deviceOs, input.device?.os);
+    assert.is(record.surface, placements.get(input.placementId).surface);
+    if (input.value) assert.is(record.value, input.value);
+  });
+});
+
+test.run();
