@@ -19,8 +19,8 @@ const EXIT_INVALID = 1;
 const EXIT_CONFIG = 2;
 const EXIT_INTERNAL = 70;
 
-/** The embedded default: both flows on the shipped samples, no infrastructure. */
-const DEFAULT_CONFIG = join(packageRoot, 'config', 'local.conf');
+/** $SLUICE_CONFIG, else the embedded default: both flows on the shipped samples, no infrastructure. */
+const DEFAULT_CONFIG = process.env.SLUICE_CONFIG || join(packageRoot, 'config', 'local.conf');
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -103,7 +103,7 @@ function program(): Command {
   cli
     .command('run')
     .description('Run the configured flows (default: local mode on the shipped samples)')
-    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'configuration file (default: $SLUICE_CONFIG, else config/local.conf)', DEFAULT_CONFIG)
     .option('--summary-json <file>', 'also write the run summary as JSON')
     .action(async (options) => {
       process.exitCode = await run(options);

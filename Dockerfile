@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# Sluice in a container: multi-stage on the current Node.js LTS image; the build stage compiles
+# the WebAssembly core and the TypeScript, the runtime stage holds only what runs, as non-root.
+#   docker build -t sluice .
+#   docker run --rm -e SLUICE_CONFIG=/app/config/production.conf -v "$PWD/out:/app/out" sluice
+ARG NODE_IMAGE=node:lts-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json asconfig.json tsconfig.json tsconfig.build.json ./
+COPY assembly assembly
+COPY src src
+COPY schemas schemas
+# npm ci runs `prepare`, which builds build/*.wasm and dist/
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    SLUICE_CONFIG=/app/config/production.conf
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY --from=build /app/build build
+COPY config config
+COPY samples samples
+RUN mkdir -p /app/out && chown node:node /app/out
+USER node
+VOLUME ["/app/out"]
+# exec form: node is PID 1 and receives SIGTERM itself (Sluice drains and exits 0)
+ENTRYPOINT ["node", "dist/src/cli.js", "run"]
