@@ -92,9 +92,16 @@ function dfaTest(prog: usize, s: usize, e: usize): bool {
   const flags = ascii + (128 << 2);
   const next = flags + (<usize>stateCount << 2);
   if ((load<i32>(flags + (<usize>state << 2)) & DFA_ACCEPT) != 0) return true;
-  decodeFrom(s);
-  while (decodePos() < e) {
-    const cp = nextJson();
+  let p = s;
+  while (p < e) {
+    let cp = <i32>load<u8>(p);
+    if (cp < 0x80 && cp != 0x5c) {
+      p++; // plain ASCII: the common case, no decoder call
+    } else {
+      decodeFrom(p);
+      cp = nextJson();
+      p = decodePos();
+    }
     let cls: i32;
     if (cp < 128) cls = load<i32>(ascii + (<usize>cp << 2));
     else {

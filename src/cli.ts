@@ -13,6 +13,7 @@ import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
 import { buildFlows } from './pipeline/flow.ts';
+import { componentDocs } from './pipeline/docs.ts';
 import { describe } from './pipeline/topology.ts';
 
 const EXIT_INVALID = 1;
@@ -126,6 +127,12 @@ function program(): Command {
     .option('--max-size <bytes>', 'size limit', positiveInteger)
     .action((options) => {
       process.exitCode = validate(options);
+    });
+  cli
+    .command('components')
+    .description('Print the reference of every source, stage and sink kind (from their specs)')
+    .action(() => {
+      process.stdout.write(componentDocs());
     });
   return cli;
 }

@@ -43,6 +43,12 @@ function hasPath(tree: unknown, path: readonly PropertyKey[]): boolean {
   return true;
 }
 
+/** Whether HOCON text sets `key` somewhere (as `key =`, `key:`, `key {` or `a.key =`). */
+function writesKey(text: string, key: string): boolean {
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[\\s.{"])${escaped}"?\\s*[:={]`, 'm').test(text);
+}
+
 export function displayPath(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
@@ -81,24 +87,28 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
   if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) {
     throw new SluiceError('SLC_CONFIG', `${displayPath(top)}: the configuration must be an object`);
   }
-  // each file's own keys, parsed alone, to attribute errors (a file whose substitutions need
-  // another file's keys cannot be parsed alone and is skipped)
+  // each file's own keys, parsed alone, to attribute errors; a file whose substitutions need
+  // another file's keys cannot be parsed alone: for it, a key written in its text is enough
   const own: [string, unknown][] = [];
+  const unparsed: [string, string][] = [];
   for (const file of files) {
     try {
       own.push([file, await parseOwnKeys(file)]);
     } catch {
-      // attribution falls back to the next file
+      unparsed.push([file, readFileSync(file, 'utf8')]);
     }
   }
   return {
     tree: tree as ConfigTree,
     files: files.map(displayPath),
     fileOf(keyPath) {
-      for (let length = keyPath.length; length >= 0; length--) {
+      for (let length = keyPath.length; length > 0; length--) {
         const prefix = keyPath.slice(0, length);
-        const found = own.find(([, fileTree]) => hasPath(fileTree, prefix));
-        if (found) return found[0];
+        const parsedOwner = own.find(([, fileTree]) => hasPath(fileTree, prefix));
+        if (parsedOwner) return parsedOwner[0];
+        const key = prefix[prefix.length - 1];
+        const textOwner = typeof key === 'string' ? unparsed.find(([, text]) => writesKey(text, key)) : undefined;
+        if (textOwner) return textOwner[0];
       }
       return top;
     },

@@ -2,13 +2,13 @@
 // expected) before failing, so `sluice check` lists them all at once.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { JsonSchema } from '../core/compile.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import * as registry from '../pipeline/registry.ts';
 import type { FlowTopology, NodeRole, TopologyNode } from '../pipeline/topology.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
-import { type ComponentConfig, type FlowConfig, root, type RootConfig } from './schema.ts';
+import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, root, type RootConfig } from './schema.ts';
 
 export interface SluiceConfig {
   readonly settings: RootConfig;
@@ -49,6 +49,8 @@ class Problems {
     for (const issue of issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) this.add([...base, ...issue.path, key], 'unknown key');
+      } else if (issue.code === 'invalid_key') {
+        this.add([...base, ...issue.path], `invalid name: ${issue.issues.map((i) => i.message).join('; ')}`);
       } else this.add([...base, ...issue.path], issue.message);
     }
   }
@@ -154,24 +156,33 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
 export async function loadConfig(file: string): Promise<SluiceConfig> {
   const hocon = await loadHocon(file);
   const problems = new Problems(hocon);
-  const parsed = root.safeParse(hocon.tree);
-  if (!parsed.success) {
-    problems.addIssues([], parsed.error.issues);
-    throw configError(problems.list);
-  }
+  // the top level first, each flow on its own: a mistake in one place hides none elsewhere
+  const parsed = root.extend({ flows: z.record(flowName, z.unknown()) }).safeParse(hocon.tree);
+  if (!parsed.success) problems.addIssues([], parsed.error.issues);
   const flows: FlowTopology[] = [];
-  for (const [name, flow] of Object.entries(parsed.data.flows)) {
-    const topology = flowTopology(name, flow, problems);
+  const flowConfigs: Record<string, FlowConfig> = {};
+  const rawFlows = hocon.tree.flows;
+  const entries = typeof rawFlows === 'object' && rawFlows !== null ? Object.entries(rawFlows) : [];
+  for (const [name, raw] of entries) {
+    if (!flowName.safeParse(name).success) continue; // reported with the top level
+    const flow = flowSchema.safeParse(raw);
+    if (!flow.success) {
+      problems.addIssues(['flows', name], flow.error.issues);
+      continue;
+    }
+    flowConfigs[name] = flow.data;
+    const topology = flowTopology(name, flow.data, problems);
     if (topology) flows.push(topology);
   }
-  if (Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
+  if (parsed.success && Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
   if (problems.list.length > 0) throw configError(problems.list);
+  const settings: RootConfig = { ...parsed.data!, flows: flowConfigs };
   return {
-    settings: parsed.data,
+    settings,
     flows,
     logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
-    resolved: resolvedView(parsed.data, flows),
+    resolved: resolvedView(settings, flows),
     problemAt: (path, message) => problems.at(path, message),
   };
 }

@@ -40,10 +40,12 @@ export const log = z.strictObject({
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
 });
 
+export const flowName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes');
+
 export const root = z.strictObject({
   log: log.prefault({}),
   progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
-  flows: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes'), flow),
+  flows: z.record(flowName, flow),
 });
 
 export type RootConfig = z.output<typeof root>;

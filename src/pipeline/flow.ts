@@ -194,9 +194,10 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
       const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType };
+      // a map stage that fails to build still names its output type for the stages after it
+      outputType = spec.outputType?.(node.config) ?? outputType;
       try {
         stages.push({ name: node.name, stage: spec.create(node.config, stageContext) });
-        outputType = spec.outputType?.(node.config) ?? outputType;
       } catch (error) {
         problems.push(...problemsOf(error, node.configPath, config));
         failed = true;

@@ -1,0 +1,470 @@
+// The built `sluice` command (dist/src/cli.js): exit codes and what it prints for check,
+// validate and run. Exit codes: 0 success, 1 invalid messages (validate), 2 a broken
+// configuration or command line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { packageRoot } from '../../src/package-root.ts';
+
+const cli = join(packageRoot, 'dist', 'src', 'cli.js');
+const baseConf = join(packageRoot, 'config', 'base.conf');
+
+// the command runs without the SLUICE_* variables the shipped configurations read
+const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sluice(...args: string[]): Result {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: packageRoot, encoding: 'utf8', env, timeout: 120_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const explain = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
+let dir: string;
+let counter = 0;
+
+test.before(() => {
+  assert.ok(existsSync(cli), `${cli} is missing: run npm run build`);
+  dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+});
+
+test.after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A file in a fresh sub-directory of the temp dir. */
+function file(name: string, content: string | Uint8Array): string {
+  const caseDir = join(dir, `case-${++counter}`);
+  mkdirSync(caseDir, { recursive: true });
+  const path = join(caseDir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+test('check on config/local.conf exits 0', () => {
+  const r = sluice('check', '--config', 'config/local.conf');
+  assert.is(r.status, 0, explain(r));
+  assert.match(r.stdout, /^ok: /);
+  assert.match(r.stdout, 'campaign');
+  assert.match(r.stdout, 'content');
+  assert.match(r.stdout, 'config/local.conf');
+  assert.match(r.stdout, 'config/base.conf');
+});
+
+test('check defaults to the shipped local configuration', () => {
+  const r = sluice('check');
+  assert.is(r.status, 0, explain(r));
+  assert.match(r.stdout, 'local.conf');
+});
+
+test('check --print prints the configuration as JSON with every default', () => {
+  const r = sluice('check', '-c', 'config/local.conf', '--print');
+  assert.is(r.status, 0, explain(r));
+  const printed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log' });
+  assert.is(printed.progress, 'auto');
+  assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content']);
+  for (const name of ['content', 'campaign']) {
+    const flow = printed.flows[name];
+    assert.is(flow.enabled, true);
+    assert.equal(flow.limits, { 'max-depth': 64, 'max-size': 1048576 });
+    assert.is(flow['on-invalid'], 'dlq');
+    assert.is(flow.rules.type, 'object', 'the rules from rules-file are inlined');
+    assert.is(flow.source.kind, 'file');
+    assert.is(flow.source.path, `../samples/${name}.ndjson`);
+    assert.is(flow.source['batch-size'], 1024);
+    assert.is(flow.source['chunk-size'], 1048576);
+    assert.is(flow.sink.encoding, 'json');
+    assert.is(flow.sink.append, false);
+    assert.is(flow['dead-letter'].encoding, 'json');
+    assert.is(flow['dead-letter'].append, false);
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-file']);
+    assert.is(flow.stages[2]['on-missing'], 'dlq');
+  }
+  assert.equal(printed.flows.content.stages.map((s: { name: string }) => s.name), ['drop-drafts', 'to-item-record', 'content-document']);
+});
+
+test('check --print shows the overrides of an overlay', () => {
+  const overlay = file('env.conf', `include "${baseConf}"\nflows.content.limits.max-depth = 9\nflows.campaign.on-invalid = drop\n`);
+  const r = sluice('check', '-c', overlay, '--print');
+  assert.is(r.status, 0, explain(r));
+  const printed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.equal(printed.flows.content.limits, { 'max-depth': 9, 'max-size': 1048576 });
+  assert.is(printed.flows.campaign['on-invalid'], 'drop');
+  assert.is(printed.flows.content['on-invalid'], 'dlq');
+});
+
+test('check --describe prints the topology', () => {
+  const r = sluice('check', '-c', 'config/local.conf', '--describe');
+  assert.is(r.status, 0, explain(r));
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.includes('Flow content: invalid messages -> dlq'), r.stdout);
+  assert.ok(lines.includes('Flow campaign: invalid messages -> dlq'), r.stdout);
+  const row = (name: string) => {
+    const found = lines.find((l) => l.trim().split(/\s+/)[0] === name);
+    assert.ok(found, `no line for ${name} in\n${r.stdout}`);
+    return found.trim().split(/\s+/);
+  };
+  assert.equal(row('content.source').slice(0, 3), ['content.source', 'source', 'file']);
+  assert.equal(row('content.validate'), ['content.validate', 'validate', 'core', '<-', 'content.source']);
+  assert.equal(row('content.drop-drafts'), ['content.drop-drafts', 'stage', 'filter', '<-', 'content.validate']);
+  assert.equal(row('content.to-item-record'), ['content.to-item-record', 'stage', 'map', '<-', 'content.drop-drafts']);
+  assert.equal(row('content.content-document'), ['content.content-document', 'stage', 'enrich-file', '<-', 'content.to-item-record']);
+  assert.equal(row('content.sink'), ['content.sink', 'sink', 'file', '<-', 'content.content-document']);
+  const deadLetter = row('content.dead-letter');
+  assert.equal(deadLetter.slice(0, 4), ['content.dead-letter', 'dead-letter', 'file', '<-']);
+  for (const from of ['content.validate', 'content.drop-drafts', 'content.to-item-record', 'content.content-document']) {
+    assert.match(deadLetter.slice(4).join(' '), from);
+  }
+  assert.equal(row('campaign.placement').slice(0, 3), ['campaign.placement', 'stage', 'enrich-file']);
+});
+
+test('check on a broken configuration exits 2 and lists every problem with file and key path', () => {
+  const overlay = file(
+    'broken.conf',
+    `include "${baseConf}"
+colour = blue
+flows.content.limits.max-depth = "deep"
+`,
+  );
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  assert.is(r.stdout, '');
+  assert.ok(r.stderr.includes(`${overlay}: colour:`), explain(r));
+  assert.ok(r.stderr.includes(`${overlay}: flows.content.limits.max-depth:`), explain(r));
+  assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
+});
+
+test('check on a configuration with broken components exits 2 and lists every problem', () => {
+  const overlay = file(
+    'broken.conf',
+    `include "${baseConf}"
+flows.content.stages = [
+  { kind = filter, drop-if { field = status, in = [draft] } }
+  { kind = transmogrify }
+]
+flows.content.sink.frobnicate = true
+flows.campaign.rules-file = "nope.json"
+flows.campaign.dead-letter.encoding = xml
+`,
+  );
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  for (const path of ['flows.content.stages[1].kind', 'flows.content.sink.frobnicate', 'flows.campaign.rules-file', 'flows.campaign.dead-letter.encoding']) {
+    assert.ok(r.stderr.includes(`${overlay}: ${path}:`), `${path} missing:\n${explain(r)}`);
+  }
+  assert.match(r.stderr, 'transmogrify');
+});
+
+test('check on a configuration with bad mappings exits 2 and lists every problem', () => {
+  const overlay = file(
+    'mapping.conf',
+    `include "${baseConf}"
+flows.content.stages = [
+  { kind = map, target = "sluice.recommender.v1.ItemRecord", fields { item_id = id, title = headline, version = title } }
+]
+flows.campaign.stages = [
+  { kind = filter, keep-if { field = kind, equals = click } }
+]
+`,
+  );
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  for (const path of ['flows.content.stages[0].fields.title', 'flows.content.stages[0].fields.version', 'flows.campaign.stages[0].keep-if.field']) {
+    assert.ok(r.stderr.includes(`${overlay}: ${path}:`), `${path} missing:\n${explain(r)}`);
+  }
+});
+
+test('check on a missing file exits 2', () => {
+  const r = sluice('check', '-c', join(dir, 'missing.conf'));
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'missing.conf');
+});
+
+test('check on a file with a HOCON syntax error exits 2 naming the file', () => {
+  const broken = file('syntax.conf', 'flows { content { source { kind = file\n');
+  const r = sluice('check', '-c', broken);
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, broken);
+});
+
+test('an unknown option exits 2', () => {
+  const r = sluice('check', '--frobnicate');
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, '--frobnicate');
+});
+
+test('an unknown command exits 2', () => {
+  const r = sluice('frobnicate');
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'frobnicate');
+});
+
+test('a missing option argument and a bad number exit 2', () => {
+  const noConfig = sluice('check', '--config');
+  assert.is(noConfig.status, 2, explain(noConfig));
+  const json = file('a.json', '{}');
+  const badDepth = sluice('validate', '--max-depth', '0', '--raw', json);
+  assert.is(badDepth.status, 2, explain(badDepth));
+  assert.match(badDepth.stderr, /positive integer/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// validate
+
+const VALID: Record<string, string> = {
+  'object.json': '{"a": {"b": [1, 2.5, -3e2]}, "c": "d\\u00e9"}',
+  'array.json': '[1, "two", null, true, {"x": []}]\n',
+  'string.json': '"héllo"',
+  'number.json': '-12.5e3',
+  'true.json': 'true',
+  'false.json': ' false ',
+  'null.json': 'null',
+};
+
+function validateLines(r: Result): string[][] {
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'));
+}
+
+test('validate --raw: valid JSON of every type, one "<file>\\tok" line each, exit 0', () => {
+  const files = Object.entries(VALID).map(([name, text]) => file(name, text));
+  const r = sluice('validate', '--raw', ...files);
+  assert.is(r.status, 0, explain(r));
+  assert.equal(validateLines(r), files.map((f) => [f, 'ok']));
+});
+
+test('validate --raw: malformed files are invalid with their code, exit 1', () => {
+  const good = file('good.json', '{"a": 1}');
+  const trailingComma = file('trailing-comma.json', '{"a": 1,}');
+  const trailingCommaArray = file('trailing-comma-array.json', '[1, 2,]');
+  const badUtf8 = file('bad-utf8.json', Uint8Array.from([0x22, 0x61, 0xff, 0xfe, 0x22]));
+  const truncatedUtf8 = file('truncated-utf8.json', Uint8Array.from([0x22, 0xc3, 0x22]));
+  const empty = file('empty.json', '');
+  const blank = file('blank.json', ' \n\t ');
+  const files = [good, trailingComma, trailingCommaArray, badUtf8, truncatedUtf8, empty, blank];
+  const r = sluice('validate', '--raw', ...files);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.is(lines.length, files.length, explain(r));
+  assert.equal(lines.map((l) => l[0]), files, 'one line per file, in order');
+  assert.equal(lines[0], [good, 'ok']);
+  const code = (line: string[]) => {
+    assert.is(line[1], 'invalid', line.join('\t'));
+    assert.is(line.length, 3, `"<file>\\tinvalid\\t<CODE> ...": ${line.join('\\t')}`);
+    return line[2]!.split(/[\s:]/)[0];
+  };
+  assert.is(code(lines[1]!), 'E_TOKEN');
+  assert.is(code(lines[2]!), 'E_TOKEN');
+  assert.is(code(lines[3]!), 'E_UTF8');
+  assert.is(code(lines[4]!), 'E_UTF8');
+  assert.is(code(lines[5]!), 'E_EMPTY');
+  assert.is(code(lines[6]!), 'E_EMPTY');
+  // the reason says where
+  assert.match(lines[1]![2]!, /byte \d+/);
+});
+
+test('validate --raw: other well-formedness failures', () => {
+  const cases: [string, string | Uint8Array, string][] = [
+    ['unterminated.json', '{"a": [1, 2', 'E_UNTERMINATED'],
+    ['trailing.json', '{"a": 1} {"b": 2}', 'E_TRAILING'],
+    ['number.json', '01', 'E_NUMBER'],
+    ['escape.json', '"\\x"', 'E_ESCAPE'],
+    ['control.json', Uint8Array.from([0x22, 0x61, 0x01, 0x22]), 'E_CONTROL'],
+  ];
+  const files = cases.map(([name, text]) => file(name, text));
+  const r = sluice('validate', '--raw', ...files);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  cases.forEach(([, , expected], i) => {
+    assert.is(lines[i]![0], files[i]);
+    assert.is(lines[i]![1], 'invalid');
+    assert.ok(lines[i]![2]!.startsWith(expected), `${files[i]}: expected ${expected}, got ${lines[i]![2]}`);
+  });
+});
+
+test('validate --max-depth applies the nesting limit', () => {
+  const deep = file('deep.json', `${'['.repeat(10)}${']'.repeat(10)}`);
+  const ok = sluice('validate', '--raw', deep);
+  assert.is(ok.status, 0, explain(ok));
+  const r = sluice('validate', '--max-depth', '5', '--raw', deep);
+  assert.is(r.status, 1, explain(r));
+  assert.ok(validateLines(r)[0]![2]!.startsWith('E_DEPTH'), explain(r));
+});
+
+const ITEM = {
+  id: 'cnt-000001',
+  type: 'article',
+  status: 'published',
+  title: 'A title',
+  language: 'en',
+  publishedAt: '2024-01-02T03:04:05Z',
+  version: 3,
+  tags: ['a', 'b'],
+  author: { id: 'aut-1' },
+};
+
+test('validate --schema applies the rules', () => {
+  const good = file('good.json', JSON.stringify(ITEM));
+  const { version: _version, ...withoutVersion } = ITEM;
+  const missing = file('missing.json', JSON.stringify(withoutVersion));
+  const badId = file('bad-id.json', JSON.stringify({ ...ITEM, id: 'item-1' }));
+  const extra = file('extra.json', JSON.stringify({ ...ITEM, colour: 'blue' }));
+  const wrongType = file('wrong-type.json', JSON.stringify({ ...ITEM, version: '3' }));
+  const malformed = file('malformed.json', '{"id": "cnt-000001",}');
+  const duplicate = file('duplicate.json', JSON.stringify(ITEM).replace('{', '{"version": 3, '));
+  const files = [good, missing, badId, extra, wrongType, malformed, duplicate];
+  const r = sluice('validate', '--schema', 'config/rules/content.schema.json', '--raw', ...files);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines.map((l) => l[0]), files);
+  assert.equal(lines[0], [good, 'ok']);
+  const expected = ['E_REQUIRED', 'E_PATTERN', 'E_ADDITIONAL', 'E_TYPE', 'E_TOKEN', 'E_DUPLICATE_KEY'];
+  expected.forEach((code, i) => {
+    const line = lines[i + 1]!;
+    assert.is(line[1], 'invalid', line.join('\t'));
+    assert.ok(line[2]!.startsWith(code), `${line[0]}: expected ${code}, got ${line[2]}`);
+  });
+  assert.match(lines[2]![2]!, '/id', 'a rule failure names the path');
+  assert.match(lines[4]![2]!, '/version');
+
+  const allGood = sluice('validate', '--schema', 'config/rules/content.schema.json', '--raw', good);
+  assert.is(allGood.status, 0, explain(allGood));
+  assert.equal(validateLines(allGood), [[good, 'ok']]);
+});
+
+test('validate with a schema using oneOf exits 2', () => {
+  const schema = file('one-of.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }, { type: 'integer' }] }));
+  const message = file('m.json', '"x"');
+  const r = sluice('validate', '--schema', schema, '--raw', message);
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'oneOf');
+  assert.is(r.stdout, '');
+});
+
+test('validate with a schema file that is missing or not JSON exits 2', () => {
+  const message = file('m.json', '"x"');
+  const missing = sluice('validate', '--schema', join(dir, 'nope.schema.json'), '--raw', message);
+  assert.is(missing.status, 2, explain(missing));
+  assert.match(missing.stderr, 'nope.schema.json');
+  const notJson = file('bad.schema.json', '{ "type": ');
+  const r = sluice('validate', '--schema', notJson, '--raw', message);
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'bad.schema.json');
+});
+
+test('validate on a missing file exits 2', () => {
+  const missing = join(dir, 'does-not-exist.json');
+  const r = sluice('validate', '--raw', missing);
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'does-not-exist.json');
+});
+
+test('validate without --raw exits 2', () => {
+  const r = sluice('validate');
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, '--raw');
+});
+
+// ---------------------------------------------------------------------------------------------
+// run
+
+test('run with an overlay writing into the temp dir exits 0 and prints the summary', () => {
+  const overlay = file(
+    'run.conf',
+    `include "${baseConf}"
+log.level = warn
+log.destination = "out/sluice.log"
+progress = off
+flows.content.sink.path = "out/content.ndjson"
+flows.content.dead-letter.path = "out/content.dlq.ndjson"
+flows.campaign.sink.path = "out/campaign.ndjson"
+flows.campaign.dead-letter.path = "out/campaign.dlq.ndjson"
+`,
+  );
+  const out = join(overlay, '..', 'out');
+  const summaryJson = join(overlay, '..', 'summary.json');
+  const r = sluice('run', '-c', overlay, '--summary-json', summaryJson);
+  assert.is(r.status, 0, explain(r));
+
+  const summary = (flow: string) => {
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${flow}: `));
+    assert.ok(line, `no summary line for ${flow}:\n${explain(r)}`);
+    const count = (what: string) => {
+      const m = new RegExp(`(\\d+) ${what}\\b`).exec(line);
+      assert.ok(m, `no "${what}" count in: ${line}`);
+      return Number(m[1]);
+    };
+    return {
+      read: count('read'),
+      valid: count('valid'),
+      invalid: count('invalid'),
+      filtered: count('filtered'),
+      written: count('written'),
+      deadLettered: count('dead-lettered'),
+      dropped: count('dropped'),
+    };
+  };
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length;
+
+  const content = summary('content');
+  assert.is(content.read, 3000);
+  assert.is(content.invalid, 240);
+  assert.is(content.valid, 2760);
+  assert.is(content.dropped, 0);
+  // every valid message is written, filtered or dead-lettered by a stage
+  assert.is(content.written + content.filtered + (content.deadLettered - content.invalid), content.valid);
+  assert.is(lines(join(out, 'content.ndjson')), content.written);
+  assert.is(lines(join(out, 'content.dlq.ndjson')), content.deadLettered);
+
+  const campaign = summary('campaign');
+  assert.is(campaign.read, 3000);
+  assert.is(campaign.valid + campaign.invalid, 3000);
+  assert.is(campaign.invalid, 240);
+  assert.is(lines(join(out, 'campaign.ndjson')), campaign.written);
+  assert.is(lines(join(out, 'campaign.dlq.ndjson')), campaign.deadLettered);
+
+  assert.match(r.stdout, /invalid by reason: .*E_TYPE \d+/);
+  assert.match(r.stdout, /stage failures: .*E_LOOKUP_MISS \d+/);
+  const json = JSON.parse(readFileSync(summaryJson, 'utf8')) as { flow: string; read: number; invalid: number }[];
+  assert.equal(
+    json.map((s) => [s.flow, s.read, s.invalid]).sort(),
+    [
+      ['campaign', 3000, 240],
+      ['content', 3000, 240],
+    ],
+  );
+  // logs went to the overlay's directory, not to stderr
+  assert.ok(existsSync(join(out, 'sluice.log')), 'the log file is created next to the overlay');
+});
+
+test('run on a broken configuration exits 2 without running', () => {
+  const overlay = file(
+    'broken-run.conf',
+    `include "${baseConf}"
+progress = off
+flows.content.sink.path = "out/content.ndjson"
+flows.content.stages = [ { kind = map, target = "sluice.recommender.v1.ItemRecord", fields { title = headline } } ]
+`,
+  );
+  const r = sluice('run', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'flows.content.stages[0].fields.title');
+  assert.not.ok(existsSync(join(overlay, '..', 'out', 'content.ndjson')), 'nothing is written');
+});
+
+test.run();

@@ -1,0 +1,317 @@
+// buildFlows (what `sluice check` runs): bad mappings, stage order and unsupported rules are
+// rejected before any message is read, each problem at the key path of the stage that causes it.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config/load.ts';
+import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
+import { packageRoot } from '../../src/package-root.ts';
+import { buildFlows, type Flow } from '../../src/pipeline/flow.ts';
+
+const logger = pino({ level: 'silent' });
+const configDir = join(packageRoot, 'config');
+const contentRules = join(configDir, 'rules', 'content.schema.json');
+const campaignRules = join(configDir, 'rules', 'campaign.schema.json');
+const samples = join(packageRoot, 'samples');
+const ITEM = 'sluice.recommender.v1.ItemRecord';
+const EVENT = 'sluice.recommender.v1.EventRecord';
+
+let dir: string;
+let counter = 0;
+
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+});
+
+test.after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface FlowSpec {
+  /** `rules-file = ...` or `rules { ... }` */
+  rules?: string;
+  stages: string;
+  enabled?: boolean;
+  source?: string;
+}
+
+/** A configuration file in the temp dir with one flow per entry; sinks write into the temp dir. */
+function configFile(flows: Record<string, FlowSpec>): string {
+  const caseDir = join(dir, `case-${++counter}`);
+  mkdirSync(caseDir, { recursive: true });
+  const body = Object.entries(flows)
+    .map(
+      ([name, spec]) => `  ${name} {
+    enabled = ${spec.enabled ?? true}
+    ${spec.rules ?? `rules-file = "${contentRules}"`}
+    source { kind = file, path = "${spec.source ?? join(samples, 'content.ndjson')}" }
+    stages = [
+${spec.stages}
+    ]
+    sink { kind = file, path = "out/${name}.ndjson" }
+    dead-letter { kind = file, path = "out/${name}.dlq.ndjson" }
+  }`,
+    )
+    .join('\n');
+  const file = join(caseDir, 'sluice.conf');
+  writeFileSync(file, `log.level = silent\nflows {\n${body}\n}\n`);
+  return file;
+}
+
+const show = (problems: readonly ConfigProblem[]) => JSON.stringify(problems, null, 2);
+
+async function build(file: string): Promise<Flow[]> {
+  const config = await loadConfig(file); // the shape is fine: only buildFlows may object
+  return buildFlows(config, logger, { includeDisabled: true });
+}
+
+async function buildError(file: string): Promise<SluiceError> {
+  const config = await loadConfig(file);
+  try {
+    buildFlows(config, logger, { includeDisabled: true });
+  } catch (error) {
+    assert.instance(error, SluiceError, `expected a SluiceError, got ${String(error)}`);
+    const e = error as SluiceError;
+    assert.is(e.code, 'SLC_CONFIG');
+    return e;
+  }
+  throw new assert.Assertion({ message: `${file} built, but it should not`, operator: 'throws', expects: 'SLC_CONFIG', actual: 'built' });
+}
+
+function problemAt(error: SluiceError, path: string, file: string, ...patterns: (string | RegExp)[]): ConfigProblem {
+  const found = error.problems.find((p) => p.path === path);
+  assert.ok(found, `no problem at ${path} in ${show(error.problems)}`);
+  assert.ok(found.file, `problem at ${path} names no file`);
+  assert.is(resolve(found.file), resolve(file));
+  for (const pattern of patterns) assert.match(found.message, pattern);
+  assert.ok(error.message.includes(path), `${path} is not in the message:\n${error.message}`);
+  return found;
+}
+
+const mapStage = (target: string, fields: string) => `      { kind = map, name = to-record, target = "${target}", fields { ${fields} } }`;
+
+// ---------------------------------------------------------------------------------------------
+
+test('the shipped local.conf builds both flows', async () => {
+  const flows = await build(join(configDir, 'local.conf'));
+  assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content']);
+});
+
+test('a correct mapping (with constants and enrichment) builds', async () => {
+  const file = configFile({
+    content: {
+      stages: [
+        `      { kind = filter, keep-if { field = "author.id", exists = true } }`,
+        mapStage(ITEM, `item_id = id, title = title, version = version, duration_sec = durationSec, rating = rating, tags = tags, author_id = "/author/id", item_type = { const = article }`),
+        `      { kind = enrich-file, path = "${join(samples, 'lookup', 'content-documents.ndjson')}", key = id, merge { category = category } }`,
+      ].join('\n'),
+    },
+  });
+  const flows = await build(file);
+  assert.equal(flows.map((f) => f.name), ['content']);
+});
+
+test('a map source field the rules do not define', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `item_id = id, title = headline`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.title', file, '"headline"', /not defined/);
+  assert.is(error.problems.length, 1, show(error.problems));
+});
+
+test('a nested map source field the rules do not define', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `author_id = "author.email"`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.author_id', file, 'author.email', /not defined/);
+});
+
+test('a string field into int64 version', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `item_id = id, version = title`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.version', file, /string/, /int64/);
+});
+
+test('an integer without bounds into int32 duration_sec', async () => {
+  // version is an integer with a minimum but no maximum: it may overflow int32
+  const file = configFile({ content: { stages: mapStage(ITEM, `duration_sec = version`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.duration_sec', file, /int32/, /maximum|overflow|bound/);
+
+  const unbounded = configFile({
+    content: {
+      rules: `rules { type = object, properties { secs { type = integer } } }`,
+      stages: mapStage(ITEM, `duration_sec = secs`),
+    },
+  });
+  const error2 = await buildError(unbounded);
+  problemAt(error2, 'flows.content.stages[0].fields.duration_sec', unbounded, /int32/);
+});
+
+test('an integer with bounds that do not fit int32', async () => {
+  const file = configFile({
+    content: {
+      rules: `rules { type = object, properties { secs { type = integer, minimum = 0, maximum = 9999999999 } } }`,
+      stages: mapStage(ITEM, `duration_sec = secs`),
+    },
+  });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.duration_sec', file, /int32/);
+});
+
+test('a number into a string field', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `item_id = id, title = rating`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.title', file, /number/, /string/);
+});
+
+test('a number (not an integer) into an int64 field', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `version = rating`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.version', file, /number/, /int64/);
+});
+
+test('a string into a bool field, an object into a string field', async () => {
+  const file = configFile({
+    content: { rules: `rules-file = "${campaignRules}"`, source: join(samples, 'campaign.ndjson'), stages: mapStage(EVENT, `consent = userId, device_os = device`) },
+  });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.consent', file, /string/, /bool/);
+  problemAt(error, 'flows.content.stages[0].fields.device_os', file, /object/, /string/);
+});
+
+test('a target field that does not exist in the proto', async () => {
+  const file = configFile({ content: { stages: mapStage(ITEM, `item_id = id, headline = title`) } });
+  const error = await buildError(file);
+  const problem = problemAt(error, 'flows.content.stages[0].fields.headline', file, '"headline"', ITEM);
+  assert.match(problem.message, 'item_id', 'the message lists the fields that exist');
+});
+
+test('an unknown target message type', async () => {
+  const file = configFile({ content: { stages: mapStage('sluice.recommender.v1.Nope', `item_id = id`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].target', file, 'sluice.recommender.v1.Nope', ITEM, EVENT);
+});
+
+test('enrich-file before any map stage', async () => {
+  const file = configFile({
+    content: {
+      stages: `      { kind = enrich-file, path = "${join(samples, 'lookup', 'content-documents.ndjson')}", key = id, merge { category = category } }`,
+    },
+  });
+  const error = await buildError(file);
+  const problem = error.problems.find((p) => p.path.startsWith('flows.content.stages[0]'));
+  assert.ok(problem, show(error.problems));
+  assert.is(resolve(problem.file!), file);
+  assert.match(problem.message, /map stage/);
+});
+
+test('enrich-file merging into a field the output record does not have', async () => {
+  const file = configFile({
+    content: {
+      stages: [
+        mapStage(ITEM, `item_id = id`),
+        `      { kind = enrich-file, path = "${join(samples, 'lookup', 'content-documents.ndjson')}", key = ident, merge { colour = category } }`,
+      ].join('\n'),
+    },
+  });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[1].merge.colour', file, 'colour');
+  problemAt(error, 'flows.content.stages[1].key', file, 'ident');
+});
+
+test('a map stage with a bad field still counts as the map before an enrich-file stage', async () => {
+  const file = configFile({
+    content: {
+      stages: [
+        mapStage(ITEM, `item_id = id, title = headline`),
+        `      { kind = enrich-file, path = "${join(samples, 'lookup', 'content-documents.ndjson')}", key = id, merge { category = category } }`,
+      ].join('\n'),
+    },
+  });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.title', file, '"headline"');
+  // the enrich-file stage is fine: its map stage is there, only one of its fields is wrong
+  assert.equal(error.problems.map((p) => p.path), ['flows.content.stages[0].fields.title'], show(error.problems));
+});
+
+test('a filter on a field the rules do not define', async () => {
+  const file = configFile({ content: { stages: `      { kind = filter, drop-if { field = state, in = [draft] } }` } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].drop-if.field', file, '"state"');
+});
+
+test('rules with an unsupported keyword (format): the problem points at flows.<flow>.rules', async () => {
+  const file = configFile({
+    content: {
+      rules: `rules { type = object, properties { id { type = string, format = uuid } } }`,
+      stages: '',
+    },
+  });
+  const error = await buildError(file);
+  const problem = problemAt(error, 'flows.content.rules', file, /format/);
+  assert.match(problem.message, /unsupported/);
+});
+
+test('a rules-file with an unsupported keyword: the problem points at flows.<flow>.rules', async () => {
+  const file = configFile({ content: { rules: `rules-file = "rules.json"`, stages: '' } });
+  writeFileSync(join(resolve(file, '..'), 'rules.json'), JSON.stringify({ type: 'object', properties: { at: { type: 'string', format: 'date-time' } } }));
+  const error = await buildError(file);
+  assert.ok(
+    error.problems.some((p) => /^flows\.content\.rules(-file)?$/.test(p.path) && /format/.test(p.message)),
+    show(error.problems),
+  );
+});
+
+test('a disabled flow is checked too', async () => {
+  const file = configFile({ content: { enabled: false, stages: mapStage(ITEM, `title = headline`) } });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.stages[0].fields.title', file, '"headline"');
+  // and not built when it is not asked for
+  const config = await loadConfig(configFile({ content: { enabled: false, stages: mapStage(ITEM, `title = title`) } }));
+  assert.equal(buildFlows(config, logger).map((f) => f.name), []);
+  assert.equal(buildFlows(config, logger, { includeDisabled: true }).map((f) => f.name), ['content']);
+});
+
+test('a mapping problem names the file that sets the stage (an included base, not the overlay)', async () => {
+  const base = configFile({ content: { stages: mapStage(ITEM, `item_id = id, title = headline`) } });
+  const overlayDir = join(resolve(base, '..'), 'env');
+  mkdirSync(overlayDir);
+  const overlay = join(overlayDir, 'overlay.conf');
+  writeFileSync(overlay, `include "../sluice.conf"\nflows.content.sink.path = "elsewhere.ndjson"\nflows.content.limits.max-depth = 10\n`);
+  const error = await buildError(overlay);
+  problemAt(error, 'flows.content.stages[0].fields.title', base, '"headline"');
+});
+
+test('the problems of several stages, fields, rules and flows are listed together', async () => {
+  const file = configFile({
+    content: {
+      stages: [
+        `      { kind = filter, drop-if { field = state, in = [draft] } }`,
+        mapStage(ITEM, `item_id = id, title = headline, version = title, duration_sec = version, summary = rating, headline = title`),
+        `      { kind = enrich-file, path = "${join(samples, 'lookup', 'content-documents.ndjson')}", key = id, merge { colour = category } }`,
+      ].join('\n'),
+    },
+    campaign: {
+      rules: `rules { type = object, properties { eventId { type = string, format = uuid } } }`,
+      stages: mapStage('sluice.recommender.v1.Nope', `event_id = eventId`),
+    },
+  });
+  const error = await buildError(file);
+  const expected = [
+    'flows.content.stages[0].drop-if.field',
+    'flows.content.stages[1].fields.title',
+    'flows.content.stages[1].fields.version',
+    'flows.content.stages[1].fields.duration_sec',
+    'flows.content.stages[1].fields.summary',
+    'flows.content.stages[1].fields.headline',
+    'flows.content.stages[2].merge.colour',
+    'flows.campaign.stages[0].target',
+    'flows.campaign.rules',
+  ];
+  for (const path of expected) problemAt(error, path, file);
+  assert.is(error.problems.length, expected.length, show(error.problems));
+});
+
+test.run();
