@@ -78,7 +78,10 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
         }
       }
     }
-    const message = (cause as Error).message;
+    const unresolved = /Unable to resolve '([^']+)'/.exec((cause as Error).message);
+    const message = unresolved
+      ? `\${${unresolved[1]}} is neither a configuration key nor a set environment variable`
+      : (cause as Error).message;
     throw new SluiceError('SLC_CONFIG', `${displayPath(culprit)}: ${message}`, {
       cause,
       problems: [{ file: displayPath(culprit), path: '(syntax)', message }],

@@ -40,11 +40,20 @@ export const log = z.strictObject({
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
 });
 
+export const kafka = z.strictObject({
+  brokers: z.string().describe('Bootstrap brokers "host:port,…": refer to it as ${kafka.brokers} in components'),
+  topics: z
+    .record(z.string(), z.number().int().min(1))
+    .default({})
+    .describe('Topics `sluice topics create` makes, with their partition counts'),
+});
+
 export const flowName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes');
 
 export const root = z.strictObject({
   log: log.prefault({}),
   progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
+  kafka: kafka.optional().describe('The Kafka cluster of this environment, for `sluice topics` and `sluice produce`'),
   flows: z.record(flowName, flow),
 });
 

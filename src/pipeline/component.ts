@@ -36,5 +36,7 @@ export interface SourceSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
 }
 
 export interface SinkSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  /** The message field whose value keys each output (a field reference), if configured. */
+  keyField?(config: z.output<S>): string | undefined;
   create(config: z.output<S>, context: ComponentContext, role: SinkRole): Sink;
 }

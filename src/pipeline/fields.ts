@@ -75,3 +75,17 @@ export function fieldBigInt(record: FlowRecord, slot: number): bigint | undefine
   // 1e3 and 1.0 are integers to JSON Schema too; below 2^53 their double is exact
   return /^-?\d+$/.test(text) ? BigInt(text) : BigInt(Number(text));
 }
+
+const utf8Encoder = new TextEncoder();
+
+/** A field's value as key bytes: a string's UTF-8 (a view when it has no escapes), else its JSON text; undefined when absent or null. */
+export function fieldBytes(record: FlowRecord, slot: number): Uint8Array | undefined {
+  const start = record.spans[record.spanAt + slot * 2]!;
+  if (start < 0) return undefined;
+  const end = record.spans[record.spanAt + slot * 2 + 1]!;
+  const bytes = record.value;
+  if (bytes[start] === 0x6e) return undefined; // null
+  if (bytes[start] !== 0x22) return bytes.subarray(start, end);
+  const inner = bytes.subarray(start + 1, end - 1);
+  return inner.includes(0x5c) ? utf8Encoder.encode(decodeSpan(bytes, start, end) as string) : inner;
+}

@@ -9,10 +9,11 @@ import { compileSchema, type Validator, type Verdict } from '../core/validator.t
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import { FlowStats } from '../observe/stats.ts';
 import type { StageContext } from './component.ts';
-import { FieldTable } from './fields.ts';
+import { fieldBytes, FieldTable } from './fields.ts';
 import * as registry from './registry.ts';
+import { schemaAt } from './rules.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage } from './types.ts';
+import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage } from './types.ts';
 
 interface NamedStage {
   readonly name: string;
@@ -21,20 +22,33 @@ interface NamedStage {
 
 const encoder = new TextEncoder();
 
-/** Headers a dead letter carries: why it failed, where, and where it came from. */
-function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, verdict?: Verdict): [string, string][] {
-  const headers: [string, string][] = [
-    ['sluice.flow', flow],
-    ['sluice.stage', stage],
-    ['sluice.reason', code],
-    ['sluice.message', text],
-    ['sluice.source.file', message.origin.file],
-    ['sluice.source.line', String(message.origin.line)],
-    ['sluice.time', new Date().toISOString()],
-  ];
-  if (verdict?.path !== undefined) headers.push(['sluice.path', verdict.path]);
-  if (verdict?.offset !== undefined) headers.push(['sluice.offset', String(verdict.offset)]);
+/** Headers a dead letter carries: why it failed, where, and where it came from; the original ones kept. */
+function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, verdict?: Verdict): Headers {
+  const headers: Record<string, string | Uint8Array> = {
+    ...message.headers,
+    'sluice.flow': flow,
+    'sluice.stage': stage,
+    'sluice.reason': code,
+    'sluice.message': text,
+    'sluice.time': new Date().toISOString(),
+  };
+  const origin = message.origin;
+  if (origin.kind === 'file') {
+    headers['sluice.source.file'] = origin.file;
+    headers['sluice.source.line'] = String(origin.line);
+  } else {
+    headers['sluice.source.topic'] = origin.topic;
+    headers['sluice.source.partition'] = String(origin.partition);
+    headers['sluice.source.offset'] = origin.offset.toString();
+  }
+  if (verdict?.path !== undefined) headers['sluice.path'] = verdict.path;
+  if (verdict?.offset !== undefined) headers['sluice.offset'] = String(verdict.offset);
   return headers;
+}
+
+/** An origin for a log line (JSON has no bigint). */
+function loggable(origin: Origin): Record<string, string | number> {
+  return origin.kind === 'file' ? { file: origin.file, line: origin.line } : { topic: origin.topic, partition: origin.partition, offset: origin.offset.toString() };
 }
 
 export class Flow {
@@ -49,6 +63,8 @@ export class Flow {
   readonly #logger: Logger;
   readonly #validateName: string;
   readonly #slots: number;
+  /** Slot of the field that keys outputs, or -1 to keep the input key. */
+  readonly #keySlot: number;
   readonly #types = new Map<string, DescMessage>();
   readonly #registry: Registry;
 
@@ -61,6 +77,7 @@ export class Flow {
     deadLetters: Sink | undefined;
     logger: Logger;
     registry: Registry;
+    keySlot: number;
   }) {
     this.name = parts.topology.flow;
     this.stats = new FlowStats(this.name);
@@ -74,6 +91,7 @@ export class Flow {
     this.#validateName = `${this.name}.validate`;
     this.#slots = parts.validator.extract.length;
     this.#registry = parts.registry;
+    this.#keySlot = parts.keySlot;
   }
 
   #encode(record: FlowRecord): Uint8Array {
@@ -89,11 +107,11 @@ export class Flow {
 
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, letters: OutboundMessage[], verdict?: Verdict): void {
     this.#logger.warn(
-      { stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: message.origin },
+      { stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) },
       text,
     );
     if (toDeadLetters && this.#deadLetters) {
-      letters.push({ key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict) });
+      letters.push({ key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp });
       this.stats.deadLettered++;
     } else this.stats.dropped++;
   }
@@ -111,7 +129,8 @@ export class Flow {
       this.#fail(record, name, outcome.code, outcome.message, outcome.deadLetter, letters);
       return;
     }
-    outputs.push({ key: record.key, value: this.#encode(record), headers: [] });
+    const key = this.#keySlot < 0 ? record.key : (fieldBytes(record, this.#keySlot) ?? record.key);
+    outputs.push({ key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp });
   }
 
   async #processBatch(batch: readonly InputMessage[]): Promise<void> {
@@ -139,6 +158,8 @@ export class Flow {
         const record: FlowRecord = {
           value: message.value,
           key: message.key,
+          headers: message.headers,
+          timestamp: message.timestamp,
           origin: message.origin,
           receivedAt: message.receivedAt,
           spans,
@@ -161,7 +182,10 @@ export class Flow {
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
     try {
-      for await (const batch of this.#source) await this.#processBatch(batch);
+      for await (const batch of this.#source) {
+        await this.#processBatch(batch.messages);
+        await batch.done(); // only now: every output and dead letter of the batch is acknowledged
+      }
     } finally {
       this.stats.endedAt = performance.now();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
@@ -203,6 +227,15 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
         failed = true;
       }
     }
+    let keySlot = -1;
+    const sinkNode = topology.nodes.find((n) => n.role === 'sink');
+    const keyField = sinkNode ? registry.sinks[sinkNode.kind]!.keyField?.(sinkNode.config) : undefined;
+    if (sinkNode && keyField !== undefined) {
+      if (schemaAt(topology.rules, keyField) === undefined) {
+        problems.push(config.problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
+        failed = true;
+      } else keySlot = fields.slot(keyField);
+    }
     let validator: Validator | undefined;
     try {
       validator = compileSchema(topology.rules, { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers });
@@ -224,7 +257,7 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
     const sink = build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes, keySlot }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;

@@ -1,5 +1,7 @@
 // The one table of every source, stage and sink kind. Adding a component means adding its
 // module and one line here; `sluice check`, defaults and docs all read this table.
+import { kafkaSink } from '../io/kafka/kafka-sink.ts';
+import { kafkaSource } from '../io/kafka/kafka-source.ts';
 import { fileSink } from '../io/local/file-sink.ts';
 import { fileSource } from '../io/local/file-source.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
@@ -9,6 +11,7 @@ import type { SinkSpec, SourceSpec, StageSpec } from './component.ts';
 
 export const sources: Readonly<Record<string, SourceSpec>> = {
   file: fileSource,
+  kafka: kafkaSource,
 };
 
 export const stages: Readonly<Record<string, StageSpec>> = {
@@ -19,4 +22,5 @@ export const stages: Readonly<Record<string, StageSpec>> = {
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {
   file: fileSink,
+  kafka: kafkaSink,
 };

@@ -3,19 +3,44 @@ import type { Message } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 
 /** Where a message came from: the coordinates a dead letter carries. */
-export interface Origin {
+export type Origin = FileOrigin | KafkaOrigin;
+
+export interface FileOrigin {
+  readonly kind: 'file';
   readonly file: string;
   /** 1-based line number in the file. */
   readonly line: number;
 }
 
+export interface KafkaOrigin {
+  readonly kind: 'kafka';
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/** Kafka-style headers: passed through to outputs, kept in dead letters. */
+export type Headers = Readonly<Record<string, string | Uint8Array>>;
+
+export const NO_HEADERS: Headers = Object.freeze({});
+
 /** A message as a source hands it over: raw bytes, untouched. */
 export interface InputMessage {
   readonly value: Uint8Array;
   readonly key: Uint8Array | null;
+  readonly headers: Headers;
+  /** The producer's timestamp in ms since the epoch, as Kafka gives it (a decimal string), if any. */
+  readonly timestamp: string | undefined;
   readonly origin: Origin;
-  /** performance.now() when the source read it: the start of its end-to-end latency. */
+  /** performance.now() when the source handed it over: the start of its in-process latency. */
   readonly receivedAt: number;
+}
+
+/** What a source yields: messages in order, and how to acknowledge them once delivered. */
+export interface SourceBatch {
+  readonly messages: readonly InputMessage[];
+  /** Called after every message of the batch is delivered or dead-lettered (sinks acknowledged): commits. */
+  done(): Promise<void>;
 }
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -34,7 +59,8 @@ export interface FlowRecord extends InputMessage {
 export interface OutboundMessage {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array;
-  readonly headers: readonly (readonly [string, string])[];
+  readonly headers: Headers;
+  readonly timestamp?: string | undefined;
 }
 
 export interface StageFailure {
@@ -56,8 +82,9 @@ export interface Stage {
   close?(): Promise<void> | void;
 }
 
-/** Batches of messages, in order; ends when the input ends. */
-export interface Source extends AsyncIterable<readonly InputMessage[]> {
+/** Batches of messages, in order; ends when the input ends or after close(). */
+export interface Source extends AsyncIterable<SourceBatch> {
+  /** Stop fetching; the batches already handed over are still processed and acknowledged. */
   close(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@ import { SluiceError, type ConfigProblem } from '../errors.ts';
 import type { StageSpec } from '../pipeline/component.ts';
 import { fieldValue } from '../pipeline/fields.ts';
 import { CONTINUE, type StageFailure, type StageOutcome } from '../pipeline/types.ts';
-import { schemaAt } from './schema-paths.ts';
+import { schemaAt } from '../pipeline/rules.ts';
 import { ScalarType } from '@bufbuild/protobuf';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);

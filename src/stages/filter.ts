@@ -5,7 +5,7 @@ import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../pipeline/component.ts';
 import { fieldValue } from '../pipeline/fields.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type JsonValue } from '../pipeline/types.ts';
-import { schemaAt } from './schema-paths.ts';
+import { schemaAt } from '../pipeline/rules.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 

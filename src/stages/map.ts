@@ -8,7 +8,7 @@ import { SluiceError, type ConfigProblem } from '../errors.ts';
 import type { StageSpec } from '../pipeline/component.ts';
 import { fieldBigInt, fieldValue } from '../pipeline/fields.ts';
 import { CONTINUE, type FlowRecord } from '../pipeline/types.ts';
-import { schemaAt, typesAllowed } from './schema-paths.ts';
+import { schemaAt, typesAllowed } from '../pipeline/rules.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const source = z.union([

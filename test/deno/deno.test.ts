@@ -37,7 +37,7 @@ test('local mode under Deno writes the same outputs as under Node', () => {
     writeFileSync(
       config,
       [
-        `include "${join(packageRoot, 'config', 'base.conf')}"`,
+        `include "${join(packageRoot, 'config', 'local.conf')}"`,
         'log.level = warn',
         `log.destination = "${join(out, 'sluice.log')}"`,
         ...['content', 'campaign'].flatMap((flow) => [

@@ -28,7 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-local-'));
 const overlay = join(dir, 'test.conf');
 writeFileSync(
   overlay,
-  `include "${join(packageRoot, 'config', 'base.conf')}"
+  `include "${join(packageRoot, 'config', 'local.conf')}"
 log.level = silent
 flows.content.sink.path = "content.ndjson"
 flows.content.dead-letter.path = "content.dlq.ndjson"

@@ -28,7 +28,9 @@ function varint(n: number, out: number[]): void {
 
 /** A dead letter as one JSON line: headers, key and the original bytes (text when valid UTF-8). */
 function envelope(message: OutboundMessage): Uint8Array {
-  const record: Record<string, unknown> = { headers: Object.fromEntries(message.headers) };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) headers[name] = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+  const record: Record<string, unknown> = { headers };
   if (message.key) record.key = Buffer.from(message.key).toString('base64');
   try {
     record.value = strict.decode(message.value);

@@ -4,13 +4,20 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { SourceSpec } from '../../pipeline/component.ts';
-import type { InputMessage, Source } from '../../pipeline/types.ts';
+import { type InputMessage, NO_HEADERS, type Source, type SourceBatch } from '../../pipeline/types.ts';
 
 const config = z.strictObject({
   path: z.string().describe('The NDJSON file to read (relative to the configuration file)'),
   'batch-size': z.number().int().min(1).max(65536).default(1024).describe('Messages per batch handed to the core'),
   'chunk-size': z.number().int().min(4096).default(1 << 20).describe('Bytes read per system call'),
 });
+
+const acknowledged = Promise.resolve();
+
+/** A file has nothing to commit: a rerun reads it again from the start. */
+function fileBatch(messages: InputMessage[]): SourceBatch {
+  return { messages, done: () => acknowledged };
+}
 
 export const fileSource: SourceSpec<typeof config> = {
   kind: 'file',
@@ -33,7 +40,7 @@ export const fileSource: SourceSpec<typeof config> = {
           const push = (bytes: Uint8Array) => {
             line++;
             const value = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes;
-            if (value.length > 0) batch.push({ value, key: null, origin: { file: options.path, line }, receivedAt });
+            if (value.length > 0) batch.push({ value, key: null, headers: NO_HEADERS, timestamp: undefined, origin: { kind: 'file', file: options.path, line }, receivedAt });
           };
           while (!closed) {
             const chunk = new Uint8Array(chunkSize);
@@ -56,7 +63,7 @@ export const fileSource: SourceSpec<typeof config> = {
               push(data.subarray(start, newline));
               start = newline + 1;
               if (batch.length >= batchSize) {
-                yield batch;
+                yield fileBatch(batch);
                 batch = [];
                 // what is cut from here on is handed over now: latency starts at the hand-over
                 receivedAt = performance.now();
@@ -72,7 +79,7 @@ export const fileSource: SourceSpec<typeof config> = {
             }
           }
           if (carry !== null && carry.length > 0) push(carry);
-          if (batch.length > 0) yield batch;
+          if (batch.length > 0) yield fileBatch(batch);
         } finally {
           await handle.close();
         }

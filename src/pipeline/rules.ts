@@ -2,7 +2,7 @@
 // before anything runs.
 import type { JsonSchema, JsonType } from '../core/compile.ts';
 import { parsePointer } from '../core/compile.ts';
-import { toPointer } from '../pipeline/fields.ts';
+import { toPointer } from './fields.ts';
 
 /** The sub-schema the rules give for a field reference, or undefined when they do not define it. */
 export function schemaAt(rules: JsonSchema, reference: string): JsonSchema | undefined {

@@ -1,0 +1,36 @@
+// kafka sink: output records (or dead letters) to a topic; a write resolves when the brokers
+// acknowledged every message, which is what lets the source commit.
+import { z } from 'zod';
+import type { SinkSpec } from '../../pipeline/component.ts';
+import type { Sink } from '../../pipeline/types.ts';
+import { connectionFields, transportFor } from './connection.ts';
+
+const config = z.strictObject({
+  ...connectionFields,
+  topic: z.string().min(1).describe('The topic to write'),
+  key: z.string().optional().describe('The message field whose value becomes the Kafka key (default: the input key)'),
+  encoding: z.enum(['json', 'protobuf']).default('json').describe('How output records are encoded'),
+  compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none').describe('Producer batch compression'),
+  acks: z.union([z.literal(-1), z.literal(0), z.literal(1)]).default(-1).describe('-1: all in-sync replicas acknowledge'),
+  idempotent: z.boolean().default(false).describe('Idempotent producer (no duplicates from producer retries)'),
+});
+
+export const kafkaSink: SinkSpec<typeof config> = {
+  kind: 'kafka',
+  summary: 'Produces records to a Kafka topic; a write resolves once the brokers acknowledged it.',
+  config,
+  examples: [{ brokers: '127.0.0.1:9092', topic: 'recommender-items', key: 'id', encoding: 'json', compression: 'lz4' }],
+  keyField: (options) => options.key,
+  create(options, context): Sink {
+    const producer = transportFor(options, context.logger).producer({
+      compression: options.compression,
+      acks: options.acks,
+      idempotent: options.idempotent,
+    });
+    return {
+      encoding: options.encoding,
+      write: (batch) => producer.send(options.topic, batch),
+      close: () => producer.close(),
+    };
+  },
+};

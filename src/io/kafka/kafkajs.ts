@@ -1,0 +1,216 @@
+// The kafkajs adapter of the Kafka transport port.
+import { Buffer } from 'node:buffer';
+import kafkajs, {
+  type Admin as KafkajsAdmin,
+  type Consumer as KafkajsConsumer,
+  type IHeaders,
+  type Kafka as KafkajsClient,
+  type Producer as KafkajsProducer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Headers, OutboundMessage } from '../../pipeline/types.ts';
+import { registerCodecs } from './codecs.ts';
+import type {
+  Admin, Compression, Consumer, ConsumerOptions, FetchedBatch, KafkaRecord, KafkaTransport, Producer, ProducerOptions, TopicPartition,
+} from './transport.ts';
+
+// kafkajs is CommonJS without static named exports
+const { CompressionTypes, Kafka, logLevel, Partitioners } = kafkajs;
+type LogLevel = (typeof logLevel)[keyof typeof logLevel];
+
+const COMPRESSION: Record<Compression, (typeof CompressionTypes)[keyof typeof CompressionTypes]> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
+
+const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+function toKafkajsHeaders(headers: Headers): IHeaders {
+  const out: IHeaders = {};
+  for (const name in headers) {
+    const value = headers[name]!;
+    out[name] = typeof value === 'string' ? value : asBuffer(value);
+  }
+  return out;
+}
+
+function fromKafkajsHeaders(headers: IHeaders | undefined): Headers {
+  const out: Record<string, string | Uint8Array> = {};
+  if (headers) {
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      out[name] = Array.isArray(value) ? value[value.length - 1]! : value; // Kafka allows repeats; the last wins
+    }
+  }
+  return out;
+}
+
+class KafkajsConsumerAdapter implements Consumer {
+  readonly #consumer: KafkajsConsumer;
+  readonly #options: ConsumerOptions;
+  readonly #ready: Promise<void>;
+  #assigned: TopicPartition[] = [];
+  readonly #listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
+
+  constructor(kafka: KafkajsClient, options: ConsumerOptions) {
+    this.#options = options;
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      maxWaitTimeInMs: options.maxWaitMs,
+      readUncommitted: !options.readCommitted,
+      allowAutoTopicCreation: false,
+    });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
+      const assignment = event.payload.memberAssignment;
+      this.#assigned = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      for (const listener of this.#listeners) listener(this.#assigned);
+    });
+    this.#ready = registerCodecs();
+  }
+
+  async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
+    await this.#ready;
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsInFlight,
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (batch.messages.length === 0) return;
+        const records: KafkaRecord[] = batch.messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          headers: m.headers ? fromKafkajsHeaders(m.headers) : EMPTY,
+          timestamp: m.timestamp,
+          offset: BigInt(m.offset),
+        }));
+        // keep the group membership alive however long the pipeline takes over this batch
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
+        try {
+          await handle({ topic: batch.topic, partition: batch.partition, records });
+        } finally {
+          clearInterval(beat);
+        }
+      },
+    });
+  }
+
+  async commit(topic: string, partition: number, next: bigint): Promise<void> {
+    await this.#consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+  }
+
+  assignment(): TopicPartition[] {
+    return this.#assigned;
+  }
+
+  onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer.stop();
+    await this.#consumer.disconnect();
+  }
+}
+
+const EMPTY: Headers = Object.freeze({});
+
+class KafkajsProducerAdapter implements Producer {
+  readonly #producer: KafkajsProducer;
+  readonly #options: ProducerOptions;
+  #connected: Promise<void> | undefined;
+
+  constructor(kafka: KafkajsClient, options: ProducerOptions) {
+    this.#options = options;
+    this.#producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: options.idempotent,
+      maxInFlightRequests: options.idempotent ? 1 : undefined,
+    });
+  }
+
+  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+    this.#connected ??= registerCodecs().then(() => this.#producer.connect());
+    await this.#connected;
+    await this.#producer.send({
+      topic,
+      acks: this.#options.acks,
+      compression: COMPRESSION[this.#options.compression],
+      messages: messages.map((m) => ({
+        key: m.key === null ? null : asBuffer(m.key),
+        value: asBuffer(m.value),
+        headers: toKafkajsHeaders(m.headers),
+        timestamp: m.timestamp,
+      })),
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#connected) await this.#producer.disconnect();
+  }
+}
+
+class KafkajsAdminAdapter implements Admin {
+  readonly #admin: KafkajsAdmin;
+  readonly #connected: Promise<void>;
+
+  constructor(kafka: KafkajsClient) {
+    this.#admin = kafka.admin();
+    this.#connected = this.#admin.connect();
+  }
+
+  async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
+    await this.#connected;
+    const existing = new Set(await this.#admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await this.#admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })) });
+    }
+    return missing.map((t) => t.topic);
+  }
+
+  async listTopics(): Promise<string[]> {
+    await this.#connected;
+    return this.#admin.listTopics();
+  }
+
+  async close(): Promise<void> {
+    await this.#connected;
+    await this.#admin.disconnect();
+  }
+}
+
+/** kafkajs log lines into pino, warnings and up (kafkajs is chatty at info). */
+function logCreator(logger: Logger) {
+  return () => ({ namespace, level, log }: { namespace: string; level: LogLevel; log: { message: string } & Record<string, unknown> }) => {
+    const { message, ...extra } = log;
+    const fields = { kafka: namespace, ...extra };
+    if (level === logLevel.ERROR) logger.error(fields, message);
+    else if (level === logLevel.WARN) logger.warn(fields, message);
+    else logger.debug(fields, message);
+  };
+}
+
+export function kafkajsTransport(options: { brokers: readonly string[]; clientId: string; logger: Logger }): KafkaTransport {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: logCreator(options.logger),
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+  });
+  return {
+    consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions),
+    producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions),
+    admin: () => new KafkajsAdminAdapter(kafka),
+  };
+}

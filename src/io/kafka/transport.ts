@@ -1,0 +1,80 @@
+// The port between Sluice and a Kafka client. The pipeline knows only this; each client library
+// is an adapter (kafkajs.ts first). Offsets are bigint end to end: never a double.
+import type { Headers, OutboundMessage } from '../../pipeline/types.ts';
+
+export interface KafkaRecord {
+  readonly key: Uint8Array | null;
+  /** null for a tombstone. */
+  readonly value: Uint8Array | null;
+  readonly headers: Headers;
+  /** ms since the epoch, as the broker gives it. */
+  readonly timestamp: string;
+  readonly offset: bigint;
+}
+
+export interface FetchedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly KafkaRecord[];
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
+  /** Read only committed transactional data. */
+  readonly readCommitted: boolean;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxBytesPerPartition: number;
+  readonly maxWaitMs: number;
+  /** Partitions whose batches may be in flight at once. */
+  readonly partitionsInFlight: number;
+}
+
+export interface Consumer {
+  /**
+   * Joins the group and hands every fetched batch to `handle`. A partition's next batch is not
+   * fetched before `handle` resolves: that is the backpressure. Heartbeats continue meanwhile.
+   * Resolves once `stop` has finished the batches in flight.
+   */
+  run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void>;
+  /** Commits `next` (the offset of the next record to read) for a partition. */
+  commit(topic: string, partition: number, next: bigint): Promise<void>;
+  /** Partitions assigned now. */
+  assignment(): TopicPartition[];
+  onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface ProducerOptions {
+  readonly compression: Compression;
+  /** -1 (all in-sync replicas), 1 or 0. */
+  readonly acks: -1 | 0 | 1;
+  readonly idempotent: boolean;
+}
+
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+export interface Producer {
+  /** Resolves when the broker has acknowledged every message. */
+  send(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Admin {
+  createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]>;
+  listTopics(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface KafkaTransport {
+  consumer(options: ConsumerOptions): Consumer;
+  producer(options: ProducerOptions): Producer;
+  admin(): Admin;
+}
