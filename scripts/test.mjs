@@ -1,18 +1,32 @@
 #!/usr/bin/env node
-// `npm test`: makes sure the build the tests need exists, then runs every uvu suite under test/
-// in one process (TypeScript through tsx). Extra arguments are a file pattern, e.g.
-// `npm test -- core/` runs the suites whose path matches.
+// `npm test`: makes sure the build the tests need exists, starts a real Kafka broker (KRaft, from
+// the Maven Central jars: scripts/kafka.sh) unless KAFKA_BROKERS names one, runs every uvu suite
+// under test/ in one process (TypeScript through tsx), and stops the broker it started.
+// An argument is a file pattern: `npm test -- core/` runs the suites whose path matches.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+const run = (command, args, env = {}) => spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
 
 const built = ['build/sluice-core.wasm', 'build/sluice-core-scalar.wasm', 'dist/src/cli.js'].every((f) => existsSync(join(root, f)));
 if (!built && run('npm', ['run', 'build']) !== 0) process.exit(1);
 
 const pattern = process.argv[2] ?? '';
-const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-process.exit(run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `${escaped}.*\\.test\\.ts$`]));
+const kafkaPort = process.env.SLUICE_TEST_KAFKA_PORT ?? '19092';
+const ownBroker = !process.env.KAFKA_BROKERS;
+const env = ownBroker ? { KAFKA_PORT: kafkaPort, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` } : {};
+if (ownBroker && run('bash', ['scripts/kafka.sh', 'start'], env) !== 0) {
+  console.error('test: the Kafka broker did not start (see above)');
+  process.exit(1);
+}
+let status;
+try {
+  const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  status = run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `${escaped}.*\\.test\\.ts$`], env);
+} finally {
+  if (ownBroker) run('bash', ['scripts/kafka.sh', 'stop'], env);
+}
+process.exit(status);

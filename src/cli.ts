@@ -12,6 +12,7 @@ import { createLogger } from './observe/logger.ts';
 import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
+import { createTopics, produceFile } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
 import { componentDocs } from './pipeline/docs.ts';
 import { describe } from './pipeline/topology.ts';
@@ -43,7 +44,16 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   process.once('SIGTERM', stop);
   logger.info({ flows: flows.map((f) => f.name), config: config.files }, 'starting');
   try {
-    await Promise.all(flows.map((flow) => flow.run()));
+    // one flow failing stops the others: a process that is half running hides the failure
+    await Promise.all(
+      flows.map((flow) =>
+        flow.run().catch(async (error: unknown) => {
+          logger.error({ flow: flow.name, error: (error as Error).message }, 'flow failed: stopping');
+          await Promise.allSettled(flows.filter((f) => f !== flow).map((f) => f.stop()));
+          throw error;
+        }),
+      ),
+    );
   } finally {
     stopProgress?.();
     process.off('SIGINT', stop);
@@ -96,6 +106,43 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
   return invalid > 0 ? EXIT_INVALID : 0;
 }
 
+/** Brokers from --brokers, else the configuration's kafka.brokers, else $KAFKA_BROKERS, else a local broker. */
+async function brokersFor(options: { brokers?: string; config?: string }): Promise<string[]> {
+  let brokers = options.brokers;
+  if (!brokers && options.config) brokers = (await loadConfig(options.config)).settings.kafka?.brokers;
+  brokers ||= process.env.KAFKA_BROKERS || '127.0.0.1:9092';
+  return brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+}
+
+async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
+  const logger = createLogger({ level: 'warn', destination: 'stderr' });
+  const started = performance.now();
+  const sent = await produceFile({
+    brokers: await brokersFor(options),
+    topic: options.topic,
+    file: options.file,
+    rate: options.rate,
+    key: options.key,
+    compression: options.compression as 'none',
+    batchSize: options.batchSize,
+    logger,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${sent} messages to ${options.topic} in ${seconds.toFixed(2)} s (${Math.round(sent / seconds)} msg/s)\n`);
+  return 0;
+}
+
+async function topicsCreate(options: { config: string; brokers?: string }): Promise<number> {
+  const config = await loadConfig(options.config);
+  const topics = config.settings.kafka?.topics ?? {};
+  if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
+  const created = await createTopics(await brokersFor(options), topics, createLogger({ level: 'warn', destination: 'stderr' }));
+  for (const [topic, partitions] of Object.entries(topics)) {
+    process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
+  }
+  return 0;
+}
+
 function program(): Command {
   const cli = new Command('sluice')
     .description('Kafka Streams-style stream processor: JSON parsing and rule validation in a WebAssembly core, pipelines in HOCON')
@@ -127,6 +174,29 @@ function program(): Command {
     .option('--max-size <bytes>', 'size limit', positiveInteger)
     .action((options) => {
       process.exitCode = validate(options);
+    });
+  cli
+    .command('produce')
+    .description('Produce every line of an NDJSON file to a topic (to feed a real broker from the samples)')
+    .requiredOption('-t, --topic <topic>', 'the topic')
+    .requiredOption('-f, --file <file>', 'the NDJSON file; invalid lines are sent as they are')
+    .option('-r, --rate <n>', 'messages per second, sent on a schedule (default: as fast as acknowledged)', positiveInteger)
+    .option('-k, --key <field>', 'JSON field whose value keys each message')
+    .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of --config, else $KAFKA_BROKERS, else 127.0.0.1:9092)')
+    .option('-c, --config <file>', 'configuration naming the brokers')
+    .option('--compression <codec>', 'none, gzip, snappy, lz4 or zstd', 'none')
+    .option('--batch-size <n>', 'messages per produce request', positiveInteger, 500)
+    .action(async (options) => {
+      process.exitCode = await produce(options);
+    });
+  const topics = cli.command('topics').description('Kafka topics of an environment');
+  topics
+    .command('create')
+    .description('Create the topics the configuration lists in kafka.topics (existing ones are left alone)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of the configuration)')
+    .action(async (options) => {
+      process.exitCode = await topicsCreate(options);
     });
   cli
     .command('components')

@@ -4,7 +4,3 @@ declare module 'kafkajs-snappy' {
   export default SnappyCodec;
 }
 
-declare module 'lz4js' {
-  export function compress(input: Uint8Array): Uint8Array;
-  export function decompress(input: Uint8Array): Uint8Array;
-}

@@ -1,11 +1,12 @@
 // Compression codecs for kafkajs beyond its built-in gzip, from maintained registry packages
-// that need no native build: snappy (snappyjs via kafkajs-snappy), lz4 (lz4js, LZ4 frame format
-// as Kafka uses it), zstd (the zstd wasm build of @bokuweb/zstd-wasm).
+// that install from the registry alone: snappy (snappyjs, pure JS, via kafkajs-snappy), lz4
+// (lz4-napi, prebuilt per platform; its frames have independent blocks, which Kafka's broker
+// requires — lz4js's do not), zstd (the wasm build of @bokuweb/zstd-wasm).
 import { Buffer } from 'node:buffer';
 import { compress as zstdCompress, decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
-import lz4 from 'lz4js';
+import { compressFrame as lz4Compress, decompressFrame as lz4Decompress } from 'lz4-napi';
 
 interface Encoder {
   buffer: Buffer;
@@ -22,8 +23,8 @@ export function registerCodecs(): Promise<void> {
     await zstdInit();
     CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
     CompressionCodecs[CompressionTypes.LZ4] = () => ({
-      compress: async (encoder: Encoder) => Buffer.from(lz4.compress(encoder.buffer)),
-      decompress: async (buffer: Buffer) => Buffer.from(lz4.decompress(buffer)),
+      compress: (encoder: Encoder) => lz4Compress(encoder.buffer),
+      decompress: (buffer: Buffer) => lz4Decompress(buffer),
     });
     CompressionCodecs[CompressionTypes.ZSTD] = () => ({
       compress: async (encoder: Encoder) => Buffer.from(zstdCompress(encoder.buffer, 3)),

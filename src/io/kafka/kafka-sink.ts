@@ -2,8 +2,9 @@
 // acknowledged every message, which is what lets the source commit.
 import { z } from 'zod';
 import type { SinkSpec } from '../../pipeline/component.ts';
-import type { Sink } from '../../pipeline/types.ts';
+import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
+import { MessageTooLarge, type Producer } from './transport.ts';
 
 const config = z.strictObject({
   ...connectionFields,
@@ -15,13 +16,36 @@ const config = z.strictObject({
   idempotent: z.boolean().default(false).describe('Idempotent producer (no duplicates from producer retries)'),
 });
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Dead letters the topic refuses as too large keep their headers (reason, source coordinates,
+ * where the original still is) and lose their value, marked so: a failure must not stop the flow.
+ */
+async function writeDeadLetters(producer: Producer, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
+  try {
+    await producer.send(topic, batch);
+  } catch (error) {
+    if (!(error instanceof MessageTooLarge)) throw error;
+    for (const letter of batch) {
+      try {
+        await producer.send(topic, [letter]);
+      } catch (single) {
+        if (!(single instanceof MessageTooLarge)) throw single;
+        const note = `${letter.value.length} bytes, more than ${topic} accepts: the original is at the source coordinates`;
+        await producer.send(topic, [{ ...letter, value: EMPTY, headers: { ...letter.headers, 'sluice.value-omitted': note } }]);
+      }
+    }
+  }
+}
+
 export const kafkaSink: SinkSpec<typeof config> = {
   kind: 'kafka',
   summary: 'Produces records to a Kafka topic; a write resolves once the brokers acknowledged it.',
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'recommender-items', key: 'id', encoding: 'json', compression: 'lz4' }],
   keyField: (options) => options.key,
-  create(options, context): Sink {
+  create(options, context, role): Sink {
     const producer = transportFor(options, context.logger).producer({
       compression: options.compression,
       acks: options.acks,
@@ -29,7 +53,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
     });
     return {
       encoding: options.encoding,
-      write: (batch) => producer.send(options.topic, batch),
+      write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : producer.send(options.topic, batch)),
       close: () => producer.close(),
     };
   },

@@ -10,8 +10,9 @@ import kafkajs, {
 import type { Logger } from 'pino';
 import type { Headers, OutboundMessage } from '../../pipeline/types.ts';
 import { registerCodecs } from './codecs.ts';
-import type {
-  Admin, Compression, Consumer, ConsumerOptions, FetchedBatch, KafkaRecord, KafkaTransport, Producer, ProducerOptions, TopicPartition,
+import {
+  type Admin, type Compression, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
+  MessageTooLarge, type Producer, type ProducerOptions, type TopicPartition,
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
@@ -83,7 +84,7 @@ class KafkajsConsumerAdapter implements Consumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.partitionsInFlight,
-      eachBatch: async ({ batch, heartbeat }) => {
+      eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
         if (batch.messages.length === 0) return;
         const records: KafkaRecord[] = batch.messages.map((m) => ({
           key: m.key,
@@ -96,6 +97,7 @@ class KafkajsConsumerAdapter implements Consumer {
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
         try {
           await handle({ topic: batch.topic, partition: batch.partition, records });
+          resolveOffset(batch.lastOffset()); // moves the fetch position; the commit was made by handle
         } finally {
           clearInterval(beat);
         }
@@ -141,6 +143,15 @@ class KafkajsProducerAdapter implements Producer {
   async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     this.#connected ??= registerCodecs().then(() => this.#producer.connect());
     await this.#connected;
+    try {
+      await this.#send(topic, messages);
+    } catch (error) {
+      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLarge((error as Error).message, { cause: error });
+      throw error;
+    }
+  }
+
+  async #send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     await this.#producer.send({
       topic,
       acks: this.#options.acks,

@@ -61,8 +61,13 @@ export interface ProducerOptions {
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
+/** The broker refused a message as larger than the topic accepts (the batch was not written). */
+export class MessageTooLarge extends Error {
+  override readonly name = 'MessageTooLarge';
+}
+
 export interface Producer {
-  /** Resolves when the broker has acknowledged every message. */
+  /** Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. */
   send(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
   close(): Promise<void>;
 }
