@@ -122,6 +122,13 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
   } else if (flow['on-invalid'] === 'dlq') {
     problems.add([...path, 'on-invalid'], 'on-invalid = dlq needs a dead-letter sink (or set on-invalid = drop)');
   }
+  if (flow.delivery === 'exactly-once') {
+    const notKafka = nodes.filter((n) => n.role !== 'validate' && n.role !== 'stage' && n.kind !== 'kafka').map((n) => n.role);
+    if (notKafka.length > 0) problems.add([...path, 'delivery'], `exactly-once needs a kafka source and kafka sinks (${notKafka.join(', ')} is not)`);
+    if (nodes.some((n) => n.role === 'source' && n.config['read-committed'] === false)) {
+      problems.add([...path, 'source', 'read-committed'], 'exactly-once reads committed data only: read-committed must be true');
+    }
+  }
   if (problems.list.length > before || rules === undefined) return undefined;
   return {
     flow: name,
@@ -130,6 +137,7 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     maxDepth: flow.limits['max-depth'],
     maxSize: flow.limits['max-size'],
     onInvalid: flow['on-invalid'],
+    delivery: flow.delivery,
     nodes,
   };
 }
@@ -142,6 +150,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       enabled: t.enabled,
       limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
       'on-invalid': t.onInvalid,
+      delivery: t.delivery,
       rules: t.rules,
       source: view(t.nodes.find((n) => n.role === 'source')!),
       stages: t.nodes.filter((n) => n.role === 'stage').map(view),

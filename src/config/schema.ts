@@ -29,6 +29,10 @@ export const flow = z.strictObject({
   stages: z.array(component).default([]).describe('Run in order after validation'),
   sink: component.describe('Where records go'),
   'dead-letter': component.optional().describe('Where failed messages go, with the reason in headers'),
+  delivery: z
+    .enum(['at-least-once', 'exactly-once'])
+    .default('at-least-once')
+    .describe('at-least-once: offsets committed after outputs are acknowledged; exactly-once: outputs, dead letters and offsets in one Kafka transaction per batch (kafka source and sinks)'),
   'on-invalid': z
     .enum(['dlq', 'drop'])
     .default('dlq')

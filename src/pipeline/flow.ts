@@ -13,7 +13,14 @@ import { fieldBytes, FieldTable } from './fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from './rules.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage } from './types.ts';
+import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, SourceBatch, Stage } from './types.ts';
+
+interface Delivered {
+  readonly outputs: OutboundMessage[];
+  readonly letters: OutboundMessage[];
+  /** The input messages of the outputs, for their latency. */
+  readonly delivered: InputMessage[];
+}
 
 interface NamedStage {
   readonly name: string;
@@ -133,7 +140,8 @@ export class Flow {
     outputs.push({ key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp });
   }
 
-  async #processBatch(batch: readonly InputMessage[]): Promise<void> {
+  /** Validates and runs the stages over a batch; returns what to deliver. */
+  async #processBatch(batch: readonly InputMessage[]): Promise<Delivered> {
     const stats = this.stats;
     const validator = this.#validator;
     const values = batch.map((m) => m.value);
@@ -172,20 +180,29 @@ export class Flow {
       }
       start += count;
     }
-    if (outputs.length > 0) await this.#sink.write(outputs);
-    if (letters.length > 0) await this.#deadLetters!.write(letters);
-    stats.written += outputs.length;
+    return { outputs, letters, delivered };
+  }
+
+  /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
+  async #deliver(batch: SourceBatch, { outputs, letters, delivered }: Delivered): Promise<void> {
+    if (batch.deliverAtomically) {
+      const sends = [{ ...this.#sink.transactional!, messages: outputs }];
+      if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
+      await batch.deliverAtomically(sends);
+    } else {
+      if (outputs.length > 0) await this.#sink.write(outputs);
+      if (letters.length > 0) await this.#deadLetters!.write(letters);
+      await batch.done(); // only now: every output and dead letter of the batch is acknowledged
+    }
+    this.stats.written += outputs.length;
     const now = performance.now();
-    for (const message of delivered) stats.latency.recordValue(Math.max(1, Math.round((now - message.receivedAt) * 1000)));
+    for (const message of delivered) this.stats.latency.recordValue(Math.max(1, Math.round((now - message.receivedAt) * 1000)));
   }
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
     try {
-      for await (const batch of this.#source) {
-        await this.#processBatch(batch.messages);
-        await batch.done(); // only now: every output and dead letter of the batch is acknowledged
-      }
+      for await (const batch of this.#source) await this.#deliver(batch, await this.#processBatch(batch.messages));
     } finally {
       this.stats.endedAt = performance.now();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
@@ -210,7 +227,7 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
   const flows: Flow[] = [];
   for (const topology of config.flows) {
     if (!topology.enabled && !options.includeDisabled) continue;
-    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger });
+    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
     let outputType: string | undefined;

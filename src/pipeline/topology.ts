@@ -1,6 +1,7 @@
 // A flow as plain data: named nodes with their kind, parents and checked config. Built from the
 // configuration before anything runs; `describe` prints it in a stable text form.
 import type { JsonSchema } from '../core/compile.ts';
+import type { Delivery } from './types.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
 
@@ -25,13 +26,14 @@ export interface FlowTopology {
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly onInvalid: 'dlq' | 'drop';
+  readonly delivery: Delivery;
   readonly nodes: readonly TopologyNode[];
 }
 
 export function describe(topologies: readonly FlowTopology[]): string {
   const lines: string[] = [];
   for (const t of topologies) {
-    lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: invalid messages -> ${t.onInvalid}`);
+    lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: ${t.delivery}, invalid messages -> ${t.onInvalid}`);
     const width = Math.max(...t.nodes.map((n) => n.name.length));
     for (const node of t.nodes) {
       const from = node.parents.length > 0 ? ` <- ${node.parents.join(', ')}` : '';

@@ -39,9 +39,23 @@ export interface InputMessage {
 /** What a source yields: messages in order, and how to acknowledge them once delivered. */
 export interface SourceBatch {
   readonly messages: readonly InputMessage[];
-  /** Called after every message of the batch is delivered or dead-lettered (sinks acknowledged): commits. */
+  /** At-least-once: called after every output and dead letter of the batch is acknowledged; commits. */
   done(): Promise<void>;
+  /**
+   * Exactly-once sources: writes the batch's outputs and dead letters and commits its offsets in
+   * one transaction, instead of the sinks' writes and done().
+   */
+  deliverAtomically?(sends: readonly TopicSend[]): Promise<void>;
 }
+
+/** A batch's messages for one topic. */
+export interface TopicSend {
+  readonly topic: string;
+  readonly messages: readonly OutboundMessage[];
+  readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+}
+
+export type Delivery = 'at-least-once' | 'exactly-once';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -91,6 +105,8 @@ export interface Source extends AsyncIterable<SourceBatch> {
 export interface Sink {
   /** How output records are encoded for this sink. */
   readonly encoding: 'json' | 'protobuf';
+  /** Where it writes, for sinks that can take part in a source's transaction (Kafka). */
+  readonly transactional?: Omit<TopicSend, 'messages'>;
   write(batch: readonly OutboundMessage[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -102,4 +118,6 @@ export interface ComponentContext {
   /** Directory the component's relative paths are resolved against (that of the file setting them). */
   readonly baseDir: string;
   readonly logger: Logger;
+  /** The flow's delivery guarantee. */
+  readonly delivery: Delivery;
 }

@@ -53,6 +53,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
     });
     return {
       encoding: options.encoding,
+      transactional: { topic: options.topic, compression: options.compression },
       write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : producer.send(options.topic, batch)),
       close: () => producer.close(),
     };

@@ -3,9 +3,9 @@
 // and dead letters acknowledged by the broker): at-least-once.
 import { z } from 'zod';
 import type { SourceSpec } from '../../pipeline/component.ts';
-import type { InputMessage, Source, SourceBatch } from '../../pipeline/types.ts';
+import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
-import type { FetchedBatch } from './transport.ts';
+import { type FetchedBatch, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z.strictObject({
   ...connectionFields,
@@ -18,6 +18,12 @@ const config = z.strictObject({
   'max-bytes-per-partition': z.number().int().min(1024).default(1 << 20).describe('Fetch size per partition: bounds a batch'),
   'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
   'partitions-in-flight': z.number().int().min(1).default(1).describe('Partition batches handed over before the first is delivered'),
+  'transaction-timeout-ms': z
+    .number()
+    .int()
+    .min(1000)
+    .default(20_000)
+    .describe('exactly-once: the broker aborts a transaction left open this long (keep it below the session timeout)'),
 });
 
 const EMPTY = new Uint8Array(0);
@@ -28,8 +34,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'content-items', 'group-id': 'sluice-content' }],
   create(options, context): Source {
-    const consumer = transportFor(options, context.logger).consumer({
-      groupId: options['group-id'],
+    const transport = transportFor(options, context.logger);
+    const groupId = options['group-id'];
+    const consumer = transport.consumer({
+      groupId,
       topics: [options.topic],
       fromBeginning: options['from-beginning'],
       readCommitted: options['read-committed'],
@@ -42,6 +50,18 @@ export const kafkaSource: SourceSpec<typeof config> = {
     consumer.onRebalance((assigned) => {
       context.logger.info({ flow: context.flow, assigned: assigned.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned');
     });
+    // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
+    // id stable across instances so that a new owner of the partition fences the old one
+    const producers = new Map<string, TransactionalProducer>();
+    const producerFor = (topic: string, partition: number) => {
+      const id = `${groupId}-${topic}-${partition}`;
+      let producer = producers.get(id);
+      if (!producer) {
+        producer = transport.transactionalProducer(id, { transactionTimeoutMs: options['transaction-timeout-ms'] });
+        producers.set(id, producer);
+      }
+      return [id, producer] as const;
+    };
     const queue: SourceBatch[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
@@ -62,8 +82,24 @@ export const kafkaSource: SourceSpec<typeof config> = {
           receivedAt,
         }));
         const next = records[records.length - 1]!.offset + 1n;
+        const deliverAtomically = async (sends: readonly TopicSend[]) => {
+          const [id, producer] = producerFor(topic, partition);
+          try {
+            await producer.commitBatch(sends, { topic, partition, next }, groupId);
+            resolve();
+          } catch (error) {
+            // aborted: the batch is fetched again from the committed offset, by us or the new owner
+            if (error instanceof ProducerFenced) {
+              producers.delete(id);
+              await producer.close().catch(() => undefined);
+            }
+            context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
+            reject(error);
+          }
+        };
         queue.push({
           messages,
+          ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
             try {
               await consumer.commit(topic, partition, next);
@@ -92,6 +128,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       async close() {
         // the consumer finishes the batches in flight (the flow keeps delivering them), then leaves
         await consumer.stop();
+        await Promise.all([...producers.values()].map((p) => p.close()));
         stopped = true;
         notify();
       },

@@ -5,14 +5,15 @@ import kafkajs, {
   type Consumer as KafkajsConsumer,
   type IHeaders,
   type Kafka as KafkajsClient,
+  type Message,
   type Producer as KafkajsProducer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Headers, OutboundMessage } from '../../pipeline/types.ts';
+import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 import { registerCodecs } from './codecs.ts';
 import {
   type Admin, type Compression, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
-  MessageTooLarge, type Producer, type ProducerOptions, type TopicPartition,
+  MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
@@ -36,6 +37,15 @@ function toKafkajsHeaders(headers: Headers): IHeaders {
     out[name] = typeof value === 'string' ? value : asBuffer(value);
   }
   return out;
+}
+
+function toKafkajsMessages(messages: readonly OutboundMessage[]): Message[] {
+  return messages.map((m) => ({
+    key: m.key === null ? null : asBuffer(m.key),
+    value: asBuffer(m.value),
+    headers: toKafkajsHeaders(m.headers),
+    timestamp: m.timestamp,
+  }));
 }
 
 function fromKafkajsHeaders(headers: IHeaders | undefined): Headers {
@@ -156,13 +166,56 @@ class KafkajsProducerAdapter implements Producer {
       topic,
       acks: this.#options.acks,
       compression: COMPRESSION[this.#options.compression],
-      messages: messages.map((m) => ({
-        key: m.key === null ? null : asBuffer(m.key),
-        value: asBuffer(m.value),
-        headers: toKafkajsHeaders(m.headers),
-        timestamp: m.timestamp,
-      })),
+      messages: toKafkajsMessages(messages),
     });
+  }
+
+  async close(): Promise<void> {
+    if (this.#connected) await this.#producer.disconnect();
+  }
+}
+
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+class KafkajsTransactionalAdapter implements TransactionalProducer {
+  readonly #producer: KafkajsProducer;
+  #connected: Promise<void> | undefined;
+
+  constructor(kafka: KafkajsClient, transactionalId: string, options: { transactionTimeoutMs: number }) {
+    this.#producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      transactionalId,
+      transactionTimeout: options.transactionTimeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+  }
+
+  async commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void> {
+    this.#connected ??= registerCodecs().then(() => this.#producer.connect());
+    await this.#connected;
+    const transaction = await this.#producer.transaction();
+    try {
+      for (const { topic, messages, compression } of sends) {
+        if (messages.length === 0) continue;
+        await transaction.send({
+          topic,
+          acks: -1,
+          compression: COMPRESSION[compression],
+          messages: toKafkajsMessages(messages),
+        });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next.toString() }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      if (FENCED.has((error as { type?: string }).type ?? '')) throw new ProducerFenced((error as Error).message, { cause: error });
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -222,6 +275,7 @@ export function kafkajsTransport(options: { brokers: readonly string[]; clientId
   return {
     consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions),
     producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions),
+    transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions),
     admin: () => new KafkajsAdminAdapter(kafka),
   };
 }

@@ -1,6 +1,6 @@
 // The port between Sluice and a Kafka client. The pipeline knows only this; each client library
 // is an adapter (kafkajs.ts first). Offsets are bigint end to end: never a double.
-import type { Headers, OutboundMessage } from '../../pipeline/types.ts';
+import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 
 export interface KafkaRecord {
   readonly key: Uint8Array | null;
@@ -59,7 +59,7 @@ export interface ProducerOptions {
   readonly idempotent: boolean;
 }
 
-export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export type Compression = TopicSend['compression'];
 
 /** The broker refused a message as larger than the topic accepts (the batch was not written). */
 export class MessageTooLarge extends Error {
@@ -72,6 +72,21 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+/**
+ * A transactional producer (one per input partition with kafkajs, which has no KIP-447 fencing by
+ * group): each call is one transaction holding the sends and the consumed offsets.
+ */
+export interface TransactionalProducer {
+  /** Commits the sends and `next` for the input partition atomically; aborts and throws on failure. */
+  commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Another producer with the same transactional id took over: this one must be recreated. */
+export class ProducerFenced extends Error {
+  override readonly name = 'ProducerFenced';
+}
+
 export interface Admin {
   createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
@@ -81,5 +96,6 @@ export interface Admin {
 export interface KafkaTransport {
   consumer(options: ConsumerOptions): Consumer;
   producer(options: ProducerOptions): Producer;
+  transactionalProducer(transactionalId: string, options: { transactionTimeoutMs: number }): TransactionalProducer;
   admin(): Admin;
 }
