@@ -202,7 +202,18 @@ export class Flow {
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
     try {
-      for await (const batch of this.#source) await this.#deliver(batch, await this.#processBatch(batch.messages));
+      // the next batch is validated and staged while the previous one is written: deliveries stay
+      // one at a time and in order, only the CPU work overlaps the I/O
+      let delivering: Promise<unknown> = Promise.resolve();
+      let failure: { error: unknown } | undefined;
+      for await (const batch of this.#source) {
+        const processed = await this.#processBatch(batch.messages);
+        await delivering;
+        if (failure) throw failure.error;
+        delivering = this.#deliver(batch, processed).catch((error: unknown) => (failure = { error }));
+      }
+      await delivering;
+      if (failure) throw failure.error;
     } finally {
       this.stats.endedAt = performance.now();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);

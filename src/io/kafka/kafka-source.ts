@@ -17,7 +17,13 @@ const config = z.strictObject({
   'heartbeat-interval-ms': z.number().int().min(100).default(3_000).describe('Heartbeats, also sent while a long batch is processed'),
   'max-bytes-per-partition': z.number().int().min(1024).default(1 << 20).describe('Fetch size per partition: bounds a batch'),
   'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
-  'partitions-in-flight': z.number().int().min(1).default(1).describe('Partition batches handed over before the first is delivered'),
+  'partitions-in-flight': z.number().int().min(1).default(4).describe('Partition batches handed over before the first is delivered'),
+  'commit-interval-ms': z
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('at-least-once: delivered offsets are committed this often (0: after every batch, a round trip each); a crash redelivers at most this much'),
   'transaction-timeout-ms': z
     .number()
     .int()
@@ -62,6 +68,23 @@ export const kafkaSource: SourceSpec<typeof config> = {
       }
       return [id, producer] as const;
     };
+    // at-least-once: offsets of delivered batches, committed together every commit interval
+    const delivered = new Map<string, { topic: string; partition: number; next: bigint }>();
+    let commitTimer: ReturnType<typeof setTimeout> | undefined;
+    const commitDelivered = async () => {
+      clearTimeout(commitTimer);
+      commitTimer = undefined;
+      if (delivered.size === 0) return;
+      const offsets = [...delivered.values()];
+      delivered.clear();
+      try {
+        await consumer.commit(offsets);
+      } catch (error) {
+        // not committed: those batches are delivered again (by us or the partitions' new owner)
+        context.logger.warn({ flow: context.flow, error: (error as Error).message }, 'commit failed: the last batches will be redelivered');
+      }
+    };
+    consumer.onRebalancing(() => void commitDelivered());
     const queue: SourceBatch[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
@@ -101,14 +124,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
           messages,
           ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
-            try {
-              await consumer.commit(topic, partition, next);
-              resolve();
-            } catch (error) {
-              // not committed: the batch is fetched again (by us or the partition's new owner)
-              context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'commit failed: the batch will be redelivered');
-              reject(error);
-            }
+            delivered.set(`${topic}\u0000${partition}`, { topic, partition, next });
+            if (options['commit-interval-ms'] === 0) await commitDelivered();
+            else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
+            resolve();
           },
         });
         notify();
@@ -128,7 +147,9 @@ export const kafkaSource: SourceSpec<typeof config> = {
       async close() {
         // the consumer finishes the batches in flight (the flow keeps delivering them), then leaves
         await consumer.stop();
+        await commitDelivered();
         await Promise.all([...producers.values()].map((p) => p.close()));
+        await consumer.close();
         stopped = true;
         notify();
       },

@@ -115,8 +115,8 @@ class KafkajsConsumerAdapter implements Consumer {
     });
   }
 
-  async commit(topic: string, partition: number, next: bigint): Promise<void> {
-    await this.#consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+  async commit(offsets: readonly (TopicPartition & { readonly next: bigint })[]): Promise<void> {
+    await this.#consumer.commitOffsets(offsets.map(({ topic, partition, next }) => ({ topic, partition, offset: next.toString() })));
   }
 
   assignment(): TopicPartition[] {
@@ -127,8 +127,15 @@ class KafkajsConsumerAdapter implements Consumer {
     this.#listeners.push(listener);
   }
 
+  onRebalancing(listener: () => void): void {
+    this.#consumer.on(this.#consumer.events.REBALANCING, listener);
+  }
+
   async stop(): Promise<void> {
     await this.#consumer.stop();
+  }
+
+  async close(): Promise<void> {
     await this.#consumer.disconnect();
   }
 }

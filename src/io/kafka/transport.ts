@@ -44,12 +44,17 @@ export interface Consumer {
    * Resolves once `stop` has finished the batches in flight.
    */
   run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void>;
-  /** Commits `next` (the offset of the next record to read) for a partition. */
-  commit(topic: string, partition: number, next: bigint): Promise<void>;
+  /** Commits `next` (the offset of the next record to read) for each partition listed. */
+  commit(offsets: readonly (TopicPartition & { readonly next: bigint })[]): Promise<void>;
   /** Partitions assigned now. */
   assignment(): TopicPartition[];
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
+  /** Called when the group starts rebalancing: the last moment to commit what is delivered. */
+  onRebalancing(listener: () => void): void;
+  /** Stops fetching once the batches in flight are handled; the member stays connected (to commit). */
   stop(): Promise<void>;
+  /** Leaves the group and disconnects. */
+  close(): Promise<void>;
 }
 
 export interface ProducerOptions {
