@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# Run a real single-node Apache Kafka broker (KRaft: broker + controller in one JVM) on 127.0.0.1
+# for Sluice's tests, from the Maven Central jars (no Docker, no tarball download).
+#
+# Usage: scripts/kafka.sh start|stop|status|restart|topic NAME [PARTITIONS [TopicCommand args...]]|fetch
+#
+#   start     fetch the jars if needed, format a fresh run dir, start the broker in the background
+#             (detached) and wait until it answers. A broker of this script already running on
+#             the port is left alone (exit 0).
+#   stop      SIGTERM (SIGKILL after 30 s) and delete the run dir (KAFKA_KEEP_LOGS=1 keeps logs/).
+#   restart   SIGTERM, then start again on the same run dir and data (no reformat), wait until ready.
+#   status    print running/stopped; exit 0 when running, 1 when stopped.
+#   topic     create topic NAME with PARTITIONS (default 1), replication 1, if it does not exist.
+#             Any further arguments go to TopicCommand (e.g. --config cleanup.policy=compact).
+#   fetch     only resolve the jars into the cache and print the libs dir.
+#
+# Environment:
+#   KAFKA_PORT=9092             client port (PLAINTEXT://127.0.0.1:PORT, advertised as 127.0.0.1)
+#   KAFKA_CONTROLLER_PORT       controller port (default KAFKA_PORT+1)
+#   KAFKA_VERSION=4.1.1         org.apache.kafka:kafka_2.13 version
+#   SLUICE_KAFKA_HOME           jar cache (default $HOME/.cache/sluice-kafka; libs in <home>/<version>/libs)
+#   SLUICE_KAFKA_RUN            run dir (default /tmp/sluice-kafka-$KAFKA_PORT): data/ logs/ pid configs
+#   KAFKA_HEAP="-Xmx512m -Xms256m"
+#   KAFKA_OPTS                  extra JVM options for the broker
+#   KAFKA_START_TIMEOUT=90      seconds to wait for the broker to be ready
+#   KAFKA_KEEP_LOGS=1           stop keeps <run dir>/logs
+#
+# Needs: java (17+), mvn (3.8+, first run only / when the ~/.m2 cache is cold), flock.
+set -euo pipefail
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+# Kafka 4.1 is built against SLF4J 1.7.36, so the log4j2 backend is the SLF4J 1.x binding
+# (log4j-slf4j-impl); log4j-slf4j2-impl would be silently ignored (SLF4J 1.7 => NOP logger).
+LOG4J_VERSION=${LOG4J_VERSION:-2.24.3}
+DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+
+KAFKA_PORT=${KAFKA_PORT:-9092}
+[[ $KAFKA_PORT =~ ^[0-9]+$ ]] || { echo "kafka.sh: KAFKA_PORT must be a number" >&2; exit 2; }
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}
+[[ $KAFKA_CONTROLLER_PORT =~ ^[0-9]+$ ]] || { echo "kafka.sh: KAFKA_CONTROLLER_PORT must be a number" >&2; exit 2; }
+KAFKA_HOME_DIR=${SLUICE_KAFKA_HOME:-${HOME:-/root}/.cache/sluice-kafka}
+LIBS=$KAFKA_HOME_DIR/$KAFKA_VERSION/libs
+MARKER=$LIBS/.complete
+RUN=${SLUICE_KAFKA_RUN:-/tmp/sluice-kafka-$KAFKA_PORT}
+KAFKA_HEAP=${KAFKA_HEAP:--Xmx512m -Xms256m}
+KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+PIDFILE=$RUN/pid
+BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+
+case $RUN in
+  /?*) ;;
+  *) echo "kafka.sh: SLUICE_KAFKA_RUN must be an absolute path other than /" >&2; exit 2 ;;
+esac
+
+log() { echo "kafka.sh[$KAFKA_PORT]: $*"; }
+die() { echo "kafka.sh[$KAFKA_PORT]: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- jars
+fetch_libs() {
+  [[ -f $MARKER ]] && return 0
+  command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
+  command -v "$JAVA" >/dev/null || die "java not found (apt-get install -y openjdk-17-jre-headless)"
+  mkdir -p "$KAFKA_HOME_DIR/$KAFKA_VERSION"
+  # Two brokers started at once on a cold cache must not download into the same dir.
+  exec 8>"$KAFKA_HOME_DIR/$KAFKA_VERSION/.lock"
+  flock 8
+  if [[ -f $MARKER ]]; then exec 8>&-; return 0; fi
+  log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIBS"
+  local work; work=$(mktemp -d)
+  cat >"$work/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>sluice</groupId>
+  <artifactId>sluice-kafka-libs</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <!-- TopicCommand, ConsumerGroupCommand, ProducerPerformance...; Connect's runtime is not needed -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>$KAFKA_VERSION</version>
+      <exclusions>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion>
+        <exclusion><groupId>com.fasterxml.jackson.jakarta.rs</groupId><artifactId>jackson-jakarta-rs-json-provider</artifactId></exclusion>
+      </exclusions>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>$LOG4J_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-core</artifactId>
+      <version>$LOG4J_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  # Download next to the libs dir and swap it in afterwards: brokers already running from an
+  # incomplete or older copy keep their jars until then.
+  rm -rf "$LIBS.tmp"
+  local t0=$SECONDS
+  if ! mvn -B -q -Dstyle.color=never -f "$work/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
+        -DoutputDirectory="$LIBS.tmp" -DincludeScope=runtime </dev/null >"$work/mvn.log" 2>&1; then
+    cat "$work/mvn.log" >&2
+    rm -rf "$work" "$LIBS.tmp"
+    die "maven could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+  fi
+  rm -rf "$work"
+  [[ -f "$LIBS.tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "kafka_2.13 jar missing after copy"
+  echo "$KAFKA_VERSION" >"$LIBS.tmp/.complete"
+  rm -rf "$LIBS.old"
+  [[ -e $LIBS ]] && mv "$LIBS" "$LIBS.old"
+  mv "$LIBS.tmp" "$LIBS"
+  rm -rf "$LIBS.old"
+  log "jars ready ($(find "$LIBS" -name '*.jar' | wc -l) jars, $((SECONDS - t0)) s)"
+  exec 8>&-
+}
+
+# ---------------------------------------------------------------- process
+broker_pid() {
+  # Prints the pid of this script's broker for $RUN, if it is alive.
+  [[ -f $PIDFILE ]] || return 1
+  local pid; pid=$(<"$PIDFILE")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F "kafka.Kafka $RUN/server.properties" >/dev/null || return 1
+  echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+terminate() {
+  # SIGTERM the broker, SIGKILL after 30 s; returns when it is gone.
+  local pid
+  pid=$(broker_pid) || return 0
+  log "stopping broker (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "broker did not stop in 30 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PIDFILE"
+}
+
+write_configs() {
+  mkdir -p "$RUN/data" "$RUN/logs"
+  # Comments on their own lines only: a .properties value runs to the end of the line.
+  cat >"$RUN/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$RUN/data
+num.partitions=1
+default.replication.factor=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+EOF
+  cat >"$RUN/log4j2.properties" <<'EOF'
+status = warn
+name = sluice-kafka
+appender.server.type = File
+appender.server.name = server
+appender.server.fileName = ${sys:kafka.logs.dir}/server.log
+appender.server.append = true
+appender.server.layout.type = PatternLayout
+appender.server.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.server.ref = server
+# quieter for the noisy ones
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.statechange.name = state.change.logger
+logger.statechange.level = WARN
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = WARN
+logger.logs.name = org.apache.kafka.storage.internals.log
+logger.logs.level = WARN
+logger.unifiedlog.name = kafka.log
+logger.unifiedlog.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.metrics.name = org.apache.kafka.common.metrics
+logger.metrics.level = WARN
+logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser
+logger.appinfo.level = WARN
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
+EOF
+  cat >"$RUN/tools-log4j2.properties" <<'EOF'
+status = warn
+name = sluice-kafka-tools
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = err
+EOF
+}
+
+# Short-lived tool JVMs (StorageTool, TopicCommand): small heap, quick start.
+tool_java() {
+  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$RUN/tools-log4j2.properties" -cp "$LIBS/*" "$@"
+}
+
+format_storage() {
+  # A random cluster id as StorageTool random-uuid makes it (16 random bytes, base64url, no
+  # padding, not starting with '-'), without paying for one more JVM.
+  local id=-
+  while [[ $id == -* ]]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
+  if ! tool_java kafka.tools.StorageTool format -t "$id" -c "$RUN/server.properties" -g \
+         >"$RUN/logs/format.log" 2>&1; then
+    cat "$RUN/logs/format.log" >&2
+    die "formatting $RUN/data failed"
+  fi
+}
+
+launch() {
+  # Start the JVM detached (own session, no stdin) and wait until the broker answers.
+  local port
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$port" && die "port $port on 127.0.0.1 is already in use by another process"
+  done
+  local logf=$RUN/logs/server.log
+  local offset=0
+  [[ -f $logf ]] && offset=$(stat -c %s "$logf")
+  # The inner bash writes its own pid, then execs the JVM (so the pid is the JVM's even if
+  # setsid forks). KAFKA_HEAP and KAFKA_OPTS are word-split on purpose.
+  # shellcheck disable=SC2086,SC2016
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+    "$JAVA" $KAFKA_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$RUN/logs" -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
+    ${KAFKA_OPTS:-} -cp "$LIBS/*" kafka.Kafka "$RUN/server.properties" \
+    </dev/null >>"$RUN/logs/stdout.log" 2>&1 &
+  disown $! 2>/dev/null || true
+  local t0=$SECONDS deadline=$((SECONDS + KAFKA_START_TIMEOUT)) pid=""
+  while ((SECONDS < deadline)); do
+    sleep 0.2
+    if [[ -z $pid ]]; then
+      [[ -s $PIDFILE ]] && pid=$(<"$PIDFILE")
+      [[ -n $pid ]] || continue
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      startup_failed "the broker JVM exited during startup"
+    fi
+    if [[ -f $logf ]] && tail -c +$((offset + 1)) "$logf" | grep -F "Kafka Server started" >/dev/null \
+        && port_open "$KAFKA_PORT"; then
+      log "broker ready on $BOOTSTRAP (pid $pid, $((SECONDS - t0)) s; run dir $RUN)"
+      return 0
+    fi
+  done
+  startup_failed "the broker was not ready after ${KAFKA_START_TIMEOUT} s"
+}
+
+startup_failed() {
+  echo "kafka.sh[$KAFKA_PORT]: $1; last log lines ($RUN/logs):" >&2
+  tail -n 50 "$RUN/logs/server.log" 2>/dev/null >&2 || true
+  if [[ -s $RUN/logs/stdout.log ]]; then
+    echo "--- stdout/stderr:" >&2
+    tail -n 20 "$RUN/logs/stdout.log" >&2
+  fi
+  terminate >/dev/null || true
+  exit 1
+}
+
+# ---------------------------------------------------------------- commands
+cmd_start() {
+  local pid
+  if pid=$(broker_pid); then
+    log "already running on $BOOTSTRAP (pid $pid)"
+    return 0
+  fi
+  fetch_libs
+  rm -rf "$RUN"
+  mkdir -p "$RUN"
+  write_configs
+  format_storage
+  launch
+}
+
+cmd_stop() {
+  terminate
+  if [[ -d $RUN ]]; then
+    if [[ ${KAFKA_KEEP_LOGS:-0} == 1 && -d $RUN/logs ]]; then
+      find "$RUN" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+      log "stopped; logs kept in $RUN/logs"
+    else
+      rm -rf "$RUN"
+      log "stopped"
+    fi
+  else
+    log "not running"
+  fi
+}
+
+cmd_restart() {
+  if [[ ! -f $RUN/data/meta.properties || ! -f $RUN/server.properties ]]; then
+    log "no formatted run dir at $RUN: starting fresh"
+    terminate
+    cmd_start
+    return
+  fi
+  fetch_libs
+  terminate
+  launch
+}
+
+cmd_status() {
+  local pid
+  if pid=$(broker_pid); then
+    echo "running (pid $pid, $BOOTSTRAP, run dir $RUN)"
+    return 0
+  fi
+  echo "stopped"
+  return 1
+}
+
+cmd_topic() {
+  local name=${1:-} partitions=${2:-1}
+  [[ -n $name ]] || die "usage: kafka.sh topic NAME [PARTITIONS [TopicCommand args...]]"
+  shift; (($# > 0)) && shift
+  broker_pid >/dev/null || die "broker is not running on $BOOTSTRAP"
+  fetch_libs
+  tool_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+    --topic "$name" --partitions "$partitions" --replication-factor 1 "$@" </dev/null
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+cmd=${1:-}
+(($# > 0)) && shift
+case $cmd in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  restart) cmd_restart ;;
+  status) cmd_status ;;
+  topic) cmd_topic "$@" ;;
+  fetch) fetch_libs; echo "$LIBS" ;;
+  *) usage ;;
+esac
