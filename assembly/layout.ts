@@ -30,6 +30,8 @@ export const N_MINIMUM: u32 = 56; //    f64
 export const N_MAXIMUM: u32 = 64; //    f64
 export const N_EXCL_MINIMUM: u32 = 72; // f64
 export const N_EXCL_MAXIMUM: u32 = 80; // f64
+export const N_INDEX_COUNT: u32 = 88; // u32 array elements with a node of their own (extraction by index)
+export const N_INDEXES: u32 = 92; //     u32 address of INDEX_SIZE entries
 
 export const T_NULL: u32 = 1;
 export const T_BOOL: u32 = 2;
@@ -52,7 +54,7 @@ export const F_MAX_ITEMS: u32 = 512;
 export const F_ENUM: u32 = 1024;
 export const F_CONST: u32 = 2048;
 export const F_PATTERN: u32 = 4096;
-export const F_PATTERN_JS: u32 = 8192; // pattern outside the core's subset: checked in JS
+export const F_PATTERN_JS: u32 = 8192; // pattern outside the core's subset: checked in JS (jsCheck)
 export const F_ENUM_NUMBERS: u32 = 16384;
 
 export const F_NUMERIC: u32 = F_MINIMUM | F_MAXIMUM | F_EXCL_MINIMUM | F_EXCL_MAXIMUM;
@@ -66,6 +68,12 @@ export const P_CHILD: u32 = 8; // u32 node address
 export const P_FLAGS: u32 = 12;
 export const PF_REQUIRED: u32 = 1;
 export const PF_SYNTHETIC: u32 = 2; // present only for extraction: still "additional" to the rules
+export const PF_NO_DUPLICATE_CHECK: u32 = 4; // named only by `required`: a repeat is JSON.parse's business
+
+// ---- index entry: an array element with its own node -------------------------------------------
+export const INDEX_SIZE: u32 = 8;
+export const I_INDEX: u32 = 0; // u32
+export const I_NODE: u32 = 4; //  u32 node address
 
 // ---- enum member ------------------------------------------------------------------------------
 export const ENUM_SIZE: u32 = 16;
@@ -106,7 +114,11 @@ export const O_PATH_START: u32 = 8; // index of the first error-path entry
 export const O_PATH_LEN: u32 = 12;
 export const O_FLAGS: u32 = 16; //    OF_*
 export const O_NODE: u32 = 20; //     node address of the failed rule
-export const OF_NEEDS_JS: u32 = 1;
+export const OF_USED_JS: u32 = 1; // a check of this message was decided in JS (jsCheck)
+
+// ---- jsCheck kinds: checks the core hands to JS, answered with 0 or the E_* code that failed -----
+export const JS_PATTERN: i32 = 1; // a pattern outside the core's regex subset, on a string value
+export const JS_NUMBER: i32 = 2; //  the numeric checks of a number whose exact double needs JS
 
 // ---- error path entry: (a i32, b i32) ------------------------------------------------------------
 //   a >= 0: object key, raw bytes at message offset a, length b (quotes excluded)

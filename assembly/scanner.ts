@@ -9,11 +9,19 @@ import {
   F_PATTERN, F_PATTERN_JS, F_STRING, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM,
   N_FLAGS, N_ITEMS, N_MAX_ITEMS, N_MAX_LENGTH, N_MAXIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_MINIMUM,
   N_PATTERN, N_PROP_COUNT, N_PROPS, N_SEEN_WORDS, N_SLOT, N_TYPE, O_CODE, O_FLAGS, O_NODE,
-  O_OFFSET, O_PATH_LEN, O_PATH_START, OF_NEEDS_JS, OUT_FIXED, P_CHILD, P_FLAGS, P_NAME,
-  P_NAME_LEN, PATH_INDEX, PATH_PROP, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, T_ARR, T_BOOL,
+  O_OFFSET, O_PATH_LEN, O_PATH_START, OF_USED_JS, OUT_FIXED, P_CHILD, P_FLAGS, P_NAME,
+  P_NAME_LEN, PATH_INDEX, PATH_PROP, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, T_ARR, T_BOOL,
+  I_INDEX, I_NODE, INDEX_SIZE, JS_NUMBER, JS_PATTERN, N_INDEX_COUNT, N_INDEXES,
   T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
 } from './layout';
 import { regexTest } from './regex';
+
+/**
+ * Asks JS to decide a check the core cannot (see JS_* in layout.ts) on the value at [start, end);
+ * answers 0 when it holds, else the E_* code that failed.
+ */
+@external('env', 'jsCheck')
+declare function jsCheck(kind: i32, node: usize, start: usize, end: usize): i32;
 import { hex4, jsonEqualsUtf8 } from './text';
 
 // ---- configuration (set once per validator by configure) ---------------------------------------
@@ -60,7 +68,7 @@ let ruleAt: usize = 0;
 let ruleNode: usize = 0;
 let rulePathStart: i32 = 0;
 let rulePathLen: i32 = 0;
-let needsJs: bool = false;
+let usedJs: bool = false;
 
 // results of scanString / scanNumber
 let strCodePoints: u32 = 0;
@@ -412,30 +420,33 @@ function checkString(node: usize, flags: u32, start: usize): void {
   if ((flags & F_MIN_LENGTH) != 0 && strCodePoints < load<u32>(node + N_MIN_LENGTH)) valueFail(E.E_MIN_LENGTH, start, node);
   if ((flags & F_MAX_LENGTH) != 0 && strCodePoints > load<u32>(node + N_MAX_LENGTH)) valueFail(E.E_MAX_LENGTH, start, node);
   if ((flags & F_PATTERN) != 0 && !regexTest(<usize>load<u32>(node + N_PATTERN), s, e)) valueFail(E.E_PATTERN, start, node);
-  if ((flags & F_PATTERN_JS) != 0) needsJs = true;
+  if ((flags & F_PATTERN_JS) != 0) {
+    usedJs = true;
+    const failed = jsCheck(JS_PATTERN, node, s, e);
+    if (failed != 0) valueFail(failed, start, node);
+  }
   if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasString(node, s, e)) valueFail(enumCode(flags), start, node);
 }
 
 function checkNumber(node: usize, types: u32, flags: u32, start: usize): void {
-  if ((types & T_NUM) == 0) {
-    if ((types & T_INT) == 0 || numInteger == 0) valueFail(E.E_TYPE, start, node);
-    else if (numInteger < 0) needsJs = true;
+  const intOnly = (types & T_NUM) == 0 && (types & T_INT) != 0;
+  if (!numExact && ((intOnly && numInteger < 0) || (flags & (F_NUMERIC | F_ENUM_NUMBERS)) != 0)) {
+    // the exact double needs JS: it decides every numeric check of this value, in the same order
+    usedJs = true;
+    if ((types & (T_NUM | T_INT)) == 0) valueFail(E.E_TYPE, start, node);
+    const failed = jsCheck(JS_NUMBER, node, start, pos);
+    if (failed != 0) valueFail(failed, start, node);
+    return;
   }
+  if ((types & T_NUM) == 0 && ((types & T_INT) == 0 || numInteger == 0)) valueFail(E.E_TYPE, start, node);
   if ((flags & F_NUMERIC) != 0) {
-    if (!numExact) {
-      needsJs = true;
-    } else {
-      const v = numValue;
-      if ((flags & F_MINIMUM) != 0 && v < load<f64>(node + N_MINIMUM)) valueFail(E.E_MINIMUM, start, node);
-      if ((flags & F_MAXIMUM) != 0 && v > load<f64>(node + N_MAXIMUM)) valueFail(E.E_MAXIMUM, start, node);
-      if ((flags & F_EXCL_MINIMUM) != 0 && v <= load<f64>(node + N_EXCL_MINIMUM)) valueFail(E.E_EXCLUSIVE_MINIMUM, start, node);
-      if ((flags & F_EXCL_MAXIMUM) != 0 && v >= load<f64>(node + N_EXCL_MAXIMUM)) valueFail(E.E_EXCLUSIVE_MAXIMUM, start, node);
-    }
+    const v = numValue;
+    if ((flags & F_MINIMUM) != 0 && v < load<f64>(node + N_MINIMUM)) valueFail(E.E_MINIMUM, start, node);
+    if ((flags & F_MAXIMUM) != 0 && v > load<f64>(node + N_MAXIMUM)) valueFail(E.E_MAXIMUM, start, node);
+    if ((flags & F_EXCL_MINIMUM) != 0 && v <= load<f64>(node + N_EXCL_MINIMUM)) valueFail(E.E_EXCLUSIVE_MINIMUM, start, node);
+    if ((flags & F_EXCL_MAXIMUM) != 0 && v >= load<f64>(node + N_EXCL_MAXIMUM)) valueFail(E.E_EXCLUSIVE_MAXIMUM, start, node);
   }
-  if ((flags & (F_ENUM | F_CONST)) != 0) {
-    if ((flags & F_ENUM_NUMBERS) != 0 && !numExact) needsJs = true;
-    else if (!enumHasScalar(node, EK_NUMBER)) valueFail(enumCode(flags), start, node);
-  }
+  if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasScalar(node, EK_NUMBER)) valueFail(enumCode(flags), start, node);
 }
 
 /** Expects the ASCII literal packed little-endian in `word` (length n) at pos. */
@@ -534,12 +545,12 @@ function scanObject(node: usize, flags: u32): void {
         const word = seen + (<usize>(<u32>index >> 5) << 2);
         const bit: u32 = 1 << (<u32>index & 31);
         const bits = load<u32>(word);
-        if ((bits & bit) != 0) {
+        const entry = props + <usize>index * PROP_SIZE;
+        if ((bits & bit) != 0 && (load<u32>(entry + P_FLAGS) & PF_NO_DUPLICATE_CHECK) == 0) {
           fail(E.E_DUPLICATE_KEY, keyQuote);
           return;
         }
         store<u32>(word, bits | bit);
-        const entry = props + <usize>index * PROP_SIZE;
         child = <usize>load<u32>(entry + P_CHILD);
         if ((load<u32>(entry + P_FLAGS) & PF_SYNTHETIC) != 0 && (flags & F_NO_ADDITIONAL) != 0) {
           ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
@@ -589,6 +600,8 @@ function scanArray(node: usize, flags: u32): void {
   pos++;
   let items = <usize>load<u32>(node + N_ITEMS);
   if (items == 0) items = anyNode;
+  const indexCount = load<u32>(node + N_INDEX_COUNT);
+  const indexes = <usize>load<u32>(node + N_INDEXES);
   const entryPath = pathStack + (<usize>(depth - 1) << 3);
   let count: u32 = 0;
   skipWhitespace();
@@ -598,7 +611,12 @@ function scanArray(node: usize, flags: u32): void {
     while (true) {
       store<i32>(entryPath, PATH_INDEX);
       store<i32>(entryPath, <i32>count, 4);
-      scanValue(items);
+      let element = items;
+      for (let i: u32 = 0; i < indexCount; i++) {
+        const entry = indexes + <usize>i * INDEX_SIZE;
+        if (load<u32>(entry + I_INDEX) == count) element = <usize>load<u32>(entry + I_NODE);
+      }
+      scanValue(element);
       if (err != 0) return;
       count++;
       skipWhitespace();
@@ -693,7 +711,7 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
   pathTop = pathStart;
   err = 0;
   rule = 0;
-  needsJs = false;
+  usedJs = false;
   for (let i: u32 = 0; i < slotCount; i++) {
     const span = record + ((OUT_FIXED + (i << 1)) << 2);
     store<i32>(span, -1);
@@ -722,7 +740,7 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
     store<u32>(record + O_NODE, 0);
     return pathStart;
   }
-  if (needsJs) store<u32>(record + O_FLAGS, OF_NEEDS_JS);
+  if (usedJs) store<u32>(record + O_FLAGS, OF_USED_JS);
   store<i32>(record + O_CODE, rule);
   if (rule != 0) {
     store<i32>(record + O_OFFSET, <i32>(ruleAt - msg));

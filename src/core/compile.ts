@@ -10,8 +10,9 @@ export const NODE_SIZE = 96;
 const N_TYPE = 0, N_FLAGS = 4, N_MIN_LENGTH = 8, N_MAX_LENGTH = 12, N_MIN_ITEMS = 16, N_MAX_ITEMS = 20;
 const N_ITEMS = 24, N_PROP_COUNT = 28, N_PROPS = 32, N_SEEN_WORDS = 36, N_PATTERN = 40;
 const N_ENUM_COUNT = 44, N_ENUM = 48, N_SLOT = 52, N_MINIMUM = 56, N_MAXIMUM = 64;
-const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80;
-const PROP_SIZE = 16, PF_REQUIRED = 1, PF_SYNTHETIC = 2;
+const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80, N_INDEX_COUNT = 88, N_INDEXES = 92;
+const PROP_SIZE = 16, PF_REQUIRED = 1, PF_SYNTHETIC = 2, PF_NO_DUPLICATE_CHECK = 4;
+const INDEX_SIZE = 8;
 const ENUM_SIZE = 16, EK_NULL = 0, EK_FALSE = 1, EK_TRUE = 2, EK_NUMBER = 3, EK_STRING = 4;
 
 const TYPE_BITS = { null: 1, boolean: 2, integer: 4, number: 8, string: 16, array: 32, object: 64 } as const;
@@ -49,6 +50,8 @@ export interface RuleNode {
   members: Scalar[];
   items?: RuleNode;
   properties: RuleProperty[];
+  /** Array elements with a node of their own: the items schema plus an extraction below them. */
+  indexes: { index: number; child: RuleNode }[];
   slot: number;
   address: number;
 }
@@ -75,8 +78,10 @@ export interface RuleProgram {
   readonly jsPatterns: readonly string[];
   readonly nodesByAddress: ReadonlyMap<number, RuleNode>;
   readonly propertiesByAddress: ReadonlyMap<number, RuleProperty>;
-  /** Schema node of each extraction slot, in `extract` order. */
-  readonly slotNodes: readonly RuleNode[];
+}
+
+function hasSlot(node: RuleNode): boolean {
+  return node.slot >= 0 || node.properties.some((p) => hasSlot(p.child)) || node.indexes.some((i) => hasSlot(i.child));
 }
 
 function schemaError(location: string, message: string): never {
@@ -112,7 +117,18 @@ function emptyNode(location: string): RuleNode {
   return {
     location, types: ALL_TYPES, flags: 0, minLength: 0, maxLength: 0, minItems: 0, maxItems: 0,
     minimum: 0, maximum: 0, exclusiveMinimum: 0, exclusiveMaximum: 0, members: [], properties: [],
-    slot: -1, address: 0,
+    indexes: [], slot: -1, address: 0,
+  };
+}
+
+/** A deep copy (an array element extracted by index gets its own copy of the items schema). */
+function cloneNode(node: RuleNode): RuleNode {
+  return {
+    ...node,
+    members: [...node.members],
+    items: node.items && cloneNode(node.items),
+    properties: node.properties.map((p) => ({ ...p, child: cloneNode(p.child) })),
+    indexes: node.indexes.map((i) => ({ index: i.index, child: cloneNode(i.child) })),
   };
 }
 
@@ -251,14 +267,60 @@ export function parsePointer(pointer: string): string[] {
   return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function markExtract(root: RuleNode, pointers: readonly string[]): RuleNode[] {
-  return pointers.map((pointer, slot) => {
-    let node = root;
-    for (const name of parsePointer(pointer)) node = propertyOf(node, name, node.location).child;
-    if (node.slot >= 0) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
+/**
+ * Marks the node(s) a pointer reaches. A segment names an object member, or, when it is an array
+ * index (0, 1, ... without leading zeros), an array element too: which one applies depends on the
+ * document, so both branches are marked.
+ */
+function markPointer(node: RuleNode, segments: readonly string[], slot: number, pointer: string): void {
+  if (segments.length === 0) {
+    if (node.slot >= 0 && node.slot !== slot) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
     node.slot = slot;
-    return node;
+    return;
+  }
+  const [segment, ...rest] = segments as [string, ...string[]];
+  markPointer(propertyOf(node, segment, node.location).child, rest, slot, pointer);
+  if (/^(0|[1-9]\d{0,8})$/.test(segment)) {
+    const index = Number(segment);
+    let element = node.indexes.find((i) => i.index === index);
+    if (!element) {
+      element = { index, child: node.items ? cloneNode(node.items) : emptyNode(`${node.location}/items`) };
+      node.indexes.push(element);
+    }
+    markPointer(element.child, rest, slot, pointer);
+  }
+}
+
+function markExtract(root: RuleNode, pointers: readonly string[]): void {
+  const seen = new Set<string>();
+  pointers.forEach((pointer, slot) => {
+    if (seen.has(pointer)) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
+    seen.add(pointer);
+    markPointer(root, parsePointer(pointer), slot, pointer);
   });
+}
+
+/**
+ * WTF-8: UTF-8 that also encodes lone surrogates (as JSON's \uD800 escapes can produce), so that
+ * a schema string holding one compares equal to the same escape in a message.
+ */
+function wtf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
 }
 
 /** Writes the program into a growable buffer at absolute addresses starting at `base`. */
@@ -267,7 +329,6 @@ class ProgramWriter {
   #view = new DataView(this.#buffer);
   #size = 0;
   readonly #base: number;
-  readonly #encoder = new TextEncoder();
 
   constructor(base: number) {
     this.#base = base;
@@ -298,9 +359,9 @@ class ProgramWriter {
     this.#view.setFloat64(address - this.#base, value, true);
   }
 
-  /** UTF-8 bytes of `text`; returns [address, length]. */
+  /** WTF-8 bytes of `text`; returns [address, length]. */
   text(text: string): [number, number] {
-    const bytes = this.#encoder.encode(text);
+    const bytes = wtf8(text);
     const at = this.alloc(bytes.length, 1);
     new Uint8Array(this.#buffer, at - this.#base, bytes.length).set(bytes);
     return [at, bytes.length];
@@ -322,7 +383,7 @@ class ProgramWriter {
 export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto'): RuleProgram {
   const jsPatterns: string[] = [];
   const root = parseNode(schema, '#', jsPatterns, engine);
-  const slotNodes = markExtract(root, extract);
+  markExtract(root, extract);
   const out = new ProgramWriter(base);
   const nodesByAddress = new Map<number, RuleNode>();
   const propertiesByAddress = new Map<number, RuleProperty>();
@@ -370,6 +431,15 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
       out.u32(at + N_ENUM_COUNT, node.members.length);
       out.u32(at + N_ENUM, table);
     }
+    if (node.indexes.length > 0) {
+      const table = out.alloc(node.indexes.length * INDEX_SIZE);
+      node.indexes.forEach(({ index, child }, i) => {
+        out.u32(table + i * INDEX_SIZE, index);
+        out.u32(table + i * INDEX_SIZE + 4, emitNode(child));
+      });
+      out.u32(at + N_INDEX_COUNT, node.indexes.length);
+      out.u32(at + N_INDEXES, table);
+    }
     const count = node.properties.length;
     if (count > 0) {
       const table = out.alloc(count * PROP_SIZE);
@@ -381,7 +451,9 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
         out.u32(entry, address);
         out.u32(entry + 4, length);
         out.u32(entry + 8, emitNode(property.child));
-        out.u32(entry + 12, (property.required ? PF_REQUIRED : 0) | (property.synthetic ? PF_SYNTHETIC : 0));
+        // a repeated key matters only where a value is read: declared or extracted members
+        const readsValue = !property.synthetic || hasSlot(property.child);
+        out.u32(entry + 12, (property.required ? PF_REQUIRED : 0) | (property.synthetic ? PF_SYNTHETIC : 0) | (readsValue ? 0 : PF_NO_DUPLICATE_CHECK));
       });
       const seenWords = Math.ceil(count / 32);
       maxSeenWords = Math.max(maxSeenWords, seenWords);
@@ -404,7 +476,6 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     jsPatterns,
     nodesByAddress,
     propertiesByAddress,
-    slotNodes,
   };
 }
 

@@ -2,9 +2,8 @@
 // are copied once each into the arena and validated many per call; verdicts are read back from
 // fixed-size records, and only failing messages become objects.
 import { SluiceError } from '../errors.ts';
-import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, describeTypes, type JsonSchema, type RuleProgram } from './compile.ts';
-import { JsFallback } from './fallback.ts';
+import { CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { compileProgram, describeTypes, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
 
@@ -46,7 +45,9 @@ const OK_VERDICT: Verdict = Object.freeze({ ok: true, code: 'OK', message: 'ok' 
 
 // Verdict record (assembly/layout.ts): code, offset, pathStart, pathLen, flags, node, then spans.
 const OUT_FIXED = 6;
-const OF_NEEDS_JS = 1;
+const OF_USED_JS = 1;
+const JS_PATTERN = 1;
+const CODE = Object.fromEntries(CODE_NAMES.map((name, i) => [name, i])) as Record<VerdictCode, number>;
 const PATH_INDEX = -1;
 const PATH_PROP = -2;
 
@@ -83,7 +84,8 @@ export class Validator {
   #inputCapacity: number;
   #bytes!: Uint8Array;
   #words!: Int32Array;
-  #fallback: JsFallback | undefined;
+  /** RegExps of the patterns outside the core's subset, by node address. */
+  readonly #jsPatterns = new Map<number, RegExp>();
   /** The messages of the last `check`, for decoding keys and for the JS fallback. */
   #batch: readonly Uint8Array[] = [];
   #batchStart = 0;
@@ -98,7 +100,9 @@ export class Validator {
     if (!Number.isInteger(this.maxSize) || this.maxSize < 1 || this.maxSize > 256 * 1024 * 1024) {
       throw new SluiceError('SLC_SCHEMA', `maxSize must be an integer from 1 to 268435456, not ${this.maxSize}`);
     }
-    const instance = new WebAssembly.Instance(coreModule(options.kernel ?? 'simd'), {});
+    const instance = new WebAssembly.Instance(coreModule(options.kernel ?? 'simd'), {
+      env: { jsCheck: (kind: number, node: number, start: number, end: number) => this.#jsCheck(kind, node, start, end) },
+    });
     this.#core = instance.exports as unknown as CoreExports;
     if (this.#core.codeCount() !== CODE_NAMES.length) {
       throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
@@ -199,10 +203,9 @@ export class Validator {
     return this.#words[this.#record(i)]!;
   }
 
-  /** Whether message i of the last check is valid, with no JS re-check needed. */
-  okFast(i: number): boolean {
-    const record = this.#record(i);
-    return this.#words[record] === 0 && (this.#words[record + 4]! & OF_NEEDS_JS) === 0;
+  /** Whether message i of the last check is valid. */
+  ok(i: number): boolean {
+    return this.#words[this.#record(i)] === 0;
   }
 
   /** Byte span of extracted field `slot` of message i; start is -1 when absent. */
@@ -231,12 +234,9 @@ export class Validator {
     const words = this.#words;
     const record = this.#record(i);
     const code = words[record]!;
-    const needsJs = (words[record + 4]! & OF_NEEDS_JS) !== 0;
     let verdict: Verdict;
     if (code !== 0 && code < FIRST_RULE_CODE) {
       verdict = { ok: false, code: CODE_NAMES[code]!, message: this.#syntaxMessage(code, i), offset: words[record + 1]! };
-    } else if (needsJs) {
-      verdict = this.#jsVerdict(this.#batch[this.#batchStart + i]!);
     } else if (code !== 0) {
       verdict = {
         ok: false,
@@ -246,11 +246,12 @@ export class Validator {
         offset: words[record + 1]!,
       };
       verdict.message = this.#ruleMessage(verdict.code, words[record + 5]!, verdict.path!);
-    } else if (this.extract.length === 0) {
+    } else if (this.extract.length === 0 && (words[record + 4]! & OF_USED_JS) === 0) {
       return OK_VERDICT;
     } else {
       verdict = { ok: true, code: 'OK', message: 'ok' };
     }
+    if ((words[record + 4]! & OF_USED_JS) !== 0) verdict.fallback = true;
     if (this.extract.length > 0 && verdict.ok) {
       verdict.fields = this.extract.map((_, slot) => {
         const start = words[record + OUT_FIXED + slot * 2]!;
@@ -325,16 +326,41 @@ export class Validator {
     }
   }
 
-  #jsVerdict(message: Uint8Array): Verdict {
-    this.#fallback ??= new JsFallback(this.#program.source);
-    const error = this.#fallback.firstError(message);
-    if (!error) return { ok: true, code: 'OK', message: 'ok', fallback: true };
-    const code: VerdictCode = AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE';
-    let path = error.instancePath;
-    if (error.keyword === 'required') path += `/${escapePointer(String(error.params.missingProperty))}`;
-    if (error.keyword === 'additionalProperties') path += `/${escapePointer(String(error.params.additionalProperty))}`;
-    return { ok: false, code, message: error.message ?? code, path, fallback: true };
+  /**
+   * The checks the core hands over (assembly/scanner.ts, jsCheck): a pattern outside its regex
+   * subset, or the numeric checks of a number whose exact double it does not compute. Decided as
+   * ajv would on JSON.parse of the message; answers 0 or the code that failed.
+   */
+  #jsCheck(kind: number, address: number, start: number, end: number): number {
+    const node = this.#program.nodesByAddress.get(address >>> 0)!;
+    const bytes = this.#bytes.subarray(start, end);
+    if (kind === JS_PATTERN) {
+      let regex = this.#jsPatterns.get(address);
+      if (!regex) {
+        regex = new RegExp(node.pattern!, 'u');
+        this.#jsPatterns.set(address, regex);
+      }
+      return regex.test(JSON.parse(`"${textDecoder.decode(bytes)}"`) as string) ? 0 : CODE.E_PATTERN;
+    }
+    return numberFailure(node, Number(String.fromCharCode(...bytes)));
   }
+}
+
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const T_INT = 4, T_NUM = 8;
+const F_MINIMUM = 4, F_MAXIMUM = 8, F_EXCL_MINIMUM = 16, F_EXCL_MAXIMUM = 32, F_ENUM = 1024, F_CONST = 2048;
+
+/** The first numeric check `value` fails under `node` (the core's order), as ajv decides them. */
+function numberFailure(node: RuleNode, value: number): number {
+  const integerOnly = (node.types & T_NUM) === 0 && (node.types & T_INT) !== 0;
+  if (integerOnly && (value % 1 || Number.isNaN(value))) return CODE.E_TYPE;
+  const f = node.flags;
+  if (f & F_MINIMUM && value < node.minimum) return CODE.E_MINIMUM;
+  if (f & F_MAXIMUM && value > node.maximum) return CODE.E_MAXIMUM;
+  if (f & F_EXCL_MINIMUM && value <= node.exclusiveMinimum) return CODE.E_EXCLUSIVE_MINIMUM;
+  if (f & F_EXCL_MAXIMUM && value >= node.exclusiveMaximum) return CODE.E_EXCLUSIVE_MAXIMUM;
+  if (f & (F_ENUM | F_CONST) && !node.members.includes(value)) return f & F_CONST ? CODE.E_CONST : CODE.E_ENUM;
+  return 0;
 }
 
 export function compileSchema(schema: JsonSchema, options?: ValidatorOptions): Validator {

@@ -154,13 +154,11 @@ export class Flow {
       const spans = validator.spans(count);
       for (let i = 0; i < count; i++) {
         const message = batch[start + i]!;
-        if (!validator.okFast(i)) {
+        if (!validator.ok(i)) {
           const verdict = validator.verdict(i);
-          if (!verdict.ok) {
-            stats.countInvalid(verdict.code);
-            this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', letters, verdict);
-            continue;
-          }
+          stats.countInvalid(verdict.code);
+          this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', letters, verdict);
+          continue;
         }
         stats.valid++;
         const record: FlowRecord = {
