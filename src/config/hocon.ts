@@ -66,9 +66,10 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
   try {
     tree = await parseHocon({ url: top, strict: true });
   } catch (cause) {
-    // find the file that does not parse on its own, to name it
-    let culprit = top;
-    for (const file of files.slice().reverse()) {
+    const unresolved = /Unable to resolve '([^']+)'/.exec((cause as Error).message);
+    // name the file that writes the unresolved substitution, or the one that does not parse alone
+    let culprit = unresolved ? (files.find((f) => readFileSync(f, 'utf8').includes(`\${${unresolved[1]}}`)) ?? top) : top;
+    for (const file of unresolved ? [] : files.slice().reverse()) {
       try {
         await parseOwnKeys(file);
       } catch (error) {
@@ -78,7 +79,6 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
         }
       }
     }
-    const unresolved = /Unable to resolve '([^']+)'/.exec((cause as Error).message);
     const message = unresolved
       ? `\${${unresolved[1]}} is neither a configuration key nor a set environment variable`
       : (cause as Error).message;
@@ -92,26 +92,25 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
   }
   // each file's own keys, parsed alone, to attribute errors; a file whose substitutions need
   // another file's keys cannot be parsed alone: for it, a key written in its text is enough
-  const own: [string, unknown][] = [];
-  const unparsed: [string, string][] = [];
+  const own: { file: string; tree?: unknown; text: string }[] = [];
   for (const file of files) {
+    const text = readFileSync(file, 'utf8');
     try {
-      own.push([file, await parseOwnKeys(file)]);
+      own.push({ file, tree: await parseOwnKeys(file), text });
     } catch {
-      unparsed.push([file, readFileSync(file, 'utf8')]);
+      own.push({ file, text });
     }
   }
   return {
     tree: tree as ConfigTree,
     files: files.map(displayPath),
     fileOf(keyPath) {
+      // files in precedence order: the first that sets the longest prefix of the path
       for (let length = keyPath.length; length > 0; length--) {
         const prefix = keyPath.slice(0, length);
-        const parsedOwner = own.find(([, fileTree]) => hasPath(fileTree, prefix));
-        if (parsedOwner) return parsedOwner[0];
         const key = prefix[prefix.length - 1];
-        const textOwner = typeof key === 'string' ? unparsed.find(([, text]) => writesKey(text, key)) : undefined;
-        if (textOwner) return textOwner[0];
+        const owner = own.find((f) => (f.tree !== undefined ? hasPath(f.tree, prefix) : typeof key === 'string' && writesKey(f.text, key)));
+        if (owner) return owner.file;
       }
       return top;
     },

@@ -158,7 +158,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       ...(t.nodes.some((n) => n.role === 'dead-letter') ? { 'dead-letter': view(t.nodes.find((n) => n.role === 'dead-letter')!) } : {}),
     };
   }
-  return { log: settings.log, progress: settings.progress, flows: flowsView };
+  return { log: settings.log, progress: settings.progress, ...(settings.kafka ? { kafka: settings.kafka } : {}), flows: flowsView };
 }
 
 /** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */

@@ -10,10 +10,14 @@ import * as assert from 'uvu/assert';
 import { packageRoot } from '../../src/package-root.ts';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli.js');
-const baseConf = join(packageRoot, 'config', 'base.conf');
+const localConf = join(packageRoot, 'config', 'local.conf');
+const qalConf = join(packageRoot, 'config', 'qal.conf');
 
-// the command runs without the SLUICE_* variables the shipped configurations read
-const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+// the command runs without the SLUICE_* variables and the KAFKA_BROKERS the shipped configurations
+// read (scripts/test.mjs sets KAFKA_BROKERS for the broker it starts)
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_') && name !== 'KAFKA_BROKERS'),
+);
 
 interface Result {
   status: number | null;
@@ -21,11 +25,15 @@ interface Result {
   stderr: string;
 }
 
-function sluice(...args: string[]): Result {
-  const result = spawnSync(process.execPath, [cli, ...args], { cwd: packageRoot, encoding: 'utf8', env, timeout: 120_000 });
+function sluiceWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Result {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: packageRoot, encoding: 'utf8', env: { ...env, ...extraEnv }, timeout: 120_000 });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+const sluice = (...args: string[]): Result => sluiceWith({}, ...args);
+
+const MISSING_BROKERS = 'config/production.conf: ${KAFKA_BROKERS} is neither a configuration key nor a set environment variable';
 
 const explain = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
@@ -63,6 +71,123 @@ test('check on config/local.conf exits 0', () => {
   assert.match(r.stdout, 'config/base.conf');
 });
 
+test('check on config/qal.conf exits 0 without a broker', () => {
+  const r = sluice('check', '--config', 'config/qal.conf');
+  assert.is(r.status, 0, explain(r));
+  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf)\n');
+});
+
+test('check defaults to $SLUICE_CONFIG when it is set', () => {
+  const r = sluiceWith({ SLUICE_CONFIG: 'config/qal.conf' }, 'check');
+  assert.is(r.status, 0, explain(r));
+  assert.match(r.stdout, 'config/qal.conf');
+  assert.not.match(r.stdout, 'local.conf');
+});
+
+test('check --print on config/qal.conf: kafka sources and sinks on the default broker, or on $KAFKA_BROKERS', () => {
+  const r = sluice('check', '-c', 'config/qal.conf', '--print');
+  assert.is(r.status, 0, explain(r));
+  const printed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.equal(printed.log, { level: 'debug', destination: 'stderr' });
+  const topics = {
+    content: ['qal.oicms.content-items', 'qal.recommender.items', 'qal.sluice.content.dlq'],
+    campaign: ['qal.cm.campaign-events', 'qal.recommender.events', 'qal.sluice.campaign.dlq'],
+  };
+  for (const [name, [input, output, deadLetters]] of Object.entries(topics)) {
+    const flow = printed.flows[name];
+    for (const role of ['source', 'sink', 'dead-letter']) {
+      assert.is(flow[role].kind, 'kafka', `${name} ${role}`);
+      assert.equal(flow[role].brokers, ['127.0.0.1:9092'], `${name} ${role}`);
+    }
+    assert.is(flow.source.topic, input);
+    assert.is(flow.source['group-id'], `sluice-qal-${name}`);
+    assert.is(flow.sink.topic, output);
+    assert.is(flow.sink.encoding, 'json');
+    assert.is(flow.sink.compression, 'lz4');
+    assert.is(flow['dead-letter'].topic, deadLetters);
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-file'], 'the stages of base.conf');
+  }
+  assert.is(printed.flows.content.sink.key, 'id');
+  assert.is(printed.flows.campaign.sink.key, 'userId');
+
+  const moved = sluiceWith({ KAFKA_BROKERS: 'kafka-1.qal:9092,kafka-2.qal:9092' }, 'check', '-c', 'config/qal.conf', '--print');
+  assert.is(moved.status, 0, explain(moved));
+  const flows = (JSON.parse(moved.stdout) as Record<string, any>).flows;
+  for (const name of ['content', 'campaign']) {
+    for (const role of ['source', 'sink', 'dead-letter']) assert.equal(flows[name][role].brokers, ['kafka-1.qal:9092', 'kafka-2.qal:9092'], `${name} ${role}`);
+  }
+});
+
+test('check --print on config/qal.conf shows the kafka block, topics with dots in their names', () => {
+  const r = sluice('check', '-c', 'config/qal.conf', '--print');
+  assert.is(r.status, 0, explain(r));
+  const printed = JSON.parse(r.stdout) as Record<string, any>;
+  assert.equal(printed.kafka, {
+    brokers: '127.0.0.1:9092',
+    topics: {
+      'qal.oicms.content-items': 4,
+      'qal.cm.campaign-events': 4,
+      'qal.recommender.items': 4,
+      'qal.recommender.events': 4,
+      'qal.sluice.content.dlq': 1,
+      'qal.sluice.campaign.dlq': 1,
+    },
+  }, `printed keys: ${Object.keys(printed).join(', ')}`);
+});
+
+test('check --describe on config/qal.conf: kafka source, sink and dead-letter', () => {
+  const r = sluice('check', '-c', 'config/qal.conf', '--describe');
+  assert.is(r.status, 0, explain(r));
+  const lines = r.stdout.split('\n');
+  for (const name of ['content', 'campaign']) {
+    const row = (node: string) => lines.find((l) => l.trim().split(/\s+/)[0] === `${name}.${node}`)?.trim().split(/\s+/);
+    assert.equal(row('source'), [`${name}.source`, 'source', 'kafka'], r.stdout);
+    assert.equal(row('sink')?.slice(0, 3), [`${name}.sink`, 'sink', 'kafka'], r.stdout);
+    assert.equal(row('dead-letter')?.slice(0, 3), [`${name}.dead-letter`, 'dead-letter', 'kafka'], r.stdout);
+  }
+});
+
+test('check on config/production.conf without KAFKA_BROKERS exits 2 naming the variable', () => {
+  const r = sluice('check', '-c', 'config/production.conf');
+  assert.is(r.status, 2, explain(r));
+  assert.is(r.stdout, '');
+  assert.ok(r.stderr.includes(MISSING_BROKERS), explain(r));
+  assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
+});
+
+test('run on config/production.conf without KAFKA_BROKERS exits 2 before running', () => {
+  const r = sluice('run', '-c', 'config/production.conf');
+  assert.is(r.status, 2, explain(r));
+  assert.ok(r.stderr.includes(MISSING_BROKERS), explain(r));
+  assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
+});
+
+test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: protobuf to Kafka, progress off', () => {
+  const brokers = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092' };
+  const r = sluiceWith(brokers, 'check', '-c', 'config/production.conf');
+  assert.is(r.status, 0, explain(r));
+  assert.is(r.stdout, 'ok: campaign, content (config/production.conf, config/base.conf)\n');
+
+  const p = sluiceWith(brokers, 'check', '-c', 'config/production.conf', '--print');
+  assert.is(p.status, 0, explain(p));
+  const printed = JSON.parse(p.stdout) as Record<string, any>;
+  assert.is(printed.progress, 'off');
+  assert.equal(printed.log, { level: 'info', destination: 'stderr' });
+  for (const name of ['content', 'campaign']) {
+    const flow = printed.flows[name];
+    for (const role of ['source', 'sink', 'dead-letter']) {
+      assert.is(flow[role].kind, 'kafka', `${name} ${role}`);
+      assert.equal(flow[role].brokers, ['b-1.prod:9092', 'b-2.prod:9092'], `${name} ${role}`);
+    }
+    assert.is(flow.sink.encoding, 'protobuf');
+    assert.is(flow.sink.compression, 'zstd');
+    assert.is(flow.sink.idempotent, true);
+    assert.is(flow['dead-letter'].idempotent, true);
+  }
+  assert.is(printed.flows.content.source.topic, 'oicms.content-items');
+  assert.is(printed.flows.campaign.sink.topic, 'recommender.events');
+});
+
 test('check defaults to the shipped local configuration', () => {
   const r = sluice('check');
   assert.is(r.status, 0, explain(r));
@@ -97,21 +222,22 @@ test('check --print prints the configuration as JSON with every default', () => 
 });
 
 test('check --print shows the overrides of an overlay', () => {
-  const overlay = file('env.conf', `include "${baseConf}"\nflows.content.limits.max-depth = 9\nflows.campaign.on-invalid = drop\n`);
+  const overlay = file('env.conf', `include "${localConf}"\nflows.content.limits.max-depth = 9\nflows.campaign.on-invalid = drop\n`);
   const r = sluice('check', '-c', overlay, '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
   assert.equal(printed.flows.content.limits, { 'max-depth': 9, 'max-size': 1048576 });
   assert.is(printed.flows.campaign['on-invalid'], 'drop');
   assert.is(printed.flows.content['on-invalid'], 'dlq');
+  assert.is(printed.flows.content.source.path, '../samples/content.ndjson', "local.conf's I/O is kept");
 });
 
 test('check --describe prints the topology', () => {
   const r = sluice('check', '-c', 'config/local.conf', '--describe');
   assert.is(r.status, 0, explain(r));
   const lines = r.stdout.split('\n');
-  assert.ok(lines.includes('Flow content: invalid messages -> dlq'), r.stdout);
-  assert.ok(lines.includes('Flow campaign: invalid messages -> dlq'), r.stdout);
+  assert.ok(lines.includes('Flow content: at-least-once, invalid messages -> dlq'), r.stdout);
+  assert.ok(lines.includes('Flow campaign: at-least-once, invalid messages -> dlq'), r.stdout);
   const row = (name: string) => {
     const found = lines.find((l) => l.trim().split(/\s+/)[0] === name);
     assert.ok(found, `no line for ${name} in\n${r.stdout}`);
@@ -134,7 +260,7 @@ test('check --describe prints the topology', () => {
 test('check on a broken configuration exits 2 and lists every problem with file and key path', () => {
   const overlay = file(
     'broken.conf',
-    `include "${baseConf}"
+    `include "${localConf}"
 colour = blue
 flows.content.limits.max-depth = "deep"
 `,
@@ -150,7 +276,7 @@ flows.content.limits.max-depth = "deep"
 test('check on a configuration with broken components exits 2 and lists every problem', () => {
   const overlay = file(
     'broken.conf',
-    `include "${baseConf}"
+    `include "${localConf}"
 flows.content.stages = [
   { kind = filter, drop-if { field = status, in = [draft] } }
   { kind = transmogrify }
@@ -168,10 +294,35 @@ flows.campaign.dead-letter.encoding = xml
   assert.match(r.stderr, 'transmogrify');
 });
 
+test('check on a broken overlay of qal.conf exits 2 and lists the kafka problems', () => {
+  const overlay = file(
+    'broken-qal.conf',
+    `include "${qalConf}"
+kafka.topics."qal.extra.topic" = 0
+flows.content.source.brokers = "localhost"
+flows.content.sink.compression = brotli
+flows.campaign.sink.key = user_id
+`,
+  );
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  assert.is(r.stdout, '');
+  for (const path of ['kafka.topics["qal.extra.topic"]', 'flows.content.source.brokers[0]', 'flows.content.sink.compression']) {
+    assert.ok(r.stderr.includes(`${overlay}: ${path}:`), `${path} missing:\n${explain(r)}`);
+  }
+  assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
+  // with the shape fixed, the sink key the rules do not define is named too
+  const keyOnly = file('key-qal.conf', `include "${qalConf}"\nflows.campaign.sink.key = user_id\n`);
+  const k = sluice('check', '-c', keyOnly);
+  assert.is(k.status, 2, explain(k));
+  assert.ok(k.stderr.includes(`${keyOnly}: flows.campaign.sink.key:`), explain(k));
+  assert.match(k.stderr, 'user_id');
+});
+
 test('check on a configuration with bad mappings exits 2 and lists every problem', () => {
   const overlay = file(
     'mapping.conf',
-    `include "${baseConf}"
+    `include "${localConf}"
 flows.content.stages = [
   { kind = map, target = "sluice.recommender.v1.ItemRecord", fields { item_id = id, title = headline, version = title } }
 ]
@@ -386,7 +537,7 @@ test('validate without --raw exits 2', () => {
 test('run with an overlay writing into the temp dir exits 0 and prints the summary', () => {
   const overlay = file(
     'run.conf',
-    `include "${baseConf}"
+    `include "${localConf}"
 log.level = warn
 log.destination = "out/sluice.log"
 progress = off
@@ -455,7 +606,7 @@ flows.campaign.dead-letter.path = "out/campaign.dlq.ndjson"
 test('run on a broken configuration exits 2 without running', () => {
   const overlay = file(
     'broken-run.conf',
-    `include "${baseConf}"
+    `include "${localConf}"
 progress = off
 flows.content.sink.path = "out/content.ndjson"
 flows.content.stages = [ { kind = map, target = "sluice.recommender.v1.ItemRecord", fields { title = headline } } ]

@@ -13,6 +13,8 @@ import { buildFlows, type Flow } from '../../src/pipeline/flow.ts';
 
 const logger = pino({ level: 'silent' });
 const configDir = join(packageRoot, 'config');
+const qalConf = join(configDir, 'qal.conf');
+const productionConf = join(configDir, 'production.conf');
 const contentRules = join(configDir, 'rules', 'content.schema.json');
 const campaignRules = join(configDir, 'rules', 'campaign.schema.json');
 const samples = join(packageRoot, 'samples');
@@ -21,13 +23,18 @@ const EVENT = 'sluice.recommender.v1.EventRecord';
 
 let dir: string;
 let counter = 0;
+// scripts/test.mjs sets KAFKA_BROKERS for the broker it starts: these tests choose it themselves
+const savedBrokers = process.env.KAFKA_BROKERS;
 
 test.before(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-'));
+  delete process.env.KAFKA_BROKERS;
 });
 
 test.after(() => {
   rmSync(dir, { recursive: true, force: true });
+  if (savedBrokers === undefined) delete process.env.KAFKA_BROKERS;
+  else process.env.KAFKA_BROKERS = savedBrokers;
 });
 
 interface FlowSpec {
@@ -36,6 +43,8 @@ interface FlowSpec {
   stages: string;
   enabled?: boolean;
   source?: string;
+  /** The whole `sink { ... }` entry (default: a file in the temp dir) */
+  sink?: string;
 }
 
 /** A configuration file in the temp dir with one flow per entry; sinks write into the temp dir. */
@@ -51,7 +60,7 @@ function configFile(flows: Record<string, FlowSpec>): string {
     stages = [
 ${spec.stages}
     ]
-    sink { kind = file, path = "out/${name}.ndjson" }
+    ${spec.sink ?? `sink { kind = file, path = "out/${name}.ndjson" }`}
     dead-letter { kind = file, path = "out/${name}.dlq.ndjson" }
   }`,
     )
@@ -98,6 +107,50 @@ const mapStage = (target: string, fields: string) => `      { kind = map, name =
 test('the shipped local.conf builds both flows', async () => {
   const flows = await build(join(configDir, 'local.conf'));
   assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content']);
+});
+
+test('the shipped qal.conf builds both flows on Kafka (building contacts no broker)', async () => {
+  const flows = await build(qalConf);
+  assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content']);
+});
+
+test('the shipped production.conf builds both flows with KAFKA_BROKERS set (protobuf sinks keyed by id and userId)', async () => {
+  process.env.KAFKA_BROKERS = 'b-1.prod:9092,b-2.prod:9092';
+  try {
+    const flows = await build(productionConf);
+    assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content']);
+  } finally {
+    delete process.env.KAFKA_BROKERS;
+  }
+});
+
+test('a kafka sink keyed by a field the rules do not define', async () => {
+  const file = configFile({
+    content: {
+      stages: mapStage(ITEM, `item_id = id`),
+      sink: `sink { kind = kafka, brokers = "127.0.0.1:9092", topic = items, key = ident }`,
+    },
+  });
+  const error = await buildError(file);
+  problemAt(error, 'flows.content.sink.key', file, '"ident"', /not defined/);
+  assert.is(error.problems.length, 1, show(error.problems));
+  // a key the rules define (nested too) builds
+  for (const key of ['id', 'author.id']) {
+    const good = configFile({
+      content: { stages: mapStage(ITEM, `item_id = id`), sink: `sink { kind = kafka, brokers = "127.0.0.1:9092", topic = items, key = "${key}" }` },
+    });
+    assert.equal((await build(good)).map((f) => f.name), ['content'], key);
+  }
+});
+
+test('an overlay of qal.conf keying a sink by an undefined field: the problem names the overlay', async () => {
+  const overlayDir = join(dir, `case-${++counter}`);
+  mkdirSync(overlayDir);
+  const overlay = join(overlayDir, 'qal-overlay.conf');
+  writeFileSync(overlay, `include "${qalConf}"\nflows.campaign.sink.key = user_id\n`);
+  const error = await buildError(overlay);
+  problemAt(error, 'flows.campaign.sink.key', overlay, '"user_id"');
+  assert.is(error.problems.length, 1, show(error.problems));
 });
 
 test('a correct mapping (with constants and enrichment) builds', async () => {
@@ -282,6 +335,39 @@ test('a mapping problem names the file that sets the stage (an included base, no
   writeFileSync(overlay, `include "../sluice.conf"\nflows.content.sink.path = "elsewhere.ndjson"\nflows.content.limits.max-depth = 10\n`);
   const error = await buildError(overlay);
   problemAt(error, 'flows.content.stages[0].fields.title', base, '"headline"');
+});
+
+test('a three-file layout: a mapping problem names the base (stages), a sink key problem the environment file (I/O)', async () => {
+  const caseDir = join(dir, `case-${++counter}`);
+  mkdirSync(join(caseDir, 'env'), { recursive: true });
+  const base = join(caseDir, 'base.conf');
+  writeFileSync(
+    base,
+    `flows.content {
+  rules-file = "${contentRules}"
+  stages = [
+${mapStage(ITEM, `item_id = id, title = headline`)}
+  ]
+}
+`,
+  );
+  const env = join(caseDir, 'env', 'env.conf');
+  writeFileSync(
+    env,
+    `include "../base.conf"
+flows.content {
+  source { kind = kafka, brokers = "127.0.0.1:9092", topic = items-in, group-id = g }
+  sink { kind = kafka, brokers = "127.0.0.1:9092", topic = items-out, key = ident }
+  dead-letter { kind = kafka, brokers = "127.0.0.1:9092", topic = items-dlq }
+}
+`,
+  );
+  const overlay = join(caseDir, 'env', 'overlay.conf');
+  writeFileSync(overlay, `include "env.conf"\nflows.content.limits.max-depth = 10\n`);
+  const error = await buildError(overlay);
+  problemAt(error, 'flows.content.stages[0].fields.title', base, '"headline"');
+  problemAt(error, 'flows.content.sink.key', env, '"ident"');
+  assert.is(error.problems.length, 2, show(error.problems));
 });
 
 test('the problems of several stages, fields, rules and flows are listed together', async () => {

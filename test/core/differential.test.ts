@@ -317,7 +317,6 @@ function serializeDoc(rng: Rng, v: unknown): string {
 function propertyPointers(s: any, prefix = '', depth = 0, out: string[] = []): string[] {
   if (!s || typeof s !== 'object' || depth > 3 || !s.properties) return out;
   for (const k of Object.keys(s.properties)) {
-    if (/^\d+$/.test(k)) continue; // array-index-like tokens would also select array elements
     const p = prefix + '/' + escapePointerToken(k);
     out.push(p);
     propertyPointers(s.properties[k], p, depth + 1, out);

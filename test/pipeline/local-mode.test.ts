@@ -51,14 +51,11 @@ const rawLines = (file: string) => {
   return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
 };
 
-let summaries: Map<string, { read: number; written: number; invalid: number; filtered: number }>;
-
-test.before(async () => {
-  const config = await loadConfig(overlay);
-  const flows = buildFlows(config, pino({ level: 'silent' }));
-  await Promise.all(flows.map((f) => f.run()));
-  summaries = new Map(flows.map((f) => [f.name, f.stats]));
-});
+// at module level, not in test.before: uvu 0.5 swallows a failing before hook and reports nothing
+const config = await loadConfig(overlay);
+const flows = buildFlows(config, pino({ level: 'silent' }));
+await Promise.all(flows.map((f) => f.run()));
+const summaries = new Map(flows.map((f) => [f.name, f.stats]));
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import type { KafkaTransport } from './transport.ts';
 
 export const connectionFields = {
   brokers: z
-    .union([z.string(), z.array(z.string()).min(1)])
+    .union([z.string(), z.array(z.string()).min(1)], { error: 'expected brokers: "host:port,host:port" or a list of "host:port"' })
     .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((b) => b.trim()).filter((b) => b !== ''))
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'a broker is host:port')).min(1))
     .describe('Bootstrap brokers: "host:port,host:port" or a list'),

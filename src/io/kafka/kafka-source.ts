@@ -88,12 +88,15 @@ export const kafkaSource: SourceSpec<typeof config> = {
     const queue: SourceBatch[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
+    let closing = false;
     const notify = () => {
       wake?.();
       wake = undefined;
     };
+    let pending = 0; // batches handed over and not yet delivered
     const handOver = (fetched: FetchedBatch) =>
       new Promise<void>((resolve, reject) => {
+        pending++;
         const receivedAt = performance.now();
         const { topic, partition, records } = fetched;
         const messages: InputMessage[] = records.map((r) => ({
@@ -109,8 +112,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
           const [id, producer] = producerFor(topic, partition);
           try {
             await producer.commitBatch(sends, { topic, partition, next }, groupId);
+            settle();
             resolve();
           } catch (error) {
+            settle();
             // aborted: the batch is fetched again from the committed offset, by us or the new owner
             if (error instanceof ProducerFenced) {
               producers.delete(id);
@@ -120,13 +125,16 @@ export const kafkaSource: SourceSpec<typeof config> = {
             reject(error);
           }
         };
+        const settle = () => pending--;
         queue.push({
           messages,
           ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
             delivered.set(`${topic}\u0000${partition}`, { topic, partition, next });
+            // while closing, commit before the handler returns: kafkajs leaves the group right after
             if (options['commit-interval-ms'] === 0) await commitDelivered();
             else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
+            settle();
             resolve();
           },
         });
@@ -145,9 +153,13 @@ export const kafkaSource: SourceSpec<typeof config> = {
         }
       },
       async close() {
-        // the consumer finishes the batches in flight (the flow keeps delivering them), then leaves
-        await consumer.stop();
+        // no new batches; the ones handed over are delivered by the flow meanwhile; then commit
+        // while still a member (kafkajs drops commits once stop() has begun) and leave
+        closing = true;
+        consumer.pause();
+        while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 20));
         await commitDelivered();
+        await consumer.stop();
         await Promise.all([...producers.values()].map((p) => p.close()));
         await consumer.close();
         stopped = true;

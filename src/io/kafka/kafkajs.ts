@@ -131,6 +131,10 @@ class KafkajsConsumerAdapter implements Consumer {
     this.#consumer.on(this.#consumer.events.REBALANCING, listener);
   }
 
+  pause(): void {
+    this.#consumer.pause(this.#options.topics.map((topic) => ({ topic })));
+  }
+
   async stop(): Promise<void> {
     await this.#consumer.stop();
   }

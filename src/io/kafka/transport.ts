@@ -39,9 +39,9 @@ export interface ConsumerOptions {
 
 export interface Consumer {
   /**
-   * Joins the group and hands every fetched batch to `handle`. A partition's next batch is not
-   * fetched before `handle` resolves: that is the backpressure. Heartbeats continue meanwhile.
-   * Resolves once `stop` has finished the batches in flight.
+   * Joins the group and hands every fetched batch to `handle`, from then on until `stop`. A
+   * partition's next batch is not fetched before `handle` resolves: that is the backpressure.
+   * Heartbeats continue meanwhile. Resolves once the consumer is running (not when it stops).
    */
   run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void>;
   /** Commits `next` (the offset of the next record to read) for each partition listed. */
@@ -51,7 +51,9 @@ export interface Consumer {
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
   /** Called when the group starts rebalancing: the last moment to commit what is delivered. */
   onRebalancing(listener: () => void): void;
-  /** Stops fetching once the batches in flight are handled; the member stays connected (to commit). */
+  /** Stops handing over new batches; the member stays in the group and can still commit. */
+  pause(): void;
+  /** Waits for the batches in flight to be handled, then leaves the group (commits after this start are dropped). */
   stop(): Promise<void>;
   /** Leaves the group and disconnects. */
   close(): Promise<void>;

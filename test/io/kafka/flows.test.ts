@@ -1,0 +1,470 @@
+// Both flows end to end on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts
+// one): config/qal.conf with this run's own topics and groups, 1-partition input and output
+// topics, the built CLI as a child process (`sluice run`), read back with kcat (librdkafka).
+//   - samples/content.ndjson (keyed by id) and samples/campaign.ndjson (keyed by userId, zstd: two
+//     of its lines are ~1 MB) are produced with `sluice produce`;
+//   - the processor runs until the outputs and dead-letter topics hold the expected counts
+//     (samples/<flow>.expected.ndjson), then SIGTERM: exit 0 and the summary;
+//   - the output records equal, in order and byte for byte, what the same flow writes in local
+//     mode; each is keyed by the configured field (content: id, campaign: userId);
+//   - each dead letter carries the reason (and path) the expected outcome of the input at its
+//     sluice.source.offset names, and the original key and bytes; one per failing input;
+//   - the input offsets are committed: a rerun on the same group reads nothing.
+// The throughput the processor reached is printed (messages / time from partition assignment to
+// the last output on the broker).
+import { Buffer } from 'node:buffer';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { packageRoot } from '../../../src/package-root.ts';
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '';
+const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
+const SAMPLES = join(packageRoot, 'samples');
+
+// ------------------------------------------------------------------------------------ helpers
+
+function requireEnvironment(): void {
+  if (brokerList.length === 0) {
+    throw new Error('KAFKA_BROKERS is not set: these tests need a real broker (npm test starts one; or KAFKA_PORT=49092 bash scripts/kafka.sh start and KAFKA_BROKERS=127.0.0.1:49092)');
+  }
+  if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
+}
+
+const unique = (what: string) => `sluice-f-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped. */
+function rawLines(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+}
+
+/** Builds dist/ when a source file is newer than the built CLI. */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(newest(join(packageRoot, 'src')), newest(join(packageRoot, 'schemas')))) return;
+  const build = spawnSync('npm', ['run', 'build:ts'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build:ts failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
+}
+
+/** The environment of a child: no SLUICE_* variables (the overlay says everything). */
+const childEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+
+/** `sluice …` (the built CLI) to completion; throws unless it exits 0. */
+function sluice(args: string[]): string {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: packageRoot, env: childEnv(), encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`sluice ${args.join(' ')}: exit ${result.status} ${result.signal ?? ''}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function kcat(args: string[]): Buffer {
+  const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { maxBuffer: 1 << 30, timeout: 120_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`kcat ${args.join(' ')}: exit ${result.status}\n${result.stderr.toString()}`);
+  return result.stdout;
+}
+
+interface Received {
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Everything in a topic, read by kcat: keys and values binary-safe (-f with their lengths), headers from -J. */
+function kcatRead(topic: string, withHeaders: boolean): Received[] {
+  const raw = kcat(['-C', '-t', topic, '-e', '-q', '-f', '%p %o %K %S\n%k%s\n']);
+  const messages: Received[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const eol = raw.indexOf(10, at);
+    const [partition, offset, keyLength, valueLength] = raw.subarray(at, eol).toString('latin1').split(' ');
+    at = eol + 1;
+    const k = Number(keyLength);
+    const key = k < 0 ? null : raw.subarray(at, at + k);
+    at += Math.max(k, 0);
+    const v = Number(valueLength);
+    const value = v < 0 ? null : raw.subarray(at, at + v);
+    at += Math.max(v, 0);
+    if (raw[at] !== 10) throw new Error(`kcat -f output of ${topic} not framed at byte ${at}`);
+    at += 1;
+    messages.push({ partition: Number(partition), offset: BigInt(offset!), key, value, headers: {} });
+  }
+  if (withHeaders) {
+    const byCoordinates = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+    for (const line of kcat(['-C', '-t', topic, '-e', '-q', '-J']).toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const json = JSON.parse(line) as { partition: number; offset: number; headers?: string[] };
+      const m = byCoordinates.get(`${json.partition}/${json.offset}`);
+      if (!m) throw new Error(`kcat -J shows ${topic} ${json.partition}/${json.offset}, -f did not`);
+      const flat = json.headers ?? [];
+      for (let i = 0; i < flat.length; i += 2) m.headers[flat[i]!] = flat[i + 1]!;
+    }
+  }
+  return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+async function endOffsets(admin: KafkajsAdmin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** partition -> committed offset (-1: none) of a group on a topic. */
+async function committedOffsets(admin: KafkajsAdmin, groupId: string, topic: string): Promise<Map<number, string>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A `sluice run` child process, its output collected. */
+class Processor {
+  readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+  stdout = '';
+  stderr = '';
+  exit: Exit | undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    readonly config: string,
+    readonly logFile: string,
+    args: string[] = [],
+  ) {
+    this.child = spawn(process.execPath, [CLI, 'run', '--config', config, ...args], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<Exit>((resolve) => this.child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))));
+  }
+
+  /** The log's JSON lines. */
+  log(): Record<string, unknown>[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // a line being written
+        }
+      });
+  }
+
+  assignments(flow: string): { time: number; assigned: string[] }[] {
+    return this.log()
+      .filter((l) => l.msg === 'partitions assigned' && l.flow === flow)
+      .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
+  }
+
+  /** stdout, stderr and the log's lines other than per-message failures, for failure messages. */
+  explain(): string {
+    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"stage":')).slice(-15).join('\n') : '(no log)';
+    return `exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log (last lines)\n${log}`;
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
+    if (!this.exit) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------ the run
+
+interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+/** Failures of a stage (not of validation): counted in the summary as dead-lettered, not invalid. */
+const STAGE_FAILURES = new Set(['E_LOOKUP_MISS']);
+
+interface FlowCase {
+  flow: 'content' | 'campaign';
+  keyField: string;
+  compression: string;
+  lines: Buffer[];
+  expected: Expected[];
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+  /** Local mode's output records: the reference. */
+  reference: Buffer[];
+  /** When the outputs and dead letters of this flow were all on the broker (ms since the epoch). */
+  doneAt: number;
+}
+
+const state: {
+  dir: string;
+  flows: FlowCase[];
+  first?: Processor;
+  rerun?: Processor;
+  admin?: KafkajsAdmin;
+  ran: boolean;
+  dlqMaxMessageBytes: Map<string, number>;
+} = { dir: '', flows: [], ran: false, dlqMaxMessageBytes: new Map() };
+
+const written = (c: FlowCase) => c.expected.filter((e) => e.ok && !e.filtered).length;
+const deadLettered = (c: FlowCase) => c.expected.filter((e) => !e.ok).length;
+const requireRun = () => {
+  if (!state.ran) throw new Error('the run did not complete: see the first test of this suite');
+};
+
+function overlay(file: string, log: string): void {
+  const lines = [
+    `include "${join(packageRoot, 'config', 'qal.conf')}"`,
+    `kafka.brokers = "${BROKERS}"`,
+    'kafka.topics = null',
+    `kafka.topics { ${state.flows.flatMap((c) => [`"${c.input}" = 1`, `"${c.output}" = 1`, `"${c.dlq}" = 1`]).join(', ')} }`,
+    'log.level = info',
+    `log.destination = "${log}"`,
+    'progress = off',
+    ...state.flows.flatMap((c) => [
+      `flows.${c.flow}.source.topic = "${c.input}"`,
+      `flows.${c.flow}.source.group-id = "${c.group}"`,
+      `flows.${c.flow}.sink.topic = "${c.output}"`,
+      `flows.${c.flow}.dead-letter.topic = "${c.dlq}"`,
+    ]),
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/** Local mode (file source and sinks) on the same samples: the reference outputs. */
+function runLocalReference(): void {
+  const out = join(state.dir, 'local');
+  const config = join(state.dir, 'local.conf');
+  writeFileSync(
+    config,
+    [
+      `include "${join(packageRoot, 'config', 'local.conf')}"`,
+      `log.destination = "${join(out, 'sluice.log')}"`,
+      'progress = off',
+      ...state.flows.flatMap((c) => [
+        `flows.${c.flow}.source.path = "${join(SAMPLES, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.sink.path = "${join(out, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.dead-letter.path = "${join(out, `${c.flow}.dlq.ndjson`)}"`,
+      ]),
+    ].join('\n'),
+  );
+  sluice(['run', '--config', config]);
+  for (const c of state.flows) {
+    c.reference = rawLines(join(out, `${c.flow}.ndjson`));
+    assert.is(c.reference.length, written(c), `local mode writes the expected ${c.flow} outputs`);
+  }
+}
+
+const flows = suite('kafka flows: content and campaign end to end (qal.conf, sluice run, kcat)');
+
+flows.after(async () => {
+  for (const p of [state.first, state.rerun]) if (p && !p.exit) await p.stop('SIGKILL');
+  if (state.admin) {
+    const topics = state.flows.flatMap((c) => [c.input, c.output, c.dlq]);
+    await state.admin.deleteTopics({ topics }).catch(() => undefined);
+    await state.admin.disconnect().catch(() => undefined);
+  }
+  if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+});
+
+flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the summary of the run', async () => {
+  requireEnvironment();
+  ensureBuilt();
+  state.dir = mkdtempSync(join(tmpdir(), 'sluice-flows-'));
+  for (const [flow, keyField, compression] of [['content', 'id', 'none'], ['campaign', 'userId', 'zstd']] as const) {
+    const lines = rawLines(join(SAMPLES, `${flow}.ndjson`));
+    const expected = readFileSync(join(SAMPLES, `${flow}.expected.ndjson`), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+    assert.is(lines.length, expected.length, `${flow}: one expected outcome per sample line`);
+    assert.ok(lines.every((l) => l.length > 0), `${flow}: no blank lines (offset n is line n+1)`);
+    state.flows.push({
+      flow, keyField, compression, lines, expected, reference: [], doneAt: 0,
+      input: unique(`${flow}-in`), output: unique(`${flow}-out`), dlq: unique(`${flow}-dlq`), group: unique(`${flow}-group`),
+    });
+  }
+  runLocalReference();
+
+  const config = join(state.dir, 'kafka.conf');
+  overlay(config, join(state.dir, 'sluice.log'));
+  const created = sluice(['topics', 'create', '--config', config]);
+  for (const c of state.flows) assert.match(created, `${c.input}\t1 partitions\tcreated`);
+  for (const c of state.flows) {
+    const produced = sluice(['produce', '--brokers', BROKERS, '--topic', c.input, '--file', join(SAMPLES, `${c.flow}.ndjson`), '--key', c.keyField, '--compression', c.compression]);
+    assert.match(produced, `${c.lines.length} messages to ${c.input}`);
+  }
+
+  const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
+  state.admin = kafka.admin();
+  await state.admin.connect();
+  const admin = state.admin;
+  for (const c of state.flows) {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: c.dlq, configNames: ['max.message.bytes'] }] });
+    state.dlqMaxMessageBytes.set(c.dlq, Number(described.resources[0]!.configEntries.find((e) => e.configName === 'max.message.bytes')!.configValue));
+  }
+
+  const processor = (state.first = new Processor(config, join(state.dir, 'sluice.log')));
+  await waitFor(
+    `every output and dead letter (${state.flows.map((c) => `${c.flow}: ${written(c)} + ${deadLettered(c)}`).join(', ')})`,
+    async () => {
+      if (processor.exit) throw new Error(`sluice exited before its outputs were complete:\n${processor.explain()}`);
+      for (const c of state.flows) {
+        if (c.doneAt === 0 && (await endOffsets(admin, c.output)) >= written(c) && (await endOffsets(admin, c.dlq)) >= deadLettered(c)) c.doneAt = Date.now();
+      }
+      return state.flows.every((c) => c.doneAt > 0);
+    },
+    60_000,
+    20,
+  ).catch(async (error: unknown) => {
+    await processor.stop('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${processor.explain()}`);
+  });
+
+  // throughput: every input message over the time from the first partition assignment to the last output
+  const assigned = Math.min(...state.flows.map((c) => processor.assignments(c.flow)[0]?.time ?? Infinity));
+  const done = Math.max(...state.flows.map((c) => c.doneAt));
+  const total = state.flows.reduce((n, c) => n + c.lines.length, 0);
+  const perFlow = state.flows.map((c) => `${c.flow} ${Math.round(c.lines.length / ((c.doneAt - assigned) / 1000))} msg/s`).join(', ');
+  console.log(
+    `  throughput: ${total} messages in ${((done - assigned) / 1000).toFixed(2)} s from partition assignment: ${Math.round(total / ((done - assigned) / 1000))} msg/s (${perFlow}); ` +
+      `${((done - processor.startedAt) / 1000).toFixed(2)} s from process start: ${Math.round(total / ((done - processor.startedAt) / 1000))} msg/s`,
+  );
+
+  const exit = await processor.stop('SIGTERM');
+  assert.equal(exit, { code: 0, signal: null }, processor.explain());
+  for (const c of state.flows) {
+    const invalid = c.expected.filter((e) => !e.ok && !STAGE_FAILURES.has(e.reason!)).length;
+    const filtered = c.expected.filter((e) => e.filtered).length;
+    const summary = `${c.flow}: ${c.lines.length} read, ${c.lines.length - invalid} valid, ${invalid} invalid, ${filtered} filtered, ${written(c)} written, ${deadLettered(c)} dead-lettered, 0 dropped`;
+    assert.ok(processor.stdout.includes(summary), `summary line "${summary}" expected in:\n${processor.stdout}`);
+  }
+  state.ran = true;
+});
+
+for (const flow of ['content', 'campaign'] as const) {
+  flows(`${flow}: the output records equal local mode's, in order, byte for byte, keyed by the configured field`, () => {
+    requireRun();
+    const c = state.flows.find((f) => f.flow === flow)!;
+    const outputs = kcatRead(c.output, false);
+    assert.is(outputs.length, written(c), 'records written, none twice');
+    const firstDifference = outputs.findIndex((m, i) => !m.value || !m.value.equals(c.reference[i]!));
+    assert.is(
+      firstDifference,
+      -1,
+      firstDifference < 0 ? '' : `output #${firstDifference} differs from local mode's:\n  kafka: ${outputs[firstDifference]!.value?.toString('utf8')}\n  local: ${c.reference[firstDifference]!.toString('utf8')}`,
+    );
+    // the i-th record comes from the i-th input line that is valid and not filtered
+    const sources = c.lines.filter((_, i) => c.expected[i]!.ok && !c.expected[i]!.filtered);
+    outputs.forEach((m, i) => {
+      const field = (JSON.parse(sources[i]!.toString('utf8')) as Record<string, unknown>)[c.keyField];
+      assert.is(m.key?.toString('utf8'), String(field), `output #${i}: the key is the input's ${c.keyField}`);
+    });
+  });
+
+  flows(`${flow}: one dead letter per failing input, with its reason, path, source coordinates, original key and bytes`, () => {
+    requireRun();
+    const c = state.flows.find((f) => f.flow === flow)!;
+    const inputs = kcatRead(c.input, false);
+    assert.is(inputs.length, c.lines.length, 'the input topic holds every sample line');
+    inputs.forEach((m, i) => assert.ok(m.offset === BigInt(i) && m.value?.equals(c.lines[i]!), `input offset ${i} is sample line ${i + 1}`));
+    const letters = kcatRead(c.dlq, true);
+    assert.is(letters.length, deadLettered(c), 'dead letters');
+    const maxMessageBytes = state.dlqMaxMessageBytes.get(c.dlq)!;
+    const seen = new Set<number>();
+    for (const letter of letters) {
+      const h = letter.headers;
+      const where = `dead letter ${letter.offset} (sluice.source.offset ${h['sluice.source.offset']})`;
+      assert.ok(/^\d+$/.test(h['sluice.source.offset'] ?? ''), `${where}: a source offset`);
+      const index = Number(h['sluice.source.offset']);
+      const expected = c.expected[index];
+      assert.ok(expected, `${where}: the offset of a sample line`);
+      assert.not.ok(expected.ok, `${where}: line ${index + 1} should not be dead-lettered (${JSON.stringify(expected)}; headers ${JSON.stringify(h)})`);
+      assert.not.ok(seen.has(index), `${where}: one dead letter for line ${index + 1}`);
+      seen.add(index);
+      assert.is(h['sluice.reason'], expected.reason, `${where}: sluice.reason of line ${index + 1}`);
+      if (expected.path !== undefined) assert.is(h['sluice.path'], expected.path, `${where}: sluice.path of line ${index + 1}`);
+      assert.is(h['sluice.source.topic'], c.input, `${where}: sluice.source.topic`);
+      assert.is(h['sluice.source.partition'], '0', `${where}: sluice.source.partition`);
+      assert.is(h['sluice.flow'], flow, `${where}: sluice.flow`);
+      for (const name of ['sluice.message', 'sluice.stage', 'sluice.time']) assert.ok(h[name], `${where}: ${name}`);
+      const input = inputs[index]!;
+      assert.is(letter.key?.toString('hex') ?? null, input.key?.toString('hex') ?? null, `${where}: the original key`);
+      const original = c.lines[index]!;
+      if (h['sluice.value-omitted'] !== undefined) {
+        // documented: a dead letter larger than its topic accepts keeps its headers, drops its value
+        const headerBytes = Object.entries(h).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+        assert.ok(
+          original.length + headerBytes + (input.key?.length ?? 0) + 128 > maxMessageBytes,
+          `${where}: value omitted although ${original.length} bytes fit ${c.dlq} (max.message.bytes ${maxMessageBytes})`,
+        );
+        assert.is(letter.value?.length ?? 0, 0, `${where}: a value-omitted dead letter has an empty value`);
+      } else assert.ok(letter.value?.equals(original), `${where}: the original bytes of line ${index + 1}`);
+    }
+    const want = c.expected.flatMap((e, i) => (e.ok ? [] : [i]));
+    assert.equal([...seen].sort((a, b) => a - b), want, 'every failing line, once');
+  });
+}
+
+flows('the input offsets are committed: a rerun on the same group reads nothing and writes nothing', async () => {
+  requireRun();
+  const admin = state.admin!;
+  for (const c of state.flows) {
+    const committed = await committedOffsets(admin, c.group, c.input);
+    assert.is(committed.get(0), String(c.lines.length), `${c.flow}: the committed offset is the end of ${c.input}`);
+  }
+  const before = await Promise.all(state.flows.map(async (c) => [await endOffsets(admin, c.output), await endOffsets(admin, c.dlq)]));
+  const rerun = (state.rerun = new Processor(state.first!.config, join(state.dir, 'sluice.log')));
+  await waitFor(
+    'the rerun to be assigned its partitions',
+    () => {
+      if (rerun.exit) throw new Error(`the rerun exited:\n${rerun.explain()}`);
+      return state.flows.every((c) => rerun.assignments(c.flow).some((a) => a.time >= rerun.startedAt - 1000 && a.assigned.length > 0));
+    },
+    30_000,
+  ).catch(async (error: unknown) => {
+    await rerun.stop('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${rerun.explain()}`);
+  });
+  await sleep(3000); // many fetch cycles (max-wait-ms 100)
+  const exit = await rerun.stop('SIGTERM');
+  assert.equal(exit, { code: 0, signal: null }, rerun.explain());
+  for (const c of state.flows) {
+    assert.ok(rerun.stdout.includes(`${c.flow}: 0 read, 0 valid, 0 invalid, 0 filtered, 0 written, 0 dead-lettered, 0 dropped`), `${c.flow}: the rerun read nothing:\n${rerun.stdout}`);
+  }
+  const after = await Promise.all(state.flows.map(async (c) => [await endOffsets(admin, c.output), await endOffsets(admin, c.dlq)]));
+  assert.equal(after, before, 'no output or dead letter written by the rerun');
+});
+
+flows.run();

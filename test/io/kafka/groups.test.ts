@@ -1,0 +1,423 @@
+// Consumer-group scaling on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts
+// one): the campaign flow (config/qal.conf with this run's own topics and group) on a 4-partition
+// input topic, two `sluice run` processes in the same group.
+//   - both processes get partitions (each one's log says 'partitions assigned', together all 4);
+//   - ~20k valid campaign events (the sample lines that are written, each with a fresh eventId and
+//     userId) are produced at a steady rate while both run;
+//   - one process is SIGKILLed mid-run: the other takes over its partitions (its log says all 4);
+//   - when the output count stops growing and the group's committed offsets reach the end of every
+//     input partition, every input eventId is in the output at least once (at-least-once:
+//     duplicates allowed and counted, nothing missing, nothing unexpected, no dead letter).
+// The group's session timeout is the broker's minimum (6 s), so the takeover does not wait 30 s.
+import { Buffer } from 'node:buffer';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { packageRoot } from '../../../src/package-root.ts';
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '';
+const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
+const SAMPLES = join(packageRoot, 'samples');
+// ------------------------------------------------------------------------------------ helpers
+
+function requireEnvironment(): void {
+  if (brokerList.length === 0) {
+    throw new Error('KAFKA_BROKERS is not set: these tests need a real broker (npm test starts one; or KAFKA_PORT=49092 bash scripts/kafka.sh start and KAFKA_BROKERS=127.0.0.1:49092)');
+  }
+  if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
+}
+
+const unique = (what: string) => `sluice-f-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped. */
+function rawLines(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+}
+
+/** Builds dist/ when a source file is newer than the built CLI. */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(newest(join(packageRoot, 'src')), newest(join(packageRoot, 'schemas')))) return;
+  const build = spawnSync('npm', ['run', 'build:ts'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build:ts failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
+}
+
+/** The environment of a child: no SLUICE_* variables (the overlay says everything). */
+const childEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+
+/** `sluice …` (the built CLI) to completion; throws unless it exits 0. */
+function sluice(args: string[]): string {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: packageRoot, env: childEnv(), encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`sluice ${args.join(' ')}: exit ${result.status} ${result.signal ?? ''}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function kcat(args: string[]): Buffer {
+  const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { maxBuffer: 1 << 30, timeout: 120_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`kcat ${args.join(' ')}: exit ${result.status}\n${result.stderr.toString()}`);
+  return result.stdout;
+}
+
+interface Received {
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Everything in a topic, read by kcat: keys and values binary-safe (-f with their lengths), headers from -J. */
+function kcatRead(topic: string, withHeaders: boolean): Received[] {
+  const raw = kcat(['-C', '-t', topic, '-e', '-q', '-f', '%p %o %K %S\n%k%s\n']);
+  const messages: Received[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const eol = raw.indexOf(10, at);
+    const [partition, offset, keyLength, valueLength] = raw.subarray(at, eol).toString('latin1').split(' ');
+    at = eol + 1;
+    const k = Number(keyLength);
+    const key = k < 0 ? null : raw.subarray(at, at + k);
+    at += Math.max(k, 0);
+    const v = Number(valueLength);
+    const value = v < 0 ? null : raw.subarray(at, at + v);
+    at += Math.max(v, 0);
+    if (raw[at] !== 10) throw new Error(`kcat -f output of ${topic} not framed at byte ${at}`);
+    at += 1;
+    messages.push({ partition: Number(partition), offset: BigInt(offset!), key, value, headers: {} });
+  }
+  if (withHeaders) {
+    const byCoordinates = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+    for (const line of kcat(['-C', '-t', topic, '-e', '-q', '-J']).toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const json = JSON.parse(line) as { partition: number; offset: number; headers?: string[] };
+      const m = byCoordinates.get(`${json.partition}/${json.offset}`);
+      if (!m) throw new Error(`kcat -J shows ${topic} ${json.partition}/${json.offset}, -f did not`);
+      const flat = json.headers ?? [];
+      for (let i = 0; i < flat.length; i += 2) m.headers[flat[i]!] = flat[i + 1]!;
+    }
+  }
+  return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+async function endOffsets(admin: KafkajsAdmin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** partition -> committed offset (-1: none) of a group on a topic. */
+async function committedOffsets(admin: KafkajsAdmin, groupId: string, topic: string): Promise<Map<number, string>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A `sluice run` child process, its output collected. */
+class Processor {
+  readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+  stdout = '';
+  stderr = '';
+  exit: Exit | undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    readonly config: string,
+    readonly logFile: string,
+    args: string[] = [],
+  ) {
+    this.child = spawn(process.execPath, [CLI, 'run', '--config', config, ...args], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<Exit>((resolve) => this.child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))));
+  }
+
+  /** The log's JSON lines. */
+  log(): Record<string, unknown>[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // a line being written
+        }
+      });
+  }
+
+  assignments(flow: string): { time: number; assigned: string[] }[] {
+    return this.log()
+      .filter((l) => l.msg === 'partitions assigned' && l.flow === flow)
+      .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
+  }
+
+  /** stdout, stderr and the log's lines other than per-message failures, for failure messages. */
+  explain(): string {
+    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"stage":')).slice(-15).join('\n') : '(no log)';
+    return `exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log (last lines)\n${log}`;
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
+    if (!this.exit) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+
+// ------------------------------------------------------------------------------------ input
+
+interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+/** `from` replaced by `to` when it occurs exactly once in `line`, else undefined. */
+function replaceOnce(line: Buffer, from: string, to: string): Buffer | undefined {
+  const needle = Buffer.from(from, 'utf8');
+  const at = line.indexOf(needle);
+  if (at < 0 || line.indexOf(needle, at + 1) >= 0) return undefined;
+  return Buffer.concat([line.subarray(0, at), Buffer.from(to, 'utf8'), line.subarray(at + needle.length)]);
+}
+
+interface Generated {
+  lines: Buffer[];
+  /** Per line: its sample line's expected outcome. */
+  expected: Expected[];
+  /** Per line: the fresh eventId of a line that must be written, else null. */
+  written: (string | null)[];
+  /** The fresh eventIds of valid lines the flow filters out. */
+  filtered: Set<string>;
+}
+
+/**
+ * `count` campaign events from the samples, in their order, cycling: the valid ones (written or
+ * filtered) with a fresh eventId and userId each (the lines whose eventId and userId occur once in
+ * their raw bytes), the others (`mixed`: every failing kind but E_SIZE) as they are.
+ */
+function campaignEvents(count: number, mixed: boolean): Generated {
+  const samples = rawLines(join(SAMPLES, 'campaign.ndjson'));
+  const outcomes = readFileSync(join(SAMPLES, 'campaign.expected.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+  const tag = randomBytes(4).toString('hex');
+  const templates: { index: number; eventId?: string; userId?: string }[] = [];
+  samples.forEach((line, index) => {
+    const e = outcomes[index]!;
+    if (e.ok) {
+      if (!mixed && e.filtered) return;
+      const event = JSON.parse(line.toString('utf8')) as { eventId: string; userId: string };
+      // quoted: a bare value could also match inside an escape (`"3\u0034d3b…"` holds `34d3b…`)
+      const [eventId, userId] = [JSON.stringify(event.eventId), JSON.stringify(event.userId)];
+      if (!replaceOnce(line, eventId, eventId) || !replaceOnce(line, userId, userId)) return;
+      templates.push({ index, eventId, userId });
+    } else if (mixed && e.reason !== 'E_SIZE') templates.push({ index });
+  });
+  const out: Generated = { lines: [], expected: [], written: [], filtered: new Set() };
+  for (let n = 0; n < count; n++) {
+    const t = templates[n % templates.length]!;
+    const e = outcomes[t.index]!;
+    let line = samples[t.index]!;
+    let fresh: string | null = null;
+    if (t.eventId !== undefined) {
+      fresh = `${tag}-${(n >>> 16).toString(16).padStart(4, '0')}-4000-8000-${n.toString(16).padStart(12, '0')}`;
+      line = replaceOnce(replaceOnce(line, t.eventId, JSON.stringify(fresh))!, t.userId!, JSON.stringify(`usr-${tag}-${n}`))!;
+      if (e.filtered) out.filtered.add(fresh);
+    }
+    out.lines.push(line);
+    out.expected.push(e);
+    out.written.push(e.ok && !e.filtered ? fresh : null);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ the run
+
+const MESSAGES = 20_000;
+const RATE = 4_000;
+const PARTITIONS = 4;
+
+const state: {
+  dir: string;
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+  generated?: Generated;
+  processors: Processor[];
+  producer?: ChildProcess;
+  admin?: KafkajsAdmin;
+} = { dir: '', input: '', output: '', dlq: '', group: '', processors: [] };
+
+function overlay(file: string, log: string): void {
+  writeFileSync(
+    file,
+    [
+      `include "${join(packageRoot, 'config', 'qal.conf')}"`,
+      `kafka.brokers = "${BROKERS}"`,
+      'kafka.topics = null',
+      `kafka.topics { "${state.input}" = ${PARTITIONS}, "${state.output}" = ${PARTITIONS}, "${state.dlq}" = 1 }`,
+      'log.level = info',
+      `log.destination = "${log}"`,
+      'progress = off',
+      'flows.content.enabled = false',
+      `flows.campaign.source.topic = "${state.input}"`,
+      `flows.campaign.source.group-id = "${state.group}"`,
+      // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
+      'flows.campaign.source.session-timeout-ms = 6000',
+      'flows.campaign.source.heartbeat-interval-ms = 1000',
+      `flows.campaign.sink.topic = "${state.output}"`,
+      `flows.campaign.dead-letter.topic = "${state.dlq}"`,
+    ].join('\n') + '\n',
+  );
+}
+
+/** The partitions of the latest 'partitions assigned' line of a processor's log. */
+const latest = (p: Processor) => p.assignments('campaign').at(-1)?.assigned ?? [];
+const explainAll = () => state.processors.map((p, i) => `=== processor ${'AB'[i]}\n${p.explain()}`).join('\n');
+
+const groups = suite('kafka consumer group: two processors share the partitions, one is SIGKILLed, the other takes over');
+
+groups.after(async () => {
+  for (const p of state.processors) if (!p.exit) await p.stop('SIGKILL');
+  if (state.producer && state.producer.exitCode === null) state.producer.kill('SIGKILL');
+  if (state.admin) {
+    await state.admin.deleteTopics({ topics: [state.input, state.output, state.dlq] }).catch(() => undefined);
+    await state.admin.disconnect().catch(() => undefined);
+  }
+  if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+});
+
+groups('two members get partitions; after SIGKILL of one the other owns all; every input eventId is in the output', async () => {
+  requireEnvironment();
+  ensureBuilt();
+  state.dir = mkdtempSync(join(tmpdir(), 'sluice-groups-'));
+  state.input = unique('events-in');
+  state.output = unique('events-out');
+  state.dlq = unique('events-dlq');
+  state.group = unique('events-group');
+  const generated = (state.generated = campaignEvents(MESSAGES, false));
+  const inputFile = join(state.dir, 'events.ndjson');
+  writeFileSync(inputFile, Buffer.concat(generated.lines.flatMap((l) => [l, Buffer.from('\n')])));
+  const configs = ['a', 'b'].map((name) => {
+    const file = join(state.dir, `${name}.conf`);
+    overlay(file, join(state.dir, `${name}.log`));
+    return file;
+  });
+  sluice(['topics', 'create', '--config', configs[0]!]);
+  const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = (state.admin = kafka.admin());
+  await admin.connect();
+  const all = Array.from({ length: PARTITIONS }, (_, p) => `${state.input}-${p}`);
+
+  // A alone owns every partition; then B joins and they share them
+  const a = new Processor(configs[0]!, join(state.dir, 'a.log'));
+  state.processors.push(a);
+  await waitFor('A to own every partition', () => {
+    if (a.exit) throw new Error(`A exited:\n${a.explain()}`);
+    return latest(a).length === PARTITIONS;
+  }, 30_000);
+  const b = new Processor(configs[1]!, join(state.dir, 'b.log'));
+  state.processors.push(b);
+  await waitFor('A and B to share the partitions', () => {
+    for (const p of [a, b]) if (p.exit) throw new Error(`a processor exited:\n${explainAll()}`);
+    const [ofA, ofB] = [latest(a), latest(b)];
+    return ofA.length > 0 && ofB.length > 0 && [...ofA, ...ofB].sort().join() === all.join();
+  }, 45_000).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}\n${explainAll()}`);
+  });
+  console.log(`  A: ${latest(a).join(' ')}; B: ${latest(b).join(' ')}`);
+
+  // the input arrives at a steady rate while both run
+  const producer = (state.producer = spawn(process.execPath, [CLI, 'produce', '--brokers', BROKERS, '--topic', state.input, '--file', inputFile, '--key', 'userId', '--rate', String(RATE)], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  let produced = '';
+  producer.stdout!.on('data', (chunk: Buffer) => (produced += chunk.toString()));
+  producer.stderr!.on('data', (chunk: Buffer) => (produced += chunk.toString()));
+  const producerExit = new Promise<number | null>((resolve) => producer.once('exit', (code) => resolve(code)));
+
+  // mid-run: SIGKILL A
+  await waitFor('a third of the outputs', async () => {
+    for (const p of [a, b]) if (p.exit) throw new Error(`a processor exited:\n${explainAll()}`);
+    return (await endOffsets(admin, state.output)) >= MESSAGES / 3;
+  }, 60_000);
+  const killedAt = Date.now();
+  const outputsAtKill = await endOffsets(admin, state.output);
+  assert.equal(await a.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
+  console.log(`  SIGKILL A at ${outputsAtKill} outputs of ${MESSAGES}`);
+  await waitFor('B to own every partition after the SIGKILL of A', () => {
+    if (b.exit) throw new Error(`B exited:\n${b.explain()}`);
+    return b.assignments('campaign').some((x) => x.time >= killedAt && x.assigned.length === PARTITIONS);
+  }, 45_000).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}\n${explainAll()}`);
+  });
+  console.log(`  B took over every partition ${((b.assignments('campaign').at(-1)!.time - killedAt) / 1000).toFixed(1)} s after the SIGKILL`);
+  assert.is(await producerExit, 0, `sluice produce:\n${produced}`);
+
+  // done: every input offset committed and the output count no longer growing
+  let last = -1;
+  let stableSince = Date.now();
+  await waitFor('every input offset committed and the output count stable for 3 s', async () => {
+    if (b.exit) throw new Error(`B exited:\n${b.explain()}`);
+    const outputs = await endOffsets(admin, state.output);
+    if (outputs !== last) [last, stableSince] = [outputs, Date.now()];
+    const ends = await admin.fetchTopicOffsets(state.input);
+    const committed = await committedOffsets(admin, state.group, state.input);
+    return ends.every((p) => committed.get(p.partition) === p.high) && Date.now() - stableSince >= 3000;
+  }, 90_000, 200).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}\n${explainAll()}`);
+  });
+  const exit = await b.stop('SIGTERM');
+  assert.equal(exit, { code: 0, signal: null }, b.explain());
+
+  const outputs = kcatRead(state.output, false);
+  const counts = new Map<string, number>();
+  for (const m of outputs) {
+    const eventId = (JSON.parse(m.value!.toString('utf8')) as { eventId: string }).eventId;
+    counts.set(eventId, (counts.get(eventId) ?? 0) + 1);
+  }
+  const want = generated.written.filter((id): id is string => id !== null);
+  assert.is(want.length, MESSAGES, 'every generated event is valid and written');
+  const missing = want.filter((id) => !counts.has(id));
+  assert.equal(missing.slice(0, 20), [], `${missing.length} input eventIds missing from the output (first 20 shown)`);
+  const wanted = new Set(want);
+  const unexpected = [...counts.keys()].filter((id) => !wanted.has(id));
+  assert.equal(unexpected.slice(0, 20), [], 'no output for an eventId that was not produced');
+  assert.is(await endOffsets(admin, state.dlq), 0, 'no dead letter');
+  console.log(`  ${outputs.length} outputs for ${MESSAGES} inputs: ${outputs.length - counts.size} duplicates (at-least-once redelivery after the SIGKILL)`);
+});
+
+groups.run();

@@ -1,0 +1,504 @@
+// Interoperability with an independent Kafka client, kcat (librdkafka), on a real broker (the one
+// KAFKA_BROKERS names; scripts/test.mjs starts one):
+//   - what kcat produces with each codec (keys, headers) the port consumes unchanged, and what the
+//     port produces with each codec kcat reads unchanged;
+//   - the real content flow of Sluice (the built CLI as a child process, kafka source, kafka sink
+//     keyed by id with lz4, kafka dead letters) on the first 300 sample lines fed by kcat with
+//     every codec: outcomes per samples/content.expected.ndjson, read back with kcat; SIGTERM ends
+//     it with exit 0, a summary and the input offsets committed.
+import { Buffer } from 'node:buffer';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
+import { pino } from 'pino';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { kafkajsTransport } from '../../../src/io/kafka/kafkajs.ts';
+import { createTopics } from '../../../src/io/kafka/tools.ts';
+import type { Compression, ConsumerOptions, KafkaRecord, KafkaTransport } from '../../../src/io/kafka/transport.ts';
+import { packageRoot } from '../../../src/package-root.ts';
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '';
+const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
+const CODECS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+const CODEC_ID: Record<Compression, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+const cli = join(packageRoot, 'dist', 'src', 'cli.js');
+
+function requireEnvironment(): void {
+  if (brokerList.length === 0) {
+    throw new Error('KAFKA_BROKERS is not set: these tests need a real broker (npm test starts one; or KAFKA_PORT=39092 bash scripts/kafka.sh start and KAFKA_BROKERS=127.0.0.1:39092)');
+  }
+  if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+const unique = (what: string) => `sluice-i-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const hex = (bytes: Uint8Array | null | undefined) => (bytes === null ? 'null' : bytes === undefined ? 'undefined' : Buffer.from(bytes).toString('hex'));
+const text = (bytes: Uint8Array | null | undefined) => (bytes === null || bytes === undefined ? String(bytes) : Buffer.from(bytes).toString('utf8'));
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped, as the file source reads them. */
+function rawLines(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+}
+
+function kcat(args: string[], input?: Buffer): Buffer {
+  const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { input, maxBuffer: 256 << 20, timeout: 60_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`kcat ${args.join(' ')}: exit ${result.status}\n${result.stderr.toString()}`);
+  return result.stdout;
+}
+
+/** kcat -P: one message per line `key:value`, the same headers on every message. */
+function kcatProduce(topic: string, codec: Compression, messages: readonly { key: string; value: Buffer }[], headers: Record<string, string>): void {
+  for (const m of messages) {
+    assert.not.ok(m.value.includes(10), 'a kcat line holds no newline');
+    assert.not.ok(m.key.includes(':'), 'a kcat key holds no delimiter');
+  }
+  const input = Buffer.concat(messages.flatMap((m) => [Buffer.from(`${m.key}:`), m.value, Buffer.from('\n')]));
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  kcat(['-P', '-t', topic, '-z', codec, '-K:', ...headerArgs], input);
+}
+
+interface KcatMessage {
+  partition: number;
+  offset: bigint;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: [string, string][];
+}
+
+/**
+ * Everything in a topic, read by kcat: keys and values binary-safe (a -f format with their
+ * lengths), headers from -J (kcat's -f %h cannot be split unambiguously).
+ */
+function kcatConsume(topic: string): KcatMessage[] {
+  const raw = kcat(['-C', '-t', topic, '-e', '-q', '-f', '%p %o %T %K %S\n%k%s\n']);
+  const messages: KcatMessage[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const eol = raw.indexOf(10, at);
+    const [partition, offset, timestamp, keyLength, valueLength] = raw.subarray(at, eol).toString('latin1').split(' ').map((x) => x.trim());
+    at = eol + 1;
+    const k = Number(keyLength);
+    const key = k < 0 ? null : raw.subarray(at, at + k);
+    at += Math.max(k, 0);
+    const v = Number(valueLength);
+    const value = v < 0 ? null : raw.subarray(at, at + v);
+    at += Math.max(v, 0);
+    assert.is(raw[at], 10, `kcat -f output well framed at byte ${at}`);
+    at += 1;
+    messages.push({ partition: Number(partition), offset: BigInt(offset!), timestamp: timestamp!, key, value, headers: [] });
+  }
+  const byCoordinates = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+  for (const line of kcat(['-C', '-t', topic, '-e', '-q', '-J']).toString('utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const json = JSON.parse(line) as { partition: number; offset: number; headers?: string[] };
+    const m = byCoordinates.get(`${json.partition}/${json.offset}`);
+    assert.ok(m, `kcat -J and -f see the same message ${json.partition}/${json.offset}`);
+    const flat = json.headers ?? [];
+    for (let i = 0; i < flat.length; i += 2) m.headers.push([flat[i]!, flat[i + 1]!]);
+  }
+  return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+const headerMap = (headers: readonly [string, string][]) => Object.fromEntries(headers);
+
+/** Compression codecs of a partition's record batches on the broker's disk, when its run dir is local. */
+function codecsOnDisk(topic: string, partition: number): number[] | undefined {
+  const port = process.env.KAFKA_PORT ?? /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(brokerList[0] ?? '')?.[1];
+  if (!port) return undefined;
+  const run = process.env.SLUICE_KAFKA_RUN ?? `/tmp/sluice-kafka-${port}`;
+  const properties = join(run, 'server.properties');
+  if (!existsSync(properties) || !readFileSync(properties, 'utf8').includes(`PLAINTEXT://127.0.0.1:${port}`)) return undefined;
+  const dir = join(run, 'data', `${topic}-${partition}`);
+  if (!existsSync(dir)) return undefined;
+  const codecs: number[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
+    const log = readFileSync(join(dir, file));
+    for (let at = 0; at + 23 <= log.length; ) {
+      const length = log.readInt32BE(at + 8);
+      if (length <= 0) break;
+      codecs.push(log.readInt16BE(at + 21) & 7);
+      at += 12 + length;
+    }
+  }
+  return codecs;
+}
+
+function consumerOptions(topic: string): ConsumerOptions {
+  return {
+    groupId: unique('g'),
+    topics: [topic],
+    fromBeginning: true,
+    readCommitted: true,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    maxBytesPerPartition: 1 << 20,
+    maxWaitMs: 100,
+    partitionsInFlight: 4,
+  };
+}
+
+/** Consumes `count` records of a topic with the port. */
+async function portConsume(transport: KafkaTransport, topic: string, count: number): Promise<(KafkaRecord & { partition: number })[]> {
+  const consumer = transport.consumer(consumerOptions(topic));
+  const records: (KafkaRecord & { partition: number })[] = [];
+  let failed: unknown;
+  void consumer
+    .run(async (batch) => {
+      for (const r of batch.records) records.push({ ...r, partition: batch.partition });
+    })
+    .catch((error: unknown) => (failed = error));
+  try {
+    await waitFor(`${count} records of ${topic} (have ${records.length})`, () => {
+      if (failed) throw failed;
+      return records.length >= count;
+    }, 20_000);
+    await sleep(200);
+  } finally {
+    await consumer.stop().catch(() => undefined);
+    await consumer.close();
+  }
+  return records;
+}
+
+// ------------------------------------------------------------------------------------ kcat ⇄ port
+
+const clients = suite('interop: kcat and the kafkajs port, every codec');
+let transport: KafkaTransport | undefined;
+
+// uvu 0.5 swallows an error thrown by a before() hook (the suite then "passes" with 0 tests run
+// and exit 0): the checks and the setup go in before.each, whose errors fail each test
+clients.before.each(() => {
+  requireEnvironment();
+  transport ??= kafkajsTransport({ brokers: brokerList, clientId: unique('client'), logger });
+});
+
+/** ~500 bytes per line: UTF-8 text, some invalid UTF-8, never a newline. */
+function line(i: number): Buffer {
+  const body = Buffer.from(`{"n":${i},"text":"${'Où partir en week-end — größte 🚆 '.repeat(12)}"}`, 'utf8');
+  return i % 7 === 3 ? Buffer.concat([body, Buffer.from([0xc3, 0x28, 0xff, 0xfe])]) : body;
+}
+
+for (const codec of CODECS) {
+  clients(`kcat -z ${codec} -K: -H: keys, values and headers reach the port unchanged`, async () => {
+    const topic = unique(`kcat-${codec}`);
+    await createTopics(brokerList, { [topic]: 2 }, logger);
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `key-${i}-ü`, value: line(i) }));
+    const headers = { 'x-codec': codec, 'x-text': 'välue ✓ = ok', 'x-empty': '' };
+    kcatProduce(topic, codec, sent, headers);
+    const onDisk = [0, 1].map((p) => codecsOnDisk(topic, p));
+    if (onDisk.includes(undefined)) console.log(`  (${codec}: the broker's log dir is not on this machine; codec on disk not checked)`);
+    else assert.equal([...new Set(onDisk.flat())], [CODEC_ID[codec]], `kcat wrote ${codec} batches`);
+
+    const records = await portConsume(transport!, topic, sent.length);
+    assert.is(records.length, sent.length, 'each message once');
+    const byKey = new Map(records.map((r) => [text(r.key), r]));
+    assert.is(byKey.size, sent.length, 'distinct keys');
+    for (const m of sent) {
+      const r = byKey.get(m.key);
+      assert.ok(r, `${m.key} received`);
+      assert.is(hex(r.value), hex(m.value), `${m.key}: value`);
+      assert.equal(Object.keys(r.headers).sort(), Object.keys(headers).sort(), `${m.key}: header names`);
+      for (const [name, value] of Object.entries(headers)) assert.is(text(r.headers[name] as Uint8Array), value, `${m.key}: header ${name}`);
+    }
+    // the timestamps kcat's producer stamped
+    const seen = kcatConsume(topic);
+    const stamps = new Map(seen.map((m) => [`${m.partition}/${m.offset}`, m.timestamp]));
+    for (const r of records) assert.is(r.timestamp, stamps.get(`${r.partition}/${r.offset}`), 'timestamp as kcat reads it');
+  });
+}
+
+clients('kcat: a tombstone (-Z) reaches the port as a null value, an empty key as an empty key', async () => {
+  const topic = unique('kcat-tombstone');
+  await createTopics(brokerList, { [topic]: 1 }, logger);
+  // -Z sends an empty key as NULL too: the empty key goes without it
+  kcat(['-P', '-t', topic, '-K:', '-Z'], Buffer.from('gone:\n'));
+  kcat(['-P', '-t', topic, '-K:'], Buffer.from(':no key\n'));
+  const records = await portConsume(transport!, topic, 2);
+  assert.equal(records.map((r) => [text(r.key), r.value === null ? null : text(r.value)]), [['gone', null], ['', 'no key']]);
+  assert.ok(records[1]!.key !== null && records[1]!.key.length === 0, 'an empty key is not a null key');
+});
+
+for (const codec of CODECS) {
+  clients(`port compression ${codec}: kcat reads keys, values and headers unchanged`, async () => {
+    const topic = unique(`port-${codec}`);
+    await createTopics(brokerList, { [topic]: 1 }, logger);
+    const producer = transport!.producer({ compression: codec, acks: -1, idempotent: false });
+    const sent = Array.from({ length: 300 }, (_, i) => ({
+      key: i % 10 === 0 ? null : new Uint8Array(Buffer.from(`k-${i}`)),
+      value: new Uint8Array(Buffer.concat([line(i), randomBytes(i % 50)])),
+      headers: { 'x-codec': codec, 'x-n': String(i) },
+      timestamp: String(1_700_000_000_000 + i),
+    }));
+    try {
+      await producer.send(topic, sent.slice(0, 150));
+      await producer.send(topic, sent.slice(150));
+    } finally {
+      await producer.close();
+    }
+    const read = kcatConsume(topic);
+    assert.is(read.length, sent.length);
+    read.forEach((m, i) => {
+      const s = sent[i]!;
+      assert.is(m.offset, BigInt(i));
+      assert.is(hex(m.key), hex(s.key), `#${i}: key`);
+      assert.is(hex(m.value), hex(s.value), `#${i}: value`);
+      assert.is(m.timestamp, s.timestamp, `#${i}: timestamp`);
+      assert.equal(headerMap(m.headers), s.headers, `#${i}: headers`);
+    });
+  });
+}
+
+clients.run();
+
+// ------------------------------------------------------------------------------------ the content flow
+
+interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+const LINES = 300;
+const flow = suite('interop: the content flow (sluice run) on kcat-produced input, read back with kcat');
+const state: {
+  dir: string;
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+  lines: Buffer[];
+  expected: Expected[];
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+  stdout: string;
+  stderr: string;
+  inputMessages: KcatMessage[];
+} = { dir: '', input: '', output: '', dlq: '', group: '', lines: [], expected: [], stdout: '', stderr: '', inputMessages: [] };
+
+const expectedWritten = () => state.expected.filter((e) => e.ok && !e.filtered).length;
+const expectedDead = () => state.expected.filter((e) => !e.ok).length;
+const explain = () => `exit ${JSON.stringify(state.exit)}\n--- stdout\n${state.stdout}\n--- stderr\n${state.stderr.slice(-4000)}\n--- log (last lines)\n${logTail()}`;
+const logTail = () => {
+  const file = join(state.dir, 'sluice.log');
+  // the run's own lines (start, stop, commits, failures), not one line per dead letter
+  return existsSync(file)
+    ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"stage":')).slice(-12).join('\n')
+    : '(no log)';
+};
+
+/** Builds dist/ when a source file is newer than the built CLI. */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)));
+  if (existsSync(cli) && statSync(cli).mtimeMs >= Math.max(newest(join(packageRoot, 'src')), newest(join(packageRoot, 'schemas')))) return;
+  const build = spawnSync('npm', ['run', 'build:ts'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build:ts failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
+}
+
+async function endOffsets(admin: KafkajsAdmin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** Runs Sluice once; every test of the suite awaits it (and fails with its error). */
+let ran: Promise<void> | undefined;
+flow.before.each(() => (ran ??= runSluice()));
+
+async function runSluice(): Promise<void> {
+  requireEnvironment();
+  ensureBuilt();
+  state.dir = mkdtempSync(join(tmpdir(), 'sluice-interop-'));
+  state.input = unique('content-in');
+  state.output = unique('content-out');
+  state.dlq = unique('content-dlq');
+  state.group = unique('content-group');
+  await createTopics(brokerList, { [state.input]: 3, [state.output]: 3, [state.dlq]: 1 }, logger);
+  state.lines = rawLines(join(packageRoot, 'samples', 'content.ndjson')).slice(0, LINES);
+  state.expected = readFileSync(join(packageRoot, 'samples', 'content.expected.ndjson'), 'utf8')
+    .split('\n')
+    .slice(0, LINES)
+    .map((l) => JSON.parse(l) as Expected);
+  // the same 300 lines once per codec, keyed `<codec>-<line>`
+  for (const codec of CODECS) {
+    kcatProduce(state.input, codec, state.lines.map((value, i) => ({ key: `${codec}-${i + 1}`, value })), { 'x-codec': codec, 'x-origin': 'kcat' });
+  }
+  state.inputMessages = kcatConsume(state.input);
+  assert.is(state.inputMessages.length, LINES * CODECS.length, 'input produced');
+
+  const overlay = join(state.dir, 'kafka.conf');
+  writeFileSync(
+    overlay,
+    `include "${join(packageRoot, 'config', 'local.conf')}"
+log.destination = "${join(state.dir, 'sluice.log')}"
+log.level = info
+progress = off
+flows.campaign.enabled = false
+flows.content.source = null
+flows.content.source {
+  kind = kafka
+  brokers = "${BROKERS}"
+  topic = "${state.input}"
+  group-id = "${state.group}"
+  # only the shutdown commit can commit: SIGTERM must commit what was delivered
+  commit-interval-ms = 60000
+}
+flows.content.sink = null
+flows.content.sink { kind = kafka, brokers = "${BROKERS}", topic = "${state.output}", key = id, encoding = json, compression = lz4 }
+flows.content.dead-letter = null
+flows.content.dead-letter { kind = kafka, brokers = "${BROKERS}", topic = "${state.dlq}" }
+`,
+  );
+  // no SLUICE_* variables from the environment: the overlay says everything
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+  const child: ChildProcess = spawn(process.execPath, [cli, 'run', '--config', overlay], { cwd: state.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk: Buffer) => (state.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (state.stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  void exited.then((e) => (state.exit = e));
+
+  const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      `${expectedWritten() * CODECS.length} outputs and ${expectedDead() * CODECS.length} dead letters`,
+      async () => {
+        if (state.exit) throw new Error(`sluice exited before its outputs were complete:\n${explain()}`);
+        return (await endOffsets(admin, state.output)) >= expectedWritten() * CODECS.length && (await endOffsets(admin, state.dlq)) >= expectedDead() * CODECS.length;
+      },
+      40_000,
+    ).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n${explain()}`);
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  child.kill('SIGTERM');
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  state.exit = await exited;
+  clearTimeout(timeout);
+}
+
+flow.after(() => {
+  if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+});
+
+flow('SIGTERM: exit 0 with the summary of the run', () => {
+  assert.equal(state.exit, { code: 0, signal: null }, explain());
+  const invalid = state.expected.filter((e) => !e.ok && e.reason !== 'E_LOOKUP_MISS').length * CODECS.length;
+  const read = LINES * CODECS.length;
+  const filtered = state.expected.filter((e) => e.filtered).length * CODECS.length;
+  const summary = `content: ${read} read, ${read - invalid} valid, ${invalid} invalid, ${filtered} filtered, ${expectedWritten() * CODECS.length} written, ${expectedDead() * CODECS.length} dead-lettered, 0 dropped`;
+  assert.ok(state.stdout.includes(summary), `summary line "${summary}" expected in:\n${state.stdout}`);
+  assert.not.ok(/campaign:/.test(state.stdout), 'the disabled campaign flow did not run');
+});
+
+flow('outputs (read with kcat): JSON records keyed by their itemId, one per expected line and codec, headers and timestamps passed through', () => {
+  const outputs = kcatConsume(state.output);
+  assert.is(outputs.length, expectedWritten() * CODECS.length, 'records written');
+  const inputByKey = new Map(state.inputMessages.map((m) => [text(m.key), m]));
+  const want: string[] = [];
+  state.expected.forEach((e, i) => {
+    if (!e.ok || e.filtered) return;
+    const id = (JSON.parse(state.lines[i]!.toString('utf8')) as { id: string }).id;
+    for (const codec of CODECS) want.push(`${codec} ${id} ${inputByKey.get(`${codec}-${i + 1}`)!.timestamp}`);
+  });
+  const got: string[] = [];
+  for (const m of outputs) {
+    assert.ok(m.value !== null, 'an output value');
+    const record = JSON.parse(m.value.toString('utf8')) as { itemId?: string };
+    assert.type(record.itemId, 'string', `itemId in ${m.value.toString('utf8')}`);
+    assert.is(text(m.key), record.itemId, 'the output key is the itemId');
+    const headers = headerMap(m.headers);
+    assert.is(headers['x-origin'], 'kcat', 'input headers pass through');
+    got.push(`${headers['x-codec']} ${record.itemId} ${m.timestamp}`);
+  }
+  assert.equal(got.sort(), want.sort(), 'per codec: the itemIds of the expected lines, with the input timestamps');
+});
+
+flow('dead letters (read with kcat): the original key, value and headers, with the reason and the source coordinates', () => {
+  const letters = kcatConsume(state.dlq);
+  assert.is(letters.length, expectedDead() * CODECS.length, 'dead letters');
+  const inputByKey = new Map(state.inputMessages.map((m) => [text(m.key), m]));
+  const seen = new Set<string>();
+  for (const letter of letters) {
+    const key = text(letter.key);
+    const match = /^(\w+)-(\d+)$/.exec(key);
+    assert.ok(match, `the original key is kept: ${key}`);
+    const [, codec, lineNo] = match;
+    const index = Number(lineNo) - 1;
+    const expected = state.expected[index]!;
+    assert.not.ok(expected.ok, `line ${lineNo} (${codec}) should not be dead-lettered (${JSON.stringify(expected)})`);
+    assert.not.ok(seen.has(key), `one dead letter for ${key}`);
+    seen.add(key);
+    assert.is(hex(letter.value), hex(state.lines[index]), `${key}: the original value, byte for byte`);
+    const headers = headerMap(letter.headers);
+    assert.is(headers['x-codec'], codec, `${key}: original header x-codec`);
+    assert.is(headers['x-origin'], 'kcat', `${key}: original header x-origin`);
+    assert.is(headers['sluice.reason'], expected.reason, `${key}: sluice.reason`);
+    if (expected.path !== undefined) assert.is(headers['sluice.path'], expected.path, `${key}: sluice.path`);
+    const input = inputByKey.get(key)!;
+    assert.is(headers['sluice.source.topic'], state.input, `${key}: sluice.source.topic`);
+    assert.is(headers['sluice.source.partition'], String(input.partition), `${key}: sluice.source.partition`);
+    assert.is(headers['sluice.source.offset'], String(input.offset), `${key}: sluice.source.offset`);
+    for (const name of ['sluice.message', 'sluice.stage', 'sluice.time']) assert.ok(headers[name], `${key}: ${name}`);
+  }
+  const want = state.expected.flatMap((e, i) => (e.ok ? [] : CODECS.map((c) => `${c}-${i + 1}`)));
+  assert.equal([...seen].sort(), want.sort(), 'every failing line of every codec, once');
+});
+
+flow('codecs on the broker: the input holds batches of every codec, the output lz4 batches', () => {
+  const input = [0, 1, 2].map((p) => codecsOnDisk(state.input, p));
+  const output = [0, 1, 2].map((p) => codecsOnDisk(state.output, p));
+  if (input.includes(undefined) || output.includes(undefined)) {
+    console.log("  (the broker's log dir is not on this machine: codecs on disk not checked)");
+    return;
+  }
+  assert.equal([...new Set(input.flat())].sort(), CODECS.map((c) => CODEC_ID[c]).sort(), 'kcat wrote batches of every codec');
+  assert.equal([...new Set(output.flat())], [CODEC_ID.lz4], 'the sink wrote lz4 batches');
+});
+
+flow('SIGTERM: the delivered input offsets are committed (a restart would not read them again)', async () => {
+  const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(state.input);
+    const [committed] = await admin.fetchOffsets({ groupId: state.group, topics: [state.input] });
+    const byPartition = new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+    assert.equal(
+      ends.map((p) => `${p.partition}:${byPartition.get(p.partition)}`).sort(),
+      ends.map((p) => `${p.partition}:${p.high}`).sort(),
+      `committed offsets (-1: none) equal the end of every input partition\n--- log (last lines)\n${logTail()}`,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+flow.run();
