@@ -44,6 +44,12 @@ const SYNTAX_CODES = new Set([
   'E_TRAILING', 'E_DEPTH', 'E_SIZE', 'E_DUPLICATE_KEY',
 ]);
 
+/** a[i], asserting that i is a valid index (the generator never relies on reading past the end). */
+function at<T>(a: readonly T[], i: number): T {
+  if (!Number.isInteger(i) || i < 0 || i >= a.length) throw new RangeError(`index ${i} out of range [0, ${a.length})`);
+  return a[i]!;
+}
+
 // ---------------------------------------------------------------------------------------------
 // PRNG (mulberry32)
 
@@ -65,7 +71,7 @@ class Rng {
     return this.next() < p;
   }
   pick<T>(a: readonly T[]): T {
-    return a[Math.floor(this.next() * a.length)];
+    return at(a, Math.floor(this.next() * a.length)); // throws on an empty array
   }
   weighted<T>(a: readonly (readonly [T, number])[]): T {
     let total = 0;
@@ -74,13 +80,13 @@ class Rng {
     for (const [v, w] of a) {
       if ((x -= w) < 0) return v;
     }
-    return a[a.length - 1][0];
+    return at(a, a.length - 1)[0]; // only reached through rounding; throws on an empty list
   }
   shuffle<T>(a: readonly T[]): T[] {
     const b = a.slice();
     for (let i = b.length - 1; i > 0; i--) {
       const j = Math.floor(this.next() * (i + 1));
-      [b[i], b[j]] = [b[j], b[i]];
+      [b[i], b[j]] = [b[j]!, b[i]!]; // 0 <= j <= i < b.length
     }
     return b;
   }
@@ -113,17 +119,24 @@ function getPtr(obj: Json, ptr: string): Json | undefined {
   }
   return cur;
 }
-function setPtr(obj: Json, ptr: string, v: Json): void {
+/** Splits a non-root pointer into its parent's tokens and its last token. */
+function splitLast(ptr: string): [string[], string] {
   const ps = parts(ptr);
+  const last = ps.pop();
+  if (last === undefined) throw new Error('cannot set/delete the root pointer');
+  return [ps, last];
+}
+function setPtr(obj: Json, ptr: string, v: Json): void {
+  const [ps, last] = splitLast(ptr);
   let cur: any = obj;
-  for (const p of ps.slice(0, -1)) cur = cur[p];
-  cur[ps[ps.length - 1]] = v;
+  for (const p of ps) cur = cur[p];
+  cur[last] = v;
 }
 function delPtr(obj: Json, ptr: string): void {
-  const ps = parts(ptr);
+  const [ps, last] = splitLast(ptr);
   let cur: any = obj;
-  for (const p of ps.slice(0, -1)) cur = cur[p];
-  delete cur[ps[ps.length - 1]];
+  for (const p of ps) cur = cur[p];
+  delete cur[last];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +231,7 @@ function toNode(v: Json, ptr: string, m: Msg, r: Rng): RNode {
     t: 'o',
     entries: order.map((k) => {
       const p = `${ptr}/${esc(k)}`;
-      const e: Entry = { key: k, val: toNode(v[k], p, m, r) };
+      const e: Entry = { key: k, val: toNode(v[k]!, p, m, r) }; // k comes from Object.keys(v)
       const kr = m.keyRaw.get(p);
       if (kr !== undefined) e.keyRaw = kr;
       return e;
@@ -230,7 +243,7 @@ function nodeAt(root: RNode, ptr: string): RNode {
   let cur: RNode = root;
   for (const p of parts(ptr)) {
     if (cur.t === 'o') cur = cur.entries.find((e) => e.key === p)!.val;
-    else if (cur.t === 'a') cur = cur.items[Number(p)];
+    else if (cur.t === 'a') cur = at(cur.items, Number(p));
     else throw new Error(`nodeAt: ${ptr}`);
   }
   return cur;
@@ -273,7 +286,7 @@ function ser(n: RNode, st: Style, r: Rng, out: Chunk[]): void {
       }
       out.push('{' + pad);
       n.entries.forEach((e, i) => {
-        if (i) out.push(n.entries[i - 1].after ?? comma);
+        if (i) out.push(n.entries[i - 1]!.after ?? comma); // i >= 1
         if (e.pre) out.push(e.pre);
         out.push(e.keyRaw ?? escStr(e.key, st, r, true));
         out.push(e.sep ?? colon);
@@ -296,12 +309,12 @@ function safeCuts(b: Uint8Array): number[] {
   let first = -1;
   const lastClose = b.lastIndexOf(0x7d);
   for (let i = 0; i < b.length; i++) {
-    const c = b[i];
+    const c = b[i]!;
     if (first >= 0 && i > first && i <= lastClose) {
       if (inStr) {
         if (escState === 0 && c < 0x80) res.push(i);
       } else {
-        const prev = b[i - 1];
+        const prev = b[i - 1]!; // i > first >= 0
         const prevNum = (prev >= 0x30 && prev <= 0x39) || prev === 0x2e || prev === 0x2b || prev === 0x2d || prev === 0x45 || prev === 0x65;
         const isLower = (x: number) => x >= 0x61 && x <= 0x7a;
         if (!prevNum && ('{}[],:"'.includes(String.fromCharCode(c)) || isWs(c))) res.push(i);
@@ -442,7 +455,7 @@ function specKit(flow: Flow) {
         m.nodeMods.push((root, rr) => {
           const o = nodeAt(root, objPtr) as ONode;
           const idx = o.entries.findIndex((e) => e.key === key);
-          const orig = o.entries[idx];
+          const orig = at(o.entries, idx); // prepare() made sure the member exists
           const copy: Entry = { key, val: opts.val ? opts.val(rr) : orig.val };
           if (opts.keyRaw) copy.keyRaw = opts.keyRaw;
           o.entries.splice(rr.int(idx + 1, o.entries.length), 0, copy);
@@ -452,8 +465,8 @@ function specKit(flow: Flow) {
 }
 
 /** entries of the root except the last (so a replaced separator is really between two members) */
-const notLast = (root: ONode, r: Rng) => root.entries[r.int(0, root.entries.length - 2)];
-const anyEntry = (root: ONode, r: Rng) => root.entries[r.int(0, root.entries.length - 1)];
+const notLast = (root: ONode, r: Rng) => at(root.entries, r.int(0, root.entries.length - 2));
+const anyEntry = (root: ONode, r: Rng) => at(root.entries, r.int(0, root.entries.length - 1));
 
 /** Invalid UTF-8 byte sequences, each inside an otherwise valid string. */
 const BAD_UTF8: [string, string, Uint8Array, string][] = [
@@ -624,7 +637,9 @@ const contentFlow: Flow = {
       '/durationSec': () => r.int(30, 3600),
       '/rating': () => r.int(0, 50) / 10,
     };
-    if (defaults[ptr] && !(parts(ptr)[0] in o)) o[parts(ptr)[0]] = defaults[ptr]();
+    const def = defaults[ptr];
+    const top = parts(ptr)[0];
+    if (def && top !== undefined && !(top in o)) o[top] = def();
   },
 };
 
@@ -781,7 +796,7 @@ function contentSpecs(): { faults: Spec[]; edges: Spec[] } {
 
     // ---- E_UTF8 (raw invalid bytes inside strings)
     ...BAD_UTF8.map(([label, a, bytes, z], i) =>
-      raw('E_UTF8', ['/title', '/summary', '/author/name', '/tags/1'][i % 4], ['"', a, bytes, z, '"'], `<${label}>`),
+      raw('E_UTF8', at(['/title', '/summary', '/author/name', '/tags/1'], i % 4), ['"', a, bytes, z, '"'], `<${label}>`),
     ),
     // ---- E_TOKEN
     node('E_TOKEN', 'trailing comma in top-level object', (root) => (root.trailingComma = true)),
@@ -794,13 +809,13 @@ function contentSpecs(): { faults: Spec[]; edges: Spec[] } {
     node('E_TOKEN', 'unquoted key id', (root) => (root.entries.find((e) => e.key === 'id')!.keyRaw = 'id')),
     node('E_TOKEN', 'smart-quoted key “title”', (root) => (root.entries.find((e) => e.key === 'title')!.keyRaw = '“title”')),
     node('E_TOKEN', '/* comment */ before a key', (root, r) => (anyEntry(root, r).pre = '/* legacy field */ ')),
-    node('E_TOKEN', '// comment after {', (root) => (root.entries[0].pre = '// generated by cms-export v2 ')),
+    node('E_TOKEN', '// comment after {', (root) => (at(root.entries, 0).pre = '// generated by cms-export v2 ')),
     node('E_TOKEN', 'missing colon', (root, r) => (anyEntry(root, r).sep = ' ')),
     node('E_TOKEN', '= instead of colon', (root, r) => (anyEntry(root, r).sep = '=')),
     node('E_TOKEN', 'missing comma', (root, r) => (notLast(root, r).after = ' ')),
     node('E_TOKEN', 'semicolon instead of comma', (root, r) => (notLast(root, r).after = ';')),
     node('E_TOKEN', 'double comma', (root, r) => (notLast(root, r).after = ',,')),
-    node('E_TOKEN', 'leading comma', (root) => (root.entries[0].pre = ',')),
+    node('E_TOKEN', 'leading comma', (root) => (at(root.entries, 0).pre = ',')),
     node('E_TOKEN', 'NBSP (C2 A0) between tokens', (root, r) => (anyEntry(root, r).pre = '\u00a0')),
     raw('E_TOKEN', '/summary', ['nul1']),
     raw('E_TOKEN', '/summary', ['Null']),
@@ -1041,7 +1056,8 @@ const campaignFlow: Flow = {
       '/experiments': () => ['hero-v2', 'cta-blue'],
     };
     const top = parts(ptr)[0];
-    if (defaults['/' + top] && !(top in o)) o[top] = defaults['/' + top]();
+    const def = top === undefined ? undefined : defaults['/' + top];
+    if (def && top !== undefined && !(top in o)) o[top] = def();
   },
 };
 
@@ -1163,7 +1179,7 @@ function campaignSpecs(): { faults: Spec[]; edges: Spec[] } {
 
     // ---- E_UTF8
     ...BAD_UTF8.map(([label, a, bytes, z], i) =>
-      raw('E_UTF8', ['/userId', '/device/appVersion', '/referrer', '/page/title'][i % 4], ['"', 'u', a, bytes, z, '"'], `<${label}>`),
+      raw('E_UTF8', at(['/userId', '/device/appVersion', '/referrer', '/page/title'], i % 4), ['"', 'u', a, bytes, z, '"'], `<${label}>`),
     ),
     node('E_UTF8', 'latin-1 key "r\\xE9f" (extra field)', (root) => root.entries.push({ key: 'réf', keyRaw: '', sep: '', val: { t: 'r', chunks: ['"r', B(0xe9), 'f":"x"'] } })),
     // ---- E_TOKEN
@@ -1462,7 +1478,7 @@ function toNdjson(lines: (Buffer | string)[]): Buffer {
 }
 
 function countExpect(exps: Expect[]): Record<string, number> {
-  const c: Record<string, number> = { total: exps.length, ok: 0, filtered: 0 };
+  const c: { total: number; ok: number; filtered: number; [reason: string]: number } = { total: exps.length, ok: 0, filtered: 0 };
   for (const e of exps) {
     if (e.ok) {
       if ('filtered' in e) c.filtered++;
@@ -1599,7 +1615,7 @@ function refSyntax(b: Uint8Array, schema: any): string {
     throw new Fail(c);
   };
   const ws = () => {
-    while (i < n && isWs(b[i])) i++;
+    while (i < n && isWs(b[i]!)) i++;
   };
   const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
   const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
@@ -1609,7 +1625,7 @@ function refSyntax(b: Uint8Array, schema: any): string {
     let s = '';
     for (;;) {
       if (i >= n) fail('E_UNTERMINATED');
-      const c = b[i];
+      const c = b[i]!;
       if (c === 0x22) {
         i++;
         return s;
@@ -1617,7 +1633,7 @@ function refSyntax(b: Uint8Array, schema: any): string {
       if (c === 0x5c) {
         i++;
         if (i >= n) fail('AMBIGUOUS');
-        const e = String.fromCharCode(b[i]);
+        const e = String.fromCharCode(b[i]!);
         const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
         if (e in simple) {
           s += simple[e];
@@ -1627,8 +1643,8 @@ function refSyntax(b: Uint8Array, schema: any): string {
           let h = '';
           for (let k = 0; k < 4; k++) {
             if (i >= n) fail('AMBIGUOUS');
-            if (!isHex(b[i])) fail('E_ESCAPE');
-            h += String.fromCharCode(b[i++]);
+            if (!isHex(b[i]!)) fail('E_ESCAPE');
+            h += String.fromCharCode(b[i++]!);
           }
           s += String.fromCharCode(parseInt(h, 16));
         } else fail('E_ESCAPE');
@@ -1653,7 +1669,7 @@ function refSyntax(b: Uint8Array, schema: any): string {
       else fail('E_UTF8');
       for (let k = 1; k < len; k++) {
         if (i + k >= n) fail('AMBIGUOUS');
-        const d = b[i + k];
+        const d = b[i + k]!;
         if (d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) fail('E_UTF8');
       }
       s += dec.decode(b.subarray(i, i + len));
@@ -1663,7 +1679,7 @@ function refSyntax(b: Uint8Array, schema: any): string {
   function value(s: any, depth: number): void {
     ws();
     if (i >= n) fail('E_UNTERMINATED');
-    const c = b[i];
+    const c = b[i]!;
     if (c === 0x7b) {
       if (depth + 1 > MAX_DEPTH) fail('E_DEPTH');
       i++;
@@ -1735,24 +1751,24 @@ function refSyntax(b: Uint8Array, schema: any): string {
       if (c === 0x2d) {
         i++;
         if (i >= n) fail('AMBIGUOUS');
-        if (!isDigit(b[i])) fail('E_NUMBER');
+        if (!isDigit(b[i]!)) fail('E_NUMBER');
       }
       if (b[i] === 0x30) {
         i++;
-        if (i < n && isDigit(b[i])) fail('E_NUMBER');
-      } else while (i < n && isDigit(b[i])) i++;
+        if (i < n && isDigit(b[i]!)) fail('E_NUMBER');
+      } else while (i < n && isDigit(b[i]!)) i++;
       if (i < n && b[i] === 0x2e) {
         i++;
         if (i >= n) fail('AMBIGUOUS');
-        if (!isDigit(b[i])) fail('E_NUMBER');
-        while (i < n && isDigit(b[i])) i++;
+        if (!isDigit(b[i]!)) fail('E_NUMBER');
+        while (i < n && isDigit(b[i]!)) i++;
       }
       if (i < n && (b[i] === 0x65 || b[i] === 0x45)) {
         i++;
         if (i < n && (b[i] === 0x2b || b[i] === 0x2d)) i++;
         if (i >= n) fail('AMBIGUOUS');
-        if (!isDigit(b[i])) fail('E_NUMBER');
-        while (i < n && isDigit(b[i])) i++;
+        if (!isDigit(b[i]!)) fail('E_NUMBER');
+        while (i < n && isDigit(b[i]!)) i++;
       }
       return;
     }
