@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: makes sure the build the tests need exists, starts a real Kafka broker (KRaft, from
 // the Maven Central jars: scripts/kafka.sh) unless KAFKA_BROKERS names one, runs every uvu suite
-// under test/ in one process (TypeScript through tsx), and stops the broker it started.
+// under test/ in one process (TypeScript through tsx), and stops the broker it started. A full run
+// type-checks the tree first.
 // An argument is a file pattern: `npm test -- core/` runs the suites whose path matches.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +16,11 @@ const built = ['build/sluice-core.wasm', 'build/sluice-core-scalar.wasm', 'dist/
 if (!built && run('npm', ['run', 'build']) !== 0) process.exit(1);
 
 const pattern = process.argv[2] ?? '';
+// the whole tree type-checks (src, tests, benchmarks, scripts) before any suite runs
+if (pattern === '' && run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
+  console.error('test: type errors (see above)');
+  process.exit(1);
+}
 const kafkaPort = process.env.SLUICE_TEST_KAFKA_PORT ?? '19092';
 const ownBroker = !process.env.KAFKA_BROKERS;
 const env = ownBroker ? { KAFKA_PORT: kafkaPort, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` } : {};
