@@ -17,6 +17,8 @@ export class FlowStats {
   readonly failedByReason = new Map<string, number>();
   /** Read -> written, microseconds. */
   readonly latency: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 3_600_000_000 });
+  /** Producer timestamp -> hand-over to the flow, of the oldest message of each batch, milliseconds. */
+  readonly sourceLag: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 86_400_000 });
   readonly startedAt = performance.now();
   endedAt = 0;
 
@@ -56,6 +58,8 @@ export interface FlowSummary {
   seconds: number;
   messagesPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /** Present for sources with producer timestamps (Kafka). */
+  sourceLagMs?: { p50: number; p99: number; max: number };
 }
 
 export function summarize(stats: FlowStats): FlowSummary {
@@ -78,6 +82,9 @@ export function summarize(stats: FlowStats): FlowSummary {
       p99: ms(stats.latency.getValueAtPercentile(99)),
       max: ms(stats.latency.maxValue),
     },
+    ...(stats.sourceLag.totalCount > 0
+      ? { sourceLagMs: { p50: stats.sourceLag.getValueAtPercentile(50), p99: stats.sourceLag.getValueAtPercentile(99), max: stats.sourceLag.maxValue } }
+      : {}),
   };
 }
 
@@ -86,6 +93,7 @@ export function formatSummary(summaries: readonly FlowSummary[]): string {
   for (const s of summaries) {
     lines.push(`${s.flow}: ${s.read} read, ${s.valid} valid, ${s.invalid} invalid, ${s.filtered} filtered, ${s.written} written, ${s.deadLettered} dead-lettered, ${s.dropped} dropped`);
     lines.push(`  ${s.messagesPerSecond} msg/s over ${s.seconds} s; latency p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, max ${s.latencyMs.max} ms`);
+    if (s.sourceLagMs) lines.push(`  produced -> handed over (oldest of each batch): p50 ${s.sourceLagMs.p50} ms, p99 ${s.sourceLagMs.p99} ms, max ${s.sourceLagMs.max} ms`);
     const invalid = Object.entries(s.invalidByReason);
     if (invalid.length > 0) lines.push(`  invalid by reason: ${invalid.map(([r, n]) => `${r} ${n}`).join(', ')}`);
     const failed = Object.entries(s.failedByReason);

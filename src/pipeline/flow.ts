@@ -149,6 +149,8 @@ export class Flow {
     const letters: OutboundMessage[] = [];
     const delivered: InputMessage[] = [];
     stats.read += batch.length;
+    const produced = batch[0]?.timestamp;
+    if (produced !== undefined) stats.sourceLag.recordValue(Math.max(0, Date.now() - Number(produced)));
     for (let start = 0; start < batch.length; ) {
       const count = validator.check(values, start);
       const spans = validator.spans(count);
@@ -188,8 +190,8 @@ export class Flow {
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
       await batch.deliverAtomically(sends);
     } else {
-      if (outputs.length > 0) await this.#sink.write(outputs);
-      if (letters.length > 0) await this.#deadLetters!.write(letters);
+      // outputs and dead letters go to different topics: both requests in flight at once
+      await Promise.all([outputs.length > 0 && this.#sink.write(outputs), letters.length > 0 && this.#deadLetters!.write(letters)]);
       await batch.done(); // only now: every output and dead letter of the batch is acknowledged
     }
     this.stats.written += outputs.length;
