@@ -14,6 +14,7 @@ import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
 import { createTopics, produceFile } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
+import { runTestFile } from './testing/test-files.ts';
 import { componentDocs } from './pipeline/docs.ts';
 import { describe } from './pipeline/topology.ts';
 
@@ -143,6 +144,20 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   return 0;
 }
 
+async function test(files: string[]): Promise<number> {
+  let failed = 0;
+  for (const file of files) {
+    for (const result of await runTestFile(file)) {
+      if (result.problems.length === 0) process.stdout.write(`ok\t${file}\t${result.name}\n`);
+      else {
+        failed++;
+        process.stdout.write(`FAIL\t${file}\t${result.name}\n${result.problems.map((p) => `\t${p}\n`).join('')}`);
+      }
+    }
+  }
+  return failed > 0 ? EXIT_INVALID : 0;
+}
+
 function program(): Command {
   const cli = new Command('sluice')
     .description('Kafka Streams-style stream processor: JSON parsing and rule validation in a WebAssembly core, pipelines in HOCON')
@@ -197,6 +212,13 @@ function program(): Command {
     .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of the configuration)')
     .action(async (options) => {
       process.exitCode = await topicsCreate(options);
+    });
+  cli
+    .command('test')
+    .description('Run declarative test files (inputs and expected outputs for a flow of a configuration) in memory')
+    .argument('<files...>', 'test files, e.g. config/tests/content.test.conf')
+    .action(async (files: string[]) => {
+      process.exitCode = await test(files);
     });
   cli
     .command('components')

@@ -5,3 +5,5 @@ export type { VerdictCode } from './core/codes.ts';
 export type { JsonSchema } from './core/compile.ts';
 export { SluiceError } from './errors.ts';
 export type { ConfigProblem, SluiceErrorCode } from './errors.ts';
+export { runFlow } from './testing/driver.ts';
+export type { FlowRun, TestDeadLetter, TestInput, TestOutput } from './testing/driver.ts';

@@ -232,8 +232,11 @@ function problemsOf(error: unknown, base: readonly PropertyKey[], config: Sluice
   return relative.map((p) => config.problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
 }
 
+/** Replaces a flow's configured source and sinks (the test driver runs flows in memory). */
+export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sink; deadLetters: Sink | undefined };
+
 /** Builds every enabled flow's components; throws SLC_CONFIG listing every problem found. */
-export function buildFlows(config: SluiceConfig, logger: Logger, options: { includeDisabled?: boolean } = {}): Flow[] {
+export function buildFlows(config: SluiceConfig, logger: Logger, options: { includeDisabled?: boolean; io?: IoOverride } = {}): Flow[] {
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
   for (const topology of config.flows) {
@@ -281,9 +284,10 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
         return undefined;
       }
     };
-    const source = build('source', (n) => registry.sources[n.kind]!.create(n.config, context(n)));
-    const sink = build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
-    const deadLetters = build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
+    const io = options.io?.(topology);
+    const source = io?.source ?? build('source', (n) => registry.sources[n.kind]!.create(n.config, context(n)));
+    const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
+    const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
     flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes, keySlot }));
   }
