@@ -12,6 +12,7 @@ import { createLogger } from './observe/logger.ts';
 import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
+import { startLocalServices } from './io/http/local-server.ts';
 import { createTopics, produceFile } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
 import { runTestFile } from './testing/test-files.ts';
@@ -34,7 +35,14 @@ function positiveInteger(value: string): number {
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
   const config = await loadConfig(options.config);
   const logger = createLogger(config.settings.log, config.logDir);
-  const flows = buildFlows(config, logger);
+  const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
+  let flows: ReturnType<typeof buildFlows>;
+  try {
+    flows = buildFlows(config, logger, { localUrls: localServices.urls });
+  } catch (error) {
+    await localServices.stop();
+    throw error;
+  }
   const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
   const stopProgress = showProgress ? startProgress(flows.map((f) => f.stats)) : undefined;
   const stop = () => {
@@ -59,6 +67,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
     stopProgress?.();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await localServices.stop();
   }
   const summaries = flows.map((f) => summarize(f.stats));
   logger.info({ summaries }, 'finished');

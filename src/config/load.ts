@@ -20,6 +20,8 @@ export interface SluiceConfig {
   readonly resolved: Record<string, unknown>;
   /** Names a key path's file, for errors raised later (when components are built). */
   problemAt(path: readonly PropertyKey[], message: string): ConfigProblem;
+  /** Directory relative paths at a key path are resolved against. */
+  dirOf(path: readonly PropertyKey[]): string;
 }
 
 type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
@@ -138,6 +140,7 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     maxSize: flow.limits['max-size'],
     onInvalid: flow['on-invalid'],
     delivery: flow.delivery,
+    deadlineMs: flow['deadline-ms'],
     nodes,
   };
 }
@@ -151,6 +154,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
       'on-invalid': t.onInvalid,
       delivery: t.delivery,
+      ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),
       rules: t.rules,
       source: view(t.nodes.find((n) => n.role === 'source')!),
       stages: t.nodes.filter((n) => n.role === 'stage').map(view),
@@ -158,7 +162,14 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       ...(t.nodes.some((n) => n.role === 'dead-letter') ? { 'dead-letter': view(t.nodes.find((n) => n.role === 'dead-letter')!) } : {}),
     };
   }
-  return { log: settings.log, progress: settings.progress, ...(settings.kafka ? { kafka: settings.kafka } : {}), flows: flowsView };
+  return {
+    log: settings.log,
+    progress: settings.progress,
+    ...(settings.kafka ? { kafka: settings.kafka } : {}),
+    services: settings.services,
+    'local-services': settings['local-services'],
+    flows: flowsView,
+  };
 }
 
 /** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
@@ -184,6 +195,12 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
     if (topology) flows.push(topology);
   }
   if (parsed.success && Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
+  for (const [name, service] of Object.entries(parsed.data?.services ?? {})) {
+    const local = service['local-service'];
+    if (local !== undefined && !(local in (parsed.data?.['local-services'] ?? {}))) {
+      problems.add(['services', name, 'local-service'], `no local-services entry "${local}"`);
+    }
+  }
   if (problems.list.length > 0) throw configError(problems.list);
   const settings: RootConfig = { ...parsed.data!, flows: flowConfigs };
   return {
@@ -193,6 +210,7 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
     files: hocon.files,
     resolved: resolvedView(settings, flows),
     problemAt: (path, message) => problems.at(path, message),
+    dirOf: (path) => problems.dirOf(path),
   };
 }
 

@@ -1,6 +1,8 @@
 // The shape of a Sluice configuration. Components (sources, stages, sinks) are checked against
 // their own specs from the registry; here they are only `{ kind, name?, ... }`.
 import { z } from 'zod';
+import { localServiceConfig } from '../io/http/local-server.ts';
+import { serviceConfig } from '../io/http/service.ts';
 
 export const component = z.looseObject({
   kind: z.string().describe('The component kind, e.g. file, map, filter'),
@@ -29,6 +31,12 @@ export const flow = z.strictObject({
   stages: z.array(component).default([]).describe('Run in order after validation'),
   sink: component.describe('Where records go'),
   'dead-letter': component.optional().describe('Where failed messages go, with the reason in headers'),
+  'deadline-ms': z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Latency budget from receipt: a record past it is not sent to a stage that calls out (E_DEADLINE)'),
   delivery: z
     .enum(['at-least-once', 'exactly-once'])
     .default('at-least-once')
@@ -58,6 +66,11 @@ export const root = z.strictObject({
   log: log.prefault({}),
   progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
   kafka: kafka.optional().describe('The Kafka cluster of this environment, for `sluice topics` and `sluice produce`'),
+  services: z.record(z.string(), serviceConfig).default({}).describe('HTTP services the enrich-http stages call, with their resilience'),
+  'local-services': z
+    .record(z.string(), localServiceConfig)
+    .default({})
+    .describe('Built-in HTTP servers serving lookup files, started by sluice run (local mode)'),
   flows: z.record(flowName, flow),
 });
 

@@ -12,8 +12,25 @@ import type { StageContext } from './component.ts';
 import { fieldBytes, FieldTable } from './fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from './rules.ts';
+import { HttpService } from '../io/http/service.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
 import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, SourceBatch, Stage } from './types.ts';
+
+/** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
+interface Result {
+  readonly output?: OutboundMessage;
+  readonly letter?: OutboundMessage;
+}
+
+const NOTHING: Result = Object.freeze({});
+const DONE = Promise.resolve();
+
+/** A message key as a map key (bytes to a string, one char per byte). */
+function keyText(key: Uint8Array): string {
+  return key.length <= 4096 ? String.fromCharCode.apply(null, key as unknown as number[]) : latin1.decode(key);
+}
+
+const latin1 = new TextDecoder('latin1');
 
 interface Delivered {
   readonly outputs: OutboundMessage[];
@@ -74,6 +91,8 @@ export class Flow {
   readonly #keySlot: number;
   readonly #types = new Map<string, DescMessage>();
   readonly #registry: Registry;
+  /** Some stage waits on I/O: records of a batch run concurrently (see #runConcurrently). */
+  readonly #callsOut: boolean;
 
   constructor(parts: {
     topology: FlowTopology;
@@ -99,6 +118,7 @@ export class Flow {
     this.#slots = parts.validator.extract.length;
     this.#registry = parts.registry;
     this.#keySlot = parts.keySlot;
+    this.#callsOut = parts.stages.some((s) => s.stage.callsOut === true);
   }
 
   #encode(record: FlowRecord): Uint8Array {
@@ -112,32 +132,54 @@ export class Flow {
     return this.#sink.encoding === 'protobuf' ? toBinary(type, output as Message) : encoder.encode(toJsonString(type, output as Message));
   }
 
-  #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, letters: OutboundMessage[], verdict?: Verdict): void {
-    this.#logger.warn(
-      { stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) },
-      text,
-    );
+  /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
+  #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
+    this.#logger.warn({ stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
     if (toDeadLetters && this.#deadLetters) {
-      letters.push({ key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp });
       this.stats.deadLettered++;
-    } else this.stats.dropped++;
+      return { key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp };
+    }
+    this.stats.dropped++;
+    return undefined;
   }
 
-  async #runStages(record: FlowRecord, outputs: OutboundMessage[], letters: OutboundMessage[]): Promise<void> {
+  /** Runs a record through the stages: its output, or its dead letter, or nothing (filtered, dropped). */
+  async #runStages(record: FlowRecord): Promise<Result> {
     for (const { name, stage } of this.#stages) {
       let outcome = stage.process(record);
       if (outcome instanceof Promise) outcome = await outcome;
       if (outcome.kind === 'continue') continue;
       if (outcome.kind === 'filtered') {
         this.stats.filtered++;
-        return;
+        return NOTHING;
       }
       this.stats.countFailed(outcome.code);
-      this.#fail(record, name, outcome.code, outcome.message, outcome.deadLetter, letters);
-      return;
+      const letter = this.#fail(record, name, outcome.code, outcome.message, outcome.deadLetter);
+      return letter ? { letter } : NOTHING;
     }
     const key = this.#keySlot < 0 ? record.key : (fieldBytes(record, this.#keySlot) ?? record.key);
-    outputs.push({ key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp });
+    return { output: { key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp } };
+  }
+
+  /**
+   * Stages that call out: the batch's records run concurrently, except that records with the same
+   * key run one after the other, in input order. Results come back in input order.
+   */
+  async #runConcurrently(records: readonly FlowRecord[]): Promise<Result[]> {
+    const results: Result[] = new Array(records.length);
+    const lastOfKey = new Map<string, Promise<void>>();
+    const tasks = records.map((record, i) => {
+      const run = async () => {
+        results[i] = await this.#runStages(record);
+      };
+      if (record.key === null) return run();
+      const key = keyText(record.key);
+      const task = (lastOfKey.get(key) ?? DONE).then(run);
+      lastOfKey.set(key, task);
+      return task;
+    });
+    await Promise.all(tasks);
+    return results;
   }
 
   /** Validates and runs the stages over a batch; returns what to deliver. */
@@ -151,6 +193,7 @@ export class Flow {
     stats.read += batch.length;
     const produced = batch[0]?.timestamp;
     if (produced !== undefined) stats.sourceLag.recordValue(Math.max(0, Date.now() - Number(produced)));
+    const records: FlowRecord[] = [];
     for (let start = 0; start < batch.length; ) {
       const count = validator.check(values, start);
       const spans = validator.spans(count);
@@ -159,11 +202,12 @@ export class Flow {
         if (!validator.ok(i)) {
           const verdict = validator.verdict(i);
           stats.countInvalid(verdict.code);
-          this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', letters, verdict);
+          const letter = this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', verdict);
+          if (letter) letters.push(letter);
           continue;
         }
         stats.valid++;
-        const record: FlowRecord = {
+        records.push({
           value: message.value,
           key: message.key,
           headers: message.headers,
@@ -173,12 +217,21 @@ export class Flow {
           spans,
           spanAt: i * this.#slots * 2,
           output: null,
-        };
-        const before = outputs.length;
-        await this.#runStages(record, outputs, letters);
-        if (outputs.length > before) delivered.push(message);
+        });
       }
       start += count;
+    }
+    const collect = (record: FlowRecord, result: Result) => {
+      if (result.output) {
+        outputs.push(result.output);
+        delivered.push(record);
+      } else if (result.letter) letters.push(result.letter);
+    };
+    if (this.#callsOut) {
+      const results = await this.#runConcurrently(records);
+      for (let i = 0; i < records.length; i++) collect(records[i]!, results[i]!);
+    } else {
+      for (const record of records) collect(record, await this.#runStages(record));
     }
     return { outputs, letters, delivered };
   }
@@ -236,9 +289,25 @@ function problemsOf(error: unknown, base: readonly PropertyKey[], config: Sluice
 export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sink; deadLetters: Sink | undefined };
 
 /** Builds every enabled flow's components; throws SLC_CONFIG listing every problem found. */
-export function buildFlows(config: SluiceConfig, logger: Logger, options: { includeDisabled?: boolean; io?: IoOverride } = {}): Flow[] {
+export function buildFlows(
+  config: SluiceConfig,
+  logger: Logger,
+  options: { includeDisabled?: boolean; io?: IoOverride; localUrls?: Readonly<Record<string, string>> } = {},
+): Flow[] {
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
+  // one HttpService per configured service, shared by every stage (of every flow) naming it
+  const services = new Map<string, HttpService>();
+  const service = (name: string) => {
+    const settings = config.settings.services[name];
+    if (settings && !services.has(name)) {
+      const local = settings['local-service'];
+      // building without the local services running (sluice check): an address that is never called
+      const localUrl = local === undefined ? undefined : (options.localUrls?.[local] ?? 'http://127.0.0.1:0');
+      services.set(name, new HttpService(name, settings, logger, localUrl));
+    }
+    return services.get(name);
+  };
   for (const topology of config.flows) {
     if (!topology.enabled && !options.includeDisabled) continue;
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery });
@@ -248,7 +317,7 @@ export function buildFlows(config: SluiceConfig, logger: Logger, options: { incl
     let failed = false;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service, deadlineMs: topology.deadlineMs };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {

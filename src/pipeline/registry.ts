@@ -5,6 +5,7 @@ import { kafkaSource } from '../io/kafka/kafka-source.ts';
 import { fileSink } from '../io/local/file-sink.ts';
 import { fileSource } from '../io/local/file-source.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
+import { enrichHttpStage } from '../stages/enrich-http.ts';
 import { filterStage } from '../stages/filter.ts';
 import { mapStage } from '../stages/map.ts';
 import type { SinkSpec, SourceSpec, StageSpec } from './component.ts';
@@ -18,6 +19,7 @@ export const stages: Readonly<Record<string, StageSpec>> = {
   filter: filterStage,
   map: mapStage,
   'enrich-file': enrichFileStage,
+  'enrich-http': enrichHttpStage,
 };
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {

@@ -27,6 +27,8 @@ export interface FlowTopology {
   readonly maxSize: number;
   readonly onInvalid: 'dlq' | 'drop';
   readonly delivery: Delivery;
+  /** Latency budget from receipt for stages that call out. */
+  readonly deadlineMs: number | undefined;
   readonly nodes: readonly TopologyNode[];
 }
 

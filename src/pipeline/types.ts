@@ -93,6 +93,11 @@ export type StageOutcome = typeof CONTINUE | typeof FILTERED | StageFailure;
 export interface Stage {
   /** Synchronous for local work; a Promise only where there is real I/O. */
   process(record: FlowRecord): StageOutcome | Promise<StageOutcome>;
+  /**
+   * The stage waits on I/O: the flow then runs a batch's records concurrently through its stages
+   * (one key at a time, in input order) instead of one after the other.
+   */
+  readonly callsOut?: boolean;
   close?(): Promise<void> | void;
 }
 

@@ -5,6 +5,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
 import { loadConfig } from '../config/load.ts';
+import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/flow.ts';
@@ -78,10 +79,17 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
     },
     close: async () => undefined,
   };
-  const [built] = buildFlows({ ...config, flows: [{ ...topology, enabled: true }] }, pino({ level: 'silent' }), {
-    io: () => ({ source, sink: memorySink(encoding, outputs), deadLetters: memorySink('json', letters) }),
-  });
-  await built!.run();
+  const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
+  let built;
+  try {
+    [built] = buildFlows({ ...config, flows: [{ ...topology, enabled: true }] }, pino({ level: 'silent' }), {
+      io: () => ({ source, sink: memorySink(encoding, outputs), deadLetters: memorySink('json', letters) }),
+      localUrls: localServices.urls,
+    });
+    await built!.run();
+  } finally {
+    await localServices.stop();
+  }
   const mapStage = topology.nodes.find((n) => n.kind === 'map');
   const protobufType = encoding === 'protobuf' && mapStage ? recordTypes.getMessage(String(mapStage.config.target)) : undefined;
   return {

@@ -19,6 +19,10 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_') && name !== 'KAFKA_BROKERS'),
 );
 
+/** production.conf also reads the enrichment services' URLs (local.conf and qal.conf would use them instead of the built-in server). */
+const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+const production = (...args: string[]): Result => sluiceWith(PRODUCTION_URLS, ...args);
+
 interface Result {
   status: number | null;
   stdout: string;
@@ -105,7 +109,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
     assert.is(flow.sink.encoding, 'json');
     assert.is(flow.sink.compression, 'lz4');
     assert.is(flow['dead-letter'].topic, deadLetters);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-file'], 'the stages of base.conf');
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http'], 'the stages of base.conf');
   }
   assert.is(printed.flows.content.sink.key, 'id');
   assert.is(printed.flows.campaign.sink.key, 'userId');
@@ -148,7 +152,7 @@ test('check --describe on config/qal.conf: kafka source, sink and dead-letter', 
 });
 
 test('check on config/production.conf without KAFKA_BROKERS exits 2 naming the variable', () => {
-  const r = sluice('check', '-c', 'config/production.conf');
+  const r = production('check', '-c', 'config/production.conf');
   assert.is(r.status, 2, explain(r));
   assert.is(r.stdout, '');
   assert.ok(r.stderr.includes(MISSING_BROKERS), explain(r));
@@ -156,7 +160,7 @@ test('check on config/production.conf without KAFKA_BROKERS exits 2 naming the v
 });
 
 test('run on config/production.conf without KAFKA_BROKERS exits 2 before running', () => {
-  const r = sluice('run', '-c', 'config/production.conf');
+  const r = production('run', '-c', 'config/production.conf');
   assert.is(r.status, 2, explain(r));
   assert.ok(r.stderr.includes(MISSING_BROKERS), explain(r));
   assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
@@ -164,11 +168,11 @@ test('run on config/production.conf without KAFKA_BROKERS exits 2 before running
 
 test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: protobuf to Kafka, progress off', () => {
   const brokers = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092' };
-  const r = sluiceWith(brokers, 'check', '-c', 'config/production.conf');
+  const r = sluiceWith({ ...PRODUCTION_URLS, ...brokers }, 'check', '-c', 'config/production.conf');
   assert.is(r.status, 0, explain(r));
   assert.is(r.stdout, 'ok: campaign, content (config/production.conf, config/base.conf)\n');
 
-  const p = sluiceWith(brokers, 'check', '-c', 'config/production.conf', '--print');
+  const p = sluiceWith({ ...PRODUCTION_URLS, ...brokers }, 'check', '-c', 'config/production.conf', '--print');
   assert.is(p.status, 0, explain(p));
   const printed = JSON.parse(p.stdout) as Record<string, any>;
   assert.is(printed.progress, 'off');
@@ -215,8 +219,8 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow.sink.append, false);
     assert.is(flow['dead-letter'].encoding, 'json');
     assert.is(flow['dead-letter'].append, false);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-file']);
-    assert.is(flow.stages[2]['on-missing'], 'dlq');
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http']);
+    assert.is(flow.stages[2]['on-failure'], 'dlq');
   }
   assert.equal(printed.flows.content.stages.map((s: { name: string }) => s.name), ['drop-drafts', 'to-item-record', 'content-document']);
 });
@@ -247,14 +251,14 @@ test('check --describe prints the topology', () => {
   assert.equal(row('content.validate'), ['content.validate', 'validate', 'core', '<-', 'content.source']);
   assert.equal(row('content.drop-drafts'), ['content.drop-drafts', 'stage', 'filter', '<-', 'content.validate']);
   assert.equal(row('content.to-item-record'), ['content.to-item-record', 'stage', 'map', '<-', 'content.drop-drafts']);
-  assert.equal(row('content.content-document'), ['content.content-document', 'stage', 'enrich-file', '<-', 'content.to-item-record']);
+  assert.equal(row('content.content-document'), ['content.content-document', 'stage', 'enrich-http', '<-', 'content.to-item-record']);
   assert.equal(row('content.sink'), ['content.sink', 'sink', 'file', '<-', 'content.content-document']);
   const deadLetter = row('content.dead-letter');
   assert.equal(deadLetter.slice(0, 4), ['content.dead-letter', 'dead-letter', 'file', '<-']);
   for (const from of ['content.validate', 'content.drop-drafts', 'content.to-item-record', 'content.content-document']) {
     assert.match(deadLetter.slice(4).join(' '), from);
   }
-  assert.equal(row('campaign.placement').slice(0, 3), ['campaign.placement', 'stage', 'enrich-file']);
+  assert.equal(row('campaign.placement').slice(0, 3), ['campaign.placement', 'stage', 'enrich-http']);
 });
 
 test('check on a broken configuration exits 2 and lists every problem with file and key path', () => {

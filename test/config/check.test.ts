@@ -115,12 +115,14 @@ test('the shipped qal.conf builds both flows on Kafka (building contacts no brok
 });
 
 test('the shipped production.conf builds both flows with KAFKA_BROKERS set (protobuf sinks keyed by id and userId)', async () => {
-  process.env.KAFKA_BROKERS = 'b-1.prod:9092,b-2.prod:9092';
+  // production.conf also reads the enrichment services' URLs from the environment
+  const vars = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092', CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+  Object.assign(process.env, vars);
   try {
     const flows = await build(productionConf);
     assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content']);
   } finally {
-    delete process.env.KAFKA_BROKERS;
+    for (const name of Object.keys(vars)) delete process.env[name];
   }
 });
 

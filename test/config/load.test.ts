@@ -12,6 +12,9 @@ import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import type { FlowTopology, TopologyNode } from '../../src/pipeline/topology.ts';
 
+/** production.conf also reads the enrichment services' URLs from the environment. */
+const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+
 const configDir = join(packageRoot, 'config');
 const baseConf = join(configDir, 'base.conf');
 const localConf = join(configDir, 'local.conf');
@@ -132,11 +135,11 @@ function assertBaseFlows(config: SluiceConfig): void {
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
     assert.equal(
       flow.nodes.filter((n) => n.role === 'stage').map((n) => n.kind),
-      ['filter', 'map', 'enrich-file'],
+      ['filter', 'map', 'enrich-http'],
     );
-    const enrich = flow.nodes.find((n) => n.kind === 'enrich-file')!;
-    assert.is(enrich.config['on-missing'], 'dlq');
-    assert.is(enrich.baseDir, configDir, 'the lookup path is set by base.conf');
+    const enrich = flow.nodes.find((n) => n.kind === 'enrich-http')!;
+    assert.is(enrich.config['on-failure'], 'dlq');
+    assert.is(enrich.baseDir, configDir, 'the enrichment is set by base.conf');
     // the validate node sits between the source and the stages
     const source = nodeOf(flow, 'source');
     const validate = nodeOf(flow, 'validate');
@@ -275,7 +278,7 @@ test('config/qal.conf loads: both flows on Kafka (a local broker by default), de
 });
 
 test('config/qal.conf: ${?KAFKA_BROKERS} replaces the default brokers everywhere', async () => {
-  const config = await withEnv({ KAFKA_BROKERS: 'kafka-1.qal:9092, kafka-2.qal:9093' }, () => loadConfig(qalConf));
+  const config = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: 'kafka-1.qal:9092, kafka-2.qal:9093' }, () => loadConfig(qalConf));
   assertKafkaIO(config, ['kafka-1.qal:9092', 'kafka-2.qal:9093']);
   assert.is(config.settings.kafka!.brokers, 'kafka-1.qal:9092, kafka-2.qal:9093');
   assert.equal(config.settings.kafka!.topics, QAL_TOPICS);
@@ -292,7 +295,7 @@ test('config/qal.conf: ${?SLUICE_LOG_LEVEL} replaces its debug level', async () 
 });
 
 test('config/production.conf without KAFKA_BROKERS: SLC_CONFIG naming the variable and production.conf', async () => {
-  const error = await withEnv({ KAFKA_BROKERS: undefined }, () => loadError(productionConf));
+  const error = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: undefined }, () => loadError(productionConf));
   const text = '${KAFKA_BROKERS} is neither a configuration key nor a set environment variable';
   assert.ok(error.message.includes(text), error.message);
   assert.is(error.problems.length, 1, show(error.problems));
@@ -302,7 +305,7 @@ test('config/production.conf without KAFKA_BROKERS: SLC_CONFIG naming the variab
 });
 
 test('config/production.conf loads with KAFKA_BROKERS: Kafka everywhere, protobuf records, progress off', async () => {
-  const config = await withEnv({ KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092,b-3.prod:9092' }, () => loadConfig(productionConf));
+  const config = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092,b-3.prod:9092' }, () => loadConfig(productionConf));
   assertBaseFlows(config);
   const brokers = ['b-1.prod:9092', 'b-2.prod:9092', 'b-3.prod:9092'];
   assertKafkaIO(config, brokers);
@@ -334,13 +337,13 @@ test('config/production.conf loads with KAFKA_BROKERS: Kafka everywhere, protobu
     assert.is(deadLetter.encoding, 'json', 'dead letters keep the original bytes');
   }
   // SLUICE_LOG_LEVEL still overrides
-  const quiet = await withEnv({ KAFKA_BROKERS: 'b-1.prod:9092', SLUICE_LOG_LEVEL: 'error' }, () => loadConfig(productionConf));
+  const quiet = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: 'b-1.prod:9092', SLUICE_LOG_LEVEL: 'error' }, () => loadConfig(productionConf));
   assert.is(quiet.settings.log.level, 'error');
   assertKafkaIO(quiet, ['b-1.prod:9092']);
 });
 
 test('config/production.conf with an empty KAFKA_BROKERS: the brokers of every component are named', async () => {
-  const error = await withEnv({ KAFKA_BROKERS: '' }, () => loadError(productionConf));
+  const error = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: '' }, () => loadError(productionConf));
   for (const flow of ['content', 'campaign']) {
     for (const role of KAFKA_NODES) problemAt(error, `flows.${flow}.${role}.brokers`, productionConf);
   }
@@ -348,7 +351,7 @@ test('config/production.conf with an empty KAFKA_BROKERS: the brokers of every c
 
 test('an overlay of production.conf without KAFKA_BROKERS names production.conf, which reads it', async () => {
   const file = overlay(`progress = on`, productionConf);
-  const error = await withEnv({ KAFKA_BROKERS: undefined }, () => loadError(file));
+  const error = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: undefined }, () => loadError(file));
   assert.ok(error.message.includes('${KAFKA_BROKERS} is neither a configuration key nor a set environment variable'), error.message);
   assert.is(error.problems.length, 1, show(error.problems));
   assert.is(resolve(error.problems[0]!.file!), productionConf, `names ${error.problems[0]!.file}, not production.conf`);
@@ -383,7 +386,7 @@ flows.campaign.source.batch-size = 7
   assert.is(content.maxDepth, 12);
   assert.is(content.maxSize, 1024 * 1024, 'an overlay of one limit keeps the other default');
   assert.is(content.onInvalid, 'drop');
-  assert.equal(content.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), ['filter', 'map', 'enrich-file'], "base.conf's stages are kept");
+  assert.equal(content.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), ['filter', 'map', 'enrich-http'], "base.conf's stages are kept");
   const campaign = flowOf(config, 'campaign');
   assert.is(nodeOf(campaign, 'source').config['batch-size'], 7);
   assert.is(nodeOf(campaign, 'source').config.path, '../samples/campaign.ndjson', 'the rest of the block is kept');
@@ -598,7 +601,7 @@ flows.content.stages = [
   const error = await loadError(file);
   const problem = problemAt(error, 'flows.content.stages[1].kind', file);
   assert.match(problem.message, 'transmogrify');
-  for (const kind of ['filter', 'map', 'enrich-file']) assert.match(problem.message, kind);
+  for (const kind of ['filter', 'map', 'enrich-http']) assert.match(problem.message, kind);
 });
 
 test('error: an unknown source and sink kind list the known kinds (file, kafka)', async () => {

@@ -1,7 +1,7 @@
 // Prints the core's verdict on each line of stdin as JSON, one per line: run under Deno and
 // under Node by test/deno/deno.test.ts, which requires both to print the same.
 import { readFileSync } from 'node:fs';
-import { compileSchema } from '../../src/index.ts';
+import { compileSchema } from '../../src/core/validator.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../config/rules/campaign.schema.json', import.meta.url), 'utf8'));
 const validator = compileSchema(schema, { extract: ['/eventId', '/device/os', '/value'] });

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
+import { startLocalServices } from '../../src/io/http/local-server.ts';
 
 interface Expected {
   ok: boolean;
@@ -53,8 +54,10 @@ const rawLines = (file: string) => {
 
 // at module level, not in test.before: uvu 0.5 swallows a failing before hook and reports nothing
 const config = await loadConfig(overlay);
-const flows = buildFlows(config, pino({ level: 'silent' }));
+const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
+const flows = buildFlows(config, pino({ level: 'silent' }), { localUrls: localServices.urls });
 await Promise.all(flows.map((f) => f.run()));
+await localServices.stop();
 const summaries = new Map(flows.map((f) => [f.name, f.stats]));
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -184,16 +184,29 @@ class Processor {
       .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
   }
 
-  /** stdout, stderr and the log's lines other than per-message failures, for failure messages. */
+  /** stdout, stderr and the log, for failure messages: the run's own lines, not the repeated ones. */
   explain(): string {
-    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"stage":')).slice(-15).join('\n') : '(no log)';
-    return `exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log (last lines)\n${log}`;
+    const lines = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+    const failures = lines.filter((l) => l.includes('"stage":'));
+    const retries = lines.filter((l) => /"kafka":"(Connection|BrokerPool)"/.test(l));
+    const rest = lines.filter((l) => !failures.includes(l) && !retries.includes(l));
+    const log = lines.length === 0
+      ? '(no log)'
+      : [
+          `${failures.length} per-message failure lines${failures[0] ? `, the first: ${failures[0]}` : ''}`,
+          `${retries.length} kafkajs connection lines${retries.at(-1) ? `, the last: ${retries.at(-1)}` : ''}`,
+          ...rest.slice(-20),
+        ].join('\n');
+    return `pid ${this.child.pid}, exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log ${this.logFile}\n${log}`;
   }
 
-  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`, noted in `stderr`). */
   async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
     if (!this.exit) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      this.stderr += `\n[test: no exit ${timeoutMs / 1000} s after ${signal}: SIGKILL]`;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
     try {
       return await this.exited;
     } finally {
@@ -238,7 +251,9 @@ const state: {
   admin?: KafkajsAdmin;
   ran: boolean;
   dlqMaxMessageBytes: Map<string, number>;
-} = { dir: '', flows: [], ran: false, dlqMaxMessageBytes: new Map() };
+  passed: number;
+} = { dir: '', flows: [], ran: false, dlqMaxMessageBytes: new Map(), passed: 0 };
+const TESTS = 6;
 
 const written = (c: FlowCase) => c.expected.filter((e) => e.ok && !e.filtered).length;
 const deadLettered = (c: FlowCase) => c.expected.filter((e) => !e.ok).length;
@@ -298,7 +313,9 @@ flows.after(async () => {
     await state.admin.deleteTopics({ topics }).catch(() => undefined);
     await state.admin.disconnect().catch(() => undefined);
   }
-  if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+  // a failure keeps the processor's log, the configurations and local mode's outputs for inspection
+  if (state.dir && state.passed === TESTS) rmSync(state.dir, { recursive: true, force: true });
+  else if (state.dir) console.log(`  kept ${state.dir} (the processor's log: sluice.log)`);
 });
 
 flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the summary of the run', async () => {
@@ -337,11 +354,12 @@ flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the
 
   const processor = (state.first = new Processor(config, join(state.dir, 'sluice.log')));
   await waitFor(
-    `every output and dead letter (${state.flows.map((c) => `${c.flow}: ${written(c)} + ${deadLettered(c)}`).join(', ')})`,
+    `an output or a dead letter for every input not filtered (${state.flows.map((c) => `${c.flow}: ${written(c)} + ${deadLettered(c)}`).join(', ')})`,
     async () => {
       if (processor.exit) throw new Error(`sluice exited before its outputs were complete:\n${processor.explain()}`);
+      // every input accounted for (an output or a dead letter): the tests below say which went where
       for (const c of state.flows) {
-        if (c.doneAt === 0 && (await endOffsets(admin, c.output)) >= written(c) && (await endOffsets(admin, c.dlq)) >= deadLettered(c)) c.doneAt = Date.now();
+        if (c.doneAt === 0 && (await endOffsets(admin, c.output)) + (await endOffsets(admin, c.dlq)) >= c.lines.length - c.expected.filter((e) => e.filtered).length) c.doneAt = Date.now();
       }
       return state.flows.every((c) => c.doneAt > 0);
     },
@@ -363,6 +381,7 @@ flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the
   );
 
   const exit = await processor.stop('SIGTERM');
+  state.ran = true; // the outputs are there to check, whatever the exit
   assert.equal(exit, { code: 0, signal: null }, processor.explain());
   for (const c of state.flows) {
     const invalid = c.expected.filter((e) => !e.ok && !STAGE_FAILURES.has(e.reason!)).length;
@@ -370,7 +389,7 @@ flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the
     const summary = `${c.flow}: ${c.lines.length} read, ${c.lines.length - invalid} valid, ${invalid} invalid, ${filtered} filtered, ${written(c)} written, ${deadLettered(c)} dead-lettered, 0 dropped`;
     assert.ok(processor.stdout.includes(summary), `summary line "${summary}" expected in:\n${processor.stdout}`);
   }
-  state.ran = true;
+  state.passed++;
 });
 
 for (const flow of ['content', 'campaign'] as const) {
@@ -378,7 +397,11 @@ for (const flow of ['content', 'campaign'] as const) {
     requireRun();
     const c = state.flows.find((f) => f.flow === flow)!;
     const outputs = kcatRead(c.output, false);
-    assert.is(outputs.length, written(c), 'records written, none twice');
+    if (outputs.length !== written(c)) {
+      const got = new Set(outputs.map((m) => m.value?.toString('latin1')));
+      const missing = c.reference.filter((r) => !got.has(r.toString('latin1')));
+      assert.is(outputs.length, written(c), `records written, none twice; ${missing.length} of local mode's records missing, the first: ${missing.slice(0, 3).map((r) => r.toString('utf8')).join('\n')}`);
+    }
     const firstDifference = outputs.findIndex((m, i) => !m.value || !m.value.equals(c.reference[i]!));
     assert.is(
       firstDifference,
@@ -391,6 +414,7 @@ for (const flow of ['content', 'campaign'] as const) {
       const field = (JSON.parse(sources[i]!.toString('utf8')) as Record<string, unknown>)[c.keyField];
       assert.is(m.key?.toString('utf8'), String(field), `output #${i}: the key is the input's ${c.keyField}`);
     });
+    state.passed++;
   });
 
   flows(`${flow}: one dead letter per failing input, with its reason, path, source coordinates, original key and bytes`, () => {
@@ -400,6 +424,10 @@ for (const flow of ['content', 'campaign'] as const) {
     assert.is(inputs.length, c.lines.length, 'the input topic holds every sample line');
     inputs.forEach((m, i) => assert.ok(m.offset === BigInt(i) && m.value?.equals(c.lines[i]!), `input offset ${i} is sample line ${i + 1}`));
     const letters = kcatRead(c.dlq, true);
+    // dead letters of lines that should have been written (or filtered), by reason
+    const wrong = letters.filter((l) => c.expected[Number(l.headers['sluice.source.offset'])]?.ok === true);
+    const byReason = Object.entries(wrong.reduce<Record<string, number>>((n, l) => ({ ...n, [l.headers['sluice.reason']!]: (n[l.headers['sluice.reason']!] ?? 0) + 1 }), {}));
+    assert.is(wrong.length, 0, `${wrong.length} dead letters of valid lines (${byReason.map(([r, n]) => `${r} ${n}`).join(', ')}), the first: ${JSON.stringify(wrong[0]?.headers)}`);
     assert.is(letters.length, deadLettered(c), 'dead letters');
     const maxMessageBytes = state.dlqMaxMessageBytes.get(c.dlq)!;
     const seen = new Set<number>();
@@ -434,6 +462,7 @@ for (const flow of ['content', 'campaign'] as const) {
     }
     const want = c.expected.flatMap((e, i) => (e.ok ? [] : [i]));
     assert.equal([...seen].sort((a, b) => a - b), want, 'every failing line, once');
+    state.passed++;
   });
 }
 
@@ -465,6 +494,7 @@ flows('the input offsets are committed: a rerun on the same group reads nothing 
   }
   const after = await Promise.all(state.flows.map(async (c) => [await endOffsets(admin, c.output), await endOffsets(admin, c.dlq)]));
   assert.equal(after, before, 'no output or dead letter written by the rerun');
+  state.passed++;
 });
 
 flows.run();

@@ -34,7 +34,7 @@ function requireEnvironment(): void {
   if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
 }
 
-const unique = (what: string) => `sluice-f-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+const unique = (what: string) => `sluice-g-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
@@ -180,16 +180,29 @@ class Processor {
       .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
   }
 
-  /** stdout, stderr and the log's lines other than per-message failures, for failure messages. */
+  /** stdout, stderr and the log, for failure messages: the run's own lines, not the repeated ones. */
   explain(): string {
-    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"stage":')).slice(-15).join('\n') : '(no log)';
-    return `exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log (last lines)\n${log}`;
+    const lines = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+    const failures = lines.filter((l) => l.includes('"stage":'));
+    const retries = lines.filter((l) => /"kafka":"(Connection|BrokerPool)"/.test(l));
+    const rest = lines.filter((l) => !failures.includes(l) && !retries.includes(l));
+    const log = lines.length === 0
+      ? '(no log)'
+      : [
+          `${failures.length} per-message failure lines${failures[0] ? `, the first: ${failures[0]}` : ''}`,
+          `${retries.length} kafkajs connection lines${retries.at(-1) ? `, the last: ${retries.at(-1)}` : ''}`,
+          ...rest.slice(-20),
+        ].join('\n');
+    return `pid ${this.child.pid}, exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log ${this.logFile}\n${log}`;
   }
 
-  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`, noted in `stderr`). */
   async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
     if (!this.exit) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      this.stderr += `\n[test: no exit ${timeoutMs / 1000} s after ${signal}: SIGKILL]`;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
     try {
       return await this.exited;
     } finally {
@@ -281,7 +294,8 @@ const state: {
   processors: Processor[];
   producer?: ChildProcess;
   admin?: KafkajsAdmin;
-} = { dir: '', input: '', output: '', dlq: '', group: '', processors: [] };
+  passed: boolean;
+} = { dir: '', input: '', output: '', dlq: '', group: '', processors: [], passed: false };
 
 function overlay(file: string, log: string): void {
   writeFileSync(
@@ -319,7 +333,9 @@ groups.after(async () => {
     await state.admin.deleteTopics({ topics: [state.input, state.output, state.dlq] }).catch(() => undefined);
     await state.admin.disconnect().catch(() => undefined);
   }
-  if (state.dir) rmSync(state.dir, { recursive: true, force: true });
+  // a failure keeps the processors' logs and the configuration for inspection
+  if (state.dir && state.passed) rmSync(state.dir, { recursive: true, force: true });
+  else if (state.dir) console.log(`  kept ${state.dir} (the processors' logs)`);
 });
 
 groups('two members get partitions; after SIGKILL of one the other owns all; every input eventId is in the output', async () => {
@@ -418,6 +434,7 @@ groups('two members get partitions; after SIGKILL of one the other owns all; eve
   assert.equal(unexpected.slice(0, 20), [], 'no output for an eventId that was not produced');
   assert.is(await endOffsets(admin, state.dlq), 0, 'no dead letter');
   console.log(`  ${outputs.length} outputs for ${MESSAGES} inputs: ${outputs.length - counts.size} duplicates (at-least-once redelivery after the SIGKILL)`);
+  state.passed = true;
 });
 
 groups.run();

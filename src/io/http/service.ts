@@ -1,0 +1,188 @@
+// An HTTP service as the enrichment stages call it: one bulkhead, retry policy and circuit
+// breaker per service (cockatiel), shared by every stage that names the service.
+import {
+  BrokenCircuitError,
+  bulkhead,
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  fullJitterGenerator,
+  handleWhen,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+  retry,
+  wrap,
+} from 'cockatiel';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+export const serviceConfig = z.strictObject({
+  'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
+  'local-service': z.string().optional().describe('A local-services entry that plays this service when base-url is not set (local mode)'),
+  'timeout-ms': z.number().int().min(1).default(1000).describe('Per attempt'),
+  'max-concurrency': z.number().int().min(1).default(64).describe('Calls in flight to this service; further calls wait (bulkhead)'),
+  retry: z
+    .strictObject({
+      'max-attempts': z.number().int().min(1).default(3).describe('Attempts in all, the first included'),
+      'initial-delay-ms': z.number().int().min(0).default(20),
+      'max-delay-ms': z.number().int().min(1).default(2000).describe('Also caps a Retry-After'),
+    })
+    .prefault({})
+    .describe('Exponential backoff with full jitter, on network errors, timeouts, 5xx and 429 only'),
+  'circuit-breaker': z
+    .strictObject({
+      'consecutive-failures': z.number().int().min(1).default(5).describe('Failed calls (after retries) that open the circuit'),
+      'half-open-after-ms': z.number().int().min(1).default(5000).describe('Open this long, then one probe call'),
+    })
+    .prefault({}),
+});
+
+export type ServiceConfig = z.output<typeof serviceConfig>;
+
+/** A call's answer: status and parsed JSON body (undefined when not JSON). */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export type HttpFailureCode = 'E_HTTP_STATUS' | 'E_HTTP_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_RESPONSE' | 'E_DEADLINE';
+
+/** A failed call, with the code its dead letter carries. */
+export class HttpFailure extends Error {
+  readonly code: HttpFailureCode;
+  constructor(code: HttpFailureCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HttpFailure';
+    this.code = code;
+  }
+}
+
+/** A status worth another attempt; carries the Retry-After the service asked for, if any. */
+class RetriableStatus extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, retryAfterMs: number | undefined) {
+    super(`HTTP ${status}`);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Full-jitter exponential backoff, except that a Retry-After from the service wins (capped). */
+class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
+  readonly #exponential: IBackoffFactory<unknown>;
+  readonly #cap: number;
+
+  constructor(exponential: IBackoffFactory<unknown>, cap: number) {
+    this.#exponential = exponential;
+    this.#cap = cap;
+  }
+
+  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+    const exponential = this.#exponential.next(context);
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const asked = error instanceof RetriableStatus ? error.retryAfterMs : undefined;
+    return {
+      duration: asked === undefined ? exponential.duration : Math.min(asked, this.#cap),
+      next: (ctx) => new RetryAfterBackoff(exponential, this.#cap).next(ctx),
+    };
+  }
+}
+
+const isRetriable = (error: Error) => !(error instanceof HttpFailure) && !(error instanceof BrokenCircuitError);
+
+export class HttpService {
+  readonly name: string;
+  readonly #config: ServiceConfig;
+  readonly #baseUrl: string | undefined;
+  readonly #policy;
+  readonly #breaker;
+
+  /** `localUrl`: the address of the local service playing this one, if it runs. */
+  constructor(name: string, config: ServiceConfig, logger: Logger, localUrl?: string) {
+    this.name = name;
+    this.#config = config;
+    this.#baseUrl = config['base-url'] ?? localUrl;
+    const backoff = new ExponentialBackoff({
+      generator: fullJitterGenerator,
+      initialDelay: Math.max(1, config.retry['initial-delay-ms']),
+      maxDelay: config.retry['max-delay-ms'],
+    });
+    const retries = retry(handleWhen(isRetriable), {
+      maxAttempts: config.retry['max-attempts'] - 1,
+      backoff: new RetryAfterBackoff(backoff, config.retry['max-delay-ms']),
+    });
+    this.#breaker = circuitBreaker(handleWhen((error) => !(error instanceof HttpFailure)), {
+      halfOpenAfter: config['circuit-breaker']['half-open-after-ms'],
+      breaker: new ConsecutiveBreaker(config['circuit-breaker']['consecutive-failures']),
+    });
+    this.#breaker.onStateChange((state) => logger.warn({ service: name, state: ['closed', 'open', 'half-open', 'isolated'][state] ?? state }, 'circuit breaker'));
+    // bulkhead outermost: a call holds its place through its retries; the breaker counts calls
+    this.#policy = wrap(bulkhead(config['max-concurrency'], Number.MAX_SAFE_INTEGER), this.#breaker, retries);
+  }
+
+  /** An absolute URL for a stage's URL (relative ones are resolved against base-url). */
+  resolve(url: string): string {
+    if (/^https?:\/\//.test(url)) return url;
+    return `${(this.#baseUrl ?? '').replace(/\/$/, '')}${url}`;
+  }
+
+  get hasBaseUrl(): boolean {
+    return this.#baseUrl !== undefined;
+  }
+
+  /** The breaker's state: closed, open or half-open. */
+  get state(): string {
+    return ['closed', 'open', 'half-open', 'isolated'][this.#breaker.state] ?? 'unknown';
+  }
+
+  /**
+   * Calls the service under its policies. `deadline` (a performance.now() time: the record's
+   * budget) is checked before every attempt, after any wait for the bulkhead or a backoff, and
+   * caps the attempt's timeout. Resolves with the answer for 2xx and 404; throws HttpFailure.
+   */
+  async call(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline = Infinity): Promise<HttpAnswer> {
+    try {
+      return await this.#policy.execute(async () => {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
+        const timeout = Math.ceil(Math.min(this.#config['timeout-ms'], left));
+        let response: Response;
+        try {
+          response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeout) });
+        } catch (cause) {
+          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
+        }
+        if (response.status === 429 || response.status >= 500) {
+          await response.body?.cancel();
+          throw new RetriableStatus(response.status, retryAfterMs(response.headers.get('retry-after')));
+        }
+        if (response.status === 404) {
+          await response.body?.cancel();
+          return { status: 404, body: undefined };
+        }
+        if (response.status >= 300) {
+          await response.body?.cancel();
+          throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${response.status}`);
+        }
+        const text = await response.text();
+        try {
+          return { status: response.status, body: JSON.parse(text) as unknown };
+        } catch {
+          throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
+        }
+      });
+    } catch (error) {
+      if (error instanceof HttpFailure) throw error;
+      if (error instanceof BrokenCircuitError) throw new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error });
+      throw new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

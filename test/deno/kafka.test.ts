@@ -1,0 +1,480 @@
+// The content flow end to end under Deno 2 (the binary of the npm package `deno`, running the
+// TypeScript sources: `deno run -A src/cli.ts run`) on a real broker (the one KAFKA_BROKERS names;
+// scripts/test.mjs starts one): config/qal.conf with this run's own topics and group, 1-partition
+// topics, samples/content.ndjson produced keyed by id, read back with kcat (librdkafka).
+//   - the outputs and dead letters reach the counts of samples/content.expected.ndjson; SIGTERM:
+//     exit 0 with the summary;
+//   - the output records equal, in order and byte for byte, what local mode writes under Node, each
+//     keyed by its id;
+//   - each dead letter carries the reason (and path) the expected outcome of the input at its
+//     sluice.source.offset names, and the original key and bytes; one per failing input;
+//   - the input offsets are committed.
+import { Buffer } from 'node:buffer';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { packageRoot } from '../../src/package-root.ts';
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '';
+const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
+const DENO = join(packageRoot, 'node_modules', '.bin', 'deno');
+const SAMPLES = join(packageRoot, 'samples');
+
+// ------------------------------------------------------------------------------------ helpers
+
+function requireEnvironment(): void {
+  if (brokerList.length === 0) {
+    throw new Error('KAFKA_BROKERS is not set: these tests need a real broker (npm test starts one; or KAFKA_PORT=49092 bash scripts/kafka.sh start and KAFKA_BROKERS=127.0.0.1:49092)');
+  }
+  if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
+  if (!existsSync(DENO)) throw new Error(`deno not found at ${DENO} (npm ci installs it)`);
+}
+
+const unique = (what: string) => `sluice-d-${what}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped. */
+function rawLines(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+}
+
+/** Builds dist/ when a source file is newer than the built CLI. */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(newest(join(packageRoot, 'src')), newest(join(packageRoot, 'schemas')))) return;
+  const build = spawnSync('npm', ['run', 'build:ts'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build:ts failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
+}
+
+/** The environment of a child: no SLUICE_* variables (the overlay says everything). */
+const childEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+
+/** `sluice …` (the built CLI) to completion; throws unless it exits 0. */
+function sluice(args: string[]): string {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: packageRoot, env: childEnv(), encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`sluice ${args.join(' ')}: exit ${result.status} ${result.signal ?? ''}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function kcat(args: string[]): Buffer {
+  const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { maxBuffer: 1 << 30, timeout: 120_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`kcat ${args.join(' ')}: exit ${result.status}\n${result.stderr.toString()}`);
+  return result.stdout;
+}
+
+interface Received {
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Everything in a topic, read by kcat: keys and values binary-safe (-f with their lengths), headers from -J. */
+function kcatRead(topic: string, withHeaders: boolean): Received[] {
+  const raw = kcat(['-C', '-t', topic, '-e', '-q', '-f', '%p %o %K %S\n%k%s\n']);
+  const messages: Received[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const eol = raw.indexOf(10, at);
+    const [partition, offset, keyLength, valueLength] = raw.subarray(at, eol).toString('latin1').split(' ');
+    at = eol + 1;
+    const k = Number(keyLength);
+    const key = k < 0 ? null : raw.subarray(at, at + k);
+    at += Math.max(k, 0);
+    const v = Number(valueLength);
+    const value = v < 0 ? null : raw.subarray(at, at + v);
+    at += Math.max(v, 0);
+    if (raw[at] !== 10) throw new Error(`kcat -f output of ${topic} not framed at byte ${at}`);
+    at += 1;
+    messages.push({ partition: Number(partition), offset: BigInt(offset!), key, value, headers: {} });
+  }
+  if (withHeaders) {
+    const byCoordinates = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+    for (const line of kcat(['-C', '-t', topic, '-e', '-q', '-J']).toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const json = JSON.parse(line) as { partition: number; offset: number; headers?: string[] };
+      const m = byCoordinates.get(`${json.partition}/${json.offset}`);
+      if (!m) throw new Error(`kcat -J shows ${topic} ${json.partition}/${json.offset}, -f did not`);
+      const flat = json.headers ?? [];
+      for (let i = 0; i < flat.length; i += 2) m.headers[flat[i]!] = flat[i + 1]!;
+    }
+  }
+  return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+async function endOffsets(admin: KafkajsAdmin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** partition -> committed offset (-1: none) of a group on a topic. */
+async function committedOffsets(admin: KafkajsAdmin, groupId: string, topic: string): Promise<Map<number, string>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A `sluice run` child process under Deno, its output collected. */
+class Processor {
+  readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+  stdout = '';
+  stderr = '';
+  exit: Exit | undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    readonly config: string,
+    readonly logFile: string,
+    args: string[] = [],
+  ) {
+    // Deno, from the TypeScript sources
+    this.child = spawn(DENO, ['run', '-A', join(packageRoot, 'src', 'cli.ts'), 'run', '--config', config, ...args], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<Exit>((resolve) => this.child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))));
+  }
+
+  /** The log's JSON lines. */
+  log(): Record<string, unknown>[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // a line being written
+        }
+      });
+  }
+
+  assignments(flow: string): { time: number; assigned: string[] }[] {
+    return this.log()
+      .filter((l) => l.msg === 'partitions assigned' && l.flow === flow)
+      .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
+  }
+
+  /** stdout, stderr and the log, for failure messages: the run's own lines, not the repeated ones. */
+  explain(): string {
+    const lines = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+    const failures = lines.filter((l) => l.includes('"stage":'));
+    const retries = lines.filter((l) => /"kafka":"(Connection|BrokerPool)"/.test(l));
+    const rest = lines.filter((l) => !failures.includes(l) && !retries.includes(l));
+    const log = lines.length === 0
+      ? '(no log)'
+      : [
+          `${failures.length} per-message failure lines${failures[0] ? `, the first: ${failures[0]}` : ''}`,
+          `${retries.length} kafkajs connection lines${retries.at(-1) ? `, the last: ${retries.at(-1)}` : ''}`,
+          ...rest.slice(-20),
+        ].join('\n');
+    return `pid ${this.child.pid}, exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log ${this.logFile}\n${log}`;
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`, noted in `stderr`). */
+  async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
+    if (!this.exit) this.child.kill(signal);
+    const timer = setTimeout(() => {
+      this.stderr += `\n[test: no exit ${timeoutMs / 1000} s after ${signal}: SIGKILL]`;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------ the run
+
+interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+/** Failures of a stage (not of validation): counted in the summary as dead-lettered, not invalid. */
+const STAGE_FAILURES = new Set(['E_LOOKUP_MISS']);
+
+interface FlowCase {
+  flow: 'content' | 'campaign';
+  keyField: string;
+  compression: string;
+  lines: Buffer[];
+  expected: Expected[];
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+  /** Local mode's output records: the reference. */
+  reference: Buffer[];
+  /** When the outputs and dead letters of this flow were all on the broker (ms since the epoch). */
+  doneAt: number;
+}
+
+const state: {
+  dir: string;
+  flows: FlowCase[];
+  first?: Processor;
+  rerun?: Processor;
+  admin?: KafkajsAdmin;
+  ran: boolean;
+  dlqMaxMessageBytes: Map<string, number>;
+  passed: number;
+} = { dir: '', flows: [], ran: false, dlqMaxMessageBytes: new Map(), passed: 0 };
+const TESTS = 4;
+
+const written = (c: FlowCase) => c.expected.filter((e) => e.ok && !e.filtered).length;
+const deadLettered = (c: FlowCase) => c.expected.filter((e) => !e.ok).length;
+const requireRun = () => {
+  if (!state.ran) throw new Error('the run did not complete: see the first test of this suite');
+};
+
+function overlay(file: string, log: string): void {
+  const lines = [
+    `include "${join(packageRoot, 'config', 'qal.conf')}"`,
+    `kafka.brokers = "${BROKERS}"`,
+    'kafka.topics = null',
+    `kafka.topics { ${state.flows.flatMap((c) => [`"${c.input}" = 1`, `"${c.output}" = 1`, `"${c.dlq}" = 1`]).join(', ')} }`,
+    'log.level = info',
+    `log.destination = "${log}"`,
+    'progress = off',
+    'flows.campaign.enabled = false',
+    ...state.flows.flatMap((c) => [
+      `flows.${c.flow}.source.topic = "${c.input}"`,
+      `flows.${c.flow}.source.group-id = "${c.group}"`,
+      `flows.${c.flow}.sink.topic = "${c.output}"`,
+      `flows.${c.flow}.dead-letter.topic = "${c.dlq}"`,
+    ]),
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/** Local mode (file source and sinks) on the same samples: the reference outputs. */
+function runLocalReference(): void {
+  const out = join(state.dir, 'local');
+  const config = join(state.dir, 'local.conf');
+  writeFileSync(
+    config,
+    [
+      `include "${join(packageRoot, 'config', 'local.conf')}"`,
+      `log.destination = "${join(out, 'sluice.log')}"`,
+      'progress = off',
+      'flows.campaign.enabled = false',
+      ...state.flows.flatMap((c) => [
+        `flows.${c.flow}.source.path = "${join(SAMPLES, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.sink.path = "${join(out, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.dead-letter.path = "${join(out, `${c.flow}.dlq.ndjson`)}"`,
+      ]),
+    ].join('\n'),
+  );
+  sluice(['run', '--config', config]);
+  for (const c of state.flows) {
+    c.reference = rawLines(join(out, `${c.flow}.ndjson`));
+    assert.is(c.reference.length, written(c), `local mode writes the expected ${c.flow} outputs`);
+  }
+}
+
+const flows = suite('deno: the content flow on Kafka under Deno 2 (qal.conf, deno run src/cli.ts, kcat)');
+
+flows.after(async () => {
+  for (const p of [state.first, state.rerun]) if (p && !p.exit) await p.stop('SIGKILL');
+  if (state.admin) {
+    const topics = state.flows.flatMap((c) => [c.input, c.output, c.dlq]);
+    await state.admin.deleteTopics({ topics }).catch(() => undefined);
+    await state.admin.disconnect().catch(() => undefined);
+  }
+  // a failure keeps the processor's log, the configurations and local mode's outputs for inspection
+  if (state.dir && state.passed === TESTS) rmSync(state.dir, { recursive: true, force: true });
+  else if (state.dir) console.log(`  kept ${state.dir} (the processor's log: sluice.log)`);
+});
+
+flows('under Deno: every output and dead letter delivered; SIGTERM: exit 0 with the summary of the run', async () => {
+  requireEnvironment();
+  ensureBuilt();
+  state.dir = mkdtempSync(join(tmpdir(), 'sluice-flows-'));
+  for (const [flow, keyField, compression] of [['content', 'id', 'none']] as const) {
+    const lines = rawLines(join(SAMPLES, `${flow}.ndjson`));
+    const expected = readFileSync(join(SAMPLES, `${flow}.expected.ndjson`), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+    assert.is(lines.length, expected.length, `${flow}: one expected outcome per sample line`);
+    assert.ok(lines.every((l) => l.length > 0), `${flow}: no blank lines (offset n is line n+1)`);
+    state.flows.push({
+      flow, keyField, compression, lines, expected, reference: [], doneAt: 0,
+      input: unique(`${flow}-in`), output: unique(`${flow}-out`), dlq: unique(`${flow}-dlq`), group: unique(`${flow}-group`),
+    });
+  }
+  runLocalReference();
+
+  const config = join(state.dir, 'kafka.conf');
+  overlay(config, join(state.dir, 'sluice.log'));
+  const created = sluice(['topics', 'create', '--config', config]);
+  for (const c of state.flows) assert.match(created, `${c.input}\t1 partitions\tcreated`);
+  for (const c of state.flows) {
+    const produced = sluice(['produce', '--brokers', BROKERS, '--topic', c.input, '--file', join(SAMPLES, `${c.flow}.ndjson`), '--key', c.keyField, '--compression', c.compression]);
+    assert.match(produced, `${c.lines.length} messages to ${c.input}`);
+  }
+
+  const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
+  state.admin = kafka.admin();
+  await state.admin.connect();
+  const admin = state.admin;
+  for (const c of state.flows) {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: c.dlq, configNames: ['max.message.bytes'] }] });
+    state.dlqMaxMessageBytes.set(c.dlq, Number(described.resources[0]!.configEntries.find((e) => e.configName === 'max.message.bytes')!.configValue));
+  }
+
+  const processor = (state.first = new Processor(config, join(state.dir, 'sluice.log')));
+  await waitFor(
+    `an output or a dead letter for every input not filtered (${state.flows.map((c) => `${c.flow}: ${written(c)} + ${deadLettered(c)}`).join(', ')})`,
+    async () => {
+      if (processor.exit) throw new Error(`sluice exited before its outputs were complete:\n${processor.explain()}`);
+      // every input accounted for (an output or a dead letter): the tests below say which went where
+      for (const c of state.flows) {
+        if (c.doneAt === 0 && (await endOffsets(admin, c.output)) + (await endOffsets(admin, c.dlq)) >= c.lines.length - c.expected.filter((e) => e.filtered).length) c.doneAt = Date.now();
+      }
+      return state.flows.every((c) => c.doneAt > 0);
+    },
+    60_000,
+    20,
+  ).catch(async (error: unknown) => {
+    await processor.stop('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${processor.explain()}`);
+  });
+
+  // throughput: every input message over the time from the first partition assignment to the last output
+  const assigned = Math.min(...state.flows.map((c) => processor.assignments(c.flow)[0]?.time ?? Infinity));
+  const done = Math.max(...state.flows.map((c) => c.doneAt));
+  const total = state.flows.reduce((n, c) => n + c.lines.length, 0);
+  const perFlow = state.flows.map((c) => `${c.flow} ${Math.round(c.lines.length / ((c.doneAt - assigned) / 1000))} msg/s`).join(', ');
+  console.log(
+    `  throughput under Deno: ${total} messages in ${((done - assigned) / 1000).toFixed(2)} s from partition assignment: ${Math.round(total / ((done - assigned) / 1000))} msg/s (${perFlow}); ` +
+      `${((done - processor.startedAt) / 1000).toFixed(2)} s from process start: ${Math.round(total / ((done - processor.startedAt) / 1000))} msg/s`,
+  );
+
+  const exit = await processor.stop('SIGTERM');
+  state.ran = true; // the outputs are there to check, whatever the exit
+  assert.equal(exit, { code: 0, signal: null }, processor.explain());
+  for (const c of state.flows) {
+    const invalid = c.expected.filter((e) => !e.ok && !STAGE_FAILURES.has(e.reason!)).length;
+    const filtered = c.expected.filter((e) => e.filtered).length;
+    const summary = `${c.flow}: ${c.lines.length} read, ${c.lines.length - invalid} valid, ${invalid} invalid, ${filtered} filtered, ${written(c)} written, ${deadLettered(c)} dead-lettered, 0 dropped`;
+    assert.ok(processor.stdout.includes(summary), `summary line "${summary}" expected in:\n${processor.stdout}`);
+  }
+  state.passed++;
+});
+
+for (const flow of ['content'] as const) {
+  flows(`${flow} under Deno: the output records equal local mode's under Node, in order, byte for byte, keyed by id`, () => {
+    requireRun();
+    const c = state.flows.find((f) => f.flow === flow)!;
+    const outputs = kcatRead(c.output, false);
+    if (outputs.length !== written(c)) {
+      const got = new Set(outputs.map((m) => m.value?.toString('latin1')));
+      const missing = c.reference.filter((r) => !got.has(r.toString('latin1')));
+      assert.is(outputs.length, written(c), `records written, none twice; ${missing.length} of local mode's records missing, the first: ${missing.slice(0, 3).map((r) => r.toString('utf8')).join('\n')}`);
+    }
+    const firstDifference = outputs.findIndex((m, i) => !m.value || !m.value.equals(c.reference[i]!));
+    assert.is(
+      firstDifference,
+      -1,
+      firstDifference < 0 ? '' : `output #${firstDifference} differs from local mode's:\n  kafka: ${outputs[firstDifference]!.value?.toString('utf8')}\n  local: ${c.reference[firstDifference]!.toString('utf8')}`,
+    );
+    // the i-th record comes from the i-th input line that is valid and not filtered
+    const sources = c.lines.filter((_, i) => c.expected[i]!.ok && !c.expected[i]!.filtered);
+    outputs.forEach((m, i) => {
+      const field = (JSON.parse(sources[i]!.toString('utf8')) as Record<string, unknown>)[c.keyField];
+      assert.is(m.key?.toString('utf8'), String(field), `output #${i}: the key is the input's ${c.keyField}`);
+    });
+    state.passed++;
+  });
+
+  flows(`${flow} under Deno: one dead letter per failing input, with its reason, path, source coordinates, original key and bytes`, () => {
+    requireRun();
+    const c = state.flows.find((f) => f.flow === flow)!;
+    const inputs = kcatRead(c.input, false);
+    assert.is(inputs.length, c.lines.length, 'the input topic holds every sample line');
+    inputs.forEach((m, i) => assert.ok(m.offset === BigInt(i) && m.value?.equals(c.lines[i]!), `input offset ${i} is sample line ${i + 1}`));
+    const letters = kcatRead(c.dlq, true);
+    // dead letters of lines that should have been written (or filtered), by reason
+    const wrong = letters.filter((l) => c.expected[Number(l.headers['sluice.source.offset'])]?.ok === true);
+    const byReason = Object.entries(wrong.reduce<Record<string, number>>((n, l) => ({ ...n, [l.headers['sluice.reason']!]: (n[l.headers['sluice.reason']!] ?? 0) + 1 }), {}));
+    assert.is(wrong.length, 0, `${wrong.length} dead letters of valid lines (${byReason.map(([r, n]) => `${r} ${n}`).join(', ')}), the first: ${JSON.stringify(wrong[0]?.headers)}`);
+    assert.is(letters.length, deadLettered(c), 'dead letters');
+    const maxMessageBytes = state.dlqMaxMessageBytes.get(c.dlq)!;
+    const seen = new Set<number>();
+    for (const letter of letters) {
+      const h = letter.headers;
+      const where = `dead letter ${letter.offset} (sluice.source.offset ${h['sluice.source.offset']})`;
+      assert.ok(/^\d+$/.test(h['sluice.source.offset'] ?? ''), `${where}: a source offset`);
+      const index = Number(h['sluice.source.offset']);
+      const expected = c.expected[index];
+      assert.ok(expected, `${where}: the offset of a sample line`);
+      assert.not.ok(expected.ok, `${where}: line ${index + 1} should not be dead-lettered (${JSON.stringify(expected)}; headers ${JSON.stringify(h)})`);
+      assert.not.ok(seen.has(index), `${where}: one dead letter for line ${index + 1}`);
+      seen.add(index);
+      assert.is(h['sluice.reason'], expected.reason, `${where}: sluice.reason of line ${index + 1}`);
+      if (expected.path !== undefined) assert.is(h['sluice.path'], expected.path, `${where}: sluice.path of line ${index + 1}`);
+      assert.is(h['sluice.source.topic'], c.input, `${where}: sluice.source.topic`);
+      assert.is(h['sluice.source.partition'], '0', `${where}: sluice.source.partition`);
+      assert.is(h['sluice.flow'], flow, `${where}: sluice.flow`);
+      for (const name of ['sluice.message', 'sluice.stage', 'sluice.time']) assert.ok(h[name], `${where}: ${name}`);
+      const input = inputs[index]!;
+      assert.is(letter.key?.toString('hex') ?? null, input.key?.toString('hex') ?? null, `${where}: the original key`);
+      const original = c.lines[index]!;
+      if (h['sluice.value-omitted'] !== undefined) {
+        // documented: a dead letter larger than its topic accepts keeps its headers, drops its value
+        const headerBytes = Object.entries(h).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+        assert.ok(
+          original.length + headerBytes + (input.key?.length ?? 0) + 128 > maxMessageBytes,
+          `${where}: value omitted although ${original.length} bytes fit ${c.dlq} (max.message.bytes ${maxMessageBytes})`,
+        );
+        assert.is(letter.value?.length ?? 0, 0, `${where}: a value-omitted dead letter has an empty value`);
+      } else assert.ok(letter.value?.equals(original), `${where}: the original bytes of line ${index + 1}`);
+    }
+    const want = c.expected.flatMap((e, i) => (e.ok ? [] : [i]));
+    assert.equal([...seen].sort((a, b) => a - b), want, 'every failing line, once');
+    state.passed++;
+  });
+}
+
+flows('content under Deno: the input offsets are committed', async () => {
+  requireRun();
+  for (const c of state.flows) {
+    const committed = await committedOffsets(state.admin!, c.group, c.input);
+    assert.is(committed.get(0), String(c.lines.length), `${c.flow}: the committed offset is the end of ${c.input}`);
+  }
+  state.passed++;
+});
+
+flows.run();
