@@ -256,3 +256,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// done: a client socket a library left open (say, to a broker that restarted) must not keep the
+// process alive after a graceful shutdown
+setTimeout(() => process.exit(), 2000).unref();

@@ -241,7 +241,7 @@ export class Flow {
     if (batch.deliverAtomically) {
       const sends = [{ ...this.#sink.transactional!, messages: outputs }];
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
-      await batch.deliverAtomically(sends);
+      if (!(await batch.deliverAtomically(sends))) return; // aborted: nothing was written
     } else {
       // outputs and dead letters go to different topics: both requests in flight at once
       await Promise.all([outputs.length > 0 && this.#sink.write(outputs), letters.length > 0 && this.#deadLetters!.write(letters)]);

@@ -43,9 +43,10 @@ export interface SourceBatch {
   done(): Promise<void>;
   /**
    * Exactly-once sources: writes the batch's outputs and dead letters and commits its offsets in
-   * one transaction, instead of the sinks' writes and done().
+   * one transaction, instead of the sinks' writes and done(). False when it was aborted (the
+   * batch comes again).
    */
-  deliverAtomically?(sends: readonly TopicSend[]): Promise<void>;
+  deliverAtomically?(sends: readonly TopicSend[]): Promise<boolean>;
 }
 
 /** A batch's messages for one topic. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
-import { type FetchedBatch, ProducerFenced, type TransactionalProducer } from './transport.ts';
+import { type Admin, type FetchedBatch, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z.strictObject({
   ...connectionFields,
@@ -68,23 +68,36 @@ export const kafkaSource: SourceSpec<typeof config> = {
       }
       return [id, producer] as const;
     };
-    // at-least-once: offsets of delivered batches, committed together every commit interval
+    // at-least-once: the highest delivered offset per partition, committed together every commit
+    // interval; one commit at a time, and an offset leaves `delivered` only once it is committed
+    // (a commit retried through a broker outage must not land after a newer one)
     const delivered = new Map<string, { topic: string; partition: number; next: bigint }>();
     let commitTimer: ReturnType<typeof setTimeout> | undefined;
-    const commitDelivered = async () => {
+    let committing: Promise<void> = Promise.resolve();
+    const commitOnce = async () => {
       clearTimeout(commitTimer);
       commitTimer = undefined;
       if (delivered.size === 0) return;
       const offsets = [...delivered.values()];
-      delivered.clear();
       try {
         await consumer.commit(offsets);
+        for (const o of offsets) {
+          const id = `${o.topic}\u0000${o.partition}`;
+          if (delivered.get(id)?.next === o.next) delivered.delete(id);
+        }
       } catch (error) {
-        // not committed: those batches are delivered again (by us or the partitions' new owner)
-        context.logger.warn({ flow: context.flow, error: (error as Error).message }, 'commit failed: the last batches will be redelivered');
+        // not committed: kept for the next commit; a crash meanwhile redelivers those batches
+        context.logger.warn({ flow: context.flow, error: (error as Error).message }, 'commit failed: will retry with the next commit');
       }
     };
+    const commitDelivered = () => (committing = committing.then(commitOnce));
     consumer.onRebalancing(() => void commitDelivered());
+    let crashed: Error | undefined;
+    consumer.onFatal((error) => {
+      // the client gave up (it will not restart the consumer): fail the flow rather than idle
+      crashed = error;
+      notify();
+    });
     const queue: SourceBatch[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
@@ -94,8 +107,24 @@ export const kafkaSource: SourceSpec<typeof config> = {
       wake = undefined;
     };
     let pending = 0; // batches handed over and not yet delivered
-    const handOver = (fetched: FetchedBatch) =>
-      new Promise<void>((resolve, reject) => {
+    let admin: Admin | undefined;
+    /**
+     * exactly-once: the first batch of a partition (for this producer) waits until the partition's
+     * transactional producer is registered, which fences a previous owner and settles its open
+     * transaction; records that owner committed meanwhile were fetched from an older offset and
+     * are dropped here (the recipe of transactions without KIP-447).
+     */
+    const fenceFirst = async (fetched: FetchedBatch): Promise<FetchedBatch> => {
+      const [, producer] = producerFor(fetched.topic, fetched.partition);
+      if (!(await producer.init())) return fetched;
+      admin ??= transport.admin();
+      const committed = await admin.committedOffset(groupId, fetched.topic, fetched.partition);
+      return { ...fetched, records: fetched.records.filter((r) => r.offset >= committed) };
+    };
+    const handOver = async (fetchedBatch: FetchedBatch) => {
+      const fetched = context.delivery === 'exactly-once' ? await fenceFirst(fetchedBatch) : fetchedBatch;
+      if (fetched.records.length === 0) return;
+      return new Promise<void>((resolve, reject) => {
         pending++;
         const receivedAt = performance.now();
         const { topic, partition, records } = fetched;
@@ -114,6 +143,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
             await producer.commitBatch(sends, { topic, partition, next }, groupId);
             settle();
             resolve();
+            return true;
           } catch (error) {
             settle();
             // aborted: the batch is fetched again from the committed offset, by us or the new owner
@@ -123,6 +153,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
             }
             context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
             reject(error);
+            return false;
           }
         };
         const settle = () => pending--;
@@ -130,7 +161,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
           messages,
           ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
-            delivered.set(`${topic}\u0000${partition}`, { topic, partition, next });
+            const id = `${topic}\u0000${partition}`;
+            if ((delivered.get(id)?.next ?? -1n) < next) delivered.set(id, { topic, partition, next });
             // while closing, commit before the handler returns: kafkajs leaves the group right after
             if (options['commit-interval-ms'] === 0) await commitDelivered();
             else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
@@ -140,6 +172,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         });
         notify();
       });
+    };
     let running: Promise<void> | undefined;
     return {
       async *[Symbol.asyncIterator]() {
@@ -148,6 +181,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         for (;;) {
           const batch = queue.shift();
           if (batch) yield batch;
+          else if (crashed) throw crashed;
           else if (stopped) return;
           else await new Promise<void>((resolve) => (wake = resolve));
         }
@@ -161,6 +195,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         await commitDelivered();
         await consumer.stop();
         await Promise.all([...producers.values()].map((p) => p.close()));
+        await admin?.close();
         await consumer.close();
         stopped = true;
         notify();

@@ -131,6 +131,12 @@ class KafkajsConsumerAdapter implements Consumer {
     this.#consumer.on(this.#consumer.events.REBALANCING, listener);
   }
 
+  onFatal(listener: (error: Error) => void): void {
+    this.#consumer.on(this.#consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) listener(event.payload.error);
+    });
+  }
+
   pause(): void {
     this.#consumer.pause(this.#options.topics.map((topic) => ({ topic })));
   }
@@ -203,9 +209,18 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
     });
   }
 
-  async commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void> {
-    this.#connected ??= registerCodecs().then(() => this.#producer.connect());
+  async init(): Promise<boolean> {
+    if (this.#connected) {
+      await this.#connected;
+      return false;
+    }
+    this.#connected = registerCodecs().then(() => this.#producer.connect());
     await this.#connected;
+    return true;
+  }
+
+  async commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void> {
+    await this.init();
     const transaction = await this.#producer.transaction();
     try {
       for (const { topic, messages, compression } of sends) {
@@ -241,6 +256,13 @@ class KafkajsAdminAdapter implements Admin {
   constructor(kafka: KafkajsClient) {
     this.#admin = kafka.admin();
     this.#connected = this.#admin.connect();
+  }
+
+  async committedOffset(groupId: string, topic: string, partition: number): Promise<bigint> {
+    await this.#connected;
+    const [offsets] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
+    const found = offsets?.partitions.find((p) => p.partition === partition);
+    return found ? BigInt(found.offset) : -1n;
   }
 
   async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
@@ -281,7 +303,8 @@ export function kafkajsTransport(options: { brokers: readonly string[]; clientId
     brokers: [...options.brokers],
     logLevel: logLevel.WARN,
     logCreator: logCreator(options.logger),
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    // a broker restart or a short outage is ridden out (about 90 s of retries), not a failure
+    retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5000 },
   });
   return {
     consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions),

@@ -51,6 +51,8 @@ export interface Consumer {
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
   /** Called when the group starts rebalancing: the last moment to commit what is delivered. */
   onRebalancing(listener: () => void): void;
+  /** Called when the client stops consuming for good (an error it will not recover from). */
+  onFatal(listener: (error: Error) => void): void;
   /** Stops handing over new batches; the member stays in the group and can still commit. */
   pause(): void;
   /** Waits for the batches in flight to be handled, then leaves the group (commits after this start are dropped). */
@@ -84,6 +86,11 @@ export interface Producer {
  * group): each call is one transaction holding the sends and the consumed offsets.
  */
 export interface TransactionalProducer {
+  /**
+   * Registers the transactional id with the broker (once): this fences any older producer with
+   * the same id and settles its open transaction. Resolves true the first time.
+   */
+  init(): Promise<boolean>;
   /** Commits the sends and `next` for the input partition atomically; aborts and throws on failure. */
   commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void>;
   close(): Promise<void>;
@@ -95,6 +102,8 @@ export class ProducerFenced extends Error {
 }
 
 export interface Admin {
+  /** The group's committed offset (the next to read) for a partition; -1 when none. */
+  committedOffset(groupId: string, topic: string, partition: number): Promise<bigint>;
   createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
   close(): Promise<void>;

@@ -31,6 +31,7 @@ const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '
 const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
 const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 const SAMPLES = join(packageRoot, 'samples');
+
 // ------------------------------------------------------------------------------------ helpers
 
 function requireEnvironment(): void {
@@ -286,6 +287,27 @@ function campaignEvents(count: number, mixed: boolean): Generated {
 
 // ------------------------------------------------------------------------------------ the run
 
+/** eventId -> "reason: message" of the dead letters whose value is a JSON event (valid lines dead-lettered by a stage). */
+function deadLetteredEvents(letters: readonly Received[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const letter of letters) {
+    try {
+      const eventId = (JSON.parse(letter.value!.toString('utf8')) as { eventId?: unknown }).eventId;
+      if (typeof eventId === 'string') out.set(eventId, `${letter.headers['sluice.reason']}: ${letter.headers['sluice.message']}`);
+    } catch {
+      // not JSON: an invalid line
+    }
+  }
+  return out;
+}
+
+/** "N missing: id (why), …" for a failure message. */
+function explainMissing(missing: readonly string[], dead: Map<string, string>): string {
+  const lettered = missing.filter((id) => dead.has(id)).length;
+  const shown = missing.slice(0, 10).map((id) => `${id} (${dead.get(id) ?? 'no dead letter either'})`);
+  return `${missing.length} expected outputs missing (${lettered} of them dead-lettered instead); the first: ${shown.join('; ')}`;
+}
+
 const MESSAGES = 102_000;
 const BATCHES = 4;
 const PARTITIONS = 4;
@@ -449,24 +471,31 @@ crash('3 SIGKILLs at random moments: every expected output and dead letter at le
     const eventId = (JSON.parse(m.value!.toString('utf8')) as { eventId: string }).eventId;
     counts.set(eventId, (counts.get(eventId) ?? 0) + 1);
   }
+  const letters = kcatRead(state.dlq, true);
+  const dead = deadLetteredEvents(letters);
   const want = generated.written.filter((id): id is string => id !== null);
   const missing = want.filter((id) => !counts.has(id));
-  assert.equal(missing.slice(0, 20), [], `${missing.length} expected outputs missing (first 20 shown)`);
+  assert.is(missing.length, 0, explainMissing(missing, dead));
   const wanted = new Set(want);
   const unexpected = [...counts.keys()].filter((id) => !wanted.has(id));
   assert.equal(unexpected.slice(0, 20), [], `${unexpected.length} outputs of events that must not be written (${[...unexpected].filter((id) => generated.filtered.has(id)).length} filtered ones)`);
 
-  const letters = kcatRead(state.dlq, true);
+  // dead letters: of failing inputs only, with their expected reason; every failing input has one
   const lettered = new Map<string, number>();
+  const wrong: string[] = [];
   for (const letter of letters) {
     const h = letter.headers;
     const coordinates = `${h['sluice.source.partition']}/${h['sluice.source.offset']}`;
     const expected = failing.get(coordinates);
-    assert.ok(expected, `dead letter ${letter.offset}: input ${coordinates} is not a failing one (headers ${JSON.stringify(h)})`);
+    if (!expected) {
+      wrong.push(`input ${coordinates}: ${h['sluice.reason']}: ${h['sluice.message']}`);
+      continue;
+    }
     assert.is(h['sluice.reason'], expected.reason, `dead letter ${letter.offset} of input ${coordinates}: sluice.reason`);
     if (expected.path !== undefined) assert.is(h['sluice.path'], expected.path, `dead letter ${letter.offset} of input ${coordinates}: sluice.path`);
     lettered.set(coordinates, (lettered.get(coordinates) ?? 0) + 1);
   }
+  assert.is(wrong.length, 0, `${wrong.length} dead letters of inputs that are not failing ones, the first: ${wrong.slice(0, 5).join(' | ')}`);
   const notLettered = [...failing.keys()].filter((c) => !lettered.has(c));
   assert.equal(notLettered.slice(0, 20), [], `${notLettered.length} failing inputs without a dead letter (first 20 shown)`);
 
