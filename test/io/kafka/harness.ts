@@ -1,0 +1,319 @@
+// Shared harness of the Kafka end-to-end tests (test/io/kafka/*.test.ts, test/deno/kafka.test.ts):
+// the broker from KAFKA_BROKERS, unique names, the built CLI (run to completion or as a `sluice run`
+// child process), kcat and kafkajs reads, sample loading and generated campaign inputs.
+import { Buffer } from 'node:buffer';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Admin as KafkajsAdmin } from 'kafkajs';
+import { packageRoot } from '../../../src/package-root.ts';
+
+export const BROKERS = process.env.KAFKA_BROKERS ?? '';
+export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+export const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+export const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
+export const SAMPLES = join(packageRoot, 'samples');
+
+// ------------------------------------------------------------------------------------ helpers
+
+export function requireEnvironment(): void {
+  if (brokerList.length === 0) {
+    throw new Error('KAFKA_BROKERS is not set: these tests need a real broker (npm test starts one; or KAFKA_PORT=49092 bash scripts/kafka.sh start and KAFKA_BROKERS=127.0.0.1:49092)');
+  }
+  if (!existsSync(KCAT)) throw new Error(`kcat not found at ${KCAT} (apt-get install kcat, or set KCAT)`);
+}
+
+/** A name unique to this run: `sluice-<prefix>-<what>-<time>-<random hex of randomBytes bytes>`. */
+export const uniqueNames = (prefix: string, randomBytesCount = 4) => (what: string) =>
+  `sluice-${prefix}-${what}-${Date.now().toString(36)}-${randomBytes(randomBytesCount).toString('hex')}`;
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped. */
+export function rawLines(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, i));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
+}
+
+/** Builds dist/ when a source file is newer than the built CLI. */
+export function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(newest(join(packageRoot, 'src')), newest(join(packageRoot, 'schemas')))) return;
+  const build = spawnSync('npm', ['run', 'build:ts'], { cwd: packageRoot, encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build:ts failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
+}
+
+/** The environment of a child: no SLUICE_* variables (the overlay says everything). */
+export const childEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')));
+
+/** `sluice …` (the built CLI) to completion; throws unless it exits 0. */
+export function sluice(args: string[]): string {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: packageRoot, env: childEnv(), encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`sluice ${args.join(' ')}: exit ${result.status} ${result.signal ?? ''}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+export function kcat(args: string[]): Buffer {
+  const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { maxBuffer: 1 << 30, timeout: 120_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`kcat ${args.join(' ')}: exit ${result.status}\n${result.stderr.toString()}`);
+  return result.stdout;
+}
+
+export interface Received {
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Everything in a topic, read by kcat: keys and values binary-safe (-f with their lengths), headers from -J. */
+export function kcatRead(topic: string, withHeaders: boolean): Received[] {
+  const raw = kcat(['-C', '-t', topic, '-e', '-q', '-f', '%p %o %K %S\n%k%s\n']);
+  const messages: Received[] = [];
+  for (let at = 0; at < raw.length; ) {
+    const eol = raw.indexOf(10, at);
+    const [partition, offset, keyLength, valueLength] = raw.subarray(at, eol).toString('latin1').split(' ');
+    at = eol + 1;
+    const k = Number(keyLength);
+    const key = k < 0 ? null : raw.subarray(at, at + k);
+    at += Math.max(k, 0);
+    const v = Number(valueLength);
+    const value = v < 0 ? null : raw.subarray(at, at + v);
+    at += Math.max(v, 0);
+    if (raw[at] !== 10) throw new Error(`kcat -f output of ${topic} not framed at byte ${at}`);
+    at += 1;
+    messages.push({ partition: Number(partition), offset: BigInt(offset!), key, value, headers: {} });
+  }
+  if (withHeaders) {
+    const byCoordinates = new Map(messages.map((m) => [`${m.partition}/${m.offset}`, m]));
+    for (const line of kcat(['-C', '-t', topic, '-e', '-q', '-J']).toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const json = JSON.parse(line) as { partition: number; offset: number; headers?: string[] };
+      const m = byCoordinates.get(`${json.partition}/${json.offset}`);
+      if (!m) throw new Error(`kcat -J shows ${topic} ${json.partition}/${json.offset}, -f did not`);
+      const flat = json.headers ?? [];
+      for (let i = 0; i < flat.length; i += 2) m.headers[flat[i]!] = flat[i + 1]!;
+    }
+  }
+  return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+export async function endOffsets(admin: KafkajsAdmin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** partition -> committed offset (-1: none) of a group on a topic. */
+export async function committedOffsets(admin: KafkajsAdmin, groupId: string, topic: string): Promise<Map<number, string>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A `sluice run` child process, its output collected. */
+export class Processor {
+  readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+  stdout = '';
+  stderr = '';
+  exit: Exit | undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    readonly config: string,
+    readonly logFile: string,
+    args: string[] = [],
+  ) {
+    const [command, argv] = this.command(config, args);
+    this.child = spawn(command, argv, { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<Exit>((resolve) => this.child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))));
+  }
+
+  /** The program and arguments of the child (a subclass may run another runtime). */
+  protected command(config: string, args: string[]): [string, string[]] {
+    return [process.execPath, [CLI, 'run', '--config', config, ...args]];
+  }
+
+  /** The log's JSON lines. */
+  log(): Record<string, unknown>[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return []; // a line being written
+        }
+      });
+  }
+
+  assignments(flow: string): { time: number; assigned: string[] }[] {
+    return this.log()
+      .filter((l) => l.msg === 'partitions assigned' && l.flow === flow)
+      .map((l) => ({ time: l.time as number, assigned: l.assigned as string[] }));
+  }
+
+  /** stdout, stderr and the log, for failure messages: the run's own lines, not the repeated ones. */
+  explain(): string {
+    const lines = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+    const failures = lines.filter((l) => l.includes('"stage":'));
+    const retries = lines.filter((l) => /"kafka":"(Connection|BrokerPool)"/.test(l));
+    const rest = lines.filter((l) => !failures.includes(l) && !retries.includes(l));
+    const log = lines.length === 0
+      ? '(no log)'
+      : [
+          `${failures.length} per-message failure lines${failures[0] ? `, the first: ${failures[0]}` : ''}`,
+          `${retries.length} kafkajs connection lines${retries.at(-1) ? `, the last: ${retries.at(-1)}` : ''}`,
+          ...rest.slice(-20),
+        ].join('\n');
+    return `pid ${this.child.pid}, exit ${JSON.stringify(this.exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr.slice(-4000)}\n--- log ${this.logFile}\n${log}`;
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`, noted in `stderr`). */
+  async stop(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
+    if (!this.exit) this.child.kill(signal);
+    const timer = setTimeout(() => {
+      this.stderr += `\n[test: no exit ${timeoutMs / 1000} s after ${signal}: SIGKILL]`;
+      this.child.kill('SIGKILL');
+    }, timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+// ------------------------------------------------------------------------------------ input
+
+export interface Expected {
+  ok: boolean;
+  filtered?: boolean;
+  reason?: string;
+  path?: string;
+}
+
+/** `from` replaced by `to` when it occurs exactly once in `line`, else undefined. */
+export function replaceOnce(line: Buffer, from: string, to: string): Buffer | undefined {
+  const needle = Buffer.from(from, 'utf8');
+  const at = line.indexOf(needle);
+  if (at < 0 || line.indexOf(needle, at + 1) >= 0) return undefined;
+  return Buffer.concat([line.subarray(0, at), Buffer.from(to, 'utf8'), line.subarray(at + needle.length)]);
+}
+
+export interface Generated {
+  lines: Buffer[];
+  /** Per line: its sample line's expected outcome. */
+  expected: Expected[];
+  /** Per line: the fresh eventId of a line that must be written, else null. */
+  written: (string | null)[];
+  /** The fresh eventIds of valid lines the flow filters out. */
+  filtered: Set<string>;
+}
+
+/**
+ * `count` campaign events from the samples, in their order, cycling: the valid ones (written or
+ * filtered) with a fresh eventId and userId each (the lines whose eventId and userId occur once in
+ * their raw bytes), the others (`mixed`: every failing kind but E_SIZE) as they are.
+ */
+export function campaignEvents(count: number, mixed: boolean): Generated {
+  const samples = rawLines(join(SAMPLES, 'campaign.ndjson'));
+  const outcomes = readFileSync(join(SAMPLES, 'campaign.expected.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+  const tag = randomBytes(4).toString('hex');
+  const templates: { index: number; eventId?: string; userId?: string }[] = [];
+  samples.forEach((line, index) => {
+    const e = outcomes[index]!;
+    if (e.ok) {
+      if (!mixed && e.filtered) return;
+      const event = JSON.parse(line.toString('utf8')) as { eventId: string; userId: string };
+      // quoted: a bare value could also match inside an escape (`"3\u0034d3b…"` holds `34d3b…`)
+      const [eventId, userId] = [JSON.stringify(event.eventId), JSON.stringify(event.userId)];
+      if (!replaceOnce(line, eventId, eventId) || !replaceOnce(line, userId, userId)) return;
+      templates.push({ index, eventId, userId });
+    } else if (mixed && e.reason !== 'E_SIZE') templates.push({ index });
+  });
+  const out: Generated = { lines: [], expected: [], written: [], filtered: new Set() };
+  for (let n = 0; n < count; n++) {
+    const t = templates[n % templates.length]!;
+    const e = outcomes[t.index]!;
+    let line = samples[t.index]!;
+    let fresh: string | null = null;
+    if (t.eventId !== undefined) {
+      fresh = `${tag}-${(n >>> 16).toString(16).padStart(4, '0')}-4000-8000-${n.toString(16).padStart(12, '0')}`;
+      line = replaceOnce(replaceOnce(line, t.eventId, JSON.stringify(fresh))!, t.userId!, JSON.stringify(`usr-${tag}-${n}`))!;
+      if (e.filtered) out.filtered.add(fresh);
+    }
+    out.lines.push(line);
+    out.expected.push(e);
+    out.written.push(e.ok && !e.filtered ? fresh : null);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ the run
+
+/** eventId -> "reason: message" of the dead letters whose value is a JSON event (valid lines dead-lettered by a stage). */
+export function deadLetteredEvents(letters: readonly Received[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const letter of letters) {
+    try {
+      const eventId = (JSON.parse(letter.value!.toString('utf8')) as { eventId?: unknown }).eventId;
+      if (typeof eventId === 'string') out.set(eventId, `${letter.headers['sluice.reason']}: ${letter.headers['sluice.message']}`);
+    } catch {
+      // not JSON: an invalid line
+    }
+  }
+  return out;
+}
+
+/** "N missing: id (why), …" for a failure message. */
+export function explainMissing(missing: readonly string[], dead: Map<string, string>): string {
+  const lettered = missing.filter((id) => dead.has(id)).length;
+  const shown = missing.slice(0, 10).map((id) => `${id} (${dead.get(id) ?? 'no dead letter either'})`);
+  return `${missing.length} expected outputs missing (${lettered} of them dead-lettered instead); the first: ${shown.join('; ')}`;
+}
+
+/** Failures of a stage (not of validation): counted in the summary as dead-lettered, not invalid. */
+export const STAGE_FAILURES = new Set(['E_LOOKUP_MISS']);
+
+export interface FlowCase {
+  flow: 'content' | 'campaign';
+  keyField: string;
+  compression: string;
+  lines: Buffer[];
+  expected: Expected[];
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+  /** Local mode's output records: the reference. */
+  reference: Buffer[];
+  /** When the outputs and dead letters of this flow were all on the broker (ms since the epoch). */
+  doneAt: number;
+}
+
