@@ -56,6 +56,23 @@ test('runFlow: a protobuf sink gives decoded messages', async () => {
   assert.is(record.occurredAtMs, 1740822026990n, 'int64 stays exact');
 });
 
+test('enrich-file: a local lookup file enriches the record; a missing key follows on-missing', async () => {
+  const overlay = join(dir, 'enrich-file.conf');
+  const placements = join(packageRoot, 'samples', 'lookup', 'placements.ndjson');
+  writeFileSync(
+    overlay,
+    `include "${local}"
+flows.campaign.stages = [
+  { kind = map, target = "sluice.recommender.v1.EventRecord", fields { event_id = eventId, user_id = userId, placement_id = placementId } }
+  { kind = enrich-file, path = "${placements}", key = placementId, merge { surface = surface, slot = slot }, on-missing = dlq }
+]
+`,
+  );
+  const run = await runFlow(overlay, 'campaign', [{ value: event({ placementId: 'plc-001' }) }, { value: event({ placementId: 'plc-999' }) }]);
+  assert.equal(run.outputs.map((o) => (o.value as { surface?: string; slot?: string }).slot), ['hero']);
+  assert.equal(run.deadLetters.map((d) => [d.input, d.reason, d.stage]), [[1, 'E_LOOKUP_MISS', 'campaign.enrich-file-1']]);
+});
+
 test('runFlow: an unknown flow is an error naming the flows', async () => {
   try {
     await runFlow(local, 'nope', [{ value: '{}' }]);
