@@ -20,7 +20,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, committedOffsets, endOffsets, ensureBuilt, type Expected, type FlowCase, kcat, kcatRead, Processor, rawLines, requireEnvironment, SAMPLES, sleep, sluice, STAGE_FAILURES, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, committedOffsets, endOffsets, ensureBuilt, type Expected, type FlowCase, kcat, kcatRead, Processor, rawLines, requireEnvironment, SAMPLES, sleep, sluice, STAGE_FAILURES, uniqueNames, waitFor, deadLettered, runLocalReference, writeKafkaOverlay, written } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -40,54 +40,9 @@ const state: {
 } = { dir: '', flows: [], ran: false, dlqMaxMessageBytes: new Map(), passed: 0 };
 const TESTS = 6;
 
-const written = (c: FlowCase) => c.expected.filter((e) => e.ok && !e.filtered).length;
-const deadLettered = (c: FlowCase) => c.expected.filter((e) => !e.ok).length;
 const requireRun = () => {
   if (!state.ran) throw new Error('the run did not complete: see the first test of this suite');
 };
-
-function overlay(file: string, log: string): void {
-  const lines = [
-    `include "${join(packageRoot, 'config', 'qal.conf')}"`,
-    `kafka.brokers = "${BROKERS}"`,
-    'kafka.topics = null',
-    `kafka.topics { ${state.flows.flatMap((c) => [`"${c.input}" = 1`, `"${c.output}" = 1`, `"${c.dlq}" = 1`]).join(', ')} }`,
-    'log.level = info',
-    `log.destination = "${log}"`,
-    'progress = off',
-    ...state.flows.flatMap((c) => [
-      `flows.${c.flow}.source.topic = "${c.input}"`,
-      `flows.${c.flow}.source.group-id = "${c.group}"`,
-      `flows.${c.flow}.sink.topic = "${c.output}"`,
-      `flows.${c.flow}.dead-letter.topic = "${c.dlq}"`,
-    ]),
-  ];
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
-
-/** Local mode (file source and sinks) on the same samples: the reference outputs. */
-function runLocalReference(): void {
-  const out = join(state.dir, 'local');
-  const config = join(state.dir, 'local.conf');
-  writeFileSync(
-    config,
-    [
-      `include "${join(packageRoot, 'config', 'local.conf')}"`,
-      `log.destination = "${join(out, 'sluice.log')}"`,
-      'progress = off',
-      ...state.flows.flatMap((c) => [
-        `flows.${c.flow}.source.path = "${join(SAMPLES, `${c.flow}.ndjson`)}"`,
-        `flows.${c.flow}.sink.path = "${join(out, `${c.flow}.ndjson`)}"`,
-        `flows.${c.flow}.dead-letter.path = "${join(out, `${c.flow}.dlq.ndjson`)}"`,
-      ]),
-    ].join('\n'),
-  );
-  sluice(['run', '--config', config]);
-  for (const c of state.flows) {
-    c.reference = rawLines(join(out, `${c.flow}.ndjson`));
-    assert.is(c.reference.length, written(c), `local mode writes the expected ${c.flow} outputs`);
-  }
-}
 
 const flows = suite('kafka flows: content and campaign end to end (qal.conf, sluice run, kcat)');
 
@@ -117,10 +72,10 @@ flows('both flows deliver every output and dead letter; SIGTERM: exit 0 with the
       input: unique(`${flow}-in`), output: unique(`${flow}-out`), dlq: unique(`${flow}-dlq`), group: unique(`${flow}-group`),
     });
   }
-  runLocalReference();
+  runLocalReference(state.dir, state.flows);
 
   const config = join(state.dir, 'kafka.conf');
-  overlay(config, join(state.dir, 'sluice.log'));
+  writeKafkaOverlay(config, state.flows, join(state.dir, 'sluice.log'));
   const created = sluice(['topics', 'create', '--config', config]);
   for (const c of state.flows) assert.match(created, `${c.input}\t1 partitions\tcreated`);
   for (const c of state.flows) {

@@ -4,9 +4,10 @@
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin as KafkajsAdmin } from 'kafkajs';
+import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '';
@@ -317,3 +318,54 @@ export interface FlowCase {
   doneAt: number;
 }
 
+
+/** Records a flow writes: expected ok and not filtered. */
+export const written = (c: FlowCase) => c.expected.filter((e) => e.ok && !e.filtered).length;
+/** Inputs a flow dead-letters. */
+export const deadLettered = (c: FlowCase) => c.expected.filter((e) => !e.ok).length;
+
+/** An overlay of qal.conf running `flows` on their own topics; the flows not listed are disabled. */
+export function writeKafkaOverlay(file: string, flows: readonly FlowCase[], log: string): void {
+  const lines = [
+    `include "${join(packageRoot, 'config', 'qal.conf')}"`,
+    `kafka.brokers = "${BROKERS}"`,
+    'kafka.topics = null',
+    `kafka.topics { ${flows.flatMap((c) => [`"${c.input}" = 1`, `"${c.output}" = 1`, `"${c.dlq}" = 1`]).join(', ')} }`,
+    'log.level = info',
+    `log.destination = "${log}"`,
+    'progress = off',
+    ...(['content', 'campaign'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
+    ...flows.flatMap((c) => [
+      `flows.${c.flow}.source.topic = "${c.input}"`,
+      `flows.${c.flow}.source.group-id = "${c.group}"`,
+      `flows.${c.flow}.sink.topic = "${c.output}"`,
+      `flows.${c.flow}.dead-letter.topic = "${c.dlq}"`,
+    ]),
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/** Local mode (file source and sinks) on the same samples, into `dir`/local: each flow's reference outputs. */
+export function runLocalReference(dir: string, flows: readonly FlowCase[]): void {
+  const out = join(dir, 'local');
+  const config = join(dir, 'local.conf');
+  writeFileSync(
+    config,
+    [
+      `include "${join(packageRoot, 'config', 'local.conf')}"`,
+      `log.destination = "${join(out, 'sluice.log')}"`,
+      'progress = off',
+      ...(['content', 'campaign'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
+      ...flows.flatMap((c) => [
+        `flows.${c.flow}.source.path = "${join(SAMPLES, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.sink.path = "${join(out, `${c.flow}.ndjson`)}"`,
+        `flows.${c.flow}.dead-letter.path = "${join(out, `${c.flow}.dlq.ndjson`)}"`,
+      ]),
+    ].join('\n'),
+  );
+  sluice(['run', '--config', config]);
+  for (const c of flows) {
+    c.reference = rawLines(join(out, `${c.flow}.ndjson`));
+    assert.is(c.reference.length, written(c), `local mode writes the expected ${c.flow} outputs`);
+  }
+}
