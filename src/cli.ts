@@ -35,7 +35,7 @@ function positiveInteger(value: string): number {
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
   const config = await loadConfig(options.config);
   const logger = createLogger(config.settings.log, config.logDir);
-  const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
+  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let flows: ReturnType<typeof buildFlows>;
   try {
     flows = buildFlows(config, logger, { localUrls: localServices.urls });

@@ -20,7 +20,9 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
 );
 
 /** production.conf also reads the enrichment services' URLs (local.conf and qal.conf would use them instead of the built-in server). */
-const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
+/** The stage kinds base.conf gives each flow. */
+const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'enrich-http', 'enrich-http'] };
 const production = (...args: string[]): Result => sluiceWith(PRODUCTION_URLS, ...args);
 
 interface Result {
@@ -78,7 +80,7 @@ test('check on config/local.conf exits 0', () => {
 test('check on config/qal.conf exits 0 without a broker', () => {
   const r = sluice('check', '--config', 'config/qal.conf');
   assert.is(r.status, 0, explain(r));
-  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf)\n');
+  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf, config/lookup-server.conf)\n');
 });
 
 test('check defaults to $SLUICE_CONFIG when it is set', () => {
@@ -109,7 +111,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
     assert.is(flow.sink.encoding, 'json');
     assert.is(flow.sink.compression, 'lz4');
     assert.is(flow['dead-letter'].topic, deadLetters);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http'], 'the stages of base.conf');
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), STAGE_KINDS[name], 'the stages of base.conf');
   }
   assert.is(printed.flows.content.sink.key, 'id');
   assert.is(printed.flows.campaign.sink.key, 'userId');
@@ -219,7 +221,7 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow.sink.append, false);
     assert.is(flow['dead-letter'].encoding, 'json');
     assert.is(flow['dead-letter'].append, false);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http']);
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), STAGE_KINDS[name]);
     assert.is(flow.stages[2]['on-failure'], 'dlq');
   }
   assert.equal(printed.flows.content.stages.map((s: { name: string }) => s.name), ['drop-drafts', 'to-item-record', 'content-document']);
