@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     'outage-at': { type: 'string', default: '20' },
     'outage-seconds': { type: 'string', default: '30' },
     'outage-kind': { type: 'string', default: 'kill' },
+    /** Extra HOCON lines for the configuration, e.g. "services.campaign-manager.max-concurrency = 256". */
+    set: { type: 'string', multiple: true, default: [] },
     name: { type: 'string' },
   },
 });
@@ -106,7 +108,10 @@ for (const [service, routes] of routesOf) {
 const config = await loadConfig(
   overlay(
     join(dir, 'bench.conf'),
-    [...servers].flatMap(([service, { port }]) => [`services.${service}.base-url = "http://127.0.0.1:${port}"`, `services.${service}.timeout-ms = ${args['timeout-ms']}`]),
+    [
+      ...[...servers].flatMap(([service, { port }]) => [`services.${service}.base-url = "http://127.0.0.1:${port}"`, `services.${service}.timeout-ms = ${args['timeout-ms']}`]),
+      ...args.set!,
+    ],
   ),
 );
 const benchTopology = config.flows.find((f) => f.flow === flowName)!;
@@ -270,6 +275,7 @@ const result = {
     serviceDelayMs: delayMs,
     timeoutMs: Number(args['timeout-ms']),
     cache: !args['no-cache'],
+    set: args.set,
     services,
     outage: args.outage === undefined ? undefined : { service: args.outage, atSecond: outageAt, seconds: outageSeconds, kind: outageKind },
   },
