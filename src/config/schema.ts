@@ -31,6 +31,13 @@ export const flow = z.strictObject({
   stages: z.array(component).default([]).describe('Run in order after validation'),
   sink: component.describe('Where records go'),
   'dead-letter': component.optional().describe('Where failed messages go, with the reason in headers'),
+  'max-in-flight': z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(4)
+    .describe('Batches being processed or delivered at once; each lane (a Kafka partition, a file) is still delivered in order'),
   'deadline-ms': z
     .number()
     .int()

@@ -93,6 +93,9 @@ export class Flow {
   readonly #registry: Registry;
   /** Some stage waits on I/O: records of a batch run concurrently (see #runConcurrently). */
   readonly #callsOut: boolean;
+  readonly #maxInFlight: number;
+  /** The last task of each key still running, across the batches in flight. */
+  readonly #lastOfKey = new Map<string, Promise<void>>();
 
   constructor(parts: {
     topology: FlowTopology;
@@ -119,6 +122,7 @@ export class Flow {
     this.#registry = parts.registry;
     this.#keySlot = parts.keySlot;
     this.#callsOut = parts.stages.some((s) => s.stage.callsOut === true);
+    this.#maxInFlight = parts.topology.maxInFlight;
   }
 
   #encode(record: FlowRecord): Uint8Array {
@@ -163,18 +167,21 @@ export class Flow {
 
   /**
    * Stages that call out: the batch's records run concurrently, except that records with the same
-   * key run one after the other, in input order. Results come back in input order.
+   * key run one after the other, in input order (also across the batches in flight). Results come
+   * back in input order.
    */
   async #runConcurrently(records: readonly FlowRecord[]): Promise<Result[]> {
     const results: Result[] = new Array(records.length);
-    const lastOfKey = new Map<string, Promise<void>>();
+    const lastOfKey = this.#lastOfKey;
     const tasks = records.map((record, i) => {
       const run = async () => {
         results[i] = await this.#runStages(record);
       };
       if (record.key === null) return run();
       const key = keyText(record.key);
-      const task = (lastOfKey.get(key) ?? DONE).then(run);
+      const task: Promise<void> = (lastOfKey.get(key) ?? DONE).then(run).finally(() => {
+        if (lastOfKey.get(key) === task) lastOfKey.delete(key);
+      });
       lastOfKey.set(key, task);
       return task;
     });
@@ -254,20 +261,32 @@ export class Flow {
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
+    // Up to max-in-flight batches at once: a batch is validated and staged while earlier ones wait
+    // on their services or are written. Each lane is delivered in hand-over order, so a source
+    // never acknowledges a batch before the earlier ones of its partition (or file).
+    const inFlight = new Set<Promise<void>>();
+    const lastOfLane = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
     try {
-      // the next batch is validated and staged while the previous one is written: deliveries stay
-      // one at a time and in order, only the CPU work overlaps the I/O
-      let delivering: Promise<unknown> = Promise.resolve();
-      let failure: { error: unknown } | undefined;
       for await (const batch of this.#source) {
-        const processed = await this.#processBatch(batch.messages);
-        await delivering;
+        const lane = batch.lane ?? '';
+        const processed = this.#processBatch(batch.messages);
+        const settled: Promise<void> = Promise.all([processed, lastOfLane.get(lane)])
+          .then(([delivery]) => (failure ? undefined : this.#deliver(batch, delivery)))
+          .catch((error: unknown) => void (failure ??= { error }))
+          .finally(() => {
+            inFlight.delete(settled);
+            if (lastOfLane.get(lane) === settled) lastOfLane.delete(lane);
+          });
+        lastOfLane.set(lane, settled);
+        inFlight.add(settled);
+        while (inFlight.size >= this.#maxInFlight) await Promise.race(inFlight);
         if (failure) throw failure.error;
-        delivering = this.#deliver(batch, processed).catch((error: unknown) => (failure = { error }));
       }
-      await delivering;
+      await Promise.all(inFlight);
       if (failure) throw failure.error;
     } finally {
+      await Promise.all(inFlight);
       this.stats.endedAt = performance.now();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
     }
