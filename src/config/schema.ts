@@ -57,6 +57,12 @@ export const flow = z.strictObject({
 export const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
+  'failures-per-second': z
+    .number()
+    .int()
+    .min(0)
+    .default(100)
+    .describe('Failed messages logged per second, per stage and reason; past it one line counts the rest (dead letters keep every one)'),
 });
 
 export const kafka = z.strictObject({

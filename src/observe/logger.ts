@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import type { RootConfig } from '../config/schema.ts';
 
 /** `baseDir` resolves a relative log file, like every other path in the configuration. */
-export function createLogger(settings: RootConfig['log'], baseDir = process.cwd()): Logger {
+export function createLogger(settings: Pick<RootConfig['log'], 'level' | 'destination'>, baseDir = process.cwd()): Logger {
   const { destination, level } = settings;
   let fd: number | string;
   if (destination === 'stderr') fd = 2;

@@ -7,6 +7,7 @@ import type { SluiceConfig } from '../config/load.ts';
 import { configError } from '../config/load.ts';
 import { compileSchema, type Validator, type Verdict } from '../core/validator.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
+import { FailureLog } from '../observe/failure-log.ts';
 import { FlowStats } from '../observe/stats.ts';
 import type { StageContext } from './component.ts';
 import { fieldBytes, FieldTable } from './fields.ts';
@@ -85,6 +86,7 @@ export class Flow {
   readonly #deadLetters: Sink | undefined;
   readonly #onInvalid: 'dlq' | 'drop';
   readonly #logger: Logger;
+  readonly #failures: FailureLog;
   readonly #validateName: string;
   readonly #slots: number;
   /** Slot of the field that keys outputs, or -1 to keep the input key. */
@@ -105,6 +107,7 @@ export class Flow {
     sink: Sink;
     deadLetters: Sink | undefined;
     logger: Logger;
+    failuresPerSecond: number;
     registry: Registry;
     keySlot: number;
   }) {
@@ -117,6 +120,7 @@ export class Flow {
     this.#deadLetters = parts.deadLetters;
     this.#onInvalid = parts.topology.onInvalid;
     this.#logger = parts.logger.child({ flow: this.name });
+    this.#failures = new FailureLog(this.#logger, parts.failuresPerSecond);
     this.#validateName = `${this.name}.validate`;
     this.#slots = parts.validator.extract.length;
     this.#registry = parts.registry;
@@ -138,7 +142,7 @@ export class Flow {
 
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
-    this.#logger.warn({ stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
+    this.#failures.warn(stage, code, { path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
     if (toDeadLetters && this.#deadLetters) {
       this.stats.deadLettered++;
       return { key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp };
@@ -288,6 +292,7 @@ export class Flow {
     } finally {
       await Promise.all(inFlight);
       this.stats.endedAt = performance.now();
+      this.#failures.flush();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
     }
   }
@@ -377,7 +382,7 @@ export function buildFlows(
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes, keySlot }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;
