@@ -683,6 +683,23 @@ test('cache: an entry expires after ttl-ms; the key includes method and body', a
   assert.equal(posts.requests.map((r) => (JSON.parse(r.body) as { version: number }).version), [1, 2], 'same URL, different body: another entry');
 });
 
+test('cache: records missing the cache for the same request at once share one call; a failed call is shared, not cached', async () => {
+  let failing = true;
+  const http = await server((r) => (failing ? { status: 400 } : { ...documents(r), delayMs: 50 }));
+  const svc = service();
+  const config = conf([enrich(svc.name, `${http.base}/documents/{id}`, 'cache { ttl-ms = 60000, max-entries = 100 }')], [svc.hocon]);
+  const inputs = Array.from({ length: 60 }, (_, i) => ({ value: item(i % 3) })); // no keys: all at once
+  const failed = await run(config, inputs);
+  assert.is(failed.deadLetters.length, 60, explain(failed));
+  assert.ok(failed.deadLetters.every((d) => d.reason === 'E_HTTP_STATUS'));
+  assert.is(http.requests.length, 3, 'one call per id');
+  failing = false;
+  const result = await run(config, inputs);
+  assert.equal(result.deadLetters, [], explain(result));
+  outs(result).forEach((o) => assertMerged(o, o.itemId));
+  assert.is(http.requests.length, 6, 'the failures were not cached: one more call per id, shared again');
+});
+
 // ---------------------------------------------------------------------------------------------
 // 7. bulkhead
 
