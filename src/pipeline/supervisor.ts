@@ -31,11 +31,11 @@ export interface ReloadOutcome {
 
 export type ReloadCounts = Record<ReloadOutcome['outcome'], number>;
 
-interface Running {
+interface Member {
   readonly flow: Flow;
   readonly fingerprint: string;
-  /** Settles when the flow's run ends (a failure is recorded, not thrown). */
-  readonly done: Promise<void>;
+  /** Settles when the flow's run ends (a failure is recorded, not thrown); unset until it starts. */
+  done: Promise<void> | undefined;
   ended: boolean;
 }
 
@@ -57,19 +57,19 @@ const startOnlySettings = ['log', 'progress', 'local-services'] as const;
 
 /** Owns the flows of a run: starts them, swaps them on reload, stops them. */
 export class FlowSupervisor {
-  /** Every flow's counters, in order of first start; a restarted flow continues its own. */
+  /** Every flow's counters, in order of first start; a flow restarted (or removed and added again) continues its own. */
   readonly stats: FlowStats[] = [];
   readonly reloads: ReloadCounts = { applied: 0, unchanged: 0, rejected: 0, skipped: 0 };
   readonly #configFile: string;
   readonly #logger: Logger;
   readonly #localUrls: Readonly<Record<string, string>>;
-  readonly #running = new Map<string, Running>();
+  readonly #members = new Map<string, Member>();
   readonly #listeners = new Set<(outcome: ReloadOutcome) => void>();
   #config: SluiceConfig;
-  #initial: Flow[] | undefined;
-  /** Bumped whenever the set of running flows changes: `run` waits for the new ones too. */
+  /** Bumped whenever a flow starts: `run` waits for the new ones too. */
   #generation = 0;
   #reloading: Promise<unknown> = Promise.resolve();
+  #running = false;
   #stopping = false;
   #finished = false;
   #failure: { error: unknown } | undefined;
@@ -80,12 +80,14 @@ export class FlowSupervisor {
     this.#config = config;
     this.#logger = logger;
     this.#localUrls = options.localUrls ?? {};
-    this.#initial = buildFlows(config, logger, { localUrls: this.#localUrls });
-    for (const flow of this.#initial) this.stats.push(flow.stats);
+    for (const flow of buildFlows(config, logger, { localUrls: this.#localUrls })) {
+      this.#add(flow, flowFingerprint(config, config.flows.find((t) => t.flow === flow.name)!));
+    }
   }
 
+  /** The flows of the current configuration (running once `run` is called). */
   get flowNames(): string[] {
-    return [...this.#running.keys()];
+    return [...this.#members.keys()];
   }
 
   /** The files a change of which reloads: the configuration and its includes, the rules files. */
@@ -104,12 +106,11 @@ export class FlowSupervisor {
 
   /** Runs the flows until every one has ended; one failing stops the others and rejects. */
   async run(): Promise<void> {
-    const initial = this.#initial ?? [];
-    this.#initial = undefined;
-    for (const flow of initial) this.#launch(flow, flowFingerprint(this.#config, this.#config.flows.find((t) => t.flow === flow.name)!));
+    this.#running = !this.#stopping;
+    if (this.#running) for (const member of this.#members.values()) this.#start(member);
     for (;;) {
       const generation = this.#generation;
-      await Promise.all([...this.#running.values()].map((r) => r.done));
+      await Promise.all([...this.#members.values()].map((m) => m.done));
       await this.#reloading; // a swap under way starts flows to wait for
       if (this.#failure) throw this.#failure.error;
       if (generation === this.#generation) break;
@@ -120,7 +121,7 @@ export class FlowSupervisor {
   /** Drains every flow (the batches in flight are delivered and committed); no reload after this. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.allSettled([...this.#running.values()].filter((r) => !r.ended).map((r) => r.flow.stop()));
+    await Promise.allSettled([...this.#members.values()].filter((m) => m.done && !m.ended).map((m) => m.flow.stop()));
   }
 
   /** Loads the configuration again and swaps what changed; reloads run one at a time. */
@@ -130,35 +131,39 @@ export class FlowSupervisor {
     return next;
   }
 
-  #launch(flow: Flow, fingerprint: string): void {
-    const running: Running = {
-      flow,
-      fingerprint,
-      ended: false,
-      done: flow.run().then(
-        () => {
-          running.ended = true;
-        },
-        // one flow failing stops the others: a process that is half running hides the failure
-        async (error: unknown) => {
-          running.ended = true;
-          this.#logger.error({ flow: flow.name, error: (error as Error).message }, 'flow failed: stopping');
-          this.#failure ??= { error };
-          await this.stop();
-        },
-      ),
-    };
-    this.#running.set(flow.name, running);
+  /** Makes a flow one of the set; it starts now if the set runs, else with `run`. */
+  #add(flow: Flow, fingerprint: string): void {
+    const member: Member = { flow, fingerprint, done: undefined, ended: false };
+    this.#members.set(flow.name, member);
+    if (!this.stats.includes(flow.stats)) this.stats.push(flow.stats);
+    if (this.#running) this.#start(member);
+  }
+
+  #start(member: Member): void {
+    const { flow } = member;
+    member.done = flow.run().then(
+      () => {
+        member.ended = true;
+      },
+      // one flow failing stops the others: a process that is half running hides the failure
+      async (error: unknown) => {
+        member.ended = true;
+        this.#logger.error({ flow: flow.name, error: (error as Error).message }, 'flow failed: stopping');
+        this.#failure ??= { error };
+        await this.stop();
+      },
+    );
     this.#generation++;
     this.#logger.info({ flow: flow.name }, 'flow started');
   }
 
-  /** Drains one flow and forgets it. */
+  /** Drains one flow (if it was started) and forgets it. */
   async #retire(name: string): Promise<void> {
-    const running = this.#running.get(name)!;
-    if (!running.ended) await running.flow.stop();
-    await running.done;
-    this.#running.delete(name);
+    const member = this.#members.get(name)!;
+    this.#members.delete(name);
+    if (!member.done) return;
+    if (!member.ended) await member.flow.stop();
+    await member.done;
     this.#logger.info({ flow: name }, 'flow stopped: drained and committed');
   }
 
@@ -194,12 +199,12 @@ export class FlowSupervisor {
     let config: SluiceConfig;
     const wanted = new Map<string, string>();
     let built: Flow[];
-    const current = this.#running;
+    const current = new Map(this.#members);
     try {
       config = await loadConfig(this.#configFile);
       for (const topology of config.flows) if (topology.enabled) wanted.set(topology.flow, flowFingerprint(config, topology));
       const toBuild = new Set([...wanted].filter(([name, fingerprint]) => current.get(name)?.fingerprint !== fingerprint).map(([name]) => name));
-      built = toBuild.size === 0 ? [] : buildFlows(config, this.#logger, { localUrls: this.#localUrls, only: toBuild, stats: (name) => current.get(name)?.flow.stats });
+      built = toBuild.size === 0 ? [] : buildFlows(config, this.#logger, { localUrls: this.#localUrls, only: toBuild, stats: (name) => this.stats.find((s) => s.flow === name) });
     } catch (error) {
       // whatever went wrong, the running flows are left alone
       if (!(error instanceof SluiceError)) this.#logger.error({ error: (error as Error).stack ?? String(error) }, 'reload failed: internal fault');
@@ -218,10 +223,7 @@ export class FlowSupervisor {
     }
     await Promise.all([...stopped, ...restarted].map((name) => this.#retire(name)));
     if (this.#stopping) return outcome('skipped', { stopped: [...stopped, ...restarted] });
-    for (const flow of built) {
-      if (!this.stats.includes(flow.stats)) this.stats.push(flow.stats);
-      this.#launch(flow, wanted.get(flow.name)!);
-    }
+    for (const flow of built) this.#add(flow, wanted.get(flow.name)!);
     this.#config = config;
     return outcome('applied', { started, stopped, restarted, unchanged });
   }
@@ -235,14 +237,18 @@ export class FlowSupervisor {
 export function reloadOnChange(supervisor: FlowSupervisor, logger: Logger, options: { debounceMs?: number } = {}): () => void {
   const debounceMs = options.debounceMs ?? 300;
   let watchers: FSWatcher[] = [];
+  let watching = '';
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  /** Watches the supervisor's files, again when they changed (an include added or dropped). */
   const arm = () => {
+    const files = closed ? [] : supervisor.watchedFiles.sort();
+    if (files.join('\n') === watching) return;
+    watching = files.join('\n');
     for (const w of watchers) w.close();
     watchers = [];
-    if (closed) return;
     const byDirectory = new Map<string, Set<string>>();
-    for (const file of supervisor.watchedFiles) {
+    for (const file of files) {
       const names = byDirectory.get(dirname(file)) ?? new Set<string>();
       names.add(basename(file));
       byDirectory.set(dirname(file), names);
@@ -260,8 +266,7 @@ export function reloadOnChange(supervisor: FlowSupervisor, logger: Logger, optio
       }
     }
   };
-  // the set of files may change with the configuration (an include added or dropped)
-  const reload = (trigger: ReloadTrigger) => void supervisor.reload(trigger).then((o) => o.outcome === 'applied' || o.outcome === 'unchanged' ? arm() : undefined);
+  const reload = (trigger: ReloadTrigger) => void supervisor.reload(trigger).then(arm);
   const schedule = () => {
     clearTimeout(timer);
     timer = setTimeout(() => reload('file-change'), debounceMs);

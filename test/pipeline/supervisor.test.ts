@@ -78,6 +78,25 @@ supervisor('an invalid configuration is rejected with file and key path, counted
   assert.is((await flows.reload('request')).outcome, 'skipped', 'no reload once stopping');
 });
 
+supervisor('a valid configuration swaps the changed, added and removed flows and keeps the others', async () => {
+  write();
+  const flows = new FlowSupervisor(file, await loadConfig(file), logger);
+  const campaignStats = flows.stats.find((s) => s.flow === 'campaign');
+  write('flows.campaign.on-invalid = drop');
+  const changed = await flows.reload('request');
+  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['campaign'], ['content'], [], []]);
+  write('flows.campaign.on-invalid = drop', 'flows.content.enabled = false');
+  const removed = await flows.reload('request');
+  assert.equal([removed.outcome, removed.stopped, removed.restarted, removed.unchanged], ['applied', ['content'], [], ['campaign']]);
+  assert.equal(flows.flowNames, ['campaign']);
+  write('flows.campaign.on-invalid = drop');
+  const added = await flows.reload('request');
+  assert.equal([added.outcome, added.started, added.unchanged], ['applied', ['content'], ['campaign']]);
+  assert.equal(flows.stats.map((s) => s.flow).sort(), ['campaign', 'content'], 'each flow counted once, whatever its restarts');
+  assert.ok(flows.stats.includes(campaignStats!), 'a restarted flow continues its counters');
+  assert.equal(flows.reloads, { applied: 3, unchanged: 0, rejected: 0, skipped: 0 });
+});
+
 supervisor('file changes are debounced into one reload; none after unwatching', async () => {
   write();
   const flows = new FlowSupervisor(file, await loadConfig(file), logger);
