@@ -16,7 +16,7 @@ import type { FlowTopology } from './topology.ts';
 
 export type ReloadTrigger = 'signal' | 'file-change' | 'request';
 
-/** What a reload did; `rejected` left every flow as it was, `skipped` came while stopping. */
+/** What a reload did; `rejected` left every flow as it was, `skipped` came while stopping or after the run. */
 export interface ReloadOutcome {
   readonly trigger: ReloadTrigger;
   readonly outcome: 'applied' | 'unchanged' | 'rejected' | 'skipped';
@@ -37,6 +37,8 @@ interface Member {
   /** Settles when the flow's run ends (a failure is recorded, not thrown); unset until it starts. */
   done: Promise<void> | undefined;
   ended: boolean;
+  /** Its drain, once asked for (a reload and a SIGTERM ask once between them). */
+  halted?: Promise<void>;
 }
 
 /**
@@ -121,7 +123,7 @@ export class FlowSupervisor {
   /** Drains every flow (the batches in flight are delivered and committed); no reload after this. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.allSettled([...this.#members.values()].filter((m) => m.done && !m.ended).map((m) => m.flow.stop()));
+    await Promise.allSettled([...this.#members.values()].filter((m) => m.done && !m.ended).map((m) => (m.halted ??= m.flow.stop())));
   }
 
   /** Loads the configuration again and swaps what changed; reloads run one at a time. */
@@ -162,7 +164,7 @@ export class FlowSupervisor {
     const member = this.#members.get(name)!;
     this.#members.delete(name);
     if (!member.done) return;
-    if (!member.ended) await member.flow.stop();
+    if (!member.ended) await (member.halted ??= member.flow.stop());
     await member.done;
     this.#logger.info({ flow: name }, 'flow stopped: drained and committed');
   }
