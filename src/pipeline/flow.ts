@@ -110,9 +110,11 @@ export class Flow {
     failuresPerSecond: number;
     registry: Registry;
     keySlot: number;
+    /** Counters to continue (a flow restarted by a reload counts on where its predecessor ended). */
+    stats?: FlowStats | undefined;
   }) {
     this.name = parts.topology.flow;
-    this.stats = new FlowStats(this.name);
+    this.stats = parts.stats ?? new FlowStats(this.name);
     this.#validator = parts.validator;
     this.#stages = parts.stages;
     this.#source = parts.source;
@@ -265,6 +267,7 @@ export class Flow {
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
+    this.stats.endedAt = 0;
     // Up to max-in-flight batches at once: a batch is validated and staged while earlier ones wait
     // on their services or are written. Each lane is delivered in hand-over order, so a source
     // never acknowledges a batch before the earlier ones of its partition (or file).
@@ -316,7 +319,15 @@ export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sin
 export function buildFlows(
   config: SluiceConfig,
   logger: Logger,
-  options: { includeDisabled?: boolean; io?: IoOverride; localUrls?: Readonly<Record<string, string>> } = {},
+  options: {
+    includeDisabled?: boolean;
+    io?: IoOverride;
+    localUrls?: Readonly<Record<string, string>>;
+    /** Builds only these flows (a reload builds the flows it changes). */
+    only?: ReadonlySet<string>;
+    /** Counters a flow continues, by flow name. */
+    stats?: (flow: string) => FlowStats | undefined;
+  } = {},
 ): Flow[] {
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
@@ -334,6 +345,7 @@ export function buildFlows(
   };
   for (const topology of config.flows) {
     if (!topology.enabled && !options.includeDisabled) continue;
+    if (options.only && !options.only.has(topology.flow)) continue;
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
@@ -382,7 +394,7 @@ export function buildFlows(
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot, stats: options.stats?.(topology.flow) }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;
