@@ -81,7 +81,12 @@ const attempts = parsed.current ? 1 : Number(parsed.attempts);
 if (!Number.isInteger(attempts) || attempts < 1) usage(`--attempts ${parsed.attempts}: expected a whole number >= 1`);
 let rows: Row[] = [];
 for (let attempt = 1; attempt <= attempts; attempt++) {
-  rows = compare(baseline, parsed.current ? readResult(parsed.current, '--current') : runSuite(), overrides);
+  const current = parsed.current ? readResult(parsed.current, '--current') : runSuite();
+  rows = compare(baseline, current, overrides);
+  const quick = (result: SuiteResult) => Boolean((result as { config?: { quick?: boolean } }).config?.quick);
+  if (baseline.suite === 'core' && quick(baseline) !== quick(current)) {
+    console.log(`note: the baseline ran ${quick(baseline) ? 'with' : 'without'} --quick and the current run ${quick(current) ? 'with' : 'without'}: the corpus sizes differ, and so may the ratios`);
+  }
   const source = parsed.current ? `current ${parsed.current}` : `current: this run${attempts > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}`;
   console.log(`\nbench:gate: ${baseline.suite} suite, baseline ${parsed.baseline}, ${source}`);
   console.log(table(rows, parsed.all));
