@@ -7,8 +7,8 @@
 // what the core rejects on purpose and JSON.parse + ajv cannot see — duplicate declared keys, the
 // depth and size limits — excluded), and simdjson's must equal JSON.parse's (what simdjson
 // rejects on purpose excluded).
-// SLUICE_BENCH_INJECT_DELAY_NS=N slows the core case by N ns a message (busy wait in this harness,
-// not in the core): it proves the regression gate fails (bench/gate.ts).
+// SLUICE_BENCH_INJECT_DELAY_NS=N slows the core case by N ns of CPU a message (a busy loop in this
+// harness, not in the core): it proves the regression gate fails (bench/gate.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -125,10 +125,10 @@ function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined): void {
 // with node --expose-gc (the npm scripts pass it)
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
-/** Busy-waits `ns` nanoseconds: the injected slowdown. */
+/** Burns `ns` nanoseconds of CPU time (not wall time, which a busy machine stretches): the injected slowdown. */
 function spin(ns: number): void {
-  const until = performance.now() + ns / 1e6;
-  while (performance.now() < until);
+  const started = process.cpuUsage();
+  for (let used = process.cpuUsage(started); used.user + used.system < ns / 1000; used = process.cpuUsage(started));
 }
 
 function median(sorted: number[]): number {
