@@ -20,7 +20,7 @@ interface Header {
 }
 
 interface CoreFile extends Header {
-  results: { flow: string; case: string; medianMs: number; messagesPerSecond: number; megabytesPerSecond: number; nanosecondsPerMessage: number }[];
+  results: { flow: string; case: string; medianMs: number; messagesPerSecond: number; megabytesPerSecond: number; nanosecondsPerMessage: number; cpuNanosecondsPerMessage?: number }[];
   ratios?: { flow: string; peer: string; speedup: number }[];
   skipped?: { case: string; reason: string }[];
 }
@@ -166,20 +166,21 @@ if (core) {
     describe(core),
     '',
     markdownTable(
-      ['flow', 'case', 'msg/s', 'MB/s', 'ns/msg', 'vs JSON.parse + ajv'],
+      ['flow', 'case', 'msg/s', 'MB/s', 'ns/msg', 'cpu ns/msg', 'vs JSON.parse + ajv'],
       core.results.map((r) => [
         r.flow,
         r.case,
         Math.round(r.messagesPerSecond).toLocaleString('en-US'),
         r.megabytesPerSecond.toFixed(0),
         r.nanosecondsPerMessage.toFixed(0),
+        r.cpuNanosecondsPerMessage?.toFixed(0) ?? '—',
         ajv(r.flow) ? `${(ajv(r.flow)!.medianMs / r.medianMs).toFixed(2)}x` : '—',
       ]),
     ),
     '',
   );
   if (core.ratios?.length) {
-    md.push('Core validate + extract against its peers (median of per-round ratios; above 1: the core is faster):', '');
+    md.push('Core validate + extract against its peers (median of per-round CPU-time ratios; above 1: the core is faster):', '');
     md.push(markdownTable(['flow', 'peer', 'core speedup'], core.ratios.map((r) => [r.flow, r.peer, `${r.speedup.toFixed(2)}x`])), '');
   }
   for (const s of core.skipped ?? []) md.push(`- skipped: ${s.case}: ${s.reason}`);
