@@ -123,7 +123,7 @@ function latencySvg(series: { label: string; points: [number, number][] }[]): st
   const y = (ms: number) =>
     top + plotH - (logY ? (Math.log10(Math.max(ms, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : (ms - yMin) / (yMax - yMin)) * plotH;
   const parts = [`<text x="10" y="22" font-size="15" font-weight="bold">End-to-end latency by percentile (ms${logY ? ', log scale' : ''})</text>`];
-  for (const [p, label] of [[0, '0 %'], [50, '50 %'], [90, '90 %'], [99, '99 %'], [99.9, '99.9 %'], [99.99, '99.99 %'], [99.999, '99.999 %'], [99.9999, '99.9999 %']] as const) {
+  for (const [p, label] of [[50, '50 %'], [90, '90 %'], [99, '99 %'], [99.9, '99.9 %'], [99.99, '99.99 %'], [99.999, '99.999 %'], [99.9999, '99.9999 %']] as const) {
     if (Math.log10(1 / (1 - p / 100)) > xMax) break;
     parts.push(`<line x1="${round(x(p))}" y1="${top}" x2="${round(x(p))}" y2="${top + plotH}" stroke="#ddd"/>`, `<text x="${round(x(p))}" y="${top + plotH + 16}" text-anchor="middle">${label}</text>`);
   }
