@@ -9,6 +9,8 @@ import { compileSchema } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
 import { SluiceError } from './errors.ts';
 import { createLogger } from './observe/logger.ts';
+import { Metrics } from './observe/metrics.ts';
+import { startOpsServer } from './observe/ops-server.ts';
 import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
@@ -37,8 +39,11 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   const logger = createLogger(config.settings.log, config.logDir);
   const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
   let flows: ReturnType<typeof buildFlows>;
+  let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {
-    flows = buildFlows(config, logger, { localUrls: localServices.urls });
+    const metrics = new Metrics({ served: true });
+    flows = buildFlows(config, logger, { localUrls: localServices.urls, metrics });
+    ops = await startOpsServer(config.settings.observe, metrics, logger);
   } catch (error) {
     await localServices.stop();
     throw error;
@@ -67,7 +72,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
     stopProgress?.();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await localServices.stop();
+    await Promise.all([localServices.stop(), ops.stop()]);
   }
   const summaries = flows.map((f) => summarize(f.stats));
   logger.info({ summaries }, 'finished');
