@@ -83,7 +83,12 @@ class TallyHistogram<T extends string> extends client.Histogram<T> {
     return entry.tally;
   }
 
-  override async get(): Promise<client.MetricObjectWithValues<client.MetricValueWithName<T>>> {
+  override get(): Promise<client.MetricObjectWithValues<client.MetricValueWithName<T>>> {
+    return this.getForPromString();
+  }
+
+  /** What the registry renders (prom-client calls this instead of get() when a metric has it). */
+  async getForPromString(): Promise<client.MetricObjectWithValues<client.MetricValueWithName<T>>> {
     const name = this.#name;
     const values: client.MetricValueWithName<T>[] = [];
     for (const { labels, tally } of this.#tallies.values()) {

@@ -136,10 +136,15 @@ export class Flow {
     this.#keySlot = parts.keySlot;
     this.#callsOut = parts.stages.some((s) => s.stage.callsOut === true);
     this.#metrics = parts.metrics.flow(this.name);
-    this.#stageMetrics = parts.stages.map((s) => this.#metrics.stage(s.name));
+    this.#stageMetrics = parts.stages.map((s) => this.#metrics.stage(this.#stageLabel(s.name)));
     this.#stageCounts = new Float64Array(parts.stages.length * COUNTS);
     this.#timeStages = parts.metrics.served;
     this.#readiness = parts.metrics.readiness;
+  }
+
+  /** A stage's name without the flow's (`content.drop-drafts` -> `drop-drafts`; validation: `validate`): the flow is a label of its own. */
+  #stageLabel(stage: string): string {
+    return stage.startsWith(`${this.name}.`) ? stage.slice(this.name.length + 1) : stage;
   }
 
   #encode(record: FlowRecord): Uint8Array {
@@ -156,7 +161,7 @@ export class Flow {
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
     this.#logger.warn({ stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
-    const stageLabel = stage === this.#validateName ? 'validate' : stage;
+    const stageLabel = this.#stageLabel(stage);
     if (toDeadLetters && this.#deadLetters) {
       this.stats.deadLettered++;
       this.#metrics.failed(`${stageLabel} dead_lettered ${code}`).inc();
