@@ -41,7 +41,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   let flows: ReturnType<typeof buildFlows>;
   let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {
-    const metrics = new Metrics({ served: true });
+    const metrics = new Metrics({ served: config.settings.observe.http.enabled });
     flows = buildFlows(config, logger, { localUrls: localServices.urls, metrics });
     ops = await startOpsServer(config.settings.observe, metrics, logger);
   } catch (error) {

@@ -1,7 +1,10 @@
 // The metric declarations and the batch-recorded histograms, rendered by prom-client.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { METRICS, Metrics } from '../../src/observe/metrics.ts';
+import { METRICS, Metrics, metricsTable, README_MARKERS } from '../../src/observe/metrics.ts';
+import { packageRoot } from '../../src/package-root.ts';
 
 const LABELS = new Set(['flow', 'stage', 'reason', 'service', 'outcome', 'topic', 'partition']);
 
@@ -54,6 +57,11 @@ test('readiness: not ready without a running flow; a breaker not closed past the
   assert.equal(metrics.readiness.problems(limits), []);
   stopped();
   assert.equal(metrics.readiness.problems(limits), ['no flow is running']);
+});
+
+test('the README\'s metrics table is the one the declarations give (npm run docs:metrics)', () => {
+  const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`${README_MARKERS[0]}\n${metricsTable()}\n${README_MARKERS[1]}`));
 });
 
 test.run();
