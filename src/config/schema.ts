@@ -65,7 +65,11 @@ export const observe = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve GET /metrics, /healthz and /readyz while `sluice run` runs'),
       host: z.string().min(1).default('127.0.0.1').describe('Address to listen on (0.0.0.0 in a container, for the probes and the scraper)'),
-      port: z.number().int().min(0).max(65535).default(9464).describe('Port to listen on; 0 picks a free one (logged as "ops server listening")'),
+      port: z
+        // a port from the environment (`port = ${?SLUICE_HTTP_PORT}`) arrives as a string of digits
+        .preprocess((v) => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v), z.number().int().min(0).max(65535))
+        .default(9464)
+        .describe('Port to listen on; 0 picks a free one (logged as "ops server listening")'),
     })
     .prefault({})
     .describe('The operations endpoint: Prometheus metrics, liveness and readiness'),
