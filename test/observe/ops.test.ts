@@ -5,7 +5,8 @@
 //     (samples/content.expected.ndjson), per stage too; /healthz and /readyz 200; no configuration
 //     value in any body; the summary agrees;
 //   - Kafka on the real broker, a 2-partition input: the same counts, a lag series per partition
-//     that ends at 0, partitions assigned, commits counted;
+//     that ends at 0, partitions assigned, commits counted; exactly-once with invalid messages
+//     dropped: transactions counted (no plain commits), dropped by reason;
 //   - Kafka with the enrichment service (a real HTTP server) failing: /readyz 503 naming the service
 //     whose breaker stays open, 200 again once it recovers and the breaker closes;
 //   - Kafka with no broker answering: /readyz 503 (no group membership, no partitions assigned);
@@ -294,6 +295,32 @@ kafka('counters equal the run\'s counts; a lag series per partition ending at 0;
   const bodies = [(await get(port, '/metrics')).body, (await get(port, '/readyz')).body, (await get(port, '/healthz')).body];
   for (const body of bodies) assertNoConfiguration(body, [...brokerList, ...brokerList.map((b) => b.split(':')[1]!).map((p) => `:${p}`), run.dir]);
   console.log(`  /readyz answers before 200: ${statuses.slice(0, -1).join(' ') || '(none: joined before the first poll)'}`);
+  assert.equal(await processor.stop('SIGTERM'), { code: 0, signal: null }, processor.explain());
+});
+
+kafka('exactly-once with invalid messages dropped: transactions counted, no plain commits, dropped by reason, the lag at 0', async () => {
+  const run = await contentRun(1, ['flows.content.delivery = exactly-once', 'flows.content.on-invalid = drop']);
+  produce(run.input);
+  const processor = new Processor(run.config, run.log);
+  state.processors.push(processor);
+  const port = await opsPort(processor);
+  const flow = { flow: 'content' };
+  let s = await scrape(port);
+  await waitFor('every message settled and the lag at 0', async () => {
+    s = await scrape(port);
+    const settledOrDropped = settled(s, 'content') + s.sum('sluice_messages_dropped_total', flow);
+    return settledOrDropped === EXPECTED.length && s.sum('sluice_kafka_consumer_lag', { ...flow, topic: run.input, partition: '0' }) === 0 && s.select('sluice_kafka_consumer_lag', flow).length === 1;
+  }, 60_000, 100).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}\n${processor.explain()}`);
+  });
+  assert.equal(Object.fromEntries(s.by('sluice_messages_dropped_total', 'reason', { ...flow, stage: 'validate' })), Object.fromEntries(INVALID_BY_REASON), 'dropped at validation, by reason');
+  assert.is(s.sum('sluice_messages_dead_lettered_total', { ...flow, stage: 'validate' }), 0);
+  assert.is(s.sum('sluice_messages_out_total', flow), WRITTEN);
+  const committed = s.sum('sluice_kafka_transactions_total', { ...flow, outcome: 'committed' });
+  assert.ok(committed > 0, 'transactions committed');
+  assert.is(s.sum('sluice_kafka_transaction_duration_seconds_count', flow), committed, 'one duration per committed transaction');
+  assert.is(s.sum('sluice_kafka_transactions_total', { ...flow, outcome: 'aborted' }), 0);
+  assert.is(s.sum('sluice_kafka_commits_total', flow), 0, 'offsets go in the transactions');
   assert.equal(await processor.stop('SIGTERM'), { code: 0, signal: null }, processor.explain());
 });
 
