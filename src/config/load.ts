@@ -167,6 +167,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
   return {
     log: settings.log,
     progress: settings.progress,
+    observe: settings.observe,
     ...(settings.kafka ? { kafka: settings.kafka } : {}),
     services: settings.services,
     'local-services': settings['local-services'],
