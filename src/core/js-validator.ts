@@ -9,30 +9,12 @@
 //   more), and their offset is the character position V8 reports turned into bytes;
 // - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, type JsonSchema } from './compile.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
 
 /** Messages per `check`, as the core's crossings. */
 const CHUNK = 1024;
-
-const RULE_CODES: Readonly<Record<string, VerdictCode>> = {
-  type: 'E_TYPE',
-  required: 'E_REQUIRED',
-  additionalProperties: 'E_ADDITIONAL',
-  enum: 'E_ENUM',
-  const: 'E_CONST',
-  minLength: 'E_MIN_LENGTH',
-  maxLength: 'E_MAX_LENGTH',
-  pattern: 'E_PATTERN',
-  minimum: 'E_MINIMUM',
-  maximum: 'E_MAXIMUM',
-  exclusiveMinimum: 'E_EXCLUSIVE_MINIMUM',
-  exclusiveMaximum: 'E_EXCLUSIVE_MAXIMUM',
-  minItems: 'E_MIN_ITEMS',
-  maxItems: 'E_MAX_ITEMS',
-  'false schema': 'E_FALSE_SCHEMA',
-};
 
 /** V8's JSON.parse messages (Node 20 and Deno 2) to the core's syntax codes; E_TOKEN otherwise. */
 const SYNTAX_PATTERNS: readonly (readonly [RegExp, VerdictCode])[] = [
@@ -115,7 +97,7 @@ function ruleVerdict(error: ErrorObject): Verdict {
   let path = error.instancePath;
   if (error.keyword === 'required') path += `/${escapeToken(String(error.params.missingProperty))}`;
   else if (error.keyword === 'additionalProperties') path += `/${escapeToken(String(error.params.additionalProperty))}`;
-  return { ok: false, code: RULE_CODES[error.keyword] ?? 'E_TYPE', message: error.message ?? error.keyword, path };
+  return { ok: false, code: AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE', message: error.message ?? error.keyword, path };
 }
 
 /** A compiled schema for one flow; like the core's Validator, one caller at a time. */
