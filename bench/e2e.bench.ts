@@ -369,7 +369,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ suite: 'e2e', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model }, node: process.versions.node, delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ suite: 'e2e', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model }, node: process.versions.node, delivery, partitions, options: { rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']) }, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);
