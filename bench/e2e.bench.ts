@@ -1,19 +1,28 @@
-// End-to-end benchmark against a real broker: one Sluice processor (a child process, as deployed)
-// between an open-loop load generator and a consumer of its output.
+// End-to-end benchmark against a real broker: a processor (a child process, as deployed) between an
+// open-loop load generator and a consumer of its output.
 //   npm run bench:e2e [-- --delivery exactly-once --rate 10000 --seconds 20 --saturation 200000]
-// Latency is measured from each message's intended send time (its Kafka timestamp, which Sluice
-// passes through to the output) to its arrival in the output topic, so a stalled generator or
-// processor cannot hide queueing (no coordinated omission). Saturation: the input topic is filled
-// first, then the processor drains it; throughput is counted at the output.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+//   npm run bench:peers [-- same options]   (= --compare)
+// Latency is measured from each message's intended send time (its Kafka timestamp, which the
+// processor passes through to the output) to its arrival in the output topic, so a stalled
+// generator or processor cannot hide queueing (no coordinated omission). Saturation: the input
+// topic is filled first, then the processor drains it; throughput is counted at the output from the
+// first arrival (start-up is reported apart).
+// --compare runs, on the same broker, input and offered rate: Sluice on its WebAssembly core,
+// Sluice on the plain-JS validator (validator = js), each with and without the enrichment stage,
+// and the Kafka Streams peer (bench/peers/kafka-streams, no enrichment), then prints the ratios.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'hdr-histogram-js';
 import kafkajs from 'kafkajs';
+import { loadConfig } from '../src/config/load.ts';
+import { JsValidator } from '../src/core/js-validator.ts';
+import { compileSchema, type MessageValidator } from '../src/core/validator.ts';
 import { createTopics } from '../src/io/kafka/tools.ts';
 import { packageRoot } from '../src/package-root.ts';
+import { decodeSpan } from '../src/pipeline/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader } from './meta.ts';
 
@@ -24,8 +33,14 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     saturation: { type: 'string', default: '200000' },
     partitions: { type: 'string', default: '4' },
-    /** Extra HOCON lines for the processor's configuration, e.g. "flows.campaign.source.max-wait-ms = 10". */
+    /** Extra HOCON lines for Sluice's configuration, e.g. "flows.campaign.source.max-wait-ms = 10". */
     set: { type: 'string', multiple: true, default: [] },
+    /** Sluice (wasm and js, with and without enrichment) and the Kafka Streams peer side by side. */
+    compare: { type: 'boolean', default: false },
+    /** Open loop: seconds at the offered rate before measuring (JIT, connections, group settling). */
+    warmup: { type: 'string', default: '5' },
+    /** Stream threads of the Kafka Streams peer. */
+    'peer-threads': { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 });
@@ -34,12 +49,86 @@ const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const saturationCount = Number(args.saturation);
 const partitions = Number(args.partitions);
+const warmupSeconds = Number(args.warmup);
+if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const port = process.env.SLUICE_BENCH_KAFKA_PORT ?? '9192';
 const ownBroker = !process.env.KAFKA_BROKERS;
 const brokers = process.env.KAFKA_BROKERS ?? `127.0.0.1:${port}`;
 const brokerEnv = { ...process.env, KAFKA_PORT: port };
+
+type Implementation = 'sluice-wasm' | 'sluice-js' | 'kafka-streams';
+
+/** A processor under test (see startProcessor). */
+interface Contender {
+  implementation: Implementation;
+  /** Calls the enrichment service (Sluice's enrich-http stage on the local lookup server). */
+  enrichment: boolean;
+}
+
+interface Run {
+  mode: string;
+  implementation: Implementation;
+  enrichment: boolean;
+  offered?: number;
+  messages: number;
+  outputs: number;
+  /** Output and dead letters expected: the messages less those the flow filters out. */
+  expected: number;
+  seconds: number;
+  messagesPerSecond: number;
+  /** From the processor's start to its first output (saturation runs). */
+  startupSeconds?: number;
+  latencyMs: Record<string, number>;
+  /** cpuSeconds: the whole process life; measuredCpuSeconds (open loop): the measured schedule only. */
+  processor: { cpuSeconds: number; maxRssMiB: number; measuredCpuSeconds?: number };
+}
+
+const PEER_DIR = join(packageRoot, 'bench', 'peers', 'kafka-streams');
+const PEER_JAR = join(PEER_DIR, 'target', 'campaign-peer.jar');
+
+/** Builds the peer's jar when a source is newer (Maven Central dependencies, cached in ~/.m2). */
+function buildPeer(): void {
+  const newest = (path: string): number =>
+    statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((e) => newest(join(path, e)))) : statSync(path).mtimeMs;
+  if (existsSync(PEER_JAR) && statSync(PEER_JAR).mtimeMs >= Math.max(newest(join(PEER_DIR, 'src')), newest(join(PEER_DIR, 'pom.xml')))) return;
+  console.log('building the Kafka Streams peer (mvn package)...');
+  const built = spawnSync('mvn', ['-q', '-B', 'package'], { cwd: PEER_DIR, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error(`mvn package failed in ${PEER_DIR} (exit ${built.status})`);
+}
+
+/** The campaign flow's stages without the ones that call out: the peer has no enrichment. */
+async function stagesWithoutEnrichment(): Promise<string> {
+  const config = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
+  return JSON.stringify(config.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http'));
+}
+
+/**
+ * Messages of the first `count` sent the flow filters out (heartbeats it finds valid): they arrive
+ * nowhere. Decided by the contender's validator (the plain-JS one accepts duplicate keys).
+ */
+function filteredCount(messages: readonly Uint8Array[], count: number, implementation: Implementation): number {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const options = { extract: ['/type'] };
+  const validator: MessageValidator = implementation === 'sluice-js' ? new JsValidator(schema, options) : compileSchema(schema, options);
+  let filtered = 0;
+  for (let start = 0; start < messages.length; ) {
+    const n = validator.check(messages, start);
+    const spans = validator.spans(n);
+    for (let i = 0; i < n; i++) {
+      if (!validator.ok(i)) continue;
+      const type = validator.values(i)?.[0] ?? (spans[i * 2]! < 0 ? undefined : decodeSpan(messages[start + i]!, spans[i * 2]!, spans[i * 2 + 1]!));
+      if (type !== 'heartbeat') continue;
+      // message k of the corpus is sent once per full pass, and once more when k < count % length
+      const k = start + i;
+      filtered += Math.floor(count / messages.length) + (k < count % messages.length ? 1 : 0);
+    }
+    start += n;
+  }
+  return filtered;
+}
+
 if (ownBroker && spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'start'], { stdio: 'inherit', env: brokerEnv }).status !== 0) {
   throw new Error('the broker did not start');
 }
@@ -47,24 +136,23 @@ if (ownBroker && spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 's
 const kafka = new Kafka({ clientId: 'sluice-bench', brokers: brokers.split(','), logLevel: logLevel.ERROR });
 const corpus = buildCorpus('campaign', 4 << 20).messages.filter((m) => m.length < 64 * 1024);
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+const withoutEnrichment = args.compare ? await stagesWithoutEnrichment() : '';
+if (args.compare) buildPeer();
 
-interface Run {
-  mode: string;
-  offered?: number;
-  messages: number;
-  outputs: number;
-  seconds: number;
-  messagesPerSecond: number;
-  latencyMs: Record<string, number>;
-  processor: { cpuSeconds: number; maxRssMiB: number };
-}
-
-async function runOnce(name: string, load: 'open-loop' | 'saturation'): Promise<Run> {
-  const suffix = `${name}-${Date.now().toString(36)}`;
-  const input = `bench.in.${suffix}`;
-  const output = `bench.out.${suffix}`;
-  const dead = `bench.dlq.${suffix}`;
-  await createTopics([brokers], { [input]: partitions, [output]: partitions, [dead]: 1 }, silentLogger);
+function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess {
+  if (contender.implementation === 'kafka-streams') {
+    return spawn(
+      'java',
+      [
+        '-jar', PEER_JAR,
+        `bootstrap=${brokers}`, `input=${topics.input}`, `output=${topics.output}`, `dlq=${topics.dead}`,
+        `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
+        `guarantee=${delivery === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once'}`,
+        `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
   const config = join(dir, `${suffix}.conf`);
   writeFileSync(
     config,
@@ -76,18 +164,29 @@ kafka.brokers = "${brokers}"
 flows.content.enabled = false
 flows.campaign {
   delivery = ${delivery}
-  source { topic = "${input}", group-id = "bench-${suffix}" }
-  sink { topic = "${output}", compression = none }
-  dead-letter { topic = "${dead}" }
+  validator = ${contender.implementation === 'sluice-js' ? 'js' : 'wasm'}
+  source { topic = "${topics.input}", group-id = "bench-${suffix}" }
+  sink { topic = "${topics.output}", compression = none }
+  dead-letter { topic = "${topics.dead}" }
 }
+${contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
 ${args.set!.join('\n')}
 `,
   );
+  return spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): Promise<Run> {
+  const suffix = `${contender.implementation}-${contender.enrichment ? 'enrich' : 'plain'}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
+  const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
+  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   const send = (count: number, from: number, timestamp: number) =>
     producer.send({
-      topic: input,
+      topic: topics.input,
       acks: 1,
       messages: Array.from({ length: count }, (_, i) => ({
         key: String((from + i) % 1000),
@@ -97,17 +196,27 @@ ${args.set!.join('\n')}
     });
 
   const histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 600_000 });
+  /** Messages stamped before this (the warm-up's) are not measured. */
+  let measureFrom = load === 'open-loop' ? Number.POSITIVE_INFINITY : 0;
+  let arrivals = 0;
   let outputs = 0;
+  let firstArrival = 0;
   let lastArrival = 0;
   const consumer = kafka.consumer({ groupId: `bench-reader-${suffix}`, maxWaitTimeInMs: 20 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [output, dead], fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.output, topics.dead], fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
       const now = Date.now();
-      for (const message of batch.messages) histogram.recordValue(Math.max(1, now - Number(message.timestamp)));
-      outputs += batch.messages.length;
-      lastArrival = performance.now();
+      arrivals += batch.messages.length;
+      for (const message of batch.messages) {
+        const stamped = Number(message.timestamp);
+        if (stamped < measureFrom) continue;
+        histogram.recordValue(Math.max(1, now - stamped));
+        outputs++;
+        lastArrival = performance.now();
+        if (firstArrival === 0) firstArrival = lastArrival;
+      }
     },
   });
 
@@ -118,39 +227,45 @@ ${args.set!.join('\n')}
     }
     sent = saturationCount;
   }
-  const processor = spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  if (load === 'open-loop') {
-    // the processor starts and joins its group first: a warm-up trickle until outputs flow, then
-    // the measured schedule (else the first seconds measure the start-up, not the pipeline)
-    for (let i = 0; outputs === 0; i++) {
-      await send(10, saturationCount + i * 10, Date.now());
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    histogram.reset();
-    outputs = 0;
-  }
-  const started = performance.now();
-  if (load === 'open-loop') {
-    // open loop: every 5 ms, send what the schedule says is due, stamped with when it was due
-    const total = rate * seconds;
+  const spawned = performance.now();
+  const processor = startProcessor(contender, suffix, topics);
+  /** Open loop: every 5 ms, send what the schedule says is due, stamped with when it was due. */
+  const schedule = async (total: number, from: number) => {
     const t0 = Date.now();
-    while (sent < total) {
+    for (let done = 0; done < total; ) {
       const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate));
-      if (due > sent) {
-        const count = due - sent;
-        await send(count, sent, t0 + Math.round((sent / rate) * 1000));
-        sent += count;
+      if (due > done) {
+        await send(due - done, from + done, t0 + Math.round((done / rate) * 1000));
+        done = due;
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  };
+  let cpuBefore: number | undefined;
+  if (load === 'open-loop') {
+    // the processor starts and joins its group first: a trickle until outputs flow, then the
+    // offered rate for the warm-up; the messages stamped before the measured schedule are not
+    // counted (else the first seconds measure the start-up, not the pipeline)
+    for (let i = 0; arrivals === 0; i++) {
+      await send(10, saturationCount + i * 10, Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await schedule(Math.round(rate * warmupSeconds), saturationCount);
+    measureFrom = Date.now();
+    cpuBefore = processUsage(processor.pid!).cpuSeconds;
   }
-  // done when everything arrived, or nothing arrived for 10 s
-  while (outputs < sent && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
+  let started = performance.now();
+  if (load === 'open-loop') {
+    await schedule(rate * seconds, 0);
+    sent = rate * seconds;
+  }
+  // the open-loop messages start at corpus index 0 as the saturation ones do: same expected count
+  const expected = sent - filteredCount(corpus, sent, contender.implementation);
+  // done when every output and dead letter arrived, or nothing arrived for 10 s
+  while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  if (load === 'saturation' && firstArrival > 0) started = firstArrival;
   const elapsed = ((lastArrival || performance.now()) - started) / 1000;
   const usage = processUsage(processor.pid!);
   const exited = new Promise((resolve) => processor.once('exit', resolve));
@@ -161,13 +276,16 @@ ${args.set!.join('\n')}
   const percentile = (p: number) => histogram.getValueAtPercentile(p);
   return {
     mode: `${delivery} ${load}`,
-    ...(load === 'open-loop' ? { offered: rate } : {}),
+    implementation: contender.implementation,
+    enrichment: contender.enrichment,
+    ...(load === 'open-loop' ? { offered: rate } : { startupSeconds: Math.round((firstArrival - spawned) / 10) / 100 }),
     messages: sent,
     outputs,
+    expected,
     seconds: Math.round(elapsed * 100) / 100,
     messagesPerSecond: Math.round(outputs / elapsed),
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
-    processor: usage,
+    processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
   };
 }
 
@@ -180,27 +298,79 @@ function processUsage(pid: number): { cpuSeconds: number; maxRssMiB: number } {
   return { cpuSeconds: ticks / 100, maxRssMiB: Math.round(Number(peak?.[1] ?? 0) / 1024) };
 }
 
+interface Ratio {
+  load: string;
+  enrichment: boolean;
+  /** Sluice's WebAssembly core against the named contender. */
+  versus: Implementation;
+  /** Throughput: Sluice / contender (above 1: Sluice is faster). */
+  throughput: number;
+  /** p99 latency: contender / Sluice (above 1: Sluice is quicker). */
+  p99: number;
+  /** CPU seconds per message (of the measured schedule in open loop): contender / Sluice. */
+  cpuPerMessage: number;
+}
+
+function ratios(runs: readonly Run[]): Ratio[] {
+  const out: Ratio[] = [];
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const cpuPerMessage = (r: Run) => (r.processor.measuredCpuSeconds ?? r.processor.cpuSeconds) / Math.max(1, r.outputs);
+  for (const sluice of runs.filter((r) => r.implementation === 'sluice-wasm')) {
+    for (const other of runs.filter((r) => r.implementation !== 'sluice-wasm' && r.mode === sluice.mode && r.enrichment === sluice.enrichment)) {
+      out.push({
+        load: sluice.mode,
+        enrichment: sluice.enrichment,
+        versus: other.implementation,
+        throughput: round(sluice.messagesPerSecond / other.messagesPerSecond),
+        p99: round(other.latencyMs.p99! / sluice.latencyMs.p99!),
+        cpuPerMessage: round(cpuPerMessage(other) / cpuPerMessage(sluice)),
+      });
+    }
+  }
+  return out;
+}
+
+const contenders: Contender[] = args.compare
+  ? [
+      { implementation: 'sluice-wasm', enrichment: true },
+      { implementation: 'sluice-js', enrichment: true },
+      { implementation: 'sluice-wasm', enrichment: false },
+      { implementation: 'sluice-js', enrichment: false },
+      { implementation: 'kafka-streams', enrichment: false },
+    ]
+  : [{ implementation: 'sluice-wasm', enrichment: true }];
 const silentLogger = (await import('pino')).pino({ level: 'silent' });
 const results: Run[] = [];
 try {
-  results.push(await runOnce('open', 'open-loop'));
-  if (saturationCount > 0) results.push(await runOnce('sat', 'saturation'));
+  for (const contender of contenders) {
+    results.push(await runOnce(contender, 'open-loop'));
+    if (saturationCount > 0) results.push(await runOnce(contender, 'saturation'));
+  }
 } finally {
   if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop'], { stdio: 'inherit', env: brokerEnv });
 }
 console.table(
   results.map((r) => ({
+    processor: `${r.implementation}${r.enrichment ? ' +enrich' : ''}`,
     mode: r.mode,
     offered: r.offered ?? 'max',
-    outputs: r.outputs,
+    'outputs/expected': `${r.outputs}/${r.expected}`,
     'msg/s': r.messagesPerSecond,
     ...Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [`${k} ms`, v])),
     'cpu s': r.processor.cpuSeconds,
     'rss MiB': r.processor.maxRssMiB,
   })),
 );
-const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${delivery}.json`);
+const comparison = args.compare ? ratios(results) : undefined;
+if (comparison) {
+  console.log('Sluice (WebAssembly core) against: throughput ratio Sluice/other, p99 and CPU per message other/Sluice (above 1: Sluice ahead)');
+  console.table(comparison.map((r) => ({ load: r.load, enrichment: r.enrichment, versus: r.versus, throughput: r.throughput, p99: r.p99, 'cpu/msg': r.cpuPerMessage })));
+}
+const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${delivery}.json`);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, saturation: saturationCount, set: args.set }), delivery, partitions, results }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
+);
 console.log(`results written to ${out}`);
 process.exit(0);

@@ -27,6 +27,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule from 'ajv';
+import { AJV_KEYWORD_CODES } from '../src/core/codes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'samples');
@@ -1813,23 +1814,6 @@ function refSyntax(b: Uint8Array, schema: any): string {
   }
 }
 
-const KEYWORD_CODE: Record<string, string> = {
-  type: 'E_TYPE',
-  required: 'E_REQUIRED',
-  additionalProperties: 'E_ADDITIONAL',
-  enum: 'E_ENUM',
-  const: 'E_CONST',
-  minLength: 'E_MIN_LENGTH',
-  maxLength: 'E_MAX_LENGTH',
-  pattern: 'E_PATTERN',
-  minimum: 'E_MINIMUM',
-  maximum: 'E_MAXIMUM',
-  exclusiveMinimum: 'E_EXCLUSIVE_MINIMUM',
-  exclusiveMaximum: 'E_EXCLUSIVE_MAXIMUM',
-  minItems: 'E_MIN_ITEMS',
-  maxItems: 'E_MAX_ITEMS',
-  'false schema': 'E_FALSE_SCHEMA',
-};
 
 function splitLines(buf: Buffer, file: string, problems: string[]): Buffer[] {
   if (buf.length === 0 || buf[buf.length - 1] !== 0x0a) problems.push(`${file}: does not end with a newline`);
@@ -1951,7 +1935,7 @@ function check(): void {
         return;
       }
       const e = ajv1.errors[0];
-      const code = KEYWORD_CODE[e.keyword] ?? `?${e.keyword}`;
+      const code = AJV_KEYWORD_CODES[e.keyword] ?? `?${e.keyword}`;
       let path = e.instancePath;
       if (e.keyword === 'required') path += '/' + esc(e.params.missingProperty);
       if (e.keyword === 'additionalProperties') path += '/' + esc(e.params.additionalProperty);

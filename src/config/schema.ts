@@ -49,6 +49,10 @@ export const flow = z.strictObject({
     .enum(['at-least-once', 'exactly-once'])
     .default('at-least-once')
     .describe('at-least-once: offsets committed after outputs are acknowledged; exactly-once: outputs, dead letters and offsets in one Kafka transaction per batch (kafka source and sinks)'),
+  validator: z
+    .enum(['wasm', 'js'])
+    .default('wasm')
+    .describe('wasm: parse and validate in the WebAssembly core; js: JSON.parse + ajv on the same rules, the plain-JavaScript path it is measured against (accepts duplicate keys)'),
   'on-invalid': z
     .enum(['dlq', 'drop'])
     .default('dlq')

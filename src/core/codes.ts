@@ -46,3 +46,22 @@ export const SYNTAX_MESSAGES: Partial<Record<VerdictCode, string>> = {
   E_TRAILING: 'unexpected data after the JSON value',
   E_DUPLICATE_KEY: 'duplicate key in an object',
 };
+
+/** The rule code of each ajv error keyword (the rules keep ajv's verdicts: see README, Rules). */
+export const AJV_KEYWORD_CODES: Readonly<Record<string, VerdictCode>> = {
+  type: 'E_TYPE',
+  required: 'E_REQUIRED',
+  additionalProperties: 'E_ADDITIONAL',
+  enum: 'E_ENUM',
+  const: 'E_CONST',
+  minLength: 'E_MIN_LENGTH',
+  maxLength: 'E_MAX_LENGTH',
+  pattern: 'E_PATTERN',
+  minimum: 'E_MINIMUM',
+  maximum: 'E_MAXIMUM',
+  exclusiveMinimum: 'E_EXCLUSIVE_MINIMUM',
+  exclusiveMaximum: 'E_EXCLUSIVE_MAXIMUM',
+  minItems: 'E_MIN_ITEMS',
+  maxItems: 'E_MAX_ITEMS',
+  'false schema': 'E_FALSE_SCHEMA',
+};

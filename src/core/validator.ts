@@ -41,6 +41,21 @@ export interface Verdict {
   fields?: (FieldSpan | null)[];
 }
 
+/**
+ * What a flow asks of a validator, chunk by chunk: `check` a run of messages, then per message of
+ * it `ok`, `verdict`, and its extracted fields — byte spans (the core) or decoded values (the
+ * plain-JS validator, src/core/js-validator.ts).
+ */
+export interface MessageValidator {
+  readonly extract: readonly string[];
+  check(messages: readonly Uint8Array[], start?: number): number;
+  ok(i: number): boolean;
+  verdict(i: number): Verdict;
+  spans(count: number): Int32Array;
+  /** The extracted values of valid message i by slot (undefined when absent); null when they are read from `spans`. */
+  values(i: number): readonly unknown[] | null;
+}
+
 const OK_VERDICT: Verdict = Object.freeze({ ok: true, code: 'OK', message: 'ok' }) as Verdict;
 
 // Verdict record (assembly/layout.ts): code, offset, pathStart, pathLen, flags, node, then spans.
@@ -67,7 +82,7 @@ function escapePointer(key: string): string {
  * A compiled schema bound to its own core instance. Not safe to share between concurrent callers
  * that interleave `check` and the readers: each flow owns one.
  */
-export class Validator {
+export class Validator implements MessageValidator {
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly extract: readonly string[];
@@ -227,6 +242,11 @@ export class Validator {
       for (let j = 0; j < width; j++) out[i * width + j] = words[record + j]!;
     }
     return out;
+  }
+
+  /** The core hands out spans only: stages decode what they read. */
+  values(): null {
+    return null;
   }
 
   /** The verdict of message i of the last check, as an object. */

@@ -59,14 +59,25 @@ export function decodeSpan(bytes: Uint8Array, start: number, end: number): JsonV
   return JSON.parse(utf8.decode(bytes.subarray(start, end))) as JsonValue;
 }
 
+/** Whether the message of a record has field `slot` (null counts as present). */
+export function fieldPresent(record: FlowRecord, slot: number): boolean {
+  if (record.values) return record.values[slot] !== undefined;
+  return record.spans[record.spanAt + slot * 2]! >= 0;
+}
+
 /** The value of field `slot` of a record, or undefined when the message does not have it. */
 export function fieldValue(record: FlowRecord, slot: number): JsonValue | undefined {
+  if (record.values) return record.values[slot] as JsonValue | undefined;
   const start = record.spans[record.spanAt + slot * 2]!;
   return start < 0 ? undefined : decodeSpan(record.value, start, record.spans[record.spanAt + slot * 2 + 1]!);
 }
 
 /** An integer field as an exact bigint (int64 targets must not pass through a double). */
 export function fieldBigInt(record: FlowRecord, slot: number): bigint | undefined {
+  if (record.values) {
+    const value = record.values[slot];
+    return value === undefined || value === null ? undefined : BigInt(value as number);
+  }
   const start = record.spans[record.spanAt + slot * 2]!;
   if (start < 0) return undefined;
   const end = record.spans[record.spanAt + slot * 2 + 1]!;
@@ -80,6 +91,11 @@ const utf8Encoder = new TextEncoder();
 
 /** A field's value as key bytes: a string's UTF-8 (a view when it has no escapes), else its JSON text; undefined when absent or null. */
 export function fieldBytes(record: FlowRecord, slot: number): Uint8Array | undefined {
+  if (record.values) {
+    const value = record.values[slot];
+    if (value === undefined || value === null) return undefined;
+    return utf8Encoder.encode(typeof value === 'string' ? value : JSON.stringify(value));
+  }
   const start = record.spans[record.spanAt + slot * 2]!;
   if (start < 0) return undefined;
   const end = record.spans[record.spanAt + slot * 2 + 1]!;

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
 import type { SluiceConfig } from '../config/load.ts';
 import { configError } from '../config/load.ts';
-import { compileSchema, type Validator, type Verdict } from '../core/validator.ts';
+import { JsValidator } from '../core/js-validator.ts';
+import { compileSchema, type MessageValidator, type Verdict } from '../core/validator.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import { FailureLog } from '../observe/failure-log.ts';
 import type { Readiness } from '../observe/health.ts';
@@ -93,7 +94,7 @@ function loggable(origin: Origin): Record<string, string | number> {
 export class Flow {
   readonly name: string;
   readonly stats: FlowStats;
-  readonly #validator: Validator;
+  readonly #validator: MessageValidator;
   readonly #stages: readonly NamedStage[];
   readonly #source: Source;
   readonly #sink: Sink;
@@ -125,7 +126,7 @@ export class Flow {
 
   constructor(parts: {
     topology: FlowTopology;
-    validator: Validator;
+    validator: MessageValidator;
     stages: NamedStage[];
     source: Source;
     sink: Sink;
@@ -288,6 +289,7 @@ export class Flow {
           receivedAt: message.receivedAt,
           spans,
           spanAt: i * this.#slots * 2,
+          values: validator.values(i),
           output: null,
         });
       }
@@ -458,9 +460,11 @@ export function buildFlows(
         failed = true;
       } else keySlot = fields.slot(keyField);
     }
-    let validator: Validator | undefined;
+    let validator: MessageValidator | undefined;
     try {
-      validator = compileSchema(topology.rules, { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers });
+      const options = { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers };
+      const plainJs = config.settings.flows[topology.flow]?.validator === 'js';
+      validator = plainJs ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
     } catch (error) {
       problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], config));
     }

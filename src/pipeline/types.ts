@@ -72,6 +72,8 @@ export interface FlowRecord extends InputMessage {
   readonly spans: Int32Array;
   /** Index in `spans` of this record's first span. */
   readonly spanAt: number;
+  /** The extracted fields already decoded, by slot (the plain-JS validator): then `spans` is not read. */
+  readonly values?: readonly unknown[] | null;
   /** The record being built for the sink (set by a map stage). */
   output: Message | null;
 }

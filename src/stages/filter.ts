@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../pipeline/component.ts';
-import { fieldValue } from '../pipeline/fields.ts';
+import { fieldPresent, fieldValue } from '../pipeline/fields.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type JsonValue } from '../pipeline/types.ts';
 import { schemaAt } from '../pipeline/rules.ts';
 
@@ -34,7 +34,7 @@ type Condition = z.output<typeof condition>;
 function compileCondition(c: Condition, slot: number): (record: FlowRecord) => boolean {
   if (c.exists !== undefined) {
     const wanted = c.exists;
-    return (record) => (record.spans[record.spanAt + slot * 2]! >= 0) === wanted;
+    return (record) => fieldPresent(record, slot) === wanted;
   }
   const values = new Set<JsonValue | undefined>(c.in ?? [c.equals as JsonValue]);
   return (record) => values.has(fieldValue(record, slot));

@@ -1,5 +1,6 @@
 // Shared helpers for the core test suites: seeded PRNG, oracles, random JSON
 // generation, a byte-level reference span finder. Not a test file itself.
+import { AJV_KEYWORD_CODES } from '../../src/core/codes.ts';
 
 export const enc = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -114,23 +115,7 @@ export const RULE_CODES = new Set([
 ]);
 
 /** ajv error keyword -> core code */
-export const AJV_KEYWORD_TO_CODE: Record<string, string> = {
-  type: 'E_TYPE',
-  required: 'E_REQUIRED',
-  additionalProperties: 'E_ADDITIONAL',
-  enum: 'E_ENUM',
-  const: 'E_CONST',
-  minLength: 'E_MIN_LENGTH',
-  maxLength: 'E_MAX_LENGTH',
-  pattern: 'E_PATTERN',
-  minimum: 'E_MINIMUM',
-  maximum: 'E_MAXIMUM',
-  exclusiveMinimum: 'E_EXCLUSIVE_MINIMUM',
-  exclusiveMaximum: 'E_EXCLUSIVE_MAXIMUM',
-  minItems: 'E_MIN_ITEMS',
-  maxItems: 'E_MAX_ITEMS',
-  'false schema': 'E_FALSE_SCHEMA',
-};
+export const AJV_KEYWORD_TO_CODE: Readonly<Record<string, string>> = AJV_KEYWORD_CODES;
 
 /** The pointer the core should report for a single ajv error. */
 export function ajvErrorPointer(e: { keyword: string; instancePath: string; params: any }): string {

@@ -1,0 +1,177 @@
+// The plain-JavaScript validator: what a pipeline without the WebAssembly core would do — decode,
+// JSON.parse, ajv on the same JSON Schema, then the extracted fields read off the parsed value. It
+// answers through the same interface and Verdict codes, so a flow's stages run unchanged on it;
+// it is selected per flow (`validator = js`) and exists to measure the core against.
+//
+// Where it differs from the core (documented in the README):
+// - duplicate keys are accepted (JSON.parse keeps the last copy); the core rejects E_DUPLICATE_KEY;
+// - syntax codes come from V8's JSON.parse messages, so some differ (E_TOKEN where the core says
+//   more), and their offset is the character position V8 reports turned into bytes;
+// - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { compileProgram, type JsonSchema } from './compile.ts';
+import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
+
+/** Messages per `check`, as the core's crossings. */
+const CHUNK = 1024;
+
+/** V8's JSON.parse messages (Node 20 and Deno 2) to the core's syntax codes; E_TOKEN otherwise. */
+const SYNTAX_PATTERNS: readonly (readonly [RegExp, VerdictCode])[] = [
+  [/^Unterminated string/, 'E_UNTERMINATED'],
+  [/^Unexpected non-whitespace character after JSON/, 'E_TRAILING'],
+  [/^Bad control character/, 'E_CONTROL'],
+  [/^Bad (escaped character|Unicode escape)/, 'E_ESCAPE'],
+  [/^(No number after minus sign|Exponent part is missing|Unterminated fractional number)/, 'E_NUMBER'],
+];
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+function unescapeToken(token: string): string {
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function escapeToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** An upper bound of a message's nesting depth: its count of `{` and `[` bytes (memchr, no decoding). */
+function containerBound(bytes: Uint8Array, limit: number): number {
+  let count = 0;
+  for (const byte of [OPEN_BRACE, OPEN_BRACKET]) {
+    for (let at = bytes.indexOf(byte); at >= 0 && count <= limit; at = bytes.indexOf(byte, at + 1)) count++;
+  }
+  return count;
+}
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let deepest = 0;
+  for (const member of Array.isArray(value) ? value : Object.values(value)) {
+    const depth = depthOf(member);
+    if (depth > deepest) deepest = depth;
+  }
+  return deepest + 1;
+}
+
+/** The value at a parsed JSON Pointer, undefined when absent. */
+function valueAt(root: unknown, tokens: readonly string[]): unknown {
+  let value = root;
+  for (const token of tokens) {
+    if (value === null || typeof value !== 'object') return undefined;
+    if (Array.isArray(value)) {
+      if (!/^(0|[1-9]\d*)$/.test(token)) return undefined;
+      value = value[Number(token)];
+    } else {
+      if (!Object.hasOwn(value, token)) return undefined;
+      value = (value as Record<string, unknown>)[token];
+    }
+  }
+  return value;
+}
+
+function byteLength(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+function syntaxVerdict(text: string, error: SyntaxError): Verdict {
+  const position = /at position (\d+)/.exec(error.message);
+  const at = position ? Number(position[1]) : undefined;
+  let code: VerdictCode;
+  if (text.trim() === '') code = 'E_EMPTY';
+  else if (/^Unexpected end of JSON input/.test(error.message) || (at !== undefined && at >= text.length)) code = 'E_UNTERMINATED';
+  else code = SYNTAX_PATTERNS.find(([pattern]) => pattern.test(error.message))?.[1] ?? 'E_TOKEN';
+  const verdict: Verdict = { ok: false, code, message: SYNTAX_MESSAGES[code] ?? error.message };
+  if (at !== undefined) verdict.offset = byteLength(text.slice(0, at));
+  return verdict;
+}
+
+function ruleVerdict(error: ErrorObject): Verdict {
+  let path = error.instancePath;
+  if (error.keyword === 'required') path += `/${escapeToken(String(error.params.missingProperty))}`;
+  else if (error.keyword === 'additionalProperties') path += `/${escapeToken(String(error.params.additionalProperty))}`;
+  return { ok: false, code: AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE', message: error.message ?? error.keyword, path };
+}
+
+/** A compiled schema for one flow; like the core's Validator, one caller at a time. */
+export class JsValidator implements MessageValidator {
+  readonly maxDepth: number;
+  readonly maxSize: number;
+  readonly extract: readonly string[];
+  readonly #tokens: readonly (readonly string[])[];
+  readonly #validate: ValidateFunction;
+  /** Of the last check: a failure's verdict (null when valid) and a valid message's field values. */
+  readonly #failures: (Verdict | null)[] = new Array(CHUNK).fill(null);
+  readonly #values: (unknown[] | null)[] = new Array(CHUNK).fill(null);
+
+  constructor(schema: JsonSchema, options: ValidatorOptions = {}) {
+    this.maxDepth = options.maxDepth ?? 64;
+    this.maxSize = options.maxSize ?? 1 << 20;
+    this.extract = [...(options.extract ?? [])];
+    // the same rules as the core: a schema or pointer it refuses is refused here with its error
+    compileProgram(schema, this.extract, 0);
+    this.#tokens = this.extract.map((pointer) => pointer.split('/').slice(1).map(unescapeToken));
+    this.#validate = new Ajv({ strict: false, allErrors: false }).compile(schema as object | boolean);
+  }
+
+  check(messages: readonly Uint8Array[], start = 0): number {
+    const count = Math.min(CHUNK, messages.length - start);
+    for (let i = 0; i < count; i++) this.#values[i] = this.#checkOne(messages[start + i]!, i);
+    return Math.max(0, count);
+  }
+
+  /** Validates one message; its field values when valid, else null with its failure recorded. */
+  #checkOne(bytes: Uint8Array, i: number): unknown[] | null {
+    this.#failures[i] = null;
+    if (bytes.length > this.maxSize) return this.#fail(i, { ok: false, code: 'E_SIZE', message: `message larger than ${this.maxSize} bytes (${bytes.length})` });
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return this.#fail(i, { ok: false, code: 'E_UTF8', message: SYNTAX_MESSAGES.E_UTF8! });
+    }
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      return this.#fail(i, syntaxVerdict(text, error as SyntaxError));
+    }
+    if (containerBound(bytes, this.maxDepth) > this.maxDepth && depthOf(document) > this.maxDepth) {
+      return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `containers nested deeper than ${this.maxDepth}` });
+    }
+    if (!this.#validate(document)) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
+    return this.#tokens.map((tokens) => valueAt(document, tokens));
+  }
+
+  #fail(i: number, verdict: Verdict): null {
+    this.#failures[i] = verdict;
+    return null;
+  }
+
+  ok(i: number): boolean {
+    return this.#failures[i] === null;
+  }
+
+  verdict(i: number): Verdict {
+    return this.#failures[i] ?? { ok: true, code: 'OK', message: 'ok' };
+  }
+
+  /** The core's spans do not exist here: the stages read `values`. */
+  spans(): Int32Array {
+    return NO_SPANS;
+  }
+
+  values(i: number): readonly unknown[] | null {
+    return this.#values[i] ?? null;
+  }
+
+}
+
+const NO_SPANS = new Int32Array(0);
