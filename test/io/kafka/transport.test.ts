@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kafkajsTransport } from '../../../src/io/kafka/kafkajs.ts';
+import { platformaticTransport } from '../../../src/io/kafka/platformatic.ts';
 import {
   type Admin,
   type Compression,
@@ -575,3 +576,4 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
 }
 
 conformance('kafkajs', (clientId) => kafkajsTransport({ brokers: brokerList, clientId, logger }));
+conformance('platformatic', (clientId) => platformaticTransport({ brokers: brokerList, clientId, logger }));
