@@ -38,7 +38,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, childEnv, CLI, endOffsets, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, uniqueNames } from './harness.ts';
+import { brokerList, BROKERS, childEnv, CLI, clientLines, endOffsets, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, uniqueNames } from './harness.ts';
 
 const QAL = join(packageRoot, 'config', 'qal.conf');
 const PARTITIONS = 4;
@@ -299,6 +299,7 @@ function newRun(name: string, messages: number): Run {
       'progress = off',
       'flows.content.enabled = false',
       'flows.campaign.delivery = exactly-once',
+      ...clientLines('campaign'),
       `flows.campaign.source.topic = "${run.input}"`,
       `flows.campaign.source.group-id = "${run.group}"`,
       // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
