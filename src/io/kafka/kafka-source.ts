@@ -68,6 +68,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       if (!producer) {
         producer = transport.transactionalProducer(id, { transactionTimeoutMs: options['transaction-timeout-ms'] });
         producers.set(id, producer);
+        context.logger.info({ flow: context.flow, transactionalId: id }, 'transactional producer');
       }
       return [id, producer] as const;
     };

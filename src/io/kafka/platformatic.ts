@@ -49,6 +49,8 @@ const base = (options: ClientOptions, clientId = options.clientId) => ({
 });
 
 const LOG_APPEND_TIME = 0b1000;
+/** A fetch response's bound over all its partitions (the Java client's default). */
+const FETCH_MAX_BYTES = 50 * 1024 * 1024;
 const EMPTY_HEADERS: Headers = Object.freeze({});
 const EMPTY = Buffer.alloc(0);
 
@@ -249,7 +251,7 @@ class PlatformaticConsumerAdapter implements Consumer {
         const response = await this.#client.fetch({
           node,
           minBytes: 1,
-          maxBytes: this.#options.maxBytesPerPartition * 64,
+          maxBytes: FETCH_MAX_BYTES,
           maxWaitTime: this.#options.maxWaitMs,
           topics: [...topics.values()].map(({ topicId, partitions }) => ({
             topicId,
