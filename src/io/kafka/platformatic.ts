@@ -45,6 +45,8 @@ const base = (options: ClientOptions, clientId = options.clientId) => ({
   bootstrapBrokers: [...options.brokers],
   retries: RETRIES,
   retryDelay,
+  // the library's 5 s request timeout fails produce requests on a busy machine; kafkajs waits 30 s
+  timeout: 30_000,
   autocreateTopics: false,
 });
 
