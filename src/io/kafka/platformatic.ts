@@ -5,7 +5,7 @@
 // consumed offsets with the group generation the batch was fetched in (KIP-447): a member the
 // group dropped cannot commit, so one transactional producer serves every partition of a consumer.
 import { Buffer } from 'node:buffer';
-import { compress as zstdCompress, decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@bokuweb/zstd-wasm';
 import {
   Admin as PlatformaticAdmin,
   compatibilityPartitioner,
@@ -24,6 +24,7 @@ import {
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import { loadZstd } from './codecs.ts';
 import {
   type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
   MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
@@ -62,7 +63,7 @@ function registerZstd(): Promise<void> {
   zstdReady ??= (async () => {
     const zstd: CompressionAlgorithmSpecification = compressionsAlgorithms.zstd;
     if (zstd.available) return;
-    await zstdInit();
+    await loadZstd();
     zstd.compressSync = (data) => Buffer.from(zstdCompress(Buffer.isBuffer(data) ? data : data.buffer, 3));
     zstd.decompressSync = (data) => Buffer.from(zstdDecompress(Buffer.isBuffer(data) ? data : data.buffer));
     zstd.available = true;
