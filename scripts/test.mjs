@@ -4,6 +4,7 @@
 // under test/ in one process (TypeScript through tsx), and stops the broker it started. A full run
 // type-checks the tree first.
 // An argument is a file pattern: `npm test -- core/` runs the suites whose path matches.
+// SLUICE_KAFKA_CLIENT=platformatic runs the Kafka suites on @platformatic/kafka (default: kafkajs).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,10 +29,18 @@ if (ownBroker && run('bash', ['scripts/kafka.sh', 'start'], env) !== 0) {
   console.error('test: the Kafka broker did not start (see above)');
   process.exit(1);
 }
+// a full run runs these Kafka suites a second time on the other client (the transport conformance
+// suite covers both by itself; crash, groups and broker-restart run on the default one only)
+const otherClient = { SLUICE_KAFKA_CLIENT: 'platformatic' };
+const otherClientSuites = 'io/kafka/(flows|interop|exactly-once)\\.test\\.ts$';
 let status;
 try {
   const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   status = run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', `${escaped}.*\\.test\\.ts$`], env);
+  if (pattern === '' && !process.env.SLUICE_KAFKA_CLIENT) {
+    console.log(`\ntest: the Kafka suites again on ${otherClient.SLUICE_KAFKA_CLIENT} (${otherClientSuites})`);
+    status = run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', otherClientSuites], { ...env, ...otherClient }) || status;
+  }
 } finally {
   if (ownBroker) run('bash', ['scripts/kafka.sh', 'stop'], env);
 }

@@ -16,11 +16,18 @@ interface Encoder {
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 let registered: Promise<void> | undefined;
+let zstdReady: Promise<void> | undefined;
+
+/** Loads the zstd wasm module once per process (a second load breaks the first one's compression). */
+export function loadZstd(): Promise<void> {
+  zstdReady ??= zstdInit();
+  return zstdReady;
+}
 
 /** Registers the codecs once per process. */
 export function registerCodecs(): Promise<void> {
   registered ??= (async () => {
-    await zstdInit();
+    await loadZstd();
     CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
     CompressionCodecs[CompressionTypes.LZ4] = () => ({
       compress: (encoder: Encoder) => lz4Compress(encoder.buffer),

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { kafkajsTransport } from './kafkajs.ts';
+import { platformaticTransport } from './platformatic.ts';
 import type { KafkaTransport } from './transport.ts';
 
 export const connectionFields = {
@@ -12,8 +13,13 @@ export const connectionFields = {
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'a broker is host:port')).min(1))
     .describe('Bootstrap brokers: "host:port,host:port" or a list'),
   'client-id': z.string().default('sluice').describe('The client id the brokers see'),
+  client: z
+    .enum(['kafkajs', 'platformatic'])
+    .default('kafkajs')
+    .describe('The Kafka client library: kafkajs, or @platformatic/kafka (exactly-once fences zombies by group generation, KIP-447)'),
 };
 
-export function transportFor(options: { brokers: readonly string[]; 'client-id': string }, logger: Logger): KafkaTransport {
-  return kafkajsTransport({ brokers: options.brokers, clientId: options['client-id'], logger });
+export function transportFor(options: { brokers: readonly string[]; 'client-id': string; client: 'kafkajs' | 'platformatic' }, logger: Logger): KafkaTransport {
+  const clientOptions = { brokers: options.brokers, clientId: options['client-id'], logger };
+  return options.client === 'platformatic' ? platformaticTransport(clientOptions) : kafkajsTransport(clientOptions);
 }

@@ -1,6 +1,7 @@
 // kafka source: a consumer group member. Each fetched partition batch becomes one batch for the
 // core; its offsets are committed only after the flow has delivered every message of it (outputs
 // and dead letters acknowledged by the broker): at-least-once.
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
@@ -61,14 +62,17 @@ export const kafkaSource: SourceSpec<typeof config> = {
       context.logger.info({ flow: context.flow, assigned: assigned.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned');
     });
     // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
-    // id stable across instances so that a new owner of the partition fences the old one
+    // id stable across instances so that a new owner of the partition fences the old one; or, when
+    // the group fences zombies itself (KIP-447), one for all partitions, its id this instance's own
+    const instanceId = randomUUID();
     const producers = new Map<string, TransactionalProducer>();
     const producerFor = (topic: string, partition: number) => {
-      const id = `${groupId}-${topic}-${partition}`;
+      const id = transport.fencesByGroup ? `${groupId}-${instanceId}` : `${groupId}-${topic}-${partition}`;
       let producer = producers.get(id);
       if (!producer) {
         producer = transport.transactionalProducer(id, { transactionTimeoutMs: options['transaction-timeout-ms'] });
         producers.set(id, producer);
+        context.logger.info({ flow: context.flow, transactionalId: id }, 'transactional producer');
       }
       return [id, producer] as const;
     };
@@ -133,7 +137,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       return { ...fetched, records: fetched.records.filter((r) => r.offset >= committed) };
     };
     const handOver = async (fetchedBatch: FetchedBatch) => {
-      const fetched = context.delivery === 'exactly-once' ? await fenceFirst(fetchedBatch) : fetchedBatch;
+      const fetched = context.delivery === 'exactly-once' && !transport.fencesByGroup ? await fenceFirst(fetchedBatch) : fetchedBatch;
       if (fetched.records.length === 0) return;
       return new Promise<void>((resolve, reject) => {
         pending++;
@@ -153,7 +157,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           const [id, producer] = producerFor(topic, partition);
           const started = performance.now();
           try {
-            await producer.commitBatch(sends, { topic, partition, next }, groupId);
+            await producer.commitBatch(sends, { topic, partition, next }, groupId, fetched.membership);
             metrics.transactionsCommitted.inc();
             metrics.transactionDuration.record((performance.now() - started) / 1000);
             metrics.lag(topic, partition, highWatermark, next);

@@ -316,6 +316,7 @@ export function kafkajsTransport(options: { brokers: readonly string[]; clientId
     retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5000 },
   });
   return {
+    fencesByGroup: false,
     consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions),
     producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions),
     transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions),

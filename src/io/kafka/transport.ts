@@ -18,6 +18,20 @@ export interface FetchedBatch {
   readonly records: readonly KafkaRecord[];
   /** The partition's log end offset (high watermark) as the fetch response gave it: lag costs no extra request. */
   readonly highWatermark: bigint;
+  /** The group membership the batch was fetched under, from a client that fences by group. */
+  readonly membership?: GroupMembership;
+}
+
+/**
+ * A member's place in its consumer group (KIP-447): a transaction committing offsets under it is
+ * refused once the group has moved on without the member (a zombie).
+ */
+export interface GroupMembership {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly generationId: number;
+  /** The broker coordinating the group. */
+  readonly coordinatorId: number;
 }
 
 export interface TopicPartition {
@@ -87,7 +101,8 @@ export interface Producer {
 
 /**
  * A transactional producer (one per input partition with kafkajs, which has no KIP-447 fencing by
- * group): each call is one transaction holding the sends and the consumed offsets.
+ * group; one per consumer with a client that fences by group): each call is one transaction
+ * holding the sends and the consumed offsets.
  */
 export interface TransactionalProducer {
   /**
@@ -95,8 +110,11 @@ export interface TransactionalProducer {
    * the same id and settles its open transaction. Resolves true the first time.
    */
   init(): Promise<boolean>;
-  /** Commits the sends and `next` for the input partition atomically; aborts and throws on failure. */
-  commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string): Promise<void>;
+  /**
+   * Commits the sends and `next` for the input partition atomically; aborts and throws on failure.
+   * `membership` is the batch's (a client that fences by group needs it).
+   */
+  commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, groupId: string, membership?: GroupMembership): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,6 +132,12 @@ export interface Admin {
 }
 
 export interface KafkaTransport {
+  /**
+   * Transactional offset commits carry the batch's group membership (KIP-447): the group fences a
+   * zombie, so one transactional producer may serve every input partition of a consumer. Without
+   * it, one producer per input partition, with an id the next owner reuses to fence the last.
+   */
+  readonly fencesByGroup: boolean;
   consumer(options: ConsumerOptions): Consumer;
   producer(options: ProducerOptions): Producer;
   transactionalProducer(transactionalId: string, options: { transactionTimeoutMs: number }): TransactionalProducer;

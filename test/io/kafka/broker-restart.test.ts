@@ -19,7 +19,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, campaignEvents, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, campaignEvents, clientLines, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -57,6 +57,7 @@ function overlay(file: string, log: string): void {
       `log.destination = "${log}"`,
       'progress = off',
       'flows.content.enabled = false',
+      ...clientLines('campaign'),
       `flows.campaign.source.topic = "${state.input}"`,
       `flows.campaign.source.group-id = "${state.group}"`,
       `flows.campaign.sink.topic = "${state.output}"`,

@@ -18,7 +18,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, campaignEvents, childEnv, CLI, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, type Generated, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, campaignEvents, childEnv, CLI, clientLines, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, type Generated, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -55,6 +55,7 @@ function overlay(file: string, log: string): void {
       `log.destination = "${log}"`,
       'progress = off',
       'flows.content.enabled = false',
+      ...clientLines('campaign'),
       `flows.campaign.source.topic = "${state.input}"`,
       `flows.campaign.source.group-id = "${state.group}"`,
       // a SIGKILLed member leaves the group after the session timeout: the broker's minimum

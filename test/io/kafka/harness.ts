@@ -7,17 +7,36 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin as KafkajsAdmin } from 'kafkajs';
+import type { Logger } from 'pino';
 import * as assert from 'uvu/assert';
+import { transportFor } from '../../../src/io/kafka/connection.ts';
+import type { KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '';
 export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
 export const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
+/** The Kafka client the suites run on (SLUICE_KAFKA_CLIENT: kafkajs, the default, or platformatic). */
+export const KAFKA_CLIENT = parseClient(process.env.SLUICE_KAFKA_CLIENT);
 export const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 export const SAMPLES = join(packageRoot, 'samples');
 export const DENO = join(packageRoot, 'node_modules', '.bin', 'deno');
 
 // ------------------------------------------------------------------------------------ helpers
+
+function parseClient(name: string | undefined): 'kafkajs' | 'platformatic' {
+  if (name === undefined || name === '' || name === 'kafkajs') return 'kafkajs';
+  if (name === 'platformatic') return name;
+  throw new Error(`SLUICE_KAFKA_CLIENT=${name}: expected kafkajs or platformatic`);
+}
+
+/** Overlay lines putting the Kafka source, sink and dead-letter sink of `flows` on KAFKA_CLIENT. */
+export const clientLines = (...flows: string[]) =>
+  flows.map((flow) => `flows.${flow} { source.client = ${KAFKA_CLIENT}, sink.client = ${KAFKA_CLIENT}, dead-letter.client = ${KAFKA_CLIENT} }`);
+
+/** The transport of KAFKA_CLIENT, for suites that use the port directly. */
+export const testTransport = (clientId: string, logger: Logger): KafkaTransport =>
+  transportFor({ brokers: brokerList, 'client-id': clientId, client: KAFKA_CLIENT }, logger);
 
 export function requireEnvironment(): void {
   if (brokerList.length === 0) {
@@ -343,6 +362,7 @@ export function writeKafkaOverlay(file: string, flows: readonly FlowCase[], log:
     `log.destination = "${log}"`,
     'progress = off',
     ...(['content', 'campaign'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
+    ...clientLines(...flows.map((c) => c.flow)),
     ...flows.flatMap((c) => [
       `flows.${c.flow}.source.topic = "${c.input}"`,
       `flows.${c.flow}.source.group-id = "${c.group}"`,

@@ -16,10 +16,10 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kafkajsTransport } from '../../../src/io/kafka/kafkajs.ts';
 import { createTopics } from '../../../src/io/kafka/tools.ts';
 import type { Compression, ConsumerOptions, KafkaRecord, KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
+import { clientLines, KAFKA_CLIENT, testTransport } from './harness.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '';
 const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -187,14 +187,14 @@ async function portConsume(transport: KafkaTransport, topic: string, count: numb
 
 // ------------------------------------------------------------------------------------ kcat ⇄ port
 
-const clients = suite('interop: kcat and the kafkajs port, every codec');
+const clients = suite(`interop: kcat and the ${KAFKA_CLIENT} port, every codec`);
 let transport: KafkaTransport | undefined;
 
 // uvu 0.5 swallows an error thrown by a before() hook (the suite then "passes" with 0 tests run
 // and exit 0): the checks and the setup go in before.each, whose errors fail each test
 clients.before.each(() => {
   requireEnvironment();
-  transport ??= kafkajsTransport({ brokers: brokerList, clientId: unique('client'), logger });
+  transport ??= testTransport(unique('client'), logger);
 });
 
 /** ~500 bytes per line: UTF-8 text, some invalid UTF-8, never a newline. */
@@ -370,6 +370,7 @@ flows.content.sink = null
 flows.content.sink { kind = kafka, brokers = "${BROKERS}", topic = "${state.output}", key = id, encoding = json, compression = lz4 }
 flows.content.dead-letter = null
 flows.content.dead-letter { kind = kafka, brokers = "${BROKERS}", topic = "${state.dlq}" }
+${clientLines('content').join('\n')}
 `,
   );
   // no SLUICE_* variables from the environment: the overlay says everything

@@ -1,0 +1,544 @@
+// The @platformatic/kafka adapter of the Kafka transport port. Its consumer streams messages one
+// by one; the port wants batches per partition with backpressure per partition and a seek back on
+// a failed batch, so this adapter keeps the group membership (join, heartbeats, rejoin) of the
+// library's consumer and runs its own fetch loop on the library's `fetch`. Transactions commit the
+// consumed offsets with the group generation the batch was fetched in (KIP-447): a member the
+// group dropped cannot commit, so one transactional producer serves every partition of a consumer.
+import { Buffer } from 'node:buffer';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@bokuweb/zstd-wasm';
+import {
+  Admin as PlatformaticAdmin,
+  compatibilityPartitioner,
+  type CompressionAlgorithmSpecification,
+  compressionsAlgorithms,
+  Consumer as PlatformaticConsumer,
+  FetchIsolationLevels,
+  type GenericError,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  ListOffsetTimestamps,
+  type Message,
+  type MessageToProduce,
+  Producer as PlatformaticProducer,
+  type RetryDelayGetter,
+} from '@platformatic/kafka';
+import type { Logger } from 'pino';
+import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import { loadZstd } from './codecs.ts';
+import {
+  type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
+  MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
+} from './transport.ts';
+
+type FetchResponsePartition = Awaited<ReturnType<PlatformaticConsumer['fetch']>>['responses'][number]['partitions'][number];
+
+interface ClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+// a broker restart or a short outage is ridden out (about 90 s of retries), not a failure
+const RETRIES = 20;
+const retryDelay: RetryDelayGetter = (_client, _operation, attempt) => Math.min(200 * 2 ** (attempt - 1), 5000);
+const base = (options: ClientOptions, clientId = options.clientId) => ({
+  clientId,
+  bootstrapBrokers: [...options.brokers],
+  retries: RETRIES,
+  retryDelay,
+  // the library's 5 s request timeout fails produce requests on a busy machine; kafkajs waits 30 s
+  timeout: 30_000,
+  autocreateTopics: false,
+});
+
+const LOG_APPEND_TIME = 0b1000;
+/** A fetch response's bound over all its partitions (the Java client's default). */
+const FETCH_MAX_BYTES = 50 * 1024 * 1024;
+const EMPTY_HEADERS: Headers = Object.freeze({});
+const EMPTY = Buffer.alloc(0);
+
+let zstdReady: Promise<void> | undefined;
+/** Node 20 has no zstd in zlib (the library's codec): the wasm build of zstd stands in, once per process. */
+function registerZstd(): Promise<void> {
+  zstdReady ??= (async () => {
+    const zstd: CompressionAlgorithmSpecification = compressionsAlgorithms.zstd;
+    if (zstd.available) return;
+    await loadZstd();
+    zstd.compressSync = (data) => Buffer.from(zstdCompress(Buffer.isBuffer(data) ? data : data.buffer, 3));
+    zstd.decompressSync = (data) => Buffer.from(zstdDecompress(Buffer.isBuffer(data) ? data : data.buffer));
+    zstd.available = true;
+  })();
+  return zstdReady;
+}
+
+const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const hasError = (error: unknown, ...ids: string[]) => ids.some((id) => (error as GenericError).findBy?.('apiId', id));
+
+function toMessages(topic: string, messages: readonly OutboundMessage[]): MessageToProduce[] {
+  return messages.map((m) => {
+    const headers = new Map<Buffer, Buffer>();
+    for (const name in m.headers) {
+      const value = m.headers[name]!;
+      headers.set(Buffer.from(name, 'utf8'), typeof value === 'string' ? Buffer.from(value, 'utf8') : asBuffer(value));
+    }
+    return {
+      topic,
+      key: m.key === null ? undefined : asBuffer(m.key),
+      value: asBuffer(m.value),
+      headers,
+      timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
+    };
+  });
+}
+
+/** Keyed messages go where the Java client (and kafkajs) puts them; unkeyed ones round-robin. */
+function partitioner() {
+  let next = 0;
+  return (message: MessageToProduce, key: Buffer | undefined) => (key ? compatibilityPartitioner(message, key) : next++ & 0x7fffffff);
+}
+
+/**
+ * The records of one fetched partition a reader may see: control batches dropped, and (read
+ * committed) the batches of aborted transactions, including those whose abort marker lies beyond
+ * this response (the library keeps those).
+ */
+function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommitted: boolean): KafkaRecord[] {
+  const out: KafkaRecord[] = [];
+  const aborted = readCommitted ? [...fetched.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1)) : [];
+  const abortedProducers = new Set<bigint>();
+  let nextAborted = 0;
+  for (const batch of fetched.records ?? []) {
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+    while (nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= last) abortedProducers.add(aborted[nextAborted++]!.producerId);
+    if (batch.attributes & IS_CONTROL) {
+      abortedProducers.delete(batch.producerId); // the transaction's marker: what follows is another one
+      continue;
+    }
+    if (batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue;
+    const logAppendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
+    for (const record of batch.records) {
+      const offset = batch.firstOffset + BigInt(record.offsetDelta);
+      if (offset < from) continue; // a batch starts before the offset asked for
+      let headers = EMPTY_HEADERS;
+      if (record.headers.length > 0) {
+        const named: Record<string, Uint8Array> = {};
+        for (const [name, value] of record.headers) if (name) named[name.toString('utf8')] = value ?? EMPTY; // repeats: the last wins
+        headers = named;
+      }
+      out.push({
+        key: record.key,
+        value: record.value,
+        headers,
+        timestamp: (logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta).toString(),
+        offset,
+      });
+    }
+  }
+  return out;
+}
+
+/** Where a partition is read from; replaced (not mutated) when the group moves it, so late results are recognised. */
+interface Position {
+  next: bigint;
+  busy: boolean;
+}
+
+class PlatformaticConsumerAdapter implements Consumer {
+  readonly #client: PlatformaticConsumer;
+  readonly #admin: PlatformaticAdmin;
+  readonly #options: ConsumerOptions;
+  readonly #logger: Logger;
+  #assigned: TopicPartition[] = [];
+  readonly #positions = new Map<string, Position>();
+  #membership: { memberId: string; generationId: number } | undefined;
+  readonly #listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
+  readonly #fatalListeners: ((error: Error) => void)[] = [];
+  readonly #handling = new Set<Promise<void>>();
+  #paused = false;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** performance.now() of the last answer from the group or a fetch (readiness). */
+  #lastContact = 0;
+
+  constructor(options: ClientOptions, consumerOptions: ConsumerOptions) {
+    this.#options = consumerOptions;
+    this.#logger = options.logger;
+    this.#client = new PlatformaticConsumer({
+      ...base(options),
+      groupId: consumerOptions.groupId,
+      sessionTimeout: consumerOptions.sessionTimeoutMs,
+      heartbeatInterval: consumerOptions.heartbeatIntervalMs,
+      isolationLevel: consumerOptions.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    this.#admin = new PlatformaticAdmin(base(options, `${options.clientId}-offsets`));
+    this.#client.on('consumer:group:join', ({ memberId, generationId, assignments }) => this.#joined(memberId, generationId ?? -1, assignments ?? []));
+    (this.#client as unknown as NodeJS.EventEmitter).on('consumer:heartbeat:end', () => (this.#lastContact = performance.now()));
+    this.#client.on('consumer:group:rebalance', () => this.#logger.debug({ group: consumerOptions.groupId }, 'group rebalancing'));
+    // the library emits 'error' when it gives up rejoining the group (an unheard 'error' would throw)
+    (this.#client as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.#fail(error));
+  }
+
+  #joined(memberId: string, generationId: number, assignments: readonly { topic: string; partitions: number[] }[]): void {
+    // a member that stayed in the group through one rebalance keeps its positions; one the group
+    // dropped (a generation went by without it) reads every partition again from its committed offset
+    const continuous = this.#membership?.memberId === memberId && this.#membership.generationId + 1 === generationId;
+    this.#membership = { memberId, generationId };
+    this.#lastContact = performance.now();
+    this.#assigned = assignments.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition })));
+    const kept = new Set(continuous ? this.#assigned.map((p) => key(p.topic, p.partition)) : []);
+    for (const id of [...this.#positions.keys()]) if (!kept.has(id)) this.#positions.delete(id);
+    for (const listener of this.#listeners) listener(this.#assigned);
+    this.#signal();
+  }
+
+  #signal(): void {
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  #fail(error: Error): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#signal();
+    for (const listener of this.#fatalListeners) listener(error);
+  }
+
+  lastContact(): number {
+    return this.#lastContact;
+  }
+
+  async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
+    await registerZstd();
+    for (const topic of this.#options.topics) this.#client.topics.track(topic);
+    await this.#client.joinGroup({ sessionTimeout: this.#options.sessionTimeoutMs, heartbeatInterval: this.#options.heartbeatIntervalMs });
+    this.#loop = this.#fetchLoop(handle).catch((error: unknown) => this.#fail(error as Error));
+  }
+
+  async #fetchLoop(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
+    let failingSince: number | undefined;
+    while (!this.#stopping) {
+      const inFlight = [...this.#positions.values()].filter((p) => p.busy).length;
+      const ready = this.#paused ? [] : this.#assigned.filter((p) => !this.#positions.get(key(p.topic, p.partition))?.busy);
+      if (ready.length === 0 || inFlight >= this.#options.partitionsInFlight) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      try {
+        await this.#fetchOnce(ready, handle);
+        failingSince = undefined;
+      } catch (error) {
+        if (this.#stopping) return;
+        // a leader moved or a broker is away: new metadata, and again, for as long as the retries would last
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > 90_000) throw error;
+        this.#logger.warn({ group: this.#options.groupId, error: (error as Error).message }, 'fetch failed: retrying');
+        this.#client.clearMetadata();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  async #fetchOnce(ready: readonly TopicPartition[], handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
+    await this.#resolvePositions(ready);
+    const membership = this.#membership!;
+    const coordinatorId = this.#client.coordinatorId ?? -1;
+    const metadata = await this.#client.metadata({ topics: [...this.#options.topics] });
+    const byLeader = new Map<number, Map<string, { topicId: string; partitions: { partition: number; fetchOffset: bigint; position: Position }[] }>>();
+    for (const { topic, partition } of ready) {
+      const position = this.#positions.get(key(topic, partition));
+      const topicMetadata = metadata.topics.get(topic);
+      if (!position || !topicMetadata) continue;
+      const leader = topicMetadata.partitions[partition]!.leader;
+      let topics = byLeader.get(leader);
+      if (!topics) byLeader.set(leader, (topics = new Map()));
+      let entry = topics.get(topic);
+      if (!entry) topics.set(topic, (entry = { topicId: topicMetadata.id, partitions: [] }));
+      entry.partitions.push({ partition, fetchOffset: position.next, position });
+    }
+    await Promise.all(
+      [...byLeader].map(async ([node, topics]) => {
+        const response = await this.#client.fetch({
+          node,
+          minBytes: 1,
+          maxBytes: FETCH_MAX_BYTES,
+          maxWaitTime: this.#options.maxWaitMs,
+          topics: [...topics.values()].map(({ topicId, partitions }) => ({
+            topicId,
+            partitions: partitions.map(({ partition, fetchOffset }) => ({
+              partition,
+              fetchOffset,
+              partitionMaxBytes: this.#options.maxBytesPerPartition,
+              currentLeaderEpoch: -1,
+              lastFetchedEpoch: -1,
+            })),
+          })),
+        });
+        this.#lastContact = performance.now();
+        const byId = new Map([...topics].map(([topic, entry]) => [entry.topicId, { topic, entry }]));
+        for (const topicResponse of response.responses) {
+          const found = byId.get(topicResponse.topicId);
+          if (!found) continue;
+          for (const fetched of topicResponse.partitions) {
+            const asked = found.entry.partitions.find((p) => p.partition === fetched.partitionIndex);
+            const batches = fetched.records ?? [];
+            const lastBatch = batches[batches.length - 1];
+            // the group moved the partition meanwhile, or nothing new
+            if (!asked || !lastBatch || this.#positions.get(key(found.topic, asked.partition)) !== asked.position) continue;
+            const records = visibleRecords(fetched, asked.fetchOffset, this.#options.readCommitted);
+            const next = lastBatch.firstOffset + BigInt(lastBatch.lastOffsetDelta) + 1n;
+            if (next > asked.position.next) asked.position.next = next;
+            if (records.length === 0) continue;
+            if (this.#paused || this.#stopping) {
+              asked.position.next = asked.fetchOffset;
+              continue;
+            }
+            this.#handOver(handle, { topic: found.topic, partition: asked.partition, records, highWatermark: fetched.highWatermark, membership: { groupId: this.#options.groupId, ...membership, coordinatorId } }, asked.position, asked.fetchOffset);
+          }
+        }
+      }),
+    );
+  }
+
+  #handOver(handle: (batch: FetchedBatch) => Promise<void>, batch: FetchedBatch, position: Position, from: bigint): void {
+    position.busy = true;
+    const handled = handle(batch)
+      .catch((error: unknown) => {
+        // not delivered: read the batch again
+        this.#logger.debug({ topic: batch.topic, partition: batch.partition, error: (error as Error).message }, 'batch not handled: fetched again');
+        position.next = from;
+      })
+      .finally(() => {
+        position.busy = false;
+        this.#handling.delete(handled);
+        this.#signal();
+      });
+    this.#handling.add(handled);
+  }
+
+  /** Partitions new to this member start at the group's committed offset, once no transaction holds it (require stable). */
+  async #resolvePositions(partitions: readonly TopicPartition[]): Promise<void> {
+    const unknown = partitions.filter((p) => !this.#positions.has(key(p.topic, p.partition)));
+    if (unknown.length === 0) return;
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of unknown) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const [group] = await this.#admin.listConsumerGroupOffsets({
+      groups: [{ groupId: this.#options.groupId, topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) }],
+      requireStable: true,
+    });
+    const committed = new Map<string, bigint>();
+    for (const topic of group?.topics ?? []) for (const p of topic.partitions) if (p.committedOffset >= 0n) committed.set(key(topic.name, p.partitionIndex), p.committedOffset);
+    const missing = unknown.filter((p) => !committed.has(key(p.topic, p.partition)));
+    const ends = missing.length === 0
+      ? new Map<string, bigint[]>()
+      : await this.#client.listOffsets({
+          topics: [...new Set(missing.map((p) => p.topic))],
+          timestamp: this.#options.fromBeginning ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
+          isolationLevel: this.#options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+        });
+    // the assignment may have changed while we asked: only partitions still assigned and unknown
+    const assigned = new Set(this.#assigned.map((p) => key(p.topic, p.partition)));
+    for (const { topic, partition } of unknown) {
+      const id = key(topic, partition);
+      const next = committed.get(id) ?? ends.get(topic)?.[partition];
+      if (next !== undefined && assigned.has(id) && !this.#positions.has(id)) this.#positions.set(id, { next, busy: false });
+    }
+  }
+
+  async commit(offsets: readonly (TopicPartition & { readonly next: bigint })[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#client.commit({ offsets: offsets.map(({ topic, partition, next }) => ({ topic, partition, offset: next, leaderEpoch: -1 })) });
+  }
+
+  assignment(): TopicPartition[] {
+    return this.#assigned;
+  }
+
+  onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  onRebalancing(listener: () => void): void {
+    this.#client.on('consumer:group:rebalance', () => listener());
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    this.#fatalListeners.push(listener);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#signal();
+    await this.#loop;
+    while (this.#handling.size > 0) await Promise.all([...this.#handling]);
+    if (this.#client.isActive()) await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+  }
+
+  async close(): Promise<void> {
+    if (!this.#stopping) await this.stop();
+    await this.#client.close();
+    await this.#admin.close();
+  }
+}
+
+class PlatformaticProducerAdapter implements Producer {
+  readonly #producer: PlatformaticProducer;
+  readonly #options: ProducerOptions;
+
+  constructor(options: ClientOptions, producerOptions: ProducerOptions) {
+    this.#options = producerOptions;
+    this.#producer = new PlatformaticProducer({
+      ...base(options),
+      idempotent: producerOptions.idempotent,
+      acks: producerOptions.acks,
+      partitioner: partitioner(),
+    });
+  }
+
+  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await registerZstd();
+    try {
+      await this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
+    } catch (error) {
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.close();
+  }
+}
+
+const FENCED = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'];
+
+class PlatformaticTransactionalAdapter implements TransactionalProducer {
+  readonly #producer: PlatformaticProducer;
+  #initialized: Promise<unknown> | undefined;
+  /** One transaction at a time: the batches of all partitions take turns. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ClientOptions, transactionalId: string, producerOptions: { transactionTimeoutMs: number }) {
+    this.#producer = new PlatformaticProducer({
+      ...base(options),
+      transactionalId,
+      idempotent: true,
+      acks: -1,
+      partitioner: partitioner(),
+      // the library sends its request timeout as the transaction timeout (InitProducerId)
+      timeout: producerOptions.transactionTimeoutMs,
+    });
+  }
+
+  async init(): Promise<boolean> {
+    if (this.#initialized) {
+      await this.#initialized;
+      return false;
+    }
+    this.#initialized = registerZstd().then(() => this.#producer.initIdempotentProducer({}));
+    await this.#initialized;
+    return true;
+  }
+
+  commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, _groupId: string, membership?: GroupMembership): Promise<void> {
+    const done = this.#turn.then(() => this.#commit(sends, input, membership));
+    this.#turn = done.catch(() => undefined);
+    return done;
+  }
+
+  async #commit(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, membership: GroupMembership | undefined): Promise<void> {
+    if (!membership) throw new Error('the platformatic transactional producer commits offsets of batches fetched by the platformatic consumer (with their group membership)');
+    await this.init();
+    const transaction = await this.#producer.beginTransaction();
+    try {
+      for (const { topic, messages, compression } of sends) {
+        if (messages.length === 0) continue;
+        await transaction.send({ messages: toMessages(topic, messages), acks: -1, compression });
+      }
+      // the offsets are checked against the group generation the batch was fetched in (KIP-447);
+      // the library takes them in the shape of a consumed message: the last offset of the batch
+      await transaction.addConsumer({ groupId: membership.groupId } as PlatformaticConsumer);
+      const lastConsumed = { topic: input.topic, partition: input.partition, offset: input.next - 1n, metadata: { consumer: membership } };
+      await transaction.addOffset(lastConsumed as unknown as Message);
+      await transaction.commit();
+    } catch (error) {
+      const aborted = await transaction.abort().then(() => true, () => false);
+      // a producer whose transaction is neither committed nor aborted is no use any more
+      if (!aborted || hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    // forced: a transaction left open (the process is closing) is the broker's to abort
+    await new Promise<void>((resolve, reject) => this.#producer.close(true, (error) => (error ? reject(error) : resolve())));
+  }
+}
+
+class PlatformaticAdminAdapter implements Admin {
+  readonly #admin: PlatformaticAdmin;
+
+  constructor(options: ClientOptions) {
+    this.#admin = new PlatformaticAdmin(base(options));
+  }
+
+  async committedOffset(groupId: string, topic: string, partition: number): Promise<bigint> {
+    const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [partition] }] }], requireStable: true });
+    const found = group?.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionIndex === partition);
+    return found && found.committedOffset >= 0n ? found.committedOffset : -1n;
+  }
+
+  async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
+    const existing = new Set(await this.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    const created: string[] = [];
+    for (const { topic, partitions } of missing) {
+      try {
+        await this.#admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+        created.push(topic);
+      } catch (error) {
+        if (!hasError(error, 'TOPIC_ALREADY_EXISTS')) throw error; // else another client created it meanwhile
+      }
+    }
+    if (missing.length > 0) await this.#waitForLeaders(missing.map((t) => t.topic));
+    return created;
+  }
+
+  /** A topic just created has no leader for a moment: a producer then would fail. */
+  async #waitForLeaders(topics: string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const metadata = await this.#admin.metadata({ topics, forceUpdate: true });
+        if (topics.every((t) => metadata.topics.get(t)?.partitions.every((p) => p.leader >= 0))) return;
+        if (attempt >= 100) throw new Error(`topics ${topics.join(', ')} have no leader after ${attempt} attempts`);
+      } catch (error) {
+        if (attempt >= 100) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.#admin.listTopics();
+  }
+
+  async close(): Promise<void> {
+    await this.#admin.close();
+  }
+}
+
+export function platformaticTransport(options: ClientOptions): KafkaTransport {
+  return {
+    fencesByGroup: true,
+    consumer: (consumerOptions) => new PlatformaticConsumerAdapter(options, consumerOptions),
+    producer: (producerOptions) => new PlatformaticProducerAdapter(options, producerOptions),
+    transactionalProducer: (transactionalId, producerOptions) => new PlatformaticTransactionalAdapter(options, transactionalId, producerOptions),
+    admin: () => new PlatformaticAdminAdapter(options),
+  };
+}
