@@ -35,6 +35,8 @@ function positiveInteger(value: string): number {
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
   const config = await loadConfig(options.config);
   const logger = createLogger(config.settings.log, config.logDir);
+  for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
+  logger.debug({ config: config.resolved }, 'configuration');
   const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
   let flows: ReturnType<typeof buildFlows>;
   try {
@@ -79,6 +81,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
 
 async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {
   const config = await loadConfig(options.config);
+  for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
   // building compiles the rules and every stage: mapping errors surface here, before anything runs
   buildFlows(config, createLogger({ level: 'silent', destination: 'stderr' }), { includeDisabled: true });
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);

@@ -47,9 +47,12 @@ export const flow = z.strictObject({
     .describe('Messages failing validation: to the dead-letter sink (dlq) or dropped, logged either way'),
 });
 
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
 export const log = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  level: logLevel.default('info').describe('The least severe level written; $SLUICE_LOG_LEVEL overrides it'),
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
+  format: z.enum(['json', 'pretty']).default('json').describe('json: one JSON object a line (for collectors); pretty: coloured lines for a person at a terminal'),
 });
 
 export const kafka = z.strictObject({

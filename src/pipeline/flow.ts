@@ -134,7 +134,8 @@ export class Flow {
 
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
-    this.#logger.warn({ stage, reason: code, path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
+    // the stable fields: flow (bound), stage, reason and the source coordinates at the top level
+    this.#logger.warn({ stage, reason: code, path: verdict?.path, byte: verdict?.offset, ...loggable(message.origin) }, text);
     if (toDeadLetters && this.#deadLetters) {
       this.stats.deadLettered++;
       return { key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp };
