@@ -35,8 +35,9 @@ export const LOG_REDACT_PATHS: readonly string[] = (() => {
   return paths;
 })();
 
-// `key = value` / `key: value` / `"key" = value` anywhere on a line (a HOCON object may be on one)
-const ASSIGNMENT = /(?:^|[\s{,.])"?([A-Za-z][\w-]*)"?\s*[:=]\s*("(?:[^"\\]|\\.)*"|[^,}\n]*)/g;
+// `key = value` / `key: value` / `"key" = value` anywhere on a line (a HOCON object may be on one);
+// the value runs to a comma, brace or the line's end outside quotes (`"Bearer "${TOKEN}` is one)
+const ASSIGNMENT = /(?:^|[\s{,.])"?([A-Za-z][\w-]*)"?\s*[:=]\s*((?:"(?:[^"\\]|\\.)*"|[^,}\n"])*)/g;
 
 /** Secrets written as literal values in the files (not `${VAR}` substitutions): one warning each. */
 export function literalSecrets(files: readonly string[]): ConfigProblem[] {
