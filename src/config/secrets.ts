@@ -21,19 +21,15 @@ export function redactSecrets<T>(value: T): T {
   return out as T;
 }
 
-/**
- * pino redaction paths for the same keys in log fields, down to four levels (log fields are
- * flat or shallow: `{ sasl: { password } }`, `{ request: { headers: { authorization } } }`).
- */
-export const LOG_REDACT_PATHS: readonly string[] = (() => {
-  const keys = ['password', 'passwd', 'secret', 'token', 'authorization', 'Authorization', 'proxy-authorization', 'cookie', 'Cookie', 'x-api-key', 'X-Api-Key', 'X-API-Key', 'api-key', 'apikey'];
-  const paths: string[] = [];
-  for (const key of keys) {
-    const segment = /^[A-Za-z_]\w*$/.test(key) ? `.${key}` : `["${key}"]`;
-    for (const prefix of ['', '*', '*.*', '*.*.*']) paths.push(prefix === '' ? segment.replace(/^\./, '') : `${prefix}${segment}`);
+/** Whether a tree holds a secret string anywhere (a walk that allocates nothing). */
+export function holdsSecret(value: unknown, depth = 6): boolean {
+  if (typeof value !== 'object' || value === null || depth === 0) return false;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if ((typeof child === 'string' && isSecretKey(key)) || holdsSecret(child, depth - 1)) return true;
   }
-  return paths;
-})();
+  return false;
+}
 
 // `key = value` / `key: value` / `"key" = value` anywhere on a line (a HOCON object may be on one);
 // the value runs to a comma, brace or the line's end outside quotes (`"Bearer "${TOKEN}` is one)

@@ -92,7 +92,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
   const r = sluice('check', '-c', 'config/qal.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'debug', destination: 'stderr' });
+  assert.equal(printed.log, { level: 'debug', destination: 'stderr', format: 'json' });
   const topics = {
     content: ['qal.oicms.content-items', 'qal.recommender.items', 'qal.sluice.content.dlq'],
     campaign: ['qal.cm.campaign-events', 'qal.recommender.events', 'qal.sluice.campaign.dlq'],
@@ -176,7 +176,7 @@ test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: proto
   assert.is(p.status, 0, explain(p));
   const printed = JSON.parse(p.stdout) as Record<string, any>;
   assert.is(printed.progress, 'off');
-  assert.equal(printed.log, { level: 'info', destination: 'stderr' });
+  assert.equal(printed.log, { level: 'info', destination: 'stderr', format: 'json' });
   for (const name of ['content', 'campaign']) {
     const flow = printed.flows[name];
     for (const role of ['source', 'sink', 'dead-letter']) {
@@ -202,7 +202,7 @@ test('check --print prints the configuration as JSON with every default', () => 
   const r = sluice('check', '-c', 'config/local.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log' });
+  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', format: 'json' });
   assert.is(printed.progress, 'auto');
   assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content']);
   for (const name of ['content', 'campaign']) {
