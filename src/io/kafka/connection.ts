@@ -34,8 +34,10 @@ export const connectionFields = {
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'a broker is host:port')).min(1))
     .describe('Bootstrap brokers: "host:port,host:port" or a list'),
   'client-id': z.string().default('sluice').describe('The client id the brokers see'),
-  tls: tls.optional().describe('TLS to the brokers (absent: plaintext)'),
-  sasl: sasl.optional().describe('SASL authentication (absent: none)'),
+  tls: tls.optional().describe('TLS to the brokers (absent: plaintext): { enabled = true, ca-file, cert-file, key-file, reject-unauthorized = true }'),
+  sasl: sasl
+    .optional()
+    .describe('SASL authentication (absent: none): { mechanism = plain | scram-sha-256 | scram-sha-512, username, password = ${KAFKA_SASL_PASSWORD} }'),
 };
 
 export interface ConnectionConfig {
