@@ -13,7 +13,8 @@ import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
 import { startLocalServices } from './io/http/local-server.ts';
-import { createTopics, produceFile } from './io/kafka/tools.ts';
+import { connectionOptions } from './io/kafka/connection.ts';
+import { createTopics, produceFile, type Security } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
 import { runTestFile } from './testing/test-files.ts';
 import { componentDocs } from './pipeline/docs.ts';
@@ -119,19 +120,23 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
   return invalid > 0 ? EXIT_INVALID : 0;
 }
 
-/** Brokers from --brokers, else the configuration's kafka.brokers, else $KAFKA_BROKERS, else a local broker. */
-async function brokersFor(options: { brokers?: string; config?: string }): Promise<string[]> {
-  let brokers = options.brokers;
-  if (!brokers && options.config) brokers = (await loadConfig(options.config)).settings.kafka?.brokers;
-  brokers ||= process.env.KAFKA_BROKERS || '127.0.0.1:9092';
-  return brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+/**
+ * Brokers from --brokers, else the configuration's kafka.brokers, else $KAFKA_BROKERS, else a local
+ * broker; TLS and SASL from the configuration's kafka block.
+ */
+async function brokersFor(options: { brokers?: string; config?: string }): Promise<{ brokers: string[]; security: Security }> {
+  const config = options.config ? await loadConfig(options.config) : undefined;
+  const kafka = config?.settings.kafka;
+  const brokers = (options.brokers || kafka?.brokers || process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const { tls, sasl } = config && kafka ? connectionOptions({ brokers, 'client-id': 'sluice', tls: kafka.tls, sasl: kafka.sasl }, config.dirOf(['kafka', 'tls'])) : {};
+  return { brokers, security: { tls, sasl } };
 }
 
 async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
   const sent = await produceFile({
-    brokers: await brokersFor(options),
+    ...(await brokersFor(options)),
     topic: options.topic,
     file: options.file,
     rate: options.rate,
@@ -149,7 +154,8 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   const config = await loadConfig(options.config);
   const topics = config.settings.kafka?.topics ?? {};
   if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
-  const created = await createTopics(await brokersFor(options), topics, createLogger({ level: 'warn', destination: 'stderr' }));
+  const { brokers, security } = await brokersFor(options);
+  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security);
   for (const [topic, partitions] of Object.entries(topics)) {
     process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { localServiceConfig } from '../io/http/local-server.ts';
 import { serviceConfig } from '../io/http/service.ts';
+import { connectionFields } from '../io/kafka/connection.ts';
 
 export const component = z.looseObject({
   kind: z.string().describe('The component kind, e.g. file, map, filter'),
@@ -57,6 +58,8 @@ export const log = z.strictObject({
 
 export const kafka = z.strictObject({
   brokers: z.string().describe('Bootstrap brokers "host:port,…": refer to it as ${kafka.brokers} in components'),
+  tls: connectionFields.tls.describe('TLS for `sluice topics` and `sluice produce` (components: tls = ${?kafka.tls})'),
+  sasl: connectionFields.sasl.describe('SASL for `sluice topics` and `sluice produce` (components: sasl = ${?kafka.sasl})'),
   topics: z
     .record(z.string(), z.number().int().min(1))
     .default({})

@@ -6,7 +6,9 @@
 //     the password from the environment) delivers its outputs and dead letter, once per mechanism;
 //   - a wrong password fails the flow at once with an error naming the mechanism and the user;
 //   - a broker certificate from a CA the client does not trust fails the flow at once, pointing
-//     at tls.ca-file.
+//     at tls.ca-file; a missing ca-file is a configuration error;
+//   - `sluice topics create` and `sluice produce` reach the cluster with the kafka block's tls and
+//     sasl, which components take by substitution.
 // The inputs are produced and the outputs read over the plaintext listener (kcat).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { loadConfig } from '../../../src/config/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 import { buildFlows } from '../../../src/pipeline/flow.ts';
 import { packageRoot } from '../../../src/package-root.ts';
-import { KCAT, uniqueNames, waitFor } from './harness.ts';
+import { CLI, ensureBuilt, KCAT, uniqueNames, waitFor } from './harness.ts';
 
 const BASE = Number(process.env.SLUICE_TEST_KAFKA_SECURE_PORT ?? Number(process.env.SLUICE_TEST_KAFKA_PORT ?? 19092) + 100);
 const PLAINTEXT = `127.0.0.1:${BASE}`;
@@ -29,7 +31,7 @@ const RUN = join(tmpdir(), `sluice-kafka-secure-${BASE}`);
 const CA = join(RUN, 'tls', 'ca.crt');
 const USER = 'sluice';
 const PASSWORD = 'sluice-secret';
-const PASSWORD_VARIABLE = 'SLUICE_TEST_SASL_PASSWORD';
+const PASSWORD_VARIABLE = 'TEST_KAFKA_SASL_PASSWORD';
 // SLUICE_TEST_LOG=debug shows the flow's logs (kafkajs) on stderr
 const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
 const unique = uniqueNames('sec');
@@ -176,6 +178,42 @@ security('a missing tls.ca-file is a configuration error naming the key', async 
     assert.is((error as SluiceError).code, 'SLC_CONFIG');
     assert.match((error as Error).message, 'flows.secure.source.tls.ca-file: cannot read');
   }
+});
+
+security('sluice topics create and sluice produce over SASL_SSL with the kafka block; components take it by substitution', async () => {
+  ensureBuilt();
+  const topic = unique('tools');
+  const file = join(dir, 'tools.conf');
+  writeFileSync(
+    file,
+    `kafka {
+  brokers = "${SASL_SSL}"
+  tls { ca-file = "${CA}" }
+  sasl { mechanism = scram-sha-256, username = ${USER}, password = \${${PASSWORD_VARIABLE}} }
+  topics { "${topic}" = 2 }
+}
+flows.copy {
+  on-invalid = drop
+  rules = true
+  source { kind = kafka, brokers = \${kafka.brokers}, tls = \${kafka.tls}, sasl = \${kafka.sasl}, topic = "${topic}", group-id = g }
+  sink { kind = file, path = "${join(dir, 'copy.ndjson')}" }
+}
+`,
+  );
+  const input = join(dir, 'tools.ndjson');
+  writeFileSync(input, `${VALID.join('\n')}\n`);
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLUICE_'))), [PASSWORD_VARIABLE]: PASSWORD };
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  const check = cli('check', '--print', '--config', file);
+  assert.is(check.status, 0, check.stderr);
+  const printed = JSON.parse(check.stdout) as { flows: { copy: { source: { sasl: unknown } } } };
+  assert.equal(printed.flows.copy.source.sasl, { mechanism: 'scram-sha-256', username: USER, password: '[redacted]' }, 'the component has the kafka block\'s sasl');
+  const created = cli('topics', 'create', '--config', file);
+  assert.is(created.status, 0, created.stderr);
+  assert.match(created.stdout, `${topic}\t2 partitions\tcreated`);
+  const produced = cli('produce', '--config', file, '--topic', topic, '--file', input);
+  assert.is(produced.status, 0, produced.stderr);
+  assert.equal(lines(topic).sort(), [...VALID].sort(), 'the lines are on the topic (read over the plaintext listener)');
 });
 
 security.run();
