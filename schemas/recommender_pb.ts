@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recommender.proto.
  */
 export const file_recommender: GenFile = /*@__PURE__*/
-  fileDesc("ChFyZWNvbW1lbmRlci5wcm90bxIVc2x1aWNlLnJlY29tbWVuZGVyLnYxIokCCgpJdGVtUmVjb3JkEg8KB2l0ZW1faWQYASABKAkSEQoJaXRlbV90eXBlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgV0aXRsZRgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhQKDHB1Ymxpc2hlZF9hdBgHIAEoCRIUCgxkdXJhdGlvbl9zZWMYCCABKAUSDwoHdmVyc2lvbhgJIAEoAxIMCgR0YWdzGAogAygJEhEKCWF1dGhvcl9pZBgLIAEoCRIOCgZyYXRpbmcYDCABKAESEAoIY2F0ZWdvcnkYDSABKAkSFQoNdGh1bWJuYWlsX3VybBgOIAEoCSL8AQoLRXZlbnRSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRITCgtjYW1wYWlnbl9pZBgDIAEoCRIUCgxwbGFjZW1lbnRfaWQYBCABKAkSDwoHdXNlcl9pZBgFIAEoCRIWCg5vY2N1cnJlZF9hdF9tcxgGIAEoAxINCgV2YWx1ZRgHIAEoARIQCghjdXJyZW5jeRgIIAEoCRIPCgdpdGVtX2lkGAkgASgJEhEKCWRldmljZV9vcxgKIAEoCRIPCgdjb25zZW50GAsgASgIEg8KB3N1cmZhY2UYDCABKAkSDAoEc2xvdBgNIAEoCWIGcHJvdG8z");
+  fileDesc("ChFyZWNvbW1lbmRlci5wcm90bxIVc2x1aWNlLnJlY29tbWVuZGVyLnYxIokCCgpJdGVtUmVjb3JkEg8KB2l0ZW1faWQYASABKAkSEQoJaXRlbV90eXBlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgV0aXRsZRgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhQKDHB1Ymxpc2hlZF9hdBgHIAEoCRIUCgxkdXJhdGlvbl9zZWMYCCABKAUSDwoHdmVyc2lvbhgJIAEoAxIMCgR0YWdzGAogAygJEhEKCWF1dGhvcl9pZBgLIAEoCRIOCgZyYXRpbmcYDCABKAESEAoIY2F0ZWdvcnkYDSABKAkSFQoNdGh1bWJuYWlsX3VybBgOIAEoCSKSAgoLRXZlbnRSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRITCgtjYW1wYWlnbl9pZBgDIAEoCRIUCgxwbGFjZW1lbnRfaWQYBCABKAkSDwoHdXNlcl9pZBgFIAEoCRIWCg5vY2N1cnJlZF9hdF9tcxgGIAEoAxINCgV2YWx1ZRgHIAEoARIQCghjdXJyZW5jeRgIIAEoCRIPCgdpdGVtX2lkGAkgASgJEhEKCWRldmljZV9vcxgKIAEoCRIPCgdjb25zZW50GAsgASgIEg8KB3N1cmZhY2UYDCABKAkSDAoEc2xvdBgNIAEoCRIUCgx1c2VyX3NlZ21lbnQYDiABKAliBnByb3RvMw");
 
 /**
  * One content item, as the recommender indexes it (content ingestion flow).
@@ -172,6 +172,13 @@ export type EventRecord = Message<"sluice.recommender.v1.EventRecord"> & {
    * @generated from field: string slot = 13;
    */
   slot: string;
+
+  /**
+   * From the recommender API: the user's segment ("new" when the recommender does not know the user).
+   *
+   * @generated from field: string user_segment = 14;
+   */
+  userSegment: string;
 };
 
 /**

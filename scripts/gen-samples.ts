@@ -12,6 +12,7 @@
  *   samples/campaign.expected.ndjson
  *   samples/lookup/content-documents.ndjson
  *   samples/lookup/placements.ndjson
+ *   samples/lookup/user-segments.ndjson  the recommender API's user segments (campaign flow)
  *
  * Every invalid message carries exactly ONE fault; the expected outcome is derived from the
  * fault that was applied (no Sluice code is used). Pipeline order: validate (syntax, then
@@ -1031,6 +1032,8 @@ function makeContent(r: Rng, ctx: ContentCtx): JObj {
 
 const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'GBP', 'CHF', 'SEK'];
 const SURFACES = ['home', 'article', 'video', 'search', 'app-feed', 'newsletter'];
+const SEGMENTS = ['casual', 'engaged', 'loyal', 'lapsing', 'premium'];
+const UNKNOWN_USER_RATE = 0.12; // users the recommender does not know yet: the flow defaults them
 const SLOTS = ['hero', 'sidebar', 'inline-1', 'inline-2', 'footer', 'interstitial', 'preroll', 'teaser'];
 const N_PLACEMENTS = 40;
 const plc = (n: number) => `plc-${String(n).padStart(3, '0')}`;
@@ -1541,7 +1544,7 @@ function generateContent(): { lines: Buffer[]; expects: Expect[]; docs: Buffer; 
   return { lines, expects: msgs.map((m) => m.expect!), docs: toNdjson(docs), usage: usage(msgs) };
 }
 
-function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: Buffer; usage: Record<string, number> } {
+function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: Buffer; segments: Buffer; usage: Record<string, number> } {
   const r = new Rng(0xca4a_1601);
   eventClock = Date.UTC(2025, 2, 1, 6, 0, 0);
   const campaigns = Array.from({ length: 60 }, () => `cmp-${String(r.int(1, 9999)).padStart(4, '0')}`);
@@ -1578,7 +1581,23 @@ function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: B
   const placements = Array.from({ length: N_PLACEMENTS }, (_, i) =>
     JSON.stringify({ placementId: plc(i + 1), surface: r.pick(SURFACES), slot: r.pick(SLOTS) }),
   );
-  return { lines, expects: msgs.map((m) => m.expect!), placements: toNdjson(placements), usage: usage(msgs) };
+  return { lines, expects: msgs.map((m) => m.expect!), placements: toNdjson(placements), segments: userSegments(msgs), usage: usage(msgs) };
+}
+
+/** The recommender's user segments: most users of the events, in id order. Its own PRNG, so the
+ * other sample files do not change with it. */
+function userSegments(msgs: readonly Msg[]): Buffer {
+  const r = new Rng(0x5e6_3e47);
+  const users = new Set<string>();
+  for (const m of msgs) {
+    const user = !m.fault && m.obj && (m.obj as JObj).userId;
+    if (typeof user === 'string') users.add(user);
+  }
+  const rows = [...users]
+    .sort()
+    .filter(() => !r.chance(UNKNOWN_USER_RATE))
+    .map((userId) => JSON.stringify({ userId, segment: r.pick(SEGMENTS) }));
+  return toNdjson(rows);
 }
 
 function generate(): Generated {
@@ -1592,6 +1611,7 @@ function generate(): Generated {
       'campaign.expected.ndjson': toNdjson(k.expects.map((e) => JSON.stringify(e))),
       'lookup/content-documents.ndjson': c.docs,
       'lookup/placements.ndjson': k.placements,
+      'lookup/user-segments.ndjson': k.segments,
     },
     stats: { 'content.ndjson': countExpect(c.expects), 'campaign.ndjson': countExpect(k.expects) },
     usage: { 'content.ndjson': c.usage, 'campaign.ndjson': k.usage },

@@ -16,6 +16,7 @@ import { startLocalServices } from './io/http/local-server.ts';
 import { connectionOptions } from './io/kafka/connection.ts';
 import { createTopics, produceFile, type Security } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
+import { FlowSupervisor, reloadOnChange } from './pipeline/supervisor.ts';
 import { runTestFile } from './testing/test-files.ts';
 import { componentDocs } from './pipeline/docs.ts';
 import { describe } from './pipeline/topology.ts';
@@ -38,41 +39,34 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   const logger = createLogger(config.settings.log, config.logDir);
   for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
   logger.debug({ config: config.resolved }, 'configuration');
-  const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
-  let flows: ReturnType<typeof buildFlows>;
+  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
+  let supervisor: FlowSupervisor;
   try {
-    flows = buildFlows(config, logger, { localUrls: localServices.urls });
+    supervisor = new FlowSupervisor(options.config, config, logger, { localUrls: localServices.urls });
   } catch (error) {
     await localServices.stop();
     throw error;
   }
   const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
-  const stopProgress = showProgress ? startProgress(flows.map((f) => f.stats)) : undefined;
+  const stopProgress = showProgress ? startProgress(supervisor.stats) : undefined;
   const stop = () => {
     logger.info('stopping: finishing the batches in flight');
-    for (const flow of flows) void flow.stop();
+    void supervisor.stop();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  logger.info({ flows: flows.map((f) => f.name), config: config.files }, 'starting');
+  const stopReloading = reloadOnChange(supervisor, logger);
+  logger.info({ flows: supervisor.stats.map((s) => s.flow), config: config.files }, 'starting');
   try {
-    // one flow failing stops the others: a process that is half running hides the failure
-    await Promise.all(
-      flows.map((flow) =>
-        flow.run().catch(async (error: unknown) => {
-          logger.error({ flow: flow.name, error: (error as Error).message }, 'flow failed: stopping');
-          await Promise.allSettled(flows.filter((f) => f !== flow).map((f) => f.stop()));
-          throw error;
-        }),
-      ),
-    );
+    await supervisor.run();
   } finally {
+    stopReloading();
     stopProgress?.();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await localServices.stop();
   }
-  const summaries = flows.map((f) => summarize(f.stats));
+  const summaries = supervisor.stats.map(summarize);
   logger.info({ summaries }, 'finished');
   logger.flush();
   process.stdout.write(formatSummary(summaries));

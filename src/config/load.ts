@@ -144,6 +144,7 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     onInvalid: flow['on-invalid'],
     delivery: flow.delivery,
     deadlineMs: flow['deadline-ms'],
+    maxInFlight: flow['max-in-flight'],
     nodes,
   };
 }
@@ -157,6 +158,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
       'on-invalid': t.onInvalid,
       delivery: t.delivery,
+      'max-in-flight': t.maxInFlight,
       ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),
       rules: t.rules,
       source: view(t.nodes.find((n) => n.role === 'source')!),

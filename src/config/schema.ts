@@ -32,6 +32,13 @@ export const flow = z.strictObject({
   stages: z.array(component).default([]).describe('Run in order after validation'),
   sink: component.describe('Where records go'),
   'dead-letter': component.optional().describe('Where failed messages go, with the reason in headers'),
+  'max-in-flight': z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(4)
+    .describe('Batches being processed or delivered at once; each lane (a Kafka partition, a file) is still delivered in order'),
   'deadline-ms': z
     .number()
     .int()
@@ -54,6 +61,12 @@ export const log = z.strictObject({
   level: logLevel.default('info').describe('The least severe level written; $SLUICE_LOG_LEVEL overrides it'),
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
   format: z.enum(['json', 'pretty']).default('json').describe('json: one JSON object a line (for collectors); pretty: coloured lines for a person at a terminal'),
+  'failures-per-second': z
+    .number()
+    .int()
+    .min(0)
+    .default(100)
+    .describe('Failed messages logged per second, per stage and reason; past it one line counts the rest (dead letters keep every one)'),
 });
 
 export const kafka = z.strictObject({

@@ -7,6 +7,7 @@ import type { SluiceConfig } from '../config/load.ts';
 import { configError } from '../config/load.ts';
 import { compileSchema, type Validator, type Verdict } from '../core/validator.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
+import { FailureLog } from '../observe/failure-log.ts';
 import { FlowStats } from '../observe/stats.ts';
 import type { StageContext } from './component.ts';
 import { fieldBytes, FieldTable } from './fields.ts';
@@ -85,6 +86,7 @@ export class Flow {
   readonly #deadLetters: Sink | undefined;
   readonly #onInvalid: 'dlq' | 'drop';
   readonly #logger: Logger;
+  readonly #failures: FailureLog;
   readonly #validateName: string;
   readonly #slots: number;
   /** Slot of the field that keys outputs, or -1 to keep the input key. */
@@ -93,6 +95,9 @@ export class Flow {
   readonly #registry: Registry;
   /** Some stage waits on I/O: records of a batch run concurrently (see #runConcurrently). */
   readonly #callsOut: boolean;
+  readonly #maxInFlight: number;
+  /** The last task of each key still running, across the batches in flight. */
+  readonly #lastOfKey = new Map<string, Promise<void>>();
 
   constructor(parts: {
     topology: FlowTopology;
@@ -102,11 +107,14 @@ export class Flow {
     sink: Sink;
     deadLetters: Sink | undefined;
     logger: Logger;
+    failuresPerSecond: number;
     registry: Registry;
     keySlot: number;
+    /** Counters to continue (a flow restarted by a reload counts on where its predecessor ended). */
+    stats?: FlowStats | undefined;
   }) {
     this.name = parts.topology.flow;
-    this.stats = new FlowStats(this.name);
+    this.stats = parts.stats ?? new FlowStats(this.name);
     this.#validator = parts.validator;
     this.#stages = parts.stages;
     this.#source = parts.source;
@@ -114,11 +122,13 @@ export class Flow {
     this.#deadLetters = parts.deadLetters;
     this.#onInvalid = parts.topology.onInvalid;
     this.#logger = parts.logger.child({ flow: this.name });
+    this.#failures = new FailureLog(this.#logger, parts.failuresPerSecond);
     this.#validateName = `${this.name}.validate`;
     this.#slots = parts.validator.extract.length;
     this.#registry = parts.registry;
     this.#keySlot = parts.keySlot;
     this.#callsOut = parts.stages.some((s) => s.stage.callsOut === true);
+    this.#maxInFlight = parts.topology.maxInFlight;
   }
 
   #encode(record: FlowRecord): Uint8Array {
@@ -135,7 +145,7 @@ export class Flow {
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
     // the stable fields: flow (bound), stage, reason and the source coordinates at the top level
-    this.#logger.warn({ stage, reason: code, path: verdict?.path, byte: verdict?.offset, ...loggable(message.origin) }, text);
+    this.#failures.warn(stage, code, { path: verdict?.path, byte: verdict?.offset, ...loggable(message.origin) }, text);
     if (toDeadLetters && this.#deadLetters) {
       this.stats.deadLettered++;
       return { key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp };
@@ -164,18 +174,21 @@ export class Flow {
 
   /**
    * Stages that call out: the batch's records run concurrently, except that records with the same
-   * key run one after the other, in input order. Results come back in input order.
+   * key run one after the other, in input order (also across the batches in flight). Results come
+   * back in input order.
    */
   async #runConcurrently(records: readonly FlowRecord[]): Promise<Result[]> {
     const results: Result[] = new Array(records.length);
-    const lastOfKey = new Map<string, Promise<void>>();
+    const lastOfKey = this.#lastOfKey;
     const tasks = records.map((record, i) => {
       const run = async () => {
         results[i] = await this.#runStages(record);
       };
       if (record.key === null) return run();
       const key = keyText(record.key);
-      const task = (lastOfKey.get(key) ?? DONE).then(run);
+      const task: Promise<void> = (lastOfKey.get(key) ?? DONE).then(run).finally(() => {
+        if (lastOfKey.get(key) === task) lastOfKey.delete(key);
+      });
       lastOfKey.set(key, task);
       return task;
     });
@@ -255,21 +268,35 @@ export class Flow {
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
   async run(): Promise<void> {
+    this.stats.endedAt = 0;
+    // Up to max-in-flight batches at once: a batch is validated and staged while earlier ones wait
+    // on their services or are written. Each lane is delivered in hand-over order, so a source
+    // never acknowledges a batch before the earlier ones of its partition (or file).
+    const inFlight = new Set<Promise<void>>();
+    const lastOfLane = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
     try {
-      // the next batch is validated and staged while the previous one is written: deliveries stay
-      // one at a time and in order, only the CPU work overlaps the I/O
-      let delivering: Promise<unknown> = Promise.resolve();
-      let failure: { error: unknown } | undefined;
       for await (const batch of this.#source) {
-        const processed = await this.#processBatch(batch.messages);
-        await delivering;
+        const lane = batch.lane ?? '';
+        const processed = this.#processBatch(batch.messages);
+        const settled: Promise<void> = Promise.all([processed, lastOfLane.get(lane)])
+          .then(([delivery]) => (failure ? undefined : this.#deliver(batch, delivery)))
+          .catch((error: unknown) => void (failure ??= { error }))
+          .finally(() => {
+            inFlight.delete(settled);
+            if (lastOfLane.get(lane) === settled) lastOfLane.delete(lane);
+          });
+        lastOfLane.set(lane, settled);
+        inFlight.add(settled);
+        while (inFlight.size >= this.#maxInFlight) await Promise.race(inFlight);
         if (failure) throw failure.error;
-        delivering = this.#deliver(batch, processed).catch((error: unknown) => (failure = { error }));
       }
-      await delivering;
+      await Promise.all(inFlight);
       if (failure) throw failure.error;
     } finally {
+      await Promise.all(inFlight);
       this.stats.endedAt = performance.now();
+      this.#failures.flush();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
     }
   }
@@ -293,7 +320,15 @@ export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sin
 export function buildFlows(
   config: SluiceConfig,
   logger: Logger,
-  options: { includeDisabled?: boolean; io?: IoOverride; localUrls?: Readonly<Record<string, string>> } = {},
+  options: {
+    includeDisabled?: boolean;
+    io?: IoOverride;
+    localUrls?: Readonly<Record<string, string>>;
+    /** Builds only these flows (a reload builds the flows it changes). */
+    only?: ReadonlySet<string>;
+    /** Counters a flow continues, by flow name. */
+    stats?: (flow: string) => FlowStats | undefined;
+  } = {},
 ): Flow[] {
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
@@ -311,6 +346,7 @@ export function buildFlows(
   };
   for (const topology of config.flows) {
     if (!topology.enabled && !options.includeDisabled) continue;
+    if (options.only && !options.only.has(topology.flow)) continue;
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
@@ -359,7 +395,7 @@ export function buildFlows(
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, registry: recordTypes, keySlot }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot, stats: options.stats?.(topology.flow) }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;

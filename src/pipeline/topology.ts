@@ -29,6 +29,8 @@ export interface FlowTopology {
   readonly delivery: Delivery;
   /** Latency budget from receipt for stages that call out. */
   readonly deadlineMs: number | undefined;
+  /** Batches being processed or delivered at once. */
+  readonly maxInFlight: number;
   readonly nodes: readonly TopologyNode[];
 }
 

@@ -39,6 +39,11 @@ export interface InputMessage {
 /** What a source yields: messages in order, and how to acknowledge them once delivered. */
 export interface SourceBatch {
   readonly messages: readonly InputMessage[];
+  /**
+   * Batches of one lane (a Kafka partition) are delivered in the order they were handed over;
+   * those of different lanes may be delivered concurrently. Default: one lane for the source.
+   */
+  readonly lane?: string;
   /** At-least-once: called after every output and dead letter of the batch is acknowledged; commits. */
   done(): Promise<void>;
   /**

@@ -85,6 +85,9 @@ function extract(body: unknown, targets: readonly MergeTarget[]): unknown[] | st
   return values;
 }
 
+/** What a call came to: the values to merge, not found, or a failure. */
+type Answer = unknown[] | 'not-found' | HttpFailure;
+
 export const enrichHttpStage: StageSpec<typeof config> = {
   kind: 'enrich-http',
   summary: 'Calls an HTTP service per record and merges response fields into the output record.',
@@ -119,34 +122,45 @@ export const enrichHttpStage: StageSpec<typeof config> = {
     const deadline = context.deadlineMs;
     const headers = { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...options.headers };
 
+    /** One call per request in flight: records missing the cache for the same request share it. */
+    const calling = new Map<string, Promise<Answer>>();
+    const call = async (target: string, payload: string | undefined, due: number): Promise<Answer> => {
+      try {
+        const answer = await service!.call(options.method, target, headers, payload, due);
+        if (answer.status === 404) return 'not-found';
+        const extracted = extract(answer.body, targets);
+        if (typeof extracted !== 'string') return extracted;
+        return new HttpFailure('E_RESPONSE', `${options.method} ${target}: "${extracted}" does not fit the output record`);
+      } catch (error) {
+        if (error instanceof HttpFailure) return error;
+        throw error;
+      }
+    };
+
     return {
       callsOut: true,
       async process(record) {
         const target = service!.resolve(fill(url, record));
         const payload = body && fill(body, record);
         const cacheKey = cache && `${options.method} ${target} ${payload ?? ''}`;
-        let values = cacheKey === undefined ? undefined : cache!.get(cacheKey);
-        if (values === undefined) {
+        let answer: Answer | undefined = cacheKey === undefined ? undefined : cache!.get(cacheKey);
+        if (answer === undefined) {
           const due = deadline === undefined ? Infinity : record.receivedAt + deadline;
           if (due <= performance.now()) return onFailure(onError, 'E_DEADLINE', `the record's ${deadline} ms budget is spent`, record, targets, defaults);
-          try {
-            const answer = await service!.call(options.method, target, headers, payload, due);
-            if (answer.status === 404) values = 'not-found';
-            else {
-              const extracted = extract(answer.body, targets);
-              if (typeof extracted === 'string') {
-                return onFailure(onError, 'E_RESPONSE', `${options.method} ${target}: "${extracted}" does not fit the output record`, record, targets, defaults);
-              }
-              values = extracted;
+          if (cacheKey === undefined) answer = await call(target, payload, due);
+          else {
+            let shared = calling.get(cacheKey);
+            if (shared === undefined) {
+              shared = call(target, payload, due).finally(() => calling.delete(cacheKey));
+              calling.set(cacheKey, shared);
             }
-          } catch (error) {
-            if (!(error instanceof HttpFailure)) throw error;
-            return onFailure(onError, error.code, error.message, record, targets, defaults);
+            answer = await shared;
+            if (!(answer instanceof HttpFailure)) cache!.set(cacheKey, answer);
           }
-          if (cacheKey !== undefined) cache!.set(cacheKey, values);
         }
-        if (values === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${options.method} ${target}: not found`, record, targets, defaults);
-        applyMerge(record, targets, values);
+        if (answer instanceof HttpFailure) return onFailure(onError, answer.code, answer.message, record, targets, defaults);
+        if (answer === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${options.method} ${target}: not found`, record, targets, defaults);
+        applyMerge(record, targets, answer);
         return CONTINUE;
       },
     };

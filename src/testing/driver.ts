@@ -79,7 +79,7 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
     },
     close: async () => undefined,
   };
-  const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
+  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let built;
   try {
     [built] = buildFlows({ ...config, flows: [{ ...topology, enabled: true }] }, pino({ level: 'silent' }), {

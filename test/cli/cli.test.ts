@@ -20,7 +20,9 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
 );
 
 /** production.conf also reads the enrichment services' URLs (local.conf and qal.conf would use them instead of the built-in server). */
-const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
+/** The stage kinds base.conf gives each flow. */
+const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'enrich-http', 'enrich-http'] };
 const production = (...args: string[]): Result => sluiceWith(PRODUCTION_URLS, ...args);
 
 interface Result {
@@ -78,7 +80,7 @@ test('check on config/local.conf exits 0', () => {
 test('check on config/qal.conf exits 0 without a broker', () => {
   const r = sluice('check', '--config', 'config/qal.conf');
   assert.is(r.status, 0, explain(r));
-  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf)\n');
+  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf, config/lookup-server.conf)\n');
 });
 
 test('check defaults to $SLUICE_CONFIG when it is set', () => {
@@ -92,7 +94,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
   const r = sluice('check', '-c', 'config/qal.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'debug', destination: 'stderr', format: 'json' });
+  assert.equal(printed.log, { level: 'debug', destination: 'stderr', format: 'json', 'failures-per-second': 100 });
   const topics = {
     content: ['qal.oicms.content-items', 'qal.recommender.items', 'qal.sluice.content.dlq'],
     campaign: ['qal.cm.campaign-events', 'qal.recommender.events', 'qal.sluice.campaign.dlq'],
@@ -109,7 +111,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
     assert.is(flow.sink.encoding, 'json');
     assert.is(flow.sink.compression, 'lz4');
     assert.is(flow['dead-letter'].topic, deadLetters);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http'], 'the stages of base.conf');
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), STAGE_KINDS[name], 'the stages of base.conf');
   }
   assert.is(printed.flows.content.sink.key, 'id');
   assert.is(printed.flows.campaign.sink.key, 'userId');
@@ -176,7 +178,7 @@ test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: proto
   assert.is(p.status, 0, explain(p));
   const printed = JSON.parse(p.stdout) as Record<string, any>;
   assert.is(printed.progress, 'off');
-  assert.equal(printed.log, { level: 'info', destination: 'stderr', format: 'json' });
+  assert.equal(printed.log, { level: 'info', destination: 'stderr', format: 'json', 'failures-per-second': 100 });
   for (const name of ['content', 'campaign']) {
     const flow = printed.flows[name];
     for (const role of ['source', 'sink', 'dead-letter']) {
@@ -202,7 +204,7 @@ test('check --print prints the configuration as JSON with every default', () => 
   const r = sluice('check', '-c', 'config/local.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', format: 'json' });
+  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', format: 'json', 'failures-per-second': 100 });
   assert.is(printed.progress, 'auto');
   assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content']);
   for (const name of ['content', 'campaign']) {
@@ -219,7 +221,7 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow.sink.append, false);
     assert.is(flow['dead-letter'].encoding, 'json');
     assert.is(flow['dead-letter'].append, false);
-    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), ['filter', 'map', 'enrich-http']);
+    assert.equal(flow.stages.map((s: { kind: string }) => s.kind), STAGE_KINDS[name]);
     assert.is(flow.stages[2]['on-failure'], 'dlq');
   }
   assert.equal(printed.flows.content.stages.map((s: { name: string }) => s.name), ['drop-drafts', 'to-item-record', 'content-document']);

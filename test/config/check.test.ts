@@ -116,7 +116,7 @@ test('the shipped qal.conf builds both flows on Kafka (building contacts no brok
 
 test('the shipped production.conf builds both flows with KAFKA_BROKERS set (protobuf sinks keyed by id and userId)', async () => {
   // production.conf also reads the enrichment services' URLs from the environment
-  const vars = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092', CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+  const vars = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092', CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
   Object.assign(process.env, vars);
   try {
     const flows = await build(productionConf);

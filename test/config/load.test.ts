@@ -13,12 +13,13 @@ import { packageRoot } from '../../src/package-root.ts';
 import type { FlowTopology, TopologyNode } from '../../src/pipeline/topology.ts';
 
 /** production.conf also reads the enrichment services' URLs from the environment. */
-const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test' };
+const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
 
 const configDir = join(packageRoot, 'config');
 const baseConf = join(configDir, 'base.conf');
 const localConf = join(configDir, 'local.conf');
 const qalConf = join(configDir, 'qal.conf');
+const lookupConf = join(configDir, 'lookup-server.conf');
 const productionConf = join(configDir, 'production.conf');
 const contentRules = join(configDir, 'rules', 'content.schema.json');
 const samples = join(packageRoot, 'samples');
@@ -135,7 +136,7 @@ function assertBaseFlows(config: SluiceConfig): void {
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
     assert.equal(
       flow.nodes.filter((n) => n.role === 'stage').map((n) => n.kind),
-      ['filter', 'map', 'enrich-http'],
+      flow.flow === 'campaign' ? ['filter', 'map', 'enrich-http', 'enrich-http'] : ['filter', 'map', 'enrich-http'],
     );
     const enrich = flow.nodes.find((n) => n.kind === 'enrich-http')!;
     assert.is(enrich.config['on-failure'], 'dlq');
@@ -228,7 +229,7 @@ test('config/local.conf loads both flows with every default applied', async () =
   const config = await loadConfig(localConf);
   assertBaseFlows(config);
   assertLocalIO(config);
-  assert.equal(config.files.map((f) => resolve(f)), [localConf, baseConf]);
+  assert.equal(config.files.map((f) => resolve(f)), [localConf, baseConf, lookupConf]);
   assert.is(config.settings.log.level, 'info');
   assert.is(config.settings.log.destination, '../out/sluice.log');
   assert.is(config.logDir, configDir);
@@ -240,7 +241,7 @@ test('config/qal.conf loads: both flows on Kafka (a local broker by default), de
   const config = await loadConfig(qalConf);
   assertBaseFlows(config);
   assertKafkaIO(config, ['127.0.0.1:9092']);
-  assert.equal(config.files.map((f) => resolve(f)), [qalConf, baseConf]);
+  assert.equal(config.files.map((f) => resolve(f)), [qalConf, baseConf, lookupConf]);
   assert.is(config.settings.log.level, 'debug');
   assert.is(config.settings.log.destination, 'stderr');
   assert.is(config.settings.progress, 'auto');
@@ -378,7 +379,7 @@ flows.content.on-invalid = drop
 flows.campaign.source.batch-size = 7
 `);
   const config = await loadConfig(file);
-  assert.equal(config.files.map((f) => resolve(f)), [file, localConf, baseConf]);
+  assert.equal(config.files.map((f) => resolve(f)), [file, localConf, baseConf, lookupConf]);
   assert.is(config.settings.log.level, 'warn');
   assert.is(config.settings.progress, 'off');
   assert.is(config.settings.log.destination, '../out/sluice.log', "local.conf's log file is kept");
@@ -404,7 +405,7 @@ flows.content.source.topic = "qal.extra.topic"
     qalConf,
   );
   const config = await loadConfig(file);
-  assert.equal(config.files.map((f) => resolve(f)), [file, qalConf, baseConf]);
+  assert.equal(config.files.map((f) => resolve(f)), [file, qalConf, baseConf, lookupConf]);
   assert.equal(config.settings.kafka!.topics, { ...QAL_TOPICS, 'qal.oicms.content-items': 8, 'qal.extra.topic': 2 });
   const source = nodeOf(flowOf(config, 'content'), 'source').config;
   assert.is(source.topic, 'qal.extra.topic');

@@ -17,9 +17,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../src/package-root.ts';
-import { brokerList, BROKERS, committedOffsets, endOffsets, ensureBuilt, type Expected, type FlowCase, kcat, kcatRead, Processor as KafkaProcessor, rawLines, requireEnvironment as requireKafkaEnvironment, SAMPLES, sluice, STAGE_FAILURES, uniqueNames, waitFor, deadLettered, runLocalReference, writeKafkaOverlay, written } from '../io/kafka/harness.ts';
-
-const DENO = join(packageRoot, 'node_modules', '.bin', 'deno');
+import { brokerList, BROKERS, committedOffsets, endOffsets, ensureBuilt, type Expected, type FlowCase, kcat, kcatRead, DENO, DenoProcessor as Processor, rawLines, requireEnvironment as requireKafkaEnvironment, SAMPLES, sluice, STAGE_FAILURES, uniqueNames, waitFor, deadLettered, runLocalReference, writeKafkaOverlay, written } from '../io/kafka/harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -30,14 +28,6 @@ function requireEnvironment(): void {
 }
 
 const unique = uniqueNames('d');
-
-/** A `sluice run` child process under Deno, its output collected. */
-class Processor extends KafkaProcessor {
-  // Deno, from the TypeScript sources
-  protected override command(config: string, args: string[]): [string, string[]] {
-    return [DENO, ['run', '-A', join(packageRoot, 'src', 'cli.ts'), 'run', '--config', config, ...args]];
-  }
-}
 
 // ------------------------------------------------------------------------------------ the run
 

@@ -132,7 +132,12 @@ test('campaign: delivered records carry the values of their lines', () => {
     const p = JSON.parse(l);
     return [p.placementId, p];
   }));
+  const segments = new Map(lines(join(packageRoot, 'samples', 'lookup', 'user-segments.ndjson')).map((l) => {
+    const u = JSON.parse(l);
+    return [u.userId, u.segment];
+  }));
   const written = lines(join(dir, 'campaign.ndjson')).map((l) => JSON.parse(l));
+  assert.ok(written.some((record) => record.userSegment === 'new'), 'some users are unknown to the recommender');
   written.forEach((record, i) => {
     const input = inputs[i];
     assert.is(record.eventId, input.eventId);
@@ -140,6 +145,7 @@ test('campaign: delivered records carry the values of their lines', () => {
     assert.is(record.occurredAtMs, String(input.occurredAt));
     assert.is(record.deviceOs, input.device?.os);
     assert.is(record.surface, placements.get(input.placementId).surface);
+    assert.is(record.userSegment, segments.get(input.userId) ?? 'new');
     if (input.value) assert.is(record.value, input.value);
   });
 });

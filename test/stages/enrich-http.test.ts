@@ -623,6 +623,29 @@ test('per-key order: a key\'s requests start in input order, never overlap; outp
   assert.ok(http.maxConcurrent > 1, `different keys run concurrently: max ${http.maxConcurrent} requests in flight`);
 });
 
+test('max-in-flight: the next batch calls out while the previous one still waits; outputs in input order; per-key order across batches', async () => {
+  const random = prng(6);
+  const http = await server((r) => ({ ...documents(r), delayMs: Math.floor(random() * 6) }));
+  const svc = service();
+  const n = 2500; // the test driver hands over batches of 1024
+  const keyOf = (i: number) => (i % 2 === 0 ? null : `k${i % 7}`);
+  const inputs = Array.from({ length: n }, (_, i) => ({ value: item(i + 1), key: keyOf(i) }));
+  const result = await run(conf([enrich(svc.name, `${http.base}/documents/{id}`)], [svc.hocon], 'flows.content.max-in-flight = 3'), inputs, 30_000);
+  assert.equal(result.deadLetters, [], explain(result));
+  assert.equal(outs(result).map((o) => o.itemId), inputs.map((_, i) => idOf(i + 1)), 'outputs in input order');
+  const requestOf = new Map(http.requests.map((r) => [idIn(r), r]));
+  const lastAnswerOfFirstBatch = Math.max(...inputs.slice(0, 1024).map((_, i) => requestOf.get(idOf(i + 1))!.end!));
+  const firstStartOfSecondBatch = Math.min(...inputs.slice(1024, 2048).map((_, i) => requestOf.get(idOf(1024 + i + 1))!.start));
+  assert.ok(firstStartOfSecondBatch < lastAnswerOfFirstBatch, 'the second batch calls out before the first has all its answers');
+  for (let k = 0; k < 7; k++) {
+    const expected = inputs.map((_, i) => i).filter((i) => keyOf(i) === `k${k}`).map((i) => idOf(i + 1));
+    const started = expected.map((id) => requestOf.get(id)!);
+    started.slice(1).forEach((r, i) => {
+      assert.ok(r.start >= started[i]!.end!, `key k${k}: ${idIn(r)} started before the answer to ${idIn(started[i]!)}`);
+    });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // 6. cache
 
@@ -658,6 +681,23 @@ test('cache: an entry expires after ttl-ms; the key includes method and body', a
   assert.equal(result2.deadLetters, [], explain(result2));
   assert.is(result2.outputs.length, 3);
   assert.equal(posts.requests.map((r) => (JSON.parse(r.body) as { version: number }).version), [1, 2], 'same URL, different body: another entry');
+});
+
+test('cache: records missing the cache for the same request at once share one call; a failed call is shared, not cached', async () => {
+  let failing = true;
+  const http = await server((r) => (failing ? { status: 400 } : { ...documents(r), delayMs: 50 }));
+  const svc = service();
+  const config = conf([enrich(svc.name, `${http.base}/documents/{id}`, 'cache { ttl-ms = 60000, max-entries = 100 }')], [svc.hocon]);
+  const inputs = Array.from({ length: 60 }, (_, i) => ({ value: item(i % 3) })); // no keys: all at once
+  const failed = await run(config, inputs);
+  assert.is(failed.deadLetters.length, 60, explain(failed));
+  assert.ok(failed.deadLetters.every((d) => d.reason === 'E_HTTP_STATUS'));
+  assert.is(http.requests.length, 3, 'one call per id');
+  failing = false;
+  const result = await run(config, inputs);
+  assert.equal(result.deadLetters, [], explain(result));
+  outs(result).forEach((o) => assertMerged(o, o.itemId));
+  assert.is(http.requests.length, 6, 'the failures were not cached: one more call per id, shared again');
 });
 
 // ---------------------------------------------------------------------------------------------

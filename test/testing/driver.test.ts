@@ -40,6 +40,7 @@ test('runFlow: outputs in input order, dead letters with their input index, coun
   assert.equal(run.outputs[1]!.value, {
     eventId: '0b451753-10fa-4412-b766-c6bd5150ca78', eventType: 'click', campaignId: 'cmp-1234', placementId: 'plc-001',
     userId: 'u-2', occurredAtMs: '1740822026990', value: 12.5, currency: 'EUR', deviceOs: 'ios', surface, slot,
+    userSegment: 'new', // u-2 is not a user the recommender knows
   });
   assert.equal(run.deadLetters.map((d) => [d.input, d.reason, d.path]), [[2, 'E_TYPE', '/occurredAt'], [3, 'E_UNTERMINATED', undefined]]);
   assert.is(run.summary.read, 5);

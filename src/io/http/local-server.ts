@@ -40,9 +40,12 @@ function loadRoute(template: string, file: string, key: string): Route {
   return { prefix: template.slice(0, open), suffix: template.slice(close + 1), rows };
 }
 
-/** Starts the server; resolves once it listens. `baseDir` resolves the route files. */
-export async function startLocalService(name: string, config: LocalServiceConfig, baseDir: string): Promise<Server> {
-  const routes = Object.entries(config.routes).map(([template, route]) => loadRoute(template, resolve(baseDir, route.file), route.key));
+/** The directory a route's relative file resolves against (that of the config file setting it). */
+export type RouteDirOf = (service: string, template: string) => string;
+
+/** Starts the server; resolves once it listens. */
+export async function startLocalService(name: string, config: LocalServiceConfig, dirOf: RouteDirOf): Promise<Server> {
+  const routes = Object.entries(config.routes).map(([template, route]) => loadRoute(template, resolve(dirOf(name, template), route.file), route.key));
   const server = createServer((request, response) => {
     const path = decodeURIComponent((request.url ?? '/').split('?')[0]!);
     const answer = () => {
@@ -74,7 +77,7 @@ export interface LocalServices {
 }
 
 /** Starts every configured local service. */
-export async function startLocalServices(services: Readonly<Record<string, LocalServiceConfig>>, baseDirOf: (name: string) => string): Promise<LocalServices> {
+export async function startLocalServices(services: Readonly<Record<string, LocalServiceConfig>>, dirOf: RouteDirOf): Promise<LocalServices> {
   const servers: Server[] = [];
   const urls: Record<string, string> = {};
   const stop = () =>
@@ -89,7 +92,7 @@ export async function startLocalServices(services: Readonly<Record<string, Local
     ).then(() => undefined);
   try {
     for (const [name, config] of Object.entries(services)) {
-      const server = await startLocalService(name, config, baseDirOf(name));
+      const server = await startLocalService(name, config, dirOf);
       servers.push(server);
       const address = server.address();
       urls[name] = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;

@@ -1,5 +1,6 @@
 // An HTTP service as the enrichment stages call it: one bulkhead, retry policy and circuit
-// breaker per service (cockatiel), shared by every stage that names the service.
+// breaker per service (cockatiel), shared by every stage that names the service, and one pool of
+// keep-alive connections (undici: a third of the CPU per call of Node's fetch).
 import {
   BrokenCircuitError,
   bulkhead,
@@ -15,6 +16,7 @@ import {
   wrap,
 } from 'cockatiel';
 import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 
 export const serviceConfig = z.strictObject({
@@ -67,8 +69,9 @@ class RetriableStatus extends Error {
   }
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  if (Array.isArray(header)) header = header[0];
+  if (header === undefined) return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
@@ -96,6 +99,12 @@ class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>
   }
 }
 
+/** Origin and path of an absolute URL, as the connection pool takes them. */
+function requestOf(url: string): { origin: string; path: string } {
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  return slash < 0 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
+}
+
 const isRetriable = (error: Error) => !(error instanceof HttpFailure) && !(error instanceof BrokenCircuitError);
 
 export class HttpService {
@@ -104,12 +113,15 @@ export class HttpService {
   readonly #baseUrl: string | undefined;
   readonly #policy;
   readonly #breaker;
+  readonly #connections: Agent;
 
   /** `localUrl`: the address of the local service playing this one, if it runs. */
   constructor(name: string, config: ServiceConfig, logger: Logger, localUrl?: string) {
     this.name = name;
     this.#config = config;
     this.#baseUrl = config['base-url'] ?? localUrl;
+    // one connection per call the bulkhead lets through, so a call never queues for a socket
+    this.#connections = new Agent({ connections: config['max-concurrency'], keepAliveTimeout: 30_000 });
     const backoff = new ExponentialBackoff({
       generator: fullJitterGenerator,
       initialDelay: Math.max(1, config.retry['initial-delay-ms']),
@@ -154,27 +166,33 @@ export class HttpService {
         const left = deadline - performance.now();
         if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
         const timeout = Math.ceil(Math.min(this.#config['timeout-ms'], left));
-        let response: Response;
+        let response: Dispatcher.ResponseData;
         try {
-          response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeout) });
+          response = await this.#connections.request({ ...requestOf(url), method: method as Dispatcher.HttpMethod, headers, body, signal: AbortSignal.timeout(timeout) });
         } catch (cause) {
           throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
         }
-        if (response.status === 429 || response.status >= 500) {
-          await response.body?.cancel();
-          throw new RetriableStatus(response.status, retryAfterMs(response.headers.get('retry-after')));
+        const status = response.statusCode;
+        if (status === 429 || status >= 500) {
+          await response.body.dump();
+          throw new RetriableStatus(status, retryAfterMs(response.headers['retry-after']));
         }
-        if (response.status === 404) {
-          await response.body?.cancel();
+        if (status === 404) {
+          await response.body.dump();
           return { status: 404, body: undefined };
         }
-        if (response.status >= 300) {
-          await response.body?.cancel();
-          throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${response.status}`);
+        if (status >= 300 || status < 200) {
+          await response.body.dump();
+          throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
         }
-        const text = await response.text();
+        let text: string;
         try {
-          return { status: response.status, body: JSON.parse(text) as unknown };
+          text = await response.body.text();
+        } catch (cause) {
+          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // cut off mid-body: retried
+        }
+        try {
+          return { status, body: JSON.parse(text) as unknown };
         } catch {
           throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
         }

@@ -159,6 +159,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         const settle = () => pending--;
         queue.push({
           messages,
+          lane: `${topic}\u0000${partition}`,
           ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
             const id = `${topic}\u0000${partition}`;

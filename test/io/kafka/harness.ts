@@ -15,6 +15,7 @@ export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => 
 export const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
 export const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 export const SAMPLES = join(packageRoot, 'samples');
+export const DENO = join(packageRoot, 'node_modules', '.bin', 'deno');
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -210,6 +211,13 @@ export class Processor {
     }
   }
 }
+/** A `sluice run` child process under Deno (from the TypeScript sources), its output collected. */
+export class DenoProcessor extends Processor {
+  protected override command(config: string, args: string[]): [string, string[]] {
+    return [DENO, ['run', '-A', join(packageRoot, 'src', 'cli.ts'), 'run', '--config', config, ...args]];
+  }
+}
+
 // ------------------------------------------------------------------------------------ input
 
 export interface Expected {
