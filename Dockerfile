@@ -35,5 +35,10 @@ COPY samples samples
 RUN mkdir -p /app/out && chown node:node /app/out
 USER node
 VOLUME ["/app/out"]
+# the operations endpoint (observe.http in config/production.conf): /metrics, /healthz, /readyz
+EXPOSE 9464
+# liveness, with Node's fetch (the slim image has no curl); readiness (/readyz) is for the orchestrator's probe
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SLUICE_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # exec form: node is PID 1 and receives SIGTERM itself (Sluice drains and exits 0)
 ENTRYPOINT ["node", "dist/src/cli.js", "run"]

@@ -1,43 +1,94 @@
 // Core micro benchmark: the same corpus, the same process, every case side by side.
-//   npm run bench:core [-- --mb 8 --rounds 15]
-// One iteration = one pass over a flow's whole corpus; figures are medians over the rounds after
-// warm-up. A correctness gate runs first: the core's verdict must equal ajv(JSON.parse(x)) on
-// every message (with a strict UTF-8 decode; what the core rejects on purpose and JSON.parse + ajv
-// cannot see — duplicate declared keys, the depth and size limits — excluded).
+//   npm run bench:core [-- --mb 8 --rounds 15 --warmup 5 | --quick] [--out FILE]
+// One iteration = one pass over a flow's whole corpus. The cases alternate round by round (a burst
+// of load from elsewhere on a shared machine then hits every case alike, so the ratios between
+// them hold); figures are medians over the rounds after warm-up. A correctness gate runs first:
+// the core's verdict must equal ajv(JSON.parse(x)) on every message (with a strict UTF-8 decode;
+// what the core rejects on purpose and JSON.parse + ajv cannot see — duplicate declared keys, the
+// depth and size limits — excluded), and simdjson's must equal JSON.parse's (what simdjson
+// rejects on purpose excluded).
+// SLUICE_BENCH_INJECT_DELAY_NS=N slows the core case by N ns of CPU a message (a busy loop in this
+// harness, not in the core): it proves the regression gate fails (bench/gate.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Ajv } from 'ajv';
-import { Bench } from 'tinybench';
 import { compileSchema } from '../src/index.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildCorpus, type Corpus } from './corpus.ts';
+import { resultHeader } from './meta.ts';
+import { loadSimdjson, type SimdjsonPeer } from './simdjson/peer.ts';
 
 const { values: args } = parseArgs({
   options: {
-    mb: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '15' },
-    warmup: { type: 'string', default: '5' },
+    mb: { type: 'string' },
+    rounds: { type: 'string' },
+    warmup: { type: 'string' },
+    /** A few seconds in all: the CI gate's run. */
+    quick: { type: 'boolean', default: false },
     out: { type: 'string', default: join(packageRoot, 'bench', 'results', 'core.json') },
   },
 });
+const settings = args.quick ? { mb: 1, rounds: 15, warmup: 5 } : { mb: 8, rounds: 15, warmup: 5 };
+const config = {
+  mb: Number(args.mb ?? settings.mb),
+  rounds: Number(args.rounds ?? settings.rounds),
+  warmup: Number(args.warmup ?? settings.warmup),
+  quick: args.quick,
+  injectDelayNs: Number(process.env.SLUICE_BENCH_INJECT_DELAY_NS ?? 0),
+};
+
+export const CORE_CASE = 'core validate + extract';
+export const AJV_CASE = 'JSON.parse + ajv';
+export const SIMDJSON_PARSE_CASE = 'simdjson-wasm parse';
+export const SIMDJSON_EXTRACT_CASE = 'simdjson-wasm parse + extract';
 
 interface CaseResult {
   flow: string;
   case: string;
   medianMs: number;
+  minMs: number;
+  /** Median CPU time of the process (all its threads) for one pass. */
+  cpuMedianMs: number;
   messagesPerSecond: number;
   megabytesPerSecond: number;
   nanosecondsPerMessage: number;
+  cpuNanosecondsPerMessage: number;
+}
+
+interface Ratio {
+  flow: string;
+  peer: string;
+  /** How many times faster the core's validate + extract ran than `peer`: the median over rounds of the peer's CPU time ÷ the core's. */
+  speedup: number;
 }
 
 const ON_PURPOSE = new Set(['E_DUPLICATE_KEY', 'E_DEPTH', 'E_SIZE']);
+const strict = new TextDecoder('utf-8', { fatal: true });
+const UNPAIRED_SURROGATE_ESCAPE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]/;
 
-function gate(corpus: Corpus): void {
+function hasInfinity(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  return value !== null && typeof value === 'object' && Object.values(value).some(hasInfinity);
+}
+
+/**
+ * JSON.parse's verdict, with what simdjson rejects on purpose and JSON.parse (and the core) accept
+ * counted as rejected: a \u escape of a surrogate (simdjson wants them paired) and a number beyond
+ * the double range (JSON.parse makes it Infinity).
+ */
+function simdjsonReference(message: Uint8Array): boolean {
+  try {
+    const text = strict.decode(message);
+    return !hasInfinity(JSON.parse(text)) && !UNPAIRED_SURROGATE_ESCAPE.test(text);
+  } catch {
+    return false;
+  }
+}
+
+function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined): void {
   const validator = compileSchema(corpus.schema, { extract: corpus.extract });
   const ajv = new Ajv({ strict: false }).compile(corpus.schema);
-  const strict = new TextDecoder('utf-8', { fatal: true });
   const verdicts = validator.validateBatch(corpus.messages);
   let mismatches = 0;
   corpus.messages.forEach((message, i) => {
@@ -54,11 +105,39 @@ function gate(corpus: Corpus): void {
     }
   });
   if (mismatches > 0) throw new Error(`${corpus.flow}: ${mismatches} verdicts differ from ajv: no figures for an incorrect validator`);
+  if (simdjson) {
+    for (let start = 0; start < corpus.messages.length; ) {
+      const count = simdjson.parse(corpus.messages, start);
+      for (let i = 0; i < count; i++) {
+        const message = corpus.messages[start + i]!;
+        if (simdjson.ok(i) !== simdjsonReference(message)) {
+          mismatches++;
+          if (mismatches <= 5) console.error(`mismatch: simdjson ${simdjson.ok(i)} vs JSON.parse: ${new TextDecoder().decode(message).slice(0, 200)}`);
+        }
+      }
+      start += count;
+    }
+    if (mismatches > 0) throw new Error(`${corpus.flow}: ${mismatches} simdjson verdicts differ from JSON.parse: no figures for an incorrect parser`);
+  }
   const invalid = verdicts.filter((v) => !v.ok).length;
   console.log(`${corpus.flow}: ${corpus.messages.length} messages, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${((100 * invalid) / corpus.messages.length).toFixed(1)} % invalid; gate passed`);
 }
 
-async function measure(corpus: Corpus): Promise<CaseResult[]> {
+// with node --expose-gc (the npm scripts pass it)
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+/** Burns `ns` nanoseconds of CPU time (not wall time, which a busy machine stretches): the injected slowdown. */
+function spin(ns: number): void {
+  const started = process.cpuUsage();
+  for (let used = process.cpuUsage(started); used.user + used.system < ns / 1000; used = process.cpuUsage(started));
+}
+
+function median(sorted: number[]): number {
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined): { results: CaseResult[]; ratios: Ratio[] } {
   const { messages, schema } = corpus;
   const decoder = new TextDecoder();
   const ajv = new Ajv({ strict: false }).compile(schema);
@@ -77,7 +156,7 @@ async function measure(corpus: Corpus): Promise<CaseResult[]> {
         }
       }
     },
-    'JSON.parse + ajv': () => {
+    [AJV_CASE]: () => {
       for (const m of messages) {
         try {
           sink += ajv(JSON.parse(decoder.decode(m))) ? 1 : 0;
@@ -89,65 +168,115 @@ async function measure(corpus: Corpus): Promise<CaseResult[]> {
     'core copy-only floor': () => {
       for (let start = 0; start < messages.length; start += 1024) sink += validator.copyOnly(messages.slice(start, start + 1024));
     },
-    'core validate + extract': () => {
+    [CORE_CASE]: () => {
       for (let start = 0; start < messages.length; ) {
         const count = validator.check(messages, start);
         for (let i = 0; i < count; i++) sink += validator.ok(i) ? validator.spanStart(i, 0) : 0;
+        if (config.injectDelayNs > 0) spin(count * config.injectDelayNs);
         start += count;
       }
     },
   };
-  const bench = new Bench({ iterations: Number(args.rounds), time: 0, warmupIterations: Number(args.warmup), warmupTime: 0 });
-  for (const [name, fn] of Object.entries(cases)) bench.add(`${corpus.flow}: ${name}`, fn);
-  await bench.run();
+  if (simdjson) {
+    cases[SIMDJSON_PARSE_CASE] = () => {
+      for (let start = 0; start < messages.length; ) {
+        const count = simdjson.parse(messages, start);
+        for (let i = 0; i < count; i++) sink += simdjson.ok(i) ? 1 : 0;
+        start += count;
+      }
+    };
+    cases[SIMDJSON_EXTRACT_CASE] = () => {
+      for (let start = 0; start < messages.length; ) {
+        const [count, checksum] = simdjson.extract(messages, start);
+        for (let i = 0; i < count; i++) sink += simdjson.ok(i) ? 1 : 0;
+        sink += checksum;
+        start += count;
+      }
+    };
+  }
+  const names = Object.keys(cases);
+  const wall = new Map<string, number[]>(names.map((name) => [name, []]));
+  const cpu = new Map<string, number[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < config.warmup + config.rounds; round++) {
+    for (const name of names) {
+      collectGarbage?.(); // the previous case's garbage is not billed to this one
+      const cpuStarted = process.cpuUsage();
+      const started = performance.now();
+      cases[name]!();
+      const elapsed = performance.now() - started;
+      const used = process.cpuUsage(cpuStarted);
+      if (round < config.warmup) continue;
+      wall.get(name)!.push(elapsed);
+      cpu.get(name)!.push((used.user + used.system) / 1000);
+    }
+  }
   if (sink === -1) console.log('unreachable');
-  return bench.tasks.map((task) => {
-    const result = task.result as { latency?: { p50: number } } | undefined;
-    const medianMs = result?.latency?.p50 ?? NaN;
+  const results = names.map((name) => {
+    const sorted = [...wall.get(name)!].sort((a, b) => a - b);
+    const medianMs = median(sorted);
+    const cpuMedianMs = median([...cpu.get(name)!].sort((a, b) => a - b));
     return {
       flow: corpus.flow,
-      case: task.name.slice(corpus.flow.length + 2),
+      case: name,
       medianMs,
+      minMs: sorted[0]!,
+      cpuMedianMs,
       messagesPerSecond: messages.length / (medianMs / 1000),
       megabytesPerSecond: corpus.bytes / 1e6 / (medianMs / 1000),
       nanosecondsPerMessage: (medianMs * 1e6) / messages.length,
+      cpuNanosecondsPerMessage: (cpuMedianMs * 1e6) / messages.length,
     };
   });
+  // Ratios from CPU time, which a busy machine's other processes do not inflate as they do wall
+  // time: one per round from two passes run back to back, then the median.
+  const core = cpu.get(CORE_CASE)!;
+  const ratios = [AJV_CASE, SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]
+    .filter((peer) => cpu.has(peer))
+    .map((peer) => {
+      const paired = cpu.get(peer)!.map((ms, round) => ms / core[round]!);
+      return { flow: corpus.flow, peer, speedup: median(paired.sort((a, b) => a - b)) };
+    });
+  return { results, ratios };
 }
 
 const results: CaseResult[] = [];
+const ratios: Ratio[] = [];
+const skipped: { case: string; reason: string }[] = [];
+let simdjsonImplementation: string | undefined;
 for (const flow of ['content', 'campaign']) {
-  const corpus = buildCorpus(flow, Number(args.mb) * (1 << 20));
-  gate(corpus);
-  results.push(...(await measure(corpus)));
+  const corpus = buildCorpus(flow, config.mb * (1 << 20));
+  const peer = loadSimdjson(corpus.extract, corpus.messages.reduce((max, m) => Math.max(max, m.length), 0));
+  const simdjson = 'skipped' in peer ? undefined : peer;
+  if ('skipped' in peer && skipped.length === 0) {
+    for (const name of [SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]) skipped.push({ case: name, reason: peer.skipped });
+    console.log(`simdjson-wasm rows skipped: ${peer.skipped}`);
+  }
+  simdjsonImplementation ??= simdjson?.implementation;
+  gate(corpus, simdjson);
+  const measured = measure(corpus, simdjson);
+  results.push(...measured.results);
+  ratios.push(...measured.ratios);
 }
 
-const rows = results.map((r) => {
-  const reference = results.find((x) => x.flow === r.flow && x.case === 'JSON.parse + ajv')!;
-  return {
-    flow: r.flow,
-    case: r.case,
-    'msg/s': Math.round(r.messagesPerSecond).toLocaleString('en-US'),
-    'MB/s': r.megabytesPerSecond.toFixed(0),
-    'ns/msg': r.nanosecondsPerMessage.toFixed(0),
-    'vs JSON.parse + ajv': `${(reference.medianMs / r.medianMs).toFixed(2)}x`,
-  };
-});
-console.table(rows);
-mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
+console.table(
+  results.map((r) => {
+    const reference = results.find((x) => x.flow === r.flow && x.case === AJV_CASE)!;
+    return {
+      flow: r.flow,
+      case: r.case,
+      'msg/s': Math.round(r.messagesPerSecond).toLocaleString('en-US'),
+      'MB/s': r.megabytesPerSecond.toFixed(0),
+      'ns/msg': r.nanosecondsPerMessage.toFixed(0),
+      'cpu ns/msg': r.cpuNanosecondsPerMessage.toFixed(0),
+      'vs JSON.parse + ajv': `${(reference.medianMs / r.medianMs).toFixed(2)}x`,
+    };
+  }),
+);
+for (const r of ratios) console.log(`${r.flow}: ${CORE_CASE} is ${r.speedup.toFixed(2)}x ${r.peer}`);
+if (config.injectDelayNs > 0) console.log(`note: ${config.injectDelayNs} ns a message injected into "${CORE_CASE}" (SLUICE_BENCH_INJECT_DELAY_NS)`);
+mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(
   args.out,
-  `${JSON.stringify(
-    {
-      suite: 'core',
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-      runtime: { node: process.versions.node, v8: process.versions.v8 },
-      settings: { mb: Number(args.mb), rounds: Number(args.rounds), warmup: Number(args.warmup) },
-      results,
-    },
-    null,
-    2,
-  )}\n`,
+  `${JSON.stringify({ ...resultHeader('core', { ...config, simdjsonImplementation }), results, ratios, skipped }, null, 2)}\n`,
 );
 console.log(`results written to ${args.out}`);

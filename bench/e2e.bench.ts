@@ -7,7 +7,7 @@
 // first, then the processor drains it; throughput is counted at the output.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'hdr-histogram-js';
@@ -15,6 +15,7 @@ import kafkajs from 'kafkajs';
 import { createTopics } from '../src/io/kafka/tools.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildCorpus } from './corpus.ts';
+import { resultHeader } from './meta.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -200,6 +201,6 @@ console.table(
 );
 const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${delivery}.json`);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ suite: 'e2e', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model }, node: process.versions.node, delivery, partitions, results }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, saturation: saturationCount, set: args.set }), delivery, partitions, results }, null, 2)}\n`);
 console.log(`results written to ${out}`);
 process.exit(0);

@@ -12,7 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
@@ -21,6 +21,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildFlows } from '../src/pipeline/flow.ts';
 import type { InputMessage, OutboundMessage, Sink, Source } from '../src/pipeline/types.ts';
+import { resultHeader } from './meta.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -264,11 +265,8 @@ const failedByReason: Record<string, number> = {};
 for (const s of timeline) for (const [reason, n] of Object.entries(s?.failed ?? {})) failedByReason[reason] = (failedByReason[reason] ?? 0) + n;
 const latency = (h: Histogram) => ({ p50: ms(h, 50), p90: ms(h, 90), p99: ms(h, 99), p999: ms(h, 99.9), max: Math.round(h.maxValue / 10) / 100 });
 const result = {
-  suite: 'enrich',
-  name,
-  date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  setup: {
+  ...resultHeader('enrich', {
+    name,
     flow: flowName,
     offered: rate,
     seconds,
@@ -278,7 +276,7 @@ const result = {
     set: args.set,
     services,
     outage: args.outage === undefined ? undefined : { service: args.outage, atSecond: outageAt, seconds: outageSeconds, kind: outageKind },
-  },
+  }),
   totals: {
     offered: total,
     read: summary.read,

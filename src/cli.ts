@@ -9,6 +9,8 @@ import { compileSchema } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
 import { SluiceError } from './errors.ts';
 import { createLogger } from './observe/logger.ts';
+import { Metrics } from './observe/metrics.ts';
+import { startOpsServer } from './observe/ops-server.ts';
 import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
@@ -41,8 +43,11 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   logger.debug({ config: config.resolved }, 'configuration');
   const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let supervisor: FlowSupervisor;
+  let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {
-    supervisor = new FlowSupervisor(options.config, config, logger, { localUrls: localServices.urls });
+    const metrics = new Metrics({ served: config.settings.observe.http.enabled });
+    supervisor = new FlowSupervisor(options.config, config, logger, { localUrls: localServices.urls, metrics });
+    ops = await startOpsServer(config.settings.observe, metrics, logger);
   } catch (error) {
     await localServices.stop();
     throw error;
@@ -64,7 +69,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
     stopProgress?.();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await localServices.stop();
+    await Promise.all([localServices.stop(), ops.stop()]);
   }
   const summaries = supervisor.stats.map(summarize);
   logger.info({ summaries }, 'finished');

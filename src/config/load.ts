@@ -170,6 +170,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
   const view = redactSecrets({
     log: settings.log,
     progress: settings.progress,
+    observe: settings.observe,
     ...(settings.kafka ? { kafka: settings.kafka } : {}),
     services: settings.services,
     'local-services': settings['local-services'],

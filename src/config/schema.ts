@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { localServiceConfig } from '../io/http/local-server.ts';
 import { serviceConfig } from '../io/http/service.ts';
 import { connectionFields } from '../io/kafka/connection.ts';
+import { integerFromEnv } from './values.ts';
 
 export const component = z.looseObject({
   kind: z.string().describe('The component kind, e.g. file, map, filter'),
@@ -79,11 +80,31 @@ export const kafka = z.strictObject({
     .describe('Topics `sluice topics create` makes, with their partition counts'),
 });
 
+export const observe = z.strictObject({
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve GET /metrics, /healthz and /readyz while `sluice run` runs'),
+      host: z.string().min(1).default('127.0.0.1').describe('Address to listen on (0.0.0.0 in a container, for the probes and the scraper)'),
+      port: integerFromEnv(z.number().int().min(0).max(65535))
+        .default(9464)
+        .describe('Port to listen on; 0 picks a free one (logged as "ops server listening")'),
+    })
+    .prefault({})
+    .describe('The operations endpoint: Prometheus metrics, liveness and readiness'),
+  readiness: z
+    .strictObject({
+      'max-circuit-open-ms': z.number().int().min(0).default(30_000).describe('/readyz fails once a service\'s circuit breaker has not been closed for this long'),
+      'max-broker-silence-ms': z.number().int().min(1000).default(30_000).describe('/readyz fails once a Kafka consumer has had no fetch or heartbeat answered for this long'),
+    })
+    .prefault({}),
+});
+
 export const flowName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes');
 
 export const root = z.strictObject({
   log: log.prefault({}),
   progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
+  observe: observe.prefault({}).describe('Metrics and health endpoints of `sluice run`'),
   kafka: kafka.optional().describe('The Kafka cluster of this environment, for `sluice topics` and `sluice produce`'),
   services: z.record(z.string(), serviceConfig).default({}).describe('HTTP services the enrich-http stages call, with their resilience'),
   'local-services': z

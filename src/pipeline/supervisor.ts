@@ -11,6 +11,7 @@ import { stringify } from 'safe-stable-stringify';
 import { loadConfig, type SluiceConfig } from '../config/load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { FlowStats } from '../observe/stats.ts';
+import type { Metrics } from '../observe/metrics.ts';
 import { buildFlows, type Flow } from './flow.ts';
 import type { FlowTopology } from './topology.ts';
 
@@ -65,6 +66,8 @@ export class FlowSupervisor {
   readonly #configFile: string;
   readonly #logger: Logger;
   readonly #localUrls: Readonly<Record<string, string>>;
+  /** One registry for the process: a rebuilt flow counts on in the same series. */
+  readonly #metrics: Metrics | undefined;
   readonly #members = new Map<string, Member>();
   readonly #listeners = new Set<(outcome: ReloadOutcome) => void>();
   #config: SluiceConfig;
@@ -77,12 +80,13 @@ export class FlowSupervisor {
   #failure: { error: unknown } | undefined;
 
   /** Builds the enabled flows of `config` (loaded from `configFile`); throws SLC_CONFIG listing every problem. */
-  constructor(configFile: string, config: SluiceConfig, logger: Logger, options: { localUrls?: Readonly<Record<string, string>> } = {}) {
+  constructor(configFile: string, config: SluiceConfig, logger: Logger, options: { localUrls?: Readonly<Record<string, string>>; metrics?: Metrics } = {}) {
     this.#configFile = configFile;
     this.#config = config;
     this.#logger = logger;
     this.#localUrls = options.localUrls ?? {};
-    for (const flow of buildFlows(config, logger, { localUrls: this.#localUrls })) {
+    this.#metrics = options.metrics;
+    for (const flow of buildFlows(config, logger, { localUrls: this.#localUrls, metrics: this.#metrics })) {
       this.#add(flow, flowFingerprint(config, config.flows.find((t) => t.flow === flow.name)!));
     }
   }
@@ -206,7 +210,7 @@ export class FlowSupervisor {
       config = await loadConfig(this.#configFile);
       for (const topology of config.flows) if (topology.enabled) wanted.set(topology.flow, flowFingerprint(config, topology));
       const toBuild = new Set([...wanted].filter(([name, fingerprint]) => current.get(name)?.fingerprint !== fingerprint).map(([name]) => name));
-      built = toBuild.size === 0 ? [] : buildFlows(config, this.#logger, { localUrls: this.#localUrls, only: toBuild, stats: (name) => this.stats.find((s) => s.flow === name) });
+      built = toBuild.size === 0 ? [] : buildFlows(config, this.#logger, { localUrls: this.#localUrls, metrics: this.#metrics, only: toBuild, stats: (name) => this.stats.find((s) => s.flow === name) });
     } catch (error) {
       // whatever went wrong, the running flows are left alone
       if (!(error instanceof SluiceError)) this.#logger.error({ error: (error as Error).stack ?? String(error) }, 'reload failed: internal fault');

@@ -957,4 +957,14 @@ flows.campaign.sink.frobnicate = true
   }
 });
 
+test('integers set from the environment (strings in HOCON) are read as numbers; anything else is an error naming the key', async () => {
+  const config = await withEnv({ SLUICE_LOCAL_PORT: '18123', SLUICE_LOCAL_DELAY_MS: '5', SLUICE_HTTP_PORT: '0' }, () => loadConfig(localConf));
+  assert.is(config.settings['local-services'].lookup!.port, 18123);
+  assert.is(config.settings['local-services'].lookup!['delay-ms'], 5);
+  assert.is(config.settings.observe.http.port, 0);
+  const error = await withEnv({ SLUICE_LOCAL_DELAY_MS: 'soon' }, () => loadConfig(localConf).then(() => undefined, (e: unknown) => e));
+  assert.instance(error, SluiceError);
+  assert.match((error as SluiceError).message, 'local-services.lookup.delay-ms');
+});
+
 test.run();

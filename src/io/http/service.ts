@@ -18,6 +18,7 @@ import {
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import type { CallOutcome, ServiceMetrics } from '../../observe/metrics.ts';
 
 export const serviceConfig = z.strictObject({
   'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
@@ -107,6 +108,14 @@ function requestOf(url: string): { origin: string; path: string } {
 
 const isRetriable = (error: Error) => !(error instanceof HttpFailure) && !(error instanceof BrokenCircuitError);
 
+const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
+  E_HTTP_STATUS: 'http_status',
+  E_HTTP_UNAVAILABLE: 'unavailable',
+  E_CIRCUIT_OPEN: 'circuit_open',
+  E_RESPONSE: 'response',
+  E_DEADLINE: 'deadline',
+};
+
 export class HttpService {
   readonly name: string;
   readonly #config: ServiceConfig;
@@ -114,9 +123,10 @@ export class HttpService {
   readonly #policy;
   readonly #breaker;
   readonly #connections: Agent;
+  readonly #metrics: ServiceMetrics;
 
   /** `localUrl`: the address of the local service playing this one, if it runs. */
-  constructor(name: string, config: ServiceConfig, logger: Logger, localUrl?: string) {
+  constructor(name: string, config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, localUrl?: string) {
     this.name = name;
     this.#config = config;
     this.#baseUrl = config['base-url'] ?? localUrl;
@@ -136,6 +146,11 @@ export class HttpService {
       breaker: new ConsecutiveBreaker(config['circuit-breaker']['consecutive-failures']),
     });
     this.#breaker.onStateChange((state) => logger.warn({ service: name, state: ['closed', 'open', 'half-open', 'isolated'][state] ?? state }, 'circuit breaker'));
+    this.#metrics = metrics;
+    retries.onRetry(() => metrics.retries.inc());
+    this.#breaker.onBreak(() => metrics.breaker('open'));
+    this.#breaker.onHalfOpen(() => metrics.breaker('half-open'));
+    this.#breaker.onReset(() => metrics.breaker('closed'));
     // bulkhead outermost: a call holds its place through its retries; the breaker counts calls
     this.#policy = wrap(bulkhead(config['max-concurrency'], Number.MAX_SAFE_INTEGER), this.#breaker, retries);
   }
@@ -161,8 +176,10 @@ export class HttpService {
    * caps the attempt's timeout. Resolves with the answer for 2xx and 404; throws HttpFailure.
    */
   async call(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline = Infinity): Promise<HttpAnswer> {
+    const started = performance.now();
+    let outcome: CallOutcome = 'ok';
     try {
-      return await this.#policy.execute(async () => {
+      const answer = await this.#policy.execute(async () => {
         const left = deadline - performance.now();
         if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
         const timeout = Math.ceil(Math.min(this.#config['timeout-ms'], left));
@@ -197,10 +214,20 @@ export class HttpService {
           throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
         }
       });
+      if (answer.status === 404) outcome = 'not_found';
+      return answer;
     } catch (error) {
-      if (error instanceof HttpFailure) throw error;
-      if (error instanceof BrokenCircuitError) throw new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error });
-      throw new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+      const failure =
+        error instanceof HttpFailure
+          ? error
+          : error instanceof BrokenCircuitError
+            ? new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error })
+            : new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+      outcome = OUTCOME[failure.code];
+      throw failure;
+    } finally {
+      this.#metrics.call(outcome).inc();
+      this.#metrics.duration.record((performance.now() - started) / 1000);
     }
   }
 }

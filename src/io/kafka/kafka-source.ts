@@ -53,7 +53,11 @@ export const kafkaSource: SourceSpec<typeof config> = {
       maxWaitMs: options['max-wait-ms'],
       partitionsInFlight: options['partitions-in-flight'],
     });
+    const metrics = context.metrics.kafkaSource(context.flow);
+    let joined = false;
     consumer.onRebalance((assigned) => {
+      joined = true;
+      metrics.assigned(assigned);
       context.logger.info({ flow: context.flow, assigned: assigned.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned');
     });
     // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
@@ -79,19 +83,26 @@ export const kafkaSource: SourceSpec<typeof config> = {
       commitTimer = undefined;
       if (delivered.size === 0) return;
       const offsets = [...delivered.values()];
+      const started = performance.now();
       try {
         await consumer.commit(offsets);
+        metrics.commitsOk.inc();
+        metrics.commitDuration.record((performance.now() - started) / 1000);
         for (const o of offsets) {
           const id = `${o.topic}\u0000${o.partition}`;
           if (delivered.get(id)?.next === o.next) delivered.delete(id);
         }
       } catch (error) {
+        metrics.commitsFailed.inc();
         // not committed: kept for the next commit; a crash meanwhile redelivers those batches
         context.logger.warn({ flow: context.flow, error: (error as Error).message }, 'commit failed: will retry with the next commit');
       }
     };
     const commitDelivered = () => (committing = committing.then(commitOnce));
-    consumer.onRebalancing(() => void commitDelivered());
+    consumer.onRebalancing(() => {
+      joined = false;
+      void commitDelivered();
+    });
     let crashed: Error | undefined;
     consumer.onFatal((error) => {
       // the client gave up (it will not restart the consumer): fail the flow rather than idle
@@ -127,7 +138,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
       return new Promise<void>((resolve, reject) => {
         pending++;
         const receivedAt = performance.now();
-        const { topic, partition, records } = fetched;
+        const { topic, partition, records, highWatermark } = fetched;
+        metrics.lag(topic, partition, highWatermark, records[0]!.offset);
         const messages: InputMessage[] = records.map((r) => ({
           value: r.value ?? EMPTY,
           key: r.key,
@@ -139,12 +151,17 @@ export const kafkaSource: SourceSpec<typeof config> = {
         const next = records[records.length - 1]!.offset + 1n;
         const deliverAtomically = async (sends: readonly TopicSend[]) => {
           const [id, producer] = producerFor(topic, partition);
+          const started = performance.now();
           try {
             await producer.commitBatch(sends, { topic, partition, next }, groupId);
+            metrics.transactionsCommitted.inc();
+            metrics.transactionDuration.record((performance.now() - started) / 1000);
+            metrics.lag(topic, partition, highWatermark, next);
             settle();
             resolve();
             return true;
           } catch (error) {
+            metrics.transactionsAborted.inc();
             settle();
             // aborted: the batch is fetched again from the committed offset, by us or the new owner
             if (error instanceof ProducerFenced) {
@@ -164,6 +181,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           done: async () => {
             const id = `${topic}\u0000${partition}`;
             if ((delivered.get(id)?.next ?? -1n) < next) delivered.set(id, { topic, partition, next });
+            metrics.lag(topic, partition, highWatermark, next);
             // while closing, commit before the handler returns: kafkajs leaves the group right after
             if (options['commit-interval-ms'] === 0) await commitDelivered();
             else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
@@ -177,14 +195,24 @@ export const kafkaSource: SourceSpec<typeof config> = {
     let running: Promise<void> | undefined;
     return {
       async *[Symbol.asyncIterator]() {
-        running ??= consumer.run(handOver);
-        await running;
-        for (;;) {
-          const batch = queue.shift();
-          if (batch) yield batch;
-          else if (crashed) throw crashed;
-          else if (stopped) return;
-          else await new Promise<void>((resolve) => (wake = resolve));
+        const unready = context.metrics.readiness.add(({ maxBrokerSilenceMs }) => {
+          if (crashed) return `flow ${context.flow}: the Kafka consumer stopped`;
+          if (!joined) return `flow ${context.flow}: not a member of its consumer group (no partitions assigned yet)`;
+          const silentMs = performance.now() - consumer.lastContact();
+          return silentMs > maxBrokerSilenceMs ? `flow ${context.flow}: no answer from the Kafka brokers for ${Math.round(silentMs / 1000)} s` : undefined;
+        });
+        try {
+          running ??= consumer.run(handOver);
+          await running;
+          for (;;) {
+            const batch = queue.shift();
+            if (batch) yield batch;
+            else if (crashed) throw crashed;
+            else if (stopped) return;
+            else await new Promise<void>((resolve) => (wake = resolve));
+          }
+        } finally {
+          unready();
         }
       },
       async close() {

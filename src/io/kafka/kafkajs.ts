@@ -75,6 +75,7 @@ class KafkajsConsumerAdapter implements Consumer {
   readonly #options: ConsumerOptions;
   readonly #connector: Connector;
   #assigned: TopicPartition[] = [];
+  #lastContact = 0;
   readonly #listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
 
   constructor(kafka: KafkajsClient, options: ConsumerOptions, connector: Connector) {
@@ -91,9 +92,13 @@ class KafkajsConsumerAdapter implements Consumer {
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment;
+      this.#lastContact = performance.now();
       this.#assigned = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
       for (const listener of this.#listeners) listener(this.#assigned);
     });
+    const contact = () => (this.#lastContact = performance.now());
+    this.#consumer.on(this.#consumer.events.FETCH, contact);
+    this.#consumer.on(this.#consumer.events.HEARTBEAT, contact);
   }
 
   async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
@@ -115,7 +120,7 @@ class KafkajsConsumerAdapter implements Consumer {
         // keep the group membership alive however long the pipeline takes over this batch
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
         try {
-          await handle({ topic: batch.topic, partition: batch.partition, records });
+          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark) });
           resolveOffset(batch.lastOffset()); // moves the fetch position; the commit was made by handle
         } finally {
           clearInterval(beat);
@@ -130,6 +135,10 @@ class KafkajsConsumerAdapter implements Consumer {
 
   assignment(): TopicPartition[] {
     return this.#assigned;
+  }
+
+  lastContact(): number {
+    return this.#lastContact;
   }
 
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void {

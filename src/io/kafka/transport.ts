@@ -16,6 +16,8 @@ export interface FetchedBatch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly KafkaRecord[];
+  /** The partition's log end offset (high watermark) as the fetch response gave it: lag costs no extra request. */
+  readonly highWatermark: bigint;
 }
 
 export interface TopicPartition {
@@ -48,6 +50,8 @@ export interface Consumer {
   commit(offsets: readonly (TopicPartition & { readonly next: bigint })[]): Promise<void>;
   /** Partitions assigned now. */
   assignment(): TopicPartition[];
+  /** performance.now() of the last answer from the brokers (a fetch or a heartbeat); 0 before the first. */
+  lastContact(): number;
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
   /** Called when the group starts rebalancing: the last moment to commit what is delivered. */
   onRebalancing(listener: () => void): void;

@@ -1,0 +1,126 @@
+// The regression gate: the figures of a result file (bench/results/<suite>.json), each with the
+// direction that is better and how far it may move the other way before a run fails.
+// Absolute times are noisy on a shared machine, so what fails a run by default are ratios measured
+// in the same run (the core against JSON.parse + ajv and against simdjson); absolute figures are
+// reported, and gated only when a tolerance is given for them (`--tolerance "ns/msg=50%"`).
+
+export interface Figure {
+  /** `<scope>: <kind>`, e.g. `content: core speedup vs JSON.parse + ajv`. */
+  name: string;
+  kind: string;
+  value: number;
+  better: 'higher' | 'lower';
+}
+
+export interface Tolerance {
+  /** How far (a fraction) the figure may move the bad way; null: reported, not gated. */
+  tolerance: number | null;
+  /** A gated figure the current run may lack without failing (the simdjson rows need clang). */
+  optional?: boolean;
+}
+
+/** Per figure kind; `--tolerance kind=N%` overrides one (`kind=off` stops gating it). */
+export const TOLERANCES: Record<string, Tolerance> = {
+  'core speedup vs JSON.parse + ajv': { tolerance: 0.35 },
+  'core speedup vs simdjson-wasm parse': { tolerance: 0.35, optional: true },
+  'core speedup vs simdjson-wasm parse + extract': { tolerance: 0.35, optional: true },
+  'ns/msg': { tolerance: null },
+  'msg/s': { tolerance: null },
+  'p50 ms': { tolerance: null },
+  'p90 ms': { tolerance: null },
+  'p99 ms': { tolerance: null },
+  'p99.9 ms': { tolerance: null },
+};
+
+export type Verdict = 'PASS' | 'FAIL' | 'INFO' | 'SKIP';
+
+export interface Row {
+  figure: string;
+  baseline: number;
+  current: number | undefined;
+  /** (current - baseline) / baseline */
+  change: number | undefined;
+  tolerance: number | null;
+  better: Figure['better'];
+  verdict: Verdict;
+}
+
+interface CoreResult {
+  suite: 'core';
+  results: { flow: string; case: string; nanosecondsPerMessage: number }[];
+  ratios: { flow: string; peer: string; speedup: number }[];
+}
+
+interface E2eResult {
+  suite: 'e2e';
+  results: { mode: string; messagesPerSecond: number; latencyMs: Record<string, number> }[];
+}
+
+export type SuiteResult = CoreResult | E2eResult;
+
+const LATENCY_KINDS: Record<string, string> = { p50: 'p50 ms', p90: 'p90 ms', p99: 'p99 ms', p999: 'p99.9 ms' };
+
+/** The figures of one result file. */
+export function figures(result: SuiteResult): Figure[] {
+  const out: Figure[] = [];
+  const add = (scope: string, kind: string, value: number, better: Figure['better']) => out.push({ name: `${scope}: ${kind}`, kind, value, better });
+  if (result.suite === 'core') {
+    for (const r of result.ratios ?? []) add(r.flow, `core speedup vs ${r.peer}`, r.speedup, 'higher');
+    for (const r of result.results) add(`${r.flow} ${r.case}`, 'ns/msg', r.nanosecondsPerMessage, 'lower');
+  } else {
+    for (const r of result.results) {
+      add(r.mode, 'msg/s', r.messagesPerSecond, 'higher');
+      for (const [key, kind] of Object.entries(LATENCY_KINDS)) if (r.latencyMs[key] !== undefined) add(r.mode, kind, r.latencyMs[key]!, 'lower');
+    }
+  }
+  return out;
+}
+
+/** `kind=35%`, `kind=0.35` or `kind=off` into an override of the table above. */
+export function parseTolerance(text: string): [string, Tolerance] {
+  const at = text.lastIndexOf('=');
+  const kind = text.slice(0, at).trim();
+  const value = text.slice(at + 1).trim();
+  if (at <= 0 || !(kind in TOLERANCES)) throw new Error(`--tolerance "${text}": expected <kind>=<N%|off>, kind one of: ${Object.keys(TOLERANCES).join(', ')}`);
+  if (value === 'off') return [kind, { ...TOLERANCES[kind], tolerance: null }];
+  const fraction = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
+  if (!Number.isFinite(fraction) || fraction < 0) throw new Error(`--tolerance "${text}": "${value}" is not a percentage (e.g. 35%) or off`);
+  return [kind, { ...TOLERANCES[kind], tolerance: fraction }];
+}
+
+/** Every figure of the baseline against the current run's. */
+export function compare(baseline: SuiteResult, current: SuiteResult, overrides: Record<string, Tolerance> = {}): Row[] {
+  if (baseline.suite !== current.suite) throw new Error(`the baseline is a ${baseline.suite} result, the current run a ${current.suite} one`);
+  const now = new Map(figures(current).map((f) => [f.name, f]));
+  return figures(baseline).map((f) => {
+    const rule = overrides[f.kind] ?? TOLERANCES[f.kind] ?? { tolerance: null };
+    const value = now.get(f.name)?.value;
+    const row = { figure: f.name, baseline: f.value, current: value, tolerance: rule.tolerance, better: f.better };
+    if (value === undefined) return { ...row, change: undefined, verdict: rule.tolerance === null || rule.optional ? 'SKIP' : 'FAIL' };
+    const change = (value - f.value) / f.value;
+    if (rule.tolerance === null) return { ...row, change, verdict: 'INFO' };
+    const worse = f.better === 'higher' ? -change : change;
+    return { ...row, change, verdict: worse > rule.tolerance ? 'FAIL' : 'PASS' };
+  });
+}
+
+const number = (n: number | undefined) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const percent = (n: number | undefined) => (n === undefined ? '—' : `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`);
+
+/** The rows as an aligned text table; `all` false keeps only the gated ones (and failures). */
+export function table(rows: Row[], all = true): string {
+  const shown = rows.filter((r) => all || r.verdict !== 'INFO');
+  const cells = [
+    ['figure', 'baseline', 'current', 'change', 'tolerance', 'result'],
+    ...shown.map((r) => [
+      r.figure,
+      number(r.baseline),
+      number(r.current),
+      percent(r.change),
+      r.tolerance === null ? 'not gated' : `${r.better === 'higher' ? '-' : '+'}${(r.tolerance * 100).toFixed(0)} %`,
+      r.verdict,
+    ]),
+  ];
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
