@@ -3,6 +3,13 @@
 # the WebAssembly core and the TypeScript, the runtime stage holds only what runs, as non-root.
 #   docker build -t sluice .
 #   docker run --rm -e SLUICE_CONFIG=/app/config/production.conf -v "$PWD/out:/app/out" sluice
+# Production: a read-only root filesystem, as the non-root user the image runs as.
+#   docker run --rm --read-only --tmpfs /tmp -e KAFKA_BROKERS=… -e CONTENT_API_URL=… \
+#     -e CAMPAIGN_MANAGER_URL=… -e KAFKA_SASL_PASSWORD=… sluice
+# Nothing is written outside /app/out and /tmp: logs go to stderr (log.destination), and /app/out
+# is written only by file sinks (local mode, mount a volume there); production.conf has none.
+# Secrets come from the environment (or an orchestrator's secret mounted as a file under a tmpfs or
+# volume for tls.key-file), never from a file in the image.
 ARG NODE_IMAGE=node:lts-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -16,7 +23,8 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
-    SLUICE_CONFIG=/app/config/production.conf
+    SLUICE_CONFIG=/app/config/production.conf \
+    SLUICE_LOG_DESTINATION=stderr
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules

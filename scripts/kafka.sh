@@ -24,8 +24,18 @@
 #   KAFKA_OPTS                  extra JVM options for the broker
 #   KAFKA_START_TIMEOUT=90      seconds to wait for the broker to be ready
 #   KAFKA_KEEP_LOGS=1           stop keeps <run dir>/logs
+#   KAFKA_SASL_SSL_PORT         also listen on SASL_SSL://127.0.0.1:PORT (unset: no such listener),
+#                               with a self-signed certificate made at start and SASL PLAIN,
+#                               SCRAM-SHA-256 and SCRAM-SHA-512 for one user:
+#   KAFKA_SASL_USER=sluice      that user (letters, digits, '-', '_', '.')
+#   KAFKA_SASL_PASSWORD=sluice-secret
+#                               its password (letters, digits, '-', '_', '.')
+#   The SASL_SSL listener's files are in <run dir>/tls/: ca.crt is the CA clients must trust (PEM);
+#   broker.pem the broker's key and certificate (for 127.0.0.1 and localhost). `start` prints
+#   the CA's path. The PLAINTEXT listener stays as it is (tools and inter-broker traffic use it).
 #
-# Needs: java (17+), mvn (3.8+, first run only / when the ~/.m2 cache is cold), flock.
+# Needs: java (17+), mvn (3.8+, first run only / when the ~/.m2 cache is cold), flock; openssl
+# with KAFKA_SASL_SSL_PORT.
 set -euo pipefail
 
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
@@ -47,6 +57,15 @@ KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 PIDFILE=$RUN/pid
 BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+KAFKA_SASL_SSL_PORT=${KAFKA_SASL_SSL_PORT:-}
+[[ -z $KAFKA_SASL_SSL_PORT || $KAFKA_SASL_SSL_PORT =~ ^[0-9]+$ ]] || { echo "kafka.sh: KAFKA_SASL_SSL_PORT must be a number" >&2; exit 2; }
+KAFKA_SASL_USER=${KAFKA_SASL_USER:-sluice}
+KAFKA_SASL_PASSWORD=${KAFKA_SASL_PASSWORD:-sluice-secret}
+# they go unquoted into a JAAS line and a StorageTool argument
+for credential in "$KAFKA_SASL_USER" "$KAFKA_SASL_PASSWORD"; do
+  [[ $credential =~ ^[A-Za-z0-9._-]+$ ]] || { echo "kafka.sh: KAFKA_SASL_USER and KAFKA_SASL_PASSWORD are letters, digits, '.', '_' and '-'" >&2; exit 2; }
+done
+TLS_DIR=$RUN/tls
 
 case $RUN in
   /?*) ;;
@@ -168,7 +187,7 @@ listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTRO
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
 log.dirs=$RUN/data
 num.partitions=1
 default.replication.factor=1
@@ -186,6 +205,7 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
+  [[ -z $KAFKA_SASL_SSL_PORT ]] || write_sasl_ssl_configs
   cat >"$RUN/log4j2.properties" <<'EOF'
 status = warn
 name = sluice-kafka
@@ -230,6 +250,42 @@ rootLogger.appenderRef.err.ref = err
 EOF
 }
 
+# The SASL_SSL listener: a CA and a broker certificate it signs (for 127.0.0.1 and localhost), a
+# PEM keystore (an unencrypted PKCS#8 key, then the chain), the PLAIN user in the listener's JAAS
+# line; the SCRAM credentials are written at format time (format_storage).
+write_sasl_ssl_configs() {
+  command -v openssl >/dev/null || die "openssl not found (needed for KAFKA_SASL_SSL_PORT)"
+  mkdir -p "$TLS_DIR"
+  local days=30
+  if ! {
+    openssl req -x509 -newkey rsa:2048 -noenc -days "$days" -subj "/CN=sluice-test-ca-$KAFKA_PORT" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" &&
+    openssl req -newkey rsa:2048 -noenc -subj "/CN=127.0.0.1" -keyout "$TLS_DIR/broker.key" -out "$TLS_DIR/broker.csr" &&
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$TLS_DIR/broker.ext" &&
+    openssl x509 -req -days "$days" -in "$TLS_DIR/broker.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+      -set_serial "0x$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" -extfile "$TLS_DIR/broker.ext" -out "$TLS_DIR/broker.crt"
+  } >"$RUN/logs/openssl.log" 2>&1; then
+    cat "$RUN/logs/openssl.log" >&2
+    die "making the TLS certificates in $TLS_DIR failed"
+  fi
+  cat "$TLS_DIR/broker.key" "$TLS_DIR/broker.crt" "$TLS_DIR/ca.crt" >"$TLS_DIR/broker.pem"
+  rm -f "$TLS_DIR/broker.csr" "$TLS_DIR/broker.ext"
+  sed -i \
+    -e "s|^listeners=.*|&,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT|" \
+    -e "s|^advertised.listeners=.*|&,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT|" \
+    "$RUN/server.properties"
+  cat >>"$RUN/server.properties" <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker.pem
+listener.name.sasl_ssl.ssl.client.auth=none
+EOF
+}
+
 # Short-lived tool JVMs (StorageTool, TopicCommand): small heap, quick start.
 tool_java() {
   "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
@@ -243,7 +299,13 @@ format_storage() {
   while [[ $id == -* ]]; do
     id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
   done
-  if ! tool_java kafka.tools.StorageTool format -t "$id" -c "$RUN/server.properties" -g \
+  local scram=() mechanism
+  if [[ -n $KAFKA_SASL_SSL_PORT ]]; then
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+      scram+=(--add-scram "$mechanism=[name=\"$KAFKA_SASL_USER\",password=\"$KAFKA_SASL_PASSWORD\"]")
+    done
+  fi
+  if ! tool_java kafka.tools.StorageTool format -t "$id" -c "$RUN/server.properties" -g ${scram[@]+"${scram[@]}"} \
          >"$RUN/logs/format.log" 2>&1; then
     cat "$RUN/logs/format.log" >&2
     die "formatting $RUN/data failed"
@@ -253,7 +315,7 @@ format_storage() {
 launch() {
   # Start the JVM detached (own session, no stdin) and wait until the broker answers.
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${KAFKA_SASL_SSL_PORT:+"$KAFKA_SASL_SSL_PORT"}; do
     port_open "$port" && die "port $port on 127.0.0.1 is already in use by another process"
   done
   local logf=$RUN/logs/server.log
@@ -280,8 +342,10 @@ launch() {
       startup_failed "the broker JVM exited during startup"
     fi
     if [[ -f $logf ]] && tail -c +$((offset + 1)) "$logf" | grep -F "Kafka Server started" >/dev/null \
-        && port_open "$KAFKA_PORT"; then
+        && port_open "$KAFKA_PORT" && { [[ -z $KAFKA_SASL_SSL_PORT ]] || port_open "$KAFKA_SASL_SSL_PORT"; }; then
       log "broker ready on $BOOTSTRAP (pid $pid, $((SECONDS - t0)) s; run dir $RUN)"
+      [[ -z $KAFKA_SASL_SSL_PORT ]] ||
+        log "SASL_SSL on 127.0.0.1:$KAFKA_SASL_SSL_PORT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; user $KAFKA_SASL_USER); CA: $TLS_DIR/ca.crt"
       return 0
     fi
   done

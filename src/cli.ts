@@ -15,7 +15,8 @@ import { startProgress } from './observe/progress.ts';
 import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
 import { startLocalServices } from './io/http/local-server.ts';
-import { createTopics, produceFile } from './io/kafka/tools.ts';
+import { connectionOptions } from './io/kafka/connection.ts';
+import { createTopics, produceFile, type Security } from './io/kafka/tools.ts';
 import { buildFlows } from './pipeline/flow.ts';
 import { FlowSupervisor, reloadOnChange } from './pipeline/supervisor.ts';
 import { runTestFile } from './testing/test-files.ts';
@@ -38,6 +39,8 @@ function positiveInteger(value: string): number {
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
   const config = await loadConfig(options.config);
   const logger = createLogger(config.settings.log, config.logDir);
+  for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
+  logger.debug({ config: config.resolved }, 'configuration');
   const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let supervisor: FlowSupervisor;
   let ops: Awaited<ReturnType<typeof startOpsServer>>;
@@ -78,6 +81,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
 
 async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {
   const config = await loadConfig(options.config);
+  for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
   // building compiles the rules and every stage: mapping errors surface here, before anything runs
   buildFlows(config, createLogger({ level: 'silent', destination: 'stderr' }), { includeDisabled: true });
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
@@ -115,19 +119,23 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
   return invalid > 0 ? EXIT_INVALID : 0;
 }
 
-/** Brokers from --brokers, else the configuration's kafka.brokers, else $KAFKA_BROKERS, else a local broker. */
-async function brokersFor(options: { brokers?: string; config?: string }): Promise<string[]> {
-  let brokers = options.brokers;
-  if (!brokers && options.config) brokers = (await loadConfig(options.config)).settings.kafka?.brokers;
-  brokers ||= process.env.KAFKA_BROKERS || '127.0.0.1:9092';
-  return brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+/**
+ * Brokers from --brokers, else the configuration's kafka.brokers, else $KAFKA_BROKERS, else a local
+ * broker; TLS and SASL from the configuration's kafka block.
+ */
+async function brokersFor(options: { brokers?: string; config?: string }): Promise<{ brokers: string[]; security: Security }> {
+  const config = options.config ? await loadConfig(options.config) : undefined;
+  const kafka = config?.settings.kafka;
+  const brokers = (options.brokers || kafka?.brokers || process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const { tls, sasl } = config && kafka ? connectionOptions({ brokers, 'client-id': 'sluice', tls: kafka.tls, sasl: kafka.sasl }, config.dirOf(['kafka', 'tls'])) : {};
+  return { brokers, security: { tls, sasl } };
 }
 
 async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
   const sent = await produceFile({
-    brokers: await brokersFor(options),
+    ...(await brokersFor(options)),
     topic: options.topic,
     file: options.file,
     rate: options.rate,
@@ -145,7 +153,8 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   const config = await loadConfig(options.config);
   const topics = config.settings.kafka?.topics ?? {};
   if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
-  const created = await createTopics(await brokersFor(options), topics, createLogger({ level: 'warn', destination: 'stderr' }));
+  const { brokers, security } = await brokersFor(options);
+  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security);
   for (const [topic, partitions] of Object.entries(topics)) {
     process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   }

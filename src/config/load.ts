@@ -8,7 +8,8 @@ import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import * as registry from '../pipeline/registry.ts';
 import type { FlowTopology, NodeRole, TopologyNode } from '../pipeline/topology.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
-import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, root, type RootConfig } from './schema.ts';
+import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
+import { literalSecrets, redactSecrets } from './secrets.ts';
 
 export interface SluiceConfig {
   readonly settings: RootConfig;
@@ -16,8 +17,10 @@ export interface SluiceConfig {
   /** Directory of the log file setting (relative log files are resolved against it). */
   readonly logDir: string;
   readonly files: readonly string[];
-  /** The whole configuration with every default applied, as `sluice check --print` shows it. */
+  /** The whole configuration with every default applied and secrets redacted, as `sluice check --print` shows it. */
   readonly resolved: Record<string, unknown>;
+  /** What is not wrong but unsafe (secrets written in a file): `sluice check` prints them, `run` logs them. */
+  readonly warnings: readonly ConfigProblem[];
   /** Names a key path's file, for errors raised later (when components are built). */
   problemAt(path: readonly PropertyKey[], message: string): ConfigProblem;
   /** Directory relative paths at a key path are resolved against. */
@@ -164,7 +167,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       ...(t.nodes.some((n) => n.role === 'dead-letter') ? { 'dead-letter': view(t.nodes.find((n) => n.role === 'dead-letter')!) } : {}),
     };
   }
-  return {
+  const view = redactSecrets({
     log: settings.log,
     progress: settings.progress,
     observe: settings.observe,
@@ -172,7 +175,10 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
     services: settings.services,
     'local-services': settings['local-services'],
     flows: flowsView,
-  };
+  });
+  // rules describe messages, not secrets: a property named "token" stays as it is
+  for (const t of flows) (view.flows[t.flow] as { rules: unknown }).rules = t.rules;
+  return view;
 }
 
 /** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
@@ -204,14 +210,22 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
       problems.add(['services', name, 'local-service'], `no local-services entry "${local}"`);
     }
   }
+  // the environment has the last word on the log level, whatever the files say
+  const envLevel = process.env.SLUICE_LOG_LEVEL;
+  const level = envLevel ? logLevel.safeParse(envLevel) : undefined;
+  if (level && !level.success) {
+    problems.list.push({ file: '(environment)', path: 'SLUICE_LOG_LEVEL', message: `expected one of ${logLevel.options.join(', ')}, got "${envLevel}"` });
+  }
   if (problems.list.length > 0) throw configError(problems.list);
   const settings: RootConfig = { ...parsed.data!, flows: flowConfigs };
+  if (level?.success) settings.log = { ...settings.log, level: level.data };
   return {
     settings,
     flows,
     logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
     resolved: resolvedView(settings, flows),
+    warnings: literalSecrets(hocon.files),
     problemAt: (path, message) => problems.at(path, message),
     dirOf: (path) => problems.dirOf(path),
   };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { localServiceConfig } from '../io/http/local-server.ts';
 import { serviceConfig } from '../io/http/service.ts';
+import { connectionFields } from '../io/kafka/connection.ts';
 import { integerFromEnv } from './values.ts';
 
 export const component = z.looseObject({
@@ -59,9 +60,12 @@ export const flow = z.strictObject({
     .describe('Messages failing validation: to the dead-letter sink (dlq) or dropped, logged either way'),
 });
 
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
 export const log = z.strictObject({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  level: logLevel.default('info').describe('The least severe level written; $SLUICE_LOG_LEVEL overrides it'),
   destination: z.string().default('stderr').describe('stderr, stdout or a file path (relative to the configuration file)'),
+  format: z.enum(['json', 'pretty']).default('json').describe('json: one JSON object a line (for collectors); pretty: coloured lines for a person at a terminal'),
   'failures-per-second': z
     .number()
     .int()
@@ -72,6 +76,8 @@ export const log = z.strictObject({
 
 export const kafka = z.strictObject({
   brokers: z.string().describe('Bootstrap brokers "host:port,…": refer to it as ${kafka.brokers} in components'),
+  tls: connectionFields.tls.describe('TLS for `sluice topics` and `sluice produce` (components: tls = ${?kafka.tls})'),
+  sasl: connectionFields.sasl.describe('SASL for `sluice topics` and `sluice produce` (components: sasl = ${?kafka.sasl})'),
   topics: z
     .record(z.string(), z.number().int().min(1))
     .default({})

@@ -180,7 +180,8 @@ export class Flow {
 
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
-    this.#failures.warn(stage, code, { path: verdict?.path, offset: verdict?.offset, source: loggable(message.origin) }, text);
+    // the stable fields: flow (bound), stage, reason and the source coordinates at the top level
+    this.#failures.warn(stage, code, { path: verdict?.path, byte: verdict?.offset, ...loggable(message.origin) }, text);
     const stageLabel = this.#stageLabel(stage);
     if (toDeadLetters && this.#deadLetters) {
       this.stats.deadLettered++;

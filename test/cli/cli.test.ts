@@ -94,7 +94,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
   const r = sluice('check', '-c', 'config/qal.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'debug', destination: 'stderr', 'failures-per-second': 100 });
+  assert.equal(printed.log, { level: 'debug', destination: 'stderr', format: 'json', 'failures-per-second': 100 });
   const topics = {
     content: ['qal.oicms.content-items', 'qal.recommender.items', 'qal.sluice.content.dlq'],
     campaign: ['qal.cm.campaign-events', 'qal.recommender.events', 'qal.sluice.campaign.dlq'],
@@ -178,7 +178,7 @@ test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: proto
   assert.is(p.status, 0, explain(p));
   const printed = JSON.parse(p.stdout) as Record<string, any>;
   assert.is(printed.progress, 'off');
-  assert.equal(printed.log, { level: 'info', destination: 'stderr', 'failures-per-second': 100 });
+  assert.equal(printed.log, { level: 'info', destination: 'stderr', format: 'json', 'failures-per-second': 100 });
   for (const name of ['content', 'campaign']) {
     const flow = printed.flows[name];
     for (const role of ['source', 'sink', 'dead-letter']) {
@@ -204,7 +204,7 @@ test('check --print prints the configuration as JSON with every default', () => 
   const r = sluice('check', '-c', 'config/local.conf', '--print');
   assert.is(r.status, 0, explain(r));
   const printed = JSON.parse(r.stdout) as Record<string, any>;
-  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', 'failures-per-second': 100 });
+  assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', format: 'json', 'failures-per-second': 100 });
   assert.is(printed.progress, 'auto');
   assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content']);
   for (const name of ['content', 'campaign']) {

@@ -46,7 +46,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
   examples: [{ brokers: '127.0.0.1:9092', topic: 'recommender-items', key: 'id', encoding: 'json', compression: 'lz4' }],
   keyField: (options) => options.key,
   create(options, context, role): Sink {
-    const producer = transportFor(options, context.logger).producer({
+    const producer = transportFor(options, context).producer({
       compression: options.compression,
       acks: options.acks,
       idempotent: options.idempotent,

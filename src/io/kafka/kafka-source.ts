@@ -41,7 +41,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'content-items', 'group-id': 'sluice-content' }],
   create(options, context): Source {
-    const transport = transportFor(options, context.logger);
+    const transport = transportFor(options, context);
     const groupId = options['group-id'];
     const consumer = transport.consumer({
       groupId,

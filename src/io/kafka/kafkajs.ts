@@ -5,14 +5,18 @@ import kafkajs, {
   type Consumer as KafkajsConsumer,
   type IHeaders,
   type Kafka as KafkajsClient,
+  type KafkaConfig,
+  type SASLOptions,
   type Message,
   type Producer as KafkajsProducer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
+import { SluiceError } from '../../errors.ts';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 import { registerCodecs } from './codecs.ts';
+import { checkBrokerCertificates } from './tls-check.ts';
 import {
-  type Admin, type Compression, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
+  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
   MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
@@ -60,16 +64,23 @@ function fromKafkajsHeaders(headers: IHeaders | undefined): Headers {
   return out;
 }
 
+/**
+ * How an adapter connects: after the codecs are registered and the brokers' certificates checked,
+ * a refused login explained.
+ */
+type Connector = (connect: () => Promise<void>) => Promise<void>;
+
 class KafkajsConsumerAdapter implements Consumer {
   readonly #consumer: KafkajsConsumer;
   readonly #options: ConsumerOptions;
-  readonly #ready: Promise<void>;
+  readonly #connector: Connector;
   #assigned: TopicPartition[] = [];
   #lastContact = 0;
   readonly #listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
 
-  constructor(kafka: KafkajsClient, options: ConsumerOptions) {
+  constructor(kafka: KafkajsClient, options: ConsumerOptions, connector: Connector) {
     this.#options = options;
+    this.#connector = connector;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
@@ -88,12 +99,10 @@ class KafkajsConsumerAdapter implements Consumer {
     const contact = () => (this.#lastContact = performance.now());
     this.#consumer.on(this.#consumer.events.FETCH, contact);
     this.#consumer.on(this.#consumer.events.HEARTBEAT, contact);
-    this.#ready = registerCodecs();
   }
 
   async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
-    await this.#ready;
-    await this.#consumer.connect();
+    await this.#connector(() => this.#consumer.connect());
     await this.#consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning });
     await this.#consumer.run({
       autoCommit: false,
@@ -166,8 +175,11 @@ class KafkajsProducerAdapter implements Producer {
   readonly #options: ProducerOptions;
   #connected: Promise<void> | undefined;
 
-  constructor(kafka: KafkajsClient, options: ProducerOptions) {
+  readonly #connector: Connector;
+
+  constructor(kafka: KafkajsClient, options: ProducerOptions, connector: Connector) {
     this.#options = options;
+    this.#connector = connector;
     this.#producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -177,7 +189,7 @@ class KafkajsProducerAdapter implements Producer {
   }
 
   async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
-    this.#connected ??= registerCodecs().then(() => this.#producer.connect());
+    this.#connected ??= this.#connector(() => this.#producer.connect());
     await this.#connected;
     try {
       await this.#send(topic, messages);
@@ -207,7 +219,10 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
   readonly #producer: KafkajsProducer;
   #connected: Promise<void> | undefined;
 
-  constructor(kafka: KafkajsClient, transactionalId: string, options: { transactionTimeoutMs: number }) {
+  readonly #connector: Connector;
+
+  constructor(kafka: KafkajsClient, transactionalId: string, options: { transactionTimeoutMs: number }, connector: Connector) {
+    this.#connector = connector;
     this.#producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -223,7 +238,7 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
       await this.#connected;
       return false;
     }
-    this.#connected = registerCodecs().then(() => this.#producer.connect());
+    this.#connected = this.#connector(() => this.#producer.connect());
     await this.#connected;
     return true;
   }
@@ -262,9 +277,9 @@ class KafkajsAdminAdapter implements Admin {
   readonly #admin: KafkajsAdmin;
   readonly #connected: Promise<void>;
 
-  constructor(kafka: KafkajsClient) {
+  constructor(kafka: KafkajsClient, connector: Connector) {
     this.#admin = kafka.admin();
-    this.#connected = this.#admin.connect();
+    this.#connected = connector(() => this.#admin.connect());
   }
 
   async committedOffset(groupId: string, topic: string, partition: number): Promise<bigint> {
@@ -306,20 +321,44 @@ function logCreator(logger: Logger) {
   };
 }
 
-export function kafkajsTransport(options: { brokers: readonly string[]; clientId: string; logger: Logger }): KafkaTransport {
+/** The connection's TLS and SASL settings as kafkajs takes them. */
+function security(options: ConnectionOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const { tls, sasl } = options;
+  return {
+    ...(tls ? { ssl: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized } } : {}),
+    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions } : {}),
+  };
+}
+
+/** A refused login says who tried and how (kafkajs does not retry it: it fails at once). */
+function explainAuthentication(options: ConnectionOptions, error: unknown): never {
+  if ((error as Error).name === 'KafkaJSSASLAuthenticationError' && options.sasl) {
+    const { mechanism, username } = options.sasl;
+    throw new SluiceError('SLC_IO', `Kafka ${options.brokers.join(',')}: SASL ${mechanism} login as "${username}" refused: ${(error as Error).message}`, { cause: error });
+  }
+  throw error;
+}
+
+export function kafkajsTransport(options: ConnectionOptions & { logger: Logger }): KafkaTransport {
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
+    ...security(options),
     logLevel: logLevel.WARN,
     logCreator: logCreator(options.logger),
     // a broker restart or a short outage is ridden out (about 90 s of retries), not a failure
     retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5000 },
   });
+  let ready: Promise<unknown> | undefined;
+  const connector: Connector = async (connect) => {
+    await (ready ??= Promise.all([registerCodecs(), options.tls && checkBrokerCertificates(options.brokers, options.tls)]));
+    await connect().catch((error: unknown) => explainAuthentication(options, error));
+  };
   return {
     fencesByGroup: false,
-    consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions),
-    producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions),
-    transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions),
-    admin: () => new KafkajsAdminAdapter(kafka),
+    consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions, connector),
+    producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions, connector),
+    transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions, connector),
+    admin: () => new KafkajsAdminAdapter(kafka, connector),
   };
 }

@@ -27,16 +27,16 @@ import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.t
 import { loadZstd } from './codecs.ts';
 import {
   type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
-  MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
+  type ConnectionOptions, MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
 type FetchResponsePartition = Awaited<ReturnType<PlatformaticConsumer['fetch']>>['responses'][number]['partitions'][number];
 
-interface ClientOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
+interface ClientOptions extends ConnectionOptions {
   readonly logger: Logger;
 }
+
+const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 // a broker restart or a short outage is ridden out (about 90 s of retries), not a failure
 const RETRIES = 20;
@@ -49,6 +49,8 @@ const base = (options: ClientOptions, clientId = options.clientId) => ({
   // the library's 5 s request timeout fails produce requests on a busy machine; kafkajs waits 30 s
   timeout: 30_000,
   autocreateTopics: false,
+  ...(options.tls ? { tls: { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.rejectUnauthorized } } : {}),
+  ...(options.sasl ? { sasl: { mechanism: SASL_MECHANISMS[options.sasl.mechanism], username: options.sasl.username, password: options.sasl.password } } : {}),
 });
 
 const LOG_APPEND_TIME = 0b1000;

@@ -6,10 +6,14 @@ import type { Logger } from 'pino';
 import type { OutboundMessage } from '../../pipeline/types.ts';
 import { NO_HEADERS } from '../../pipeline/types.ts';
 import { kafkajsTransport } from './kafkajs.ts';
-import type { Compression } from './transport.ts';
+import type { Compression, ConnectionOptions } from './transport.ts';
+
+/** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
+export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
 
 export interface ProduceOptions {
   brokers: readonly string[];
+  security?: Security;
   topic: string;
   file: string;
   /** Messages per second, open loop (sent on a schedule); undefined: as fast as acknowledged. */
@@ -56,7 +60,7 @@ async function* lines(file: string): AsyncGenerator<Uint8Array> {
 
 /** Produces every line of a file; returns how many were sent. */
 export async function produceFile(options: ProduceOptions): Promise<number> {
-  const producer = kafkajsTransport({ brokers: options.brokers, clientId: 'sluice-produce', logger: options.logger }).producer({
+  const producer = kafkajsTransport({ ...options.security, brokers: options.brokers, clientId: 'sluice-produce', logger: options.logger }).producer({
     compression: options.compression,
     acks: -1,
     idempotent: false,
@@ -89,8 +93,8 @@ export async function produceFile(options: ProduceOptions): Promise<number> {
 }
 
 /** Creates the topics that do not exist yet; returns those created. */
-export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger): Promise<string[]> {
-  const admin = kafkajsTransport({ brokers, clientId: 'sluice-admin', logger }).admin();
+export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger, security?: Security): Promise<string[]> {
+  const admin = kafkajsTransport({ ...security, brokers, clientId: 'sluice-admin', logger }).admin();
   try {
     return await admin.createTopics(Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions })));
   } finally {

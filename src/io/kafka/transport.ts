@@ -131,6 +131,35 @@ export interface Admin {
   close(): Promise<void>;
 }
 
+/** TLS to the brokers, PEM contents already read (client-neutral: each adapter maps it). */
+export interface TlsOptions {
+  /** CAs to trust instead of the system's. */
+  readonly ca?: string;
+  /** Client certificate and key, for brokers that require mutual TLS. */
+  readonly cert?: string;
+  readonly key?: string;
+  /** false only where a test broker's certificate cannot be verified. */
+  readonly rejectUnauthorized: boolean;
+}
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface SaslOptions {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Where the brokers are and how to reach them: what every adapter's factory takes. */
+export interface ConnectionOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Absent: plaintext. */
+  readonly tls?: TlsOptions;
+  /** Absent: no authentication. */
+  readonly sasl?: SaslOptions;
+}
+
 export interface KafkaTransport {
   /**
    * Transactional offset commits carry the batch's group membership (KIP-447): the group fences a

@@ -36,7 +36,7 @@ export const clientLines = (...flows: string[]) =>
 
 /** The transport of KAFKA_CLIENT, for suites that use the port directly. */
 export const testTransport = (clientId: string, logger: Logger): KafkaTransport =>
-  transportFor({ brokers: brokerList, 'client-id': clientId, client: KAFKA_CLIENT }, logger);
+  transportFor({ brokers: brokerList, 'client-id': clientId, client: KAFKA_CLIENT }, { logger, baseDir: process.cwd() });
 
 export function requireEnvironment(): void {
   if (brokerList.length === 0) {
