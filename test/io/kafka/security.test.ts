@@ -125,12 +125,13 @@ async function runFlow(file: string, until?: () => boolean): Promise<{ error?: E
 const VALID = ['{"id":"a1","n":1}', '{"id":"a2","n":2}', '{"id":"a3","n":3}'];
 const INVALID = '{"n":4}';
 
-for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
-  security(`a flow over SASL_SSL with ${mechanism} delivers its outputs and dead letter`, async () => {
-    const topics = await freshTopics(mechanism);
+const CASES = [...(['plain', 'scram-sha-256', 'scram-sha-512'] as const).map((mechanism) => ({ mechanism, client: 'kafkajs' })), { mechanism: 'scram-sha-512', client: 'platformatic' }];
+for (const { mechanism, client } of CASES) {
+  security(`a flow over SASL_SSL with ${mechanism} (${client}) delivers its outputs and dead letter`, async () => {
+    const topics = await freshTopics(`${mechanism}-${client}`);
     kcat(['-P', '-t', topics.input], `${[...VALID, INVALID].join('\n')}\n`);
     process.env[PASSWORD_VARIABLE] = PASSWORD;
-    const file = writeConfig(topics, `tls { ca-file = "${CA}" }, sasl { mechanism = ${mechanism}, username = ${USER}, password = \${${PASSWORD_VARIABLE}} }`);
+    const file = writeConfig(topics, `client = ${client}, tls { ca-file = "${CA}" }, sasl { mechanism = ${mechanism}, username = ${USER}, password = \${${PASSWORD_VARIABLE}} }`);
     const outcome = await runFlow(file, () => lines(topics.output).length >= VALID.length && lines(topics.dlq).length >= 1);
     assert.is(outcome.error, undefined, `the flow ran without error: ${outcome.error?.message}`);
     assert.equal(lines(topics.output), VALID, 'the valid inputs, in order, as they came');
