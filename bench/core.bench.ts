@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(packageRoot, 'bench', 'results', 'core.json') },
   },
 });
-const settings = args.quick ? { mb: 1, rounds: 15, warmup: 5 } : { mb: 8, rounds: 15, warmup: 5 };
+const settings = args.quick ? { mb: 2, rounds: 25, warmup: 5 } : { mb: 8, rounds: 15, warmup: 5 };
 const config = {
   mb: Number(args.mb ?? settings.mb),
   rounds: Number(args.rounds ?? settings.rounds),
