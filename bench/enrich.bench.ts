@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'timeout-ms': { type: 'string', default: '500' },
     /** Strip the stages' caches: every record calls its services. */
     'no-cache': { type: 'boolean', default: false },
+    /** Seconds at the start left out of the steady-state percentiles (cold caches, JIT). */
+    warmup: { type: 'string', default: '2' },
     outage: { type: 'string' },
     'outage-at': { type: 'string', default: '20' },
     'outage-seconds': { type: 'string', default: '30' },
@@ -180,7 +182,8 @@ interface Second {
   latency: Histogram;
 }
 const timeline: Second[] = [];
-const overall = { written: histogram(), deadLettered: histogram() };
+const overall = { written: histogram(), deadLettered: histogram(), steady: histogram() };
+const steadyFrom = started + Number(args.warmup) * 1000;
 const scratch = new Float64Array(1);
 const scratchBytes = new Uint8Array(scratch.buffer);
 
@@ -192,6 +195,7 @@ function record(batch: readonly OutboundMessage[], into: Histogram, letters: boo
     scratchBytes.set(message.key!);
     const micros = Math.max(1, Math.round((now - scratch[0]!) * 1000));
     into.recordValue(micros);
+    if (scratch[0]! >= steadyFrom) overall.steady.recordValue(micros);
     slot.latency.recordValue(micros);
     if (!letters) slot.written++;
     else if (String(message.headers['sluice.stage']).endsWith('.validate')) slot.invalid++;
@@ -272,6 +276,7 @@ const result = {
     seconds,
     serviceDelayMs: delayMs,
     timeoutMs: Number(args['timeout-ms']),
+    warmupSeconds: Number(args.warmup),
     cache: !args['no-cache'],
     set: args.set,
     services,
@@ -290,7 +295,7 @@ const result = {
     messagesPerSecond: Math.round(summary.read / elapsed),
     outputsPerSecond: Math.round(summary.written / elapsed),
   },
-  latencyMs: { outputs: latency(overall.written), deadLetters: latency(overall.deadLettered) },
+  latencyMs: { outputs: latency(overall.written), deadLetters: latency(overall.deadLettered), afterWarmup: latency(overall.steady) },
   breakerTransitions: transitions,
   processor: { cpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 10) / 10, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) },
   timeline: rows,
