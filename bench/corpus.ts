@@ -4,6 +4,7 @@
 // so 5–10 % of the corpus is invalid.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng as random } from '../test/support/random.ts';
 import { packageRoot } from '../src/package-root.ts';
 
 export interface Corpus {
@@ -20,17 +21,6 @@ const EXTRACT: Record<string, string[]> = {
   campaign: ['/type', '/eventId', '/campaignId', '/placementId', '/userId', '/occurredAt', '/value', '/currency', '/itemId', '/device/os', '/consent'],
 };
 
-/** mulberry32: small, seeded, good enough to shuffle keys. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(value: unknown, next: () => number): unknown {
   if (Array.isArray(value)) return value.map((v) => shuffled(v, next));

@@ -5,17 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSchema } from '../../src/index.ts';
 import { compileRegex, RX_DFA } from '../../src/core/regex.ts';
+import { prng as random } from '../support/random.ts';
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ATOMS = ['a', 'b', 'c', '.', '\\d', '\\w', '\\s', '\\D', '\\S', '[a-c]', '[^ab]', '[0-9_]', 'é', '😀', '\\.', '-', '[\\d\\s]', '\\u00e9', '\\n'];
 const ALPHABET = ['a', 'b', 'c', 'd', '1', '9', '_', ' ', '\t', '\n', '\r', 'é', '😀', '.', '-', '\u2028', '\u00a0', 'Z'];

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
+import { rawLines } from '../support/lines.ts';
 
 interface Expected {
   ok: boolean;
@@ -39,18 +40,6 @@ flows.campaign.dead-letter.path = "campaign.dlq.ndjson"
 );
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-const rawLines = (file: string) => {
-  // the samples hold invalid UTF-8 on purpose: split the bytes, not a decoded string
-  const bytes = readFileSync(file);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
-    out.push(bytes.subarray(start, i));
-    start = i + 1;
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start));
-  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
-};
 
 // at module level, not in test.before: uvu 0.5 swallows a failing before hook and reports nothing
 const config = await loadConfig(overlay);

@@ -206,14 +206,5 @@ export async function listening(port: number): Promise<boolean> {
   });
 }
 
-/** A small seeded PRNG (mulberry32): reproducible "random" latencies and failures. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
+export { prng } from '../support/random.ts';

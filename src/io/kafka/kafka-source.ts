@@ -116,7 +116,6 @@ export const kafkaSource: SourceSpec<typeof config> = {
     const queue: SourceBatch[] = [];
     let wake: (() => void) | undefined;
     let stopped = false;
-    let closing = false;
     const notify = () => {
       wake?.();
       wake = undefined;
@@ -222,7 +221,6 @@ export const kafkaSource: SourceSpec<typeof config> = {
       async close() {
         // no new batches; the ones handed over are delivered by the flow meanwhile; then commit
         // while still a member (kafkajs drops commits once stop() has begun) and leave
-        closing = true;
         consumer.pause();
         while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 20));
         await commitDelivered();

@@ -19,7 +19,8 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, campaignEvents, clientLines, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, campaignEvents, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor, campaignTopics, writeCampaignOverlay } from './harness.ts';
+import type { CampaignTopics } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -33,38 +34,14 @@ const PARTITIONS = 4;
 const TESTS = 3;
 const KAFKA_PORT = process.env.KAFKA_PORT;
 
-const state: {
+const state: CampaignTopics & {
   dir: string;
-  input: string;
-  output: string;
-  dlq: string;
-  group: string;
   processor?: Processor;
   admin?: KafkajsAdmin;
   recovered: boolean;
   passed: number;
 } = { dir: '', input: '', output: '', dlq: '', group: '', recovered: false, passed: 0 };
 
-function overlay(file: string, log: string): void {
-  writeFileSync(
-    file,
-    [
-      `include "${join(packageRoot, 'config', 'qal.conf')}"`,
-      `kafka.brokers = "${BROKERS}"`,
-      'kafka.topics = null',
-      `kafka.topics { "${state.input}" = ${PARTITIONS}, "${state.output}" = ${PARTITIONS}, "${state.dlq}" = 1 }`,
-      'log.level = info',
-      `log.destination = "${log}"`,
-      'progress = off',
-      'flows.content.enabled = false',
-      ...clientLines('campaign'),
-      `flows.campaign.source.topic = "${state.input}"`,
-      `flows.campaign.source.group-id = "${state.group}"`,
-      `flows.campaign.sink.topic = "${state.output}"`,
-      `flows.campaign.dead-letter.topic = "${state.dlq}"`,
-    ].join('\n') + '\n',
-  );
-}
 
 /** Why the broker cannot be restarted here, or undefined. */
 function cannotRestart(): string | undefined {
@@ -111,10 +88,7 @@ register('scripts/kafka.sh restart during a run of 30k events: the same process 
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   state.dir = mkdtempSync(join(tmpdir(), 'sluice-restart-'));
-  state.input = unique('events-in');
-  state.output = unique('events-out');
-  state.dlq = unique('events-dlq');
-  state.group = unique('events-group');
+  Object.assign(state, campaignTopics(unique));
   const generated = campaignEvents(MESSAGES, false);
   const files = [generated.lines.slice(0, FIRST), generated.lines.slice(FIRST)].map((lines, i) => {
     const file = join(state.dir, `events-${i}.ndjson`);
@@ -122,7 +96,7 @@ register('scripts/kafka.sh restart during a run of 30k events: the same process 
     return file;
   });
   const config = join(state.dir, 'restart.conf');
-  overlay(config, join(state.dir, 'sluice.log'));
+  writeCampaignOverlay(config, state, { partitions: PARTITIONS, log: join(state.dir, 'sluice.log') });
   sluice(['topics', 'create', '--config', config]);
   const produce = (file: string) => sluice(['produce', '--brokers', BROKERS, '--topic', state.input, '--file', file, '--key', 'userId', '--batch-size', '2000']);
   produce(files[0]!);

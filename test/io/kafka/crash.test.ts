@@ -17,14 +17,15 @@
 // the killed one to leave the group.
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, campaignEvents, childEnv, CLI, clientLines, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, type Expected, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, campaignEvents, childEnv, CLI, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, type Expected, explainMissing, kcatRead, Processor, requireEnvironment, sleep, sluice, uniqueNames, waitFor, campaignTopics, cleanUpRun, writeCampaignOverlay } from './harness.ts';
+import type { CampaignTopics } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -37,57 +38,20 @@ const BATCHES = 4;
 const PARTITIONS = 4;
 const KILLS = 3;
 
-const state: {
+const state: CampaignTopics & {
   dir: string;
-  input: string;
-  output: string;
-  dlq: string;
-  group: string;
   processors: Processor[];
   producer?: ChildProcess;
   admin?: KafkajsAdmin;
   passed: boolean;
 } = { dir: '', input: '', output: '', dlq: '', group: '', processors: [], passed: false };
 
-function overlay(file: string, log: string): void {
-  writeFileSync(
-    file,
-    [
-      `include "${join(packageRoot, 'config', 'qal.conf')}"`,
-      `kafka.brokers = "${BROKERS}"`,
-      'kafka.topics = null',
-      `kafka.topics { "${state.input}" = ${PARTITIONS}, "${state.output}" = ${PARTITIONS}, "${state.dlq}" = 1 }`,
-      'log.level = info',
-      `log.destination = "${log}"`,
-      'progress = off',
-      'flows.content.enabled = false',
-      ...clientLines('campaign'),
-      `flows.campaign.source.topic = "${state.input}"`,
-      `flows.campaign.source.group-id = "${state.group}"`,
-      // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
-      'flows.campaign.source.session-timeout-ms = 6000',
-      'flows.campaign.source.heartbeat-interval-ms = 1000',
-      `flows.campaign.sink.topic = "${state.output}"`,
-      `flows.campaign.dead-letter.topic = "${state.dlq}"`,
-    ].join('\n') + '\n',
-  );
-}
 
 const explainAll = () => state.processors.map((p, i) => `=== run ${i + 1}\n${p.explain()}`).join('\n');
 
 const crash = suite('kafka crash recovery: 102k events, the processor SIGKILLed 3 times, nothing lost');
 
-crash.after(async () => {
-  for (const p of state.processors) if (!p.exit) await p.stop('SIGKILL');
-  if (state.producer && state.producer.exitCode === null) state.producer.kill('SIGKILL');
-  if (state.admin) {
-    await state.admin.deleteTopics({ topics: [state.input, state.output, state.dlq] }).catch(() => undefined);
-    await state.admin.disconnect().catch(() => undefined);
-  }
-  // a failure keeps the processors' logs and the configuration for inspection
-  if (state.dir && state.passed) rmSync(state.dir, { recursive: true, force: true });
-  else if (state.dir) console.log(`  kept ${state.dir} (the processors' logs)`);
-});
+crash.after(() => cleanUpRun(state));
 
 crash('3 SIGKILLs at random moments: every expected output and dead letter at least once', async () => {
   requireEnvironment();
@@ -95,10 +59,7 @@ crash('3 SIGKILLs at random moments: every expected output and dead letter at le
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   state.dir = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
-  state.input = unique('events-in');
-  state.output = unique('events-out');
-  state.dlq = unique('events-dlq');
-  state.group = unique('events-group');
+  Object.assign(state, campaignTopics(unique));
   const generated = campaignEvents(MESSAGES, true);
   const batchFiles = Array.from({ length: BATCHES }, (_, b) => {
     const file = join(state.dir, `events-${b}.ndjson`);
@@ -109,7 +70,7 @@ crash('3 SIGKILLs at random moments: every expected output and dead letter at le
   const expectedOutputs = generated.written.filter((id) => id !== null).length;
   const expectedLetters = generated.expected.filter((e) => !e.ok).length;
   const config = join(state.dir, 'crash.conf');
-  overlay(config, join(state.dir, 'sluice.log'));
+  writeCampaignOverlay(config, state, { partitions: PARTITIONS, log: join(state.dir, 'sluice.log'), shortSession: true });
   sluice(['topics', 'create', '--config', config]);
   const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING });
   const admin = (state.admin = kafka.admin());

@@ -41,7 +41,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, childEnv, CLI, clientLines, endOffsets, KAFKA_CLIENT, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, uniqueNames } from './harness.ts';
+import { brokerList, BROKERS, childEnv, CLI, endOffsets, KAFKA_CLIENT, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, uniqueNames, writeCampaignOverlay } from './harness.ts';
 
 const QAL = join(packageRoot, 'config', 'qal.conf');
 const PARTITIONS = 4;
@@ -298,27 +298,7 @@ function newRun(name: string, messages: number): Run {
     processors: [],
     started: Date.now(),
   };
-  writeFileSync(
-    run.config,
-    [
-      `include "${QAL}"`,
-      `kafka.brokers = "${BROKERS}"`,
-      'kafka.topics = null',
-      `kafka.topics { "${run.input}" = ${PARTITIONS}, "${run.output}" = ${PARTITIONS}, "${run.dlq}" = 1 }`,
-      'log.level = info',
-      'progress = off',
-      'flows.content.enabled = false',
-      'flows.campaign.delivery = exactly-once',
-      ...clientLines('campaign'),
-      `flows.campaign.source.topic = "${run.input}"`,
-      `flows.campaign.source.group-id = "${run.group}"`,
-      // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
-      'flows.campaign.source.session-timeout-ms = 6000',
-      'flows.campaign.source.heartbeat-interval-ms = 1000',
-      `flows.campaign.sink.topic = "${run.output}"`,
-      `flows.campaign.dead-letter.topic = "${run.dlq}"`,
-    ].join('\n') + '\n',
-  );
+  writeCampaignOverlay(run.config, run, { partitions: PARTITIONS, shortSession: true, lines: ['flows.campaign.delivery = exactly-once'] });
   state.topics.push(run.input, run.output, run.dlq);
   sluice(['topics', 'create', '--config', run.config]);
   return run;

@@ -11,14 +11,15 @@
 // The group's session timeout is the broker's minimum (6 s), so the takeover does not wait 30 s.
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, campaignEvents, childEnv, CLI, clientLines, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, type Generated, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, campaignEvents, childEnv, CLI, committedOffsets, deadLetteredEvents, endOffsets, ensureBuilt, explainMissing, type Generated, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor, campaignTopics, cleanUpRun, writeCampaignOverlay } from './harness.ts';
+import type { CampaignTopics } from './harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -30,12 +31,8 @@ const MESSAGES = 20_000;
 const RATE = 4_000;
 const PARTITIONS = 4;
 
-const state: {
+const state: CampaignTopics & {
   dir: string;
-  input: string;
-  output: string;
-  dlq: string;
-  group: string;
   generated?: Generated;
   processors: Processor[];
   producer?: ChildProcess;
@@ -43,29 +40,6 @@ const state: {
   passed: boolean;
 } = { dir: '', input: '', output: '', dlq: '', group: '', processors: [], passed: false };
 
-function overlay(file: string, log: string): void {
-  writeFileSync(
-    file,
-    [
-      `include "${join(packageRoot, 'config', 'qal.conf')}"`,
-      `kafka.brokers = "${BROKERS}"`,
-      'kafka.topics = null',
-      `kafka.topics { "${state.input}" = ${PARTITIONS}, "${state.output}" = ${PARTITIONS}, "${state.dlq}" = 1 }`,
-      'log.level = info',
-      `log.destination = "${log}"`,
-      'progress = off',
-      'flows.content.enabled = false',
-      ...clientLines('campaign'),
-      `flows.campaign.source.topic = "${state.input}"`,
-      `flows.campaign.source.group-id = "${state.group}"`,
-      // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
-      'flows.campaign.source.session-timeout-ms = 6000',
-      'flows.campaign.source.heartbeat-interval-ms = 1000',
-      `flows.campaign.sink.topic = "${state.output}"`,
-      `flows.campaign.dead-letter.topic = "${state.dlq}"`,
-    ].join('\n') + '\n',
-  );
-}
 
 /** The partitions of the latest 'partitions assigned' line of a processor's log. */
 const latest = (p: Processor) => p.assignments('campaign').at(-1)?.assigned ?? [];
@@ -73,32 +47,19 @@ const explainAll = () => state.processors.map((p, i) => `=== processor ${'AB'[i]
 
 const groups = suite('kafka consumer group: two processors share the partitions, one is SIGKILLed, the other takes over');
 
-groups.after(async () => {
-  for (const p of state.processors) if (!p.exit) await p.stop('SIGKILL');
-  if (state.producer && state.producer.exitCode === null) state.producer.kill('SIGKILL');
-  if (state.admin) {
-    await state.admin.deleteTopics({ topics: [state.input, state.output, state.dlq] }).catch(() => undefined);
-    await state.admin.disconnect().catch(() => undefined);
-  }
-  // a failure keeps the processors' logs and the configuration for inspection
-  if (state.dir && state.passed) rmSync(state.dir, { recursive: true, force: true });
-  else if (state.dir) console.log(`  kept ${state.dir} (the processors' logs)`);
-});
+groups.after(() => cleanUpRun(state));
 
 groups('two members get partitions; after SIGKILL of one the other owns all; every input eventId is in the output', async () => {
   requireEnvironment();
   ensureBuilt();
   state.dir = mkdtempSync(join(tmpdir(), 'sluice-groups-'));
-  state.input = unique('events-in');
-  state.output = unique('events-out');
-  state.dlq = unique('events-dlq');
-  state.group = unique('events-group');
+  Object.assign(state, campaignTopics(unique));
   const generated = (state.generated = campaignEvents(MESSAGES, false));
   const inputFile = join(state.dir, 'events.ndjson');
   writeFileSync(inputFile, Buffer.concat(generated.lines.flatMap((l) => [l, Buffer.from('\n')])));
   const configs = ['a', 'b'].map((name) => {
     const file = join(state.dir, `${name}.conf`);
-    overlay(file, join(state.dir, `${name}.log`));
+    writeCampaignOverlay(file, state, { partitions: PARTITIONS, log: join(state.dir, `${name}.log`), shortSession: true });
     return file;
   });
   sluice(['topics', 'create', '--config', configs[0]!]);

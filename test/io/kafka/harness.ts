@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin as KafkajsAdmin } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { transportFor } from '../../../src/io/kafka/connection.ts';
 import type { KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
+import { rawLines } from '../../support/lines.ts';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '';
 export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -46,6 +47,64 @@ export function requireEnvironment(): void {
 }
 
 /** A name unique to this run: `sluice-<prefix>-<what>-<time>-<random hex of randomBytes bytes>`. */
+/** The topics and consumer group of one run of the campaign flow. */
+export interface CampaignTopics {
+  input: string;
+  output: string;
+  dlq: string;
+  group: string;
+}
+
+/** A run's own topic and group names. */
+export const campaignTopics = (unique: (what: string) => string): CampaignTopics => ({
+  input: unique('events-in'),
+  output: unique('events-out'),
+  dlq: unique('events-dlq'),
+  group: unique('events-group'),
+});
+
+/** After a suite of processes: stops what still runs, deletes the run's topics, keeps its folder (the logs) when a test failed. */
+export async function cleanUpRun(run: CampaignTopics & { dir: string; processors: readonly Processor[]; producer?: ChildProcess; admin?: KafkajsAdmin; passed: boolean }): Promise<void> {
+  for (const p of run.processors) if (!p.exit) await p.stop('SIGKILL');
+  if (run.producer && run.producer.exitCode === null) run.producer.kill('SIGKILL');
+  if (run.admin) {
+    await run.admin.deleteTopics({ topics: [run.input, run.output, run.dlq] }).catch(() => undefined);
+    await run.admin.disconnect().catch(() => undefined);
+  }
+  if (run.dir && run.passed) rmSync(run.dir, { recursive: true, force: true });
+  else if (run.dir) console.log(`  kept ${run.dir} (the processors' logs)`);
+}
+
+/**
+ * Writes a configuration running qal.conf's campaign flow alone on `run`'s topics and group
+ * (`partitions` for input and output, 1 for dead letters); `lines` go before the topic lines.
+ */
+export function writeCampaignOverlay(file: string, run: CampaignTopics, options: { partitions: number; log?: string; shortSession?: boolean; lines?: readonly string[] }): void {
+  writeFileSync(
+    file,
+    [
+      `include "${join(packageRoot, 'config', 'qal.conf')}"`,
+      `kafka.brokers = "${BROKERS}"`,
+      'kafka.topics = null',
+      `kafka.topics { "${run.input}" = ${options.partitions}, "${run.output}" = ${options.partitions}, "${run.dlq}" = 1 }`,
+      'log.level = info',
+      ...(options.log === undefined ? [] : [`log.destination = "${options.log}"`]),
+      'progress = off',
+      'flows.content.enabled = false',
+      ...(options.lines ?? []),
+      ...clientLines('campaign'),
+      `flows.campaign.source.topic = "${run.input}"`,
+      `flows.campaign.source.group-id = "${run.group}"`,
+      // a SIGKILLed member leaves the group after the session timeout: the broker's minimum
+      ...(options.shortSession ? ['flows.campaign.source.session-timeout-ms = 6000', 'flows.campaign.source.heartbeat-interval-ms = 1000'] : []),
+      `flows.campaign.sink.topic = "${run.output}"`,
+      `flows.campaign.dead-letter.topic = "${run.dlq}"`,
+    ].join('\n') + '\n',
+  );
+}
+
+export { rawLines };
+
 export const uniqueNames = (prefix: string, randomBytesCount = 4) => (what: string) =>
   `sluice-${prefix}-${what}-${Date.now().toString(36)}-${randomBytes(randomBytesCount).toString('hex')}`;
 
@@ -59,18 +118,6 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
   }
 }
 
-/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped. */
-export function rawLines(file: string): Buffer[] {
-  const bytes = readFileSync(file);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
-    out.push(bytes.subarray(start, i));
-    start = i + 1;
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start));
-  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
-}
 
 /** Builds dist/ when a source file is newer than the built CLI. */
 export function ensureBuilt(): void {

@@ -20,6 +20,8 @@ import { createTopics } from '../../../src/io/kafka/tools.ts';
 import type { Compression, ConsumerOptions, KafkaRecord, KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 import { clientLines, KAFKA_CLIENT, testTransport } from './harness.ts';
+import type { CampaignTopics } from './harness.ts';
+import { rawLines } from '../../support/lines.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '';
 const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -51,18 +53,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-/** Lines of a file as raw bytes (invalid UTF-8 kept), a trailing CR dropped, as the file source reads them. */
-function rawLines(file: string): Buffer[] {
-  const bytes = readFileSync(file);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
-    out.push(bytes.subarray(start, i));
-    start = i + 1;
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start));
-  return out.map((b) => (b[b.length - 1] === 13 ? b.subarray(0, -1) : b));
-}
 
 function kcat(args: string[], input?: Buffer): Buffer {
   const result = spawnSync(KCAT, ['-b', BROKERS, ...args], { input, maxBuffer: 256 << 20, timeout: 60_000 });
@@ -286,12 +276,8 @@ interface Expected {
 
 const LINES = 300;
 const flow = suite('interop: the content flow (sluice run) on kcat-produced input, read back with kcat');
-const state: {
+const state: CampaignTopics & {
   dir: string;
-  input: string;
-  output: string;
-  dlq: string;
-  group: string;
   lines: Buffer[];
   expected: Expected[];
   exit?: { code: number | null; signal: NodeJS.Signals | null };
