@@ -9,12 +9,14 @@
 // first arrival (start-up is reported apart).
 // --compare runs, on the same broker, input and offered rate: Sluice on its WebAssembly core,
 // Sluice on the plain-JS validator (validator = js), each with and without the enrichment stage,
-// and the Kafka Streams peer (bench/peers/kafka-streams, no enrichment), then prints the ratios.
+// Sluice on the @platformatic/kafka client, and the Kafka Streams peer (bench/peers/kafka-streams,
+// no enrichment), then prints the ratios; --only picks processors by label.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FetchIsolationLevels, MessagesStreamModes, Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import { build } from 'hdr-histogram-js';
 import kafkajs from 'kafkajs';
 import { loadConfig } from '../src/config/load.ts';
@@ -41,6 +43,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     /** Stream threads of the Kafka Streams peer. */
     'peer-threads': { type: 'string', default: '1' },
+    /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [platformatic],kafka-streams". */
+    only: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -65,12 +69,14 @@ interface Contender {
   implementation: Implementation;
   /** Calls the enrichment service (Sluice's enrich-http stage on the local lookup server). */
   enrichment: boolean;
+  /** Sluice's Kafka client (its default when absent). */
+  client?: 'platformatic';
 }
 
-interface Run {
+const label = (c: Contender) => `${c.implementation}${c.client ? ` [${c.client}]` : ''}${c.enrichment ? ' +enrich' : ''}`;
+
+interface Run extends Contender {
   mode: string;
-  implementation: Implementation;
-  enrichment: boolean;
   offered?: number;
   messages: number;
   outputs: number;
@@ -136,8 +142,20 @@ if (ownBroker && spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 's
 const kafka = new Kafka({ clientId: 'sluice-bench', brokers: brokers.split(','), logLevel: logLevel.ERROR });
 const corpus = buildCorpus('campaign', 4 << 20).messages.filter((m) => m.length < 64 * 1024);
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-const withoutEnrichment = args.compare ? await stagesWithoutEnrichment() : '';
-if (args.compare) buildPeer();
+const all: Contender[] = [
+  { implementation: 'sluice-wasm', enrichment: true },
+  { implementation: 'sluice-js', enrichment: true },
+  { implementation: 'sluice-wasm', enrichment: false },
+  { implementation: 'sluice-wasm', enrichment: false, client: 'platformatic' },
+  { implementation: 'sluice-js', enrichment: false },
+  { implementation: 'kafka-streams', enrichment: false },
+];
+const only = args.only?.split(',').map((name) => name.trim());
+const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
+if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
+const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[0]!];
+const withoutEnrichment = contenders.some((c) => !c.enrichment) ? await stagesWithoutEnrichment() : '';
+if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess {
   if (contender.implementation === 'kafka-streams') {
@@ -154,6 +172,7 @@ function startProcessor(contender: Contender, suffix: string, topics: { input: s
     );
   }
   const config = join(dir, `${suffix}.conf`);
+  const client = contender.client ? `, client = ${contender.client}` : '';
   writeFileSync(
     config,
     `include "${join(packageRoot, 'config', 'qal.conf')}"
@@ -165,9 +184,9 @@ flows.content.enabled = false
 flows.campaign {
   delivery = ${delivery}
   validator = ${contender.implementation === 'sluice-js' ? 'js' : 'wasm'}
-  source { topic = "${topics.input}", group-id = "bench-${suffix}" }
-  sink { topic = "${topics.output}", compression = none }
-  dead-letter { topic = "${topics.dead}" }
+  source { topic = "${topics.input}", group-id = "bench-${suffix}"${client} }
+  sink { topic = "${topics.output}", compression = none${client} }
+  dead-letter { topic = "${topics.dead}"${client} }
 }
 ${contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
 ${args.set!.join('\n')}
@@ -179,19 +198,20 @@ ${args.set!.join('\n')}
 }
 
 async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): Promise<Run> {
-  const suffix = `${contender.implementation}-${contender.enrichment ? 'enrich' : 'plain'}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
+  const suffix = `${contender.implementation}${contender.client ? `-${contender.client}` : ''}-${contender.enrichment ? 'enrich' : 'plain'}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
   const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
   await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
-  const send = (count: number, from: number, timestamp: number) =>
+  /** Sends messages from..from+count, message i stamped with stampOf(i): when it was due. */
+  const send = (count: number, from: number, stampOf: (i: number) => number) =>
     producer.send({
       topic: topics.input,
       acks: 1,
       messages: Array.from({ length: count }, (_, i) => ({
         key: String((from + i) % 1000),
         value: Buffer.from(corpus[(from + i) % corpus.length]!),
-        timestamp: String(timestamp),
+        timestamp: String(stampOf(i)),
       })),
     });
 
@@ -202,40 +222,44 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
   let outputs = 0;
   let firstArrival = 0;
   let lastArrival = 0;
-  const consumer = kafka.consumer({ groupId: `bench-reader-${suffix}`, maxWaitTimeInMs: 20 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.output, topics.dead], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      arrivals += batch.messages.length;
-      for (const message of batch.messages) {
-        const stamped = Number(message.timestamp);
-        if (stamped < measureFrom) continue;
-        histogram.recordValue(Math.max(1, now - stamped));
-        outputs++;
-        lastArrival = performance.now();
-        if (firstArrival === 0) firstArrival = lastArrival;
-      }
-    },
+  // the reader is @platformatic/kafka: the kafkajs consumer alone adds about 25 ms at the median
+  // (measured against kcat on this broker), which would hide the processor's own latency
+  const reader = new PlatformaticConsumer({ clientId: 'sluice-bench-reader', bootstrapBrokers: brokers.split(','), groupId: `bench-reader-${suffix}` });
+  const stream = await reader.consume({
+    topics: [topics.output, topics.dead],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+    maxWaitTime: 20,
+    minBytes: 1,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });
-
+  stream.on('data', (message: { timestamp: bigint }) => {
+    arrivals++;
+    const stamped = Number(message.timestamp);
+    if (stamped < measureFrom) return;
+    const now = Date.now();
+    histogram.recordValue(Math.max(1, now - stamped));
+    outputs++;
+    lastArrival = performance.now();
+    if (firstArrival === 0) firstArrival = lastArrival;
+  });
   let sent = 0;
   if (load === 'saturation') {
     for (let i = 0; i < saturationCount; i += 2000) {
-      await send(Math.min(2000, saturationCount - i), i, Date.now());
+      const now = Date.now();
+      await send(Math.min(2000, saturationCount - i), i, () => now);
     }
     sent = saturationCount;
   }
   const spawned = performance.now();
   const processor = startProcessor(contender, suffix, topics);
-  /** Open loop: every 5 ms, send what the schedule says is due, stamped with when it was due. */
+  /** Open loop: every 5 ms, send what the schedule says is due, each message stamped with when it was due. */
   const schedule = async (total: number, from: number) => {
     const t0 = Date.now();
     for (let done = 0; done < total; ) {
       const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate));
       if (due > done) {
-        await send(due - done, from + done, t0 + Math.round((done / rate) * 1000));
+        await send(due - done, from + done, (i) => t0 + Math.round(((done + i) / rate) * 1000));
         done = due;
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -247,7 +271,8 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
     // offered rate for the warm-up; the messages stamped before the measured schedule are not
     // counted (else the first seconds measure the start-up, not the pipeline)
     for (let i = 0; arrivals === 0; i++) {
-      await send(10, saturationCount + i * 10, Date.now());
+      const now = Date.now();
+      await send(10, saturationCount + i * 10, () => now);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
@@ -271,13 +296,13 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
   const exited = new Promise((resolve) => processor.once('exit', resolve));
   processor.kill('SIGTERM');
   await exited;
-  await consumer.disconnect();
+  await stream.close();
+  await reader.close();
   await producer.disconnect();
   const percentile = (p: number) => histogram.getValueAtPercentile(p);
   return {
     mode: `${delivery} ${load}`,
-    implementation: contender.implementation,
-    enrichment: contender.enrichment,
+    ...contender,
     ...(load === 'open-loop' ? { offered: rate } : { startupSeconds: Math.round((firstArrival - spawned) / 10) / 100 }),
     messages: sent,
     outputs,
@@ -302,7 +327,7 @@ interface Ratio {
   load: string;
   enrichment: boolean;
   /** Sluice's WebAssembly core against the named contender. */
-  versus: Implementation;
+  versus: string;
   /** Throughput: Sluice / contender (above 1: Sluice is faster). */
   throughput: number;
   /** p99 latency: contender / Sluice (above 1: Sluice is quicker). */
@@ -315,12 +340,13 @@ function ratios(runs: readonly Run[]): Ratio[] {
   const out: Ratio[] = [];
   const round = (n: number) => Math.round(n * 100) / 100;
   const cpuPerMessage = (r: Run) => (r.processor.measuredCpuSeconds ?? r.processor.cpuSeconds) / Math.max(1, r.outputs);
-  for (const sluice of runs.filter((r) => r.implementation === 'sluice-wasm')) {
-    for (const other of runs.filter((r) => r.implementation !== 'sluice-wasm' && r.mode === sluice.mode && r.enrichment === sluice.enrichment)) {
+  const isReference = (r: Run) => r.implementation === 'sluice-wasm' && !r.client;
+  for (const sluice of runs.filter(isReference)) {
+    for (const other of runs.filter((r) => !isReference(r) && r.mode === sluice.mode && r.enrichment === sluice.enrichment)) {
       out.push({
         load: sluice.mode,
         enrichment: sluice.enrichment,
-        versus: other.implementation,
+        versus: label(other),
         throughput: round(sluice.messagesPerSecond / other.messagesPerSecond),
         p99: round(other.latencyMs.p99! / sluice.latencyMs.p99!),
         cpuPerMessage: round(cpuPerMessage(other) / cpuPerMessage(sluice)),
@@ -330,15 +356,6 @@ function ratios(runs: readonly Run[]): Ratio[] {
   return out;
 }
 
-const contenders: Contender[] = args.compare
-  ? [
-      { implementation: 'sluice-wasm', enrichment: true },
-      { implementation: 'sluice-js', enrichment: true },
-      { implementation: 'sluice-wasm', enrichment: false },
-      { implementation: 'sluice-js', enrichment: false },
-      { implementation: 'kafka-streams', enrichment: false },
-    ]
-  : [{ implementation: 'sluice-wasm', enrichment: true }];
 const silentLogger = (await import('pino')).pino({ level: 'silent' });
 const results: Run[] = [];
 try {
@@ -351,7 +368,7 @@ try {
 }
 console.table(
   results.map((r) => ({
-    processor: `${r.implementation}${r.enrichment ? ' +enrich' : ''}`,
+    processor: label(r),
     mode: r.mode,
     offered: r.offered ?? 'max',
     'outputs/expected': `${r.outputs}/${r.expected}`,

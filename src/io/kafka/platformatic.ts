@@ -38,9 +38,16 @@ interface ClientOptions extends ConnectionOptions {
 
 const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
+const hasError = (error: unknown, ...ids: string[]) => ids.some((id) => (error as GenericError).findBy?.('apiId', id));
 // a broker restart or a short outage is ridden out (about 90 s of retries), not a failure
 const RETRIES = 20;
-const retryDelay: RetryDelayGetter = (_client, _operation, attempt) => Math.min(200 * 2 ** (attempt - 1), 5000);
+/**
+ * Backoff, doubling. The broker refuses the next transaction's first write while it still writes
+ * the last one's commit markers (CONCURRENT_TRANSACTIONS, a few ms): that retry starts at 2 ms (at
+ * 10 ms, transactions took twice as long; at 200 ms, exactly-once p99 at 10,000 msg/s was 0.8 s).
+ */
+const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) =>
+  Math.min((hasError(error, 'CONCURRENT_TRANSACTIONS') ? 2 : 200) * 2 ** (attempt - 1), 5000);
 const base = (options: ClientOptions, clientId = options.clientId) => ({
   clientId,
   bootstrapBrokers: [...options.brokers],
@@ -75,7 +82,6 @@ function registerZstd(): Promise<void> {
 
 const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-const hasError = (error: unknown, ...ids: string[]) => ids.some((id) => (error as GenericError).findBy?.('apiId', id));
 
 function toMessages(topic: string, messages: readonly OutboundMessage[]): MessageToProduce[] {
   return messages.map((m) => {
@@ -420,11 +426,28 @@ class PlatformaticProducerAdapter implements Producer {
 
 const FENCED = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'];
 
+/** A batch waiting for its transaction. */
+interface PendingCommit {
+  readonly sends: readonly TopicSend[];
+  readonly input: TopicPartition & { readonly next: bigint };
+  readonly membership: GroupMembership;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const sameGeneration = (a: GroupMembership, b: GroupMembership) =>
+  a.groupId === b.groupId && a.memberId === b.memberId && a.generationId === b.generationId;
+
 class PlatformaticTransactionalAdapter implements TransactionalProducer {
   readonly #producer: PlatformaticProducer;
   #initialized: Promise<unknown> | undefined;
-  /** One transaction at a time: the batches of all partitions take turns. */
-  #turn: Promise<unknown> = Promise.resolve();
+  /**
+   * Batches that arrive while a transaction is open wait, then share the next one (group
+   * commit): one transaction per round trip of the broker, not per batch, so small batches at a
+   * modest rate do not queue behind each other's commits.
+   */
+  readonly #waiting: PendingCommit[] = [];
+  #committing = false;
 
   constructor(options: ClientOptions, transactionalId: string, producerOptions: { transactionTimeoutMs: number }) {
     this.#producer = new PlatformaticProducer({
@@ -449,25 +472,61 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
   }
 
   commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, _groupId: string, membership?: GroupMembership): Promise<void> {
-    const done = this.#turn.then(() => this.#commit(sends, input, membership));
-    this.#turn = done.catch(() => undefined);
-    return done;
+    if (!membership) {
+      return Promise.reject(new Error('the platformatic transactional producer commits offsets of batches fetched by the platformatic consumer (with their group membership)'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ sends, input, membership, resolve, reject });
+      void this.#commitWaiting();
+    });
   }
 
-  async #commit(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, membership: GroupMembership | undefined): Promise<void> {
-    if (!membership) throw new Error('the platformatic transactional producer commits offsets of batches fetched by the platformatic consumer (with their group membership)');
-    await this.init();
-    const transaction = await this.#producer.beginTransaction();
+  async #commitWaiting(): Promise<void> {
+    if (this.#committing) return;
+    this.#committing = true;
     try {
+      while (this.#waiting.length > 0) {
+        // the offsets of one transaction are checked against one group generation (KIP-447)
+        const { membership } = this.#waiting[0]!;
+        let count = 1;
+        while (count < this.#waiting.length && sameGeneration(this.#waiting[count]!.membership, membership)) count++;
+        const batches = this.#waiting.splice(0, count);
+        try {
+          await this.#commit(batches, membership);
+          for (const batch of batches) batch.resolve();
+        } catch (error) {
+          for (const batch of batches) batch.reject(error);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  async #commit(batches: readonly PendingCommit[], membership: GroupMembership): Promise<void> {
+    await this.init();
+    // one produce request per topic: the batches' messages in the order the batches arrived
+    const byTopic = new Map<string, { compression: TopicSend['compression']; messages: OutboundMessage[] }>();
+    for (const { sends } of batches) {
       for (const { topic, messages, compression } of sends) {
         if (messages.length === 0) continue;
+        const entry = byTopic.get(topic);
+        if (entry) for (const m of messages) entry.messages.push(m);
+        else byTopic.set(topic, { compression, messages: [...messages] });
+      }
+    }
+    const transaction = await this.#producer.beginTransaction();
+    try {
+      for (const [topic, { messages, compression }] of byTopic) {
         await transaction.send({ messages: toMessages(topic, messages), acks: -1, compression });
       }
-      // the offsets are checked against the group generation the batch was fetched in (KIP-447);
+      // the offsets are checked against the group generation the batches were fetched in (KIP-447);
       // the library takes them in the shape of a consumed message: the last offset of the batch
       await transaction.addConsumer({ groupId: membership.groupId } as PlatformaticConsumer);
-      const lastConsumed = { topic: input.topic, partition: input.partition, offset: input.next - 1n, metadata: { consumer: membership } };
-      await transaction.addOffset(lastConsumed as unknown as Message);
+      for (const { input } of batches) {
+        const lastConsumed = { topic: input.topic, partition: input.partition, offset: input.next - 1n, metadata: { consumer: membership } };
+        await transaction.addOffset(lastConsumed as unknown as Message);
+      }
       await transaction.commit();
     } catch (error) {
       const aborted = await transaction.abort().then(() => true, () => false);
