@@ -7,10 +7,11 @@
 // generator or processor cannot hide queueing (no coordinated omission). Saturation: the input
 // topic is filled first, then the processor drains it; throughput is counted at the output from the
 // first arrival (start-up is reported apart).
-// --compare runs, on the same broker, input and offered rate: Sluice on its WebAssembly core,
-// Sluice on the plain-JS validator (validator = js), each with and without the enrichment stage,
-// Sluice on the @platformatic/kafka client, and the Kafka Streams peer (bench/peers/kafka-streams,
-// no enrichment), then prints the ratios; --only picks processors by label.
+// --compare runs, on the same broker, input and offered rate: the broker floor (no processor: the
+// reader reads the input topic, which shows what the generator, broker and reader add), Sluice on
+// its WebAssembly core and on the plain-JS validator (validator = js), each with and without the
+// enrichment stage, Sluice on the kafkajs client, and the Kafka Streams peer
+// (bench/peers/kafka-streams, no enrichment); then it prints the ratios. --only picks processors.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     /** Stream threads of the Kafka Streams peer. */
     'peer-threads': { type: 'string', default: '1' },
-    /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [platformatic],kafka-streams". */
+    /** Node.js flags for Sluice's processes, e.g. "--max-old-space-size=160". */
+    'node-options': { type: 'string', default: '' },
+    /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [kafkajs],kafka-streams". */
     only: { type: 'string' },
     out: { type: 'string' },
   },
@@ -62,15 +65,16 @@ const ownBroker = !process.env.KAFKA_BROKERS;
 const brokers = process.env.KAFKA_BROKERS ?? `127.0.0.1:${port}`;
 const brokerEnv = { ...process.env, KAFKA_PORT: port };
 
-type Implementation = 'sluice-wasm' | 'sluice-js' | 'kafka-streams';
+/** broker-floor: no processor, the reader reads the input topic: what the harness and broker add. */
+type Implementation = 'broker-floor' | 'sluice-wasm' | 'sluice-js' | 'kafka-streams';
 
 /** A processor under test (see startProcessor). */
 interface Contender {
   implementation: Implementation;
   /** Calls the enrichment service (Sluice's enrich-http stage on the local lookup server). */
   enrichment: boolean;
-  /** Sluice's Kafka client (its default when absent). */
-  client?: 'platformatic';
+  /** Sluice's Kafka client when not its default (@platformatic/kafka). */
+  client?: 'kafkajs';
 }
 
 const label = (c: Contender) => `${c.implementation}${c.client ? ` [${c.client}]` : ''}${c.enrichment ? ' +enrich' : ''}`;
@@ -89,6 +93,8 @@ interface Run extends Contender {
   latencyMs: Record<string, number>;
   /** cpuSeconds: the whole process life; measuredCpuSeconds (open loop): the measured schedule only. */
   processor: { cpuSeconds: number; maxRssMiB: number; measuredCpuSeconds?: number };
+  /** The processor's RSS every 10 s from its start: [seconds, MiB] (a soak shows whether it is flat). */
+  rssTimeline: [number, number][];
 }
 
 const PEER_DIR = join(packageRoot, 'bench', 'peers', 'kafka-streams');
@@ -143,21 +149,23 @@ const kafka = new Kafka({ clientId: 'sluice-bench', brokers: brokers.split(','),
 const corpus = buildCorpus('campaign', 4 << 20).messages.filter((m) => m.length < 64 * 1024);
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
 const all: Contender[] = [
+  { implementation: 'broker-floor', enrichment: false },
   { implementation: 'sluice-wasm', enrichment: true },
   { implementation: 'sluice-js', enrichment: true },
   { implementation: 'sluice-wasm', enrichment: false },
-  { implementation: 'sluice-wasm', enrichment: false, client: 'platformatic' },
+  { implementation: 'sluice-wasm', enrichment: false, client: 'kafkajs' },
   { implementation: 'sluice-js', enrichment: false },
   { implementation: 'kafka-streams', enrichment: false },
 ];
 const only = args.only?.split(',').map((name) => name.trim());
 const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
 if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
-const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[0]!];
+const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[1]!];
 const withoutEnrichment = contenders.some((c) => !c.enrichment) ? await stagesWithoutEnrichment() : '';
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
-function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess {
+function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
+  if (contender.implementation === 'broker-floor') return undefined;
   if (contender.implementation === 'kafka-streams') {
     return spawn(
       'java',
@@ -194,6 +202,7 @@ ${args.set!.join('\n')}
   );
   return spawn(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${args['node-options']}`.trim() },
   });
 }
 
@@ -226,7 +235,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
   // (measured against kcat on this broker), which would hide the processor's own latency
   const reader = new PlatformaticConsumer({ clientId: 'sluice-bench-reader', bootstrapBrokers: brokers.split(','), groupId: `bench-reader-${suffix}` });
   const stream = await reader.consume({
-    topics: [topics.output, topics.dead],
+    topics: contender.implementation === 'broker-floor' ? [topics.input] : [topics.output, topics.dead],
     mode: MessagesStreamModes.EARLIEST,
     autocommit: false,
     maxWaitTime: 20,
@@ -253,6 +262,11 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
   }
   const spawned = performance.now();
   const processor = startProcessor(contender, suffix, topics);
+  const rssTimeline: [number, number][] = [];
+  const sampler = setInterval(() => {
+    const rss = processor && currentRssMiB(processor.pid!);
+    if (rss !== undefined) rssTimeline.push([Math.round((performance.now() - spawned) / 1000), rss]);
+  }, 10_000);
   /** Open loop: every 5 ms, send what the schedule says is due, each message stamped with when it was due. */
   const schedule = async (total: number, from: number) => {
     const t0 = Date.now();
@@ -277,7 +291,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
     }
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
     measureFrom = Date.now();
-    cpuBefore = processUsage(processor.pid!).cpuSeconds;
+    cpuBefore = processUsage(processor).cpuSeconds;
   }
   let started = performance.now();
   if (load === 'open-loop') {
@@ -285,17 +299,20 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
     sent = rate * seconds;
   }
   // the open-loop messages start at corpus index 0 as the saturation ones do: same expected count
-  const expected = sent - filteredCount(corpus, sent, contender.implementation);
+  const expected = contender.implementation === 'broker-floor' ? sent : sent - filteredCount(corpus, sent, contender.implementation);
   // done when every output and dead letter arrived, or nothing arrived for 10 s
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   if (load === 'saturation' && firstArrival > 0) started = firstArrival;
   const elapsed = ((lastArrival || performance.now()) - started) / 1000;
-  const usage = processUsage(processor.pid!);
-  const exited = new Promise((resolve) => processor.once('exit', resolve));
-  processor.kill('SIGTERM');
-  await exited;
+  const usage = processUsage(processor);
+  clearInterval(sampler);
+  if (processor) {
+    const exited = new Promise((resolve) => processor.once('exit', resolve));
+    processor.kill('SIGTERM');
+    await exited;
+  }
   await stream.close();
   await reader.close();
   await producer.disconnect();
@@ -311,11 +328,19 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation'): 
     messagesPerSecond: Math.round(outputs / elapsed),
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
     processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
+    rssTimeline,
   };
 }
 
 /** CPU seconds used and peak RSS of a live process, from /proc (Linux). */
-function processUsage(pid: number): { cpuSeconds: number; maxRssMiB: number } {
+function currentRssMiB(pid: number): number | undefined {
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return rss ? Math.round(Number(rss[1]) / 1024) : undefined;
+}
+
+function processUsage(processor: ChildProcess | undefined): { cpuSeconds: number; maxRssMiB: number } {
+  if (!processor) return { cpuSeconds: 0, maxRssMiB: 0 };
+  const pid = processor.pid!;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
@@ -342,7 +367,8 @@ function ratios(runs: readonly Run[]): Ratio[] {
   const cpuPerMessage = (r: Run) => (r.processor.measuredCpuSeconds ?? r.processor.cpuSeconds) / Math.max(1, r.outputs);
   const isReference = (r: Run) => r.implementation === 'sluice-wasm' && !r.client;
   for (const sluice of runs.filter(isReference)) {
-    for (const other of runs.filter((r) => !isReference(r) && r.mode === sluice.mode && r.enrichment === sluice.enrichment)) {
+    const others = runs.filter((r) => !isReference(r) && r.implementation !== 'broker-floor' && r.mode === sluice.mode && r.enrichment === sluice.enrichment);
+    for (const other of others) {
       out.push({
         load: sluice.mode,
         enrichment: sluice.enrichment,
@@ -361,7 +387,7 @@ const results: Run[] = [];
 try {
   for (const contender of contenders) {
     results.push(await runOnce(contender, 'open-loop'));
-    if (saturationCount > 0) results.push(await runOnce(contender, 'saturation'));
+    if (saturationCount > 0 && contender.implementation !== 'broker-floor') results.push(await runOnce(contender, 'saturation'));
   }
 } finally {
   if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop'], { stdio: 'inherit', env: brokerEnv });
@@ -376,6 +402,7 @@ console.table(
     ...Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [`${k} ms`, v])),
     'cpu s': r.processor.cpuSeconds,
     'rss MiB': r.processor.maxRssMiB,
+    'rss end MiB': r.rssTimeline.at(-1)?.[1] ?? '',
   })),
 );
 const comparison = args.compare ? ratios(results) : undefined;
@@ -387,7 +414,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);

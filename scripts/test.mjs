@@ -4,7 +4,7 @@
 // under test/ in one process (TypeScript through tsx), and stops the broker it started. A full run
 // type-checks the tree first.
 // An argument is a file pattern: `npm test -- core/` runs the suites whose path matches.
-// SLUICE_KAFKA_CLIENT=platformatic runs the Kafka suites on @platformatic/kafka (default: kafkajs).
+// SLUICE_KAFKA_CLIENT=kafkajs runs the Kafka suites on kafkajs (default: @platformatic/kafka).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,7 +31,7 @@ if (ownBroker && run('bash', ['scripts/kafka.sh', 'start'], env) !== 0) {
 }
 // a full run runs these Kafka suites a second time on the other client (the transport conformance
 // suite covers both by itself; crash, groups and broker-restart run on the default one only)
-const otherClient = { SLUICE_KAFKA_CLIENT: 'platformatic' };
+const otherClient = { SLUICE_KAFKA_CLIENT: 'kafkajs' };
 const otherClientSuites = 'io/kafka/(flows|interop|exactly-once)\\.test\\.ts$';
 let status;
 try {

@@ -37,8 +37,8 @@ export const connectionFields = {
   'client-id': z.string().default('sluice').describe('The client id the brokers see'),
   client: z
     .enum(['kafkajs', 'platformatic'])
-    .default('kafkajs')
-    .describe('The Kafka client library: kafkajs, or @platformatic/kafka (exactly-once fences zombies by group generation, KIP-447)'),
+    .default('platformatic')
+    .describe('The Kafka client library: @platformatic/kafka (exactly-once fences zombies by group generation, KIP-447), or kafkajs'),
   tls: tls.optional().describe('TLS to the brokers (absent: plaintext): { enabled = true, ca-file, cert-file, key-file, reject-unauthorized = true }'),
   sasl: sasl
     .optional()

@@ -150,6 +150,8 @@ function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommi
 interface Position {
   next: bigint;
   busy: boolean;
+  /** The group moved on while a batch was in flight: forgotten once that batch settles. */
+  stale?: boolean;
 }
 
 class PlatformaticConsumerAdapter implements Consumer {
@@ -196,7 +198,13 @@ class PlatformaticConsumerAdapter implements Consumer {
     this.#lastContact = performance.now();
     this.#assigned = assignments.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition })));
     const kept = new Set(continuous ? this.#assigned.map((p) => key(p.topic, p.partition)) : []);
-    for (const id of [...this.#positions.keys()]) if (!kept.has(id)) this.#positions.delete(id);
+    for (const [id, position] of [...this.#positions]) {
+      if (kept.has(id)) continue;
+      // a batch in flight still commits (or not) what it read: its partition is read again only
+      // after it settles, from the committed offset as it then stands, or it would be read twice
+      if (position.busy) position.stale = true;
+      else this.#positions.delete(id);
+    }
     for (const listener of this.#listeners) listener(this.#assigned);
     this.#signal();
   }
@@ -267,22 +275,29 @@ class PlatformaticConsumerAdapter implements Consumer {
     }
     await Promise.all(
       [...byLeader].map(async ([node, topics]) => {
-        const response = await this.#client.fetch({
-          node,
-          minBytes: 1,
-          maxBytes: FETCH_MAX_BYTES,
-          maxWaitTime: this.#options.maxWaitMs,
-          topics: [...topics.values()].map(({ topicId, partitions }) => ({
-            topicId,
-            partitions: partitions.map(({ partition, fetchOffset }) => ({
-              partition,
-              fetchOffset,
-              partitionMaxBytes: this.#options.maxBytesPerPartition,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
+        const response = await this.#client
+          .fetch({
+            node,
+            minBytes: 1,
+            maxBytes: FETCH_MAX_BYTES,
+            maxWaitTime: this.#options.maxWaitMs,
+            topics: [...topics.values()].map(({ topicId, partitions }) => ({
+              topicId,
+              partitions: partitions.map(({ partition, fetchOffset }) => ({
+                partition,
+                fetchOffset,
+                partitionMaxBytes: this.#options.maxBytesPerPartition,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              })),
             })),
-          })),
-        });
+          })
+          .catch(async (error: unknown) => {
+            if (!hasError(error, 'OFFSET_OUT_OF_RANGE')) throw error;
+            await this.#resetOutOfRange([...topics].flatMap(([topic, { partitions }]) => partitions.map((p) => ({ topic, ...p }))));
+            return undefined;
+          });
+        if (!response) return;
         this.#lastContact = performance.now();
         const byId = new Map([...topics].map(([topic, entry]) => [entry.topicId, { topic, entry }]));
         for (const topicResponse of response.responses) {
@@ -319,10 +334,37 @@ class PlatformaticConsumerAdapter implements Consumer {
       })
       .finally(() => {
         position.busy = false;
+        const id = key(batch.topic, batch.partition);
+        if (position.stale && this.#positions.get(id) === position) this.#positions.delete(id);
         this.#handling.delete(handled);
         this.#signal();
       });
     this.#handling.add(handled);
+  }
+
+  /**
+   * A position outside its partition's log (retention deleted the records, or the committed offset
+   * is past the end) restarts where a new group would, as from-beginning says (the Java client's
+   * auto.offset.reset), with a warning naming what is skipped or read again.
+   */
+  async #resetOutOfRange(fetched: readonly { topic: string; partition: number; fetchOffset: bigint; position: Position }[]): Promise<void> {
+    const topics = [...new Set(fetched.map((p) => p.topic))];
+    const isolationLevel = this.#options.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+    const [earliest, latest] = await Promise.all(
+      [ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) => this.#client.listOffsets({ topics, timestamp, isolationLevel })),
+    );
+    for (const { topic, partition, fetchOffset, position } of fetched) {
+      const first = earliest!.get(topic)?.[partition];
+      const end = latest!.get(topic)?.[partition];
+      if (first === undefined || end === undefined || (fetchOffset >= first && fetchOffset <= end)) continue;
+      if (this.#positions.get(key(topic, partition)) !== position || position.next !== fetchOffset) continue;
+      position.next = this.#options.fromBeginning ? first : end;
+      this.#logger.warn(
+        { group: this.#options.groupId, topic, partition, offset: String(fetchOffset), logStart: String(first), logEnd: String(end), resetTo: String(position.next) },
+        'offset out of range: the partition restarts at its %s offset',
+        this.#options.fromBeginning ? 'earliest' : 'latest',
+      );
+    }
   }
 
   /** Partitions new to this member start at the group's committed offset, once no transaction holds it (require stable). */

@@ -22,9 +22,9 @@
 //      survivor has its partitions (the group dropped it after the session timeout), its
 //      transaction still open — a GC pause, a stalled VM. The new owner must have fenced it
 //      before reading where the partition stands: the output is still exactly once.
-//      With SLUICE_KAFKA_CLIENT=platformatic (one transactional id per processor, KIP-447), 3 and 4
-//      find the victim's id in its log; in 3 the broker aborts its transaction at the timeout, and
-//      4 runs (it is skipped with kafkajs: a known gap).
+//      On platformatic (the default: one transactional id per processor, KIP-447), 3 and 4 find the
+//      victim's id in its log; in 3 the broker aborts its transaction at the timeout, and 4 runs
+//      (it is skipped with SLUICE_KAFKA_CLIENT=kafkajs: a known gap).
 //   5. configuration: `sluice check` rejects exactly-once with a file sink or a file dead-letter
 //      sink (exit 2, naming flows.campaign.delivery) and with `read-committed = false` on the source
 //      (exit 2, naming flows.campaign.source.read-committed).

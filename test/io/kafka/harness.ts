@@ -17,7 +17,7 @@ import { rawLines } from '../../support/lines.ts';
 export const BROKERS = process.env.KAFKA_BROKERS ?? '';
 export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
 export const KCAT = process.env.KCAT ?? '/usr/bin/kcat';
-/** The Kafka client the suites run on (SLUICE_KAFKA_CLIENT: kafkajs, the default, or platformatic). */
+/** The Kafka client the suites run on (SLUICE_KAFKA_CLIENT: platformatic, the default, or kafkajs). */
 export const KAFKA_CLIENT = parseClient(process.env.SLUICE_KAFKA_CLIENT);
 export const CLI = join(packageRoot, 'dist', 'src', 'cli.js');
 export const SAMPLES = join(packageRoot, 'samples');
@@ -26,8 +26,8 @@ export const DENO = join(packageRoot, 'node_modules', '.bin', 'deno');
 // ------------------------------------------------------------------------------------ helpers
 
 function parseClient(name: string | undefined): 'kafkajs' | 'platformatic' {
-  if (name === undefined || name === '' || name === 'kafkajs') return 'kafkajs';
-  if (name === 'platformatic') return name;
+  if (name === undefined || name === '' || name === 'platformatic') return 'platformatic';
+  if (name === 'kafkajs') return name;
   throw new Error(`SLUICE_KAFKA_CLIENT=${name}: expected kafkajs or platformatic`);
 }
 
