@@ -1,7 +1,8 @@
 // npm run bench:report [-- --dir bench/results]
-// Turns the result files present (core.json, e2e-*.json) into report.md with two hand-drawn SVG
-// plots beside it: core-time.svg (ns per message per case) and e2e-latency.svg (latency by percentile,
-// HDR style: x is 1/(1-p) on a log axis, so the tail gets the room).
+// Turns the result files present (core.json, e2e-*.json) into report.md with hand-drawn SVG
+// plots beside it: core-time.svg (ns per message per case) and, per end-to-end result file,
+// e2e-<run>-latency.svg (latency by percentile of its open-loop runs, HDR style: x is 1/(1-p) on a
+// log axis, so the tail gets the room).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,13 +30,21 @@ interface E2eFile extends Header {
   delivery?: string;
   results: {
     mode: string;
+    implementation?: string;
+    client?: string;
+    enrichment?: boolean;
     offered?: number;
     outputs: number;
     messagesPerSecond: number;
     latencyMs: Record<string, number>;
     processor?: { cpuSeconds: number; maxRssMiB: number };
+    rssTimeline?: [number, number][];
   }[];
 }
+
+/** A run's processor as bench:e2e labels it. */
+const processorOf = (r: E2eFile['results'][number]) =>
+  r.implementation ? `${r.implementation}${r.client ? ` [${r.client}]` : ''}${r.enrichment ? ' +enrich' : ''}` : 'sluice';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -188,29 +197,36 @@ if (core) {
 }
 if (e2e.length > 0) {
   md.push('## End to end (`npm run bench:e2e`)', '');
-  const series: { label: string; points: [number, number][] }[] = [];
   for (const [name, file] of e2e) {
+    const series: { label: string; points: [number, number][] }[] = [];
     md.push(`### ${name}`, '', describe(file), '');
     const keys = [...new Set(file.results.flatMap((r) => Object.keys(r.latencyMs)))];
     md.push(
       markdownTable(
-        ['mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB'],
-        file.results.map((r) => [r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—']),
+        ['processor', 'mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB'],
+        file.results.map((r) => [processorOf(r), r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—']),
         1,
       ),
       '',
     );
-    for (const r of file.results) {
+    for (const r of file.results.filter((x) => (x.rssTimeline?.length ?? 0) >= 6)) {
+      const timeline = r.rssTimeline!;
+      const at = (i: number) => `${timeline[i]![1]} MiB at ${timeline[i]![0]} s`;
+      md.push(`RSS of ${processorOf(r)} (${r.mode}), every 10 s: ${at(0)}, ${at(Math.floor(timeline.length / 2))}, ${at(timeline.length - 1)}; lowest ${Math.min(...timeline.map((t) => t[1]))}, highest ${Math.max(...timeline.map((t) => t[1]))} MiB.`, '');
+    }
+    // saturation latency is the drain time of a full topic: plotted, it would flatten the others
+    for (const r of file.results.filter((x) => x.offered !== undefined)) {
       const points = Object.entries(r.latencyMs)
         .map(([k, ms]) => [percentileOf(k), ms] as const)
         .filter((p): p is [number, number] => p[0] !== undefined)
         .sort((a, b) => a[0] - b[0]);
-      if (points.length > 0) series.push({ label: r.mode, points });
+      if (points.length > 0) series.push({ label: `${processorOf(r)}, ${r.mode}`, points });
     }
-  }
-  if (series.length > 0) {
-    writeFileSync(join(dir, 'e2e-latency.svg'), latencySvg(series));
-    md.push('![end-to-end latency by percentile](e2e-latency.svg)', '', 'Saturation runs fill the input topic first, so their latency is the drain time, not a service latency.', '');
+    if (series.length > 0) {
+      const svg = name.replace(/\.json$/, '-latency.svg');
+      writeFileSync(join(dir, svg), latencySvg(series));
+      md.push(`![end-to-end latency by percentile](${svg})`, '', 'Open-loop runs only: saturation runs fill the input topic first, so their latency is the drain time, not a service latency.', '');
+    }
   }
 }
 writeFileSync(join(dir, 'report.md'), `${md.join('\n')}\n`);

@@ -16,7 +16,14 @@ const config = z.strictObject({
   'read-committed': z.boolean().default(true).describe('Read only committed transactional data'),
   'session-timeout-ms': z.number().int().min(6000).default(30_000).describe('The group drops a member silent for this long'),
   'heartbeat-interval-ms': z.number().int().min(100).default(3_000).describe('Heartbeats, also sent while a long batch is processed'),
-  'max-bytes-per-partition': z.number().int().min(1024).default(1 << 20).describe('Fetch size per partition: bounds a batch'),
+  'max-bytes-per-partition': z
+    .number()
+    .int()
+    .min(1024)
+    // measured at saturation (bench:e2e): 256 KiB against 1 MiB gave more msg/s, less CPU and
+    // 60 MiB less RSS; 128 KiB lost a third of the throughput
+    .default(256 * 1024)
+    .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole)'),
   'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
   'partitions-in-flight': z.number().int().min(1).default(4).describe('Partition batches handed over before the first is delivered'),
   'commit-interval-ms': z

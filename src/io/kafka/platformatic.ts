@@ -24,7 +24,9 @@ import {
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import { SluiceError } from '../../errors.ts';
 import { loadZstd } from './codecs.ts';
+import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
   type ConnectionOptions, MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
@@ -34,6 +36,12 @@ type FetchResponsePartition = Awaited<ReturnType<PlatformaticConsumer['fetch']>>
 
 interface ClientOptions extends ConnectionOptions {
   readonly logger: Logger;
+}
+
+/** What the adapters share: the connection, and what must hold before a client first connects. */
+interface AdapterOptions extends ClientOptions {
+  /** The zstd codec registered and the connection checked (once per transport). */
+  readonly ready: () => Promise<void>;
 }
 
 const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
@@ -159,6 +167,7 @@ class PlatformaticConsumerAdapter implements Consumer {
   readonly #admin: PlatformaticAdmin;
   readonly #options: ConsumerOptions;
   readonly #logger: Logger;
+  readonly #ready: () => Promise<void>;
   #assigned: TopicPartition[] = [];
   readonly #positions = new Map<string, Position>();
   #membership: { memberId: string; generationId: number } | undefined;
@@ -172,9 +181,10 @@ class PlatformaticConsumerAdapter implements Consumer {
   /** performance.now() of the last answer from the group or a fetch (readiness). */
   #lastContact = 0;
 
-  constructor(options: ClientOptions, consumerOptions: ConsumerOptions) {
+  constructor(options: AdapterOptions, consumerOptions: ConsumerOptions) {
     this.#options = consumerOptions;
     this.#logger = options.logger;
+    this.#ready = options.ready;
     this.#client = new PlatformaticConsumer({
       ...base(options),
       groupId: consumerOptions.groupId,
@@ -226,7 +236,7 @@ class PlatformaticConsumerAdapter implements Consumer {
   }
 
   async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
-    await registerZstd();
+    await this.#ready();
     for (const topic of this.#options.topics) this.#client.topics.track(topic);
     await this.#client.joinGroup({ sessionTimeout: this.#options.sessionTimeoutMs, heartbeatInterval: this.#options.heartbeatIntervalMs });
     this.#loop = this.#fetchLoop(handle).catch((error: unknown) => this.#fail(error as Error));
@@ -439,9 +449,11 @@ class PlatformaticConsumerAdapter implements Consumer {
 class PlatformaticProducerAdapter implements Producer {
   readonly #producer: PlatformaticProducer;
   readonly #options: ProducerOptions;
+  readonly #ready: () => Promise<void>;
 
-  constructor(options: ClientOptions, producerOptions: ProducerOptions) {
+  constructor(options: AdapterOptions, producerOptions: ProducerOptions) {
     this.#options = producerOptions;
+    this.#ready = options.ready;
     this.#producer = new PlatformaticProducer({
       ...base(options),
       idempotent: producerOptions.idempotent,
@@ -452,7 +464,7 @@ class PlatformaticProducerAdapter implements Producer {
 
   async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await registerZstd();
+    await this.#ready();
     try {
       await this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
     } catch (error) {
@@ -490,8 +502,10 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
    */
   readonly #waiting: PendingCommit[] = [];
   #committing = false;
+  readonly #ready: () => Promise<void>;
 
-  constructor(options: ClientOptions, transactionalId: string, producerOptions: { transactionTimeoutMs: number }) {
+  constructor(options: AdapterOptions, transactionalId: string, producerOptions: { transactionTimeoutMs: number }) {
+    this.#ready = options.ready;
     this.#producer = new PlatformaticProducer({
       ...base(options),
       transactionalId,
@@ -508,7 +522,7 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
       await this.#initialized;
       return false;
     }
-    this.#initialized = registerZstd().then(() => this.#producer.initIdempotentProducer({}));
+    this.#initialized = this.#ready().then(() => this.#producer.initIdempotentProducer({}));
     await this.#initialized;
     return true;
   }
@@ -587,17 +601,22 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
 class PlatformaticAdminAdapter implements Admin {
   readonly #admin: PlatformaticAdmin;
 
-  constructor(options: ClientOptions) {
+  readonly #ready: () => Promise<void>;
+
+  constructor(options: AdapterOptions) {
+    this.#ready = options.ready;
     this.#admin = new PlatformaticAdmin(base(options));
   }
 
   async committedOffset(groupId: string, topic: string, partition: number): Promise<bigint> {
+    await this.#ready();
     const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [partition] }] }], requireStable: true });
     const found = group?.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionIndex === partition);
     return found && found.committedOffset >= 0n ? found.committedOffset : -1n;
   }
 
   async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
+    await this.#ready();
     const existing = new Set(await this.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     const created: string[] = [];
@@ -628,6 +647,7 @@ class PlatformaticAdminAdapter implements Admin {
   }
 
   async listTopics(): Promise<string[]> {
+    await this.#ready();
     return this.#admin.listTopics();
   }
 
@@ -636,12 +656,50 @@ class PlatformaticAdminAdapter implements Admin {
   }
 }
 
+/** The first error in a chain (nested causes and aggregated errors) that `match` accepts. */
+function findError(error: unknown, match: (error: Error & { code?: string }) => boolean, depth = 0): Error | undefined {
+  if (!(error instanceof Error) || depth > 8) return undefined;
+  if (match(error)) return error;
+  for (const inner of [error.cause, ...((error as { errors?: unknown[] }).errors ?? [])]) {
+    const found = findError(inner, match, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A broker certificate that does not verify and a refused SASL login are mistakes no retry fixes,
+ * but the library retries them like any connection failure (for a minute and more): the
+ * certificates are checked and one metadata request is made without retries before any client
+ * connects, so that either fails at once, with a clear message.
+ */
+async function checkConnection(options: ClientOptions): Promise<void> {
+  if (options.tls) await checkBrokerCertificates(options.brokers, options.tls);
+  if (!options.sasl) return;
+  const probe = new PlatformaticAdmin({ ...base(options, `${options.clientId}-login`), retries: 0 });
+  try {
+    await probe.listTopics();
+  } catch (error) {
+    const refused = findError(error, (e) => e.code === 'PLT_KFK_AUTHENTICATION' || hasError(e, 'SASL_AUTHENTICATION_FAILED'));
+    if (refused) {
+      const { mechanism, username } = options.sasl;
+      const why = findError(refused.cause, () => true)?.message ?? refused.message;
+      throw new SluiceError('SLC_IO', `Kafka ${options.brokers.join(',')}: SASL ${mechanism} login as "${username}" refused: ${why}`, { cause: error });
+    }
+    // anything else (a broker not up yet): the clients' own retries deal with it
+  } finally {
+    await probe.close();
+  }
+}
+
 export function platformaticTransport(options: ClientOptions): KafkaTransport {
+  let checked: Promise<unknown> | undefined;
+  const adapterOptions: AdapterOptions = { ...options, ready: async () => void (await (checked ??= Promise.all([registerZstd(), checkConnection(options)]))) };
   return {
     fencesByGroup: true,
-    consumer: (consumerOptions) => new PlatformaticConsumerAdapter(options, consumerOptions),
-    producer: (producerOptions) => new PlatformaticProducerAdapter(options, producerOptions),
-    transactionalProducer: (transactionalId, producerOptions) => new PlatformaticTransactionalAdapter(options, transactionalId, producerOptions),
-    admin: () => new PlatformaticAdminAdapter(options),
+    consumer: (consumerOptions) => new PlatformaticConsumerAdapter(adapterOptions, consumerOptions),
+    producer: (producerOptions) => new PlatformaticProducerAdapter(adapterOptions, producerOptions),
+    transactionalProducer: (transactionalId, producerOptions) => new PlatformaticTransactionalAdapter(adapterOptions, transactionalId, producerOptions),
+    admin: () => new PlatformaticAdminAdapter(adapterOptions),
   };
 }
