@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FetchIsolationLevels, MessagesStreamModes, Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import { build } from 'hdr-histogram-js';
@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     /** Stream threads of the Kafka Streams peer. */
     'peer-threads': { type: 'string', default: '1' },
+    /** How long the enrichment services (a lookup server in a process of its own) take to answer. */
+    'enrich-delay-ms': { type: 'string', default: '0' },
     /** Node.js flags for Sluice's processes, e.g. "--max-old-space-size=160" or "--cpu-prof --cpu-prof-dir=DIR". */
     'node-options': { type: 'string', default: '' },
     /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [kafkajs],kafka-streams". */
@@ -110,10 +112,38 @@ function buildPeer(): void {
   if (built.status !== 0) throw new Error(`mvn package failed in ${PEER_DIR} (exit ${built.status})`);
 }
 
+const qal = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
 /** The campaign flow's stages without the ones that call out: the peer has no enrichment. */
-async function stagesWithoutEnrichment(): Promise<string> {
-  const config = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
-  return JSON.stringify(config.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http'));
+const withoutEnrichment = JSON.stringify(qal.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http'));
+
+/**
+ * The enrichment services (the lookup server on qal.conf's routes) in a process of their own, as
+ * remote services are: in Sluice's process the built-in server would share its event loop and CPU.
+ * Resolves to the base URL every service is called at.
+ */
+async function startLookupServer(): Promise<{ url: string; server: ChildProcess }> {
+  const routes = qal.settings['local-services'].lookup?.routes ?? {};
+  const files = Object.fromEntries(
+    Object.entries(routes).map(([url, route]) => [url, { file: resolve(qal.dirOf(['local-services', 'lookup', 'routes', url, 'file']), route.file), key: route.key }]),
+  );
+  const server = spawn(process.execPath, ['--import', 'tsx', join(packageRoot, 'bench', 'lookup-server.ts'), '0', args['enrich-delay-ms']!, JSON.stringify(files)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((ready, fail) => {
+    server.stdout!.on('data', (chunk: Buffer) => {
+      const listening = /listening (\d+)/.exec(chunk.toString());
+      if (listening) ready(Number(listening[1]));
+    });
+    server.once('exit', (code) => fail(new Error(`the lookup server exited with ${code}`)));
+  });
+  // its first thousands of requests run cold (JIT): the first contender with enrichment paid for
+  // them (p99 512 ms, against 35 ms for the next one), so they are spent here
+  const url = `http://127.0.0.1:${port}`;
+  const paths = Object.keys(routes);
+  for (let round = 0; round < 200; round++) {
+    await Promise.all(Array.from({ length: 25 }, (_, i) => fetch(url + paths[i % paths.length]!.replace(/\{[^}]+\}/g, `warm-up-${round}-${i}`)).then((r) => r.arrayBuffer())));
+  }
+  return { url, server };
 }
 
 /**
@@ -178,7 +208,7 @@ const only = args.only?.split(',').map((name) => name.trim());
 const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
 if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
 const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[1]!];
-const withoutEnrichment = contenders.some((c) => !c.enrichment) ? await stagesWithoutEnrichment() : '';
+const lookup = contenders.some((c) => c.enrichment) ? await startLookupServer() : undefined;
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
@@ -220,6 +250,7 @@ ${args.set!.join('\n')}
   const nodeFlags = args['node-options']!.split(/\s+/).filter((flag) => flag !== '');
   return spawn(process.execPath, [...nodeFlags, join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...(lookup ? { CONTENT_API_URL: lookup.url, CAMPAIGN_MANAGER_URL: lookup.url, RECOMMENDER_API_URL: lookup.url } : {}) },
   });
 }
 
@@ -408,6 +439,7 @@ try {
     if (saturationCount > 0 && contender.implementation !== 'broker-floor') results.push(await runOnce(contender, 'saturation'));
   }
 } finally {
+  lookup?.server.kill();
   if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop'], { stdio: 'inherit', env: brokerEnv });
 }
 console.table(
@@ -432,7 +464,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);
