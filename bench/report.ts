@@ -114,10 +114,11 @@ function percentileOf(key: string): number | undefined {
 
 /** Latency against percentile, x = log10(1/(1-p)), one curve per run. */
 function latencySvg(series: { label: string; points: [number, number][] }[]): string {
-  const width = 760;
-  const height = 420;
   const left = 70;
-  const right = 220;
+  // the legend's column fits its longest label (about 7 px a character)
+  const right = Math.max(220, 40 + 7 * Math.max(...series.map((s) => s.label.length)));
+  const width = 540 + right;
+  const height = 420;
   const top = 40;
   const bottom = 50;
   const plotW = width - left - right;
