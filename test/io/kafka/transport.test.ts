@@ -183,8 +183,11 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     clients.push(client);
     return client;
   };
+  // idempotent: a plain producer that retries a request which partly failed (a new topic's leader
+  // not ready) writes the partitions that succeeded twice (seen: 26 records for 13), which
+  // at-least-once allows but these tests, counting records, must not see
   const producer = (options: Partial<ProducerOptions> = {}): Producer =>
-    track(transport.producer({ compression: 'none', acks: -1, idempotent: false, ...options }));
+    track(transport.producer({ compression: 'none', acks: -1, idempotent: true, ...options }));
   const consumer = (groupId: string, topic: string, options: Partial<ConsumerOptions> = {}): Consumer =>
     track(
       transport.consumer({
@@ -350,8 +353,6 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     });
   }
 
-  // platformatic read a batch twice now and then (47 of 30 records) until a rejoin stopped
-  // forgetting the position of a partition whose batch was still in flight
   test('commit: a new member of the group resumes exactly after the committed offsets (per partition)', async () => {
     const name = await topic('commit', 2);
     const group = unique('g');
