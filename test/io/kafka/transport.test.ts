@@ -389,41 +389,38 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await finish(r2.consumer);
   });
 
-  test('commit: `next` is the next offset to read (committing 5 after reading 0..9 resumes at 5)', async () => {
-    const name = await topic('commit-next');
+  /**
+   * `count` messages m0.. on a new topic; a first member reads them all and commits the `next`
+   * that `commitOf` gives for the batch that starts at offset 0, then leaves; a second member of
+   * the group reads `expected` records.
+   */
+  const resumeAfterCommit = async (what: string, count: number, commitOf: bigint, expected: number): Promise<Recorder> => {
+    const name = await topic(what);
     const group = unique('g');
-    await producer().send(name, Array.from({ length: 10 }, (_, i) => ({ key: null, value: utf8(`m${i}`), headers: {} })));
+    await producer().send(name, Array.from({ length: count }, (_, i) => ({ key: null, value: utf8(`m${i}`), headers: {} })));
     const c1 = consumer(group, name);
     const r1 = new Recorder(c1, async (batch) => {
-      if (batch.records[0]!.offset === 0n) await c1.commit([{ topic: batch.topic, partition: batch.partition, next: 5n }]);
+      if (batch.records[0]!.offset === 0n) await c1.commit([{ topic: batch.topic, partition: batch.partition, next: commitOf }]);
     });
-    await r1.received(10);
+    await r1.received(count);
     await waitFor('the commit', () => r1.deliveries[0]?.endedAt !== undefined, 10_000);
     await finish(c1);
-
     const r2 = new Recorder(consumer(group, name));
-    await r2.received(5);
+    await r2.received(expected);
     await sleep(500);
+    assert.is(r2.runError, undefined);
+    return r2;
+  };
+
+  test('commit: `next` is the next offset to read (committing 5 after reading 0..9 resumes at 5)', async () => {
+    const r2 = await resumeAfterCommit('commit-next', 10, 5n, 5);
     assert.equal(r2.records.map((r) => r.offset), [5n, 6n, 7n, 8n, 9n]);
     assert.equal(r2.records.map((r) => Buffer.from(r.value!).toString()), ['m5', 'm6', 'm7', 'm8', 'm9']);
     await finish(r2.consumer);
   });
 
   test('commit: a committed offset outside the log restarts where from-beginning says (earliest here), not a stuck consumer', async () => {
-    const name = await topic('out-of-range');
-    const group = unique('g');
-    await producer().send(name, Array.from({ length: 6 }, (_, i) => ({ key: null, value: utf8(`m${i}`), headers: {} })));
-    const c1 = consumer(group, name);
-    const r1 = new Recorder(c1, async (batch) => {
-      await c1.commit([{ topic: batch.topic, partition: batch.partition, next: 1000n }]);
-    });
-    await r1.received(6);
-    await waitFor('the commit past the end of the log', () => r1.deliveries[0]?.endedAt !== undefined, 10_000);
-    await finish(c1);
-
-    const r2 = new Recorder(consumer(group, name));
-    await r2.received(6);
-    assert.is(r2.runError, undefined);
+    const r2 = await resumeAfterCommit('out-of-range', 6, 1000n, 6);
     assert.equal(r2.records.map((r) => r.offset), [0n, 1n, 2n, 3n, 4n, 5n]);
     await finish(r2.consumer);
   });
