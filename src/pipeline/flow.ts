@@ -1,6 +1,7 @@
 // A flow at run time: source -> core (validate + extract, one crossing per chunk) -> stages ->
 // sink, with failures routed to the dead-letter sink or dropped, never blocking the rest.
-import { type DescMessage, type Message, type Registry, toBinary, toJsonString } from '@bufbuild/protobuf';
+import { Buffer } from 'node:buffer';
+import { type Message, type Registry, toBinary } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
 import type { SluiceConfig } from '../config/load.ts';
@@ -15,10 +16,11 @@ import { FlowStats } from '../observe/stats.ts';
 import type { StageContext } from './component.ts';
 import { fieldBytes, FieldTable } from './fields.ts';
 import * as registry from './registry.ts';
+import { jsonEncoder } from './record-json.ts';
 import { schemaAt } from './rules.ts';
 import { HttpService } from '../io/http/service.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, SourceBatch, Stage } from './types.ts';
+import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, SourceBatch, Stage, StageOutcome } from './types.ts';
 
 /** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
 interface Result {
@@ -39,8 +41,8 @@ const latin1 = new TextDecoder('latin1');
 interface Delivered {
   readonly outputs: OutboundMessage[];
   readonly letters: OutboundMessage[];
-  /** The input messages of the outputs, for their latency. */
-  readonly delivered: InputMessage[];
+  /** When each output's input was received, for its latency (not the records: they die young). */
+  readonly receivedAt: number[];
 }
 
 interface NamedStage {
@@ -59,8 +61,6 @@ const COUNTS = 3;
  * 0.1–0.3 µs on a shared machine, several per record would rival the core's own work.
  */
 export const STAGE_TIMING_SAMPLE = 16;
-
-const encoder = new TextEncoder();
 
 /** Headers a dead letter carries: why it failed, where, and where it came from; the original ones kept. */
 function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, verdict?: Verdict): Headers {
@@ -106,7 +106,8 @@ export class Flow {
   readonly #slots: number;
   /** Slot of the field that keys outputs, or -1 to keep the input key. */
   readonly #keySlot: number;
-  readonly #types = new Map<string, DescMessage>();
+  /** The sink's encoder of each output record type. */
+  readonly #encoders = new Map<string, (record: Message) => Uint8Array>();
   readonly #registry: Registry;
   /** Some stage waits on I/O: records of a batch run concurrently (see #runConcurrently). */
   readonly #callsOut: boolean;
@@ -170,12 +171,15 @@ export class Flow {
   #encode(record: FlowRecord): Uint8Array {
     const output = record.output;
     if (output === null) return record.value; // no map stage: the message passes through as it came
-    let type = this.#types.get(output.$typeName);
-    if (!type) {
-      type = this.#registry.getMessage(output.$typeName)!;
-      this.#types.set(output.$typeName, type);
+    let encode = this.#encoders.get(output.$typeName);
+    if (!encode) {
+      const type = this.#registry.getMessage(output.$typeName)!;
+      const json = jsonEncoder(type);
+      // Buffer.from takes small outputs from a shared pool; TextEncoder gives each its own ArrayBuffer
+      encode = this.#sink.encoding === 'protobuf' ? (message) => toBinary(type, message) : (message) => Buffer.from(json(message), 'utf8');
+      this.#encoders.set(output.$typeName, encode);
     }
-    return this.#sink.encoding === 'protobuf' ? toBinary(type, output as Message) : encoder.encode(toJsonString(type, output as Message));
+    return encode(output);
   }
 
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
@@ -193,36 +197,48 @@ export class Flow {
     return undefined;
   }
 
-  /** Runs a record through the stages: its output, or its dead letter, or nothing (filtered, dropped). */
-  async #runStages(record: FlowRecord): Promise<Result> {
-    const counts = this.#stageCounts;
-    const timed = this.#timeStages && (this.#staged++ & (STAGE_TIMING_SAMPLE - 1)) === 0;
-    let started = timed ? performance.now() : 0;
-    for (let i = 0; i < this.#stages.length; i++) {
-      const { name, stage } = this.#stages[i]!;
-      counts[i * COUNTS + IN]!++;
-      let outcome = stage.process(record);
-      if (outcome instanceof Promise) outcome = await outcome;
-      if (timed) {
-        const now = performance.now();
-        this.#stageMetrics[i]!.duration.record((now - started) / 1000);
-        started = now;
+  /**
+   * Runs a record through the stages: its output, or its dead letter, or nothing (filtered,
+   * dropped). Synchronous while the stages are: a Promise only from a stage that waits on I/O on.
+   */
+  #runStages(record: FlowRecord): Result | Promise<Result> {
+    return this.#stagesFrom(record, 0, this.#timeStages && (this.#staged++ & (STAGE_TIMING_SAMPLE - 1)) === 0);
+  }
+
+  #stagesFrom(record: FlowRecord, from: number, timed: boolean): Result | Promise<Result> {
+    for (let i = from; i < this.#stages.length; i++) {
+      this.#stageCounts[i * COUNTS + IN]!++;
+      const started = timed ? performance.now() : 0;
+      const outcome = this.#stages[i]!.stage.process(record);
+      if (outcome instanceof Promise) {
+        return outcome.then((settled) => {
+          if (timed) this.#stageMetrics[i]!.duration.record((performance.now() - started) / 1000);
+          return this.#afterStage(record, i, settled) ?? this.#stagesFrom(record, i + 1, timed);
+        });
       }
-      if (outcome.kind === 'continue') {
-        counts[i * COUNTS + OUT]!++;
-        continue;
-      }
-      if (outcome.kind === 'filtered') {
-        counts[i * COUNTS + FILTERED]!++;
-        this.stats.filtered++;
-        return NOTHING;
-      }
-      this.stats.countFailed(outcome.code);
-      const letter = this.#fail(record, name, outcome.code, outcome.message, outcome.deadLetter);
-      return letter ? { letter } : NOTHING;
+      if (timed) this.#stageMetrics[i]!.duration.record((performance.now() - started) / 1000);
+      const ended = this.#afterStage(record, i, outcome);
+      if (ended) return ended;
     }
     const key = this.#keySlot < 0 ? record.key : (fieldBytes(record, this.#keySlot) ?? record.key);
     return { output: { key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp } };
+  }
+
+  /** Counts a stage's outcome: undefined to go on to the next stage, else the record's result. */
+  #afterStage(record: FlowRecord, stage: number, outcome: StageOutcome): Result | undefined {
+    const counts = this.#stageCounts;
+    if (outcome.kind === 'continue') {
+      counts[stage * COUNTS + OUT]!++;
+      return undefined;
+    }
+    if (outcome.kind === 'filtered') {
+      counts[stage * COUNTS + FILTERED]!++;
+      this.stats.filtered++;
+      return NOTHING;
+    }
+    this.stats.countFailed(outcome.code);
+    const letter = this.#fail(record, this.#stages[stage]!.name, outcome.code, outcome.message, outcome.deadLetter);
+    return letter ? { letter } : NOTHING;
   }
 
   /**
@@ -256,7 +272,7 @@ export class Flow {
     const values = batch.map((m) => m.value);
     const outputs: OutboundMessage[] = [];
     const letters: OutboundMessage[] = [];
-    const delivered: InputMessage[] = [];
+    const receivedAt: number[] = [];
     const metrics = this.#metrics;
     stats.read += batch.length;
     metrics.in.inc(batch.length);
@@ -301,17 +317,20 @@ export class Flow {
     const collect = (record: FlowRecord, result: Result) => {
       if (result.output) {
         outputs.push(result.output);
-        delivered.push(record);
+        receivedAt.push(record.receivedAt);
       } else if (result.letter) letters.push(result.letter);
     };
     if (this.#callsOut) {
       const results = await this.#runConcurrently(records);
       for (let i = 0; i < records.length; i++) collect(records[i]!, results[i]!);
     } else {
-      for (const record of records) collect(record, await this.#runStages(record));
+      for (const record of records) {
+        const result = this.#runStages(record);
+        collect(record, result instanceof Promise ? await result : result);
+      }
     }
     this.#countStages();
-    return { outputs, letters, delivered };
+    return { outputs, letters, receivedAt };
   }
 
   /** Adds the batch's per-stage counts to the stages' counters. */
@@ -328,7 +347,7 @@ export class Flow {
   }
 
   /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
-  async #deliver(batch: SourceBatch, { outputs, letters, delivered }: Delivered): Promise<void> {
+  async #deliver(batch: SourceBatch, { outputs, letters, receivedAt }: Delivered): Promise<void> {
     if (batch.deliverAtomically) {
       const sends = [{ ...this.#sink.transactional!, messages: outputs }];
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
@@ -342,8 +361,8 @@ export class Flow {
     if (outputs.length > 0) this.#metrics.out.inc(outputs.length);
     const now = performance.now();
     const latency = this.#metrics.latency;
-    for (const message of delivered) {
-      const micros = Math.max(1, Math.round((now - message.receivedAt) * 1000));
+    for (const received of receivedAt) {
+      const micros = Math.max(1, Math.round((now - received) * 1000));
       this.stats.latency.recordValue(micros);
       latency.record(micros / 1e6);
     }

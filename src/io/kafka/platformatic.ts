@@ -93,10 +93,10 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 function toMessages(topic: string, messages: readonly OutboundMessage[]): MessageToProduce[] {
   return messages.map((m) => {
-    const headers = new Map<Buffer, Buffer>();
+    let headers: Map<Buffer, Buffer> | undefined; // most records have none: no Map for them
     for (const name in m.headers) {
       const value = m.headers[name]!;
-      headers.set(Buffer.from(name, 'utf8'), typeof value === 'string' ? Buffer.from(value, 'utf8') : asBuffer(value));
+      (headers ??= new Map()).set(Buffer.from(name, 'utf8'), typeof value === 'string' ? Buffer.from(value, 'utf8') : asBuffer(value));
     }
     return {
       topic,
