@@ -25,7 +25,12 @@ const config = z.strictObject({
     .default(256 * 1024)
     .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole)'),
   'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
-  'partitions-in-flight': z.number().int().min(1).default(4).describe('Partition batches handed over before the first is delivered'),
+  'partitions-in-flight': z
+    .number()
+    .int()
+    .min(1)
+    .default(8)
+    .describe("Partition batches handed over before the first is delivered (on platformatic, a partition's next batch is fetched while its last is delivered)"),
   'commit-interval-ms': z
     .number()
     .int()
@@ -60,6 +65,9 @@ export const kafkaSource: SourceSpec<typeof config> = {
       maxBytesPerPartition: options['max-bytes-per-partition'],
       maxWaitMs: options['max-wait-ms'],
       partitionsInFlight: options['partitions-in-flight'],
+      // exactly-once does not: a transaction that aborts is fetched again, and the batch after it
+      // must not commit meanwhile; at-least-once commits nothing after a failed delivery
+      prefetch: context.delivery === 'at-least-once',
     });
     const metrics = context.metrics.kafkaSource(context.flow);
     let joined = false;
@@ -159,6 +167,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           receivedAt,
         }));
         const next = records[records.length - 1]!.offset + 1n;
+        const lane = `${topic}\u0000${partition}`;
         const deliverAtomically = async (sends: readonly TopicSend[]) => {
           const [id, producer] = producerFor(topic, partition);
           const started = performance.now();
@@ -186,11 +195,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
         const settle = () => pending--;
         queue.push({
           messages,
-          lane: `${topic}\u0000${partition}`,
+          lane,
           ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
           done: async () => {
-            const id = `${topic}\u0000${partition}`;
-            if ((delivered.get(id)?.next ?? -1n) < next) delivered.set(id, { topic, partition, next });
+            if ((delivered.get(lane)?.next ?? -1n) < next) delivered.set(lane, { topic, partition, next });
             metrics.lag(topic, partition, highWatermark, next);
             // while closing, commit before the handler returns: kafkajs leaves the group right after
             if (options['commit-interval-ms'] === 0) await commitDelivered();

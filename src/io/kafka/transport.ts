@@ -49,14 +49,21 @@ export interface ConsumerOptions {
   readonly heartbeatIntervalMs: number;
   readonly maxBytesPerPartition: number;
   readonly maxWaitMs: number;
-  /** Partitions whose batches may be in flight at once. */
+  /** Partition batches that may be in flight at once. */
   readonly partitionsInFlight: number;
+  /**
+   * A partition's next batch may be fetched and handed over while its last one is being handled
+   * (an adapter may ignore it). Only for a handler that commits nothing of a partition after a
+   * batch of it failed: the partition is then read again from that batch.
+   */
+  readonly prefetch: boolean;
 }
 
 export interface Consumer {
   /**
    * Joins the group and hands every fetched batch to `handle`, from then on until `stop`. A
-   * partition's next batch is not fetched before `handle` resolves: that is the backpressure.
+   * partition's next batch is not fetched before `handle` resolves (with `prefetch`, the one
+   * after it): that is the backpressure.
    * Heartbeats continue meanwhile. Resolves once the consumer is running (not when it stops).
    */
   run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void>;

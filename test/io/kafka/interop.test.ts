@@ -149,6 +149,7 @@ function consumerOptions(topic: string): ConsumerOptions {
     maxBytesPerPartition: 1 << 20,
     maxWaitMs: 100,
     partitionsInFlight: 4,
+    prefetch: true,
   };
 }
 

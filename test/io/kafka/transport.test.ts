@@ -7,7 +7,8 @@
 // headers (string and binary) and timestamps; bigint offsets strictly increasing per partition;
 // every codec on produce (the batches on the broker's disk carry it, when the broker's log dir is
 // on this machine) and on consume; commit semantics (resume exactly after `next`, a rejecting
-// handler commits nothing and gets its batch again, commit after stop); backpressure (a handler
+// handler commits nothing and gets its batch again, commit after stop); prefetch (a rejected
+// batch is read again from its first offset though the next one was in flight); backpressure (a handler
 // slower than the session timeout keeps the member in the group, one batch per partition in
 // flight); stop() and run() around the batch in flight; idempotent topic creation;
 // MessageTooLarge.
@@ -171,7 +172,8 @@ class Recorder {
 
 // ------------------------------------------------------------------------------------ suite
 
-function conformance(adapter: string, makeTransport: (clientId: string) => KafkaTransport): void {
+/** `prefetching`: the adapter honours ConsumerOptions.prefetch (it may ignore it). */
+function conformance(adapter: string, makeTransport: (clientId: string) => KafkaTransport, { prefetching }: { prefetching: boolean }): void {
   const test = suite(`kafka transport conformance: ${adapter}`);
   let transport: KafkaTransport;
   let admin: Admin;
@@ -200,6 +202,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
         maxBytesPerPartition: 1 << 20,
         maxWaitMs: 100,
         partitionsInFlight: 1,
+        prefetch: false,
         ...options,
       }),
     );
@@ -452,6 +455,29 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await finish(r2.consumer);
   });
 
+  test('prefetch: the next batch of a partition may come before the last resolves (two at most); one that rejects is read again from its first offset, nothing skipped', async () => {
+    const name = await topic('prefetch');
+    const p = producer();
+    const first = Array.from({ length: 5 }, (_, i) => ({ key: null, value: utf8(`first ${i}`), headers: {} }));
+    await p.send(name, first);
+    const r = new Recorder(consumer(unique('g'), name, { prefetch: true, partitionsInFlight: 4 }), async (_batch, _delivery, index) => {
+      if (index !== 0) return;
+      // the first batch stays in flight while more arrive, then fails
+      await waitFor('a second batch handed over', () => r.deliveries.length >= 2, prefetching ? 10_000 : 1_500).catch(() => undefined);
+      throw new Error('handler failure (on purpose)');
+    });
+    await r.received(5);
+    await p.send(name, Array.from({ length: 5 }, (_, i) => ({ key: null, value: utf8(`second ${i}`), headers: {} })));
+    await waitFor('offset 0 handed over again', () => r.deliveries.slice(1).some((d) => d.records[0]!.offset === 0n), 20_000);
+    const again = r.deliveries.findIndex((d, i) => i > 0 && d.records[0]!.offset === 0n);
+    await waitFor('offsets 0..9 after the failure', () => r.deliveries.slice(again).flatMap((d) => d.records).length >= 10, 20_000);
+    await sleep(300);
+    assert.equal(r.deliveries.slice(again).flatMap((d) => d.records.map((x) => x.offset)), Array.from({ length: 10 }, (_, i) => BigInt(i)), 'from the failed batch on, each offset once and in order');
+    assert.ok(r.maxInFlight <= 2, `at most two batches of the partition in flight (${r.maxInFlight})`);
+    if (prefetching) assert.is(r.maxInFlight, 2, 'the second batch came while the first was in flight');
+    await finish(r.consumer);
+  });
+
   test('pause(): nothing more is handed over, the member can still commit; stop() then leaves', async () => {
     const name = await topic('pause-commit');
     const group = unique('g');
@@ -595,5 +621,5 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
   test.run();
 }
 
-conformance('kafkajs', (clientId) => kafkajsTransport({ brokers: brokerList, clientId, logger }));
-conformance('platformatic', (clientId) => platformaticTransport({ brokers: brokerList, clientId, logger }));
+conformance('kafkajs', (clientId) => kafkajsTransport({ brokers: brokerList, clientId, logger }), { prefetching: false });
+conformance('platformatic', (clientId) => platformaticTransport({ brokers: brokerList, clientId, logger }), { prefetching: true });
