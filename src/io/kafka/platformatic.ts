@@ -92,7 +92,14 @@ const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 function toMessages(topic: string, messages: readonly OutboundMessage[]): MessageToProduce[] {
+  // records of a batch mostly share their millisecond: each distinct timestamp is parsed once
+  let text: string | undefined;
+  let timestamp: bigint | undefined;
   return messages.map((m) => {
+    if (m.timestamp !== text) {
+      text = m.timestamp;
+      timestamp = text === undefined ? undefined : BigInt(text);
+    }
     let headers: Map<Buffer, Buffer> | undefined; // most records have none: no Map for them
     for (const name in m.headers) {
       const value = m.headers[name]!;
@@ -103,7 +110,7 @@ function toMessages(topic: string, messages: readonly OutboundMessage[]): Messag
       key: m.key === null ? undefined : asBuffer(m.key),
       value: asBuffer(m.value),
       headers,
-      timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
+      timestamp,
     };
   });
 }
@@ -133,6 +140,9 @@ function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommi
     }
     if (batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue;
     const logAppendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
+    // records of a batch mostly share their millisecond: each distinct timestamp is written once
+    let timestamp = -1n;
+    let text = '';
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta);
       if (offset < from) continue; // a batch starts before the offset asked for
@@ -142,13 +152,12 @@ function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommi
         for (const [name, value] of record.headers) if (name) named[name.toString('utf8')] = value ?? EMPTY; // repeats: the last wins
         headers = named;
       }
-      out.push({
-        key: record.key,
-        value: record.value,
-        headers,
-        timestamp: (logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta).toString(),
-        offset,
-      });
+      const recordTimestamp = logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta;
+      if (recordTimestamp !== timestamp) {
+        timestamp = recordTimestamp;
+        text = timestamp.toString();
+      }
+      out.push({ key: record.key, value: record.value, headers, timestamp: text, offset });
     }
   }
   return out;
