@@ -50,6 +50,11 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string', default: '' },
     /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [kafkajs],kafka-streams". */
     only: { type: 'string' },
+    /**
+     * Every contender this many times, the order rotated each round (no contender always first);
+     * each figure reported is its median over the rounds, the rounds kept in the result file.
+     */
+    rounds: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
 });
@@ -59,6 +64,8 @@ const seconds = Number(args.seconds);
 const saturationCount = Number(args.saturation);
 const partitions = Number(args.partitions);
 const warmupSeconds = Number(args.warmup);
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds is a whole number from 1, not ${args.rounds}`);
 if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -430,18 +437,53 @@ function ratios(runs: readonly Run[]): Ratio[] {
   return out;
 }
 
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** One contender's runs of one load over the rounds, as one run: each figure its median; outputs the fewest. */
+function medianRun(runs: readonly Run[]): Run {
+  if (runs.length === 1) return runs[0]!;
+  const byThroughput = [...runs].sort((a, b) => a.messagesPerSecond - b.messagesPerSecond);
+  const of = <T extends object>(pick: (run: Run) => T): T =>
+    Object.fromEntries(Object.keys(pick(runs[0]!)).map((key) => [key, median(runs.map((r) => (pick(r) as Record<string, number>)[key]!))])) as T;
+  return {
+    ...byThroughput[byThroughput.length >> 1]!, // its RSS timeline
+    outputs: Math.min(...runs.map((r) => r.outputs)),
+    messagesPerSecond: median(runs.map((r) => r.messagesPerSecond)),
+    latencyMs: of((r) => r.latencyMs),
+    processor: of((r) => r.processor),
+    ...(runs[0]!.startupSeconds !== undefined ? { startupSeconds: median(runs.map((r) => r.startupSeconds!)) } : {}),
+  };
+}
+
 const silentLogger = (await import('pino')).pino({ level: 'silent' });
-const results: Run[] = [];
+const roundRuns: Run[][] = [];
 try {
   await warmBroker();
-  for (const contender of contenders) {
-    results.push(await runOnce(contender, 'open-loop'));
-    if (saturationCount > 0 && contender.implementation !== 'broker-floor') results.push(await runOnce(contender, 'saturation'));
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
+    const runs: Run[] = [];
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(i + round) % contenders.length]!;
+      runs.push(await runOnce(contender, 'open-loop'));
+      if (saturationCount > 0 && contender.implementation !== 'broker-floor') runs.push(await runOnce(contender, 'saturation'));
+    }
+    roundRuns.push(runs);
   }
 } finally {
   lookup?.server.kill();
   if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop'], { stdio: 'inherit', env: brokerEnv });
 }
+const results: Run[] = contenders.flatMap((contender) =>
+  ['open-loop', 'saturation'].flatMap((load) => {
+    const runs = roundRuns.flat().filter((r) => label(r) === label(contender) && r.mode.endsWith(load));
+    return runs.length > 0 ? [medianRun(runs)] : [];
+  }),
+);
+if (rounds > 1) console.log(`medians of ${rounds} rounds:`);
 console.table(
   results.map((r) => ({
     processor: label(r),
@@ -464,7 +506,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);
