@@ -174,9 +174,12 @@ export class Flow {
     let encode = this.#encoders.get(output.$typeName);
     if (!encode) {
       const type = this.#registry.getMessage(output.$typeName)!;
-      const json = jsonEncoder(type);
-      // Buffer.from takes small outputs from a shared pool; TextEncoder gives each its own ArrayBuffer
-      encode = this.#sink.encoding === 'protobuf' ? (message) => toBinary(type, message) : (message) => Buffer.from(json(message), 'utf8');
+      if (this.#sink.encoding === 'protobuf') encode = (message) => toBinary(type, message);
+      else {
+        const json = jsonEncoder(type);
+        // Buffer.from takes small outputs from a shared pool; TextEncoder gives each its own ArrayBuffer
+        encode = (message) => Buffer.from(json(message), 'utf8');
+      }
       this.#encoders.set(output.$typeName, encode);
     }
     return encode(output);
@@ -199,7 +202,7 @@ export class Flow {
 
   /**
    * Runs a record through the stages: its output, or its dead letter, or nothing (filtered,
-   * dropped). Synchronous while the stages are: a Promise only from a stage that waits on I/O on.
+   * dropped). Synchronous while the stages are: a Promise only once a stage waits on I/O.
    */
   #runStages(record: FlowRecord): Result | Promise<Result> {
     return this.#stagesFrom(record, 0, this.#timeStages && (this.#staged++ & (STAGE_TIMING_SAMPLE - 1)) === 0);
