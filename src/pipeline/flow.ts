@@ -20,7 +20,7 @@ import { jsonEncoder } from './record-json.ts';
 import { schemaAt } from './rules.ts';
 import { HttpService } from '../io/http/service.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, SourceBatch, Stage, StageOutcome } from './types.ts';
+import type { Acknowledgement, ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage, StageOutcome } from './types.ts';
 
 /** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
 interface Result {
@@ -350,7 +350,7 @@ export class Flow {
   }
 
   /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
-  async #deliver(batch: SourceBatch, { outputs, letters, receivedAt }: Delivered): Promise<void> {
+  async #deliver(batch: Acknowledgement, { outputs, letters, receivedAt }: Delivered): Promise<void> {
     if (batch.deliverAtomically) {
       const sends = [{ ...this.#sink.transactional!, messages: outputs }];
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
@@ -382,11 +382,11 @@ export class Flow {
     let failure: { error: unknown } | undefined;
     const stopped = this.#readiness.flowRunning(() => (this.#stopping ? `flow ${this.name}: stopping` : undefined));
     try {
-      for await (const batch of this.#source) {
-        const lane = batch.lane ?? '';
-        const processed = this.#processBatch(batch.messages);
+      for await (const { messages, lane = '', ...acknowledgement } of this.#source) {
+        // kept until delivery: the acknowledgement, not the messages (they die young)
+        const processed = this.#processBatch(messages);
         const settled: Promise<void> = Promise.all([processed, lastOfLane.get(lane)])
-          .then(([delivery]) => (failure ? undefined : this.#deliver(batch, delivery)))
+          .then(([delivery]) => (failure ? undefined : this.#deliver(acknowledgement, delivery)))
           .catch((error: unknown) => void (failure ??= { error }))
           .finally(() => {
             inFlight.delete(settled);

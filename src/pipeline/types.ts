@@ -38,21 +38,28 @@ export interface InputMessage {
 }
 
 /** What a source yields: messages in order, and how to acknowledge them once delivered. */
-export interface SourceBatch {
+export interface SourceBatch extends Acknowledgement {
   readonly messages: readonly InputMessage[];
   /**
    * Batches of one lane (a Kafka partition) are delivered in the order they were handed over;
    * those of different lanes may be delivered concurrently. Default: one lane for the source.
    */
   readonly lane?: string;
+}
+
+/**
+ * How a batch is acknowledged. The flow keeps these functions, not the batch, until delivery (so
+ * that the messages die young) and calls them on their own: they must not use `this`.
+ */
+export interface Acknowledgement {
   /** At-least-once: called after every output and dead letter of the batch is acknowledged; commits. */
-  done(): Promise<void>;
+  readonly done: () => Promise<void>;
   /**
    * Exactly-once sources: writes the batch's outputs and dead letters and commits its offsets in
    * one transaction, instead of the sinks' writes and done(). False when it was aborted (the
    * batch comes again).
    */
-  deliverAtomically?(sends: readonly TopicSend[]): Promise<boolean>;
+  readonly deliverAtomically?: (sends: readonly TopicSend[]) => Promise<boolean>;
 }
 
 /** A batch's messages for one topic. */

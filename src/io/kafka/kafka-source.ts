@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
-import { type Admin, type FetchedBatch, ProducerFenced, type TransactionalProducer } from './transport.ts';
+import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z.strictObject({
   ...connectionFields,
@@ -150,65 +150,73 @@ export const kafkaSource: SourceSpec<typeof config> = {
       const committed = await admin.committedOffset(groupId, fetched.topic, fetched.partition);
       return { ...fetched, records: fetched.records.filter((r) => r.offset >= committed) };
     };
+    /**
+     * How a batch is acknowledged, and a promise that settles with it. Built apart from the batch:
+     * it outlives the batch's records and messages, which then die young instead of waiting for
+     * the outputs' round trip to the broker.
+     */
+    const acknowledgement = (topic: string, partition: number, next: bigint, highWatermark: bigint, membership: GroupMembership | undefined) => {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const settled = new Promise<void>((resolved, rejected) => {
+        resolve = resolved;
+        reject = rejected;
+      });
+      pending++;
+      const lane = `${topic}\u0000${partition}`;
+      const deliverAtomically = async (sends: readonly TopicSend[]) => {
+        const [id, producer] = producerFor(topic, partition);
+        const started = performance.now();
+        try {
+          await producer.commitBatch(sends, { topic, partition, next }, groupId, membership);
+          metrics.transactionsCommitted.inc();
+          metrics.transactionDuration.record((performance.now() - started) / 1000);
+          metrics.lag(topic, partition, highWatermark, next);
+          pending--;
+          resolve();
+          return true;
+        } catch (error) {
+          metrics.transactionsAborted.inc();
+          pending--;
+          // aborted: the batch is fetched again from the committed offset, by us or the new owner
+          if (error instanceof ProducerFenced) {
+            producers.delete(id);
+            await producer.close().catch(() => undefined);
+          }
+          context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
+          reject(error);
+          return false;
+        }
+      };
+      const done = async () => {
+        if ((delivered.get(lane)?.next ?? -1n) < next) delivered.set(lane, { topic, partition, next });
+        metrics.lag(topic, partition, highWatermark, next);
+        // while closing, commit before the handler returns: kafkajs leaves the group right after
+        if (options['commit-interval-ms'] === 0) await commitDelivered();
+        else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
+        pending--;
+        resolve();
+      };
+      return { lane, settled, done, ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}) };
+    };
     const handOver = async (fetchedBatch: FetchedBatch) => {
       const fetched = context.delivery === 'exactly-once' && !transport.fencesByGroup ? await fenceFirst(fetchedBatch) : fetchedBatch;
-      if (fetched.records.length === 0) return;
-      return new Promise<void>((resolve, reject) => {
-        pending++;
-        const receivedAt = performance.now();
-        const { topic, partition, records, highWatermark } = fetched;
-        metrics.lag(topic, partition, highWatermark, records[0]!.offset);
-        const messages: InputMessage[] = records.map((r) => ({
-          value: r.value ?? EMPTY,
-          key: r.key,
-          headers: r.headers,
-          timestamp: r.timestamp,
-          origin: { kind: 'kafka', topic, partition, offset: r.offset },
-          receivedAt,
-        }));
-        const next = records[records.length - 1]!.offset + 1n;
-        const lane = `${topic}\u0000${partition}`;
-        const deliverAtomically = async (sends: readonly TopicSend[]) => {
-          const [id, producer] = producerFor(topic, partition);
-          const started = performance.now();
-          try {
-            await producer.commitBatch(sends, { topic, partition, next }, groupId, fetched.membership);
-            metrics.transactionsCommitted.inc();
-            metrics.transactionDuration.record((performance.now() - started) / 1000);
-            metrics.lag(topic, partition, highWatermark, next);
-            settle();
-            resolve();
-            return true;
-          } catch (error) {
-            metrics.transactionsAborted.inc();
-            settle();
-            // aborted: the batch is fetched again from the committed offset, by us or the new owner
-            if (error instanceof ProducerFenced) {
-              producers.delete(id);
-              await producer.close().catch(() => undefined);
-            }
-            context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
-            reject(error);
-            return false;
-          }
-        };
-        const settle = () => pending--;
-        queue.push({
-          messages,
-          lane,
-          ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}),
-          done: async () => {
-            if ((delivered.get(lane)?.next ?? -1n) < next) delivered.set(lane, { topic, partition, next });
-            metrics.lag(topic, partition, highWatermark, next);
-            // while closing, commit before the handler returns: kafkajs leaves the group right after
-            if (options['commit-interval-ms'] === 0) await commitDelivered();
-            else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
-            settle();
-            resolve();
-          },
-        });
-        notify();
-      });
+      const { topic, partition, records, highWatermark } = fetched;
+      if (records.length === 0) return;
+      metrics.lag(topic, partition, highWatermark, records[0]!.offset);
+      const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership);
+      const receivedAt = performance.now();
+      const messages: InputMessage[] = records.map((r) => ({
+        value: r.value ?? EMPTY,
+        key: r.key,
+        headers: r.headers,
+        timestamp: r.timestamp,
+        origin: { kind: 'kafka', topic, partition, offset: r.offset },
+        receivedAt,
+      }));
+      queue.push({ messages, ...acknowledge });
+      notify();
+      return settled;
     };
     let running: Promise<void> | undefined;
     return {

@@ -386,14 +386,16 @@ class PlatformaticConsumerAdapter implements Consumer {
   }
 
   #handOver(handle: (batch: FetchedBatch) => Promise<void>, batch: FetchedBatch, position: Position, from: bigint): void {
-    const id = key(batch.topic, batch.partition);
+    // the callbacks keep the partition, not the batch: its records are garbage once processed
+    const { topic, partition } = batch;
+    const id = key(topic, partition);
     position.inFlight++;
     this.#batchesInFlight++;
     const handled = handle(batch)
       .catch((error: unknown) => {
         // not delivered: the partition is read again from this batch on; the batches after it
         // that are in flight, and fetches under way, belong to the old position and are dropped
-        this.#logger.debug({ topic: batch.topic, partition: batch.partition, error: (error as Error).message }, 'batch not handled: fetched again');
+        this.#logger.debug({ topic, partition, error: (error as Error).message }, 'batch not handled: fetched again');
         if (this.#positions.get(id) === position && !position.stale) this.#positions.set(id, { next: from, inFlight: 0 });
       })
       .finally(() => {
