@@ -506,6 +506,12 @@ class PlatformaticProducerAdapter implements Producer {
   readonly #producer: PlatformaticProducer;
   readonly #options: ProducerOptions;
   readonly #ready: () => Promise<void>;
+  /**
+   * Idempotent: the send before this one. The library numbers an idempotent producer's records
+   * wrongly when sends overlap (the broker refuses them as out of order sequence numbers; see
+   * platformatic/kafka#326), so they go one at a time, as kafkajs does with one request in flight.
+   */
+  #previous: Promise<unknown> = Promise.resolve();
 
   constructor(options: AdapterOptions, producerOptions: ProducerOptions) {
     this.#options = producerOptions;
@@ -521,8 +527,13 @@ class PlatformaticProducerAdapter implements Producer {
   async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.#ready();
+    const send = () => this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
     try {
-      await this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
+      if (this.#options.idempotent) {
+        const sent = this.#previous.then(send, send);
+        this.#previous = sent;
+        await sent;
+      } else await send();
     } catch (error) {
       if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
       throw error;
