@@ -1,7 +1,8 @@
 // The broker restarts under a running processor (the broker of scripts/kafka.sh on KAFKA_PORT,
 // which KAFKA_BROKERS names; scripts/test.mjs starts one and passes both): the campaign flow
-// (config/qal.conf with this run's own topics and group) on a 4-partition input of 30,000 valid
-// events (the sample lines that are written, each with a fresh eventId and userId).
+// (config/qal.conf with this run's own topics and group, idempotent sinks as config/production.conf
+// has them) on a 4-partition input of 30,000 valid events (the sample lines that are written, each
+// with a fresh eventId and userId).
 //   - 20,000 events are produced, the processor starts; once it has written a fifth of them,
 //     `scripts/kafka.sh restart` stops the broker (SIGTERM) and starts it again on the same data;
 //   - the remaining 10,000 events are produced once the broker is back;
@@ -96,7 +97,9 @@ register('scripts/kafka.sh restart during a run of 30k events: the same process 
     return file;
   });
   const config = join(state.dir, 'restart.conf');
-  writeCampaignOverlay(config, state, { partitions: PARTITIONS, log: join(state.dir, 'sluice.log') });
+  // production's setting: an idempotent producer's sequence numbers must survive the restart
+  const idempotent = ['flows.campaign.sink.idempotent = true', 'flows.campaign.dead-letter.idempotent = true'];
+  writeCampaignOverlay(config, state, { partitions: PARTITIONS, log: join(state.dir, 'sluice.log'), lines: idempotent });
   sluice(['topics', 'create', '--config', config]);
   const produce = (file: string) => sluice(['produce', '--brokers', BROKERS, '--topic', state.input, '--file', file, '--key', 'userId', '--batch-size', '2000']);
   produce(files[0]!);
