@@ -41,4 +41,4 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SLUICE_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # exec form: node is PID 1 and receives SIGTERM itself (Sluice drains and exits 0)
-ENTRYPOINT ["node", "dist/src/cli.js", "run"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/src/cli.js", "run"]

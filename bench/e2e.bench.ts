@@ -27,7 +27,7 @@ import { createTopics } from '../src/io/kafka/tools.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { decodeSpan } from '../src/pipeline/fields.ts';
 import { buildCorpus } from './corpus.ts';
-import { resultHeader } from './meta.ts';
+import { resultHeader, sluiceNodeFlags } from './meta.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     'peer-threads': { type: 'string', default: '1' },
     /** How long the enrichment services (a lookup server in a process of its own) take to answer. */
     'enrich-delay-ms': { type: 'string', default: '0' },
-    /** Node.js flags for Sluice's processes, e.g. "--max-old-space-size=160" or "--cpu-prof --cpu-prof-dir=DIR". */
+    /** Node.js flags for Sluice's processes, after those of `npm start` (a later flag wins), e.g. "--max-old-space-size=160" or "--cpu-prof --cpu-prof-dir=DIR". */
     'node-options': { type: 'string', default: '' },
     /** Only these processors, by their label: e.g. "sluice-wasm,sluice-wasm [kafkajs],kafka-streams". */
     only: { type: 'string' },
@@ -256,7 +256,7 @@ ${contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
 ${args.set!.join('\n')}
 `,
   );
-  const nodeFlags = args['node-options']!.split(/\s+/).filter((flag) => flag !== '');
+  const nodeFlags = [...sluiceNodeFlags(), ...args['node-options']!.split(/\s+/).filter((flag) => flag !== '')];
   return spawn(process.execPath, [...nodeFlags, join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...(lookup ? { CONTENT_API_URL: lookup.url, CAMPAIGN_MANAGER_URL: lookup.url, RECOMMENDER_API_URL: lookup.url } : {}) },
@@ -514,7 +514,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: args['node-options'], enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);

@@ -63,3 +63,13 @@ export function versions(): Versions {
 export function resultHeader(suite: string, config: Record<string, unknown>) {
   return { suite, date: new Date().toISOString(), machine: machine(), versions: versions(), config };
 }
+
+/**
+ * The Node.js flags Sluice runs with, as `npm start` gives them (the Dockerfile's entrypoint has
+ * the same, a test checks): the benches run the processor as users do.
+ */
+export function sluiceNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const words = start.split(/\s+/);
+  return words.slice(1, words.indexOf('dist/src/cli.js'));
+}
