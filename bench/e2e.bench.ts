@@ -14,7 +14,7 @@
 // (bench/peers/kafka-streams, no enrichment); then it prints the ratios. --only picks processors.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FetchIsolationLevels, MessagesStreamModes, Consumer as PlatformaticConsumer } from '@platformatic/kafka';
@@ -106,6 +106,20 @@ interface Run extends Contender {
   processor: { cpuSeconds: number; maxRssMiB: number; measuredCpuSeconds?: number };
   /** The processor's RSS every 10 s from its start: [seconds, MiB] (a soak shows whether it is flat). */
   rssTimeline: [number, number][];
+  /** Cores busy while measured (saturation: first to last output), by whom: what the machine had left. */
+  cores: CoresBusy;
+}
+
+interface CoresBusy {
+  processor: number;
+  /** The broker this bench started (absent with KAFKA_BROKERS). */
+  broker?: number;
+  /** This process: load generator and reader. */
+  harness: number;
+  /** Every process on the machine. */
+  machine: number;
+  /** Cores the machine has. */
+  of: number;
 }
 
 const PEER_DIR = join(packageRoot, 'bench', 'peers', 'kafka-streams');
@@ -288,6 +302,9 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
   let outputs = 0;
   let firstArrival = 0;
   let lastArrival = 0;
+  let processor: ChildProcess | undefined;
+  /** CPU used so far when the measured window opened (saturation: at the first output). */
+  let windowOpened: CpuSnapshot | undefined;
   // the reader is @platformatic/kafka: the kafkajs consumer alone adds about 25 ms at the median
   // (measured against kcat on this broker), which would hide the processor's own latency
   const reader = new PlatformaticConsumer({ clientId: 'sluice-bench-reader', bootstrapBrokers: brokers.split(','), groupId: `bench-reader-${suffix}` });
@@ -307,7 +324,10 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     histogram.recordValue(Math.max(1, now - stamped));
     outputs++;
     lastArrival = performance.now();
-    if (firstArrival === 0) firstArrival = lastArrival;
+    if (firstArrival === 0) {
+      firstArrival = lastArrival;
+      if (load === 'saturation') windowOpened = cpuSnapshot(processor);
+    }
   });
   let sent = 0;
   if (load === 'saturation') {
@@ -318,7 +338,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     sent = saturationCount;
   }
   const spawned = performance.now();
-  const processor = startProcessor(contender, suffix, topics);
+  processor = startProcessor(contender, suffix, topics);
   const rssTimeline: [number, number][] = [];
   const sampler = setInterval(() => {
     const rss = processor && currentRssMiB(processor.pid!);
@@ -349,6 +369,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
     measureFrom = Date.now();
     cpuBefore = processUsage(processor).cpuSeconds;
+    windowOpened = cpuSnapshot(processor);
   }
   let started = performance.now();
   if (load === 'open-loop') {
@@ -361,6 +382,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const windowClosed = cpuSnapshot(processor);
   if (load === 'saturation' && firstArrival > 0) started = firstArrival;
   const elapsed = ((lastArrival || performance.now()) - started) / 1000;
   const usage = processUsage(processor);
@@ -386,6 +408,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
     processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
     rssTimeline,
+    cores: coresBusy(windowOpened ?? windowClosed, windowClosed),
   };
 }
 
@@ -403,6 +426,54 @@ function processUsage(processor: ChildProcess | undefined): { cpuSeconds: number
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
   const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSeconds: ticks / 100, maxRssMiB: Math.round(Number(peak?.[1] ?? 0) / 1024) };
+}
+
+/** CPU seconds so far of the processor, the broker, this process and the whole machine. */
+interface CpuSnapshot {
+  at: number;
+  processor: number;
+  broker: number | undefined;
+  harness: number;
+  machine: number;
+}
+
+const brokerPidFile = join(process.env.SLUICE_KAFKA_RUN ?? `/tmp/sluice-kafka-${port}`, 'pid');
+
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuSnapshot(processor: ChildProcess | undefined): CpuSnapshot {
+  // /proc/stat's first line: all cores' user nice system idle iowait irq softirq steal ticks
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const busy = ticks.reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!;
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    processor: cpuSecondsOf(processor?.pid) ?? 0,
+    broker: ownBroker && existsSync(brokerPidFile) ? cpuSecondsOf(Number(readFileSync(brokerPidFile, 'utf8').trim())) : undefined,
+    harness: (own.user + own.system) / 1e6,
+    machine: busy / 100,
+  };
+}
+
+function coresBusy(from: CpuSnapshot, to: CpuSnapshot): CoresBusy {
+  const seconds = Math.max(0.001, (to.at - from.at) / 1000);
+  const cores = (a: number, b: number) => Math.round(((b - a) / seconds) * 100) / 100;
+  return {
+    processor: cores(from.processor, to.processor),
+    ...(from.broker !== undefined && to.broker !== undefined ? { broker: cores(from.broker, to.broker) } : {}),
+    harness: cores(from.harness, to.harness),
+    machine: cores(from.machine, to.machine),
+    of: availableParallelism(),
+  };
 }
 
 interface Ratio {
@@ -439,6 +510,9 @@ function ratios(runs: readonly Run[]): Ratio[] {
   return out;
 }
 
+/** Cores busy as processor/broker/harness/machine (`-`: a broker this bench did not start). */
+const coresText = (c: CoresBusy) => `${c.processor}/${c.broker ?? '-'}/${c.harness}/${c.machine} of ${c.of}`;
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -457,6 +531,7 @@ function medianRun(runs: readonly Run[]): Run {
     messagesPerSecond: median(runs.map((r) => r.messagesPerSecond)),
     latencyMs: of((r) => r.latencyMs),
     processor: of((r) => r.processor),
+    cores: of((r) => r.cores),
     ...(runs[0]!.startupSeconds !== undefined ? { startupSeconds: median(runs.map((r) => r.startupSeconds!)) } : {}),
   };
 }
@@ -503,6 +578,7 @@ console.table(
     'cpu s': r.processor.cpuSeconds,
     'rss MiB': r.processor.maxRssMiB,
     'rss end MiB': r.rssTimeline.at(-1)?.[1] ?? '',
+    'cores p/b/h/all': coresText(r.cores),
   })),
 );
 const comparison = args.compare ? ratios(results) : undefined;

@@ -1,8 +1,9 @@
 // The regression gate: the figures of a result file (bench/results/<suite>.json), each with the
 // direction that is better and how far it may move the other way before a run fails.
 // Absolute times are noisy on a shared machine, so what fails a run by default are ratios measured
-// in the same run (the core against JSON.parse + ajv and against simdjson); absolute figures are
-// reported, and gated only when a tolerance is given for them (`--tolerance "ns/msg=50%"`).
+// in the same run (the core against JSON.parse + ajv and against simdjson; end to end, Sluice
+// against each peer of a --compare run); absolute figures are reported, and gated only when a
+// tolerance is given for them (`--tolerance "ns/msg=50%"`).
 
 export interface Figure {
   /** `<scope>: <kind>`, e.g. `content: core speedup vs JSON.parse + ajv`. */
@@ -30,6 +31,11 @@ export const TOLERANCES: Record<string, Tolerance> = {
   'p90 ms': { tolerance: null },
   'p99 ms': { tolerance: null },
   'p99.9 ms': { tolerance: null },
+  // end to end, Sluice (wasm core) / peer, above 1 when Sluice is ahead; single runs of the same
+  // code moved them by up to 27 % (throughput) and 45 % (p99, which is left ungated)
+  'throughput ratio': { tolerance: 0.35 },
+  'cpu/msg ratio': { tolerance: 0.35 },
+  'p99 ratio': { tolerance: null },
 };
 
 export type Verdict = 'PASS' | 'FAIL' | 'INFO' | 'SKIP';
@@ -53,8 +59,14 @@ interface CoreResult {
 
 interface E2eResult {
   suite: 'e2e';
-  results: { mode: string; messagesPerSecond: number; latencyMs: Record<string, number> }[];
+  results: { mode: string; implementation?: string; client?: string; enrichment?: boolean; messagesPerSecond: number; latencyMs: Record<string, number> }[];
+  /** bench:peers: Sluice against each other contender of the same load (see bench/e2e.bench.ts). */
+  comparison?: { load: string; enrichment: boolean; versus: string; throughput: number; p99: number; cpuPerMessage: number }[];
 }
+
+/** A run's processor as bench:e2e labels it (files from single-processor runs before the label have none). */
+const processorOf = (r: E2eResult['results'][number]) =>
+  r.implementation ? `${r.implementation}${r.client ? ` [${r.client}]` : ''}${r.enrichment ? ' +enrich' : ''} ` : '';
 
 export type SuiteResult = CoreResult | E2eResult;
 
@@ -69,8 +81,16 @@ export function figures(result: SuiteResult): Figure[] {
     for (const r of result.results) add(`${r.flow} ${r.case}`, 'ns/msg', r.nanosecondsPerMessage, 'lower');
   } else {
     for (const r of result.results) {
-      add(r.mode, 'msg/s', r.messagesPerSecond, 'higher');
-      for (const [key, kind] of Object.entries(LATENCY_KINDS)) if (r.latencyMs[key] !== undefined) add(r.mode, kind, r.latencyMs[key]!, 'lower');
+      const scope = `${processorOf(r)}${r.mode}`;
+      add(scope, 'msg/s', r.messagesPerSecond, 'higher');
+      for (const [key, kind] of Object.entries(LATENCY_KINDS)) if (r.latencyMs[key] !== undefined) add(scope, kind, r.latencyMs[key]!, 'lower');
+    }
+    for (const c of result.comparison ?? []) {
+      const scope = `sluice-wasm vs ${c.versus}, ${c.load}${c.enrichment ? ' +enrich' : ''}`;
+      // open loop, both keep up with the offered rate: throughput is the rate, not a comparison
+      if (c.load.endsWith('saturation')) add(scope, 'throughput ratio', c.throughput, 'higher');
+      add(scope, 'p99 ratio', c.p99, 'higher');
+      add(scope, 'cpu/msg ratio', c.cpuPerMessage, 'higher');
     }
   }
   return out;

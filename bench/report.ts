@@ -39,6 +39,8 @@ interface E2eFile extends Header {
     latencyMs: Record<string, number>;
     processor?: { cpuSeconds: number; maxRssMiB: number };
     rssTimeline?: [number, number][];
+    /** Cores busy while measured (files from before this field have none). */
+    cores?: { processor: number; broker?: number; harness: number; machine: number; of: number };
   }[];
 }
 
@@ -204,8 +206,8 @@ if (e2e.length > 0) {
     const keys = [...new Set(file.results.flatMap((r) => Object.keys(r.latencyMs)))];
     md.push(
       markdownTable(
-        ['processor', 'mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB'],
-        file.results.map((r) => [processorOf(r), r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—']),
+        ['processor', 'mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB', 'cores busy: processor / broker / harness / all'],
+        file.results.map((r) => [processorOf(r), r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—', r.cores ? `${r.cores.processor} / ${r.cores.broker ?? '—'} / ${r.cores.harness} / ${r.cores.machine} of ${r.cores.of}` : '—']),
         1,
       ),
       '',

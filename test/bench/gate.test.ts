@@ -111,6 +111,61 @@ test('bench:gate exits 1 with the table on a regressed file, 0 on an equal one, 
   assert.match(missing.stderr, /--baseline .*nothing\.json: no such file/);
 });
 
+/** A bench:peers result: two contenders under the same load names, and Sluice's ratios to the peer. */
+function peersResult(throughputRatio: number, cpuRatio: number) {
+  const run = (implementation: string, load: string, messagesPerSecond: number, p99: number) => ({
+    mode: `at-least-once ${load}`,
+    implementation,
+    enrichment: false,
+    messagesPerSecond,
+    latencyMs: { p50: p99 / 2, p90: p99 * 0.8, p99, p999: p99 * 1.5 },
+  });
+  return {
+    suite: 'e2e' as const,
+    results: [run('sluice-wasm', 'open-loop', 9_666, 18), run('sluice-wasm', 'saturation', 62_405, 7_239), run('kafka-streams', 'open-loop', 9_620, 41), run('kafka-streams', 'saturation', 45_141, 10_191)],
+    comparison: [
+      { load: 'at-least-once open-loop', enrichment: false, versus: 'kafka-streams', throughput: 1, p99: 2.28, cpuPerMessage: cpuRatio },
+      { load: 'at-least-once saturation', enrichment: false, versus: 'kafka-streams', throughput: throughputRatio, p99: 1.41, cpuPerMessage: cpuRatio },
+    ],
+  };
+}
+
+test('end to end: each contender has its own figures; Sluice against the peer is gated as ratios', () => {
+  const base = peersResult(1.38, 2.21);
+  const rows = compare(base, peersResult(1.38, 2.21));
+  assert.equal(new Set(rows.map((r) => r.figure)).size, rows.length);
+  assert.ok(rows.some((r) => r.figure === 'kafka-streams at-least-once saturation: msg/s' && r.baseline === 45_141));
+  assert.ok(rows.some((r) => r.figure === 'sluice-wasm at-least-once saturation: msg/s' && r.baseline === 62_405));
+  const gated = rows.filter((r) => r.tolerance !== null).map((r) => r.figure);
+  assert.equal(gated.sort(), [
+    'sluice-wasm vs kafka-streams, at-least-once open-loop: cpu/msg ratio',
+    'sluice-wasm vs kafka-streams, at-least-once saturation: cpu/msg ratio',
+    'sluice-wasm vs kafka-streams, at-least-once saturation: throughput ratio',
+  ]);
+  assert.ok(rows.every((r) => r.verdict === 'PASS' || r.verdict === 'INFO'));
+
+  // Sluice fell behind the peer: fails; a 20 % drop is noise and passes
+  const caughtUp = compare(base, peersResult(0.8, 2.21)).filter((r) => r.verdict === 'FAIL');
+  assert.equal(caughtUp.map((r) => r.figure), ['sluice-wasm vs kafka-streams, at-least-once saturation: throughput ratio']);
+  assert.ok(compare(base, peersResult(1.1, 2.21)).every((r) => r.verdict !== 'FAIL'));
+  // twice the CPU per message: both loads fail
+  assert.equal(compare(base, peersResult(1.38, 1.1)).filter((r) => r.verdict === 'FAIL').length, 2);
+  // absolute figures: only when asked
+  const slower = peersResult(1.38, 2.21);
+  for (const r of slower.results) r.messagesPerSecond /= 2;
+  assert.ok(compare(base, slower).every((r) => r.verdict !== 'FAIL'));
+  assert.equal(compare(base, slower, Object.fromEntries([parseTolerance('msg/s=30%')])).filter((r) => r.verdict === 'FAIL').length, 4);
+});
+
+test('bench:gate on end-to-end files: exit 1 with the table when Sluice lost its lead over the peer', () => {
+  const baseFile = file('peers-base.json', peersResult(1.38, 2.21));
+  const regressed = gate('--baseline', baseFile, '--current', file('peers-regressed.json', peersResult(0.8, 2.21)));
+  assert.is(regressed.status, 1, regressed.stdout + regressed.stderr);
+  assert.match(regressed.stdout, /sluice-wasm vs kafka-streams, at-least-once saturation: throughput ratio\s+1\.38\s+0\.80\s+-42\.0 %\s+-35 %\s+FAIL/);
+  const same = gate('--baseline', baseFile, '--current', file('peers-same.json', peersResult(1.38, 2.21)));
+  assert.is(same.status, 0, same.stdout + same.stderr);
+});
+
 test('a real quick run with the core slowed in the harness fails the gate', () => {
   // 20 µs a message on a core that takes about 1–4: the core/ajv ratio falls far past 35 %
   const slowed = spawnSync(
