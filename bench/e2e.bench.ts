@@ -120,6 +120,11 @@ interface CoresBusy {
   machine: number;
   /** Cores the machine has. */
   of: number;
+  /**
+   * Sluice's event-loop thread: the share of the time it ran, and the share it was ready to run
+   * but waited for a core (run queue). Together near 1: CPU-bound, and short of a core that long.
+   */
+  loopThread?: { running: number; waiting: number };
 }
 
 const PEER_DIR = join(packageRoot, 'bench', 'peers', 'kafka-streams');
@@ -326,7 +331,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     lastArrival = performance.now();
     if (firstArrival === 0) {
       firstArrival = lastArrival;
-      if (load === 'saturation') windowOpened = cpuSnapshot(processor);
+      if (load === 'saturation') windowOpened = cpuSnapshot(processor, contender);
     }
   });
   let sent = 0;
@@ -369,7 +374,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
     measureFrom = Date.now();
     cpuBefore = processUsage(processor).cpuSeconds;
-    windowOpened = cpuSnapshot(processor);
+    windowOpened = cpuSnapshot(processor, contender);
   }
   let started = performance.now();
   if (load === 'open-loop') {
@@ -382,7 +387,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const windowClosed = cpuSnapshot(processor);
+  const windowClosed = cpuSnapshot(processor, contender);
   if (load === 'saturation' && firstArrival > 0) started = firstArrival;
   const elapsed = ((lastArrival || performance.now()) - started) / 1000;
   const usage = processUsage(processor);
@@ -432,6 +437,8 @@ function processUsage(processor: ChildProcess | undefined): { cpuSeconds: number
 interface CpuSnapshot {
   at: number;
   processor: number;
+  /** Sluice's main thread: [ns run, ns waited on a run queue] (/proc schedstat); absent for the Java peer. */
+  loopThread: [number, number] | undefined;
   broker: number | undefined;
   harness: number;
   machine: number;
@@ -450,7 +457,17 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
   }
 }
 
-function cpuSnapshot(processor: ChildProcess | undefined): CpuSnapshot {
+function threadSchedule(pid: number | undefined): [number, number] | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const [running, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return [running!, waiting!];
+  } catch {
+    return undefined; // a kernel without schedstats
+  }
+}
+
+function cpuSnapshot(processor: ChildProcess | undefined, contender: Contender): CpuSnapshot {
   // /proc/stat's first line: all cores' user nice system idle iowait irq softirq steal ticks
   const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const busy = ticks.reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!;
@@ -458,6 +475,7 @@ function cpuSnapshot(processor: ChildProcess | undefined): CpuSnapshot {
   return {
     at: performance.now(),
     processor: cpuSecondsOf(processor?.pid) ?? 0,
+    loopThread: contender.implementation === 'kafka-streams' ? undefined : threadSchedule(processor?.pid),
     broker: ownBroker && existsSync(brokerPidFile) ? cpuSecondsOf(Number(readFileSync(brokerPidFile, 'utf8').trim())) : undefined,
     harness: (own.user + own.system) / 1e6,
     machine: busy / 100,
@@ -473,6 +491,9 @@ function coresBusy(from: CpuSnapshot, to: CpuSnapshot): CoresBusy {
     harness: cores(from.harness, to.harness),
     machine: cores(from.machine, to.machine),
     of: availableParallelism(),
+    ...(from.loopThread && to.loopThread
+      ? { loopThread: { running: Math.round((to.loopThread[0] - from.loopThread[0]) / (seconds * 1e7)) / 100, waiting: Math.round((to.loopThread[1] - from.loopThread[1]) / (seconds * 1e7)) / 100 } }
+      : {}),
   };
 }
 
@@ -512,12 +533,18 @@ function ratios(runs: readonly Run[]): Ratio[] {
 
 /** Cores busy as processor/broker/harness/machine (`-`: a broker this bench did not start). */
 const coresText = (c: CoresBusy) => `${c.processor}/${c.broker ?? '-'}/${c.harness}/${c.machine} of ${c.of}`;
+/** Sluice's event-loop thread: ran / waited for a core, as shares of the time. */
+const loopText = (c: CoresBusy) => (c.loopThread ? `${c.loopThread.running}/${c.loopThread.waiting}` : '');
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
+
+/** Every number of `figures` to 2 decimals (a median of an even count is a mean of two). */
+const hundredths = <T extends object>(figures: T): T =>
+  Object.fromEntries(Object.entries(figures).map(([key, value]) => [key, typeof value === 'number' ? Math.round(value * 100) / 100 : value])) as T;
 
 /** One contender's runs of one load over the rounds, as one run: each figure its median; outputs the fewest. */
 function medianRun(runs: readonly Run[]): Run {
@@ -531,7 +558,10 @@ function medianRun(runs: readonly Run[]): Run {
     messagesPerSecond: median(runs.map((r) => r.messagesPerSecond)),
     latencyMs: of((r) => r.latencyMs),
     processor: of((r) => r.processor),
-    cores: of((r) => r.cores),
+    cores: {
+      ...hundredths(of(({ cores: { loopThread: _, ...numbers } }) => numbers)),
+      ...(runs.every((r) => r.cores.loopThread) ? { loopThread: hundredths(of((r) => r.cores.loopThread!)) } : {}),
+    },
     ...(runs[0]!.startupSeconds !== undefined ? { startupSeconds: median(runs.map((r) => r.startupSeconds!)) } : {}),
   };
 }
@@ -579,6 +609,7 @@ console.table(
     'rss MiB': r.processor.maxRssMiB,
     'rss end MiB': r.rssTimeline.at(-1)?.[1] ?? '',
     'cores p/b/h/all': coresText(r.cores),
+    'loop ran/waited': loopText(r.cores),
   })),
 );
 const comparison = args.compare ? ratios(results) : undefined;
