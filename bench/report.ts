@@ -40,7 +40,7 @@ interface E2eFile extends Header {
     processor?: { cpuSeconds: number; maxRssMiB: number };
     rssTimeline?: [number, number][];
     /** Cores busy while measured (files from before this field have none). */
-    cores?: { processor: number; broker?: number; harness: number; machine: number; of: number };
+    cores?: { processor: number; broker?: number; harness: number; machine: number; of: number; loopThread?: { running: number; waiting: number } };
   }[];
 }
 
@@ -206,8 +206,8 @@ if (e2e.length > 0) {
     const keys = [...new Set(file.results.flatMap((r) => Object.keys(r.latencyMs)))];
     md.push(
       markdownTable(
-        ['processor', 'mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB', 'cores busy: processor / broker / harness / all'],
-        file.results.map((r) => [processorOf(r), r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—', r.cores ? `${r.cores.processor} / ${r.cores.broker ?? '—'} / ${r.cores.harness} / ${r.cores.machine} of ${r.cores.of}` : '—']),
+        ['processor', 'mode', 'offered msg/s', 'outputs', 'msg/s', ...keys.map((k) => `${k} ms`), 'cpu s', 'rss MiB', 'cores busy: processor / broker / harness / all', 'event loop ran / waited for a core'],
+        file.results.map((r) => [processorOf(r), r.mode, r.offered ?? 'max', r.outputs, r.messagesPerSecond, ...keys.map((k) => r.latencyMs[k] ?? '—'), r.processor?.cpuSeconds ?? '—', r.processor?.maxRssMiB ?? '—', r.cores ? `${r.cores.processor} / ${r.cores.broker ?? '—'} / ${r.cores.harness} / ${r.cores.machine} of ${r.cores.of}` : '—', r.cores?.loopThread ? `${r.cores.loopThread.running} / ${r.cores.loopThread.waiting}` : '—']),
         1,
       ),
       '',
