@@ -502,20 +502,6 @@ class PlatformaticConsumerAdapter implements Consumer {
   }
 }
 
-/** A write waiting for its produce request (see PlatformaticProducerAdapter.send). */
-interface QueuedWrite {
-  readonly topic: string;
-  readonly messages: readonly OutboundMessage[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** Writes queued past this many value bytes go at once rather than at the end of the turn. */
-const COALESCE_BYTES = 64 * 1024;
-
-const tooLarge = (error: unknown) => hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE');
-const asSinkError = (error: unknown) => (tooLarge(error) ? new MessageTooLarge((error as Error).message, { cause: error }) : error);
-
 class PlatformaticProducerAdapter implements Producer {
   readonly #producer: PlatformaticProducer;
   readonly #options: ProducerOptions;
@@ -526,10 +512,6 @@ class PlatformaticProducerAdapter implements Producer {
    * platformatic/kafka#326), so they go one at a time, as kafkajs does with one request in flight.
    */
   #previous: Promise<unknown> = Promise.resolve();
-  /** Writes of this event-loop turn, sent together when it ends (or past COALESCE_BYTES). */
-  #queued: QueuedWrite[] = [];
-  #queuedBytes = 0;
-  #flushScheduled = false;
 
   constructor(options: AdapterOptions, producerOptions: ProducerOptions) {
     this.#options = producerOptions;
@@ -542,59 +524,23 @@ class PlatformaticProducerAdapter implements Producer {
     });
   }
 
-  /**
-   * The batches of one fetch response are processed in one turn, and each writes its outputs: at
-   * 10,000 msg/s that was a produce request per partition batch, and the socket writes were a
-   * quarter of the processor's CPU. A turn's writes go as one request instead, right after it.
-   */
-  send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.#queued.push({ topic, messages, resolve, reject });
-      for (const message of messages) this.#queuedBytes += message.value.length;
-      if (this.#queuedBytes >= COALESCE_BYTES) this.#flush();
-      else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const writes = this.#queued;
-    if (writes.length === 0) return;
-    this.#queued = [];
-    this.#queuedBytes = 0;
-    const messages = writes.length === 1 ? toMessages(writes[0]!.topic, writes[0]!.messages) : writes.flatMap((w) => toMessages(w.topic, w.messages));
-    this.#sendInOrder(messages).then(
-      () => {
-        for (const write of writes) write.resolve();
-      },
-      (error: unknown) => {
-        // too large: which write holds the culprit is not known, so each goes again on its own
-        if (writes.length > 1 && tooLarge(error)) {
-          for (const write of writes) this.#sendInOrder(toMessages(write.topic, write.messages)).then(write.resolve, (single: unknown) => write.reject(asSinkError(single)));
-        } else for (const write of writes) write.reject(asSinkError(error));
-      },
-    );
-  }
-
-  async #sendInOrder(messages: MessageToProduce[]): Promise<void> {
+  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
     await this.#ready();
-    const send = () => this.#producer.send({ messages, acks: this.#options.acks, compression: this.#options.compression });
-    if (!this.#options.idempotent) {
-      await send();
-      return;
+    const send = () => this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
+    try {
+      if (this.#options.idempotent) {
+        const sent = this.#previous.then(send, send);
+        this.#previous = sent;
+        await sent;
+      } else await send();
+    } catch (error) {
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
+      throw error;
     }
-    const sent = this.#previous.then(send, send);
-    this.#previous = sent;
-    await sent;
   }
 
   async close(): Promise<void> {
-    this.#flush();
-    await this.#previous.catch(() => undefined);
     await this.#producer.close();
   }
 }

@@ -172,11 +172,8 @@ class Recorder {
 
 // ------------------------------------------------------------------------------------ suite
 
-/**
- * `prefetching`: the adapter honours ConsumerOptions.prefetch (it may ignore it). `coalescing`: a
- * producer's writes of one event-loop turn go as one produce request (one record batch a partition).
- */
-function conformance(adapter: string, makeTransport: (clientId: string) => KafkaTransport, { prefetching, coalescing }: { prefetching: boolean; coalescing: boolean }): void {
+/** `prefetching`: the adapter honours ConsumerOptions.prefetch (it may ignore it). */
+function conformance(adapter: string, makeTransport: (clientId: string) => KafkaTransport, { prefetching }: { prefetching: boolean }): void {
   const test = suite(`kafka transport conformance: ${adapter}`);
   let transport: KafkaTransport;
   let admin: Admin;
@@ -621,53 +618,6 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await finish(r.consumer);
   });
 
-  test(`writes of one turn: every one lands once; ${coalescing ? 'one record batch a partition (one produce request)' : 'a record batch each'}`, async () => {
-    const [name, other] = [await topic('turn'), await topic('turn-other')];
-    for (const idempotent of [false, true]) {
-      const p = producer({ idempotent });
-      const writes = [0, 1, 2].map((w) => Array.from({ length: 5 }, (_, i) => ({ key: null, value: utf8(`${idempotent}:${w}:${i}`), headers: {} })));
-      await Promise.all([...writes.map((batch) => p.send(name, batch)), p.send(other, [{ key: null, value: utf8(`${idempotent}:other`), headers: {} }])]);
-    }
-    const onDisk = codecsOnDisk(name, 0);
-    if (onDisk === undefined) console.log(`  (${adapter}: the broker's log dir is not on this machine; record batches not counted)`);
-    else assert.is(onDisk.length, coalescing ? 2 : 6, `record batches on disk for 2 x 3 writes of one turn`);
-    const r = new Recorder(consumer(unique('g'), name));
-    await r.received(30);
-    await sleep(300);
-    const values = r.records.map((x) => Buffer.from(x.value!).toString());
-    assert.is(values.length, 30, 'each once');
-    for (const idempotent of [false, true]) {
-      for (const w of [0, 1, 2]) {
-        const of = values.filter((v) => v.startsWith(`${idempotent}:${w}:`));
-        assert.equal(of, [0, 1, 2, 3, 4].map((i) => `${idempotent}:${w}:${i}`), `write ${w} (idempotent ${idempotent}) whole and in order`);
-      }
-    }
-    await finish(r.consumer);
-    const o = new Recorder(consumer(unique('g'), other));
-    await o.received(2);
-    assert.equal(o.records.map((x) => Buffer.from(x.value!).toString()), ['false:other', 'true:other']);
-    await finish(o.consumer);
-  });
-
-  test('writes of one turn, one holding a message above 1 MB: only that one fails, with MessageTooLarge; the others land', async () => {
-    const name = await topic('turn-too-large');
-    const p = producer();
-    const big = new Uint8Array(randomBytes(1_100_000));
-    const outcomes = await Promise.allSettled([
-      p.send(name, [{ key: null, value: utf8('before'), headers: {} }]),
-      p.send(name, [{ key: null, value: utf8('with-big'), headers: {} }, { key: null, value: big, headers: {} }]),
-      p.send(name, [{ key: null, value: utf8('after'), headers: {} }]),
-    ]);
-    assert.equal(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
-    const error = (outcomes[1] as PromiseRejectedResult).reason as unknown;
-    assert.ok(error instanceof MessageTooLarge, `expected MessageTooLarge, got ${(error as Error).name}: ${(error as Error).message}`);
-    const r = new Recorder(consumer(unique('g'), name));
-    await r.received(2);
-    await sleep(300);
-    assert.equal(r.records.map((x) => Buffer.from(x.value!).toString()).sort(), ['after', 'before']);
-    await finish(r.consumer);
-  });
-
   test('idempotent producer: overlapping sends (a sink with batches in flight) all land, each once (the flow orders sends per input partition, not across them)', async () => {
     const name = await topic('idempotent-overlap', 3);
     const p = producer({ idempotent: true });
@@ -693,5 +643,5 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
   test.run();
 }
 
-conformance('kafkajs', (clientId) => kafkajsTransport({ brokers: brokerList, clientId, logger }), { prefetching: false, coalescing: false });
-conformance('platformatic', (clientId) => platformaticTransport({ brokers: brokerList, clientId, logger }), { prefetching: true, coalescing: true });
+conformance('kafkajs', (clientId) => kafkajsTransport({ brokers: brokerList, clientId, logger }), { prefetching: false });
+conformance('platformatic', (clientId) => platformaticTransport({ brokers: brokerList, clientId, logger }), { prefetching: true });
