@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `sluice` command. Exit codes: 0 success; 1 `validate` found invalid messages; 2 a broken
-// configuration or command line; 70 an internal fault.
+// configuration or command line; 70 a flow failed (a named I/O failure, or an internal fault).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -258,7 +258,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sluice: ${error.message}\n`);
       return EXIT_CONFIG;
     }
-    process.stderr.write(`sluice: internal fault: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // a flow that failed for a reason it named (a broker refusing us, a fenced instance): no stack
+    if (error instanceof SluiceError) process.stderr.write(`sluice: ${error.message}\n`);
+    else process.stderr.write(`sluice: internal fault: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT_INTERNAL;
   }
 }

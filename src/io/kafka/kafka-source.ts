@@ -3,15 +3,24 @@
 // and dead letters acknowledged by the broker): at-least-once.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { SluiceError } from '../../errors.ts';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
-const config = z.strictObject({
+const config = z
+  .strictObject({
   ...connectionFields,
   topic: z.string().min(1).describe('The topic to consume'),
   'group-id': z.string().min(1).describe('The consumer group: instances with the same group share the partitions'),
+  'instance-id': z
+    .string()
+    .regex(/^\S+$/, 'an instance id has no spaces')
+    .optional()
+    .describe(
+      "Static membership (KIP-345), e.g. ${?HOSTNAME} of a StatefulSet pod: one per instance, kept across restarts. A restarted instance takes its partitions back at once (no wait for the session timeout) and, exactly-once, aborts the transaction it left open (its transactional id is stable). A second live instance with the same id fences the first, which stops with an error. platformatic client only",
+    ),
   'from-beginning': z.boolean().default(true).describe('With no committed offset, start at the earliest (true) or latest (false) offset'),
   'read-committed': z.boolean().default(true).describe('Read only committed transactional data'),
   'session-timeout-ms': z.number().int().min(6000).default(30_000).describe('The group drops a member silent for this long'),
@@ -43,7 +52,11 @@ const config = z.strictObject({
     .min(1000)
     .default(20_000)
     .describe('exactly-once: the broker aborts a transaction left open this long (keep it below the session timeout)'),
-});
+  })
+  .refine((c) => c['instance-id'] === undefined || c.client === 'platformatic', {
+    path: ['instance-id'],
+    error: 'static membership needs client = platformatic (kafkajs has no group.instance.id)',
+  });
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,6 +70,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
     const groupId = options['group-id'];
     const consumer = transport.consumer({
       groupId,
+      ...(options['instance-id'] === undefined ? {} : { instanceId: options['instance-id'] }),
       topics: [options.topic],
       fromBeginning: options['from-beginning'],
       readCommitted: options['read-committed'],
@@ -78,8 +92,11 @@ export const kafkaSource: SourceSpec<typeof config> = {
     });
     // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
     // id stable across instances so that a new owner of the partition fences the old one; or, when
-    // the group fences zombies itself (KIP-447), one for all partitions, its id this instance's own
-    const instanceId = randomUUID();
+    // the group fences zombies itself (KIP-447), one for all partitions, its id this instance's
+    // own: of its instance-id, which a restart keeps (registering it aborts what the last run left
+    // open), else of this run
+    const staticId = options['instance-id'];
+    const instanceId = staticId ?? randomUUID();
     const producers = new Map<string, TransactionalProducer>();
     const producerFor = (topic: string, partition: number) => {
       const id = transport.fencesByGroup ? `${groupId}-${instanceId}` : `${groupId}-${topic}-${partition}`;
@@ -182,6 +199,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
           if (error instanceof ProducerFenced) {
             producers.delete(id);
             await producer.close().catch(() => undefined);
+            // registering the id again would fence the instance that took it: twins would take
+            // turns aborting each other's transactions
+            if (staticId !== undefined) {
+              crashed ??= new SluiceError('SLC_IO', `another instance registered transactional id ${id} (instance-id ${staticId}): this one is fenced and stops`, { cause: error });
+              notify();
+            }
           }
           context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
           reject(error);

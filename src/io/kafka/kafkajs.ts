@@ -356,6 +356,7 @@ export function kafkajsTransport(options: ConnectionOptions & { logger: Logger }
   };
   return {
     fencesByGroup: false,
+    staticMembership: false, // kafkajs has no group.instance.id
     consumer: (consumerOptions) => new KafkajsConsumerAdapter(kafka, consumerOptions, connector),
     producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions, connector),
     transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions, connector),

@@ -240,6 +240,7 @@ class PlatformaticConsumerAdapter implements Consumer {
     this.#client = new PlatformaticConsumer({
       ...base(options),
       groupId: consumerOptions.groupId,
+      ...(consumerOptions.instanceId === undefined ? {} : { groupInstanceId: consumerOptions.instanceId }),
       sessionTimeout: consumerOptions.sessionTimeoutMs,
       heartbeatInterval: consumerOptions.heartbeatIntervalMs,
       isolationLevel: consumerOptions.readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
@@ -250,6 +251,15 @@ class PlatformaticConsumerAdapter implements Consumer {
     this.#client.on('consumer:group:rebalance', () => this.#logger.debug({ group: consumerOptions.groupId }, 'group rebalancing'));
     // the library emits 'error' when it gives up rejoining the group (an unheard 'error' would throw)
     (this.#client as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.#fail(error));
+    // the library heartbeats on as a fenced static member: stop instead, leaving the partitions to the newer instance
+    (this.#client as unknown as NodeJS.EventEmitter).on('consumer:heartbeat:error', ({ error }: { error: unknown }) => this.#failIfFenced(error));
+  }
+
+  /** Another live member joined with this one's instance id: the broker gave it the partitions. */
+  #failIfFenced(error: unknown): void {
+    if (!hasError(error, 'FENCED_INSTANCE_ID')) return;
+    const { groupId, instanceId } = this.#options;
+    this.#fail(new SluiceError('SLC_IO', `another member of group ${groupId} joined with instance-id ${instanceId}: this one is fenced and stops`, { cause: error }));
   }
 
   #joined(memberId: string, generationId: number, assignments: readonly { topic: string; partitions: number[] }[]): void {
@@ -464,7 +474,12 @@ class PlatformaticConsumerAdapter implements Consumer {
 
   async commit(offsets: readonly (TopicPartition & { readonly next: bigint })[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.#client.commit({ offsets: offsets.map(({ topic, partition, next }) => ({ topic, partition, offset: next, leaderEpoch: -1 })) });
+    try {
+      await this.#client.commit({ offsets: offsets.map(({ topic, partition, next }) => ({ topic, partition, offset: next, leaderEpoch: -1 })) });
+    } catch (error) {
+      this.#failIfFenced(error);
+      throw error;
+    }
   }
 
   assignment(): TopicPartition[] {
@@ -560,7 +575,8 @@ const sameGeneration = (a: GroupMembership, b: GroupMembership) =>
   a.groupId === b.groupId && a.memberId === b.memberId && a.generationId === b.generationId;
 
 class PlatformaticTransactionalAdapter implements TransactionalProducer {
-  readonly #producer: PlatformaticProducer;
+  readonly #newProducer: () => PlatformaticProducer;
+  #producer: PlatformaticProducer;
   #initialized: Promise<unknown> | undefined;
   /**
    * Batches that arrive while a transaction is open wait, then share the next one (group
@@ -573,15 +589,22 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
 
   constructor(options: AdapterOptions, transactionalId: string, producerOptions: { transactionTimeoutMs: number }) {
     this.#ready = options.ready;
-    this.#producer = new PlatformaticProducer({
-      ...base(options),
-      transactionalId,
-      idempotent: true,
-      acks: -1,
-      partitioner: partitioner(),
-      // the library sends its request timeout as the transaction timeout (InitProducerId)
-      timeout: producerOptions.transactionTimeoutMs,
-    });
+    this.#newProducer = () =>
+      new PlatformaticProducer({
+        ...base(options),
+        transactionalId,
+        idempotent: true,
+        acks: -1,
+        partitioner: partitioner(),
+        // the library sends its request timeout as the transaction timeout (InitProducerId)
+        timeout: producerOptions.transactionTimeoutMs,
+        // InitProducerId of a new producer says "no producer id yet" (-1): the library's default,
+        // producer 0 epoch 0, is refused as fenced once the id has a producer (a restart of an
+        // instance-id), instead of aborting that producer's open transaction and taking over
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+    this.#producer = this.#newProducer();
   }
 
   async init(): Promise<boolean> {
@@ -589,8 +612,13 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
       await this.#initialized;
       return false;
     }
-    this.#initialized = this.#ready().then(() => this.#producer.initIdempotentProducer({}));
-    await this.#initialized;
+    const initializing = this.#ready().then(() => this.#producer.initIdempotentProducer({}));
+    this.#initialized = initializing;
+    // a registration that failed is tried again with the next batch
+    initializing.catch(() => {
+      if (this.#initialized === initializing) this.#initialized = undefined;
+    });
+    await initializing;
     return true;
   }
 
@@ -638,7 +666,19 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
         else byTopic.set(topic, { compression, messages: [...messages] });
       }
     }
-    const transaction = await this.#producer.beginTransaction();
+    let transaction: Awaited<ReturnType<PlatformaticProducer['beginTransaction']>>;
+    try {
+      transaction = await this.#producer.beginTransaction();
+    } catch (error) {
+      // the library keeps a transaction that failed to begin as its open one, and would refuse
+      // every later begin: the next batch gets a new producer
+      const wedged = this.#producer;
+      this.#producer = this.#newProducer();
+      this.#initialized = undefined;
+      wedged.close(true, () => undefined);
+      if (hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
+      throw error;
+    }
     try {
       for (const [topic, { messages, compression }] of byTopic) {
         await transaction.send({ messages: toMessages(topic, messages), acks: -1, compression });
@@ -764,6 +804,7 @@ export function platformaticTransport(options: ClientOptions): KafkaTransport {
   const adapterOptions: AdapterOptions = { ...options, ready: async () => void (await (checked ??= Promise.all([registerZstd(), checkConnection(options)]))) };
   return {
     fencesByGroup: true,
+    staticMembership: true,
     consumer: (consumerOptions) => new PlatformaticConsumerAdapter(adapterOptions, consumerOptions),
     producer: (producerOptions) => new PlatformaticProducerAdapter(adapterOptions, producerOptions),
     transactionalProducer: (transactionalId, producerOptions) => new PlatformaticTransactionalAdapter(adapterOptions, transactionalId, producerOptions),

@@ -41,6 +41,12 @@ export interface TopicPartition {
 
 export interface ConsumerOptions {
   readonly groupId: string;
+  /**
+   * Static membership (KIP-345): the member's group.instance.id. An instance restarted with it
+   * takes its partitions back at once, without waiting for the session timeout; a second live
+   * instance with it fences the first, which then stops (`onFatal`).
+   */
+  readonly instanceId?: string;
   readonly topics: readonly string[];
   readonly fromBeginning: boolean;
   /** Read only committed transactional data. */
@@ -174,6 +180,8 @@ export interface KafkaTransport {
    * it, one producer per input partition, with an id the next owner reuses to fence the last.
    */
   readonly fencesByGroup: boolean;
+  /** The consumer accepts `instanceId` (static group membership). */
+  readonly staticMembership: boolean;
   consumer(options: ConsumerOptions): Consumer;
   producer(options: ProducerOptions): Producer;
   transactionalProducer(transactionalId: string, options: { transactionTimeoutMs: number }): TransactionalProducer;

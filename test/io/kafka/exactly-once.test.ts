@@ -283,7 +283,7 @@ interface Run {
 }
 
 /** A run's temp dir, its own topics and group, its overlay (exactly-once), the topics created. */
-function newRun(name: string, messages: number): Run {
+function newRun(name: string, messages: number, lines: readonly string[] = []): Run {
   const dir = join(state.dir, name);
   mkdirSync(dir, { recursive: true });
   const run: Run = {
@@ -298,7 +298,7 @@ function newRun(name: string, messages: number): Run {
     processors: [],
     started: Date.now(),
   };
-  writeCampaignOverlay(run.config, run, { partitions: PARTITIONS, shortSession: true, lines: ['flows.campaign.delivery = exactly-once'] });
+  writeCampaignOverlay(run.config, run, { partitions: PARTITIONS, shortSession: true, lines: ['flows.campaign.delivery = exactly-once', ...lines] });
   state.topics.push(run.input, run.output, run.dlq);
   sluice(['topics', 'create', '--config', run.config]);
   return run;
@@ -773,6 +773,34 @@ interface Pair {
 }
 
 /**
+ * Freezes `victim` (SIGSTOP) for a few ms at random moments, asking the broker about `ids` each
+ * time, until one of them is still Ongoing after 100 ms frozen; returns with the victim frozen.
+ */
+async function freezeWithTransactionOpen(run: Run, victim: Processor, ids: readonly string[], check: () => void, backlog: () => Promise<number>) {
+  let open: TransactionState | undefined;
+  let attempts = 0;
+  for (const deadline = Date.now() + 60_000; !open && Date.now() < deadline; ) {
+    attempts++;
+    check();
+    victim.signal('SIGSTOP');
+    await sleep(2);
+    const ongoing = [...(await describeTransactions(ids)).values()].find((t) => t.state === 'Ongoing');
+    if (ongoing) {
+      await sleep(100);
+      const again = await describeOne(ongoing.id);
+      if (again.state === 'Ongoing' && again.epoch === ongoing.epoch && again.startMs === ongoing.startMs) open = again;
+    }
+    if (!open) {
+      victim.signal('SIGCONT');
+      await sleep(10 + Math.random() * 40);
+      if (attempts % 20 === 0 && (await backlog()) === 0) break;
+    }
+  }
+  assert.ok(open, `no transaction of ${victim.name} (${ids.join(', ')}) seen open in ${attempts} attempts before its input ran out or 60 s passed\n${explainAll(run)}`);
+  return { open, attempts };
+}
+
+/**
  * Two processors in one group on 100k events produced first (both busy throughout): the first
  * (the victim) alone with all 4 partitions, then the second (the survivor) joins — a rebalance
  * during the victim's transactions — until each has 2; then the victim is frozen (SIGSTOP) for a
@@ -815,29 +843,7 @@ async function twoProcessorsOneFrozen(name: string): Promise<Pair> {
   console.log(
     `  ${run.name}, ${elapsed(run)}: rebalanced: ${victim.name} has ${victimPartitions.join(', ')} (${await backlog()} inputs not committed), ${survivor.name} has ${survivor.assigned()!.join(', ')}`,
   );
-  // the victim is frozen for a few ms at random moments, and asked about: until one of its
-  // transactional ids is still Ongoing after 100 ms frozen (then it stays open: the victim is stopped)
-  const ids = [...victimIds.keys()];
-  let open: TransactionState | undefined;
-  let attempts = 0;
-  for (const deadline = Date.now() + 60_000; !open && Date.now() < deadline; ) {
-    attempts++;
-    check();
-    victim.signal('SIGSTOP');
-    await sleep(2);
-    const ongoing = [...(await describeTransactions(ids)).values()].find((t) => t.state === 'Ongoing');
-    if (ongoing) {
-      await sleep(100);
-      const again = await describeOne(ongoing.id);
-      if (again.state === 'Ongoing' && again.epoch === ongoing.epoch && again.startMs === ongoing.startMs) open = again;
-    }
-    if (!open) {
-      victim.signal('SIGCONT');
-      await sleep(10 + Math.random() * 40);
-      if (attempts % 20 === 0 && (await backlog()) === 0) break;
-    }
-  }
-  assert.ok(open, `no transaction of ${victim.name} (${ids.join(', ')}) seen open in ${attempts} attempts before its input ran out or 60 s passed\n${explainAll(run)}`);
+  const { open, attempts } = await freezeWithTransactionOpen(run, victim, [...victimIds.keys()], check, backlog);
   const partitions = victimIds.get(open.id)!;
   const frozenAt = await committed();
   const committedAtFreeze = new Map(partitions.map((p) => [p, frozenAt.get(p)!]));
@@ -904,7 +910,98 @@ test('fencing / rebalance: one of two processors SIGKILLed with a transaction op
   verifyExactlyOnce(run);
 });
 
-test('configuration: sluice check rejects exactly-once with a file sink, and with read-committed = false', async () => {
+/** The log's time (ms since the epoch) of the first line with `msg`, or undefined. */
+function loggedAt(p: Processor, msg: string): number | undefined {
+  if (!existsSync(p.logFile)) return undefined;
+  const line = readFileSync(p.logFile, 'utf8').split('\n').find((l) => l.includes(`"msg":"${msg}"`));
+  return line === undefined ? undefined : (JSON.parse(line) as { time: number }).time;
+}
+
+// Static membership: the session and the transaction timeouts are long here (30 s, 60 s), so a
+// successor that had to wait for either could not pass
+const STATIC_LINES = [
+  'flows.campaign.source.instance-id = "sluice-0"',
+  'flows.campaign.source.session-timeout-ms = 30000',
+  'flows.campaign.source.transaction-timeout-ms = 60000',
+];
+
+(KAFKA_CLIENT === 'platformatic' ? test : eo.skip)('static membership: SIGKILLed with a transaction open and restarted with its instance-id, the successor has the partitions and the open transaction aborted within seconds (session timeout 30 s, transaction timeout 60 s); output exactly once', async () => {
+  const run = newRun('static', 60_000, STATIC_LINES);
+  const [file] = inputFiles(run, 1);
+  sluice(produceArgs(run, file!));
+  const victim = startProcessor(run);
+  let gone = false;
+  const check = () => {
+    for (const p of run.processors) if (p.exit && !(p === victim && gone)) throw new Error(`${p.name} exited`);
+  };
+  const fail = (error: unknown): never => {
+    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
+  };
+  const id = `${run.group}-sluice-0`;
+  await waitFor('the processor assigned all partitions, some input committed', async () => {
+    check();
+    return victim.assigned()?.length === PARTITIONS && [...(await inputProgress(state.admin!, run.group, run.input)).committed.values()].some((o) => o > 0);
+  }, 60_000, 20).catch(fail);
+  assert.equal(victim.transactionalIds(), [id], `the transactional id is the group's and the instance's\n${explainAll(run)}`);
+  const backlog = async () => {
+    const { ends, committed } = await inputProgress(state.admin!, run.group, run.input);
+    return [...ends].reduce((sum, [p, end]) => sum + end - committed.get(p)!, 0);
+  };
+  const { open } = await freezeWithTransactionOpen(run, victim, [id], check, backlog);
+  gone = true;
+  assert.equal(await victim.stop('SIGKILL'), { code: null, signal: 'SIGKILL' }, victim.explain());
+  console.log(`  ${run.name}, ${elapsed(run)}: SIGKILL ${victim.name} with ${showTransaction(open)}, ${await backlog()} inputs not committed`);
+  const restartedAt = Date.now();
+  const successor = startProcessor(run);
+  await waitFor('the successor assigned all partitions', () => {
+    check();
+    return successor.assigned()?.length === PARTITIONS;
+  }, 60_000, 20).catch(fail);
+  const assignedIn = loggedAt(successor, 'partitions assigned')! - restartedAt;
+  let settled: TransactionState | undefined;
+  await waitFor('the open transaction settled', async () => {
+    check();
+    settled = await describeOne(id);
+    return !/^(Ongoing|Prepare)/.test(settled.state) || settled.epoch > open.epoch;
+  }, 60_000, 20).catch(fail);
+  const settledIn = Date.now() - restartedAt;
+  console.log(`  ${run.name}: successor assigned all partitions ${assignedIn} ms after its start; ${open.id} ${settledIn} ms after: ${showTransaction(settled!)}`);
+  assert.equal(successor.transactionalIds(), [id], 'the successor registered the same transactional id');
+  assert.is(settled!.producerId, open.producerId, 'same producer id: the transactional id was registered again');
+  assert.ok(settled!.epoch > open.epoch, `the successor's registration bumped the epoch (${open.epoch} -> ${settled!.epoch})`);
+  assert.ok(assignedIn < 15_000, `partitions back in ${assignedIn} ms, not after the 30 s session timeout`);
+  assert.ok(settledIn < 15_000, `the open transaction settled in ${settledIn} ms, not at the 60 s transaction timeout`);
+  await waitUntilDone(run, [successor], 120_000);
+  assert.equal(await successor.stop('SIGTERM'), { code: 0, signal: null }, successor.explain());
+  console.log(`  ${run.name}, ${elapsed(run)}: ${summaries(run)}`);
+  verifyExactlyOnce(run);
+});
+
+(KAFKA_CLIENT === 'platformatic' ? test : eo.skip)('static membership: a second live processor with the same instance-id fences the first, which stops with an error naming it (exit 70) instead of fencing back; output exactly once', async () => {
+  const run = newRun('twins', 60_000, STATIC_LINES);
+  const [file] = inputFiles(run, 1);
+  sluice(produceArgs(run, file!));
+  const first = startProcessor(run);
+  const fail = (error: unknown): never => {
+    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
+  };
+  await waitFor('the first processor assigned all partitions, some input committed', async () => {
+    if (first.exit) throw new Error(`${first.name} exited`);
+    return first.assigned()?.length === PARTITIONS && [...(await inputProgress(state.admin!, run.group, run.input)).committed.values()].some((o) => o > 0);
+  }, 60_000, 20).catch(fail);
+  const twin = startProcessor(run);
+  const exit = await Promise.race([first.exited, sleep(60_000).then(() => undefined)]);
+  assert.equal(exit, { code: 70, signal: null }, `the first processor stopped with an error\n${explainAll(run)}`);
+  assert.match(first.stderr + readFileSync(first.logFile, 'utf8'), /instance-id sluice-0\)?: this one is fenced and stops/, `the error names the instance id\n${explainAll(run)}`);
+  console.log(`  ${run.name}, ${elapsed(run)}: ${first.name} stopped: ${first.notable().filter((l) => l.includes('fenced')).at(0)?.slice(0, 300)}`);
+  await waitUntilDone(run, [twin], 120_000);
+  assert.ok(twin.exit === undefined, `${twin.name} runs on\n${explainAll(run)}`);
+  assert.equal(await twin.stop('SIGTERM'), { code: 0, signal: null }, twin.explain());
+  console.log(`  ${run.name}, ${elapsed(run)}: ${summaries(run)}`);
+  verifyExactlyOnce(run);
+});
+
+test('configuration: sluice check rejects exactly-once with a file sink, with read-committed = false, and instance-id on kafkajs', async () => {
   const dir = join(state.dir, 'check');
   mkdirSync(dir, { recursive: true });
   const base = join(dir, 'base.conf');
@@ -941,7 +1038,13 @@ test('configuration: sluice check rejects exactly-once with a file sink, and wit
   assert.is(uncommitted.status, 2, `read-committed = false: exit 2\n${uncommitted.stdout}\n${uncommitted.stderr}`);
   assert.match(uncommitted.stderr, 'flows.campaign.source.read-committed', `read-committed = false: the message names the key\n${uncommitted.stderr}`);
   assert.match(uncommitted.stderr, /exactly-once/, uncommitted.stderr);
-  console.log(`  check: ${fileSink.stderr.trim().split('\n').at(-1)} | ${uncommitted.stderr.trim().split('\n').at(-1)}`);
+
+  const kafkajsStatic = check('static-kafkajs', ['flows.campaign.source.instance-id = "sluice-0"', 'flows.campaign.source.client = kafkajs']);
+  assert.is(kafkajsStatic.status, 2, `instance-id on kafkajs: exit 2\n${kafkajsStatic.stdout}\n${kafkajsStatic.stderr}`);
+  assert.match(kafkajsStatic.stderr, 'flows.campaign.source.instance-id', `instance-id on kafkajs: the message names the key\n${kafkajsStatic.stderr}`);
+  const platformaticStatic = check('static-platformatic', ['flows.campaign.source.instance-id = "sluice-0"', 'flows.campaign.source.client = platformatic']);
+  assert.is(platformaticStatic.status, 0, `instance-id on platformatic is accepted:\n${platformaticStatic.stdout}\n${platformaticStatic.stderr}`);
+  console.log(`  check: ${fileSink.stderr.trim().split('\n').at(-1)} | ${uncommitted.stderr.trim().split('\n').at(-1)} | ${kafkajsStatic.stderr.trim().split('\n').at(-1)}`);
 });
 
 eo.run();
