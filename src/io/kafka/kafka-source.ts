@@ -11,47 +11,47 @@ import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, ty
 
 const config = z
   .strictObject({
-  ...connectionFields,
-  topic: z.string().min(1).describe('The topic to consume'),
-  'group-id': z.string().min(1).describe('The consumer group: instances with the same group share the partitions'),
-  'instance-id': z
-    .string()
-    .regex(/^\S+$/, 'an instance id has no spaces')
-    .optional()
-    .describe(
-      "Static membership (KIP-345), e.g. ${?HOSTNAME} of a StatefulSet pod: one per instance, kept across restarts. A restarted instance takes its partitions back at once (no wait for the session timeout) and, exactly-once, aborts the transaction it left open (its transactional id is stable). A second live instance with the same id fences the first, which stops with an error. platformatic client only",
-    ),
-  'from-beginning': z.boolean().default(true).describe('With no committed offset, start at the earliest (true) or latest (false) offset'),
-  'read-committed': z.boolean().default(true).describe('Read only committed transactional data'),
-  'session-timeout-ms': z.number().int().min(6000).default(30_000).describe('The group drops a member silent for this long'),
-  'heartbeat-interval-ms': z.number().int().min(100).default(3_000).describe('Heartbeats, also sent while a long batch is processed'),
-  'max-bytes-per-partition': z
-    .number()
-    .int()
-    .min(1024)
-    // measured at saturation (bench:e2e): 256 KiB against 1 MiB gave more msg/s, less CPU and
-    // 60 MiB less RSS; 128 KiB lost a third of the throughput
-    .default(256 * 1024)
-    .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole)'),
-  'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
-  'partitions-in-flight': z
-    .number()
-    .int()
-    .min(1)
-    .default(8)
-    .describe("Partition batches handed over before the first is delivered (on platformatic, a partition's next batch is fetched while its last is delivered)"),
-  'commit-interval-ms': z
-    .number()
-    .int()
-    .min(0)
-    .default(1000)
-    .describe('at-least-once: delivered offsets are committed this often (0: after every batch, a round trip each); a crash redelivers at most this much'),
-  'transaction-timeout-ms': z
-    .number()
-    .int()
-    .min(1000)
-    .default(20_000)
-    .describe('exactly-once: the broker aborts a transaction left open this long (keep it below the session timeout)'),
+    ...connectionFields,
+    topic: z.string().min(1).describe('The topic to consume'),
+    'group-id': z.string().min(1).describe('The consumer group: instances with the same group share the partitions'),
+    'instance-id': z
+      .string()
+      .regex(/^\S+$/, 'an instance id has no spaces')
+      .optional()
+      .describe(
+        "Static membership (KIP-345), e.g. ${?HOSTNAME} of a StatefulSet pod: one per instance, kept across restarts. A restarted instance takes its partitions back at once (no wait for the session timeout) and, exactly-once, aborts the transaction it left open (its transactional id is stable). A second live instance with the same id fences the first, which stops with an error. platformatic client only",
+      ),
+    'from-beginning': z.boolean().default(true).describe('With no committed offset, start at the earliest (true) or latest (false) offset'),
+    'read-committed': z.boolean().default(true).describe('Read only committed transactional data'),
+    'session-timeout-ms': z.number().int().min(6000).default(30_000).describe('The group drops a member silent for this long'),
+    'heartbeat-interval-ms': z.number().int().min(100).default(3_000).describe('Heartbeats, also sent while a long batch is processed'),
+    'max-bytes-per-partition': z
+      .number()
+      .int()
+      .min(1024)
+      // measured at saturation (bench:e2e): 256 KiB against 1 MiB gave more msg/s, less CPU and
+      // 60 MiB less RSS; 128 KiB lost a third of the throughput
+      .default(256 * 1024)
+      .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole)'),
+    'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
+    'partitions-in-flight': z
+      .number()
+      .int()
+      .min(1)
+      .default(8)
+      .describe("Partition batches handed over before the first is delivered (on platformatic, a partition's next batch is fetched while its last is delivered)"),
+    'commit-interval-ms': z
+      .number()
+      .int()
+      .min(0)
+      .default(1000)
+      .describe('at-least-once: delivered offsets are committed this often (0: after every batch, a round trip each); a crash redelivers at most this much'),
+    'transaction-timeout-ms': z
+      .number()
+      .int()
+      .min(1000)
+      .default(20_000)
+      .describe('exactly-once: the broker aborts a transaction left open this long (keep it below the session timeout)'),
   })
   .refine((c) => c['instance-id'] === undefined || c.client === 'platformatic', {
     path: ['instance-id'],
