@@ -25,9 +25,17 @@
 //      On platformatic (the default: one transactional id per processor, KIP-447), 3 and 4 find the
 //      victim's id in its log; in 3 the broker aborts its transaction at the timeout, and 4 runs
 //      (it is skipped with SLUICE_KAFKA_CLIENT=kafkajs: a known gap).
-//   5. configuration: `sluice check` rejects exactly-once with a file sink or a file dead-letter
-//      sink (exit 2, naming flows.campaign.delivery) and with `read-committed = false` on the source
-//      (exit 2, naming flows.campaign.source.read-committed).
+//   5. static membership (platformatic): a processor with `instance-id`, frozen until a transaction
+//      of its id is seen open and SIGKILLed, then started again with the same id, with a 30 s
+//      session and a 60 s transaction timeout: the successor must have all partitions and the open
+//      transaction settled (same producer id, a higher epoch) within 15 s of its start.
+//   6. twins (platformatic): a second live processor with the same instance-id: the first stops
+//      (exit 70, the error naming the id), the second runs on.
+//   In 5 and 6 the output is exactly once.
+//   7. configuration: `sluice check` rejects exactly-once with a file sink or a file dead-letter
+//      sink (exit 2, naming flows.campaign.delivery), with `read-committed = false` on the source
+//      (exit 2, naming flows.campaign.source.read-committed), and `instance-id` with
+//      `client = kafkajs` (exit 2, naming flows.campaign.source.instance-id).
 // The groups' session timeout is the broker's minimum (6 s), so takeovers do not wait 30 s.
 // The processors log to files in the temp dir (kept, and named in the failure, when a test fails).
 import { Buffer } from 'node:buffer';
@@ -773,6 +781,25 @@ interface Pair {
 }
 
 /**
+ * A run on `messages` events, produced before its first processor (the victim) starts; `check`
+ * throws once a processor exited, the victim only until `gone` is called.
+ */
+function runWithVictim(name: string, messages: number, lines: readonly string[] = []) {
+  const run = newRun(name, messages, lines);
+  const [file] = inputFiles(run, 1);
+  sluice(produceArgs(run, file!));
+  const victim = startProcessor(run);
+  let gone = false;
+  const check = () => {
+    for (const p of run.processors) if (p.exit && !(p === victim && gone)) throw new Error(`${p.name} exited`);
+  };
+  const fail = (error: unknown): never => {
+    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
+  };
+  return { run, victim, check, fail, gone: () => void (gone = true) };
+}
+
+/**
  * Freezes `victim` (SIGSTOP) for a few ms at random moments, asking the broker about `ids` each
  * time, until one of them is still Ongoing after 100 ms frozen; returns with the victim frozen.
  */
@@ -808,18 +835,8 @@ async function freezeWithTransactionOpen(run: Run, victim: Processor, ids: reado
  * thawed, and again). Returns with the victim frozen, its transaction open.
  */
 async function twoProcessorsOneFrozen(name: string): Promise<Pair> {
-  const run = newRun(name, 100_000);
-  const [file] = inputFiles(run, 1);
-  sluice(produceArgs(run, file!));
+  const { run, victim, check, fail, gone } = runWithVictim(name, 100_000);
   const admin = state.admin!;
-  const victim = startProcessor(run);
-  let gone = false;
-  const check = () => {
-    for (const p of run.processors) if (p.exit && !(p === victim && gone)) throw new Error(`${p.name} exited`);
-  };
-  const fail = (error: unknown): never => {
-    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
-  };
   const committed = async () => (await inputProgress(admin, run.group, run.input)).committed;
   await waitFor('the first processor assigned all partitions, some input committed', async () => {
     check();
@@ -850,7 +867,7 @@ async function twoProcessorsOneFrozen(name: string): Promise<Pair> {
   console.log(
     `  ${run.name}, ${elapsed(run)}: ${victim.name} frozen (attempt ${attempts}) with ${showTransaction(open)}; input partitions committed up to ${showOffsets(committedAtFreeze)}`,
   );
-  return { run, victim, survivor, check, fail, open, partitions, committedAtFreeze, gone: () => void (gone = true) };
+  return { run, victim, survivor, check, fail, open, partitions, committedAtFreeze, gone };
 }
 
 test('fencing / rebalance: one of two processors SIGKILLed with a transaction open, its transaction fenced or aborted, output exactly once', async () => {
@@ -926,17 +943,7 @@ const STATIC_LINES = [
 ];
 
 (KAFKA_CLIENT === 'platformatic' ? test : eo.skip)('static membership: SIGKILLed with a transaction open and restarted with its instance-id, the successor has the partitions and the open transaction aborted within seconds (session timeout 30 s, transaction timeout 60 s); output exactly once', async () => {
-  const run = newRun('static', 60_000, STATIC_LINES);
-  const [file] = inputFiles(run, 1);
-  sluice(produceArgs(run, file!));
-  const victim = startProcessor(run);
-  let gone = false;
-  const check = () => {
-    for (const p of run.processors) if (p.exit && !(p === victim && gone)) throw new Error(`${p.name} exited`);
-  };
-  const fail = (error: unknown): never => {
-    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
-  };
+  const { run, victim, check, fail, gone } = runWithVictim('static', 60_000, STATIC_LINES);
   const id = `${run.group}-sluice-0`;
   await waitFor('the processor assigned all partitions, some input committed', async () => {
     check();
@@ -948,7 +955,7 @@ const STATIC_LINES = [
     return [...ends].reduce((sum, [p, end]) => sum + end - committed.get(p)!, 0);
   };
   const { open } = await freezeWithTransactionOpen(run, victim, [id], check, backlog);
-  gone = true;
+  gone();
   assert.equal(await victim.stop('SIGKILL'), { code: null, signal: 'SIGKILL' }, victim.explain());
   console.log(`  ${run.name}, ${elapsed(run)}: SIGKILL ${victim.name} with ${showTransaction(open)}, ${await backlog()} inputs not committed`);
   const restartedAt = Date.now();
@@ -978,15 +985,9 @@ const STATIC_LINES = [
 });
 
 (KAFKA_CLIENT === 'platformatic' ? test : eo.skip)('static membership: a second live processor with the same instance-id fences the first, which stops with an error naming it (exit 70) instead of fencing back; output exactly once', async () => {
-  const run = newRun('twins', 60_000, STATIC_LINES);
-  const [file] = inputFiles(run, 1);
-  sluice(produceArgs(run, file!));
-  const first = startProcessor(run);
-  const fail = (error: unknown): never => {
-    throw new Error(`${(error as Error).message}\n${explainAll(run)}`);
-  };
+  const { run, victim: first, check, fail } = runWithVictim('twins', 60_000, STATIC_LINES);
   await waitFor('the first processor assigned all partitions, some input committed', async () => {
-    if (first.exit) throw new Error(`${first.name} exited`);
+    check();
     return first.assigned()?.length === PARTITIONS && [...(await inputProgress(state.admin!, run.group, run.input)).committed.values()].some((o) => o > 0);
   }, 60_000, 20).catch(fail);
   const twin = startProcessor(run);
