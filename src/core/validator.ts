@@ -362,7 +362,8 @@ export class Validator implements MessageValidator {
       }
       return regex.test(JSON.parse(`"${textDecoder.decode(bytes)}"`) as string) ? 0 : CODE.E_PATTERN;
     }
-    return numberFailure(node, Number(String.fromCharCode(...bytes)));
+    // a number is ASCII; decoded whole (a spread of its bytes overflows the stack past ~100k digits)
+    return numberFailure(node, Number(textDecoder.decode(bytes)));
   }
 }
 

@@ -38,6 +38,8 @@ export class FieldTable {
  */
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   if (bytes instanceof Buffer) return bytes.toString('latin1', start, end);
+  // an argument per byte overflows the stack on long values (a number of ~100k digits)
+  if (end - start > 4096) return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
   return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
 }
 

@@ -504,6 +504,19 @@ test('validate --schema applies the rules', () => {
   assert.equal(validateLines(allGood), [[good, 'ok']]);
 });
 
+test('validate --schema: a number of 130,000 digits under numeric rules gets its verdict (exit 1, not 70)', () => {
+  const schema = file('s.json', JSON.stringify({ type: 'number', maximum: 10 }));
+  const huge = file('n.json', `1${'0'.repeat(130_000)}`);
+  const small = file('small.json', `-1${'0'.repeat(130_000)}`);
+  const fraction = file('fraction.json', `9.${'0'.repeat(130_000)}1`);
+  const r = sluice('validate', '--schema', schema, '--raw', huge, small, fraction);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines[0]!.slice(0, 2), [huge, 'invalid']);
+  assert.match(lines[0]![2]!, /^E_MAXIMUM .*must be <= 10/);
+  assert.equal(lines.slice(1), [[small, 'ok'], [fraction, 'ok']]);
+});
+
 test('validate with a schema using oneOf exits 2', () => {
   const schema = file('one-of.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }, { type: 'integer' }] }));
   const message = file('m.json', '"x"');

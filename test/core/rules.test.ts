@@ -211,6 +211,36 @@ test('numeric bounds incl. exclusive and >17 significant digits', () => {
   );
 });
 
+test('numbers of any length under numeric rules get their verdict, both kernels, vs ajv', () => {
+  // the exact value of such a number is decided in JS; its bytes were once spread into an argument
+  // list, which overflowed the stack past ~100k digits
+  const huge = '1' + '0'.repeat(130_000);
+  const longest = '9'.repeat(1_000_000); // near the default 1 MiB message limit
+  const tinyFraction = '0.' + '0'.repeat(130_000) + '1';
+  const longFraction = '1.' + '0'.repeat(130_000) + '1';
+  for (const kernel of ['simd', 'scalar']) {
+    run(
+      [
+        [{ type: 'number', maximum: 10 }, huge, 'E_MAXIMUM', ''],
+        [{ type: 'number', maximum: 10 }, `-${huge}`, 'OK'],
+        [{ type: 'number', minimum: 10 }, `-${huge}`, 'E_MINIMUM', ''],
+        [{ exclusiveMaximum: 1e308 }, longest, 'E_EXCLUSIVE_MAXIMUM', ''],
+        [{ type: 'integer', minimum: 0 }, longest, 'OK'],
+        [{ enum: [1, 2, 3] }, huge, 'E_ENUM', ''],
+        [{ const: 0 }, huge, 'E_CONST', ''],
+        [{ exclusiveMinimum: 0 }, tinyFraction, 'E_EXCLUSIVE_MINIMUM', ''], // its double is 0
+        [{ minimum: 0 }, tinyFraction, 'OK'],
+        [{ type: 'integer', maximum: 1 }, longFraction, 'OK'], // its double is 1
+        [{ enum: [1] }, longFraction, 'OK'],
+        [{ properties: { n: { maximum: 10 } } }, `{"n":${huge}}`, 'E_MAXIMUM', '/n'],
+        [{ items: { minimum: 0 } }, `[1,${tinyFraction}e99999,-${longFraction}]`, 'E_MINIMUM', '/2'],
+      ],
+      `long numbers [${kernel}]`,
+      { kernel },
+    );
+  }
+});
+
 test('minLength / maxLength count code points', () => {
   run(
     [

@@ -63,6 +63,16 @@ test('fieldBigInt: 64-bit integers exactly, from a Buffer and from a Uint8Array'
   }
 });
 
+test('numbers of any length decode from a Buffer and from a Uint8Array', () => {
+  for (const text of ['1' + '0'.repeat(130_000), '-0.' + '0'.repeat(200_000) + '7', '9'.repeat(1_000_000)]) {
+    const bytes = Buffer.from(`{"n":${text}}`);
+    const expected = Number(text);
+    assert.is(decodeSpan(bytes, 5, 5 + text.length), expected);
+    assert.is(decodeSpan(new Uint8Array(bytes), 5, 5 + text.length), expected);
+    assert.is(fieldBigInt(record(new Uint8Array(bytes), 5, 5 + text.length), 0), /^-?\d+$/.test(text) ? BigInt(text) : BigInt(Math.trunc(expected)));
+  }
+});
+
 test('fieldBytes: a string key as its UTF-8, escapes resolved', () => {
   for (const key of ['user-1', 'é/ü', 'quote " and \\ slash', '😀']) {
     const json = JSON.stringify(key);
