@@ -5,7 +5,7 @@
 // consumed offsets with the group generation the batch was fetched in (KIP-447): a member the
 // group dropped cannot commit, so one transactional producer serves every partition of a consumer.
 import { Buffer } from 'node:buffer';
-import { compress as zstdCompress, decompress as zstdDecompress } from '@bokuweb/zstd-wasm';
+import { compress as zstdCompress } from '@bokuweb/zstd-wasm';
 import {
   Admin as PlatformaticAdmin,
   type CompressionAlgorithmSpecification,
@@ -24,7 +24,7 @@ import {
 import type { Logger } from 'pino';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 import { SluiceError } from '../../errors.ts';
-import { loadZstd } from './codecs.ts';
+import { loadZstd, zstdDecompress } from './codecs.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
@@ -81,7 +81,7 @@ function registerZstd(): Promise<void> {
     if (zstd.available) return;
     await loadZstd();
     zstd.compressSync = (data) => Buffer.from(zstdCompress(Buffer.isBuffer(data) ? data : data.buffer, 3));
-    zstd.decompressSync = (data) => Buffer.from(zstdDecompress(Buffer.isBuffer(data) ? data : data.buffer));
+    zstd.decompressSync = (data) => zstdDecompress(Buffer.isBuffer(data) ? data : data.buffer);
     zstd.available = true;
   })();
   return zstdReady;
