@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfig } from './config/load.ts';
 import { compileSchema } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
+import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { SluiceError } from './errors.ts';
 import { createLogger } from './observe/logger.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -33,6 +34,12 @@ const DEFAULT_CONFIG = process.env.SLUICE_CONFIG || join(packageRoot, 'config', 
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function depthLimit(value: string): number {
+  const n = positiveInteger(value);
+  if (n > MAX_DEPTH_LIMIT) throw new InvalidArgumentError(`at most ${MAX_DEPTH_LIMIT} (deeper nesting would overflow the validator's stack)`);
   return n;
 }
 
@@ -202,7 +209,7 @@ function program(): Command {
     .description('Validate files, each one message: one line per file, ok or invalid<TAB>reason')
     .option('-s, --schema <file>', 'JSON Schema to validate against (default: well-formedness only)')
     .requiredOption('--raw <files...>', 'the files to validate')
-    .option('--max-depth <n>', 'nesting limit', positiveInteger)
+    .option('--max-depth <n>', `nesting limit (at most ${MAX_DEPTH_LIMIT})`, depthLimit)
     .option('--max-size <bytes>', 'size limit', positiveInteger)
     .action((options) => {
       process.exitCode = validate(options);

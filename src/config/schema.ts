@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { localServiceConfig } from '../io/http/local-server.ts';
 import { serviceConfig } from '../io/http/service.ts';
 import { connectionFields } from '../io/kafka/connection.ts';
+import { MAX_DEPTH_LIMIT } from '../core/limits.ts';
 import { integerFromEnv } from './values.ts';
 
 export const component = z.looseObject({
@@ -16,7 +17,13 @@ export const component = z.looseObject({
 });
 
 export const limits = z.strictObject({
-  'max-depth': z.number().int().min(1).max(10_000).default(64).describe('Containers nested deeper than this are invalid (E_DEPTH)'),
+  'max-depth': z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper nesting would overflow the validator's stack`)
+    .default(64)
+    .describe(`Containers nested deeper than this are invalid (E_DEPTH); at most ${MAX_DEPTH_LIMIT}`),
   'max-size': z.number().int().min(1).max(256 * 1024 * 1024).default(1024 * 1024).describe('Messages larger than this many bytes are invalid (E_SIZE)'),
 });
 

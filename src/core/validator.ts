@@ -4,11 +4,12 @@
 import { SluiceError } from '../errors.ts';
 import { CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, describeTypes, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
+import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
 
 export interface ValidatorOptions {
-  /** Containers nested deeper than this fail with E_DEPTH. Default 64. */
+  /** Containers nested deeper than this fail with E_DEPTH. Default 64, at most MAX_DEPTH_LIMIT. */
   maxDepth?: number;
   /** Messages larger than this many bytes fail with E_SIZE. Default 1 MiB. */
   maxSize?: number;
@@ -109,8 +110,8 @@ export class Validator implements MessageValidator {
     this.maxDepth = options.maxDepth ?? 64;
     this.maxSize = options.maxSize ?? 1 << 20;
     this.extract = [...(options.extract ?? [])];
-    if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1 || this.maxDepth > 10_000) {
-      throw new SluiceError('SLC_SCHEMA', `maxDepth must be an integer from 1 to 10000, not ${this.maxDepth}`);
+    if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1 || this.maxDepth > MAX_DEPTH_LIMIT) {
+      throw new SluiceError('SLC_SCHEMA', `maxDepth must be an integer from 1 to ${MAX_DEPTH_LIMIT} (deeper nesting would overflow the core's stack), not ${this.maxDepth}`);
     }
     if (!Number.isInteger(this.maxSize) || this.maxSize < 1 || this.maxSize > 256 * 1024 * 1024) {
       throw new SluiceError('SLC_SCHEMA', `maxSize must be an integer from 1 to 268435456, not ${this.maxSize}`);

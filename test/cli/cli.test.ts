@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
 import { packageRoot } from '../../src/package-root.ts';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli.js');
@@ -279,6 +280,16 @@ flows.content.limits.max-depth = "deep"
   assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
 });
 
+test('check refuses a max-depth deeper than the validator can nest, naming the key and the maximum (exit 2)', () => {
+  const overlay = file('deep.conf', `include "${localConf}"\nflows.content.limits.max-depth = 10000\n`);
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 2, explain(r));
+  assert.ok(r.stderr.includes(`${overlay}: flows.content.limits.max-depth: at most ${MAX_DEPTH_LIMIT}`), explain(r));
+  const atLimit = file('at-limit.conf', `include "${localConf}"\nflows.content.limits.max-depth = ${MAX_DEPTH_LIMIT}\n`);
+  const ok = sluice('check', '-c', atLimit);
+  assert.is(ok.status, 0, explain(ok));
+});
+
 test('check on a configuration with broken components exits 2 and lists every problem', () => {
   const overlay = file(
     'broken.conf',
@@ -461,6 +472,23 @@ test('validate --max-depth applies the nesting limit', () => {
   const r = sluice('validate', '--max-depth', '5', '--raw', deep);
   assert.is(r.status, 1, explain(r));
   assert.ok(validateLines(r)[0]![2]!.startsWith('E_DEPTH'), explain(r));
+});
+
+test('validate --max-depth: at most the limit a configuration may set; a message nested to it gets a verdict', () => {
+  const nested = (depth: number) => '{"a":['.repeat(depth / 2) + '1' + ']}'.repeat(depth / 2);
+  const atLimit = file('at-limit.json', nested(MAX_DEPTH_LIMIT));
+  const deeper = file('deeper.json', nested(MAX_DEPTH_LIMIT + 2));
+  const tooDeep = file('too-deep.json', nested(6000));
+  const r = sluice('validate', '--max-depth', String(MAX_DEPTH_LIMIT), '--raw', atLimit, deeper, tooDeep);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines[0], [atLimit, 'ok']);
+  for (const line of lines.slice(1)) assert.match(line[2]!, new RegExp(`^E_DEPTH at byte \\d+: containers nested deeper than ${MAX_DEPTH_LIMIT}`), explain(r));
+  const refused = sluice('validate', '--max-depth', '10000', '--raw', atLimit);
+  assert.is(refused.status, 2, explain(refused));
+  assert.match(refused.stderr, `--max-depth`);
+  assert.match(refused.stderr, `at most ${MAX_DEPTH_LIMIT}`);
+  assert.is(refused.stdout, '');
 });
 
 const ITEM = {

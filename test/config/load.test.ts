@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig, type SluiceConfig } from '../../src/config/load.ts';
+import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
 import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import type { FlowTopology, TopologyNode } from '../../src/pipeline/topology.ts';
@@ -591,6 +592,17 @@ test('error: a wrong type (max-depth = "deep")', async () => {
   const problem = problemAt(error, 'flows.content.limits.max-depth', file);
   assert.match(problem.message, /number/i);
   assert.match(error.message, 'flows.content.limits.max-depth');
+});
+
+test('error: a max-depth above what the validator can nest names the key and the maximum', async () => {
+  const file = overlay(`flows.content.limits.max-depth = 10000\nflows.campaign.limits.max-depth = ${MAX_DEPTH_LIMIT + 1}`);
+  const error = await loadError(file);
+  for (const flow of ['content', 'campaign']) {
+    const problem = problemAt(error, `flows.${flow}.limits.max-depth`, file);
+    assert.match(problem.message, `at most ${MAX_DEPTH_LIMIT}`);
+  }
+  const atLimit = await loadConfig(overlay(`flows.content.limits.max-depth = ${MAX_DEPTH_LIMIT}`));
+  assert.is(atLimit.flows.find((f) => f.flow === 'content')!.maxDepth, MAX_DEPTH_LIMIT);
 });
 
 test('error: an unknown stage kind lists the known kinds', async () => {

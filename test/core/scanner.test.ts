@@ -1,7 +1,10 @@
 // Well-formedness tests for the core scanner (strict RFC 8259 over raw UTF-8 bytes).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileSchema } from '../../src/index.ts';
+import { compileSchema, SluiceError } from '../../src/index.ts';
+import { JsValidator } from '../../src/core/js-validator.ts';
+import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
+import type { MessageValidator } from '../../src/core/validator.ts';
 import {
   Rng, SEED, bytesOf as b, enc, hex, oracleParse, depthOf, SYNTAX_CODES, RULE_CODES, randomBytes, randomValue,
   serialize, mutate,
@@ -357,6 +360,33 @@ test('E_DEPTH: custom maxDepth', () => {
   const v100 = compileSchema(true, { maxDepth: 100 });
   assert.is(v100.validate(b('['.repeat(100) + ']'.repeat(100))).code, 'OK');
   assert.is(v100.validate(b('['.repeat(101) + ']'.repeat(101))).code, 'E_DEPTH');
+});
+
+test('E_DEPTH at the largest limit a configuration may set: a verdict, never a stack overflow (both kernels, optimized, and the JS validator)', () => {
+  const shapes: Record<string, (depth: number) => string> = {
+    arrays: (depth) => '['.repeat(depth) + ']'.repeat(depth),
+    objects: (depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth),
+    mixed: (depth) => '{"k":"v","a":[1,'.repeat(depth / 2) + 'null' + ']}'.repeat(depth / 2),
+  };
+  // rules on the first levels, then any value: the frames of both paths are on the stack
+  let rules: Record<string, unknown> = { type: ['object', 'array', 'integer', 'null'] };
+  for (let i = 0; i < 8; i++) rules = { type: ['object', 'array', 'integer', 'null'], properties: { a: rules, k: { type: 'string' } }, items: rules };
+  const validators: [string, MessageValidator][] = [
+    ...KERNELS.map((kernel): [string, MessageValidator] => [kernel, compileSchema(rules as any, { kernel, maxDepth: MAX_DEPTH_LIMIT } as any)]),
+    ['js', new JsValidator(rules as any, { maxDepth: MAX_DEPTH_LIMIT })],
+  ];
+  for (const [name, v] of validators) {
+    // V8's optimized scanner takes more stack per level than its baseline: measure that one
+    const shallow = [b(shapes.mixed!(20))];
+    for (let i = 0; i < 100_000; i++) v.check(shallow);
+    for (const [shape, make] of Object.entries(shapes)) {
+      v.check([b(make(MAX_DEPTH_LIMIT))]);
+      assert.is(v.verdict(0).code, 'OK', `${name} ${shape} at ${MAX_DEPTH_LIMIT}: ${describeVerdict(v.verdict(0))}`);
+      v.check([b(make(MAX_DEPTH_LIMIT + 2))]);
+      assert.is(v.verdict(0).code, 'E_DEPTH', `${name} ${shape} at ${MAX_DEPTH_LIMIT + 2}: ${describeVerdict(v.verdict(0))}`);
+    }
+  }
+  assert.throws(() => compileSchema(true, { maxDepth: MAX_DEPTH_LIMIT + 1 }), (e: Error) => e instanceof SluiceError && e.code === 'SLC_SCHEMA' && e.message.includes(`from 1 to ${MAX_DEPTH_LIMIT}`));
 });
 
 test('E_SIZE: maxSize boundary', () => {
