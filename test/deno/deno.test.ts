@@ -30,6 +30,16 @@ test('the core gives the same verdicts under Deno as under Node', () => {
   assert.equal(denoLines, underNode.stdout.trim().split('\n'));
 });
 
+test('under Deno a message nested to the deepest allowed limit gets its verdict on both builds, after tier-up', () => {
+  // scripts/core-depth.ts probe: validates at MAX_DEPTH_LIMIT under `frames` nested calls (0 here); exit 3 on a stack overflow
+  for (const kernel of ['simd', 'scalar']) {
+    for (const shape of ['array', 'object', 'mixed']) {
+      const result = spawnSync(deno, ['run', '-A', join(packageRoot, 'scripts', 'core-depth.ts'), 'probe', kernel, shape, '0', 'warm'], { cwd: packageRoot, encoding: 'utf8' });
+      assert.is(result.status, 0, `${kernel} ${shape}: exit ${result.status}\n${result.stderr}`);
+    }
+  }
+});
+
 test('local mode under Deno writes the same outputs as under Node', () => {
   const run = (runtime: 'deno' | 'node') => {
     const out = join(dir, runtime);
