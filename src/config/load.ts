@@ -225,7 +225,7 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
     logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
     resolved: resolvedView(settings, flows),
-    warnings: literalSecrets(hocon.files),
+    warnings: [...hocon.warnings, ...literalSecrets(hocon.files)],
     problemAt: (path, message) => problems.at(path, message),
     dirOf: (path) => problems.dirOf(path),
   };

@@ -361,11 +361,19 @@ test('check on a missing file exits 2', () => {
   assert.match(r.stderr, 'missing.conf');
 });
 
-test('check on a file with a HOCON syntax error exits 2 naming the file', () => {
+test('check on a file with a HOCON syntax error exits 2 naming the file, the line and what was expected', () => {
   const broken = file('syntax.conf', 'flows { content { source { kind = file\n');
   const r = sluice('check', '-c', broken);
   assert.is(r.status, 2, explain(r));
-  assert.match(r.stderr, broken);
+  assert.match(r.stderr, `${broken}: line 1, column 9: an object (from "content" on) is not closed: expected "}"`);
+  assert.not.match(r.stderr, /Node\.\d|@[0-9a-f]{5}|Source:|Token:|internal fault/);
+});
+
+test('check warns of an optional include of a missing file and exits 0', () => {
+  const overlay = file('overlay.conf', `include "${localConf}"\ninclude "not-there.conf"\n`);
+  const r = sluice('check', '-c', overlay);
+  assert.is(r.status, 0, explain(r));
+  assert.match(r.stderr, `sluice: warning: ${overlay}: line 2: include "not-there.conf": no such file`);
 });
 
 test('an unknown option exits 2', () => {

@@ -16,7 +16,8 @@ const config = z
     'group-id': z.string().min(1).describe('The consumer group: instances with the same group share the partitions'),
     'instance-id': z
       .string()
-      .regex(/^\S+$/, 'an instance id has no spaces')
+      .min(1, 'empty: an instance id is a name without spaces (leave it unset for dynamic membership)')
+      .regex(/^\S*$/, 'an instance id has no spaces')
       .optional()
       .describe(
         "Static membership (KIP-345), e.g. ${?HOSTNAME} of a StatefulSet pod: one per instance, kept across restarts. A restarted instance takes its partitions back at once (no wait for the session timeout) and, exactly-once, aborts the transaction it left open (its transactional id is stable). A second live instance with the same id fences the first, which stops with an error. platformatic client only",
