@@ -199,7 +199,7 @@ function filteredCount(messages: readonly Uint8Array[], count: number, implement
   return filtered;
 }
 
-if (ownBroker && spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'start'], { stdio: 'inherit', env: brokerEnv }).status !== 0) {
+if (ownBroker && spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'start', '--purge'], { stdio: 'inherit', env: brokerEnv }).status !== 0) {
   throw new Error('the broker did not start');
 }
 
@@ -588,7 +588,7 @@ try {
   }
 } finally {
   lookup?.server.kill();
-  if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop'], { stdio: 'inherit', env: brokerEnv });
+  if (ownBroker) spawnSync('bash', [join(packageRoot, 'scripts', 'kafka.sh'), 'stop', '--purge'], { stdio: 'inherit', env: brokerEnv });
 }
 const results: Run[] = contenders.flatMap((contender) =>
   ['open-loop', 'saturation'].flatMap((load) => {

@@ -2,13 +2,18 @@
 # Run a real single-node Apache Kafka broker (KRaft: broker + controller in one JVM) on 127.0.0.1
 # for Sluice's tests, from the Maven Central jars (no Docker, no tarball download).
 #
-# Usage: scripts/kafka.sh start|stop|status|restart|topic NAME [PARTITIONS [TopicCommand args...]]|fetch
+# Usage: scripts/kafka.sh start|stop|restart [--purge]
+#        scripts/kafka.sh status|topic NAME [PARTITIONS [TopicCommand args...]]|fetch
 #
-#   start     fetch the jars if needed, format a fresh run dir, start the broker in the background
-#             (detached) and wait until it answers. A broker of this script already running on
-#             the port is left alone (exit 0).
-#   stop      SIGTERM (SIGKILL after 30 s) and delete the run dir (KAFKA_KEEP_LOGS=1 keeps logs/).
-#   restart   SIGTERM, then start again on the same run dir and data (no reformat), wait until ready.
+#   start     fetch the jars if needed, start the broker in the background (detached) and wait
+#             until it answers. The run dir of an earlier start is kept: its data (every topic,
+#             committed offset and transaction) is there again; without one, a fresh run dir is
+#             formatted. A broker of this script already running on the port is left alone (exit 0).
+#   stop      SIGTERM (SIGKILL after 30 s). The run dir and its data stay for the next start.
+#   restart   stop, then start again on the same run dir and data, and wait until ready.
+#   --purge   deletes the run dir (data, logs, configs): after `stop`; before `start` (stopping a
+#             broker of it first) and `restart`, which then start on a freshly formatted one. Tests
+#             and benchmarks that want a broker of their own start and stop with --purge.
 #   status    print running/stopped; exit 0 when running, 1 when stopped.
 #   topic     create topic NAME with PARTITIONS (default 1), replication 1, if it does not exist.
 #             Any further arguments go to TopicCommand (e.g. --config cleanup.policy=compact).
@@ -23,7 +28,7 @@
 #   KAFKA_HEAP="-Xmx512m -Xms256m"
 #   KAFKA_OPTS                  extra JVM options for the broker
 #   KAFKA_START_TIMEOUT=90      seconds to wait for the broker to be ready
-#   KAFKA_KEEP_LOGS=1           stop keeps <run dir>/logs
+#   KAFKA_KEEP_LOGS=1           stop --purge keeps <run dir>/logs
 #   KAFKA_SASL_SSL_PORT         also listen on SASL_SSL://127.0.0.1:PORT (unset: no such listener),
 #                               with a self-signed certificate made at start and SASL PLAIN,
 #                               SCRAM-SHA-256 and SCRAM-SHA-512 for one user:
@@ -364,45 +369,65 @@ startup_failed() {
 }
 
 # ---------------------------------------------------------------- commands
+# Whether $RUN holds a formatted broker of these listeners, whose data a start keeps; a run dir
+# made for other ports is refused rather than reformatted.
+formatted_run_dir() {
+  [[ -f $RUN/data/meta.properties && -f $RUN/server.properties ]] || return 1
+  local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT${KAFKA_SASL_SSL_PORT:+,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT}"
+  grep -qxF "listeners=$listeners" "$RUN/server.properties" ||
+    die "$RUN holds a broker of other listeners than $listeners: start --purge discards it (and its topics)"
+}
+
+purge_run_dir() {
+  [[ -d $RUN ]] || return 0
+  if [[ ${KAFKA_KEEP_LOGS:-0} == 1 && -d $RUN/logs ]]; then
+    find "$RUN" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+    log "run dir purged; logs kept in $RUN/logs"
+  else
+    rm -rf "$RUN"
+    log "run dir $RUN purged"
+  fi
+}
+
 cmd_start() {
-  local pid
-  if pid=$(broker_pid); then
+  local purge=$1 pid
+  if [[ $purge == 1 ]]; then
+    terminate
+    purge_run_dir
+  elif pid=$(broker_pid); then
     log "already running on $BOOTSTRAP (pid $pid)"
     return 0
   fi
   fetch_libs
-  rm -rf "$RUN"
-  mkdir -p "$RUN"
-  write_configs
-  format_storage
+  if formatted_run_dir; then
+    log "starting on the data in $RUN"
+  else
+    rm -rf "$RUN"
+    mkdir -p "$RUN"
+    write_configs
+    format_storage
+  fi
   launch
 }
 
 cmd_stop() {
-  terminate
-  if [[ -d $RUN ]]; then
-    if [[ ${KAFKA_KEEP_LOGS:-0} == 1 && -d $RUN/logs ]]; then
-      find "$RUN" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
-      log "stopped; logs kept in $RUN/logs"
-    else
-      rm -rf "$RUN"
-      log "stopped"
-    fi
+  local purge=$1
+  if broker_pid >/dev/null; then
+    terminate
+    log "stopped"
   else
     log "not running"
+  fi
+  if [[ $purge == 1 ]]; then
+    purge_run_dir
+  elif [[ -d $RUN/data ]]; then
+    log "data kept in $RUN for the next start (stop --purge deletes it)"
   fi
 }
 
 cmd_restart() {
-  if [[ ! -f $RUN/data/meta.properties || ! -f $RUN/server.properties ]]; then
-    log "no formatted run dir at $RUN: starting fresh"
-    terminate
-    cmd_start
-    return
-  fi
-  fetch_libs
   terminate
-  launch
+  cmd_start "$1"
 }
 
 cmd_status() {
@@ -432,10 +457,18 @@ usage() {
 
 cmd=${1:-}
 (($# > 0)) && shift
+# start, stop and restart take --purge and nothing else
+purge=0
+if [[ $cmd == start || $cmd == stop || $cmd == restart ]]; then
+  for arg in "$@"; do
+    [[ $arg == --purge ]] || usage
+    purge=1
+  done
+fi
 case $cmd in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  restart) cmd_restart ;;
+  start) cmd_start "$purge" ;;
+  stop) cmd_stop "$purge" ;;
+  restart) cmd_restart "$purge" ;;
   status) cmd_status ;;
   topic) cmd_topic "$@" ;;
   fetch) fetch_libs; echo "$LIBS" ;;

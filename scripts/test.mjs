@@ -25,7 +25,8 @@ if (pattern === '' && run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsc
 const kafkaPort = process.env.SLUICE_TEST_KAFKA_PORT ?? '19092';
 const ownBroker = !process.env.KAFKA_BROKERS;
 const env = ownBroker ? { KAFKA_PORT: kafkaPort, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` } : {};
-if (ownBroker && run('bash', ['scripts/kafka.sh', 'start'], env) !== 0) {
+// a broker of its own: fresh (--purge) at the start, and no data left behind at the end
+if (ownBroker && run('bash', ['scripts/kafka.sh', 'start', '--purge'], env) !== 0) {
   console.error('test: the Kafka broker did not start (see above)');
   process.exit(1);
 }
@@ -42,6 +43,6 @@ try {
     status = run(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', otherClientSuites], { ...env, ...otherClient }) || status;
   }
 } finally {
-  if (ownBroker) run('bash', ['scripts/kafka.sh', 'stop'], env);
+  if (ownBroker) run('bash', ['scripts/kafka.sh', 'stop', '--purge'], env);
 }
 process.exit(status);

@@ -54,7 +54,7 @@ let admin: KafkajsAdmin | undefined;
 const security = suite('kafka security: a flow over SASL_SSL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); refused logins and untrusted certificates fail clearly');
 
 security.before(async () => {
-  const started = kafkaSh('start');
+  const started = kafkaSh('start', '--purge');
   if (started.status !== 0) throw new Error(`scripts/kafka.sh start (SASL_SSL on ${SASL_SSL}) failed:\n${started.stdout}\n${started.stderr}`);
   assert.match(started.stdout, `CA: ${CA}`, 'kafka.sh names the CA to trust');
   dir = mkdtempSync(join(tmpdir(), 'sluice-security-'));
@@ -65,7 +65,7 @@ security.before(async () => {
 security.after(async () => {
   delete process.env[PASSWORD_VARIABLE];
   await admin?.disconnect().catch(() => undefined);
-  kafkaSh('stop');
+  kafkaSh('stop', '--purge');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
