@@ -66,7 +66,7 @@ const EXPECTED_BY_NODE: Record<string, string> = {
  * The parser's error in words: `line L, column C` and what was wrong or expected, without its
  * internals (`(Source: ObjectNode.2@46cb1, Token: { value: "=", line: 3, col: 7 })`).
  */
-export function describeHoconError(message: string): { where?: string; what: string } {
+function describeHoconError(message: string): { where?: string; what: string } {
   const location = /line: (\d+), col: (\d+)/.exec(message);
   const where = location ? `line ${location[1]}, column ${location[2]}` : undefined;
   const node = /Source: (\w+?)Node\./.exec(message)?.[1];
@@ -134,8 +134,8 @@ async function parseOwnKeys(text: string): Promise<unknown> {
   return parseHocon({ text: text.replace(/^\uFEFF/, '').replace(INCLUDE, ''), strict: true });
 }
 
-/** A substitution that only the whole configuration (or the environment) can resolve. */
-const isUnresolved = (error: unknown) => /Unable to resolve '/.test((error as Error).message);
+/** A substitution or an include that only the whole configuration (or the environment) can resolve. */
+const needsTheRest = (error: unknown) => /Unable to (resolve|include) /.test((error as Error).message);
 
 function hasPath(tree: unknown, path: readonly PropertyKey[]): boolean {
   let node = tree;
@@ -190,7 +190,7 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
     try {
       own[own.length - 1]!.tree = await parseOwnKeys(text);
     } catch (error) {
-      if (isUnresolved(error)) continue;
+      if (needsTheRest(error)) continue;
       const { where, what } = describeHoconError((error as Error).message);
       problems.push({ file: displayPath(file), path: where ?? '(syntax)', message: what });
     }
