@@ -28,6 +28,10 @@ const SYNTAX_PATTERNS: readonly (readonly [RegExp, VerdictCode])[] = [
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 function unescapeToken(token: string): string {
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
@@ -46,14 +50,23 @@ function containerBound(bytes: Uint8Array, limit: number): number {
   return count;
 }
 
-function depthOf(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
-  let deepest = 0;
-  for (const member of Array.isArray(value) ? value : Object.values(value)) {
-    const depth = depthOf(member);
-    if (depth > deepest) deepest = depth;
+/**
+ * Whether well-formed JSON nests containers deeper than `limit`: a scan of its bytes (strings
+ * skipped), never a recursion over the parsed value, which overflowed the stack at ~10,000 levels.
+ */
+function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  for (let at = 0; at < bytes.length; at++) {
+    const byte = bytes[at]!;
+    if (byte === QUOTE) {
+      for (at++; bytes[at] !== QUOTE; at++) if (bytes[at] === BACKSLASH) at++;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth--;
+    }
   }
-  return deepest + 1;
+  return false;
 }
 
 /** The value at a parsed JSON Pointer, undefined when absent. */
@@ -143,7 +156,7 @@ export class JsValidator implements MessageValidator {
     } catch (error) {
       return this.#fail(i, syntaxVerdict(text, error as SyntaxError));
     }
-    if (containerBound(bytes, this.maxDepth) > this.maxDepth && depthOf(document) > this.maxDepth) {
+    if (containerBound(bytes, this.maxDepth) > this.maxDepth && nestsDeeperThan(bytes, this.maxDepth)) {
       return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `containers nested deeper than ${this.maxDepth}` });
     }
     if (!this.#validate(document)) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));

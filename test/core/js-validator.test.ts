@@ -98,6 +98,13 @@ test('the JS validator: sizes, depth, syntax codes and offsets in bytes', () => 
   assert.is(verdict('{"a":[[1]]}').code, 'OK');
   assert.is(verdict('{"a":[[[1]]]}').code, 'E_DEPTH');
   assert.is(verdict('{"a":"[[[[[[["}').code, 'OK', 'brackets inside strings do not nest');
+  assert.is(verdict('{"a":["\\"[[[",["]"]]}').code, 'OK', 'nor do escaped quotes end a string');
+  const deep = new JsValidator(true, { maxDepth: 64 });
+  for (const depth of [10_000, 100_000]) {
+    // the depth was once measured by a recursion over the parsed value: a stack overflow
+    deep.check([Buffer.from('[{"a":'.repeat(depth / 2) + '1' + '}]'.repeat(depth / 2))]);
+    assert.is(deep.verdict(0).code, 'E_DEPTH', `${depth} levels`);
+  }
   assert.is(verdict(`{"a":"${'x'.repeat(64)}"}`).code, 'E_SIZE');
   assert.is(verdict('   ').code, 'E_EMPTY');
   assert.is(verdict('{"a":1').code, 'E_UNTERMINATED');
