@@ -7,7 +7,9 @@
 //     every codec: outcomes per samples/content.expected.ndjson, read back with kcat; SIGTERM ends
 //     it with exit 0, a summary and the input offsets committed;
 //   - the same flow on batches of over 1 MiB that kcat lingers into one batch per codec (gzip,
-//     snappy, lz4, zstd: librdkafka's zstd frames state no content size): every message delivered.
+//     snappy, lz4, zstd: librdkafka's zstd frames state no content size), and hostile messages
+//     (numbers of 130,000 digits under numeric rules, nesting 6,000 deep): every message delivered,
+//     the hostile ones as dead letters with their reason (or an output when valid).
 import { Buffer } from 'node:buffer';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -516,6 +518,13 @@ const BIG_LINES = 5_000;
 const BIG_CODECS = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
 const big = suite(`interop: multi-megabyte kcat batches of every codec through the content flow (${KAFKA_CLIENT})`);
 const bigRun = { dir: '', input: '', output: '', dlq: '', group: '', stdout: '', stderr: '', written: 0, dead: 0, exit: undefined as { code: number | null; signal: NodeJS.Signals | null } | undefined };
+/** Hostile values of fields the content rules bound (durationSec <= 86400, 0 <= rating < 5.01), in a valid sample line, and their outcome. */
+const HOSTILE: Record<string, { field: string; raw: string; reason: string }> = {
+  'hostile-huge': { field: 'durationSec', raw: `1${'0'.repeat(130_000)}`, reason: 'E_MAXIMUM' },
+  'hostile-huge-fraction': { field: 'rating', raw: `9.${'9'.repeat(130_000)}`, reason: 'E_EXCLUSIVE_MAXIMUM' },
+  'hostile-tiny-fraction': { field: 'rating', raw: `0.${'0'.repeat(130_000)}1`, reason: 'OK' },
+  'hostile-deep': { field: 'extra', raw: `${'['.repeat(6_000)}${']'.repeat(6_000)}`, reason: 'E_DEPTH' },
+};
 let bigRan: Promise<void> | undefined;
 big.before.each(() => (bigRan ??= runBigBatches()));
 big.after(() => {
@@ -538,6 +547,15 @@ async function runBigBatches(): Promise<void> {
   for (const codec of BIG_CODECS) {
     const input = Buffer.concat(Array.from({ length: BIG_LINES }, (_, i) => [Buffer.from(`${codec}-${i}:`), samples[i % samples.length]!, Buffer.from('\n')]).flat());
     kcat(['-P', '-t', bigRun.input, '-z', codec, '-K:', '-X', 'linger.ms=2000', '-X', 'batch.size=5000000', '-X', 'message.max.bytes=10000000'], input);
+  }
+  // and the hostile messages that once stalled a partition: numbers of 130,000 digits, nesting past the core's stack
+  const valid = samples[expected.findIndex((e, i) => e.ok && !e.filtered && !/"(durationSec|rating)"/.test(samples[i]!.toString('utf8')))]!.toString('utf8');
+  const withField = (field: string, raw: string) => valid.replace(/}\s*$/, `,"${field}":${raw}}`);
+  const hostile = Object.entries(HOSTILE).map(([key, { field, raw }]) => `${key}:${withField(field, raw)}\n`).join('');
+  kcat(['-P', '-t', bigRun.input, '-z', 'zstd', '-K:', '-X', 'message.max.bytes=10000000'], Buffer.from(hostile));
+  for (const { reason } of Object.values(HOSTILE)) {
+    if (reason === 'OK') bigRun.written++;
+    else bigRun.dead++;
   }
   const child = startContentFlow(bigRun.dir, bigRun);
   child.stdout!.on('data', (chunk: Buffer) => (bigRun.stdout += chunk.toString()));
@@ -586,10 +604,23 @@ big('kcat wrote batches of over 1 MiB of every codec', async () => {
 big('every message of every codec is delivered: outputs and dead letters as expected, exit 0 on SIGTERM', async () => {
   await bigRan;
   assert.equal(bigRun.exit, { code: 0, signal: null }, bigRun.stderr);
-  const read = BIG_LINES * BIG_CODECS.length;
+  const read = BIG_LINES * BIG_CODECS.length + Object.keys(HOSTILE).length;
   assert.match(bigRun.stdout, new RegExp(`content: ${read} read, .* ${bigRun.written} written, ${bigRun.dead} dead-lettered, 0 dropped`));
   const outputs = kcatConsume(bigRun.output);
   assert.is(outputs.length, bigRun.written);
+});
+
+big('the hostile messages are dead letters with their reason, or outputs when valid', async () => {
+  await bigRan;
+  const letters = new Map(kcatConsume(bigRun.dlq).filter((m) => text(m.key).startsWith('hostile-')).map((m) => [text(m.key), headerMap(m.headers)]));
+  for (const [key, { field, reason }] of Object.entries(HOSTILE)) {
+    if (reason === 'OK') {
+      assert.not.ok(letters.has(key), `${key} is valid: ${JSON.stringify(letters.get(key))}`);
+      continue;
+    }
+    assert.is(letters.get(key)?.['sluice.reason'], reason, `${key}: ${JSON.stringify(letters.get(key))}`);
+    if (reason !== 'E_DEPTH') assert.is(letters.get(key)?.['sluice.path'], `/${field}`);
+  }
 });
 
 big.run();
