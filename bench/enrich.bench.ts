@@ -17,10 +17,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/pipeline/load.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildFlows } from '../src/pipeline/flow.ts';
-import type { InputMessage, OutboundMessage, Sink, Source } from '../src/pipeline/types.ts';
+import type { InputMessage, OutboundMessage, Sink, Source } from '../src/component/types.ts';
 import { resultHeader } from './meta.ts';
 
 const { values: args } = parseArgs({

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfig } from './config/load.ts';
+import { loadConfig } from './pipeline/load.ts';
 import { compileSchema } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
 import { SluiceError } from './errors.ts';

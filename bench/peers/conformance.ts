@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { createTopics } from '../../src/io/kafka/tools.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { runFlow } from '../../src/testing/driver.ts';

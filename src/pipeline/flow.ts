@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer';
 import { type Message, type Registry, toBinary } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
-import type { SluiceConfig } from '../config/load.ts';
+import type { SluiceConfig } from './load.ts';
 import { configError } from '../config/load.ts';
 import { JsValidator } from '../core/js-validator.ts';
 import { compileSchema, type MessageValidator, type Verdict } from '../core/validator.ts';
@@ -13,14 +13,14 @@ import { FailureLog } from '../observe/failure-log.ts';
 import type { Readiness } from '../observe/health.ts';
 import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics.ts';
 import { FlowStats } from '../observe/stats.ts';
-import type { StageContext } from './component.ts';
-import { fieldBytes, FieldTable } from './fields.ts';
+import type { StageContext } from '../component/spec.ts';
+import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
-import { jsonEncoder } from './record-json.ts';
-import { schemaAt } from './rules.ts';
+import { jsonEncoder } from '../component/record-json.ts';
+import { schemaAt } from '../component/rules.ts';
 import { HttpService } from '../io/http/service.ts';
 import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { Acknowledgement, ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage, StageOutcome } from './types.ts';
+import type { Acknowledgement, ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
 
 /** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
 interface Result {

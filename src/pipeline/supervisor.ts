@@ -8,7 +8,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'safe-stable-stringify';
-import { loadConfig, type SluiceConfig } from '../config/load.ts';
+import { loadConfig, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';

@@ -3,8 +3,8 @@
 import { type DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.ts';
-import type { StageContext } from '../pipeline/component.ts';
-import { CONTINUE, type FlowRecord, type StageOutcome } from '../pipeline/types.ts';
+import type { StageContext } from '../component/spec.ts';
+import { CONTINUE, type FlowRecord, type StageOutcome } from '../component/types.ts';
 
 export const scalar = z.union([z.string(), z.number(), z.boolean()]);
 

@@ -4,12 +4,12 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig } from '../pipeline/load.ts';
 import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/flow.ts';
-import type { Headers, InputMessage, OutboundMessage, Sink } from '../pipeline/types.ts';
+import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';
 
 export interface TestInput {
   value: string | Uint8Array;

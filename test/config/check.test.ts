@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows, type Flow } from '../../src/pipeline/flow.ts';

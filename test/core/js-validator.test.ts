@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { JsValidator } from '../../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import { decodeSpan } from '../../src/pipeline/fields.ts';
+import { decodeSpan } from '../../src/component/fields.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { rawLines, SAMPLES } from '../io/kafka/harness.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';

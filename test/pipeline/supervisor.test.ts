@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { createLogger } from '../../src/observe/logger.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { flowFingerprint, FlowSupervisor, type ReloadOutcome, reloadOnChange } from '../../src/pipeline/supervisor.ts';

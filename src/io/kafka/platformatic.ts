@@ -22,7 +22,7 @@ import {
   type RetryDelayGetter,
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
-import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
 import { SluiceError } from '../../errors.ts';
 import { loadZstd } from './codecs.ts';
 import { checkBrokerCertificates } from './tls-check.ts';

@@ -19,7 +19,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../../src/config/load.ts';
+import { loadConfig } from '../../../src/pipeline/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 import { buildFlows } from '../../../src/pipeline/flow.ts';
 import { packageRoot } from '../../../src/package-root.ts';

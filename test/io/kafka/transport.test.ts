@@ -33,7 +33,7 @@ import {
   type Producer,
   type ProducerOptions,
 } from '../../../src/io/kafka/transport.ts';
-import type { OutboundMessage } from '../../../src/pipeline/types.ts';
+import type { OutboundMessage } from '../../../src/component/types.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS;
 const brokerList = (BROKERS ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');

@@ -1,7 +1,7 @@
 // The records that flow through a pipeline, and the interfaces of its parts.
 import type { Message } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observe/metrics.ts';
+import type { ComponentMetrics } from './metrics.ts';
 
 /** Where a message came from: the coordinates a dead letter carries. */
 export type Origin = FileOrigin | KafkaOrigin;
@@ -142,5 +142,5 @@ export interface ComponentContext {
   /** The flow's delivery guarantee. */
   readonly delivery: Delivery;
   /** The process's metrics and readiness checks. */
-  readonly metrics: Metrics;
+  readonly metrics: ComponentMetrics;
 }
