@@ -37,6 +37,8 @@ export interface CheckedFlow {
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly onInvalid: 'dlq' | 'drop';
+  /** The engine that parses and validates: the WebAssembly core, or plain JavaScript. */
+  readonly validator: 'wasm' | 'js';
   readonly delivery: Delivery;
   /** Latency budget from receipt for stages that call out. */
   readonly deadlineMs: number | undefined;
@@ -183,6 +185,7 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
     maxDepth: flow.limits['max-depth'],
     maxSize: flow.limits['max-size'],
     onInvalid: flow['on-invalid'],
+    validator: flow.validator,
     delivery: flow.delivery,
     deadlineMs: flow['deadline-ms'],
     maxInFlight: flow['max-in-flight'],
@@ -198,6 +201,7 @@ function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Reco
       enabled: t.enabled,
       limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
       'on-invalid': t.onInvalid,
+      validator: t.validator,
       delivery: t.delivery,
       'max-in-flight': t.maxInFlight,
       ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),

@@ -4,7 +4,6 @@ import { Buffer } from 'node:buffer';
 import { type Message, type Registry, toBinary } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
-import type { SluiceConfig } from './load.ts';
 import { configError } from '../config/load.ts';
 import { JsValidator } from '../core/js-validator.ts';
 import { compileSchema, type MessageValidator, type Verdict } from '../core/validator.ts';
@@ -19,7 +18,7 @@ import * as registry from './registry.ts';
 import { jsonEncoder } from '../component/record-json.ts';
 import { schemaAt } from '../component/rules.ts';
 import { HttpService } from '../io/http/service.ts';
-import type { FlowTopology, TopologyNode } from './topology.ts';
+import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
 import type { Acknowledgement, ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
 
 /** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
@@ -147,7 +146,7 @@ export class Flow {
     this.#source = parts.source;
     this.#sink = parts.sink;
     this.#deadLetters = parts.deadLetters;
-    this.#onInvalid = parts.topology.onInvalid;
+    this.#onInvalid = validateSettings(parts.topology)['on-invalid'];
     this.#logger = parts.logger.child({ flow: this.name });
     this.#failures = new FailureLog(this.#logger, parts.failuresPerSecond);
     this.#validateName = `${this.name}.validate`;
@@ -414,49 +413,54 @@ export class Flow {
   }
 }
 
+/** Names the file and key path of a problem found in the configuration. */
+export type ProblemAt = (path: readonly PropertyKey[], message: string) => ConfigProblem;
+
 /** A component's error as configuration problems, at the component's key path. */
-function problemsOf(error: unknown, base: readonly PropertyKey[], config: SluiceConfig): ConfigProblem[] {
+function problemsOf(error: unknown, base: readonly PropertyKey[], problemAt: ProblemAt): ConfigProblem[] {
   if (!(error instanceof SluiceError)) throw error;
   const relative = error.problems.length > 0 ? error.problems : [{ path: '', message: error.message }];
-  return relative.map((p) => config.problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
+  return relative.map((p) => problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
 }
 
 /** Replaces a flow's configured source and sinks (the test driver runs flows in memory). */
 export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sink; deadLetters: Sink | undefined };
 
-/** Builds every enabled flow's components; throws SLC_CONFIG listing every problem found. */
-export function buildFlows(
-  config: SluiceConfig,
-  logger: Logger,
-  options: {
-    includeDisabled?: boolean;
-    io?: IoOverride;
-    localUrls?: Readonly<Record<string, string>>;
-    /** Builds only these flows (a reload builds the flows it changes). */
-    only?: ReadonlySet<string>;
-    /** Counters a flow continues, by flow name. */
-    stats?: (flow: string) => FlowStats | undefined;
-    metrics?: Metrics;
-  } = {},
-): Flow[] {
-  const metrics = options.metrics ?? new Metrics();
+/** What flows are built with besides their topologies: the process's parts, never its configuration. */
+export interface FlowResources {
+  readonly logger: Logger;
+  /** Where in the files a key path is: the problems a component finds when it is built name it. */
+  readonly problemAt: ProblemAt;
+  /** Failed messages logged per second, per stage and reason (log.failures-per-second). */
+  readonly failuresPerSecond: number;
+  /** One registry for the process (default: a new one). */
+  readonly metrics?: Metrics;
+  /** Addresses of the running local services, by name. */
+  readonly localUrls?: Readonly<Record<string, string>>;
+  readonly io?: IoOverride;
+  /** Counters a flow continues, by flow name. */
+  readonly stats?: (flow: string) => FlowStats | undefined;
+}
+
+/** Builds every given flow's components from its topology; throws SLC_CONFIG listing every problem found. */
+export function buildFlows(topologies: readonly FlowTopology[], resources: FlowResources): Flow[] {
+  const { logger, problemAt } = resources;
+  const metrics = resources.metrics ?? new Metrics();
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
   // one HttpService per configured service, shared by every stage (of every flow) naming it
   const services = new Map<string, HttpService>();
-  const service = (name: string) => {
-    const settings = config.settings.services[name];
+  const serviceOf = (node: TopologyNode) => (name: string) => {
+    const settings = node.services?.[name];
     if (settings && !services.has(name)) {
       const local = settings['local-service'];
       // building without the local services running (sluice check): an address that is never called
-      const localUrl = local === undefined ? undefined : (options.localUrls?.[local] ?? 'http://127.0.0.1:0');
+      const localUrl = local === undefined ? undefined : (resources.localUrls?.[local] ?? 'http://127.0.0.1:0');
       services.set(name, new HttpService(name, settings, logger, metrics.service(name), localUrl));
     }
     return services.get(name);
   };
-  for (const topology of config.flows) {
-    if (!topology.enabled && !options.includeDisabled) continue;
-    if (options.only && !options.only.has(topology.flow)) continue;
+  for (const topology of topologies) {
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
@@ -464,13 +468,13 @@ export function buildFlows(
     let failed = false;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service, deadlineMs: topology.deadlineMs };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
         stages.push({ name: node.name, stage: spec.create(node.config, stageContext) });
       } catch (error) {
-        problems.push(...problemsOf(error, node.configPath, config));
+        problems.push(...problemsOf(error, node.configPath, problemAt));
         failed = true;
       }
     }
@@ -479,17 +483,17 @@ export function buildFlows(
     const keyField = sinkNode ? registry.sinks[sinkNode.kind]!.keyField?.(sinkNode.config) : undefined;
     if (sinkNode && keyField !== undefined) {
       if (schemaAt(topology.rules, keyField) === undefined) {
-        problems.push(config.problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
+        problems.push(problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
         failed = true;
       } else keySlot = fields.slot(keyField);
     }
     let validator: MessageValidator | undefined;
     try {
-      const options = { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers };
-      const plainJs = config.settings.flows[topology.flow]?.validator === 'js';
-      validator = plainJs ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
+      const settings = validateSettings(topology);
+      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers };
+      validator = settings.engine === 'js' ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
     } catch (error) {
-      problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], config));
+      problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], problemAt));
     }
     const build = <T>(role: string, create: (node: TopologyNode) => T): T | undefined => {
       const node = topology.nodes.find((n) => n.role === role);
@@ -497,17 +501,17 @@ export function buildFlows(
       try {
         return create(node);
       } catch (error) {
-        problems.push(...problemsOf(error, node.configPath, config));
+        problems.push(...problemsOf(error, node.configPath, problemAt));
         failed = true;
         return undefined;
       }
     };
-    const io = options.io?.(topology);
+    const io = resources.io?.(topology);
     const source = io?.source ?? build('source', (n) => registry.sources[n.kind]!.create(n.config, context(n)));
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot, metrics, stats: options.stats?.(topology.flow) }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow) }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;
