@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ConnectionConfig } from '../../component/settings.ts';
 import { type ConfigProblem, SluiceError } from '../../errors.ts';
 import { kafkajsTransport } from './kafkajs.ts';
-import { platformaticTransport } from './platformatic.ts';
+import { platformaticTransport } from './platformatic/index.ts';
 import type { ConnectionOptions, KafkaTransport, TlsOptions } from './transport.ts';
 
 /** The PEM files of the tls block, read now: a missing file is a configuration error at `sluice check`. */

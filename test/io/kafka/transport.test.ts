@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kafkajsTransport } from '../../../src/io/kafka/kafkajs.ts';
-import { platformaticTransport } from '../../../src/io/kafka/platformatic.ts';
+import { platformaticTransport } from '../../../src/io/kafka/platformatic/index.ts';
 import {
   type Admin,
   type Compression,
