@@ -1,4 +1,4 @@
-// The allowed import directions of src/, written down once; test/architecture.test.ts runs this
+// The allowed import directions of src/ (and of bench/ and scripts/), written down once; test/architecture.test.ts runs this
 // in `npm test` and fails on any edge that climbs back up. From the bottom:
 //   errors.ts, package-root.ts, types/    import nothing of src/
 //   core/        the wasm core and its compiler
@@ -10,6 +10,7 @@
 //   pipeline/    topology -> build -> run; only registry.ts imports the components
 //   testing/     the test driver, over pipeline/
 //   cli.ts, index.ts   the entry points, imported by nothing
+// bench/ and scripts/ import nothing of test/; src/ nothing of test/, bench/ or scripts/.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -78,6 +79,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/pipeline/' },
       to: { path: '^src/testing/' },
+    },
+    {
+      name: 'src-stands-alone',
+      severity: 'error',
+      comment: 'What ships imports nothing of the tests, benchmarks or scripts.',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench|scripts)/' },
+    },
+    {
+      name: 'benchmarks-and-scripts-not-from-tests',
+      severity: 'error',
+      comment: 'bench/ and scripts/ share helpers through scripts/support/, not through test/.',
+      from: { path: '^(bench|scripts)/' },
+      to: { path: '^test/' },
     },
     {
       name: 'entry-points-imported-by-nothing',

@@ -11,7 +11,7 @@ import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
-import { rawLines } from '../support/lines.ts';
+import { rawLines } from '../../scripts/support/lines.ts';
 
 interface Expected {
   ok: boolean;
