@@ -11,6 +11,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, type JsonSchema } from './compile.ts';
+import { escapeToken, unescapeToken } from './json-pointer.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
 
 /** Messages per `check`, as the core's crossings. */
@@ -28,14 +29,6 @@ const SYNTAX_PATTERNS: readonly (readonly [RegExp, VerdictCode])[] = [
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
-
-function unescapeToken(token: string): string {
-  return token.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** An upper bound of a message's nesting depth: its count of `{` and `[` bytes (memchr, no decoding). */
 function containerBound(bytes: Uint8Array, limit: number): number {
