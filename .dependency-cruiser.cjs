@@ -11,95 +11,45 @@
 //   testing/     the test driver, over pipeline/
 //   cli.ts, index.ts   the entry points, imported by nothing
 // bench/ and scripts/ import nothing of test/; src/ nothing of test/, bench/ or scripts/.
+
+/** An edge no import may make: from files matching `from` to files matching `to` (and not `toNot`). */
+const forbid = (name, comment, from, to, toNot) => ({
+  name,
+  severity: 'error',
+  comment,
+  from: typeof from === 'string' ? { path: from } : from,
+  to: toNot === undefined ? { path: to } : { path: to, pathNot: toNot },
+});
+
+const BASE = 'errors\\.ts|package-root\\.ts|types/';
+const ENTRY_POINTS = '^src/(cli|index)\\.ts$';
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'no-circular',
-      severity: 'error',
-      comment: 'A cycle has no bottom layer.',
-      from: { path: '^src/' },
-      to: { circular: true },
-    },
-    {
-      name: 'base-imports-nothing',
-      severity: 'error',
-      from: { path: '^src/(errors\\.ts|package-root\\.ts|types/)' },
-      to: { path: '^src/', pathNot: '^src/(errors\\.ts|package-root\\.ts|types/)' },
-    },
-    {
-      name: 'core-is-the-bottom',
-      severity: 'error',
-      from: { path: '^src/core/' },
-      to: { path: '^src/', pathNot: '^src/(core/|errors\\.ts|package-root\\.ts|types/)' },
-    },
-    {
-      name: 'component-is-the-contract',
-      severity: 'error',
-      comment: 'The contract imports only core/ and the base: everything else builds on it.',
-      from: { path: '^src/component/' },
-      to: { path: '^src/', pathNot: '^src/(component/|core/|errors\\.ts|types/)' },
-    },
-    {
-      name: 'config-knows-no-runtime',
-      severity: 'error',
-      comment: 'config/ turns HOCON into checked plain data; pipeline/ turns that into topologies.',
-      from: { path: '^src/config/' },
-      to: { path: '^src/(pipeline|io|stages|observe|testing)/|^src/(cli|index)\\.ts$' },
-    },
-    {
-      name: 'observe-below-the-runtime',
-      severity: 'error',
-      from: { path: '^src/observe/' },
-      to: { path: '^src/(pipeline|io|stages|testing)/|^src/(cli|index)\\.ts$' },
-    },
-    {
-      name: 'components-import-the-contract',
-      severity: 'error',
-      comment: 'A source, stage, sink or service imports component/, core/ and libraries: no configuration, runtime or metrics registry.',
-      from: { path: '^src/(io|stages)/' },
-      to: { path: '^src/(config|pipeline|observe|testing)/|^src/(cli|index)\\.ts$' },
-    },
-    {
-      name: 'components-stand-alone',
-      severity: 'error',
-      comment: 'stages/, io/kafka/, io/local/, io/http/: each imports only its own folder of the others.',
-      from: { path: '^src/(stages|io/[^/]+)/' },
-      to: { path: '^src/(stages|io/[^/]+)/', pathNot: '^src/$1/' },
-    },
-    {
-      name: 'only-the-registry-imports-components',
-      severity: 'error',
-      comment: 'pipeline/ and testing/ reach sources, stages and sinks through pipeline/registry.ts (services in io/http/ are resources they build).',
-      from: { path: '^src/(pipeline|testing)/', pathNot: '^src/pipeline/registry\\.ts$' },
-      to: { path: '^src/(stages|io/kafka|io/local)/' },
-    },
-    {
-      name: 'pipeline-below-testing',
-      severity: 'error',
-      from: { path: '^src/pipeline/' },
-      to: { path: '^src/testing/' },
-    },
-    {
-      name: 'src-stands-alone',
-      severity: 'error',
-      comment: 'What ships imports nothing of the tests, benchmarks or scripts.',
-      from: { path: '^src/' },
-      to: { path: '^(test|bench|scripts)/' },
-    },
-    {
-      name: 'benchmarks-and-scripts-not-from-tests',
-      severity: 'error',
-      comment: 'bench/ and scripts/ share helpers through scripts/support/, not through test/.',
-      from: { path: '^(bench|scripts)/' },
-      to: { path: '^test/' },
-    },
-    {
-      name: 'entry-points-imported-by-nothing',
-      severity: 'error',
-      from: { path: '^src/' },
-      to: { path: '^src/(cli|index)\\.ts$' },
-    },
+    { name: 'no-circular', severity: 'error', comment: 'A cycle has no bottom layer.', from: { path: '^src/' }, to: { circular: true } },
+    forbid('base-imports-nothing', 'errors.ts, package-root.ts and types/ are imported by all.', `^src/(${BASE})`, '^src/', `^src/(${BASE})`),
+    forbid('core-is-the-bottom', 'The core imports only the base.', '^src/core/', '^src/', `^src/(core/|${BASE})`),
+    forbid('component-is-the-contract', 'The contract imports only core/ and the base: everything else builds on it.', '^src/component/', '^src/', `^src/(component/|core/|${BASE})`),
+    forbid('config-knows-no-runtime', 'config/ turns HOCON into checked plain data; pipeline/ turns that into topologies.', '^src/config/', `^src/(pipeline|io|stages|observe|testing)/|${ENTRY_POINTS}`),
+    forbid('observe-below-the-runtime', 'Logging, metrics and health know no flow, component or driver.', '^src/observe/', `^src/(pipeline|io|stages|testing)/|${ENTRY_POINTS}`),
+    forbid(
+      'components-import-the-contract',
+      'A source, stage, sink or service imports component/, core/ and libraries: no configuration, runtime or metrics registry.',
+      '^src/(io|stages)/',
+      `^src/(config|pipeline|observe|testing)/|${ENTRY_POINTS}`,
+    ),
+    forbid('components-stand-alone', 'stages/, io/kafka/, io/local/, io/http/: each imports only its own folder of the others.', '^src/(stages|io/[^/]+)/', '^src/(stages|io/[^/]+)/', '^src/$1/'),
+    forbid(
+      'only-the-registry-imports-components',
+      'pipeline/ and testing/ reach sources, stages and sinks through pipeline/registry.ts (services in io/http/ are resources they build).',
+      { path: '^src/(pipeline|testing)/', pathNot: '^src/pipeline/registry\\.ts$' },
+      '^src/(stages|io/kafka|io/local)/',
+    ),
+    forbid('pipeline-below-testing', 'The test driver runs pipelines; pipelines know no driver.', '^src/pipeline/', '^src/testing/'),
+    forbid('src-stands-alone', 'What ships imports nothing of the tests, benchmarks or scripts.', '^src/', '^(test|bench|scripts)/'),
+    forbid('benchmarks-and-scripts-not-from-tests', 'bench/ and scripts/ share helpers through scripts/support/, not through test/.', '^(bench|scripts)/', '^test/'),
+    forbid('entry-points-imported-by-nothing', 'cli.ts and index.ts are where the layers end.', '^src/', ENTRY_POINTS),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
