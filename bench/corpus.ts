@@ -4,7 +4,7 @@
 // so 5–10 % of the corpus is invalid.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { prng as random } from '../test/support/random.ts';
+import { prng as random } from '../scripts/support/random.ts';
 import { packageRoot } from '../src/package-root.ts';
 
 export interface Corpus {

@@ -20,12 +20,12 @@ import { parseArgs } from 'node:util';
 import { FetchIsolationLevels, MessagesStreamModes, Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import { build } from 'hdr-histogram-js';
 import kafkajs from 'kafkajs';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/pipeline/load.ts';
 import { JsValidator } from '../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../src/core/validator.ts';
 import { createTopics } from '../src/io/kafka/tools.ts';
 import { packageRoot } from '../src/package-root.ts';
-import { decodeSpan } from '../src/pipeline/fields.ts';
+import { decodeSpan } from '../src/component/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader, sluiceNodeFlags } from './meta.ts';
 

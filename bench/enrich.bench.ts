@@ -17,10 +17,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig, resourcesOf } from '../src/pipeline/load.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildFlows } from '../src/pipeline/flow.ts';
-import type { InputMessage, OutboundMessage, Sink, Source } from '../src/pipeline/types.ts';
+import type { InputMessage, OutboundMessage, Sink, Source } from '../src/component/types.ts';
 import { resultHeader } from './meta.ts';
 
 const { values: args } = parseArgs({
@@ -118,14 +118,9 @@ const config = await loadConfig(
   ),
 );
 const benchTopology = config.flows.find((f) => f.flow === flowName)!;
-const flowConfig = {
-  ...config,
-  flows: [
-    {
-      ...benchTopology,
-      nodes: benchTopology.nodes.map((n) => (args['no-cache'] && n.kind === 'enrich-http' ? { ...n, config: { ...n.config, cache: undefined } } : n)),
-    },
-  ],
+const flowTopology = {
+  ...benchTopology,
+  nodes: benchTopology.nodes.map((n) => (args['no-cache'] && n.kind === 'enrich-http' ? { ...n, config: { ...n.config, cache: undefined } } : n)),
 };
 
 // ------------------------------------------------------------------------------------ the load
@@ -214,7 +209,7 @@ const sink = (into: Histogram, letters: boolean): Sink => ({
 
 // ------------------------------------------------------------------------------------ the run
 const logger = pino({ level: 'warn' }, pino.destination({ dest: logFile, sync: false }));
-const [flow] = buildFlows(flowConfig, logger, { io: () => ({ source, sink: sink(overall.written, false), deadLetters: sink(overall.deadLettered, true) }) });
+const [flow] = buildFlows([flowTopology], resourcesOf(config, logger, { io: () => ({ source, sink: sink(overall.written, false), deadLetters: sink(overall.deadLettered, true) }) }));
 const outageTimers: NodeJS.Timeout[] = [];
 if (args.outage !== undefined) {
   const server = servers.get(args.outage)!;

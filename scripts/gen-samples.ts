@@ -19,7 +19,7 @@
  * rules) -> filter (content: status "draft"; campaign: type "heartbeat") -> lookup.
  *
  * The --check mode verifies every line with a small strict reference tokenizer written here
- * (syntax codes as /work/contract.md defines them), TextDecoder({fatal:true}), JSON.parse and
+ * (the syntax codes of src/core/codes.ts, each for the fault it names), TextDecoder({fatal:true}), JSON.parse and
  * ajv (rule codes + paths), recomputes filter/lookup outcomes from the lookup files, and
  * verifies that a second in-memory run is byte-identical to the files on disk.
  */
@@ -28,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule from 'ajv';
 import { AJV_KEYWORD_CODES } from '../src/core/codes.ts';
+import { prng } from './support/random.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'samples');
@@ -53,18 +54,12 @@ function at<T>(a: readonly T[], i: number): T {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PRNG (mulberry32)
+// draws over the seeded PRNG (scripts/support/random.ts)
 
 class Rng {
-  private s: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = prng(seed);
   }
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfig } from './config/load.ts';
+import { loadConfig, resourcesOf } from './pipeline/load.ts';
 import { compileSchema } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
@@ -90,7 +90,7 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   const config = await loadConfig(options.config);
   for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
   // building compiles the rules and every stage: mapping errors surface here, before anything runs
-  buildFlows(config, createLogger({ level: 'silent', destination: 'stderr' }), { includeDisabled: true });
+  buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
   if (options.describe) process.stdout.write(describe(config.flows));
   if (!options.print && !options.describe) process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);

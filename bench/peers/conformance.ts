@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { createTopics } from '../../src/io/kafka/tools.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { runFlow } from '../../src/testing/driver.ts';
-import { rawLines } from '../../test/io/kafka/harness.ts';
+import { rawLines } from '../../scripts/support/lines.ts';
 
 const KNOWN_DIFFERENCES = 3;
 /** The broker refuses messages over 1 MB: the E_SIZE lines stay out. */

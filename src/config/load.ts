@@ -1,19 +1,64 @@
-// Configuration -> checked flow topologies. Every problem is collected (file, key path, what was
-// expected) before failing, so `sluice check` lists them all at once.
+// Configuration -> checked plain data: the settings, and per flow its nodes with their config
+// checked against the component specs it is given (pipeline/ passes its registry's; config/ knows
+// no runtime). Every problem is collected (file, key path, what was expected) before failing, so
+// `sluice check` lists them all at once.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { JsonSchema } from '../core/compile.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
-import * as registry from '../pipeline/registry.ts';
-import type { FlowTopology, NodeRole, TopologyNode } from '../pipeline/topology.ts';
+import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
 import { literalSecrets, redactSecrets } from './secrets.ts';
 
-export interface SluiceConfig {
+export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
+
+/** A node of a flow as configured: its component's config checked against its spec, defaults applied. */
+export interface CheckedNode {
+  /** `<flow>.<name>`: stable, it keys logs and metrics. */
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly kind: string;
+  readonly parents: readonly string[];
+  /** The component's config with defaults applied (without kind and name). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Key path of this node in the configuration, for errors. */
+  readonly configPath: readonly PropertyKey[];
+  /** Directory its relative paths are resolved against: that of the file setting its `path`. */
+  readonly baseDir: string;
+}
+
+/** A flow as configured and checked: pipeline/topology.ts resolves it into a topology. */
+export interface CheckedFlow {
+  readonly flow: string;
+  readonly enabled: boolean;
+  readonly rules: JsonSchema;
+  readonly maxDepth: number;
+  readonly maxSize: number;
+  readonly onInvalid: 'dlq' | 'drop';
+  /** The engine that parses and validates: the WebAssembly core, or plain JavaScript. */
+  readonly validator: 'wasm' | 'js';
+  readonly delivery: Delivery;
+  /** Latency budget from receipt for stages that call out. */
+  readonly deadlineMs: number | undefined;
+  /** Batches being processed or delivered at once. */
+  readonly maxInFlight: number;
+  readonly nodes: readonly CheckedNode[];
+}
+
+type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
+
+/** The config schemas of every source, stage and sink kind, by kind (the registry's specs). */
+export interface ComponentKinds {
+  readonly sources: Specs;
+  readonly stages: Specs;
+  readonly sinks: Specs;
+}
+
+export interface CheckedConfig {
   readonly settings: RootConfig;
-  readonly flows: readonly FlowTopology[];
+  readonly flows: readonly CheckedFlow[];
   /** Directory of the log file setting (relative log files are resolved against it). */
   readonly logDir: string;
   readonly files: readonly string[];
@@ -26,8 +71,6 @@ export interface SluiceConfig {
   /** Directory relative paths at a key path are resolved against. */
   dirOf(path: readonly PropertyKey[]): string;
 }
-
-type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
 
 class Problems {
   readonly list: ConfigProblem[] = [];
@@ -97,11 +140,11 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
   }
 }
 
-function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowTopology | undefined {
+function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, problems: Problems): CheckedFlow | undefined {
   const path = ['flows', name];
   const before = problems.list.length;
   const rules = loadRules(flow, path, problems);
-  const nodes: TopologyNode[] = [];
+  const nodes: CheckedNode[] = [];
   const names = new Set<string>();
   const node = (role: NodeRole, specs: Specs, what: string, entry: ComponentConfig, at: PropertyKey[], defaultName: string, parents: string[]) => {
     const config = parseComponent(specs, what, entry, at, problems);
@@ -111,19 +154,19 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     if (config) nodes.push({ name: full, role, kind: entry.kind, parents, config, configPath: at, baseDir: problems.dirOf([...at, 'path']) });
     return full;
   };
-  const source = node('source', registry.sources, 'source', flow.source, [...path, 'source'], 'source', []);
+  const source = node('source', kinds.sources, 'source', flow.source, [...path, 'source'], 'source', []);
   const validate = `${name}.validate`;
   nodes.push({ name: validate, role: 'validate', kind: 'core', parents: [source], config: {}, configPath: [...path, 'rules'], baseDir: problems.dirOf(path) });
   names.add(validate);
   let previous = validate;
   const failing = [validate];
   flow.stages.forEach((stage, index) => {
-    previous = node('stage', registry.stages, 'stage', stage, [...path, 'stages', index], `${stage.kind}-${index}`, [previous]);
+    previous = node('stage', kinds.stages, 'stage', stage, [...path, 'stages', index], `${stage.kind}-${index}`, [previous]);
     failing.push(previous);
   });
-  node('sink', registry.sinks, 'sink', flow.sink, [...path, 'sink'], 'sink', [previous]);
+  node('sink', kinds.sinks, 'sink', flow.sink, [...path, 'sink'], 'sink', [previous]);
   if (flow['dead-letter']) {
-    node('dead-letter', registry.sinks, 'sink', flow['dead-letter'], [...path, 'dead-letter'], 'dead-letter', failing);
+    node('dead-letter', kinds.sinks, 'sink', flow['dead-letter'], [...path, 'dead-letter'], 'dead-letter', failing);
   } else if (flow['on-invalid'] === 'dlq') {
     problems.add([...path, 'on-invalid'], 'on-invalid = dlq needs a dead-letter sink (or set on-invalid = drop)');
   }
@@ -142,6 +185,7 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     maxDepth: flow.limits['max-depth'],
     maxSize: flow.limits['max-size'],
     onInvalid: flow['on-invalid'],
+    validator: flow.validator,
     delivery: flow.delivery,
     deadlineMs: flow['deadline-ms'],
     maxInFlight: flow['max-in-flight'],
@@ -149,14 +193,15 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
   };
 }
 
-function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Record<string, unknown> {
+function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Record<string, unknown> {
   const flowsView: Record<string, unknown> = {};
   for (const t of flows) {
-    const view = (n: TopologyNode) => ({ kind: n.kind, name: n.name.slice(t.flow.length + 1), ...n.config });
+    const view = (n: CheckedNode) => ({ kind: n.kind, name: n.name.slice(t.flow.length + 1), ...n.config });
     flowsView[t.flow] = {
       enabled: t.enabled,
       limits: { 'max-depth': t.maxDepth, 'max-size': t.maxSize },
       'on-invalid': t.onInvalid,
+      validator: t.validator,
       delivery: t.delivery,
       'max-in-flight': t.maxInFlight,
       ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),
@@ -181,14 +226,17 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
   return view;
 }
 
-/** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
-export async function loadConfig(file: string): Promise<SluiceConfig> {
+/**
+ * Loads, overlays and checks a configuration file, its components against `kinds`; throws
+ * SLC_CONFIG listing every problem.
+ */
+export async function readConfig(file: string, kinds: ComponentKinds): Promise<CheckedConfig> {
   const hocon = await loadHocon(file);
   const problems = new Problems(hocon);
   // the top level first, each flow on its own: a mistake in one place hides none elsewhere
   const parsed = root.extend({ flows: z.record(flowName, z.unknown()) }).safeParse(hocon.tree);
   if (!parsed.success) problems.addIssues([], parsed.error.issues);
-  const flows: FlowTopology[] = [];
+  const flows: CheckedFlow[] = [];
   const flowConfigs: Record<string, FlowConfig> = {};
   const rawFlows = hocon.tree.flows;
   const entries = typeof rawFlows === 'object' && rawFlows !== null ? Object.entries(rawFlows) : [];
@@ -200,8 +248,8 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
       continue;
     }
     flowConfigs[name] = flow.data;
-    const topology = flowTopology(name, flow.data, problems);
-    if (topology) flows.push(topology);
+    const checked = checkFlow(name, flow.data, kinds, problems);
+    if (checked) flows.push(checked);
   }
   if (parsed.success && Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
   for (const [name, service] of Object.entries(parsed.data?.services ?? {})) {

@@ -1,11 +1,9 @@
 // The shape of a Sluice configuration. Components (sources, stages, sinks) are checked against
 // their own specs from the registry; here they are only `{ kind, name?, ... }`.
 import { z } from 'zod';
-import { localServiceConfig } from '../io/http/local-server.ts';
-import { serviceConfig } from '../io/http/service.ts';
-import { connectionFields } from '../io/kafka/connection.ts';
+import { serviceConfig } from '../component/service.ts';
+import { connectionFields, integerFromEnv, localServiceConfig } from '../component/settings.ts';
 import { MAX_DEPTH_LIMIT } from '../core/limits.ts';
-import { integerFromEnv } from './values.ts';
 
 export const component = z.looseObject({
   kind: z.string().describe('The component kind, e.g. file, map, filter'),

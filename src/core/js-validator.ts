@@ -11,6 +11,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, type JsonSchema } from './compile.ts';
+import { escapeToken, unescapeToken } from './json-pointer.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
 
 /** Messages per `check`, as the core's crossings. */
@@ -32,14 +33,6 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-
-function unescapeToken(token: string): string {
-  return token.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** An upper bound of a message's nesting depth: its count of `{` and `[` bytes (memchr, no decoding). */
 function containerBound(bytes: Uint8Array, limit: number): number {

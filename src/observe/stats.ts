@@ -26,13 +26,13 @@ export class FlowStats {
     this.flow = flow;
   }
 
-  countInvalid(code: string): void {
-    this.invalid++;
-    this.invalidByReason.set(code, (this.invalidByReason.get(code) ?? 0) + 1);
+  countInvalid(code: string, messages = 1): void {
+    this.invalid += messages;
+    this.invalidByReason.set(code, (this.invalidByReason.get(code) ?? 0) + messages);
   }
 
-  countFailed(code: string): void {
-    this.failedByReason.set(code, (this.failedByReason.get(code) ?? 0) + 1);
+  countFailed(code: string, messages = 1): void {
+    this.failedByReason.set(code, (this.failedByReason.get(code) ?? 0) + messages);
   }
 
   get seconds(): number {

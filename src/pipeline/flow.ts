@@ -1,10 +1,8 @@
 // A flow at run time: source -> core (validate + extract, one crossing per chunk) -> stages ->
 // sink, with failures routed to the dead-letter sink or dropped, never blocking the rest.
-import { Buffer } from 'node:buffer';
-import { type Message, type Registry, toBinary } from '@bufbuild/protobuf';
+import type { Registry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
-import type { SluiceConfig } from '../config/load.ts';
 import { configError } from '../config/load.ts';
 import { JsValidator } from '../core/js-validator.ts';
 import { compileSchema, type MessageValidator, type Verdict } from '../core/validator.ts';
@@ -13,14 +11,17 @@ import { FailureLog } from '../observe/failure-log.ts';
 import type { Readiness } from '../observe/health.ts';
 import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics.ts';
 import { FlowStats } from '../observe/stats.ts';
-import type { StageContext } from './component.ts';
-import { fieldBytes, FieldTable } from './fields.ts';
+import type { StageContext } from '../component/spec.ts';
+import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
-import { jsonEncoder } from './record-json.ts';
-import { schemaAt } from './rules.ts';
+import { schemaAt } from '../component/rules.ts';
 import { HttpService } from '../io/http/service.ts';
-import type { FlowTopology, TopologyNode } from './topology.ts';
-import type { Acknowledgement, ComponentContext, FlowRecord, Headers, InputMessage, Origin, OutboundMessage, Sink, Source, Stage, StageOutcome } from './types.ts';
+import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
+import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
+import { deadLetter, loggable } from './dead-letter.ts';
+import { FlowCounts } from './flow-counts.ts';
+import { KeyScheduler } from './key-scheduler.ts';
+import { OutputEncoder } from './output-encoder.ts';
 
 /** What became of a record: an output, a dead letter, or nothing (filtered or dropped). */
 interface Result {
@@ -29,14 +30,6 @@ interface Result {
 }
 
 const NOTHING: Result = Object.freeze({});
-const DONE = Promise.resolve();
-
-/** A message key as a map key (bytes to a string, one char per byte). */
-function keyText(key: Uint8Array): string {
-  return key.length <= 4096 ? String.fromCharCode.apply(null, key as unknown as number[]) : latin1.decode(key);
-}
-
-const latin1 = new TextDecoder('latin1');
 
 interface Delivered {
   readonly outputs: OutboundMessage[];
@@ -50,46 +43,11 @@ interface NamedStage {
   readonly stage: Stage;
 }
 
-/** Per stage, counted per record and added to the stage's counters once per batch. */
-const IN = 0;
-const OUT = 1;
-const FILTERED = 2;
-const COUNTS = 3;
-
 /**
  * Stage durations are timed on one record in this many (a power of two): a clock read costs
  * 0.1–0.3 µs on a shared machine, several per record would rival the core's own work.
  */
 export const STAGE_TIMING_SAMPLE = 16;
-
-/** Headers a dead letter carries: why it failed, where, and where it came from; the original ones kept. */
-function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, verdict?: Verdict): Headers {
-  const headers: Record<string, string | Uint8Array> = {
-    ...message.headers,
-    'sluice.flow': flow,
-    'sluice.stage': stage,
-    'sluice.reason': code,
-    'sluice.message': text,
-    'sluice.time': new Date().toISOString(),
-  };
-  const origin = message.origin;
-  if (origin.kind === 'file') {
-    headers['sluice.source.file'] = origin.file;
-    headers['sluice.source.line'] = String(origin.line);
-  } else {
-    headers['sluice.source.topic'] = origin.topic;
-    headers['sluice.source.partition'] = String(origin.partition);
-    headers['sluice.source.offset'] = origin.offset.toString();
-  }
-  if (verdict?.path !== undefined) headers['sluice.path'] = verdict.path;
-  if (verdict?.offset !== undefined) headers['sluice.offset'] = String(verdict.offset);
-  return headers;
-}
-
-/** An origin for a log line (JSON has no bigint). */
-function loggable(origin: Origin): Record<string, string | number> {
-  return origin.kind === 'file' ? { file: origin.file, line: origin.line } : { topic: origin.topic, partition: origin.partition, offset: origin.offset.toString() };
-}
 
 export class Flow {
   readonly name: string;
@@ -106,18 +64,16 @@ export class Flow {
   readonly #slots: number;
   /** Slot of the field that keys outputs, or -1 to keep the input key. */
   readonly #keySlot: number;
-  /** The sink's encoder of each output record type. */
-  readonly #encoders = new Map<string, (record: Message) => Uint8Array>();
-  readonly #registry: Registry;
+  readonly #encoder: OutputEncoder;
   /** Some stage waits on I/O: records of a batch run concurrently (see #runConcurrently). */
   readonly #callsOut: boolean;
   readonly #maxInFlight: number;
-  /** The last task of each key still running, across the batches in flight. */
-  readonly #lastOfKey = new Map<string, Promise<void>>();
+  /** Records of the batches in flight with the same key run in order (see #runConcurrently). */
+  readonly #keys = new KeyScheduler();
   readonly #metrics: FlowMetrics;
   readonly #stageMetrics: readonly StageMetrics[];
-  /** The batch's IN, OUT, FILTERED per stage (COUNTS slots each). */
-  readonly #stageCounts: Float64Array;
+  /** What the statistics and the metrics count, counted once per batch for both. */
+  readonly #counts: FlowCounts;
   /** Stages are timed only when the metrics are served. */
   readonly #timeStages: boolean;
   /** Records that entered the stages: one in STAGE_TIMING_SAMPLE is timed. */
@@ -147,18 +103,18 @@ export class Flow {
     this.#source = parts.source;
     this.#sink = parts.sink;
     this.#deadLetters = parts.deadLetters;
-    this.#onInvalid = parts.topology.onInvalid;
+    this.#onInvalid = validateSettings(parts.topology)['on-invalid'];
     this.#logger = parts.logger.child({ flow: this.name });
     this.#failures = new FailureLog(this.#logger, parts.failuresPerSecond);
     this.#validateName = `${this.name}.validate`;
     this.#slots = parts.validator.extract.length;
-    this.#registry = parts.registry;
+    this.#encoder = new OutputEncoder(parts.registry, parts.sink.encoding);
     this.#keySlot = parts.keySlot;
     this.#callsOut = parts.stages.some((s) => s.stage.callsOut === true);
     this.#maxInFlight = parts.topology.maxInFlight;
     this.#metrics = parts.metrics.flow(this.name);
     this.#stageMetrics = parts.stages.map((s) => this.#metrics.stage(this.#stageLabel(s.name)));
-    this.#stageCounts = new Float64Array(parts.stages.length * COUNTS);
+    this.#counts = new FlowCounts(this.stats, this.#metrics, this.#stageMetrics);
     this.#timeStages = parts.metrics.served;
     this.#readiness = parts.metrics.readiness;
   }
@@ -168,36 +124,13 @@ export class Flow {
     return stage.startsWith(`${this.name}.`) ? stage.slice(this.name.length + 1) : stage;
   }
 
-  #encode(record: FlowRecord): Uint8Array {
-    const output = record.output;
-    if (output === null) return record.value; // no map stage: the message passes through as it came
-    let encode = this.#encoders.get(output.$typeName);
-    if (!encode) {
-      const type = this.#registry.getMessage(output.$typeName)!;
-      if (this.#sink.encoding === 'protobuf') encode = (message) => toBinary(type, message);
-      else {
-        const json = jsonEncoder(type);
-        // Buffer.from takes small outputs from a shared pool; TextEncoder gives each its own ArrayBuffer
-        encode = (message) => Buffer.from(json(message), 'utf8');
-      }
-      this.#encoders.set(output.$typeName, encode);
-    }
-    return encode(output);
-  }
-
   /** Logs a failed message and returns its dead letter (undefined when it is dropped). */
   #fail(message: InputMessage, stage: string, code: string, text: string, toDeadLetters: boolean, verdict?: Verdict): OutboundMessage | undefined {
     // the stable fields: flow (bound), stage, reason and the source coordinates at the top level
     this.#failures.warn(stage, code, { path: verdict?.path, byte: verdict?.offset, ...loggable(message.origin) }, text);
-    const stageLabel = this.#stageLabel(stage);
-    if (toDeadLetters && this.#deadLetters) {
-      this.stats.deadLettered++;
-      this.#metrics.failed(`${stageLabel} dead_lettered ${code}`).inc();
-      return { key: message.key, value: message.value, headers: deadLetterHeaders(this.name, stage, message, code, text, verdict), timestamp: message.timestamp };
-    }
-    this.stats.dropped++;
-    this.#metrics.failed(`${stageLabel} dropped ${code}`).inc();
-    return undefined;
+    const deadLettered = toDeadLetters && this.#deadLetters !== undefined;
+    this.#counts.failed(this.#stageLabel(stage), code, deadLettered);
+    return deadLettered ? deadLetter(this.name, stage, message, code, text, verdict) : undefined;
   }
 
   /**
@@ -210,7 +143,7 @@ export class Flow {
 
   #stagesFrom(record: FlowRecord, from: number, timed: boolean): Result | Promise<Result> {
     for (let i = from; i < this.#stages.length; i++) {
-      this.#stageCounts[i * COUNTS + IN]!++;
+      this.#counts.stageIn(i);
       const started = timed ? performance.now() : 0;
       const outcome = this.#stages[i]!.stage.process(record);
       if (outcome instanceof Promise) {
@@ -224,22 +157,20 @@ export class Flow {
       if (ended) return ended;
     }
     const key = this.#keySlot < 0 ? record.key : (fieldBytes(record, this.#keySlot) ?? record.key);
-    return { output: { key, value: this.#encode(record), headers: record.headers, timestamp: record.timestamp } };
+    return { output: { key, value: this.#encoder.encode(record), headers: record.headers, timestamp: record.timestamp } };
   }
 
   /** Counts a stage's outcome: undefined to go on to the next stage, else the record's result. */
   #afterStage(record: FlowRecord, stage: number, outcome: StageOutcome): Result | undefined {
-    const counts = this.#stageCounts;
     if (outcome.kind === 'continue') {
-      counts[stage * COUNTS + OUT]!++;
+      this.#counts.stageOut(stage);
       return undefined;
     }
     if (outcome.kind === 'filtered') {
-      counts[stage * COUNTS + FILTERED]!++;
-      this.stats.filtered++;
+      this.#counts.stageFiltered(stage);
       return NOTHING;
     }
-    this.stats.countFailed(outcome.code);
+    this.#counts.stageFailed(outcome.code);
     const letter = this.#fail(record, this.#stages[stage]!.name, outcome.code, outcome.message, outcome.deadLetter);
     return letter ? { letter } : NOTHING;
   }
@@ -249,37 +180,29 @@ export class Flow {
    * key run one after the other, in input order (also across the batches in flight). Results come
    * back in input order.
    */
-  async #runConcurrently(records: readonly FlowRecord[]): Promise<Result[]> {
-    const results: Result[] = new Array(records.length);
-    const lastOfKey = this.#lastOfKey;
-    const tasks = records.map((record, i) => {
-      const run = async () => {
-        results[i] = await this.#runStages(record);
-      };
-      if (record.key === null) return run();
-      const key = keyText(record.key);
-      const task: Promise<void> = (lastOfKey.get(key) ?? DONE).then(run).finally(() => {
-        if (lastOfKey.get(key) === task) lastOfKey.delete(key);
-      });
-      lastOfKey.set(key, task);
-      return task;
-    });
-    await Promise.all(tasks);
-    return results;
+  #runConcurrently(records: readonly FlowRecord[]): Promise<Result[]> {
+    return this.#keys.run(records, (record) => record.key, (record) => this.#runStages(record));
   }
 
   /** Validates and runs the stages over a batch; returns what to deliver. */
   async #processBatch(batch: readonly InputMessage[]): Promise<Delivered> {
+    try {
+      return await this.#validateAndStage(batch);
+    } finally {
+      this.#counts.flush();
+    }
+  }
+
+  async #validateAndStage(batch: readonly InputMessage[]): Promise<Delivered> {
     const stats = this.stats;
+    const counts = this.#counts;
     const validator = this.#validator;
     const values = batch.map((m) => m.value);
     const outputs: OutboundMessage[] = [];
     const letters: OutboundMessage[] = [];
     const receivedAt: number[] = [];
     const metrics = this.#metrics;
-    stats.read += batch.length;
-    metrics.in.inc(batch.length);
-    const validBefore = stats.valid;
+    counts.read(batch.length);
     let coreSeconds = 0;
     const produced = batch[0]?.timestamp;
     if (produced !== undefined) stats.sourceLag.recordValue(Math.max(0, Date.now() - Number(produced)));
@@ -293,13 +216,12 @@ export class Flow {
         const message = batch[start + i]!;
         if (!validator.ok(i)) {
           const verdict = validator.verdict(i);
-          stats.countInvalid(verdict.code);
-          metrics.invalid(verdict.code).inc();
+          counts.invalid(verdict.code);
           const letter = this.#fail(message, this.#validateName, verdict.code, verdict.message, this.#onInvalid === 'dlq', verdict);
           if (letter) letters.push(letter);
           continue;
         }
-        stats.valid++;
+        counts.valid();
         records.push({
           value: message.value,
           key: message.key,
@@ -316,7 +238,6 @@ export class Flow {
       start += count;
     }
     metrics.coreBatch.record(coreSeconds);
-    if (stats.valid > validBefore) metrics.valid.inc(stats.valid - validBefore);
     const collect = (record: FlowRecord, result: Result) => {
       if (result.output) {
         outputs.push(result.output);
@@ -332,21 +253,7 @@ export class Flow {
         collect(record, result instanceof Promise ? await result : result);
       }
     }
-    this.#countStages();
     return { outputs, letters, receivedAt };
-  }
-
-  /** Adds the batch's per-stage counts to the stages' counters. */
-  #countStages(): void {
-    const counts = this.#stageCounts;
-    for (let i = 0; i < this.#stageMetrics.length; i++) {
-      const stage = this.#stageMetrics[i]!;
-      const at = i * COUNTS;
-      if (counts[at + IN]! > 0) stage.in.inc(counts[at + IN]!);
-      if (counts[at + OUT]! > 0) stage.out.inc(counts[at + OUT]!);
-      if (counts[at + FILTERED]! > 0) stage.filtered.inc(counts[at + FILTERED]!);
-    }
-    counts.fill(0);
   }
 
   /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
@@ -360,15 +267,7 @@ export class Flow {
       await Promise.all([outputs.length > 0 && this.#sink.write(outputs), letters.length > 0 && this.#deadLetters!.write(letters)]);
       await batch.done(); // only now: every output and dead letter of the batch is acknowledged
     }
-    this.stats.written += outputs.length;
-    if (outputs.length > 0) this.#metrics.out.inc(outputs.length);
-    const now = performance.now();
-    const latency = this.#metrics.latency;
-    for (const received of receivedAt) {
-      const micros = Math.max(1, Math.round((now - received) * 1000));
-      this.stats.latency.recordValue(micros);
-      latency.record(micros / 1e6);
-    }
+    this.#counts.delivered(receivedAt, performance.now());
   }
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
@@ -414,49 +313,54 @@ export class Flow {
   }
 }
 
+/** Names the file and key path of a problem found in the configuration. */
+export type ProblemAt = (path: readonly PropertyKey[], message: string) => ConfigProblem;
+
 /** A component's error as configuration problems, at the component's key path. */
-function problemsOf(error: unknown, base: readonly PropertyKey[], config: SluiceConfig): ConfigProblem[] {
+function problemsOf(error: unknown, base: readonly PropertyKey[], problemAt: ProblemAt): ConfigProblem[] {
   if (!(error instanceof SluiceError)) throw error;
   const relative = error.problems.length > 0 ? error.problems : [{ path: '', message: error.message }];
-  return relative.map((p) => config.problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
+  return relative.map((p) => problemAt([...base, ...(p.path ? p.path.split('.') : [])], p.message));
 }
 
 /** Replaces a flow's configured source and sinks (the test driver runs flows in memory). */
 export type IoOverride = (topology: FlowTopology) => { source: Source; sink: Sink; deadLetters: Sink | undefined };
 
-/** Builds every enabled flow's components; throws SLC_CONFIG listing every problem found. */
-export function buildFlows(
-  config: SluiceConfig,
-  logger: Logger,
-  options: {
-    includeDisabled?: boolean;
-    io?: IoOverride;
-    localUrls?: Readonly<Record<string, string>>;
-    /** Builds only these flows (a reload builds the flows it changes). */
-    only?: ReadonlySet<string>;
-    /** Counters a flow continues, by flow name. */
-    stats?: (flow: string) => FlowStats | undefined;
-    metrics?: Metrics;
-  } = {},
-): Flow[] {
-  const metrics = options.metrics ?? new Metrics();
+/** What flows are built with besides their topologies: the process's parts, never its configuration. */
+export interface FlowResources {
+  readonly logger: Logger;
+  /** Where in the files a key path is: the problems a component finds when it is built name it. */
+  readonly problemAt: ProblemAt;
+  /** Failed messages logged per second, per stage and reason (log.failures-per-second). */
+  readonly failuresPerSecond: number;
+  /** One registry for the process (default: a new one). */
+  readonly metrics?: Metrics;
+  /** Addresses of the running local services, by name. */
+  readonly localUrls?: Readonly<Record<string, string>>;
+  readonly io?: IoOverride;
+  /** Counters a flow continues, by flow name. */
+  readonly stats?: (flow: string) => FlowStats | undefined;
+}
+
+/** Builds every given flow's components from its topology; throws SLC_CONFIG listing every problem found. */
+export function buildFlows(topologies: readonly FlowTopology[], resources: FlowResources): Flow[] {
+  const { logger, problemAt } = resources;
+  const metrics = resources.metrics ?? new Metrics();
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
   // one HttpService per configured service, shared by every stage (of every flow) naming it
   const services = new Map<string, HttpService>();
-  const service = (name: string) => {
-    const settings = config.settings.services[name];
+  const serviceOf = (node: TopologyNode) => (name: string) => {
+    const settings = node.services?.[name];
     if (settings && !services.has(name)) {
       const local = settings['local-service'];
       // building without the local services running (sluice check): an address that is never called
-      const localUrl = local === undefined ? undefined : (options.localUrls?.[local] ?? 'http://127.0.0.1:0');
+      const localUrl = local === undefined ? undefined : (resources.localUrls?.[local] ?? 'http://127.0.0.1:0');
       services.set(name, new HttpService(name, settings, logger, metrics.service(name), localUrl));
     }
     return services.get(name);
   };
-  for (const topology of config.flows) {
-    if (!topology.enabled && !options.includeDisabled) continue;
-    if (options.only && !options.only.has(topology.flow)) continue;
+  for (const topology of topologies) {
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics });
     const fields = new FieldTable();
     const stages: NamedStage[] = [];
@@ -464,13 +368,13 @@ export function buildFlows(
     let failed = false;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service, deadlineMs: topology.deadlineMs };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
         stages.push({ name: node.name, stage: spec.create(node.config, stageContext) });
       } catch (error) {
-        problems.push(...problemsOf(error, node.configPath, config));
+        problems.push(...problemsOf(error, node.configPath, problemAt));
         failed = true;
       }
     }
@@ -479,17 +383,17 @@ export function buildFlows(
     const keyField = sinkNode ? registry.sinks[sinkNode.kind]!.keyField?.(sinkNode.config) : undefined;
     if (sinkNode && keyField !== undefined) {
       if (schemaAt(topology.rules, keyField) === undefined) {
-        problems.push(config.problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
+        problems.push(problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
         failed = true;
       } else keySlot = fields.slot(keyField);
     }
     let validator: MessageValidator | undefined;
     try {
-      const options = { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers };
-      const plainJs = config.settings.flows[topology.flow]?.validator === 'js';
-      validator = plainJs ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
+      const settings = validateSettings(topology);
+      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers };
+      validator = settings.engine === 'js' ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
     } catch (error) {
-      problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], config));
+      problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], problemAt));
     }
     const build = <T>(role: string, create: (node: TopologyNode) => T): T | undefined => {
       const node = topology.nodes.find((n) => n.role === role);
@@ -497,17 +401,17 @@ export function buildFlows(
       try {
         return create(node);
       } catch (error) {
-        problems.push(...problemsOf(error, node.configPath, config));
+        problems.push(...problemsOf(error, node.configPath, problemAt));
         failed = true;
         return undefined;
       }
     };
-    const io = options.io?.(topology);
+    const io = resources.io?.(topology);
     const source = io?.source ?? build('source', (n) => registry.sources[n.kind]!.create(n.config, context(n)));
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: config.settings.log['failures-per-second'], registry: recordTypes, keySlot, metrics, stats: options.stats?.(topology.flow) }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow) }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;

@@ -8,7 +8,7 @@ import { enrichFileStage } from '../stages/enrich-file.ts';
 import { enrichHttpStage } from '../stages/enrich-http.ts';
 import { filterStage } from '../stages/filter.ts';
 import { mapStage } from '../stages/map.ts';
-import type { SinkSpec, SourceSpec, StageSpec } from './component.ts';
+import type { SinkSpec, SourceSpec, StageSpec } from '../component/spec.ts';
 
 export const sources: Readonly<Record<string, SourceSpec>> = {
   file: fileSource,

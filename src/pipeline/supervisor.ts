@@ -8,7 +8,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'safe-stable-stringify';
-import { loadConfig, type SluiceConfig } from '../config/load.ts';
+import { loadConfig, resourcesOf, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -43,15 +43,14 @@ interface Member {
 }
 
 /**
- * What a flow is made of, as a string: its topology (rules as loaded, stages, source and sinks
- * with every default) and the services its stages name. Equal strings: the flow keeps running.
+ * What a flow is made of, as a string: its topology, every node with its resolved settings (rules
+ * as loaded, the validator, stages with the services they call, source and sinks with every
+ * default, how batches are committed). Equal strings: the flow keeps running.
  */
-export function flowFingerprint(config: SluiceConfig, topology: FlowTopology): string {
-  const services = new Set(topology.nodes.flatMap((n) => (n.role === 'stage' && typeof n.config.service === 'string' ? [n.config.service] : [])));
+export function flowFingerprint(topology: FlowTopology): string {
   return stringify({
     ...topology,
     nodes: topology.nodes.map(({ configPath: _whereInTheFiles, ...node }) => node),
-    services: Object.fromEntries([...services].map((name) => [name, config.settings.services[name]])),
   }) as string; // an object always has a JSON text
 }
 
@@ -86,8 +85,8 @@ export class FlowSupervisor {
     this.#logger = logger;
     this.#localUrls = options.localUrls ?? {};
     this.#metrics = options.metrics;
-    for (const flow of buildFlows(config, logger, { localUrls: this.#localUrls, metrics: this.#metrics })) {
-      this.#add(flow, flowFingerprint(config, config.flows.find((t) => t.flow === flow.name)!));
+    for (const flow of buildFlows(config.flows.filter((t) => t.enabled), resourcesOf(config, logger, { localUrls: this.#localUrls, metrics: this.#metrics }))) {
+      this.#add(flow, flowFingerprint(config.flows.find((t) => t.flow === flow.name)!));
     }
   }
 
@@ -208,9 +207,10 @@ export class FlowSupervisor {
     const current = new Map(this.#members);
     try {
       config = await loadConfig(this.#configFile);
-      for (const topology of config.flows) if (topology.enabled) wanted.set(topology.flow, flowFingerprint(config, topology));
-      const toBuild = new Set([...wanted].filter(([name, fingerprint]) => current.get(name)?.fingerprint !== fingerprint).map(([name]) => name));
-      built = toBuild.size === 0 ? [] : buildFlows(config, this.#logger, { localUrls: this.#localUrls, metrics: this.#metrics, only: toBuild, stats: (name) => this.stats.find((s) => s.flow === name) });
+      for (const topology of config.flows) if (topology.enabled) wanted.set(topology.flow, flowFingerprint(topology));
+      const toBuild = config.flows.filter((t) => wanted.has(t.flow) && current.get(t.flow)?.fingerprint !== wanted.get(t.flow));
+      const resources = resourcesOf(config, this.#logger, { localUrls: this.#localUrls, metrics: this.#metrics, stats: (name) => this.stats.find((s) => s.flow === name) });
+      built = toBuild.length === 0 ? [] : buildFlows(toBuild, resources);
     } catch (error) {
       // whatever went wrong, the running flows are left alone
       if (!(error instanceof SluiceError)) this.#logger.error({ error: (error as Error).stack ?? String(error) }, 'reload failed: internal fault');

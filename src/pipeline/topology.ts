@@ -1,31 +1,45 @@
-// A flow as plain data: named nodes with their kind, parents and checked config. Built from the
-// configuration before anything runs; `describe` prints it in a stable text form.
+// A flow as plain data, the only hand-off from the configuration to the runtime: named nodes with
+// their kind, parents and resolved settings (the validator engine and limits on the validate node,
+// the services an enrichment calls on its node, how a batch is committed on the commit node, the
+// exactly-once transaction named as such). `buildFlows` builds from it alone, a hot reload
+// compares it, and `describe` prints it in a stable text form.
+import { stringify } from 'safe-stable-stringify';
+import type { CheckedFlow, CheckedNode, NodeRole } from '../config/load.ts';
+import { redactSecrets } from '../config/secrets.ts';
 import type { JsonSchema } from '../core/compile.ts';
-import type { Delivery } from './types.ts';
+import type { ServiceConfig } from '../component/service.ts';
+import type { Delivery } from '../component/types.ts';
 
-export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
+/** `commit`: how a batch's delivery is committed to its source (see CommitKind). */
+export type TopologyRole = NodeRole | 'commit';
 
-export interface TopologyNode {
-  /** `<flow>.<name>`: stable, it keys logs and metrics. */
-  readonly name: string;
-  readonly role: NodeRole;
-  readonly kind: string;
-  readonly parents: readonly string[];
-  /** The component's config with defaults applied (without kind and name). */
-  readonly config: Readonly<Record<string, unknown>>;
-  /** Key path of this node in the configuration, for errors. */
-  readonly configPath: readonly PropertyKey[];
-  /** Directory its relative paths are resolved against: that of the file setting its `path`. */
-  readonly baseDir: string;
+/**
+ * acknowledge: at-least-once, the source commits a batch once its outputs and dead letters are
+ * acknowledged by the sinks. transaction: exactly-once, the outputs, the dead letters and the
+ * input offsets go in one Kafka transaction of the source's transactional producer (the sinks'
+ * own producers are not used).
+ */
+export type CommitKind = 'acknowledge' | 'transaction';
+
+export interface TopologyNode extends Omit<CheckedNode, 'role'> {
+  readonly role: TopologyRole;
+  /** The resolved settings of the services its config names (an enrichment's `service`), by name. */
+  readonly services?: Readonly<Record<string, ServiceConfig>>;
+}
+
+/** The validate node's settings: the engine that parses and validates, its limits, what becomes of invalid messages. */
+export interface ValidateSettings {
+  /** wasm: the WebAssembly core; js: JSON.parse + ajv on the same rules. */
+  readonly engine: 'wasm' | 'js';
+  readonly 'max-depth': number;
+  readonly 'max-size': number;
+  readonly 'on-invalid': 'dlq' | 'drop';
 }
 
 export interface FlowTopology {
   readonly flow: string;
   readonly enabled: boolean;
   readonly rules: JsonSchema;
-  readonly maxDepth: number;
-  readonly maxSize: number;
-  readonly onInvalid: 'dlq' | 'drop';
   readonly delivery: Delivery;
   /** Latency budget from receipt for stages that call out. */
   readonly deadlineMs: number | undefined;
@@ -34,14 +48,73 @@ export interface FlowTopology {
   readonly nodes: readonly TopologyNode[];
 }
 
+/** The settings of a topology's validate node. */
+export function validateSettings(topology: FlowTopology): ValidateSettings {
+  return topology.nodes.find((n) => n.role === 'validate')!.config as unknown as ValidateSettings;
+}
+
+/** A checked flow with every setting resolved onto its nodes. */
+export function topologyOf(checked: CheckedFlow, services: Readonly<Record<string, ServiceConfig>>): FlowTopology {
+  const name = checked.flow;
+  const nodes: TopologyNode[] = checked.nodes.map((node) => {
+    if (node.role === 'validate') {
+      const validate: ValidateSettings = {
+        engine: checked.validator,
+        'max-depth': checked.maxDepth,
+        'max-size': checked.maxSize,
+        'on-invalid': checked.onInvalid,
+      };
+      return { ...node, config: { ...validate } };
+    }
+    const service = node.config.service;
+    if (node.role === 'stage' && typeof service === 'string' && Object.hasOwn(services, service)) {
+      return { ...node, services: { [service]: services[service]! } };
+    }
+    return node;
+  });
+  const sinks = nodes.filter((n) => n.role === 'sink' || n.role === 'dead-letter');
+  const source = nodes.find((n) => n.role === 'source');
+  const exactlyOnce = checked.delivery === 'exactly-once';
+  nodes.push({
+    name: `${name}.commit`,
+    role: 'commit',
+    kind: exactlyOnce ? 'transaction' : 'acknowledge',
+    parents: sinks.map((n) => n.name),
+    config: exactlyOnce && source ? { 'transactional-producer': source.name } : {},
+    configPath: ['flows', name, 'delivery'],
+    baseDir: source?.baseDir ?? '',
+  });
+  return {
+    flow: name,
+    enabled: checked.enabled,
+    rules: checked.rules,
+    delivery: checked.delivery,
+    deadlineMs: checked.deadlineMs,
+    maxInFlight: checked.maxInFlight,
+    nodes,
+  };
+}
+
+/** A value as one stable line of text (keys sorted). */
+const text = (value: unknown): string => stringify(value) ?? 'undefined';
+
+/**
+ * The topologies as text, one block per flow: a line per node (name, role, kind, parents), each
+ * followed by its settings, secrets redacted. Stable: the same topology always gives the same text.
+ */
 export function describe(topologies: readonly FlowTopology[]): string {
   const lines: string[] = [];
   for (const t of topologies) {
-    lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: ${t.delivery}, invalid messages -> ${t.onInvalid}`);
+    lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: ${t.delivery}, invalid messages -> ${validateSettings(t)['on-invalid']}`);
+    lines.push(`    max-in-flight = ${t.maxInFlight}`);
+    if (t.deadlineMs !== undefined) lines.push(`    deadline-ms = ${t.deadlineMs}`);
     const width = Math.max(...t.nodes.map((n) => n.name.length));
     for (const node of t.nodes) {
       const from = node.parents.length > 0 ? ` <- ${node.parents.join(', ')}` : '';
       lines.push(`  ${node.name.padEnd(width)}  ${node.role.padEnd(11)} ${node.kind}${from}`);
+      for (const [key, value] of Object.entries(redactSecrets(node.config))) lines.push(`      ${key} = ${text(value)}`);
+      if (node.role === 'validate') lines.push(`      rules = ${text(t.rules)}`);
+      for (const [service, settings] of Object.entries(node.services ?? {})) lines.push(`      services.${service} = ${text(redactSecrets(settings))}`);
     }
   }
   return `${lines.join('\n')}\n`;

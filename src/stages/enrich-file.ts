@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SluiceError, type ConfigProblem } from '../errors.ts';
-import type { StageSpec } from '../pipeline/component.ts';
-import { fieldValue } from '../pipeline/fields.ts';
-import { schemaAt } from '../pipeline/rules.ts';
-import { CONTINUE } from '../pipeline/types.ts';
+import type { StageSpec } from '../component/spec.ts';
+import { fieldValue } from '../component/fields.ts';
+import { schemaAt } from '../component/rules.ts';
+import { CONTINUE } from '../component/types.ts';
 import { applyMerge, failurePolicy, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
 
 const config = z.strictObject({

@@ -4,11 +4,11 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
-import { HttpFailure } from '../io/http/service.ts';
-import type { StageSpec } from '../pipeline/component.ts';
-import { fieldValue } from '../pipeline/fields.ts';
-import { schemaAt } from '../pipeline/rules.ts';
-import { CONTINUE, type FlowRecord } from '../pipeline/types.ts';
+import type { StageSpec } from '../component/spec.ts';
+import { fieldValue } from '../component/fields.ts';
+import { schemaAt } from '../component/rules.ts';
+import { HttpFailure } from '../component/service.ts';
+import { CONTINUE, type FlowRecord } from '../component/types.ts';
 import { applyMerge, failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
 
 const config = z.strictObject({

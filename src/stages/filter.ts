@@ -2,10 +2,10 @@
 // filtered, not failed: they are valid, just not for this sink.
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
-import type { StageSpec } from '../pipeline/component.ts';
-import { fieldPresent, fieldValue } from '../pipeline/fields.ts';
-import { CONTINUE, FILTERED, type FlowRecord, type JsonValue } from '../pipeline/types.ts';
-import { schemaAt } from '../pipeline/rules.ts';
+import type { StageSpec } from '../component/spec.ts';
+import { fieldPresent, fieldValue } from '../component/fields.ts';
+import { CONTINUE, FILTERED, type FlowRecord, type JsonValue } from '../component/types.ts';
+import { schemaAt } from '../component/rules.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 

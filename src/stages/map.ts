@@ -5,10 +5,10 @@ import { create, type DescField, type DescMessage, type Message, ScalarType } fr
 import { z } from 'zod';
 import type { JsonSchema, JsonType } from '../core/compile.ts';
 import { SluiceError, type ConfigProblem } from '../errors.ts';
-import type { StageSpec } from '../pipeline/component.ts';
-import { fieldBigInt, fieldValue } from '../pipeline/fields.ts';
-import { CONTINUE, type FlowRecord } from '../pipeline/types.ts';
-import { schemaAt, typesAllowed } from '../pipeline/rules.ts';
+import type { StageSpec } from '../component/spec.ts';
+import { fieldBigInt, fieldValue } from '../component/fields.ts';
+import { CONTINUE, type FlowRecord } from '../component/types.ts';
+import { schemaAt, typesAllowed } from '../component/rules.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const source = z.union([

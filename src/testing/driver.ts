@@ -4,12 +4,12 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, resourcesOf } from '../pipeline/load.ts';
 import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/flow.ts';
-import type { Headers, InputMessage, OutboundMessage, Sink } from '../pipeline/types.ts';
+import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';
 
 export interface TestInput {
   value: string | Uint8Array;
@@ -82,10 +82,13 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
   const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let built;
   try {
-    [built] = buildFlows({ ...config, flows: [{ ...topology, enabled: true }] }, pino({ level: 'silent' }), {
-      io: () => ({ source, sink: memorySink(encoding, outputs), deadLetters: memorySink('json', letters) }),
-      localUrls: localServices.urls,
-    });
+    [built] = buildFlows(
+      [topology],
+      resourcesOf(config, pino({ level: 'silent' }), {
+        io: () => ({ source, sink: memorySink(encoding, outputs), deadLetters: memorySink('json', letters) }),
+        localUrls: localServices.urls,
+      }),
+    );
     await built!.run();
   } finally {
     await localServices.stop();

@@ -213,6 +213,7 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow.enabled, true);
     assert.equal(flow.limits, { 'max-depth': 64, 'max-size': 1048576 });
     assert.is(flow['on-invalid'], 'dlq');
+    assert.is(flow.validator, 'wasm', 'the validator engine is a setting too');
     assert.is(flow.rules.type, 'object', 'the rules from rules-file are inlined');
     assert.is(flow.source.kind, 'file');
     assert.is(flow.source.path, `../samples/${name}.ndjson`);
@@ -262,6 +263,15 @@ test('check --describe prints the topology', () => {
     assert.match(deadLetter.slice(4).join(' '), from);
   }
   assert.equal(row('campaign.placement').slice(0, 3), ['campaign.placement', 'stage', 'enrich-http']);
+  assert.equal(row('content.commit'), ['content.commit', 'commit', 'acknowledge', '<-', 'content.sink,', 'content.dead-letter']);
+  // every setting under its node: the validator's engine and limits, the services an enrichment calls
+  const settingsOf = (name: string) => {
+    const after = lines.slice(lines.findIndex((l) => l.trim().split(/\s+/)[0] === name) + 1);
+    const end = after.findIndex((l) => !l.startsWith('      '));
+    return end < 0 ? after : after.slice(0, end);
+  };
+  assert.equal(settingsOf('content.validate').slice(0, 4), ['      engine = "wasm"', '      max-depth = 64', '      max-size = 1048576', '      on-invalid = "dlq"']);
+  assert.ok(settingsOf('content.content-document').some((l) => l.startsWith('      services.content-api = {') && l.includes('"local-service":"lookup"')), r.stdout);
 });
 
 test('check on a broken configuration exits 2 and lists every problem with file and key path', () => {

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig, type SluiceConfig } from '../../src/config/load.ts';
+import { loadConfig, type SluiceConfig } from '../../src/pipeline/load.ts';
 import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
 import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import type { FlowTopology, TopologyNode } from '../../src/pipeline/topology.ts';
+import { type FlowTopology, type TopologyNode, validateSettings } from '../../src/pipeline/topology.ts';
 
 /** production.conf also reads the enrichment services' URLs from the environment. */
 const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
@@ -130,9 +130,9 @@ function assertBaseFlows(config: SluiceConfig): void {
   assert.equal(config.flows.map((f) => f.flow).sort(), ['campaign', 'content']);
   for (const flow of config.flows) {
     assert.is(flow.enabled, true);
-    assert.is(flow.maxDepth, 64, `${flow.flow}: max-depth default`);
-    assert.is(flow.maxSize, 1024 * 1024, `${flow.flow}: max-size default`);
-    assert.is(flow.onInvalid, 'dlq');
+    assert.is(validateSettings(flow)['max-depth'], 64, `${flow.flow}: max-depth default`);
+    assert.is(validateSettings(flow)['max-size'], 1024 * 1024, `${flow.flow}: max-size default`);
+    assert.is(validateSettings(flow)['on-invalid'], 'dlq');
     assert.is(typeof flow.rules, 'object');
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
     assert.equal(
@@ -385,15 +385,15 @@ flows.campaign.source.batch-size = 7
   assert.is(config.settings.progress, 'off');
   assert.is(config.settings.log.destination, '../out/sluice.log', "local.conf's log file is kept");
   const content = flowOf(config, 'content');
-  assert.is(content.maxDepth, 12);
-  assert.is(content.maxSize, 1024 * 1024, 'an overlay of one limit keeps the other default');
-  assert.is(content.onInvalid, 'drop');
+  assert.is(validateSettings(content)['max-depth'], 12);
+  assert.is(validateSettings(content)['max-size'], 1024 * 1024, 'an overlay of one limit keeps the other default');
+  assert.is(validateSettings(content)['on-invalid'], 'drop');
   assert.equal(content.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), ['filter', 'map', 'enrich-http'], "base.conf's stages are kept");
   const campaign = flowOf(config, 'campaign');
   assert.is(nodeOf(campaign, 'source').config['batch-size'], 7);
   assert.is(nodeOf(campaign, 'source').config.path, '../samples/campaign.ndjson', 'the rest of the block is kept');
-  assert.is(campaign.maxDepth, 64);
-  assert.is(campaign.onInvalid, 'dlq');
+  assert.is(validateSettings(campaign)['max-depth'], 64);
+  assert.is(validateSettings(campaign)['on-invalid'], 'dlq');
 });
 
 test('an overlay of qal.conf overrides one dotted topic, adds another, keeps the rest', async () => {
@@ -602,7 +602,7 @@ test('error: a max-depth above what the validator can nest names the key and the
     assert.match(problem.message, `at most ${MAX_DEPTH_LIMIT}`);
   }
   const atLimit = await loadConfig(overlay(`flows.content.limits.max-depth = ${MAX_DEPTH_LIMIT}`));
-  assert.is(atLimit.flows.find((f) => f.flow === 'content')!.maxDepth, MAX_DEPTH_LIMIT);
+  assert.is(validateSettings(atLimit.flows.find((f) => f.flow === 'content')!)['max-depth'], MAX_DEPTH_LIMIT);
 });
 
 test('error: an unknown stage kind lists the known kinds', async () => {
@@ -774,7 +774,7 @@ test('error: on-invalid defaults to dlq, so a flow without a dead-letter sink ne
     on-invalid = drop
 `);
   const config = await loadConfig(fixed);
-  assert.is(flowOf(config, 'solo').onInvalid, 'drop');
+  assert.is(validateSettings(flowOf(config, 'solo'))['on-invalid'], 'drop');
 });
 
 test('error: rules and rules-file both given', async () => {

@@ -1,5 +1,6 @@
-// Shared helpers for the core test suites: seeded PRNG, oracles, random JSON
+// Shared helpers for the core test suites: a seeded generator, oracles, random JSON
 // generation, a byte-level reference span finder. Not a test file itself.
+import { prng } from '../../scripts/support/random.ts';
 import { AJV_KEYWORD_CODES } from '../../src/core/codes.ts';
 
 export const enc = new TextEncoder();
@@ -8,20 +9,17 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 /** Seed for all randomized suites; override with SLUICE_SEED=<n> to explore, failures print it. */
 export const SEED: number = process.env.SLUICE_SEED ? Number(process.env.SLUICE_SEED) >>> 0 : 0x5151ce;
 
-/** mulberry32: small, fast, good enough for test generation, fully reproducible. */
+/** Test generation over the seeded PRNG (scripts/support/random.ts): fully reproducible. */
 export class Rng {
-  private s: number;
+  readonly #next: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.#next = prng(seed);
   }
   u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.#next() * 4294967296; // exact: the generator divides a u32 by 2^32
   }
   float(): number {
-    return this.u32() / 4294967296;
+    return this.#next();
   }
   /** integer in [0, n) */
   int(n: number): number {

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { JsValidator } from '../../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import { decodeSpan } from '../../src/pipeline/fields.ts';
+import { decodeSpan } from '../../src/component/fields.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { rawLines, SAMPLES } from '../io/kafka/harness.ts';
 
@@ -154,7 +154,7 @@ ${['campaign', 'content']
       const config = await loadConfig(overlay);
       const services = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
       try {
-        await Promise.all(buildFlows(config, pino({ level: 'silent' }), { localUrls: services.urls }).map((f) => f.run()));
+        await Promise.all(buildFlows(config.flows, resourcesOf(config, pino({ level: 'silent' }), { localUrls: services.urls })).map((f) => f.run()));
       } finally {
         await services.stop();
       }

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSchema } from '../../src/index.ts';
 import { compileRegex, RX_DFA } from '../../src/core/regex.ts';
-import { prng as random } from '../support/random.ts';
+import { prng as random } from '../../scripts/support/random.ts';
 
 
 const ATOMS = ['a', 'b', 'c', '.', '\\d', '\\w', '\\s', '\\D', '\\S', '[a-c]', '[^ab]', '[0-9_]', 'é', '😀', '\\.', '-', '[\\d\\s]', '\\u00e9', '\\n'];

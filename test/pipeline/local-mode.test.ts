@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { buildFlows } from '../../src/pipeline/flow.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
-import { rawLines } from '../support/lines.ts';
+import { rawLines } from '../../scripts/support/lines.ts';
 
 interface Expected {
   ok: boolean;
@@ -44,7 +44,7 @@ const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l
 // at module level, not in test.before: uvu 0.5 swallows a failing before hook and reports nothing
 const config = await loadConfig(overlay);
 const localServices = await startLocalServices(config.settings['local-services'], (name) => config.dirOf(['local-services', name, 'routes']));
-const flows = buildFlows(config, pino({ level: 'silent' }), { localUrls: localServices.urls });
+const flows = buildFlows(config.flows, resourcesOf(config, pino({ level: 'silent' }), { localUrls: localServices.urls }));
 await Promise.all(flows.map((f) => f.run()));
 await localServices.stop();
 const summaries = new Map(flows.map((f) => [f.name, f.stats]));

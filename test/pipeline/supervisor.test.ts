@@ -1,7 +1,8 @@
 // The reload decisions of FlowSupervisor without a broker, on config/local.conf overlaid in a
 // temporary directory (real files, real fs.watch):
-//   - a flow's fingerprint changes with its own stages, rules file content and the services it
-//     names, and with nothing else (another flow's change, the log level);
+//   - a flow's fingerprint changes with its own stages, rules file content, validator engine and
+//     the services it names, and with nothing else (another flow's change, the log level);
+//   - changing only `validator = js` restarts that flow, and only it;
 //   - an invalid configuration is rejected with every problem (file, key path), counted and
 //     reported to the listeners, and changes nothing;
 //   - file changes are debounced: three quick writes make one reload; none after unwatching.
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/pipeline/load.ts';
 import { createLogger } from '../../src/observe/logger.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { flowFingerprint, FlowSupervisor, type ReloadOutcome, reloadOnChange } from '../../src/pipeline/supervisor.ts';
@@ -28,7 +29,7 @@ function write(...lines: string[]): void {
 
 async function fingerprints(): Promise<Record<string, string>> {
   const config = await loadConfig(file);
-  return Object.fromEntries(config.flows.map((t) => [t.flow, flowFingerprint(config, t)]));
+  return Object.fromEntries(config.flows.map((t) => [t.flow, flowFingerprint(t)]));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -51,6 +52,8 @@ supervisor('a flow fingerprint changes with its stages, its rules file and its s
   assert.equal(await changed('flows.content.stages = [{ kind = filter, name = drop-drafts, drop-if { field = status, in = [draft, withdrawn] } }]'), ['content'], 'a stage');
   assert.equal(await changed('services.content-api.timeout-ms = 700'), ['content'], 'a service the flow enriches from');
   assert.equal(await changed('flows.campaign.sink.path = "other.ndjson"'), ['campaign']);
+  assert.equal(await changed('flows.content.validator = js'), ['content'], 'the validator engine');
+  assert.equal(await changed('flows.campaign.limits.max-size = 4096'), ['campaign'], 'a validation limit');
   write();
   const original = readFileSync(rules, 'utf8');
   writeFileSync(rules, original.replace('"properties"', '"maxProperties": 64, "properties"'));
@@ -95,6 +98,20 @@ supervisor('a valid configuration swaps the changed, added and removed flows and
   assert.equal(flows.stats.map((s) => s.flow).sort(), ['campaign', 'content'], 'each flow counted once, whatever its restarts');
   assert.ok(flows.stats.includes(campaignStats!), 'a restarted flow continues its counters');
   assert.equal(flows.reloads, { applied: 3, unchanged: 0, rejected: 0, skipped: 0 });
+});
+
+supervisor('changing only validator = js restarts that flow, and only it', async () => {
+  write();
+  const flows = new FlowSupervisor(file, await loadConfig(file), logger);
+  write('flows.content.validator = js');
+  const changed = await flows.reload('request');
+  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['content'], ['campaign'], [], []]);
+  const again = await flows.reload('request');
+  assert.equal([again.outcome, [...again.unchanged].sort()], ['unchanged', ['campaign', 'content']], 'nothing changed since: nothing restarts');
+  write();
+  const back = await flows.reload('request');
+  assert.equal([back.outcome, back.restarted], ['applied', ['content']], 'back to wasm: restarted again');
+  await flows.stop();
 });
 
 supervisor('file changes are debounced into one reload; none after unwatching', async () => {

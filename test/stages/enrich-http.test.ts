@@ -1,4 +1,4 @@
-// enrich-http against its contract (/work/enrich-contract.md, issue 4): merge, placeholders,
+// enrich-http against what issue 4 (enrichment over HTTP) asks of it: merge, placeholders,
 // headers and bodies; retries with full-jitter backoff and Retry-After; status mapping; failure
 // policies; the circuit breaker; per-key order with concurrency across keys; the cache; the
 // bulkhead; no message lost or duplicated under failures; deadlines; isolation of one flow from

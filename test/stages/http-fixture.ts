@@ -207,4 +207,4 @@ export async function listening(port: number): Promise<boolean> {
 }
 
 
-export { prng } from '../support/random.ts';
+export { prng } from '../../scripts/support/random.ts';

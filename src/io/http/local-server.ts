@@ -3,19 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { integerFromEnv } from '../../config/values.ts';
+import type { LocalServiceConfig } from '../../component/settings.ts';
 import { SluiceError } from '../../errors.ts';
-
-export const localServiceConfig = z.strictObject({
-  port: integerFromEnv(z.number().int().min(0).max(65535)).default(0).describe('Listens on 127.0.0.1:port (0: a free port, found by the services that name it)'),
-  'delay-ms': integerFromEnv(z.number().int().min(0)).default(0).describe('Latency added to every answer'),
-  routes: z
-    .record(z.string().regex(/^\/.*\{[A-Za-z0-9_]+\}/, 'a route is a path with one {placeholder}'), z.strictObject({ file: z.string(), key: z.string() }))
-    .describe('Path template -> lookup file and the row property the placeholder matches'),
-});
-
-export type LocalServiceConfig = z.output<typeof localServiceConfig>;
 
 interface Route {
   readonly prefix: string;

@@ -17,49 +17,8 @@ import {
 } from 'cockatiel';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
-import { z } from 'zod';
-import type { CallOutcome, ServiceMetrics } from '../../observe/metrics.ts';
-
-export const serviceConfig = z.strictObject({
-  'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
-  'local-service': z.string().optional().describe('A local-services entry that plays this service when base-url is not set (local mode)'),
-  'timeout-ms': z.number().int().min(1).default(1000).describe('Per attempt'),
-  'max-concurrency': z.number().int().min(1).default(64).describe('Calls in flight to this service; further calls wait (bulkhead)'),
-  retry: z
-    .strictObject({
-      'max-attempts': z.number().int().min(1).default(3).describe('Attempts in all, the first included'),
-      'initial-delay-ms': z.number().int().min(0).default(20),
-      'max-delay-ms': z.number().int().min(1).default(2000).describe('Also caps a Retry-After'),
-    })
-    .prefault({})
-    .describe('Exponential backoff with full jitter, on network errors, timeouts, 5xx and 429 only'),
-  'circuit-breaker': z
-    .strictObject({
-      'consecutive-failures': z.number().int().min(1).default(5).describe('Failed calls (after retries) that open the circuit'),
-      'half-open-after-ms': z.number().int().min(1).default(5000).describe('Open this long, then one probe call'),
-    })
-    .prefault({}),
-});
-
-export type ServiceConfig = z.output<typeof serviceConfig>;
-
-/** A call's answer: status and parsed JSON body (undefined when not JSON). */
-export interface HttpAnswer {
-  readonly status: number;
-  readonly body: unknown;
-}
-
-export type HttpFailureCode = 'E_HTTP_STATUS' | 'E_HTTP_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_RESPONSE' | 'E_DEADLINE';
-
-/** A failed call, with the code its dead letter carries. */
-export class HttpFailure extends Error {
-  readonly code: HttpFailureCode;
-  constructor(code: HttpFailureCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HttpFailure';
-    this.code = code;
-  }
-}
+import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
+import { type HttpAnswer, HttpFailure, type HttpFailureCode, type Service, type ServiceConfig } from '../../component/service.ts';
 
 /** A status worth another attempt; carries the Retry-After the service asked for, if any. */
 class RetriableStatus extends Error {
@@ -116,7 +75,7 @@ const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
   E_DEADLINE: 'deadline',
 };
 
-export class HttpService {
+export class HttpService implements Service {
   readonly name: string;
   readonly #config: ServiceConfig;
   readonly #baseUrl: string | undefined;

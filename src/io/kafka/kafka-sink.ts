@@ -1,9 +1,10 @@
 // kafka sink: output records (or dead letters) to a topic; a write resolves when the brokers
 // acknowledged every message, which is what lets the source commit.
 import { z } from 'zod';
-import type { SinkSpec } from '../../pipeline/component.ts';
-import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
-import { connectionFields, transportFor } from './connection.ts';
+import { connectionFields } from '../../component/settings.ts';
+import type { SinkSpec } from '../../component/spec.ts';
+import type { OutboundMessage, Sink } from '../../component/types.ts';
+import { transportFor } from './connection.ts';
 import { MessageTooLarge, type Producer } from './transport.ts';
 
 const config = z.strictObject({

@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SluiceError } from '../../errors.ts';
-import type { SourceSpec } from '../../pipeline/component.ts';
-import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
-import { connectionFields, transportFor } from './connection.ts';
+import { connectionFields } from '../../component/settings.ts';
+import type { SourceSpec } from '../../component/spec.ts';
+import type { InputMessage, Source, SourceBatch, TopicSend } from '../../component/types.ts';
+import { transportFor } from './connection.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z

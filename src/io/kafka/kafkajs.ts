@@ -12,7 +12,7 @@ import kafkajs, {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.ts';
-import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
 import { registerCodecs } from './codecs.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {

@@ -3,8 +3,8 @@
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { OutboundMessage } from '../../pipeline/types.ts';
-import { NO_HEADERS } from '../../pipeline/types.ts';
+import type { OutboundMessage } from '../../component/types.ts';
+import { NO_HEADERS } from '../../component/types.ts';
 import { kafkajsTransport } from './kafkajs.ts';
 import type { Compression, ConnectionOptions } from './transport.ts';
 

@@ -1,6 +1,6 @@
 // The port between Sluice and a Kafka client. The pipeline knows only this; each client library
 // is an adapter (kafkajs.ts first). Offsets are bigint end to end: never a double.
-import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
+import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
 
 export interface KafkaRecord {
   readonly key: Uint8Array | null;

@@ -5,8 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { SinkSpec } from '../../pipeline/component.ts';
-import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
+import type { SinkSpec } from '../../component/spec.ts';
+import type { OutboundMessage, Sink } from '../../component/types.ts';
 
 const config = z.strictObject({
   path: z.string().describe('The file to write (relative to the configuration file); its directory is created'),

@@ -3,8 +3,8 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { SourceSpec } from '../../pipeline/component.ts';
-import { type InputMessage, NO_HEADERS, type Source, type SourceBatch } from '../../pipeline/types.ts';
+import type { SourceSpec } from '../../component/spec.ts';
+import { type InputMessage, NO_HEADERS, type Source, type SourceBatch } from '../../component/types.ts';
 
 const config = z.strictObject({
   path: z.string().describe('The NDJSON file to read (relative to the configuration file)'),

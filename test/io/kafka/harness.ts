@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { transportFor } from '../../../src/io/kafka/connection.ts';
 import type { KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
-import { rawLines } from '../../support/lines.ts';
+import { rawLines } from '../../../scripts/support/lines.ts';
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '';
 export const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');

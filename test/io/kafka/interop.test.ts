@@ -25,7 +25,7 @@ import type { Compression, ConsumerOptions, KafkaRecord, KafkaTransport } from '
 import { packageRoot } from '../../../src/package-root.ts';
 import { clientLines, KAFKA_CLIENT, testTransport } from './harness.ts';
 import type { CampaignTopics } from './harness.ts';
-import { rawLines } from '../../support/lines.ts';
+import { rawLines } from '../../../scripts/support/lines.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS ?? '';
 const brokerList = BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');

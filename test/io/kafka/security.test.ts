@@ -19,7 +19,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../../src/config/load.ts';
+import { loadConfig, resourcesOf } from '../../../src/pipeline/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 import { buildFlows } from '../../../src/pipeline/flow.ts';
 import { packageRoot } from '../../../src/package-root.ts';
@@ -105,7 +105,7 @@ async function freshTopics(what: string): Promise<Topics> {
 async function runFlow(file: string, until?: () => boolean): Promise<{ error?: Error; ms: number }> {
   const config = await loadConfig(file);
   assert.equal(config.warnings, [], 'the password comes from the environment: no warning');
-  const [flow] = buildFlows(config, logger);
+  const [flow] = buildFlows(config.flows, resourcesOf(config, logger));
   const started = Date.now();
   const running = flow!.run();
   if (until) {
@@ -178,7 +178,7 @@ security('a missing tls.ca-file is a configuration error naming the key', async 
   const file = writeConfig(topics, `tls { ca-file = "${join(dir, 'no-such-ca.crt')}" }, sasl { mechanism = plain, username = ${USER}, password = \${${PASSWORD_VARIABLE}} }`);
   const config = await loadConfig(file);
   try {
-    buildFlows(config, logger);
+    buildFlows(config.flows, resourcesOf(config, logger));
     assert.unreachable('a missing CA file must not build');
   } catch (error) {
     assert.instance(error, SluiceError);

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kafkajsTransport } from '../../../src/io/kafka/kafkajs.ts';
-import { platformaticTransport } from '../../../src/io/kafka/platformatic.ts';
+import { platformaticTransport } from '../../../src/io/kafka/platformatic/index.ts';
 import {
   type Admin,
   type Compression,
@@ -33,7 +33,7 @@ import {
   type Producer,
   type ProducerOptions,
 } from '../../../src/io/kafka/transport.ts';
-import type { OutboundMessage } from '../../../src/pipeline/types.ts';
+import type { OutboundMessage } from '../../../src/component/types.ts';
 
 const BROKERS = process.env.KAFKA_BROKERS;
 const brokerList = (BROKERS ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');

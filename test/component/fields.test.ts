@@ -3,9 +3,9 @@
 import { Buffer } from 'node:buffer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeSpan, fieldBigInt, fieldBytes } from '../../src/pipeline/fields.ts';
-import type { FlowRecord } from '../../src/pipeline/types.ts';
-import { prng } from '../support/random.ts';
+import { decodeSpan, fieldBigInt, fieldBytes } from '../../src/component/fields.ts';
+import type { FlowRecord } from '../../src/component/types.ts';
+import { prng } from '../../scripts/support/random.ts';
 
 const random = prng(20261126);
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;

@@ -1,4 +1,4 @@
-// A small seeded PRNG (mulberry32) for tests and benchmarks: reproducible "random" inputs,
+// The one seeded PRNG (mulberry32) of the scripts, tests and benchmarks: reproducible "random" inputs,
 // latencies and failures.
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

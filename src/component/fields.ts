@@ -1,6 +1,7 @@
 // The fields a flow's stages read. Each gets an extraction slot in the core; the core reports the
 // byte span of each, and only those spans are decoded here, never the whole message.
 import { Buffer } from 'node:buffer';
+import { escapeToken } from '../core/json-pointer.ts';
 import type { FlowRecord, JsonValue } from './types.ts';
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -8,7 +9,7 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** `author.id` or `/author/id` -> the JSON Pointer `/author/id`. */
 export function toPointer(reference: string): string {
   if (reference.startsWith('/')) return reference;
-  return `/${reference.split('.').map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  return `/${reference.split('.').map(escapeToken).join('/')}`;
 }
 
 /** Collects field references from stages, in first-use order, and hands out slots. */

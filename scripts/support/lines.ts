@@ -1,4 +1,4 @@
-// Reading NDJSON files in tests.
+// Reading NDJSON files, as the file source does (tests and benchmarks).
 import { readFileSync } from 'node:fs';
 
 /**

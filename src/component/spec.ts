@@ -4,8 +4,8 @@
 import type { Registry } from '@bufbuild/protobuf';
 import type { z } from 'zod';
 import type { JsonSchema } from '../core/compile.ts';
-import type { HttpService } from '../io/http/service.ts';
 import type { FieldTable } from './fields.ts';
+import type { Service } from './service.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
@@ -17,7 +17,7 @@ export interface StageContext extends ComponentContext {
   /** Full name of the output record type built by an earlier map stage, if any. */
   readonly outputType: string | undefined;
   /** The configured HTTP service of that name (shared by the stages naming it), if any. */
-  service(name: string): HttpService | undefined;
+  service(name: string): Service | undefined;
   /** The flow's latency budget from receipt, for stages that call out. */
   readonly deadlineMs: number | undefined;
 }

@@ -1,7 +1,8 @@
 // The records that flow through a pipeline, and the interfaces of its parts.
 import type { Message } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observe/metrics.ts';
+import type { StageFailureCode } from './failures.ts';
+import type { ComponentMetrics } from './metrics.ts';
 
 /** Where a message came from: the coordinates a dead letter carries. */
 export type Origin = FileOrigin | KafkaOrigin;
@@ -95,8 +96,8 @@ export interface OutboundMessage {
 
 export interface StageFailure {
   readonly kind: 'fail';
-  /** A stable reason code, e.g. E_LOOKUP_MISS. */
-  readonly code: string;
+  /** Why, from the closed list of component/failures.ts (e.g. E_LOOKUP_MISS). */
+  readonly code: StageFailureCode;
   readonly message: string;
   /** Send to the flow's dead-letter sink (true) or drop with a log line (false). */
   readonly deadLetter: boolean;
@@ -142,5 +143,5 @@ export interface ComponentContext {
   /** The flow's delivery guarantee. */
   readonly delivery: Delivery;
   /** The process's metrics and readiness checks. */
-  readonly metrics: Metrics;
+  readonly metrics: ComponentMetrics;
 }

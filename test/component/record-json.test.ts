@@ -5,8 +5,8 @@ import { DurationSchema, FieldDescriptorProtoSchema } from '@bufbuild/protobuf/w
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { recordTypes } from '../../schemas/index.ts';
-import { jsonEncoder } from '../../src/pipeline/record-json.ts';
-import { prng } from '../support/random.ts';
+import { jsonEncoder } from '../../src/component/record-json.ts';
+import { prng } from '../../scripts/support/random.ts';
 
 const random = prng(20261125);
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;

@@ -1,0 +1,57 @@
+// An HTTP service as a stage sees it (the contract): its settings, the call, the failure a call
+// ends with. io/http/service.ts implements it with its policies; stages name it only through this.
+import { z } from 'zod';
+import type { StageFailureCode } from './failures.ts';
+
+export const serviceConfig = z.strictObject({
+  'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
+  'local-service': z.string().optional().describe('A local-services entry that plays this service when base-url is not set (local mode)'),
+  'timeout-ms': z.number().int().min(1).default(1000).describe('Per attempt'),
+  'max-concurrency': z.number().int().min(1).default(64).describe('Calls in flight to this service; further calls wait (bulkhead)'),
+  retry: z
+    .strictObject({
+      'max-attempts': z.number().int().min(1).default(3).describe('Attempts in all, the first included'),
+      'initial-delay-ms': z.number().int().min(0).default(20),
+      'max-delay-ms': z.number().int().min(1).default(2000).describe('Also caps a Retry-After'),
+    })
+    .prefault({})
+    .describe('Exponential backoff with full jitter, on network errors, timeouts, 5xx and 429 only'),
+  'circuit-breaker': z
+    .strictObject({
+      'consecutive-failures': z.number().int().min(1).default(5).describe('Failed calls (after retries) that open the circuit'),
+      'half-open-after-ms': z.number().int().min(1).default(5000).describe('Open this long, then one probe call'),
+    })
+    .prefault({}),
+});
+
+export type ServiceConfig = z.output<typeof serviceConfig>;
+
+/** A call's answer: status and parsed JSON body (undefined when not JSON). */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** The stage failures a call can end with. */
+export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS'>;
+
+/** A failed call, with the code its dead letter carries. */
+export class HttpFailure extends Error {
+  readonly code: HttpFailureCode;
+  constructor(code: HttpFailureCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HttpFailure';
+    this.code = code;
+  }
+}
+
+/** A configured HTTP service, shared by the stages naming it. */
+export interface Service {
+  readonly name: string;
+  /** Relative stage URLs can be resolved (base-url set, or a local service plays it). */
+  readonly hasBaseUrl: boolean;
+  /** An absolute URL for a stage's URL (relative ones are resolved against base-url). */
+  resolve(url: string): string;
+  /** Resolves with the answer for 2xx and 404; rejects with HttpFailure. `deadline`: a performance.now() time. */
+  call(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline?: number): Promise<HttpAnswer>;
+}

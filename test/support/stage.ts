@@ -1,0 +1,67 @@
+// One stage on its own, as a flow runs it: its config checked against its spec, built with a
+// stage context (the flow's rules, a field table, the record types), and messages validated by
+// the real core so that the stage reads the real field spans. No flow, no source, no sink.
+import { pino } from 'pino';
+import { recordTypes } from '../../schemas/index.ts';
+import { FieldTable } from '../../src/component/fields.ts';
+import type { Service } from '../../src/component/service.ts';
+import type { StageContext, StageSpec } from '../../src/component/spec.ts';
+import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
+import type { JsonSchema } from '../../src/core/compile.ts';
+import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
+import { Metrics } from '../../src/observe/metrics.ts';
+
+export interface StageUnderTest {
+  readonly stage: Stage;
+  /** Validates `json` (a value, or its JSON text) against the rules (it must be valid) and runs the stage on its record. */
+  run(json: unknown, options?: { key?: string; output?: FlowRecord['output'] }): Promise<{ outcome: StageOutcome; record: FlowRecord }>;
+}
+
+export interface StageOptions {
+  readonly baseDir?: string;
+  readonly outputType?: string;
+  readonly services?: Readonly<Record<string, Service>>;
+  readonly deadlineMs?: number;
+}
+
+/** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
+export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSchema, options: StageOptions = {}): StageUnderTest {
+  const fields = new FieldTable();
+  const context: StageContext = {
+    flow: 'test',
+    baseDir: options.baseDir ?? process.cwd(),
+    logger: pino({ level: 'silent' }),
+    delivery: 'at-least-once',
+    metrics: new Metrics(),
+    rules,
+    fields,
+    recordTypes,
+    outputType: options.outputType,
+    service: (name) => options.services?.[name],
+    deadlineMs: options.deadlineMs,
+  };
+  const stage = spec.create(spec.config.parse(config), context);
+  const validator: MessageValidator = compileSchema(rules, { extract: fields.pointers });
+  const encoder = new TextEncoder();
+  return {
+    stage,
+    async run(json, { key, output = null } = {}) {
+      const value = encoder.encode(typeof json === 'string' ? json : JSON.stringify(json));
+      const count = validator.check([value], 0);
+      if (count !== 1 || !validator.ok(0)) throw new Error(`not valid under the rules: ${JSON.stringify(json)} (${validator.verdict(0).code})`);
+      const record: FlowRecord = {
+        value,
+        key: key === undefined ? null : encoder.encode(key),
+        headers: {},
+        timestamp: undefined,
+        origin: { kind: 'file', file: '(test)', line: 1 },
+        receivedAt: performance.now(),
+        spans: validator.spans(1).slice(),
+        spanAt: 0,
+        values: validator.values(0),
+        output,
+      };
+      return { outcome: await stage.process(record), record };
+    },
+  };
+}
