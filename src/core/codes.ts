@@ -28,6 +28,15 @@ export const CODE_NAMES = [
   'E_MIN_ITEMS',
   'E_MAX_ITEMS',
   'E_FALSE_SCHEMA',
+  'E_ANY_OF',
+  'E_ONE_OF',
+  'E_NOT',
+  'E_DEPENDENT_REQUIRED',
+  'E_MIN_PROPERTIES',
+  'E_MAX_PROPERTIES',
+  'E_UNIQUE_ITEMS',
+  'E_CONTAINS',
+  'E_MULTIPLE_OF',
 ] as const;
 
 export type VerdictCode = (typeof CODE_NAMES)[number];
@@ -64,4 +73,16 @@ export const AJV_KEYWORD_CODES: Readonly<Record<string, VerdictCode>> = {
   minItems: 'E_MIN_ITEMS',
   maxItems: 'E_MAX_ITEMS',
   'false schema': 'E_FALSE_SCHEMA',
+  anyOf: 'E_ANY_OF',
+  oneOf: 'E_ONE_OF',
+  not: 'E_NOT',
+  dependentRequired: 'E_DEPENDENT_REQUIRED',
+  dependencies: 'E_DEPENDENT_REQUIRED',
+  minProperties: 'E_MIN_PROPERTIES',
+  maxProperties: 'E_MAX_PROPERTIES',
+  uniqueItems: 'E_UNIQUE_ITEMS',
+  contains: 'E_CONTAINS',
+  minContains: 'E_CONTAINS',
+  maxContains: 'E_CONTAINS',
+  multipleOf: 'E_MULTIPLE_OF',
 };

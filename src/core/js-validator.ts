@@ -8,9 +8,11 @@
 // - syntax codes come from V8's JSON.parse messages, so some differ (E_TOKEN where the core says
 //   more), and their offset is the character position V8 reports turned into bytes;
 // - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, type JsonSchema } from './compile.ts';
+import { compileProgram, type Draft, type JsonSchema } from './compile.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
 
 /** Messages per `check`, as the core's crossings. */
@@ -116,9 +118,9 @@ export class JsValidator implements MessageValidator {
     this.maxSize = options.maxSize ?? 1 << 20;
     this.extract = [...(options.extract ?? [])];
     // the same rules as the core: a schema or pointer it refuses is refused here with its error
-    compileProgram(schema, this.extract, 0);
+    const { draft } = compileProgram(schema, this.extract, 0);
     this.#tokens = this.extract.map((pointer) => pointer.split('/').slice(1).map(unescapeToken));
-    this.#validate = new Ajv({ strict: false, allErrors: false }).compile(schema as object | boolean);
+    this.#validate = ajvFor(draft).compile(schema as object | boolean);
   }
 
   check(messages: readonly Uint8Array[], start = 0): number {
@@ -175,3 +177,10 @@ export class JsValidator implements MessageValidator {
 }
 
 const NO_SPANS = new Int32Array(0);
+
+/** ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way). */
+function ajvFor(draft: Draft): Ajv {
+  const options: Options = { strict: false, allErrors: false, logger: false };
+  if (draft === 'draft-07') return new Ajv(options);
+  return draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
+}

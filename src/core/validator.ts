@@ -67,6 +67,10 @@ const PATH_INDEX = -1;
 const PATH_PROP = -2;
 
 const PAGE = 65536;
+/** Bytes per tape entry (assembly/layout.ts TAPE_SIZE). */
+const TAPE_ENTRY = 32;
+/** Nested evaluations beyond the document's depth (applicators, references) before E_DEPTH. */
+const EVAL_LIMIT = 512;
 /** Messages per crossing: bounds the verdict and error-path regions. */
 const CHUNK = 1024;
 const INITIAL_INPUT = 1 << 20;
@@ -116,7 +120,10 @@ export class Validator implements MessageValidator {
       throw new SluiceError('SLC_SCHEMA', `maxSize must be an integer from 1 to 268435456, not ${this.maxSize}`);
     }
     const instance = new WebAssembly.Instance(coreModule(options.kernel ?? 'simd'), {
-      env: { jsCheck: (kind: number, node: number, start: number, end: number) => this.#jsCheck(kind, node, start, end) },
+      env: {
+        jsCheck: (kind: number, node: number, start: number, end: number) => this.#jsCheck(kind, node, start, end),
+        jsNumber: (start: number, end: number) => Number(textDecoder.decode(this.#bytes.subarray(start, end))),
+      },
     });
     this.#core = instance.exports as unknown as CoreExports;
     if (this.#core.codeCount() !== CODE_NAMES.length) {
@@ -131,7 +138,9 @@ export class Validator implements MessageValidator {
     const pathStack = at;
     at = align(at + (this.maxDepth + 2) * 8, 16);
     const seenStack = at;
-    at = align(at + (this.maxDepth + 1) * this.#program.maxSeenWords * 4 + 4, 16);
+    // tape mode nests object evaluations up to the evaluation limit, not only the document's depth
+    const evalLimit = this.#program.evalRoot === 0 ? 0 : this.maxDepth + EVAL_LIMIT;
+    at = align(at + (this.maxDepth + 1 + evalLimit) * this.#program.maxSeenWords * 4 + 4, 16);
     const regexScratch = at;
     at = align(at + 4 * this.#program.maxRegexWords * 4, 16);
     this.#records = at;
@@ -148,6 +157,7 @@ export class Validator implements MessageValidator {
       this.#program.root, this.#program.any, this.maxDepth, this.maxSize, this.extract.length,
       pathStack, seenStack, regexScratch, this.#program.maxRegexWords, this.#pathOut,
     );
+    this.#core.configureTape(this.#program.evalRoot, evalLimit);
   }
 
   #ensureMemory(bytes: number): void {
@@ -170,6 +180,7 @@ export class Validator implements MessageValidator {
     let bytes = this.#bytes;
     let cursor = this.#input;
     let count = 0;
+    let longest = 0;
     while (count < CHUNK && count < total) {
       const message = messages[start + count]!;
       const length = message.length;
@@ -185,10 +196,17 @@ export class Validator implements MessageValidator {
         bytes.set(message, cursor);
         address = cursor;
         cursor += length;
+        if (length > longest) longest = length;
       }
       words[table + count * 2] = address;
       words[table + count * 2 + 1] = length;
       count++;
+    }
+    if (this.#program.evalRoot !== 0) {
+      // the tape: at most one entry per byte, plus the root
+      const tape = align(this.#input + this.#inputCapacity, 16);
+      this.#ensureMemory(tape + (longest + 2) * TAPE_ENTRY);
+      this.#core.setTapeBase(tape);
     }
     this.#core.validateBatch(this.#table, count, this.#records);
     this.#batch = messages;
