@@ -41,5 +41,6 @@ export const E_MAX_PROPERTIES: i32 = 32;
 export const E_UNIQUE_ITEMS: i32 = 33;
 export const E_CONTAINS: i32 = 34;
 export const E_MULTIPLE_OF: i32 = 35;
+export const E_FORMAT: i32 = 36;
 
-export const CODE_COUNT: i32 = 36;
+export const CODE_COUNT: i32 = 37;

@@ -64,11 +64,27 @@ export const X_MAX_PROPERTIES: u32 = 100;
 export const X_DEEP_COUNT: u32 = 104; //        enum/const objects and arrays: addresses of their tapes
 export const X_DEEP: u32 = 108;
 export const X_MULTIPLE_OF: u32 = 112; //       f64
+export const X_FORMAT: u32 = 120; //            u32 FMT_* asserted on strings, 0 for none
 export const XF_UNIQUE: u32 = 1;
 export const XF_MULTIPLE_OF: u32 = 2;
 export const XF_MIN_PROPERTIES: u32 = 4;
 export const XF_MAX_PROPERTIES: u32 = 8;
 export const XF_MAX_CONTAINS: u32 = 16;
+
+// formats the core asserts (assembly/formats.ts); src/core/compile.ts FORMATS in the same order
+export const FMT_DATE: u32 = 1;
+export const FMT_TIME: u32 = 2;
+export const FMT_DATE_TIME: u32 = 3;
+export const FMT_DURATION: u32 = 4;
+export const FMT_EMAIL: u32 = 5;
+export const FMT_HOSTNAME: u32 = 6;
+export const FMT_IPV4: u32 = 7;
+export const FMT_IPV6: u32 = 8;
+export const FMT_URI: u32 = 9;
+export const FMT_URI_REFERENCE: u32 = 10;
+export const FMT_UUID: u32 = 11;
+export const FMT_JSON_POINTER: u32 = 12;
+export const FMT_RELATIVE_JSON_POINTER: u32 = 13;
 
 // ---- tape: one entry per value (and per object key) in document order ---------------------------
 // A container's entry is followed by its members' (key, value) or elements' entries; TP_NEXT

@@ -19,8 +19,9 @@ import {
   X_FLAGS, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF,
   X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
-  XF_UNIQUE,
+  XF_UNIQUE, X_FORMAT,
 } from './layout';
+import { formatValid } from './formats';
 import { regexTest } from './regex';
 
 /**
@@ -934,6 +935,10 @@ function evalValue(node: usize, t: usize): bool {
     strCodePoints = load<u32>(t + TP_AUX);
     strEscaped = (load<u32>(t + TP_FLAGS) & TF_ESCAPED) != 0;
     if ((flags & F_STRING) != 0) checkString(node, flags, start);
+    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0 && failures == before && !checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
+      valueFail(E.E_FORMAT, start, node);
+      return false;
+    }
   } else if (kind == T_OBJ) {
     if (!evalObject(node, flags, ext, t)) return false;
   } else if (kind == T_ARR) {
@@ -953,6 +958,20 @@ function evalValue(node: usize, t: usize): bool {
   }
   if (ext == 0) return true;
   return evalApplicators(node, ext, t, kind, start);
+}
+
+/** Decodes the string contents [s, e) as code points past the tape (room: see src/core/validator.ts) and checks the format. */
+function checkFormat(kind: u32, s: usize, e: usize): bool {
+  const buffer = (tapeTop + 3) & ~(<usize>3);
+  let n: i32 = 0;
+  let p = s;
+  while (p < e) {
+    decodeFrom(p);
+    store<u32>(buffer + (<usize>n << 2), <u32>nextJson());
+    p = decodePos();
+    n++;
+  }
+  return formatValid(kind, buffer, n);
 }
 
 function deepMember(ext: usize, t: usize): bool {

@@ -37,6 +37,7 @@ export const CODE_NAMES = [
   'E_UNIQUE_ITEMS',
   'E_CONTAINS',
   'E_MULTIPLE_OF',
+  'E_FORMAT',
 ] as const;
 
 export type VerdictCode = (typeof CODE_NAMES)[number];
@@ -85,4 +86,19 @@ export const AJV_KEYWORD_CODES: Readonly<Record<string, VerdictCode>> = {
   minContains: 'E_CONTAINS',
   maxContains: 'E_CONTAINS',
   multipleOf: 'E_MULTIPLE_OF',
+  format: 'E_FORMAT',
+};
+
+/** Messages of the rule codes whose wording needs nothing from the schema. */
+export const RULE_MESSAGES: Partial<Record<VerdictCode, string>> = {
+  E_ANY_OF: 'must match a schema in anyOf',
+  E_ONE_OF: 'must match exactly one schema in oneOf',
+  E_NOT: 'must NOT be valid against the schema in not',
+  E_DEPENDENT_REQUIRED: 'must have the properties its present properties depend on',
+  E_MIN_PROPERTIES: 'must NOT have fewer properties than minProperties',
+  E_MAX_PROPERTIES: 'must NOT have more properties than maxProperties',
+  E_UNIQUE_ITEMS: 'must NOT have duplicate items',
+  E_CONTAINS: 'must contain the number of matching items contains asks for',
+  E_MULTIPLE_OF: 'must be a multiple of multipleOf',
+  E_FORMAT: 'must match the format',
 };

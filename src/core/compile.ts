@@ -12,12 +12,14 @@ const N_ITEMS = 24, N_PROP_COUNT = 28, N_PROPS = 32, N_SEEN_WORDS = 36, N_PATTER
 const N_ENUM_COUNT = 44, N_ENUM = 48, N_SLOT = 52, N_MINIMUM = 56, N_MAXIMUM = 64;
 const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80, N_INDEX_COUNT = 88, N_INDEXES = 92, N_EXT = 96;
 // the extension of a node that uses applicators and the other keywords evaluated on the tape
-const EXT_SIZE = 120;
+const EXT_SIZE = 128;
 const X_FLAGS = 0, X_ALL_COUNT = 4, X_ALL = 8, X_ANY_COUNT = 12, X_ANY = 16, X_ONE_COUNT = 20, X_ONE = 24;
 const X_NOT = 28, X_IF = 32, X_THEN = 36, X_ELSE = 40, X_PATTERN_COUNT = 44, X_PATTERNS = 48, X_ADDITIONAL = 52;
 const X_PROPERTY_NAMES = 56, X_DEP_REQUIRED_COUNT = 60, X_DEP_REQUIRED = 64, X_DEP_SCHEMA_COUNT = 68, X_DEP_SCHEMAS = 72;
 const X_PREFIX_COUNT = 76, X_PREFIX = 80, X_CONTAINS = 84, X_MIN_CONTAINS = 88, X_MAX_CONTAINS = 92;
-const X_MIN_PROPERTIES = 96, X_MAX_PROPERTIES = 100, X_DEEP_COUNT = 104, X_DEEP = 108, X_MULTIPLE_OF = 112;
+const X_MIN_PROPERTIES = 96, X_MAX_PROPERTIES = 100, X_DEEP_COUNT = 104, X_DEEP = 108, X_MULTIPLE_OF = 112, X_FORMAT = 120;
+/** The formats the core asserts, by their FMT_* number (assembly/layout.ts). */
+const FORMATS = ['date', 'time', 'date-time', 'duration', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'json-pointer', 'relative-json-pointer'];
 const XF_UNIQUE = 1, XF_MULTIPLE_OF = 2, XF_MIN_PROPERTIES = 4, XF_MAX_PROPERTIES = 8, XF_MAX_CONTAINS = 16;
 const TAPE_SIZE = 32, TP_KIND = 0, TP_START = 4, TP_END = 8, TP_AUX = 12, TP_NEXT = 16, TP_FLAGS = 20, TP_NUMBER = 24;
 const TF_ESCAPED = 1, TF_INTEGER = 2;
@@ -41,7 +43,7 @@ const COMMON = [
   'type', 'required', 'properties', 'additionalProperties', 'enum', 'const', 'minLength', 'maxLength',
   'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'items', 'minItems', 'maxItems',
   '$ref', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else', 'patternProperties', 'propertyNames',
-  'uniqueItems', 'contains', 'minProperties', 'maxProperties', 'multipleOf',
+  'uniqueItems', 'contains', 'minProperties', 'maxProperties', 'multipleOf', 'format',
 ];
 
 /** The drafts the core knows, by `$schema` (none: 2020-12). */
@@ -118,6 +120,8 @@ export interface RuleExtension {
   maxProperties?: number;
   multipleOf?: number;
   uniqueItems: boolean;
+  /** The asserted format (FORMATS index + 1). */
+  format?: number;
 }
 
 export interface RuleProperty {
@@ -217,9 +221,12 @@ class Compiler {
   readonly #indexed = new Map<object, Indexed>();
   readonly #nodes = new Map<object, RuleNode>();
 
-  constructor(root: JsonSchema, engine: RegexEngine) {
+  readonly #assertFormats: boolean;
+
+  constructor(root: JsonSchema, engine: RegexEngine, assertFormats: boolean) {
     this.draft = draftOf(root);
     this.#engine = engine;
+    this.#assertFormats = assertFormats;
     this.#index(root, DEFAULT_BASE);
   }
 
@@ -419,6 +426,15 @@ class Compiler {
     }
     if (s.minProperties !== undefined) this.#extension(node).minProperties = nonNegativeInteger(s.minProperties, location, 'minProperties');
     if (s.maxProperties !== undefined) this.#extension(node).maxProperties = nonNegativeInteger(s.maxProperties, location, 'maxProperties');
+    if (s.format !== undefined) {
+      if (typeof s.format !== 'string') schemaError(location, '"format" must be a string');
+      if (this.#assertFormats) {
+        const index = FORMATS.indexOf(s.format);
+        if (s.format === 'hostname') schemaError(location, 'unsupported format "hostname": the IDNA rules of A-labels (xn--) are not implemented; without assertFormats a format is an annotation');
+        if (index < 0) schemaError(location, `unsupported format "${s.format}": the core checks ${FORMATS.filter((f) => f !== 'hostname').join(', ')}; without assertFormats a format is an annotation`);
+        this.#extension(node).format = index + 1;
+      }
+    }
     if (s.multipleOf !== undefined) {
       const divisor = finiteNumber(s.multipleOf, location, 'multipleOf');
       if (divisor <= 0) schemaError(location, '"multipleOf" must be greater than 0');
@@ -710,8 +726,8 @@ function writeTape(out: ProgramWriter, value: unknown): number {
   return first;
 }
 
-export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto'): RuleProgram {
-  const compiler = new Compiler(schema, engine);
+export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', assertFormats = false): RuleProgram {
+  const compiler = new Compiler(schema, engine, assertFormats);
   const rules = compiler.node(schema, '#');
   const jsPatterns = compiler.jsPatterns;
   // tape mode: the scan checks well-formedness and extracts (a skeleton), the rules run on the tape
@@ -816,6 +832,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
       out.f64(at + X_MULTIPLE_OF, ext.multipleOf);
     }
     if (ext.uniqueItems) flags |= XF_UNIQUE;
+    if (ext.format !== undefined) out.u32(at + X_FORMAT, ext.format);
     out.u32(at + X_FLAGS, flags);
     return at;
   };

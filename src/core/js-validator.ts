@@ -11,6 +11,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, type Draft, type JsonSchema } from './compile.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
@@ -118,9 +119,10 @@ export class JsValidator implements MessageValidator {
     this.maxSize = options.maxSize ?? 1 << 20;
     this.extract = [...(options.extract ?? [])];
     // the same rules as the core: a schema or pointer it refuses is refused here with its error
-    const { draft } = compileProgram(schema, this.extract, 0);
+    const assertFormats = options.assertFormats ?? false;
+    const { draft } = compileProgram(schema, this.extract, 0, 'auto', assertFormats);
     this.#tokens = this.extract.map((pointer) => pointer.split('/').slice(1).map(unescapeToken));
-    this.#validate = ajvFor(draft).compile(schema as object | boolean);
+    this.#validate = ajvFor(draft, assertFormats).compile(schema as object | boolean);
   }
 
   check(messages: readonly Uint8Array[], start = 0): number {
@@ -178,9 +180,10 @@ export class JsValidator implements MessageValidator {
 
 const NO_SPANS = new Int32Array(0);
 
-/** ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way). */
-function ajvFor(draft: Draft): Ajv {
-  const options: Options = { strict: false, allErrors: false, logger: false };
-  if (draft === 'draft-07') return new Ajv(options);
-  return draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
+/** ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way), with ajv-formats when asserting. */
+function ajvFor(draft: Draft, assertFormats: boolean): Ajv {
+  const options: Options = { strict: false, allErrors: false, logger: false, validateFormats: assertFormats };
+  const ajv = draft === 'draft-07' ? new Ajv(options) : draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
+  if (assertFormats) addFormats.default(ajv);
+  return ajv;
 }

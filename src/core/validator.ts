@@ -2,7 +2,7 @@
 // are copied once each into the arena and validated many per call; verdicts are read back from
 // fixed-size records, and only failing messages become objects.
 import { SluiceError } from '../errors.ts';
-import { CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, describeTypes, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
@@ -18,6 +18,8 @@ export interface ValidatorOptions {
   kernel?: Kernel;
   /** `auto` (default) runs small patterns as DFAs; `vm` forces the Pike VM, the DFA's reference. */
   regexEngine?: RegexEngine;
+  /** Check `format` (default false: an annotation, as JSON Schema 2020-12 says); an unknown format is then a compile error. */
+  assertFormats?: boolean;
 }
 
 export interface FieldSpan {
@@ -130,7 +132,7 @@ export class Validator implements MessageValidator {
       throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
     }
     const base = align(this.#core.heapBase(), 16);
-    this.#program = compileProgram(schema, this.extract, base, options.regexEngine);
+    this.#program = compileProgram(schema, this.extract, base, options.regexEngine, options.assertFormats);
     this.jsPatterns = this.#program.jsPatterns;
     this.#stride = OUT_FIXED + 2 * this.extract.length;
 
@@ -360,7 +362,7 @@ export class Validator implements MessageValidator {
       case 'E_MIN_ITEMS': return `must NOT have fewer than ${node.minItems} items`;
       case 'E_MAX_ITEMS': return `must NOT have more than ${node.maxItems} items`;
       case 'E_FALSE_SCHEMA': return 'boolean schema is false';
-      default: return code;
+      default: return RULE_MESSAGES[code] ?? code;
     }
   }
 

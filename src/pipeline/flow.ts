@@ -485,7 +485,7 @@ export function buildFlows(
     }
     let validator: MessageValidator | undefined;
     try {
-      const options = { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers };
+      const options = { maxDepth: topology.maxDepth, maxSize: topology.maxSize, extract: fields.pointers, assertFormats: true };
       const plainJs = config.settings.flows[topology.flow]?.validator === 'js';
       validator = plainJs ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
     } catch (error) {

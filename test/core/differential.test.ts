@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { compileSchema } from '../../src/index.ts';
 import {
   Rng, SEED, Raw, enc, hex, serialize, randomValue, CHAR_POOL, refSpans, escapePointerToken,
@@ -12,8 +13,8 @@ import {
 
 const ajvFirst = new Ajv({ strict: false, allErrors: false });
 const ajvAll = new Ajv({ strict: false, allErrors: true });
-const ajv2020First = new Ajv2020({ strict: false, allErrors: false });
-const ajv2020All = new Ajv2020({ strict: false, allErrors: true });
+const ajv2020First = addFormats.default(new Ajv2020({ strict: false, allErrors: false }));
+const ajv2020All = addFormats.default(new Ajv2020({ strict: false, allErrors: true }));
 
 const SCHEMAS = Number(process.env.SLUICE_DIFF_SCHEMAS ?? 1000);
 const DOCS_PER_SCHEMA = Number(process.env.SLUICE_DIFF_DOCS ?? 200);
@@ -338,8 +339,10 @@ interface Source {
   docs: number;
   /** document generator; default: genValue from the schema */
   gen?: (rng: Rng) => unknown;
-  /** the oracle is ajv's 2020-12 class (schemas with 2020-12 keywords); default ajv (draft-07) */
+  /** the oracle is ajv's 2020-12 class with ajv-formats (schemas with 2020-12 keywords, formats); default ajv (draft-07) */
   draft2020?: boolean;
+  /** compile with assertFormats */
+  formats?: boolean;
 }
 
 /** A sample document with schema-aware damage: adversarial values, dropped and extra properties. */
@@ -390,7 +393,7 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
     let v: any;
     try {
       // `kernel` selects the SIMD or scalar build: an implementation option beyond the contract
-      v = compileSchema(schema as any, { ...(ptrs ? { extract: ptrs } : {}), kernel } as any);
+      v = compileSchema(schema as any, { ...(ptrs ? { extract: ptrs } : {}), kernel, ...(src.formats ? { assertFormats: true } : {}) } as any);
     } catch (e) {
       failures.push(`compileSchema threw for a supported-keyword schema (${src.label}): ${JSON.stringify(schema)}\n  ${(e as Error).message}`);
       continue;
@@ -665,7 +668,36 @@ const FAMILIES: Record<string, Family> = {
   },
 };
 
+// formats: typical values on both sides of each check (the edge cases where ajv-formats and the
+// specification part ways are the JSON-Schema-Test-Suite's business, see json-schema-suite.test.ts,
+// and rules.test.ts: a space for the T of a date-time, a one-label mail domain)
+const FORMAT_SAMPLES: Record<string, string[]> = {
+  uuid: ['2eb8aa08-aa98-11ea-b4aa-73b441d16380', 'F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6', '2eb8aa08-aa98-11ea-b4aa-73b441d1638', '2eb8aa08aa9811eab4aa73b441d16380', 'g81d4fae-7dec-11d0-a765-00a0c91e6bf6', ''],
+  date: ['2024-02-29', '2023-02-29', '1963-06-19', '2020-13-01', '2020-04-31', '2020-1-01', '2020-01-01T00:00:00Z'],
+  time: ['08:30:06Z', '08:30:06.283185Z', '08:30:06+01:00', '8:30:06Z', '08:30:06', '24:00:00Z', '08:60:00Z'],
+  'date-time': ['1963-06-19T08:30:06.283185Z', '1963-06-19T08:30:06Z', '1963-06-19t08:30:06z', '1963-06-19T08:30:06+02:00', '1990-02-31T15:59:59.123-08:00', '1963-06-19T08:30:06'],
+  ipv4: ['192.168.0.1', '0.0.0.0', '255.255.255.255', '256.0.0.1', '192.168.0', '192.168.0.1.2', '087.10.0.1'],
+  ipv6: ['::1', '::', '1:2:3:4:5:6:7:8', 'fe80::1', '::ffff:192.168.0.1', '1:2:3:4:5:6:7:8:9', '12345::', ':2:3:4:5:6:7:8', '1::2::3'],
+  email: ['joe.bloggs@example.com', 'te~st@example.com', '.test@example.com', 'test.@example.com', 'te..st@example.com', '2962', 'joe@@example.com'],
+  uri: ['http://foo.bar/?baz=qux#quux', 'urn:isbn:0451450523', 'mailto:a@b.c', '//foo.bar/?baz=qux#quux', 'abc', '\\WINDOWS\\fileshare', 'http:// shouldfail.com'],
+  'json-pointer': ['', '/foo/bar~0/baz~1/%a', '/foo/-', '/foo/baz~', '#/foo', 'a/b'],
+};
+
 function* familySources(rng: Rng, family: string, n: number): Generator<Source> {
+  if (family === 'formats') {
+    for (const [format, samples] of Object.entries(FORMAT_SAMPLES)) {
+      const schema = rng.bool(0.5) ? { format } : { type: 'object', properties: { v: { type: 'string', format } }, required: ['v'] };
+      const wrapped = 'properties' in schema;
+      yield {
+        label: `format ${format}`, schema, docs: DOCS_PER_SCHEMA, draft2020: true, formats: true,
+        gen: (r) => {
+          const v = r.bool(0.9) ? r.pick(samples) : r.pick([1, null, ['x']]);
+          return wrapped ? { v } : v;
+        },
+      };
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const { schema, gen, draft2020 } = FAMILIES[family]!(rng) as ReturnType<Family> & { draft2020?: boolean };
     const extract = rng.bool(0.3) ? ['/x', '/v', '/0', '/tree/value'] : undefined;
@@ -674,7 +706,7 @@ function* familySources(rng: Rng, family: string, n: number): Generator<Source> 
   }
 }
 
-for (const family of Object.keys(FAMILIES)) {
+for (const family of [...Object.keys(FAMILIES), 'formats']) {
   for (const [i, kernel] of (['simd', 'scalar'] as const).entries()) {
     test(`differential [${kernel} kernel]: ${family} (tape mode) === ajv, valid and invalid documents`, () => {
       const rng = new Rng(SEED ^ 0x7a9e ^ (family.length * 0x51ed) ^ (i * 0x9e3779b9) ^ family.charCodeAt(0));

@@ -1213,6 +1213,46 @@ test('tape: multipleOf (and where ajv 8 deviates)', () => {
   );
 });
 
+test('formats: an annotation by default, checked in the core with assertFormats', () => {
+  const uuid = { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, at: { format: 'date-time' } } };
+  assert.is(core(uuid).validate(enc.encode('{"id":"nope"}')).code, 'OK');
+  const cases: [unknown, string, string, string?][] = [
+    [uuid, '{"id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","at":"2024-02-29T23:59:60Z"}', 'OK'],
+    [uuid, '{"id":"2eb8aa08-aa98-11ea-b4aa-73b441d1638"}', 'E_FORMAT', '/id'],
+    [uuid, '{"id":"2eb8aa08\\u002daa98-11ea-b4aa-73b441d16380"}', 'OK'],
+    [uuid, '{"at":"2023-02-29T10:00:00Z"}', 'E_FORMAT', '/at'],
+    [uuid, '{"at":"2023-02-28T10:00:00+25:00"}', 'E_FORMAT', '/at'],
+    [uuid, '{"at":12}', 'OK'],
+    [{ format: 'date' }, '"2024-02-29"', 'OK'],
+    [{ format: 'time' }, '"23:59:60+00:00"', 'OK'],
+    [{ format: 'time' }, '"22:59:60Z"', 'E_FORMAT', ''],
+    [{ format: 'duration' }, '"P1Y2M3DT4H5M6S"', 'OK'],
+    [{ format: 'duration' }, '"PT1H2S"', 'E_FORMAT', ''],
+    [{ format: 'ipv4' }, '"10.0.0.255"', 'OK'],
+    [{ format: 'ipv4' }, '"10.0.0.256"', 'E_FORMAT', ''],
+    [{ format: 'ipv6' }, '"::ffff:10.0.0.1"', 'OK'],
+    [{ format: 'ipv6' }, '"1::2::3"', 'E_FORMAT', ''],
+    [{ format: 'email' }, '"\\"joe bloggs\\"@example.com"', 'OK'],
+    [{ format: 'email' }, '"joe@[IPv6:::1]"', 'OK'],
+    [{ format: 'uri' }, '"https://example.org:8080/a?b#c"', 'OK'],
+    [{ format: 'uri' }, '"/relative"', 'E_FORMAT', ''],
+    [{ format: 'uri-reference' }, '"/relative"', 'OK'],
+    [{ format: 'json-pointer' }, '"/a~2"', 'E_FORMAT', ''],
+    [{ format: 'relative-json-pointer' }, '"1#"', 'OK'],
+    // where ajv-formats deviates from the RFCs: a space for the T of a date-time, a one-label mail domain
+    [{ format: 'date-time' }, '"1963-06-19 08:30:06Z"', 'E_FORMAT', ''],
+    [{ format: 'email' }, '"joe@localhost"', 'OK'],
+  ];
+  const fails: string[] = [];
+  for (const [schema, doc, code, path] of cases) {
+    for (const kernel of ['simd', 'scalar']) {
+      const r = core(schema, { kernel, assertFormats: true }).validate(enc.encode(doc));
+      if (r.code !== code || (path !== undefined && r.path !== path)) fails.push(`${JSON.stringify(schema)} ${doc} [${kernel}]: expected ${code} at ${path}, got ${JSON.stringify(r)}`);
+    }
+  }
+  assert.ok(fails.length === 0, fails.join('\n'));
+});
+
 test('tape: the core never traps on deep references or structures', () => {
   const loop = { $defs: { a: { anyOf: [{ $ref: '#/$defs/b' }] }, b: { allOf: [{ $ref: '#/$defs/a' }] } }, $ref: '#/$defs/a' };
   assert.is(core(loop).validate(enc.encode('1')).code, 'E_DEPTH');
@@ -1227,7 +1267,8 @@ test('tape: the core never traps on deep references or structures', () => {
 });
 
 test('compile errors: unsupported keywords are named', () => {
-  expectSchemaError({ type: 'string', format: 'email' }, 'format');
+  expectSchemaError({ type: 'string', format: 'iri' }, 'format', { assertFormats: true });
+  expectSchemaError({ type: 'string', format: 'hostname' }, 'hostname', { assertFormats: true });
   expectSchemaError({ $dynamicRef: '#meta' }, '$dynamicRef');
   expectSchemaError({ $schema: 'https://json-schema.org/draft/2019-09/schema', $recursiveRef: '#' }, '$recursiveRef');
   expectSchemaError({ unevaluatedProperties: false }, 'unevaluatedProperties');
@@ -1240,8 +1281,8 @@ test('compile errors: unsupported keywords are named', () => {
   // an unknown meta-schema: its vocabulary is unknown
   expectSchemaError({ $schema: 'https://example.org/my-meta', type: 'string' }, '$schema');
   // nested: keyword named, location given
-  expectSchemaError({ properties: { a: { properties: { b: { format: 'date' } } } } }, 'format');
-  expectSchemaError({ properties: { a: { properties: { b: { format: 'date' } } } } }, /properties.*a.*properties.*b|\/a\/b|a\.b/);
+  expectSchemaError({ properties: { a: { properties: { b: { format: 'iri' } } } } }, 'format', { assertFormats: true });
+  expectSchemaError({ properties: { a: { properties: { b: { format: 'iri' } } } } }, /properties.*a.*properties.*b|\/a\/b|a\.b/, { assertFormats: true });
   expectSchemaError({ items: { oneOf: [] } }, 'oneOf');
 });
 
