@@ -966,9 +966,15 @@ function checkFormat(kind: u32, s: usize, e: usize): bool {
   let n: i32 = 0;
   let p = s;
   while (p < e) {
-    decodeFrom(p);
-    store<u32>(buffer + (<usize>n << 2), <u32>nextJson());
-    p = decodePos();
+    const c = <u32>load<u8>(p);
+    if (c < 0x80 && c != 0x5c) {
+      store<u32>(buffer + (<usize>n << 2), c); // ASCII, the common case of every format
+      p++;
+    } else {
+      decodeFrom(p);
+      store<u32>(buffer + (<usize>n << 2), <u32>nextJson());
+      p = decodePos();
+    }
     n++;
   }
   return formatValid(kind, buffer, n);
