@@ -927,6 +927,7 @@ function evalValue(node: usize, t: usize): bool {
     numInteger = (tf & TF_INTEGER) != 0 ? 1 : numExact ? 0 : -1;
     pos = <usize>load<u32>(t + TP_END);
     checkNumber(node, types, flags, start);
+    if (failures != before) return false;
   } else if ((types & kind) == 0) {
     valueFail(E.E_TYPE, start, node);
     return false;
@@ -935,7 +936,8 @@ function evalValue(node: usize, t: usize): bool {
     strCodePoints = load<u32>(t + TP_AUX);
     strEscaped = (load<u32>(t + TP_FLAGS) & TF_ESCAPED) != 0;
     if ((flags & F_STRING) != 0) checkString(node, flags, start);
-    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0 && failures == before && !checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
+    if (failures != before) return false;
+    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0 && !checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
       valueFail(E.E_FORMAT, start, node);
       return false;
     }
@@ -944,7 +946,8 @@ function evalValue(node: usize, t: usize): bool {
   } else if (kind == T_ARR) {
     if (!evalArray(node, flags, ext, t)) return false;
   }
-  if (failures != before || err != 0) return false;
+  // (failures counts the scalar checks above only: a container's members may fail quietly inside anyOf, ...)
+  if (err != 0) return false;
   if ((flags & (F_ENUM | F_CONST)) != 0) {
     let member: bool;
     if (kind == T_BOOL) member = enumHasScalar(node, load<u32>(t + TP_AUX) != 0 ? EK_TRUE : EK_FALSE);

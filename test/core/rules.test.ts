@@ -1107,6 +1107,9 @@ test('tape: $ref, $defs, definitions, recursion, $id and $anchor', () => {
       [{ $id: 'https://example.org/root.json', $defs: { s: { $id: 'leaf.json', type: 'string' } }, properties: { a: { $ref: 'leaf.json' } } }, '{"a":"x"}', 'OK'],
       [{ $id: 'https://example.org/root.json', $defs: { s: { $id: 'leaf.json', type: 'string' } }, properties: { a: { $ref: 'leaf.json' } } }, '{"a":2}', 'E_TYPE', '/a'],
       [{ $defs: { s: { $anchor: 'str', type: 'string' } }, items: { $ref: '#str' } }, '["a",1]', 'E_TYPE', '/1'],
+      // a branch that fails quietly inside an element does not fail the element's passing anyOf
+      [{ $defs: { n: { anyOf: [{ type: 'array', items: { $ref: '#/$defs/n' } }, { type: 'number' }] } }, $ref: '#/$defs/n' }, '[1,[2,[3]]]', 'OK'],
+      [{ $defs: { n: { anyOf: [{ type: 'array', items: { $ref: '#/$defs/n' } }, { type: 'number' }] } }, $ref: '#/$defs/n' }, '[1,[2,["3"]]]', 'E_ANY_OF', ''],
       // 2020-12: $ref with siblings applies both
       [{ $defs: { s: { minLength: 2 } }, $ref: '#/$defs/s', maxLength: 3 }, '"abcd"', 'E_MAX_LENGTH', ''],
     ],
