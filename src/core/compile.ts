@@ -206,6 +206,14 @@ function cloneNode(node: RuleNode): RuleNode {
   };
 }
 
+/** How a schema compiles beyond its own text. */
+export interface CompileOptions {
+  /** Check `format` (else an annotation). */
+  readonly assertFormats?: boolean;
+  /** Other schema documents by URI, for `$ref`s across documents (nothing is fetched). */
+  readonly schemas?: Readonly<Record<string, JsonSchema>>;
+}
+
 /** Where a schema was found while indexing: its base URI. */
 interface Indexed { readonly base: string }
 
@@ -223,11 +231,18 @@ class Compiler {
 
   readonly #assertFormats: boolean;
 
-  constructor(root: JsonSchema, engine: RegexEngine, assertFormats: boolean) {
+  constructor(root: JsonSchema, engine: RegexEngine, options: CompileOptions) {
     this.draft = draftOf(root);
     this.#engine = engine;
-    this.#assertFormats = assertFormats;
+    this.#assertFormats = options.assertFormats ?? false;
     this.#index(root, DEFAULT_BASE);
+    for (const [uri, document] of Object.entries(options.schemas ?? {})) {
+      const base = resolveUri(uri, DEFAULT_BASE);
+      if (base === undefined) schemaError('#', `schemas: ${JSON.stringify(uri)} is not a URI`);
+      const [documentUri] = splitFragment(base);
+      if (!this.#resources.has(documentUri)) this.#resources.set(documentUri, document);
+      this.#index(document, documentUri);
+    }
   }
 
   /** Records base URIs, `$id`s and anchors of every subschema at a keyword position. */
@@ -750,8 +765,8 @@ function writeTape(out: ProgramWriter, value: unknown): number {
   return first;
 }
 
-export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', assertFormats = false): RuleProgram {
-  const compiler = new Compiler(schema, engine, assertFormats);
+export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', options: CompileOptions = {}): RuleProgram {
+  const compiler = new Compiler(schema, engine, options);
   const rules = compiler.node(schema, '#');
   const jsPatterns = compiler.jsPatterns;
   // tape mode: the scan checks well-formedness and extracts (a skeleton), the rules run on the tape

@@ -120,9 +120,20 @@ export class JsValidator implements MessageValidator {
     this.extract = [...(options.extract ?? [])];
     // the same rules as the core: a schema or pointer it refuses is refused here with its error
     const assertFormats = options.assertFormats ?? false;
-    const { draft } = compileProgram(schema, this.extract, 0, 'auto', assertFormats);
+    const { draft } = compileProgram(schema, this.extract, 0, 'auto', options);
     this.#tokens = this.extract.map((pointer) => pointer.split('/').slice(1).map(unescapeToken));
-    this.#validate = ajvFor(draft, assertFormats).compile(schema as object | boolean);
+    const ajv = ajvFor(draft, assertFormats);
+    for (const [uri, document] of Object.entries(options.schemas ?? {})) {
+      // a document whose $id another one already holds is already there
+      if (!ajv.getSchema(uri)) {
+        try {
+          ajv.addSchema(document as object, uri);
+        } catch {
+          // the same $id in two documents: the first stays, as the core keeps it
+        }
+      }
+    }
+    this.#validate = ajv.compile(schema as object | boolean);
   }
 
   check(messages: readonly Uint8Array[], start = 0): number {

@@ -20,6 +20,8 @@ export interface ValidatorOptions {
   regexEngine?: RegexEngine;
   /** Check `format` (default false: an annotation, as JSON Schema 2020-12 says); an unknown format is then a compile error. */
   assertFormats?: boolean;
+  /** Other schema documents by URI, which `$ref`s may name (resolved at compile time, nothing fetched). */
+  schemas?: Readonly<Record<string, JsonSchema>>;
 }
 
 export interface FieldSpan {
@@ -132,7 +134,7 @@ export class Validator implements MessageValidator {
       throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
     }
     const base = align(this.#core.heapBase(), 16);
-    this.#program = compileProgram(schema, this.extract, base, options.regexEngine, options.assertFormats);
+    this.#program = compileProgram(schema, this.extract, base, options.regexEngine, options);
     this.jsPatterns = this.#program.jsPatterns;
     this.#stride = OUT_FIXED + 2 * this.extract.length;
 

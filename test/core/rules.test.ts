@@ -1117,6 +1117,20 @@ test('tape: $ref, $defs, definitions, recursion, $id and $anchor', () => {
   );
 });
 
+test('references across documents: the schemas option, resolved at compile time', () => {
+  const schemas = {
+    'https://example.org/defs.json': { $defs: { id: { type: 'string', format: 'uuid' }, money: { type: 'object', required: ['value', 'currency'] } } },
+    'https://example.org/other.json': { $id: 'https://example.org/renamed.json', type: 'integer' },
+  };
+  const schema = { $id: 'https://example.org/event.json', properties: { id: { $ref: 'defs.json#/$defs/id' }, price: { $ref: '/defs.json#/$defs/money' }, n: { $ref: 'renamed.json' } } };
+  const v = compileSchema(schema, { schemas, assertFormats: true });
+  assert.is(v.validate(enc.encode('{"id":"2eb8aa08-aa98-11ea-b4aa-73b441d16380","price":{"value":1,"currency":"EUR"},"n":3}')).code, 'OK');
+  assert.equal([v.validate(enc.encode('{"id":"x"}')).code, v.validate(enc.encode('{"id":"x"}')).path], ['E_FORMAT', '/id']);
+  assert.equal([v.validate(enc.encode('{"price":{"value":1}}')).code, v.validate(enc.encode('{"price":{"value":1}}')).path], ['E_REQUIRED', '/price/currency']);
+  assert.is(v.validate(enc.encode('{"n":1.5}')).code, 'E_TYPE');
+  expectSchemaError(schema, 'defs.json');
+});
+
 test('tape: allOf, anyOf, oneOf, not, if/then/else', () => {
   const conversion = {
     type: 'object',
