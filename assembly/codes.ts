@@ -42,5 +42,6 @@ export const E_UNIQUE_ITEMS: i32 = 33;
 export const E_CONTAINS: i32 = 34;
 export const E_MULTIPLE_OF: i32 = 35;
 export const E_FORMAT: i32 = 36;
+export const E_UNEVALUATED: i32 = 37;
 
-export const CODE_COUNT: i32 = 37;
+export const CODE_COUNT: i32 = 38;

@@ -65,11 +65,14 @@ export const X_DEEP_COUNT: u32 = 104; //        enum/const objects and arrays: a
 export const X_DEEP: u32 = 108;
 export const X_MULTIPLE_OF: u32 = 112; //       f64
 export const X_FORMAT: u32 = 120; //            u32 FMT_* asserted on strings, 0 for none
+export const X_UNEVALUATED_PROPERTIES: u32 = 124; // node addresses, 0 for none
+export const X_UNEVALUATED_ITEMS: u32 = 128;
 export const XF_UNIQUE: u32 = 1;
 export const XF_MULTIPLE_OF: u32 = 2;
 export const XF_MIN_PROPERTIES: u32 = 4;
 export const XF_MAX_PROPERTIES: u32 = 8;
 export const XF_MAX_CONTAINS: u32 = 16;
+export const XF_CONTAINS_EVALUATES: u32 = 32; // 2020-12: items matching contains count as evaluated
 
 // formats the core asserts (assembly/formats.ts); src/core/compile.ts FORMATS in the same order
 export const FMT_DATE: u32 = 1;

@@ -19,7 +19,7 @@ import {
   X_FLAGS, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF,
   X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
-  XF_UNIQUE, X_FORMAT,
+  XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
 } from './layout';
 import { formatValid } from './formats';
 import { regexTest } from './regex';
@@ -70,6 +70,12 @@ let evalDepth: i32 = 0; // nested evaluations (applicators and references recurs
 let quiet: i32 = 0; // inside anyOf, oneOf, not, if, contains: failures are answers, not errors
 let failures: u32 = 0; // rule failures seen, recorded or not
 let lastCount: u32 = 0; // members or elements of the container just scanned
+let tapeEnd: usize = 0;
+// scratch past the tape while evaluating: format code points, evaluated-member bit sets
+let scratchTop: usize = 0;
+// the bit set (one bit per member or element) of the instance evaluated in place, which
+// unevaluatedProperties/unevaluatedItems read; 0 when nothing collects annotations
+let marks: usize = 0;
 
 export function configureTape(root: usize, limit: i32): void {
   evalRoot = root;
@@ -78,8 +84,9 @@ export function configureTape(root: usize, limit: i32): void {
 }
 
 /** Where the tape goes: after the messages, sized by src/core/ for the largest of the batch. */
-export function setTapeBase(at: usize): void {
+export function setTapeBase(at: usize, capacity: usize): void {
   tapeBase = at;
+  tapeEnd = at + capacity;
 }
 
 export function outStride(): u32 {
@@ -909,7 +916,122 @@ function evalQuiet(node: usize, t: usize): bool {
   return ok;
 }
 
+/** A member or element: its own instance, whose annotations are not its parent's. */
+function evalChild(node: usize, t: usize): bool {
+  const saved = marks;
+  marks = 0;
+  const ok = evalNode(node, t);
+  marks = saved;
+  return ok;
+}
+
+function evalChildQuiet(node: usize, t: usize): bool {
+  quiet++;
+  const ok = evalChild(node, t);
+  quiet--;
+  return ok;
+}
+
+@inline function bitWords(t: usize): usize {
+  const kind = load<u32>(t + TP_KIND);
+  return kind == T_OBJ || kind == T_ARR ? (<usize>load<u32>(t + TP_AUX) + 31) >> 5 : 1;
+}
+
+/** A zeroed bit set of `words` words from the scratch; 0 (and E_DEPTH) when the scratch is exhausted. */
+function allocBits(words: usize): usize {
+  const at = scratchTop;
+  if (at + (words << 2) > tapeEnd) {
+    fail(E.E_DEPTH, msg);
+    return 0;
+  }
+  memory.fill(at, 0, words << 2);
+  scratchTop = at + (words << 2);
+  return at;
+}
+
+@inline function markBit(i: u32): void {
+  if (marks != 0) {
+    const word = marks + (<usize>(i >> 5) << 2);
+    store<u32>(word, load<u32>(word) | (<u32>1 << (i & 31)));
+  }
+}
+
+/**
+ * A subschema applied in place whose annotations count only if it holds (anyOf, oneOf, if):
+ * evaluated into a bit set of its own, merged into the collecting one when it holds.
+ */
+function evalBranch(node: usize, t: usize): bool {
+  if (marks == 0) return evalQuiet(node, t);
+  const saved = marks;
+  const top = scratchTop;
+  const words = bitWords(t);
+  const own = allocBits(words);
+  if (own == 0) return false;
+  marks = own;
+  const ok = evalQuiet(node, t);
+  marks = saved;
+  if (ok) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  scratchTop = top;
+  return ok;
+}
+
 function evalValue(node: usize, t: usize): bool {
+  const ext = <usize>load<u32>(node + N_EXT);
+  const kind = load<u32>(t + TP_KIND);
+  const unevaluated: usize = ext == 0 || (kind != T_OBJ && kind != T_ARR) ? <usize>0 : <usize>load<u32>(ext + (kind == T_OBJ ? X_UNEVALUATED_PROPERTIES : X_UNEVALUATED_ITEMS));
+  if (unevaluated == 0) return evalKeywords(node, t);
+  // unevaluatedProperties/Items: what this node's keywords (and the applicators in place) evaluated, then the rest
+  const saved = marks;
+  const top = scratchTop;
+  const words = bitWords(t);
+  const own = allocBits(words);
+  if (own == 0) return false;
+  marks = own;
+  let ok = evalKeywords(node, t);
+  marks = saved;
+  if (ok) ok = evalUnevaluated(node, unevaluated, t, kind, own);
+  if (ok && saved != 0) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  scratchTop = top;
+  return ok;
+}
+
+function evalUnevaluated(node: usize, unevaluated: usize, t: usize, kind: u32, own: usize): bool {
+  const count = load<u32>(t + TP_AUX);
+  const entryPath = pathStack + (<usize>depth << 3);
+  const refuse = (load<u32>(unevaluated + N_FLAGS) & F_FALSE) != 0;
+  let e = t + TAPE_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    let v = e;
+    let at = <usize>load<u32>(e + TP_START);
+    if (kind == T_OBJ) {
+      v = e + TAPE_SIZE;
+      const keyStart = at + 1;
+      store<i32>(entryPath, <i32>(keyStart - msg));
+      store<i32>(entryPath, <i32>(<usize>load<u32>(e + TP_END) - 1 - keyStart), 4);
+    } else {
+      store<i32>(entryPath, PATH_INDEX);
+      store<i32>(entryPath, <i32>i, 4);
+    }
+    if ((load<u32>(own + (<usize>(i >> 5) << 2)) & (<u32>1 << (i & 31))) == 0) {
+      depth++;
+      let held = true;
+      if (refuse) {
+        // (a property is named in the path, as for additionalProperties; an item's path is its array, as ajv has it)
+        ruleFail(E.E_UNEVALUATED, at, node, kind == T_OBJ ? depth : depth - 1, 0, 0, false);
+        held = false;
+      } else {
+        held = evalChild(unevaluated, v);
+      }
+      depth--;
+      if (!held) return false;
+      store<u32>(own + (<usize>(i >> 5) << 2), load<u32>(own + (<usize>(i >> 5) << 2)) | (<u32>1 << (i & 31)));
+    }
+    e = <usize>load<u32>(v + TP_NEXT);
+  }
+  return true;
+}
+
+function evalKeywords(node: usize, t: usize): bool {
   const types = load<u32>(node + N_TYPE);
   const flags = load<u32>(node + N_FLAGS);
   const kind = load<u32>(t + TP_KIND);
@@ -963,9 +1085,13 @@ function evalValue(node: usize, t: usize): bool {
   return evalApplicators(node, ext, t, kind, start);
 }
 
-/** Decodes the string contents [s, e) as code points past the tape (room: see src/core/validator.ts) and checks the format. */
+/** Decodes the string contents [s, e) as code points into the scratch and checks the format. */
 function checkFormat(kind: u32, s: usize, e: usize): bool {
-  const buffer = (tapeTop + 3) & ~(<usize>3);
+  const buffer = (scratchTop + 3) & ~(<usize>3);
+  if (buffer + ((e - s) << 2) > tapeEnd) {
+    fail(E.E_DEPTH, s);
+    return false;
+  }
   let n: i32 = 0;
   let p = s;
   while (p < e) {
@@ -1011,7 +1137,10 @@ function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: us
   if (count != 0) {
     list = <usize>load<u32>(ext + X_ANY);
     let any = false;
-    for (let i: u32 = 0; i < count && !any; i++) any = evalQuiet(<usize>load<u32>(list + (<usize>i << 2)), t);
+    // (every branch when annotations are collected: each passing one counts)
+    for (let i: u32 = 0; i < count && (!any || marks != 0); i++) {
+      if (evalBranch(<usize>load<u32>(list + (<usize>i << 2)), t)) any = true;
+    }
     if (err != 0) return false;
     if (!any) {
       valueFail(E.E_ANY_OF, start, node);
@@ -1023,7 +1152,7 @@ function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: us
     list = <usize>load<u32>(ext + X_ONE);
     let passed: u32 = 0;
     for (let i: u32 = 0; i < count && passed < 2; i++) {
-      if (evalQuiet(<usize>load<u32>(list + (<usize>i << 2)), t)) passed++;
+      if (evalBranch(<usize>load<u32>(list + (<usize>i << 2)), t)) passed++;
     }
     if (err != 0) return false;
     if (passed != 1) {
@@ -1033,7 +1162,10 @@ function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: us
   }
   const not = <usize>load<u32>(ext + X_NOT);
   if (not != 0) {
+    const saved = marks;
+    marks = 0;
     const held = evalQuiet(not, t);
+    marks = saved;
     if (err != 0) return false;
     if (held) {
       valueFail(E.E_NOT, start, node);
@@ -1042,7 +1174,7 @@ function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: us
   }
   const ifNode = <usize>load<u32>(ext + X_IF);
   if (ifNode != 0) {
-    const held = evalQuiet(ifNode, t);
+    const held = evalBranch(ifNode, t);
     if (err != 0) return false;
     const branch = <usize>load<u32>(ext + (held ? X_THEN : X_ELSE));
     if (branch != 0 && !evalNode(branch, t)) return false;
@@ -1080,7 +1212,7 @@ function evalMembers(node: usize, flags: u32, ext: usize, t: usize, count: u32, 
     const keyEnd = <usize>load<u32>(k + TP_END) - 1;
     store<i32>(entryPath, <i32>(keyStart - msg));
     store<i32>(entryPath, <i32>(keyEnd - keyStart), 4);
-    if (names != 0 && !evalNode(names, k)) return false;
+    if (names != 0 && !evalChild(names, k)) return false;
     let matched = false;
     depth++;
     const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, (load<u32>(k + TP_FLAGS) & TF_ESCAPED) != 0, hint) : -1;
@@ -1099,7 +1231,7 @@ function evalMembers(node: usize, flags: u32, ext: usize, t: usize, count: u32, 
       store<u32>(word, bits | bit);
       if ((propFlags & PF_SYNTHETIC) == 0) {
         matched = true;
-        if (!evalNode(<usize>load<u32>(entry + P_CHILD), v)) {
+        if (!evalChild(<usize>load<u32>(entry + P_CHILD), v)) {
           depth--;
           return false;
         }
@@ -1109,7 +1241,7 @@ function evalMembers(node: usize, flags: u32, ext: usize, t: usize, count: u32, 
       const pattern = patterns + (<usize>p << 3);
       if (regexTest(<usize>load<u32>(pattern), keyStart, keyEnd)) {
         matched = true;
-        if (!evalNode(<usize>load<u32>(pattern, 4), v)) {
+        if (!evalChild(<usize>load<u32>(pattern, 4), v)) {
           depth--;
           return false;
         }
@@ -1121,11 +1253,15 @@ function evalMembers(node: usize, flags: u32, ext: usize, t: usize, count: u32, 
         depth--;
         return false;
       }
-      if (additional != 0 && !evalNode(additional, v)) {
-        depth--;
-        return false;
+      if (additional != 0) {
+        if (!evalChild(additional, v)) {
+          depth--;
+          return false;
+        }
+        matched = true;
       }
     }
+    if (matched) markBit(i);
     depth--;
     k = <usize>load<u32>(v + TP_NEXT);
   }
@@ -1182,6 +1318,7 @@ function evalArray(node: usize, flags: u32, ext: usize, t: usize): bool {
   const prefixCount = ext != 0 ? load<u32>(ext + X_PREFIX_COUNT) : 0;
   const prefix = ext != 0 ? <usize>load<u32>(ext + X_PREFIX) : 0;
   const contains = ext != 0 ? <usize>load<u32>(ext + X_CONTAINS) : 0;
+  const containsEvaluates = ext != 0 && (load<u32>(ext + X_FLAGS) & XF_CONTAINS_EVALUATES) != 0;
   const entryPath = pathStack + (<usize>depth << 3);
   let matches: u32 = 0;
   let e = t + TAPE_SIZE;
@@ -1190,8 +1327,12 @@ function evalArray(node: usize, flags: u32, ext: usize, t: usize): bool {
     store<i32>(entryPath, <i32>i, 4);
     const child = i < prefixCount ? <usize>load<u32>(prefix + (<usize>i << 2)) : items;
     depth++;
-    const held = child == 0 || evalNode(child, e);
-    if (held && contains != 0 && evalQuiet(contains, e)) matches++;
+    const held = child == 0 || evalChild(child, e);
+    if (child != 0) markBit(i);
+    if (held && contains != 0 && evalChildQuiet(contains, e)) {
+      matches++;
+      if (containsEvaluates) markBit(i);
+    }
     depth--;
     if (!held || err != 0) return false;
     e = <usize>load<u32>(e + TP_NEXT);
@@ -1266,6 +1407,8 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
         seenTop = seenBase;
         evalDepth = 0;
         quiet = 0;
+        marks = 0;
+        scratchTop = (tapeTop + 3) & ~(<usize>3);
         evalNode(evalRoot, tapeBase);
       }
     }

@@ -38,6 +38,7 @@ export const CODE_NAMES = [
   'E_CONTAINS',
   'E_MULTIPLE_OF',
   'E_FORMAT',
+  'E_UNEVALUATED',
 ] as const;
 
 export type VerdictCode = (typeof CODE_NAMES)[number];
@@ -87,6 +88,8 @@ export const AJV_KEYWORD_CODES: Readonly<Record<string, VerdictCode>> = {
   maxContains: 'E_CONTAINS',
   multipleOf: 'E_MULTIPLE_OF',
   format: 'E_FORMAT',
+  unevaluatedProperties: 'E_UNEVALUATED',
+  unevaluatedItems: 'E_UNEVALUATED',
 };
 
 /** Messages of the rule codes whose wording needs nothing from the schema. */
@@ -101,4 +104,5 @@ export const RULE_MESSAGES: Partial<Record<VerdictCode, string>> = {
   E_CONTAINS: 'must contain the number of matching items contains asks for',
   E_MULTIPLE_OF: 'must be a multiple of multipleOf',
   E_FORMAT: 'must match the format',
+  E_UNEVALUATED: 'must NOT have unevaluated properties or items',
 };

@@ -12,12 +12,13 @@ const N_ITEMS = 24, N_PROP_COUNT = 28, N_PROPS = 32, N_SEEN_WORDS = 36, N_PATTER
 const N_ENUM_COUNT = 44, N_ENUM = 48, N_SLOT = 52, N_MINIMUM = 56, N_MAXIMUM = 64;
 const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80, N_INDEX_COUNT = 88, N_INDEXES = 92, N_EXT = 96;
 // the extension of a node that uses applicators and the other keywords evaluated on the tape
-const EXT_SIZE = 128;
+const EXT_SIZE = 136;
 const X_FLAGS = 0, X_ALL_COUNT = 4, X_ALL = 8, X_ANY_COUNT = 12, X_ANY = 16, X_ONE_COUNT = 20, X_ONE = 24;
 const X_NOT = 28, X_IF = 32, X_THEN = 36, X_ELSE = 40, X_PATTERN_COUNT = 44, X_PATTERNS = 48, X_ADDITIONAL = 52;
 const X_PROPERTY_NAMES = 56, X_DEP_REQUIRED_COUNT = 60, X_DEP_REQUIRED = 64, X_DEP_SCHEMA_COUNT = 68, X_DEP_SCHEMAS = 72;
 const X_PREFIX_COUNT = 76, X_PREFIX = 80, X_CONTAINS = 84, X_MIN_CONTAINS = 88, X_MAX_CONTAINS = 92;
 const X_MIN_PROPERTIES = 96, X_MAX_PROPERTIES = 100, X_DEEP_COUNT = 104, X_DEEP = 108, X_MULTIPLE_OF = 112, X_FORMAT = 120;
+const X_UNEVALUATED_PROPERTIES = 124, X_UNEVALUATED_ITEMS = 128, XF_CONTAINS_EVALUATES = 32;
 /** The formats the core asserts, by their FMT_* number (assembly/layout.ts). */
 const FORMATS = ['date', 'time', 'date-time', 'duration', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'json-pointer', 'relative-json-pointer'];
 const XF_UNIQUE = 1, XF_MULTIPLE_OF = 2, XF_MIN_PROPERTIES = 4, XF_MAX_PROPERTIES = 8, XF_MAX_CONTAINS = 16;
@@ -55,8 +56,8 @@ const DRAFTS: Readonly<Record<string, Draft>> = {
 };
 const SUPPORTED: Readonly<Record<Draft, ReadonlySet<string>>> = {
   'draft-07': new Set([...COMMON, 'additionalItems', 'dependencies']),
-  '2019-09': new Set([...COMMON, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor']),
-  '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor']),
+  '2019-09': new Set([...COMMON, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems']),
+  '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems']),
 };
 
 /** The draft a schema declares with `$schema`; an unknown meta-schema is refused (its vocabulary is unknown). */
@@ -122,6 +123,10 @@ export interface RuleExtension {
   uniqueItems: boolean;
   /** The asserted format (FORMATS index + 1). */
   format?: number;
+  unevaluatedProperties?: RuleNode;
+  unevaluatedItems?: RuleNode;
+  /** 2020-12: the items `contains` matches count as evaluated for unevaluatedItems. */
+  containsEvaluates?: boolean;
 }
 
 export interface RuleProperty {
@@ -230,11 +235,14 @@ class Compiler {
   readonly #nodes = new Map<object, RuleNode>();
 
   readonly #assertFormats: boolean;
+  /** The document uses unevaluated*: `additionalProperties: true` then evaluates (annotates) members. */
+  readonly #annotations: boolean;
 
   constructor(root: JsonSchema, engine: RegexEngine, options: CompileOptions) {
     this.draft = draftOf(root);
     this.#engine = engine;
     this.#assertFormats = options.assertFormats ?? false;
+    this.#annotations = /"unevaluated(Properties|Items)"/.test(JSON.stringify([root, options.schemas ?? {}]));
     this.#index(root, DEFAULT_BASE);
     for (const [uri, document] of Object.entries(options.schemas ?? {})) {
       const base = resolveUri(uri, DEFAULT_BASE);
@@ -393,7 +401,7 @@ class Compiler {
     }
     if (s.additionalProperties !== undefined) {
       if (s.additionalProperties === false) node.flags |= F_NO_ADDITIONAL;
-      else if (s.additionalProperties !== true) {
+      else if (s.additionalProperties !== true || this.#annotations) {
         this.#extension(node).additionalProperties = this.node(s.additionalProperties, `${location}/additionalProperties`, base);
       }
     }
@@ -432,6 +440,7 @@ class Compiler {
     if (s.contains !== undefined) {
       const ext = this.#extension(node);
       ext.contains = this.node(s.contains, `${location}/contains`, base);
+      ext.containsEvaluates = this.draft === '2020-12';
       if (s.minContains !== undefined) ext.minContains = nonNegativeInteger(s.minContains, location, 'minContains');
       if (s.maxContains !== undefined) ext.maxContains = nonNegativeInteger(s.maxContains, location, 'maxContains');
     }
@@ -439,6 +448,8 @@ class Compiler {
       if (typeof s.uniqueItems !== 'boolean') schemaError(location, '"uniqueItems" must be a boolean');
       if (s.uniqueItems) this.#extension(node).uniqueItems = true;
     }
+    if (s.unevaluatedProperties !== undefined) this.#extension(node).unevaluatedProperties = this.node(s.unevaluatedProperties, `${location}/unevaluatedProperties`, base);
+    if (s.unevaluatedItems !== undefined) this.#extension(node).unevaluatedItems = this.node(s.unevaluatedItems, `${location}/unevaluatedItems`, base);
     if (s.minProperties !== undefined) this.#extension(node).minProperties = nonNegativeInteger(s.minProperties, location, 'minProperties');
     if (s.maxProperties !== undefined) this.#extension(node).maxProperties = nonNegativeInteger(s.maxProperties, location, 'maxProperties');
     if (s.format !== undefined) {
@@ -711,7 +722,8 @@ function isPureReference(node: RuleNode): boolean {
     ext.anyOf.length === 0 && ext.oneOf.length === 0 && !ext.not && !ext.if && !ext.then && !ext.else &&
     ext.patternProperties.length === 0 && !ext.additionalProperties && !ext.propertyNames && ext.dependentRequired.length === 0 &&
     ext.dependentSchemas.length === 0 && ext.prefixItems.length === 0 && !ext.contains && ext.minProperties === undefined &&
-    ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined;
+    ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined &&
+    !ext.unevaluatedProperties && !ext.unevaluatedItems;
 }
 
 /** The tape entries of a JSON value (the layout assembly/scanner.ts records a message in). */
@@ -872,6 +884,9 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     }
     if (ext.uniqueItems) flags |= XF_UNIQUE;
     if (ext.format !== undefined) out.u32(at + X_FORMAT, ext.format);
+    if (ext.unevaluatedProperties) out.u32(at + X_UNEVALUATED_PROPERTIES, emitNode(ext.unevaluatedProperties));
+    if (ext.unevaluatedItems) out.u32(at + X_UNEVALUATED_ITEMS, emitNode(ext.unevaluatedItems));
+    if (ext.containsEvaluates) flags |= XF_CONTAINS_EVALUATES;
     out.u32(at + X_FLAGS, flags);
     return at;
   };

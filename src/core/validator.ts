@@ -209,8 +209,9 @@ export class Validator implements MessageValidator {
     if (this.#program.evalRoot !== 0) {
       // the tape: at most one entry per byte, plus the root
       const tape = align(this.#input + this.#inputCapacity, 16);
-      this.#ensureMemory(tape + (longest + 2) * TAPE_ENTRY);
-      this.#core.setTapeBase(tape);
+      const capacity = (longest + 2) * TAPE_ENTRY;
+      this.#ensureMemory(tape + capacity);
+      this.#core.setTapeBase(tape, capacity);
     }
     this.#core.validateBatch(this.#table, count, this.#records);
     this.#batch = messages;

@@ -16,7 +16,7 @@ export interface CoreExports {
     pathStack: number, seenStack: number, regexScratch: number, regexCapacity: number, pathOut: number,
   ): void;
   configureTape(evalRoot: number, evalLimit: number): void;
-  setTapeBase(at: number): void;
+  setTapeBase(at: number, capacity: number): void;
   validateBatch(table: number, count: number, records: number): number;
   crossing(count: number): number;
 }

@@ -646,6 +646,38 @@ const FAMILIES: Record<string, Family> = {
   },
   // quotients stay below 1e21: beyond, ajv 8 answers "not a multiple" for integers (it compares the
   // quotient with parseInt of its exponent spelling), the core follows the specification (rules.test.ts)
+  unevaluated: (rng) => {
+    const names = ['a', 'b', 'c', 'x-1', 'd'];
+    const branch = (): any => ({ properties: { [rng.pick(names)]: genSchema(rng, 3) }, ...(rng.bool(0.3) ? { required: [rng.pick(names)] } : {}) });
+    const schema: any = rng.bool(0.5)
+      ? {
+          type: 'object',
+          properties: { a: genSchema(rng, 3) },
+          ...(rng.bool(0.5) ? { allOf: [branch()] } : {}),
+          ...(rng.bool(0.5) ? { anyOf: [branch(), branch()] } : {}),
+          // (no if/then/else: ajv 8 keeps the annotations of a failed if; see rules.test.ts)
+          ...(rng.bool(0.4) ? { dependentSchemas: { b: branch() } } : {}),
+          ...(rng.bool(0.3) ? { patternProperties: { '^x-': true } } : {}),
+          unevaluatedProperties: rng.bool(0.6) ? false : { type: 'integer' },
+        }
+      : {
+          type: 'array',
+          prefixItems: [genSchema(rng, 3)],
+          ...(rng.bool(0.5) ? { allOf: [{ prefixItems: [true, genSchema(rng, 3)] }] } : {}),
+          // (no contains: ajv 8 does not count the items contains matched; see rules.test.ts)
+          unevaluatedItems: rng.bool(0.6) ? false : { type: 'integer' },
+        };
+    return {
+      schema,
+      draft2020: true,
+      gen: (r) => {
+        if (schema.type === 'array') return Array.from({ length: r.int(4) }, () => (r.bool(0.5) ? r.int(3) : randomValue(r, 1, 1)));
+        const o: Record<string, unknown> = {};
+        for (let i = r.int(4); i > 0; i--) o[r.pick(names)] = r.bool(0.5) ? r.int(3) : randomValue(r, 1, 1);
+        return o;
+      },
+    };
+  },
   numbers: (rng) => {
     const small = BOUNDS.filter((b) => Math.abs(b) < 1e12);
     const schema: any = { multipleOf: rng.pick([1, 2, 0.5, 0.1, 3, 1e-8, 0.0001, 7.5]) };

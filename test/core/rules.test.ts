@@ -1215,6 +1215,25 @@ test('tape: array keywords (and where ajv 8 deviates)', () => {
   );
 });
 
+test('tape: unevaluatedProperties and unevaluatedItems (and where ajv 8 deviates)', () => {
+  const uneval = { properties: { a: {} }, allOf: [{ properties: { b: {} } }], anyOf: [{ properties: { c: { type: 'string' } } }, { required: ['d'] }], unevaluatedProperties: false };
+  runTape(
+    [
+      [uneval, '{"a":1,"b":2,"c":"x"}', 'OK'],
+      [uneval, '{"a":1,"c":1,"d":0}', 'E_UNEVALUATED', '/c'],
+      [uneval, '{"a":1,"e":1}', 'E_UNEVALUATED', '/e'],
+      [{ prefixItems: [{ type: 'string' }], unevaluatedItems: { type: 'integer' } }, '["a",1,2]', 'OK'],
+      [{ prefixItems: [{ type: 'string' }], unevaluatedItems: false }, '["a",1]', 'E_UNEVALUATED', ''],
+      [{ $defs: { base: { properties: { id: {} } } }, $ref: '#/$defs/base', unevaluatedProperties: false }, '{"id":1}', 'OK'],
+      // a failed if evaluates nothing (ajv 8 counts its properties anyway)
+      [{ if: { properties: { b: { type: 'integer' } } }, else: true, unevaluatedProperties: false }, '{"b":"x"}', 'E_UNEVALUATED', '/b', true],
+      // 2020-12: the items contains matched are evaluated (ajv 8 does not count them)
+      [{ contains: { type: 'string' }, unevaluatedItems: false }, '["a","b"]', 'OK', undefined, true],
+    ],
+    'unevaluated',
+  );
+});
+
 test('tape: multipleOf (and where ajv 8 deviates)', () => {
   runTape(
     [
@@ -1288,8 +1307,8 @@ test('compile errors: unsupported keywords are named', () => {
   expectSchemaError({ type: 'string', format: 'hostname' }, 'hostname', { assertFormats: true });
   expectSchemaError({ $dynamicRef: '#meta' }, '$dynamicRef');
   expectSchemaError({ $schema: 'https://json-schema.org/draft/2019-09/schema', $recursiveRef: '#' }, '$recursiveRef');
-  expectSchemaError({ unevaluatedProperties: false }, 'unevaluatedProperties');
-  expectSchemaError({ unevaluatedItems: false }, 'unevaluatedItems');
+  expectSchemaError({ $schema: 'http://json-schema.org/draft-07/schema#', unevaluatedProperties: false }, 'unevaluatedProperties');
+  expectSchemaError({ $dynamicAnchor: 'meta' }, '$dynamicAnchor');
   expectSchemaError({ fooBar: 1 }, 'fooBar');
   // a keyword of another draft
   expectSchemaError({ dependencies: { a: ['b'] } }, 'dependencies');
