@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSchema } from '../../src/index.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { statSync } from 'node:fs';
 import {
   Rng, SEED, bytesOf as b, enc, hex, oracleParse, depthOf, SYNTAX_CODES, RULE_CODES, randomBytes, randomValue,
   serialize, mutate, parseEntries,
@@ -551,6 +552,13 @@ test('fuzz: tape mode never traps, checks well-formedness like JSON.parse on bot
     }
   }
   assert.ok(compared > 5000 && valid > 500 && valid < compared - 500, `compared ${compared}, valid ${valid}`);
+});
+
+test('size budget: each core build stays within 32 KiB (today ~21 KB, all of JSON Schema but dynamic references)', () => {
+  for (const file of ['sluice-core.wasm', 'sluice-core-scalar.wasm']) {
+    const size = statSync(new URL(`../../build/${file}`, import.meta.url)).size;
+    assert.ok(size <= 32 * 1024, `build/${file} is ${size} bytes, over the 32 KiB budget`);
+  }
 });
 
 test('SIMD block boundaries: a special byte at every position of strings and whitespace runs', () => {
