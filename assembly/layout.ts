@@ -33,6 +33,7 @@ export const N_EXCL_MAXIMUM: u32 = 80; // f64
 export const N_INDEX_COUNT: u32 = 88; // u32 array elements with a node of their own (extraction by index)
 export const N_INDEXES: u32 = 92; //     u32 address of INDEX_SIZE entries
 export const N_EXT: u32 = 96; //         u32 address of the node's extension (tape mode), 0 for none
+export const N_RESOURCE: u32 = 100; //   u32 schema resource number for the dynamic scope, 0 when unused
 
 // ---- node extension: the keywords evaluated on the tape (assembly/scanner.ts, tape mode) --------
 export const X_FLAGS: u32 = 0; //               u32 XF_*
@@ -67,6 +68,9 @@ export const X_MULTIPLE_OF: u32 = 112; //       f64
 export const X_FORMAT: u32 = 120; //            u32 FMT_* asserted on strings, 0 for none
 export const X_UNEVALUATED_PROPERTIES: u32 = 124; // node addresses, 0 for none
 export const X_UNEVALUATED_ITEMS: u32 = 128;
+export const X_DYNAMIC_FALLBACK: u32 = 136; // $dynamicRef/$recursiveRef: the static target,
+export const X_DYNAMIC_COUNT: u32 = 140; //    and (resource, node) of every schema with the anchor:
+export const X_DYNAMIC: u32 = 144; //          the outermost resource of the dynamic scope wins
 export const XF_UNIQUE: u32 = 1;
 export const XF_MULTIPLE_OF: u32 = 2;
 export const XF_MIN_PROPERTIES: u32 = 4;

@@ -20,6 +20,7 @@ import {
   X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
   XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
+  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK,
 } from './layout';
 import { formatValid } from './formats';
 import { regexTest } from './regex';
@@ -76,6 +77,8 @@ let scratchTop: usize = 0;
 // the bit set (one bit per member or element) of the instance evaluated in place, which
 // unevaluatedProperties/unevaluatedItems read; 0 when nothing collects annotations
 let marks: usize = 0;
+// the dynamic scope: a linked list in the scratch of (resource, previous entry), innermost first
+let scope: usize = 0;
 
 export function configureTape(root: usize, limit: i32): void {
   evalRoot = root;
@@ -903,10 +906,44 @@ function evalNode(node: usize, t: usize): bool {
     fail(E.E_DEPTH, <usize>load<u32>(t + TP_START));
     return false;
   }
+  const resource = load<u32>(node + N_RESOURCE);
+  if (resource != 0 && (scope == 0 || load<u32>(scope) != resource)) {
+    // entering another schema resource: it joins the dynamic scope while this evaluation lasts
+    const saved = scope;
+    const top = scratchTop;
+    if (top + 8 > tapeEnd) {
+      fail(E.E_DEPTH, <usize>load<u32>(t + TP_START));
+      return false;
+    }
+    store<u32>(top, resource);
+    store<u32>(top, <u32>saved, 4);
+    scope = top;
+    scratchTop = top + 8;
+    evalDepth++;
+    const ok = evalValue(node, t);
+    evalDepth--;
+    scope = saved;
+    scratchTop = top;
+    return ok && err == 0;
+  }
   evalDepth++;
   const ok = evalValue(node, t);
   evalDepth--;
   return ok && err == 0;
+}
+
+/** The target of a dynamic reference: the node of the outermost resource in the dynamic scope with the anchor, else the static one. */
+function dynamicTarget(ext: usize): usize {
+  const count = load<u32>(ext + X_DYNAMIC_COUNT);
+  const table = <usize>load<u32>(ext + X_DYNAMIC);
+  let found: usize = 0;
+  for (let entry = scope; entry != 0; entry = <usize>load<u32>(entry, 4)) {
+    const resource = load<u32>(entry);
+    for (let i: u32 = 0; i < count; i++) {
+      if (load<u32>(table + (<usize>i << 3)) == resource) found = <usize>load<u32>(table + (<usize>i << 3), 4);
+    }
+  }
+  return found != 0 ? found : <usize>load<u32>(ext + X_DYNAMIC_FALLBACK);
 }
 
 function evalQuiet(node: usize, t: usize): bool {
@@ -1128,6 +1165,7 @@ function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: us
       return false;
     }
   }
+  if (load<u32>(ext + X_DYNAMIC_FALLBACK) != 0 && !evalNode(dynamicTarget(ext), t)) return false;
   let count = load<u32>(ext + X_ALL_COUNT);
   let list = <usize>load<u32>(ext + X_ALL);
   for (let i: u32 = 0; i < count; i++) {
@@ -1408,6 +1446,7 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
         evalDepth = 0;
         quiet = 0;
         marks = 0;
+        scope = 0;
         scratchTop = (tapeTop + 3) & ~(<usize>3);
         evalNode(evalRoot, tapeBase);
       }

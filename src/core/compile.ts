@@ -10,15 +10,16 @@ export const NODE_SIZE = 104;
 const N_TYPE = 0, N_FLAGS = 4, N_MIN_LENGTH = 8, N_MAX_LENGTH = 12, N_MIN_ITEMS = 16, N_MAX_ITEMS = 20;
 const N_ITEMS = 24, N_PROP_COUNT = 28, N_PROPS = 32, N_SEEN_WORDS = 36, N_PATTERN = 40;
 const N_ENUM_COUNT = 44, N_ENUM = 48, N_SLOT = 52, N_MINIMUM = 56, N_MAXIMUM = 64;
-const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80, N_INDEX_COUNT = 88, N_INDEXES = 92, N_EXT = 96;
+const N_EXCL_MINIMUM = 72, N_EXCL_MAXIMUM = 80, N_INDEX_COUNT = 88, N_INDEXES = 92, N_EXT = 96, N_RESOURCE = 100;
 // the extension of a node that uses applicators and the other keywords evaluated on the tape
-const EXT_SIZE = 136;
+const EXT_SIZE = 152;
 const X_FLAGS = 0, X_ALL_COUNT = 4, X_ALL = 8, X_ANY_COUNT = 12, X_ANY = 16, X_ONE_COUNT = 20, X_ONE = 24;
 const X_NOT = 28, X_IF = 32, X_THEN = 36, X_ELSE = 40, X_PATTERN_COUNT = 44, X_PATTERNS = 48, X_ADDITIONAL = 52;
 const X_PROPERTY_NAMES = 56, X_DEP_REQUIRED_COUNT = 60, X_DEP_REQUIRED = 64, X_DEP_SCHEMA_COUNT = 68, X_DEP_SCHEMAS = 72;
 const X_PREFIX_COUNT = 76, X_PREFIX = 80, X_CONTAINS = 84, X_MIN_CONTAINS = 88, X_MAX_CONTAINS = 92;
 const X_MIN_PROPERTIES = 96, X_MAX_PROPERTIES = 100, X_DEEP_COUNT = 104, X_DEEP = 108, X_MULTIPLE_OF = 112, X_FORMAT = 120;
 const X_UNEVALUATED_PROPERTIES = 124, X_UNEVALUATED_ITEMS = 128, XF_CONTAINS_EVALUATES = 32;
+const X_DYNAMIC_FALLBACK = 136, X_DYNAMIC_COUNT = 140, X_DYNAMIC = 144;
 /** The formats the core asserts, by their FMT_* number (assembly/layout.ts). */
 const FORMATS = ['date', 'time', 'date-time', 'duration', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'json-pointer', 'relative-json-pointer'];
 const XF_UNIQUE = 1, XF_MULTIPLE_OF = 2, XF_MIN_PROPERTIES = 4, XF_MAX_PROPERTIES = 8, XF_MAX_CONTAINS = 16;
@@ -56,8 +57,8 @@ const DRAFTS: Readonly<Record<string, Draft>> = {
 };
 const SUPPORTED: Readonly<Record<Draft, ReadonlySet<string>>> = {
   'draft-07': new Set([...COMMON, 'additionalItems', 'dependencies']),
-  '2019-09': new Set([...COMMON, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems']),
-  '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems']),
+  '2019-09': new Set([...COMMON, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems', '$recursiveRef', '$recursiveAnchor']),
+  '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems', '$dynamicRef', '$dynamicAnchor']),
 };
 
 /** The draft a schema declares with `$schema`; an unknown meta-schema is refused (its vocabulary is unknown). */
@@ -98,6 +99,8 @@ export interface RuleNode {
   indexes: { index: number; child: RuleNode }[];
   slot: number;
   address: number;
+  /** The schema resource the node belongs to (numbered; 0 when no dynamic reference needs it). */
+  resource?: number;
 }
 
 export interface RuleExtension {
@@ -127,6 +130,8 @@ export interface RuleExtension {
   unevaluatedItems?: RuleNode;
   /** 2020-12: the items `contains` matches count as evaluated for unevaluatedItems. */
   containsEvaluates?: boolean;
+  /** `$dynamicRef` (2019-09: `$recursiveRef`) whose target is bookended: the outermost resource of the dynamic scope with the anchor wins. */
+  dynamic?: { fallback: RuleNode; candidates: { resource: number; node: RuleNode }[] };
 }
 
 export interface RuleProperty {
@@ -237,12 +242,19 @@ class Compiler {
   readonly #assertFormats: boolean;
   /** The document uses unevaluated*: `additionalProperties: true` then evaluates (annotates) members. */
   readonly #annotations: boolean;
+  /** The documents use $dynamicRef/$recursiveRef: nodes carry their resource for the dynamic scope. */
+  readonly #dynamic: boolean;
+  readonly #resourceIds = new Map<string, number>();
+  /** Schemas with a $dynamicAnchor (2019-09: $recursiveAnchor true, as the name ""), by name. */
+  readonly #dynamicAnchors = new Map<string, unknown[]>();
 
   constructor(root: JsonSchema, engine: RegexEngine, options: CompileOptions) {
     this.draft = draftOf(root);
     this.#engine = engine;
     this.#assertFormats = options.assertFormats ?? false;
-    this.#annotations = /"unevaluated(Properties|Items)"/.test(JSON.stringify([root, options.schemas ?? {}]));
+    const text = JSON.stringify([root, options.schemas ?? {}]);
+    this.#annotations = /"unevaluated(Properties|Items)"/.test(text);
+    this.#dynamic = /"\$(dynamicRef|recursiveRef)"/.test(text);
     this.#index(root, DEFAULT_BASE);
     for (const [uri, document] of Object.entries(options.schemas ?? {})) {
       const base = resolveUri(uri, DEFAULT_BASE);
@@ -277,6 +289,14 @@ class Compiler {
     }
     if (base === DEFAULT_BASE && !this.#resources.has(base)) this.#resources.set(base, schema);
     if (typeof schema.$anchor === 'string' && this.draft !== 'draft-07') this.#anchors.set(`${base}#${schema.$anchor}`, schema);
+    const dynamicName = this.draft === '2020-12' && typeof schema.$dynamicAnchor === 'string' ? schema.$dynamicAnchor
+      : this.draft === '2019-09' && schema.$recursiveAnchor === true ? '' : undefined;
+    if (dynamicName !== undefined) {
+      if (dynamicName !== '') this.#anchors.set(`${base}#${dynamicName}`, schema);
+      const list = this.#dynamicAnchors.get(dynamicName) ?? [];
+      list.push(schema);
+      this.#dynamicAnchors.set(dynamicName, list);
+    }
     this.#indexed.set(schema, { base });
     for (const keyword of ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']) {
       const group = schema[keyword];
@@ -318,6 +338,12 @@ class Compiler {
     return { schema: anchored, base: this.#indexed.get(anchored as object)?.base ?? document, location: `#${fragment}` };
   }
 
+  #resourceId(base: string): number {
+    let id = this.#resourceIds.get(base);
+    if (id === undefined) this.#resourceIds.set(base, (id = this.#resourceIds.size + 1));
+    return id;
+  }
+
   #extension(node: RuleNode): RuleExtension {
     this.extended = true;
     node.ext ??= emptyExtension();
@@ -344,6 +370,7 @@ class Compiler {
     if (!isPlainObject(schema)) schemaError(location, 'a schema must be an object or a boolean');
     this.#nodes.set(schema, node);
     base = this.#indexed.get(schema)?.base ?? base ?? DEFAULT_BASE;
+    if (this.#dynamic) node.resource = this.#resourceId(base);
     const s = schema;
     const supported = SUPPORTED[this.draft];
     for (const keyword of Object.keys(s)) {
@@ -357,6 +384,24 @@ class Compiler {
       this.#extension(node).allOf.push(this.node(target.schema, target.location, target.base));
       // draft-07: a $ref's siblings are ignored
       if (this.draft === 'draft-07') return node;
+    }
+    const dynamicRef = this.draft === '2020-12' ? s.$dynamicRef : this.draft === '2019-09' ? s.$recursiveRef : undefined;
+    if (dynamicRef !== undefined) {
+      const keyword = this.draft === '2020-12' ? '$dynamicRef' : '$recursiveRef';
+      if (typeof dynamicRef !== 'string') schemaError(location, `"${keyword}" must be a string`);
+      if (keyword === '$recursiveRef' && dynamicRef !== '#') schemaError(location, '"$recursiveRef" must be "#"');
+      const target = this.#resolve(dynamicRef, base, location);
+      const name = keyword === '$recursiveRef' ? '' : splitFragment(resolveUri(dynamicRef, base) ?? '')[1];
+      const bookended = isPlainObject(target.schema) && (keyword === '$recursiveRef' ? target.schema.$recursiveAnchor === true : target.schema.$dynamicAnchor === name);
+      const fallback = this.node(target.schema, target.location, target.base);
+      if (!bookended) this.#extension(node).allOf.push(fallback);
+      else {
+        const candidates = (this.#dynamicAnchors.get(name) ?? []).map((anchored) => {
+          const anchoredBase = this.#indexed.get(anchored as object)?.base ?? DEFAULT_BASE;
+          return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === DEFAULT_BASE ? '' : anchoredBase}#${name}`, anchoredBase) };
+        });
+        this.#extension(node).dynamic = { fallback, candidates };
+      }
     }
     this.#validation(node, s, location);
     if (s.items !== undefined) {
@@ -723,7 +768,7 @@ function isPureReference(node: RuleNode): boolean {
     ext.patternProperties.length === 0 && !ext.additionalProperties && !ext.propertyNames && ext.dependentRequired.length === 0 &&
     ext.dependentSchemas.length === 0 && ext.prefixItems.length === 0 && !ext.contains && ext.minProperties === undefined &&
     ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined &&
-    !ext.unevaluatedProperties && !ext.unevaluatedItems;
+    !ext.unevaluatedProperties && !ext.unevaluatedItems && !ext.dynamic && !node.resource;
 }
 
 /** The tape entries of a JSON value (the layout assembly/scanner.ts records a message in). */
@@ -887,6 +932,17 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     if (ext.unevaluatedProperties) out.u32(at + X_UNEVALUATED_PROPERTIES, emitNode(ext.unevaluatedProperties));
     if (ext.unevaluatedItems) out.u32(at + X_UNEVALUATED_ITEMS, emitNode(ext.unevaluatedItems));
     if (ext.containsEvaluates) flags |= XF_CONTAINS_EVALUATES;
+    if (ext.dynamic) {
+      const { fallback, candidates } = ext.dynamic;
+      out.u32(at + X_DYNAMIC_FALLBACK, emitNode(fallback));
+      const table = out.alloc(candidates.length * 8);
+      candidates.forEach(({ resource, node }, i) => {
+        out.u32(table + i * 8, resource);
+        out.u32(table + i * 8 + 4, emitNode(node));
+      });
+      out.u32(at + X_DYNAMIC_COUNT, candidates.length);
+      out.u32(at + X_DYNAMIC, table);
+    }
     out.u32(at + X_FLAGS, flags);
     return at;
   };
@@ -910,6 +966,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     out.u32(at + N_MIN_ITEMS, node.minItems);
     out.u32(at + N_MAX_ITEMS, node.maxItems);
     out.i32(at + N_SLOT, node.slot);
+    out.u32(at + N_RESOURCE, node.resource ?? 0);
     out.f64(at + N_MINIMUM, node.minimum);
     out.f64(at + N_MAXIMUM, node.maximum);
     out.f64(at + N_EXCL_MINIMUM, node.exclusiveMinimum);

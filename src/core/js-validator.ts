@@ -161,7 +161,15 @@ export class JsValidator implements MessageValidator {
     if (containerBound(bytes, this.maxDepth) > this.maxDepth && depthOf(document) > this.maxDepth) {
       return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `containers nested deeper than ${this.maxDepth}` });
     }
-    if (!this.#validate(document)) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
+    let valid: boolean;
+    try {
+      valid = this.#validate(document) as boolean;
+    } catch (error) {
+      // ajv recurses without end on some $dynamicRef schemas: a verdict, not a crash of the flow
+      if (!(error instanceof RangeError)) throw error;
+      return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `the schema's evaluation ran out of stack in ajv (${error.message})` });
+    }
+    if (!valid) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
     return this.#tokens.map((tokens) => valueAt(document, tokens));
   }
 

@@ -505,11 +505,11 @@ test('validate --schema applies the rules', () => {
 });
 
 test('validate with a schema using a keyword the core does not support exits 2', () => {
-  const schema = file('dynamic.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }], $dynamicRef: '#meta' }));
+  const schema = file('recursive.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }], $recursiveRef: '#' }));
   const message = file('m.json', '"x"');
   const r = sluice('validate', '--schema', schema, '--raw', message);
   assert.is(r.status, 2, explain(r));
-  assert.match(r.stderr, '$dynamicRef');
+  assert.match(r.stderr, '$recursiveRef');
   assert.is(r.stdout, '');
 });
 

@@ -1234,6 +1234,24 @@ test('tape: unevaluatedProperties and unevaluatedItems (and where ajv 8 deviates
   );
 });
 
+test('tape: $dynamicRef and $recursiveRef take the outermost anchor of the dynamic scope', () => {
+  // a generic list whose items a wrapper narrows by redefining the dynamic anchor
+  const list = { $id: 'https://example.org/list.json', type: 'array', items: { $dynamicRef: '#item' }, $defs: { item: { $dynamicAnchor: 'item' } } };
+  const strings = { $id: 'https://example.org/strings.json', $ref: 'list.json', $defs: { item: { $dynamicAnchor: 'item', type: 'string' } } };
+  const schemas = { 'https://example.org/list.json': list };
+  assert.is(compileSchema(list).validate(enc.encode('[1,"a"]')).code, 'OK');
+  assert.is(compileSchema(strings, { schemas }).validate(enc.encode('["a","b"]')).code, 'OK');
+  assert.equal([compileSchema(strings, { schemas }).validate(enc.encode('["a",1]')).code, compileSchema(strings, { schemas }).validate(enc.encode('["a",1]')).path], ['E_TYPE', '/1']);
+  const tree = {
+    $schema: 'https://json-schema.org/draft/2019-09/schema', $id: 'https://example.org/tree.json', $recursiveAnchor: true,
+    type: 'object', properties: { kids: { type: 'array', items: { $recursiveRef: '#' } } },
+  };
+  const strict = { $schema: 'https://json-schema.org/draft/2019-09/schema', $id: 'https://example.org/strict.json', $recursiveAnchor: true, $ref: 'tree.json', unevaluatedProperties: false };
+  const v = compileSchema(strict, { schemas: { 'https://example.org/tree.json': tree } });
+  assert.is(v.validate(enc.encode('{"kids":[{"kids":[]}]}')).code, 'OK');
+  assert.equal([v.validate(enc.encode('{"kids":[{"kidz":[]}]}')).code, v.validate(enc.encode('{"kids":[{"kidz":[]}]}')).path], ['E_UNEVALUATED', '/kids/0/kidz']);
+});
+
 test('tape: multipleOf (and where ajv 8 deviates)', () => {
   runTape(
     [
@@ -1305,10 +1323,10 @@ test('tape: the core never traps on deep references or structures', () => {
 test('compile errors: unsupported keywords are named', () => {
   expectSchemaError({ type: 'string', format: 'iri' }, 'format', { assertFormats: true });
   expectSchemaError({ type: 'string', format: 'hostname' }, 'hostname', { assertFormats: true });
-  expectSchemaError({ $dynamicRef: '#meta' }, '$dynamicRef');
-  expectSchemaError({ $schema: 'https://json-schema.org/draft/2019-09/schema', $recursiveRef: '#' }, '$recursiveRef');
+  expectSchemaError({ $dynamicRef: '#meta' }, '#meta');
+  expectSchemaError({ $schema: 'http://json-schema.org/draft-07/schema#', $recursiveRef: '#' }, '$recursiveRef');
   expectSchemaError({ $schema: 'http://json-schema.org/draft-07/schema#', unevaluatedProperties: false }, 'unevaluatedProperties');
-  expectSchemaError({ $dynamicAnchor: 'meta' }, '$dynamicAnchor');
+  expectSchemaError({ $schema: 'https://json-schema.org/draft/2019-09/schema', $dynamicAnchor: 'meta' }, '$dynamicAnchor');
   expectSchemaError({ fooBar: 1 }, 'fooBar');
   // a keyword of another draft
   expectSchemaError({ dependencies: { a: ['b'] } }, 'dependencies');
