@@ -524,6 +524,33 @@ const TAPE_RICH = {
   enum: [{ a: 1, b: [1, 'x'] }, [1, 2], 'y', 1, null, true, { a: [], b: {} }, [], {}, [[]], 0.5, 'z', false, [null], ['y'], { b: 'z' }].concat([]),
 };
 
+// annotations, dynamic references and formats: never a trap, the kernels equal, nothing ill-formed accepted
+const TAPE_ANNOTATED = {
+  $id: 'https://example.org/fuzz.json',
+  $dynamicAnchor: 'node',
+  anyOf: [
+    { type: 'object', properties: { a: { $dynamicRef: '#node' } }, patternProperties: { '^x': { format: 'date-time' } }, unevaluatedProperties: { anyOf: [{ type: 'integer' }, { $dynamicRef: '#node' }] } },
+    { type: 'array', prefixItems: [{ format: 'uuid' }], contains: { type: 'string', format: 'email' }, minContains: 0, unevaluatedItems: { $dynamicRef: '#node' } },
+    { type: ['string', 'number', 'boolean', 'null'], format: 'ipv6' },
+  ],
+};
+
+test('fuzz: tape mode with annotations, dynamic references and formats never traps and agrees across kernels', () => {
+  const validators = KERNELS.map((k) => compileSchema(TAPE_ANNOTATED as never, { kernel: k, assertFormats: true } as never));
+  const rng = new Rng(SEED ^ 0x5eed);
+  let accepted = 0;
+  for (let i = 0; i < 8000; i++) {
+    const bytes = i % 3 === 0 ? randomBytes(rng) : i % 3 === 1 ? mutate(rng, validDoc(rng)) : validDoc(rng);
+    const [simd, scalar] = validators.map((v) => v.validate(bytes));
+    if (JSON.stringify(simd) !== JSON.stringify(scalar)) assert.unreachable(`annotated #${i}: kernels disagree hex=${hex(bytes)}\n  ${JSON.stringify(simd)}\n  ${JSON.stringify(scalar)}`);
+    if (simd!.ok) {
+      accepted++;
+      if (!oracleParse(bytes).ok) assert.unreachable(`annotated #${i}: accepted what JSON.parse refuses hex=${hex(bytes)}`);
+    }
+  }
+  assert.ok(accepted > 200, `only ${accepted} accepted`);
+});
+
 test('fuzz: tape mode never traps, checks well-formedness like JSON.parse on both kernels, and gives ajv verdicts', () => {
   const permissive = KERNELS.map((k) => compileSchema(TAPE_PERMISSIVE as never, { kernel: k } as never));
   const rich = KERNELS.map((k) => compileSchema(TAPE_RICH as never, { kernel: k } as never));
