@@ -32,5 +32,16 @@ export const E_EXCLUSIVE_MAXIMUM: i32 = 23;
 export const E_MIN_ITEMS: i32 = 24;
 export const E_MAX_ITEMS: i32 = 25;
 export const E_FALSE_SCHEMA: i32 = 26;
+export const E_ANY_OF: i32 = 27;
+export const E_ONE_OF: i32 = 28;
+export const E_NOT: i32 = 29;
+export const E_DEPENDENT_REQUIRED: i32 = 30;
+export const E_MIN_PROPERTIES: i32 = 31;
+export const E_MAX_PROPERTIES: i32 = 32;
+export const E_UNIQUE_ITEMS: i32 = 33;
+export const E_CONTAINS: i32 = 34;
+export const E_MULTIPLE_OF: i32 = 35;
+export const E_FORMAT: i32 = 36;
+export const E_UNEVALUATED: i32 = 37;
 
-export const CODE_COUNT: i32 = 27;
+export const CODE_COUNT: i32 = 38;

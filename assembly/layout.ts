@@ -11,7 +11,7 @@
 // and the UTF-8 bytes of property names / enum strings, all addressed absolutely.
 
 // ---- schema node ----------------------------------------------------------------------------
-export const NODE_SIZE: u32 = 96;
+export const NODE_SIZE: u32 = 104;
 export const N_TYPE: u32 = 0; //        u32 type mask (T_*)
 export const N_FLAGS: u32 = 4; //       u32 F_* bits
 export const N_MIN_LENGTH: u32 = 8; //  u32
@@ -32,6 +32,81 @@ export const N_EXCL_MINIMUM: u32 = 72; // f64
 export const N_EXCL_MAXIMUM: u32 = 80; // f64
 export const N_INDEX_COUNT: u32 = 88; // u32 array elements with a node of their own (extraction by index)
 export const N_INDEXES: u32 = 92; //     u32 address of INDEX_SIZE entries
+export const N_EXT: u32 = 96; //         u32 address of the node's extension (tape mode), 0 for none
+export const N_RESOURCE: u32 = 100; //   u32 schema resource number for the dynamic scope, 0 when unused
+
+// ---- node extension: the keywords evaluated on the tape (assembly/scanner.ts, tape mode) --------
+export const X_FLAGS: u32 = 0; //               u32 XF_*
+export const X_ALL_COUNT: u32 = 4; //           allOf (and $ref): count, address of u32 node addresses
+export const X_ALL: u32 = 8;
+export const X_ANY_COUNT: u32 = 12;
+export const X_ANY: u32 = 16;
+export const X_ONE_COUNT: u32 = 20;
+export const X_ONE: u32 = 24;
+export const X_NOT: u32 = 28; //                node addresses, 0 for none
+export const X_IF: u32 = 32;
+export const X_THEN: u32 = 36;
+export const X_ELSE: u32 = 40;
+export const X_PATTERN_COUNT: u32 = 44; //      patternProperties: (regex program, node) pairs
+export const X_PATTERNS: u32 = 48;
+export const X_ADDITIONAL: u32 = 52; //         additionalProperties as a schema
+export const X_PROPERTY_NAMES: u32 = 56;
+export const X_DEP_REQUIRED_COUNT: u32 = 60; // (name, name length, count, address of (name, length) pairs)
+export const X_DEP_REQUIRED: u32 = 64;
+export const X_DEP_SCHEMA_COUNT: u32 = 68; //   (name, name length, node)
+export const X_DEP_SCHEMAS: u32 = 72;
+export const X_PREFIX_COUNT: u32 = 76; //       prefixItems (draft-07 and 2019-09: items as an array)
+export const X_PREFIX: u32 = 80;
+export const X_CONTAINS: u32 = 84;
+export const X_MIN_CONTAINS: u32 = 88;
+export const X_MAX_CONTAINS: u32 = 92;
+export const X_MIN_PROPERTIES: u32 = 96;
+export const X_MAX_PROPERTIES: u32 = 100;
+export const X_DEEP_COUNT: u32 = 104; //        enum/const objects and arrays: addresses of their tapes
+export const X_DEEP: u32 = 108;
+export const X_MULTIPLE_OF: u32 = 112; //       f64
+export const X_FORMAT: u32 = 120; //            u32 FMT_* asserted on strings, 0 for none
+export const X_UNEVALUATED_PROPERTIES: u32 = 124; // node addresses, 0 for none
+export const X_UNEVALUATED_ITEMS: u32 = 128;
+export const X_DYNAMIC_FALLBACK: u32 = 136; // $dynamicRef/$recursiveRef: the static target,
+export const X_DYNAMIC_COUNT: u32 = 140; //    and (resource, node) of every schema with the anchor:
+export const X_DYNAMIC: u32 = 144; //          the outermost resource of the dynamic scope wins
+export const XF_UNIQUE: u32 = 1;
+export const XF_MULTIPLE_OF: u32 = 2;
+export const XF_MIN_PROPERTIES: u32 = 4;
+export const XF_MAX_PROPERTIES: u32 = 8;
+export const XF_MAX_CONTAINS: u32 = 16;
+export const XF_CONTAINS_EVALUATES: u32 = 32; // 2020-12: items matching contains count as evaluated
+
+// formats the core asserts (assembly/formats.ts); src/core/compile.ts FORMATS in the same order
+export const FMT_DATE: u32 = 1;
+export const FMT_TIME: u32 = 2;
+export const FMT_DATE_TIME: u32 = 3;
+export const FMT_DURATION: u32 = 4;
+export const FMT_EMAIL: u32 = 5;
+export const FMT_HOSTNAME: u32 = 6;
+export const FMT_IPV4: u32 = 7;
+export const FMT_IPV6: u32 = 8;
+export const FMT_URI: u32 = 9;
+export const FMT_URI_REFERENCE: u32 = 10;
+export const FMT_UUID: u32 = 11;
+export const FMT_JSON_POINTER: u32 = 12;
+export const FMT_RELATIVE_JSON_POINTER: u32 = 13;
+
+// ---- tape: one entry per value (and per object key) in document order ---------------------------
+// A container's entry is followed by its members' (key, value) or elements' entries; TP_NEXT
+// is the address after its whole subtree. Strings span their quotes.
+export const TAPE_SIZE: u32 = 32;
+export const TP_KIND: u32 = 0; //   u32 T_NULL, T_BOOL, T_NUM, T_STR, T_ARR or T_OBJ
+export const TP_START: u32 = 4; //  u32 address of the first byte
+export const TP_END: u32 = 8; //    u32 address after the last byte
+export const TP_AUX: u32 = 12; //   u32 string: code points; container: members; boolean: 1 for true
+export const TP_NEXT: u32 = 16; //  u32 address of the entry after the subtree
+export const TP_FLAGS: u32 = 20; // u32 TF_*
+export const TP_NUMBER: u32 = 24; // f64
+export const TF_ESCAPED: u32 = 1;
+export const TF_INTEGER: u32 = 2;
+export const TF_INEXACT: u32 = 4; // TP_NUMBER not computed yet: JS gives the exact double (jsNumber)
 
 export const T_NULL: u32 = 1;
 export const T_BOOL: u32 = 2;

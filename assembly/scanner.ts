@@ -13,7 +13,16 @@ import {
   P_NAME_LEN, PATH_INDEX, PATH_PROP, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, T_ARR, T_BOOL,
   I_INDEX, I_NODE, INDEX_SIZE, JS_NUMBER, JS_PATTERN, N_INDEX_COUNT, N_INDEXES,
   T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
+  N_EXT, TAPE_SIZE, TF_ESCAPED, TF_INEXACT, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT,
+  TP_NUMBER, TP_START, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP,
+  X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMA_COUNT, X_DEP_SCHEMAS, X_ELSE,
+  X_FLAGS, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF,
+  X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
+  X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
+  XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
+  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK,
 } from './layout';
+import { formatValid } from './formats';
 import { regexTest } from './regex';
 
 /**
@@ -22,7 +31,10 @@ import { regexTest } from './regex';
  */
 @external('env', 'jsCheck')
 declare function jsCheck(kind: i32, node: usize, start: usize, end: usize): i32;
-import { hex4, jsonEqualsUtf8 } from './text';
+/** The exact double of the number at [start, end) (JSON.parse's), for the few the core does not compute. */
+@external('env', 'jsNumber')
+declare function jsNumber(start: usize, end: usize): f64;
+import { decodeFrom, decodePos, hex4, jsonEqualsUtf8, nextJson } from './text';
 
 // ---- configuration (set once per validator by configure) ---------------------------------------
 let rootNode: usize = 0;
@@ -46,6 +58,38 @@ export function configureScanner(
   pathStack = pathStackAt;
   seenBase = seenAt;
   pathOut = pathOutAt;
+}
+
+// ---- tape mode (a schema with applicators, references, ...): the scan records the document as a
+// tape and runs only the extraction skeleton; the rules are evaluated on the tape afterwards ------
+let taping: bool = false;
+let evalRoot: usize = 0;
+let evalLimit: i32 = 0;
+let tapeBase: usize = 0;
+let tapeTop: usize = 0;
+let evalDepth: i32 = 0; // nested evaluations (applicators and references recurse without descending)
+let quiet: i32 = 0; // inside anyOf, oneOf, not, if, contains: failures are answers, not errors
+let failures: u32 = 0; // rule failures seen, recorded or not
+let lastCount: u32 = 0; // members or elements of the container just scanned
+let tapeEnd: usize = 0;
+// scratch past the tape while evaluating: format code points, evaluated-member bit sets
+let scratchTop: usize = 0;
+// the bit set (one bit per member or element) of the instance evaluated in place, which
+// unevaluatedProperties/unevaluatedItems read; 0 when nothing collects annotations
+let marks: usize = 0;
+// the dynamic scope: a linked list in the scratch of (resource, previous entry), innermost first
+let scope: usize = 0;
+
+export function configureTape(root: usize, limit: i32): void {
+  evalRoot = root;
+  taping = root != 0;
+  evalLimit = limit;
+}
+
+/** Where the tape goes: after the messages, sized by src/core/ for the largest of the batch. */
+export function setTapeBase(at: usize, capacity: usize): void {
+  tapeBase = at;
+  tapeEnd = at + capacity;
 }
 
 export function outStride(): u32 {
@@ -86,7 +130,8 @@ let numInteger: i32 = 0; // 1 integer, 0 not, -1 unknown (inexact)
 
 /** Records the first rule failure with a copy of the current path (plus one extra entry if a != 0 or b != 0 is given via extra). */
 function ruleFail(code: i32, at: usize, node: usize, pathLen: i32, extraA: i32, extraB: i32, hasExtra: bool): void {
-  if (rule != 0) return;
+  failures++;
+  if (rule != 0 || quiet != 0) return;
   rule = code;
   ruleAt = at;
   ruleNode = node;
@@ -507,6 +552,7 @@ function scanObject(node: usize, flags: u32): void {
   }
   const entryPath = pathStack + (<usize>(depth - 1) << 3);
   let hint: u32 = 0;
+  let members: u32 = 0;
   skipWhitespace();
   if (pos < end && load<u8>(pos) == 0x7d) {
     pos++;
@@ -521,8 +567,15 @@ function scanObject(node: usize, flags: u32): void {
         return;
       }
       const keyQuote = pos;
+      let keyEntry: usize = 0;
+      if (taping) {
+        keyEntry = tapeTop;
+        tapeTop += TAPE_SIZE;
+      }
       scanString();
       if (err != 0) return;
+      if (taping) tapeString(keyEntry, keyQuote);
+      members++;
       const keyStart = keyQuote + 1;
       const keyEnd = pos - 1;
       store<i32>(entryPath, <i32>(keyStart - msg));
@@ -588,6 +641,7 @@ function scanObject(node: usize, flags: u32): void {
   }
   seenTop = seen;
   depth--;
+  lastCount = members;
 }
 
 function scanArray(node: usize, flags: u32): void {
@@ -636,6 +690,7 @@ function scanArray(node: usize, flags: u32): void {
     }
   }
   depth--;
+  lastCount = count;
   if ((flags & F_MIN_ITEMS) != 0 && count < load<u32>(node + N_MIN_ITEMS)) valueFail(E.E_MIN_ITEMS, start, node);
   if ((flags & F_MAX_ITEMS) != 0 && count > load<u32>(node + N_MAX_ITEMS)) valueFail(E.E_MAX_ITEMS, start, node);
 }
@@ -650,6 +705,11 @@ function scanValue(node: usize): void {
   const c = <u32>load<u8>(pos);
   const types = load<u32>(node + N_TYPE);
   const flags = load<u32>(node + N_FLAGS);
+  let entry: usize = 0;
+  if (taping) {
+    entry = tapeTop;
+    tapeTop += TAPE_SIZE;
+  }
   if ((flags & F_FALSE) != 0) valueFail(E.E_FALSE_SCHEMA, start, node);
   if (c == 0x22) {
     if ((types & T_STR) == 0) valueFail(E.E_TYPE, start, node);
@@ -690,12 +750,662 @@ function scanValue(node: usize): void {
     fail(E.E_TOKEN, pos);
     return;
   }
+  if (taping) tapeValue(entry, c, start);
   const slot = load<i32>(node + N_SLOT);
   if (slot >= 0) {
     const span = out + ((<usize>OUT_FIXED + (<usize>slot << 1)) << 2);
     store<i32>(span, <i32>(start - msg));
     store<i32>(span, <i32>(pos - msg), 4);
   }
+}
+
+// ---- the tape ---------------------------------------------------------------------------------------
+
+function tapeString(entry: usize, start: usize): void {
+  store<u32>(entry + TP_KIND, T_STR);
+  store<u32>(entry + TP_START, <u32>start);
+  store<u32>(entry + TP_END, <u32>pos);
+  store<u32>(entry + TP_AUX, strCodePoints);
+  store<u32>(entry + TP_NEXT, <u32>(entry + TAPE_SIZE));
+  store<u32>(entry + TP_FLAGS, strEscaped ? TF_ESCAPED : 0);
+}
+
+/** Fills the entry of the value just scanned, which started with byte c at start. */
+function tapeValue(entry: usize, c: u32, start: usize): void {
+  if (c == 0x22) {
+    tapeString(entry, start);
+    return;
+  }
+  let kind: u32;
+  let aux: u32 = 0;
+  let tf: u32 = 0;
+  if (c == 0x7b) {
+    kind = T_OBJ;
+    aux = lastCount;
+  } else if (c == 0x5b) {
+    kind = T_ARR;
+    aux = lastCount;
+  } else if (c == 0x74 || c == 0x66) {
+    kind = T_BOOL;
+    aux = c == 0x74 ? 1 : 0;
+  } else if (c == 0x6e) {
+    kind = T_NULL;
+  } else {
+    kind = T_NUM;
+    if (numInteger == 1) tf |= TF_INTEGER;
+    if (!numExact) tf |= TF_INEXACT;
+    else store<f64>(entry + TP_NUMBER, numValue);
+  }
+  store<u32>(entry + TP_KIND, kind);
+  store<u32>(entry + TP_START, <u32>start);
+  store<u32>(entry + TP_END, <u32>pos);
+  store<u32>(entry + TP_AUX, aux);
+  store<u32>(entry + TP_NEXT, <u32>tapeTop);
+  store<u32>(entry + TP_FLAGS, tf);
+}
+
+/** The exact double of a number entry (asking JS once for the few the scan did not compute). */
+function tapeNumber(t: usize): f64 {
+  const tf = load<u32>(t + TP_FLAGS);
+  if ((tf & TF_INEXACT) != 0) {
+    usedJs = true;
+    const v = jsNumber(<usize>load<u32>(t + TP_START), <usize>load<u32>(t + TP_END));
+    store<f64>(t + TP_NUMBER, v);
+    store<u32>(t + TP_FLAGS, (tf & ~TF_INEXACT) | (Math.floor(v) == v ? TF_INTEGER : 0));
+    return v;
+  }
+  return load<f64>(t + TP_NUMBER);
+}
+
+/** Whether two JSON strings (entries spanning their quotes) hold the same code points. */
+function tapeStringsEqual(a: usize, b: usize): bool {
+  const sa = <usize>load<u32>(a + TP_START) + 1;
+  const ea = <usize>load<u32>(a + TP_END) - 1;
+  const sb = <usize>load<u32>(b + TP_START) + 1;
+  const eb = <usize>load<u32>(b + TP_END) - 1;
+  if (((load<u32>(a + TP_FLAGS) | load<u32>(b + TP_FLAGS)) & TF_ESCAPED) == 0) {
+    return ea - sa == eb - sb && memory.compare(sa, sb, ea - sa) == 0;
+  }
+  let p = sa;
+  let q = sb;
+  while (p < ea && q < eb) {
+    decodeFrom(p);
+    const x = nextJson();
+    p = decodePos();
+    decodeFrom(q);
+    const y = nextJson();
+    q = decodePos();
+    if (x != y) return false;
+  }
+  return p >= ea && q >= eb;
+}
+
+/** JSON equality of two tape values (numbers by value: 1 equals 1.0; objects in any key order). */
+function tapeEqual(a: usize, b: usize): bool {
+  const kind = load<u32>(a + TP_KIND);
+  if (kind != load<u32>(b + TP_KIND)) return false;
+  if (kind == T_NUM) return tapeNumber(a) == tapeNumber(b);
+  if (kind == T_STR) return tapeStringsEqual(a, b);
+  if (kind == T_NULL) return true;
+  const count = load<u32>(a + TP_AUX);
+  if (count != load<u32>(b + TP_AUX)) return false;
+  if (kind == T_BOOL) return true;
+  let x = a + TAPE_SIZE;
+  if (kind == T_ARR) {
+    let y = b + TAPE_SIZE;
+    for (let i: u32 = 0; i < count; i++) {
+      if (!tapeEqual(x, y)) return false;
+      x = <usize>load<u32>(x + TP_NEXT);
+      y = <usize>load<u32>(y + TP_NEXT);
+    }
+    return true;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const xv = x + TAPE_SIZE;
+    let y = b + TAPE_SIZE;
+    let found = false;
+    for (let j: u32 = 0; j < count; j++) {
+      const yv = y + TAPE_SIZE;
+      if (tapeStringsEqual(x, y)) {
+        if (!tapeEqual(xv, yv)) return false;
+        found = true;
+        break;
+      }
+      y = <usize>load<u32>(yv + TP_NEXT);
+    }
+    if (!found) return false;
+    x = <usize>load<u32>(xv + TP_NEXT);
+  }
+  return true;
+}
+
+/** The value entry of the member named by the UTF-8 bytes [name, name + len) of object t, or 0. */
+function tapeMember(t: usize, name: usize, len: u32): usize {
+  const count = load<u32>(t + TP_AUX);
+  let k = t + TAPE_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    const v = k + TAPE_SIZE;
+    const s = <usize>load<u32>(k + TP_START) + 1;
+    const e = <usize>load<u32>(k + TP_END) - 1;
+    if ((load<u32>(k + TP_FLAGS) & TF_ESCAPED) != 0) {
+      if (jsonEqualsUtf8(s, e, name, len)) return v;
+    } else if (<u32>(e - s) == len && memory.compare(s, name, len) == 0) {
+      return v;
+    }
+    k = <usize>load<u32>(v + TP_NEXT);
+  }
+  return 0;
+}
+
+// ---- rules on the tape ----------------------------------------------------------------------------
+
+/** Whether tape value t holds under node; the first failure is recorded unless quiet. */
+function evalNode(node: usize, t: usize): bool {
+  if (err != 0) return false;
+  if (evalDepth >= evalLimit) {
+    fail(E.E_DEPTH, <usize>load<u32>(t + TP_START));
+    return false;
+  }
+  const resource = load<u32>(node + N_RESOURCE);
+  if (resource != 0 && (scope == 0 || load<u32>(scope) != resource)) {
+    // entering another schema resource: it joins the dynamic scope while this evaluation lasts
+    const saved = scope;
+    const top = scratchTop;
+    if (top + 8 > tapeEnd) {
+      fail(E.E_DEPTH, <usize>load<u32>(t + TP_START));
+      return false;
+    }
+    store<u32>(top, resource);
+    store<u32>(top, <u32>saved, 4);
+    scope = top;
+    scratchTop = top + 8;
+    evalDepth++;
+    const ok = evalValue(node, t);
+    evalDepth--;
+    scope = saved;
+    scratchTop = top;
+    return ok && err == 0;
+  }
+  evalDepth++;
+  const ok = evalValue(node, t);
+  evalDepth--;
+  return ok && err == 0;
+}
+
+/** The target of a dynamic reference: the node of the outermost resource in the dynamic scope with the anchor, else the static one. */
+function dynamicTarget(ext: usize): usize {
+  const count = load<u32>(ext + X_DYNAMIC_COUNT);
+  const table = <usize>load<u32>(ext + X_DYNAMIC);
+  let found: usize = 0;
+  for (let entry = scope; entry != 0; entry = <usize>load<u32>(entry, 4)) {
+    const resource = load<u32>(entry);
+    for (let i: u32 = 0; i < count; i++) {
+      if (load<u32>(table + (<usize>i << 3)) == resource) found = <usize>load<u32>(table + (<usize>i << 3), 4);
+    }
+  }
+  return found != 0 ? found : <usize>load<u32>(ext + X_DYNAMIC_FALLBACK);
+}
+
+function evalQuiet(node: usize, t: usize): bool {
+  quiet++;
+  const ok = evalNode(node, t);
+  quiet--;
+  return ok;
+}
+
+/** A member or element: its own instance, whose annotations are not its parent's. */
+function evalChild(node: usize, t: usize): bool {
+  const saved = marks;
+  marks = 0;
+  const ok = evalNode(node, t);
+  marks = saved;
+  return ok;
+}
+
+function evalChildQuiet(node: usize, t: usize): bool {
+  quiet++;
+  const ok = evalChild(node, t);
+  quiet--;
+  return ok;
+}
+
+@inline function bitWords(t: usize): usize {
+  const kind = load<u32>(t + TP_KIND);
+  return kind == T_OBJ || kind == T_ARR ? (<usize>load<u32>(t + TP_AUX) + 31) >> 5 : 1;
+}
+
+/** A zeroed bit set of `words` words from the scratch; 0 (and E_DEPTH) when the scratch is exhausted. */
+function allocBits(words: usize): usize {
+  const at = scratchTop;
+  if (at + (words << 2) > tapeEnd) {
+    fail(E.E_DEPTH, msg);
+    return 0;
+  }
+  memory.fill(at, 0, words << 2);
+  scratchTop = at + (words << 2);
+  return at;
+}
+
+@inline function markBit(i: u32): void {
+  if (marks != 0) {
+    const word = marks + (<usize>(i >> 5) << 2);
+    store<u32>(word, load<u32>(word) | (<u32>1 << (i & 31)));
+  }
+}
+
+/**
+ * A subschema applied in place whose annotations count only if it holds (anyOf, oneOf, if):
+ * evaluated into a bit set of its own, merged into the collecting one when it holds.
+ */
+function evalBranch(node: usize, t: usize): bool {
+  if (marks == 0) return evalQuiet(node, t);
+  const saved = marks;
+  const top = scratchTop;
+  const words = bitWords(t);
+  const own = allocBits(words);
+  if (own == 0) return false;
+  marks = own;
+  const ok = evalQuiet(node, t);
+  marks = saved;
+  if (ok) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  scratchTop = top;
+  return ok;
+}
+
+function evalValue(node: usize, t: usize): bool {
+  const ext = <usize>load<u32>(node + N_EXT);
+  const kind = load<u32>(t + TP_KIND);
+  const unevaluated: usize = ext == 0 || (kind != T_OBJ && kind != T_ARR) ? <usize>0 : <usize>load<u32>(ext + (kind == T_OBJ ? X_UNEVALUATED_PROPERTIES : X_UNEVALUATED_ITEMS));
+  if (unevaluated == 0) return evalKeywords(node, t);
+  // unevaluatedProperties/Items: what this node's keywords (and the applicators in place) evaluated, then the rest
+  const saved = marks;
+  const top = scratchTop;
+  const words = bitWords(t);
+  const own = allocBits(words);
+  if (own == 0) return false;
+  marks = own;
+  let ok = evalKeywords(node, t);
+  marks = saved;
+  if (ok) ok = evalUnevaluated(node, unevaluated, t, kind, own);
+  if (ok && saved != 0) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  scratchTop = top;
+  return ok;
+}
+
+function evalUnevaluated(node: usize, unevaluated: usize, t: usize, kind: u32, own: usize): bool {
+  const count = load<u32>(t + TP_AUX);
+  const entryPath = pathStack + (<usize>depth << 3);
+  const refuse = (load<u32>(unevaluated + N_FLAGS) & F_FALSE) != 0;
+  let e = t + TAPE_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    let v = e;
+    let at = <usize>load<u32>(e + TP_START);
+    if (kind == T_OBJ) {
+      v = e + TAPE_SIZE;
+      const keyStart = at + 1;
+      store<i32>(entryPath, <i32>(keyStart - msg));
+      store<i32>(entryPath, <i32>(<usize>load<u32>(e + TP_END) - 1 - keyStart), 4);
+    } else {
+      store<i32>(entryPath, PATH_INDEX);
+      store<i32>(entryPath, <i32>i, 4);
+    }
+    if ((load<u32>(own + (<usize>(i >> 5) << 2)) & (<u32>1 << (i & 31))) == 0) {
+      depth++;
+      let held = true;
+      if (refuse) {
+        // (a property is named in the path, as for additionalProperties; an item's path is its array, as ajv has it)
+        ruleFail(E.E_UNEVALUATED, at, node, kind == T_OBJ ? depth : depth - 1, 0, 0, false);
+        held = false;
+      } else {
+        held = evalChild(unevaluated, v);
+      }
+      depth--;
+      if (!held) return false;
+      store<u32>(own + (<usize>(i >> 5) << 2), load<u32>(own + (<usize>(i >> 5) << 2)) | (<u32>1 << (i & 31)));
+    }
+    e = <usize>load<u32>(v + TP_NEXT);
+  }
+  return true;
+}
+
+function evalKeywords(node: usize, t: usize): bool {
+  const types = load<u32>(node + N_TYPE);
+  const flags = load<u32>(node + N_FLAGS);
+  const kind = load<u32>(t + TP_KIND);
+  const start = <usize>load<u32>(t + TP_START);
+  const ext = <usize>load<u32>(node + N_EXT);
+  if ((flags & F_FALSE) != 0) {
+    valueFail(E.E_FALSE_SCHEMA, start, node);
+    return false;
+  }
+  const before = failures;
+  if (kind == T_NUM) {
+    const tf = load<u32>(t + TP_FLAGS);
+    numExact = (tf & TF_INEXACT) == 0;
+    numValue = numExact ? load<f64>(t + TP_NUMBER) : 0;
+    numInteger = (tf & TF_INTEGER) != 0 ? 1 : numExact ? 0 : -1;
+    pos = <usize>load<u32>(t + TP_END);
+    checkNumber(node, types, flags, start);
+    if (failures != before) return false;
+  } else if ((types & kind) == 0) {
+    valueFail(E.E_TYPE, start, node);
+    return false;
+  } else if (kind == T_STR) {
+    pos = <usize>load<u32>(t + TP_END);
+    strCodePoints = load<u32>(t + TP_AUX);
+    strEscaped = (load<u32>(t + TP_FLAGS) & TF_ESCAPED) != 0;
+    if ((flags & F_STRING) != 0) checkString(node, flags, start);
+    if (failures != before) return false;
+    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0 && !checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
+      valueFail(E.E_FORMAT, start, node);
+      return false;
+    }
+  } else if (kind == T_OBJ) {
+    if (!evalObject(node, flags, ext, t)) return false;
+  } else if (kind == T_ARR) {
+    if (!evalArray(node, flags, ext, t)) return false;
+  }
+  // (failures counts the scalar checks above only: a container's members may fail quietly inside anyOf, ...)
+  if (err != 0) return false;
+  if ((flags & (F_ENUM | F_CONST)) != 0) {
+    let member: bool;
+    if (kind == T_BOOL) member = enumHasScalar(node, load<u32>(t + TP_AUX) != 0 ? EK_TRUE : EK_FALSE);
+    else if (kind == T_NULL) member = enumHasScalar(node, EK_NULL);
+    else if (kind == T_OBJ || kind == T_ARR) member = deepMember(ext, t);
+    else member = true; // strings and numbers: checked above
+    if (!member) {
+      valueFail(enumCode(flags), start, node);
+      return false;
+    }
+  }
+  if (ext == 0) return true;
+  return evalApplicators(node, ext, t, kind, start);
+}
+
+/** Decodes the string contents [s, e) as code points into the scratch and checks the format. */
+function checkFormat(kind: u32, s: usize, e: usize): bool {
+  const buffer = (scratchTop + 3) & ~(<usize>3);
+  if (buffer + ((e - s) << 2) > tapeEnd) {
+    fail(E.E_DEPTH, s);
+    return false;
+  }
+  let n: i32 = 0;
+  let p = s;
+  while (p < e) {
+    const c = <u32>load<u8>(p);
+    if (c < 0x80 && c != 0x5c) {
+      store<u32>(buffer + (<usize>n << 2), c); // ASCII, the common case of every format
+      p++;
+    } else {
+      decodeFrom(p);
+      store<u32>(buffer + (<usize>n << 2), <u32>nextJson());
+      p = decodePos();
+    }
+    n++;
+  }
+  return formatValid(kind, buffer, n);
+}
+
+function deepMember(ext: usize, t: usize): bool {
+  if (ext == 0) return false;
+  const count = load<u32>(ext + X_DEEP_COUNT);
+  const list = <usize>load<u32>(ext + X_DEEP);
+  for (let i: u32 = 0; i < count; i++) {
+    if (tapeEqual(<usize>load<u32>(list + (<usize>i << 2)), t)) return true;
+  }
+  return false;
+}
+
+function evalApplicators(node: usize, ext: usize, t: usize, kind: u32, start: usize): bool {
+  const xf = load<u32>(ext + X_FLAGS);
+  if (kind == T_NUM && (xf & XF_MULTIPLE_OF) != 0) {
+    const q = tapeNumber(t) / load<f64>(ext + X_MULTIPLE_OF);
+    if (!isFinite(q) || Math.floor(q) != q) {
+      valueFail(E.E_MULTIPLE_OF, start, node);
+      return false;
+    }
+  }
+  if (load<u32>(ext + X_DYNAMIC_FALLBACK) != 0 && !evalNode(dynamicTarget(ext), t)) return false;
+  let count = load<u32>(ext + X_ALL_COUNT);
+  let list = <usize>load<u32>(ext + X_ALL);
+  for (let i: u32 = 0; i < count; i++) {
+    if (!evalNode(<usize>load<u32>(list + (<usize>i << 2)), t)) return false;
+  }
+  count = load<u32>(ext + X_ANY_COUNT);
+  if (count != 0) {
+    list = <usize>load<u32>(ext + X_ANY);
+    let any = false;
+    // (every branch when annotations are collected: each passing one counts)
+    for (let i: u32 = 0; i < count && (!any || marks != 0); i++) {
+      if (evalBranch(<usize>load<u32>(list + (<usize>i << 2)), t)) any = true;
+    }
+    if (err != 0) return false;
+    if (!any) {
+      valueFail(E.E_ANY_OF, start, node);
+      return false;
+    }
+  }
+  count = load<u32>(ext + X_ONE_COUNT);
+  if (count != 0) {
+    list = <usize>load<u32>(ext + X_ONE);
+    let passed: u32 = 0;
+    for (let i: u32 = 0; i < count && passed < 2; i++) {
+      if (evalBranch(<usize>load<u32>(list + (<usize>i << 2)), t)) passed++;
+    }
+    if (err != 0) return false;
+    if (passed != 1) {
+      valueFail(E.E_ONE_OF, start, node);
+      return false;
+    }
+  }
+  const not = <usize>load<u32>(ext + X_NOT);
+  if (not != 0) {
+    const saved = marks;
+    marks = 0;
+    const held = evalQuiet(not, t);
+    marks = saved;
+    if (err != 0) return false;
+    if (held) {
+      valueFail(E.E_NOT, start, node);
+      return false;
+    }
+  }
+  const ifNode = <usize>load<u32>(ext + X_IF);
+  if (ifNode != 0) {
+    const held = evalBranch(ifNode, t);
+    if (err != 0) return false;
+    const branch = <usize>load<u32>(ext + (held ? X_THEN : X_ELSE));
+    if (branch != 0 && !evalNode(branch, t)) return false;
+  }
+  return true;
+}
+
+function evalObject(node: usize, flags: u32, ext: usize, t: usize): bool {
+  const start = <usize>load<u32>(t + TP_START);
+  const count = load<u32>(t + TP_AUX);
+  const propCount = load<u32>(node + N_PROP_COUNT);
+  const props = <usize>load<u32>(node + N_PROPS);
+  const seenWords = load<u32>(node + N_SEEN_WORDS);
+  const seen = seenTop;
+  if (seenWords != 0) {
+    memory.fill(seen, 0, <usize>seenWords << 2);
+    seenTop += <usize>seenWords << 2;
+  }
+  const ok = evalMembers(node, flags, ext, t, count, propCount, props, seen) && evalObjectWhole(node, ext, t, start, count, propCount, props, seen);
+  seenTop = seen;
+  return ok;
+}
+
+function evalMembers(node: usize, flags: u32, ext: usize, t: usize, count: u32, propCount: u32, props: usize, seen: usize): bool {
+  const patternCount = ext != 0 ? load<u32>(ext + X_PATTERN_COUNT) : 0;
+  const patterns = ext != 0 ? <usize>load<u32>(ext + X_PATTERNS) : 0;
+  const additional = ext != 0 ? <usize>load<u32>(ext + X_ADDITIONAL) : 0;
+  const names = ext != 0 ? <usize>load<u32>(ext + X_PROPERTY_NAMES) : 0;
+  const entryPath = pathStack + (<usize>depth << 3);
+  let hint: u32 = 0;
+  let k = t + TAPE_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    const v = k + TAPE_SIZE;
+    const keyStart = <usize>load<u32>(k + TP_START) + 1;
+    const keyEnd = <usize>load<u32>(k + TP_END) - 1;
+    store<i32>(entryPath, <i32>(keyStart - msg));
+    store<i32>(entryPath, <i32>(keyEnd - keyStart), 4);
+    if (names != 0 && !evalChild(names, k)) return false;
+    let matched = false;
+    depth++;
+    const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, (load<u32>(k + TP_FLAGS) & TF_ESCAPED) != 0, hint) : -1;
+    if (index >= 0) {
+      hint = <u32>index + 1;
+      const word = seen + (<usize>(<u32>index >> 5) << 2);
+      const bit: u32 = 1 << (<u32>index & 31);
+      const bits = load<u32>(word);
+      const entry = props + <usize>index * PROP_SIZE;
+      const propFlags = load<u32>(entry + P_FLAGS);
+      if ((bits & bit) != 0 && (propFlags & PF_NO_DUPLICATE_CHECK) == 0) {
+        fail(E.E_DUPLICATE_KEY, keyStart - 1);
+        depth--;
+        return false;
+      }
+      store<u32>(word, bits | bit);
+      if ((propFlags & PF_SYNTHETIC) == 0) {
+        matched = true;
+        if (!evalChild(<usize>load<u32>(entry + P_CHILD), v)) {
+          depth--;
+          return false;
+        }
+      }
+    }
+    for (let p: u32 = 0; p < patternCount; p++) {
+      const pattern = patterns + (<usize>p << 3);
+      if (regexTest(<usize>load<u32>(pattern), keyStart, keyEnd)) {
+        matched = true;
+        if (!evalChild(<usize>load<u32>(pattern, 4), v)) {
+          depth--;
+          return false;
+        }
+      }
+    }
+    if (!matched) {
+      if ((flags & F_NO_ADDITIONAL) != 0) {
+        ruleFail(E.E_ADDITIONAL, keyStart - 1, node, depth, 0, 0, false);
+        depth--;
+        return false;
+      }
+      if (additional != 0) {
+        if (!evalChild(additional, v)) {
+          depth--;
+          return false;
+        }
+        matched = true;
+      }
+    }
+    if (matched) markBit(i);
+    depth--;
+    k = <usize>load<u32>(v + TP_NEXT);
+  }
+  return true;
+}
+
+function evalObjectWhole(node: usize, ext: usize, t: usize, start: usize, count: u32, propCount: u32, props: usize, seen: usize): bool {
+  for (let i: u32 = 0; i < propCount; i++) {
+    const entry = props + <usize>i * PROP_SIZE;
+    if ((load<u32>(entry + P_FLAGS) & PF_REQUIRED) == 0) continue;
+    if ((load<u32>(seen + (<usize>(i >> 5) << 2)) & (<u32>1 << (i & 31))) == 0) {
+      ruleFail(E.E_REQUIRED, start, node, depth, PATH_PROP, <i32>entry, true);
+      return false;
+    }
+  }
+  if (ext == 0) return true;
+  const xf = load<u32>(ext + X_FLAGS);
+  if ((xf & XF_MIN_PROPERTIES) != 0 && count < load<u32>(ext + X_MIN_PROPERTIES)) {
+    valueFail(E.E_MIN_PROPERTIES, start, node);
+    return false;
+  }
+  if ((xf & XF_MAX_PROPERTIES) != 0 && count > load<u32>(ext + X_MAX_PROPERTIES)) {
+    valueFail(E.E_MAX_PROPERTIES, start, node);
+    return false;
+  }
+  let n = load<u32>(ext + X_DEP_REQUIRED_COUNT);
+  let table = <usize>load<u32>(ext + X_DEP_REQUIRED);
+  for (let i: u32 = 0; i < n; i++) {
+    const entry = table + (<usize>i << 4);
+    if (tapeMember(t, <usize>load<u32>(entry), load<u32>(entry, 4)) == 0) continue;
+    const required = load<u32>(entry, 8);
+    const names = <usize>load<u32>(entry, 12);
+    for (let j: u32 = 0; j < required; j++) {
+      if (tapeMember(t, <usize>load<u32>(names + (<usize>j << 3)), load<u32>(names + (<usize>j << 3), 4)) == 0) {
+        valueFail(E.E_DEPENDENT_REQUIRED, start, node);
+        return false;
+      }
+    }
+  }
+  n = load<u32>(ext + X_DEP_SCHEMA_COUNT);
+  table = <usize>load<u32>(ext + X_DEP_SCHEMAS);
+  for (let i: u32 = 0; i < n; i++) {
+    const entry = table + <usize>i * 12;
+    if (tapeMember(t, <usize>load<u32>(entry), load<u32>(entry, 4)) == 0) continue;
+    if (!evalNode(<usize>load<u32>(entry, 8), t)) return false;
+  }
+  return true;
+}
+
+function evalArray(node: usize, flags: u32, ext: usize, t: usize): bool {
+  const start = <usize>load<u32>(t + TP_START);
+  const count = load<u32>(t + TP_AUX);
+  const items = <usize>load<u32>(node + N_ITEMS);
+  const prefixCount = ext != 0 ? load<u32>(ext + X_PREFIX_COUNT) : 0;
+  const prefix = ext != 0 ? <usize>load<u32>(ext + X_PREFIX) : 0;
+  const contains = ext != 0 ? <usize>load<u32>(ext + X_CONTAINS) : 0;
+  const containsEvaluates = ext != 0 && (load<u32>(ext + X_FLAGS) & XF_CONTAINS_EVALUATES) != 0;
+  const entryPath = pathStack + (<usize>depth << 3);
+  let matches: u32 = 0;
+  let e = t + TAPE_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    store<i32>(entryPath, PATH_INDEX);
+    store<i32>(entryPath, <i32>i, 4);
+    const child = i < prefixCount ? <usize>load<u32>(prefix + (<usize>i << 2)) : items;
+    depth++;
+    const held = child == 0 || evalChild(child, e);
+    if (child != 0) markBit(i);
+    if (held && contains != 0 && evalChildQuiet(contains, e)) {
+      matches++;
+      if (containsEvaluates) markBit(i);
+    }
+    depth--;
+    if (!held || err != 0) return false;
+    e = <usize>load<u32>(e + TP_NEXT);
+  }
+  if ((flags & F_MIN_ITEMS) != 0 && count < load<u32>(node + N_MIN_ITEMS)) {
+    valueFail(E.E_MIN_ITEMS, start, node);
+    return false;
+  }
+  if ((flags & F_MAX_ITEMS) != 0 && count > load<u32>(node + N_MAX_ITEMS)) {
+    valueFail(E.E_MAX_ITEMS, start, node);
+    return false;
+  }
+  if (ext == 0) return true;
+  const xf = load<u32>(ext + X_FLAGS);
+  if (contains != 0) {
+    if (matches < load<u32>(ext + X_MIN_CONTAINS) || ((xf & XF_MAX_CONTAINS) != 0 && matches > load<u32>(ext + X_MAX_CONTAINS))) {
+      valueFail(E.E_CONTAINS, start, node);
+      return false;
+    }
+  }
+  if ((xf & XF_UNIQUE) != 0 && count > 1) {
+    let a = t + TAPE_SIZE;
+    for (let i: u32 = 0; i < count; i++) {
+      let b = <usize>load<u32>(a + TP_NEXT);
+      for (let j = i + 1; j < count; j++) {
+        if (tapeEqual(a, b)) {
+          valueFail(E.E_UNIQUE_ITEMS, start, node);
+          return false;
+        }
+        b = <usize>load<u32>(b + TP_NEXT);
+      }
+      a = <usize>load<u32>(a + TP_NEXT);
+    }
+  }
+  return true;
 }
 
 // ---- a message ----------------------------------------------------------------------------------
@@ -712,6 +1422,7 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
   err = 0;
   rule = 0;
   usedJs = false;
+  tapeTop = tapeBase;
   for (let i: u32 = 0; i < slotCount; i++) {
     const span = record + ((OUT_FIXED + (i << 1)) << 2);
     store<i32>(span, -1);
@@ -728,6 +1439,16 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
       if (err == 0) {
         skipWhitespace();
         if (pos < end) fail(E.E_TRAILING, pos);
+      }
+      if (taping && err == 0) {
+        depth = 0;
+        seenTop = seenBase;
+        evalDepth = 0;
+        quiet = 0;
+        marks = 0;
+        scope = 0;
+        scratchTop = (tapeTop + 3) & ~(<usize>3);
+        evalNode(evalRoot, tapeBase);
       }
     }
   }

@@ -16,10 +16,50 @@ export interface Corpus {
   readonly bytes: number;
 }
 
+/**
+ * The campaign rules restated with the keywords real teams' schemas use (shared `$defs` through
+ * `$ref`, `if`/`then`, `oneOf`, `format`, `patternProperties`, `uniqueItems`), accepting the
+ * same events: the corpus of the core's tape evaluation, run on the campaign messages.
+ */
+export const CAMPAIGN_KEYWORDS_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $defs: {
+    id: { type: 'string', format: 'uuid', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+    code: { type: 'string', pattern: '^[A-Z]{3}$' },
+    millis: { type: 'integer', minimum: 1500000000000, maximum: 4102444800000 },
+    device: {
+      type: 'object',
+      required: ['os'],
+      properties: { os: { enum: ['ios', 'android', 'web'] }, appVersion: { type: 'string', maxLength: 32 } },
+      patternProperties: { '^x-': { type: 'string' } },
+    },
+  },
+  type: 'object',
+  required: ['eventId', 'type', 'campaignId', 'placementId', 'userId', 'occurredAt'],
+  properties: {
+    eventId: { $ref: '#/$defs/id' },
+    type: { enum: ['impression', 'click', 'conversion', 'heartbeat'] },
+    campaignId: { type: 'string', pattern: '^cmp-[0-9]{4}$' },
+    placementId: { type: 'string', pattern: '^plc-[0-9]{3}$' },
+    userId: { type: 'string', minLength: 3, maxLength: 64 },
+    occurredAt: { $ref: '#/$defs/millis' },
+    value: { type: 'number', exclusiveMinimum: 0, maximum: 100000 },
+    currency: { $ref: '#/$defs/code' },
+    itemId: { type: 'string', pattern: '^cnt-[0-9]{6}$' },
+    device: { $ref: '#/$defs/device' },
+    consent: { type: 'boolean' },
+    schemaVersion: { const: 2 },
+    tags: { type: 'array', items: { type: 'string' }, uniqueItems: true },
+  },
+  if: { properties: { type: { const: 'conversion' } }, required: ['type'] },
+  then: { properties: { value: { oneOf: [{ type: 'integer' }, { type: 'number', multipleOf: 0.01 }, { type: 'number' }] } } },
+} as const;
+
 const EXTRACT: Record<string, string[]> = {
   content: ['/status', '/id', '/type', '/title', '/summary', '/language', '/publishedAt', '/durationSec', '/version', '/tags', '/author/id', '/rating'],
   campaign: ['/type', '/eventId', '/campaignId', '/placementId', '/userId', '/occurredAt', '/value', '/currency', '/itemId', '/device/os', '/consent'],
 };
+EXTRACT['campaign-keywords'] = EXTRACT.campaign!;
 
 
 function shuffled(value: unknown, next: () => number): unknown {
@@ -43,11 +83,18 @@ function splitLines(bytes: Buffer): Buffer[] {
   return out;
 }
 
-/** `targetBytes` of distinct messages for `flow` (content or campaign). */
+/**
+ * `targetBytes` of distinct messages for `flow`: content, campaign, or campaign-keywords (the
+ * campaign messages under CAMPAIGN_KEYWORDS_SCHEMA).
+ */
 export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
-  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', `${flow}.schema.json`), 'utf8')) as Record<string, unknown>;
-  const raw = splitLines(readFileSync(join(packageRoot, 'samples', `${flow}.ndjson`)));
-  const expected = readFileSync(join(packageRoot, 'samples', `${flow}.expected.ndjson`), 'utf8').split('\n');
+  const keywords = flow === 'campaign-keywords';
+  const source = keywords ? 'campaign' : flow;
+  const schema = keywords
+    ? (CAMPAIGN_KEYWORDS_SCHEMA as unknown as Record<string, unknown>)
+    : (JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', `${flow}.schema.json`), 'utf8')) as Record<string, unknown>);
+  const raw = splitLines(readFileSync(join(packageRoot, 'samples', `${source}.ndjson`)));
+  const expected = readFileSync(join(packageRoot, 'samples', `${source}.expected.ndjson`), 'utf8').split('\n');
   const valid: unknown[] = [];
   const invalid: Buffer[] = [];
   raw.forEach((line, i) => {
@@ -56,7 +103,7 @@ export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
     if (outcome.ok || outcome.reason === 'E_LOOKUP_MISS') valid.push(JSON.parse(line.toString('utf8')));
     else invalid.push(line);
   });
-  const next = random(flow === 'content' ? 1 : 2);
+  const next = random(flow === 'content' ? 1 : keywords ? 3 : 2);
   const encoder = new TextEncoder();
   const messages: Uint8Array[] = [];
   let bytes = 0;

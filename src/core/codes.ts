@@ -28,6 +28,17 @@ export const CODE_NAMES = [
   'E_MIN_ITEMS',
   'E_MAX_ITEMS',
   'E_FALSE_SCHEMA',
+  'E_ANY_OF',
+  'E_ONE_OF',
+  'E_NOT',
+  'E_DEPENDENT_REQUIRED',
+  'E_MIN_PROPERTIES',
+  'E_MAX_PROPERTIES',
+  'E_UNIQUE_ITEMS',
+  'E_CONTAINS',
+  'E_MULTIPLE_OF',
+  'E_FORMAT',
+  'E_UNEVALUATED',
 ] as const;
 
 export type VerdictCode = (typeof CODE_NAMES)[number];
@@ -64,4 +75,34 @@ export const AJV_KEYWORD_CODES: Readonly<Record<string, VerdictCode>> = {
   minItems: 'E_MIN_ITEMS',
   maxItems: 'E_MAX_ITEMS',
   'false schema': 'E_FALSE_SCHEMA',
+  anyOf: 'E_ANY_OF',
+  oneOf: 'E_ONE_OF',
+  not: 'E_NOT',
+  dependentRequired: 'E_DEPENDENT_REQUIRED',
+  dependencies: 'E_DEPENDENT_REQUIRED',
+  minProperties: 'E_MIN_PROPERTIES',
+  maxProperties: 'E_MAX_PROPERTIES',
+  uniqueItems: 'E_UNIQUE_ITEMS',
+  contains: 'E_CONTAINS',
+  minContains: 'E_CONTAINS',
+  maxContains: 'E_CONTAINS',
+  multipleOf: 'E_MULTIPLE_OF',
+  format: 'E_FORMAT',
+  unevaluatedProperties: 'E_UNEVALUATED',
+  unevaluatedItems: 'E_UNEVALUATED',
+};
+
+/** Messages of the rule codes whose wording needs nothing from the schema. */
+export const RULE_MESSAGES: Partial<Record<VerdictCode, string>> = {
+  E_ANY_OF: 'must match a schema in anyOf',
+  E_ONE_OF: 'must match exactly one schema in oneOf',
+  E_NOT: 'must NOT be valid against the schema in not',
+  E_DEPENDENT_REQUIRED: 'must have the properties its present properties depend on',
+  E_MIN_PROPERTIES: 'must NOT have fewer properties than minProperties',
+  E_MAX_PROPERTIES: 'must NOT have more properties than maxProperties',
+  E_UNIQUE_ITEMS: 'must NOT have duplicate items',
+  E_CONTAINS: 'must contain the number of matching items contains asks for',
+  E_MULTIPLE_OF: 'must be a multiple of multipleOf',
+  E_FORMAT: 'must match the format',
+  E_UNEVALUATED: 'must NOT have unevaluated properties or items',
 };

@@ -8,9 +8,12 @@
 // - syntax codes come from V8's JSON.parse messages, so some differ (E_TOKEN where the core says
 //   more), and their offset is the character position V8 reports turned into bytes;
 // - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, type JsonSchema } from './compile.ts';
+import { compileProgram, type Draft, type JsonSchema } from './compile.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
 import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
 
@@ -122,9 +125,21 @@ export class JsValidator implements MessageValidator {
     this.maxSize = options.maxSize ?? 1 << 20;
     this.extract = [...(options.extract ?? [])];
     // the same rules as the core: a schema or pointer it refuses is refused here with its error
-    compileProgram(schema, this.extract, 0);
+    const assertFormats = options.assertFormats ?? false;
+    const { draft } = compileProgram(schema, this.extract, 0, 'auto', options);
     this.#tokens = this.extract.map((pointer) => pointer.split('/').slice(1).map(unescapeToken));
-    this.#validate = new Ajv({ strict: false, allErrors: false }).compile(schema as object | boolean);
+    const ajv = ajvFor(draft, assertFormats);
+    for (const [uri, document] of Object.entries(options.schemas ?? {})) {
+      // a document whose $id another one already holds is already there
+      if (!ajv.getSchema(uri)) {
+        try {
+          ajv.addSchema(document as object, uri);
+        } catch {
+          // the same $id in two documents: the first stays, as the core keeps it
+        }
+      }
+    }
+    this.#validate = ajv.compile(schema as object | boolean);
   }
 
   check(messages: readonly Uint8Array[], start = 0): number {
@@ -152,7 +167,15 @@ export class JsValidator implements MessageValidator {
     if (containerBound(bytes, this.maxDepth) > this.maxDepth && nestsDeeperThan(bytes, this.maxDepth)) {
       return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `containers nested deeper than ${this.maxDepth}` });
     }
-    if (!this.#validate(document)) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
+    let valid: boolean;
+    try {
+      valid = this.#validate(document) as boolean;
+    } catch (error) {
+      // ajv recurses without end on some $dynamicRef schemas: a verdict, not a crash of the flow
+      if (!(error instanceof RangeError)) throw error;
+      return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `the schema's evaluation ran out of stack in ajv (${error.message})` });
+    }
+    if (!valid) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
     return this.#tokens.map((tokens) => valueAt(document, tokens));
   }
 
@@ -181,3 +204,11 @@ export class JsValidator implements MessageValidator {
 }
 
 const NO_SPANS = new Int32Array(0);
+
+/** ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way), with ajv-formats when asserting. */
+function ajvFor(draft: Draft, assertFormats: boolean): Ajv {
+  const options: Options = { strict: false, allErrors: false, logger: false, validateFormats: assertFormats };
+  const ajv = draft === 'draft-07' ? new Ajv(options) : draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
+  if (assertFormats) addFormats.default(ajv);
+  return ajv;
+}

@@ -2,7 +2,7 @@
 // are copied once each into the arena and validated many per call; verdicts are read back from
 // fixed-size records, and only failing messages become objects.
 import { SluiceError } from '../errors.ts';
-import { CODE_NAMES, FIRST_RULE_CODE, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, describeTypes, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
 import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
@@ -19,6 +19,10 @@ export interface ValidatorOptions {
   kernel?: Kernel;
   /** `auto` (default) runs small patterns as DFAs; `vm` forces the Pike VM, the DFA's reference. */
   regexEngine?: RegexEngine;
+  /** Check `format` (default false: an annotation, as JSON Schema 2020-12 says); an unknown format is then a compile error. */
+  assertFormats?: boolean;
+  /** Other schema documents by URI, which `$ref`s may name (resolved at compile time, nothing fetched). */
+  schemas?: Readonly<Record<string, JsonSchema>>;
 }
 
 export interface FieldSpan {
@@ -68,6 +72,10 @@ const PATH_INDEX = -1;
 const PATH_PROP = -2;
 
 const PAGE = 65536;
+/** Bytes per tape entry (assembly/layout.ts TAPE_SIZE). */
+const TAPE_ENTRY = 32;
+/** Nested evaluations beyond the document's depth (applicators, references) before E_DEPTH. */
+const EVAL_LIMIT = 512;
 /** Messages per crossing: bounds the verdict and error-path regions. */
 const CHUNK = 1024;
 const INITIAL_INPUT = 1 << 20;
@@ -117,14 +125,17 @@ export class Validator implements MessageValidator {
       throw new SluiceError('SLC_SCHEMA', `maxSize must be an integer from 1 to 268435456, not ${this.maxSize}`);
     }
     const instance = new WebAssembly.Instance(coreModule(options.kernel ?? 'simd'), {
-      env: { jsCheck: (kind: number, node: number, start: number, end: number) => this.#jsCheck(kind, node, start, end) },
+      env: {
+        jsCheck: (kind: number, node: number, start: number, end: number) => this.#jsCheck(kind, node, start, end),
+        jsNumber: (start: number, end: number) => Number(textDecoder.decode(this.#bytes.subarray(start, end))),
+      },
     });
     this.#core = instance.exports as unknown as CoreExports;
     if (this.#core.codeCount() !== CODE_NAMES.length) {
       throw new SluiceError('SLC_CORE', `the core build has ${this.#core.codeCount()} verdict codes, src/core/codes.ts ${CODE_NAMES.length}: rebuild with npm run build`);
     }
     const base = align(this.#core.heapBase(), 16);
-    this.#program = compileProgram(schema, this.extract, base, options.regexEngine);
+    this.#program = compileProgram(schema, this.extract, base, options.regexEngine, options);
     this.jsPatterns = this.#program.jsPatterns;
     this.#stride = OUT_FIXED + 2 * this.extract.length;
 
@@ -132,7 +143,9 @@ export class Validator implements MessageValidator {
     const pathStack = at;
     at = align(at + (this.maxDepth + 2) * 8, 16);
     const seenStack = at;
-    at = align(at + (this.maxDepth + 1) * this.#program.maxSeenWords * 4 + 4, 16);
+    // tape mode nests object evaluations up to the evaluation limit, not only the document's depth
+    const evalLimit = this.#program.evalRoot === 0 ? 0 : this.maxDepth + EVAL_LIMIT;
+    at = align(at + (this.maxDepth + 1 + evalLimit) * this.#program.maxSeenWords * 4 + 4, 16);
     const regexScratch = at;
     at = align(at + 4 * this.#program.maxRegexWords * 4, 16);
     this.#records = at;
@@ -149,6 +162,7 @@ export class Validator implements MessageValidator {
       this.#program.root, this.#program.any, this.maxDepth, this.maxSize, this.extract.length,
       pathStack, seenStack, regexScratch, this.#program.maxRegexWords, this.#pathOut,
     );
+    this.#core.configureTape(this.#program.evalRoot, evalLimit);
   }
 
   #ensureMemory(bytes: number): void {
@@ -171,6 +185,7 @@ export class Validator implements MessageValidator {
     let bytes = this.#bytes;
     let cursor = this.#input;
     let count = 0;
+    let longest = 0;
     while (count < CHUNK && count < total) {
       const message = messages[start + count]!;
       const length = message.length;
@@ -186,10 +201,18 @@ export class Validator implements MessageValidator {
         bytes.set(message, cursor);
         address = cursor;
         cursor += length;
+        if (length > longest) longest = length;
       }
       words[table + count * 2] = address;
       words[table + count * 2 + 1] = length;
       count++;
+    }
+    if (this.#program.evalRoot !== 0) {
+      // the tape: at most one entry per byte, plus the root
+      const tape = align(this.#input + this.#inputCapacity, 16);
+      const capacity = (longest + 2) * TAPE_ENTRY;
+      this.#ensureMemory(tape + capacity);
+      this.#core.setTapeBase(tape, capacity);
     }
     this.#core.validateBatch(this.#table, count, this.#records);
     this.#batch = messages;
@@ -343,7 +366,7 @@ export class Validator implements MessageValidator {
       case 'E_MIN_ITEMS': return `must NOT have fewer than ${node.minItems} items`;
       case 'E_MAX_ITEMS': return `must NOT have more than ${node.maxItems} items`;
       case 'E_FALSE_SCHEMA': return 'boolean schema is false';
-      default: return code;
+      default: return RULE_MESSAGES[code] ?? code;
     }
   }
 

@@ -15,6 +15,8 @@ export interface CoreExports {
     root: number, any: number, maxDepth: number, maxSize: number, slots: number,
     pathStack: number, seenStack: number, regexScratch: number, regexCapacity: number, pathOut: number,
   ): void;
+  configureTape(evalRoot: number, evalLimit: number): void;
+  setTapeBase(at: number, capacity: number): void;
   validateBatch(table: number, count: number, records: number): number;
   crossing(count: number): number;
 }

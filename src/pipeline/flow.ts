@@ -390,7 +390,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     let validator: MessageValidator | undefined;
     try {
       const settings = validateSettings(topology);
-      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers };
+      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers, assertFormats: true };
       validator = settings.engine === 'js' ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
     } catch (error) {
       problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], problemAt));

@@ -563,13 +563,21 @@ test('validate --schema: a number of 130,000 digits under numeric rules gets its
   assert.equal(lines.slice(1), [[small, 'ok'], [fraction, 'ok']]);
 });
 
-test('validate with a schema using oneOf exits 2', () => {
-  const schema = file('one-of.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }, { type: 'integer' }] }));
+test('validate with a schema using a keyword the core does not support exits 2', () => {
+  const schema = file('recursive.schema.json', JSON.stringify({ oneOf: [{ type: 'string' }], $recursiveRef: '#' }));
   const message = file('m.json', '"x"');
   const r = sluice('validate', '--schema', schema, '--raw', message);
   assert.is(r.status, 2, explain(r));
-  assert.match(r.stderr, 'oneOf');
+  assert.match(r.stderr, '$recursiveRef');
   assert.is(r.stdout, '');
+});
+
+test('validate with a schema using oneOf and $ref', () => {
+  const schema = file('one-of.schema.json', JSON.stringify({ $defs: { s: { type: 'string' } }, oneOf: [{ $ref: '#/$defs/s' }, { type: 'integer' }] }));
+  const ok = sluice('validate', '--schema', schema, '--raw', file('m.json', '"x"'));
+  assert.is(ok.status, 0, explain(ok));
+  const bad = sluice('validate', '--schema', schema, '--raw', file('n.json', '1.5'));
+  assert.match(bad.stdout, 'E_ONE_OF');
 });
 
 test('validate with a schema file that is missing or not JSON exits 2', () => {

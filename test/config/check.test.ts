@@ -297,10 +297,10 @@ test('a filter on a field the rules do not define', async () => {
   problemAt(error, 'flows.content.stages[0].drop-if.field', file, '"state"');
 });
 
-test('rules with an unsupported keyword (format): the problem points at flows.<flow>.rules', async () => {
+test('rules with an unsupported keyword (a format the core does not check): the problem points at flows.<flow>.rules', async () => {
   const file = configFile({
     content: {
-      rules: `rules { type = object, properties { id { type = string, format = uuid } } }`,
+      rules: `rules { type = object, properties { id { type = string, format = iri } } }`,
       stages: '',
     },
   });
@@ -311,7 +311,7 @@ test('rules with an unsupported keyword (format): the problem points at flows.<f
 
 test('a rules-file with an unsupported keyword: the problem points at flows.<flow>.rules', async () => {
   const file = configFile({ content: { rules: `rules-file = "rules.json"`, stages: '' } });
-  writeFileSync(join(resolve(file, '..'), 'rules.json'), JSON.stringify({ type: 'object', properties: { at: { type: 'string', format: 'date-time' } } }));
+  writeFileSync(join(resolve(file, '..'), 'rules.json'), JSON.stringify({ type: 'object', properties: { at: { type: 'string', format: 'idn-email' } } }));
   const error = await buildError(file);
   assert.ok(
     error.problems.some((p) => /^flows\.content\.rules(-file)?$/.test(p.path) && /format/.test(p.message)),
@@ -382,7 +382,7 @@ test('the problems of several stages, fields, rules and flows are listed togethe
       ].join('\n'),
     },
     campaign: {
-      rules: `rules { type = object, properties { eventId { type = string, format = uuid } } }`,
+      rules: `rules { type = object, properties { eventId { type = string, format = iri } } }`,
       stages: mapStage('sluice.recommender.v1.Nope', `event_id = eventId`),
     },
   });

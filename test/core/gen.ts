@@ -109,7 +109,8 @@ export const SYNTAX_CODES = new Set([
 export const RULE_CODES = new Set([
   'E_TYPE', 'E_REQUIRED', 'E_ADDITIONAL', 'E_ENUM', 'E_CONST', 'E_MIN_LENGTH', 'E_MAX_LENGTH',
   'E_PATTERN', 'E_MINIMUM', 'E_MAXIMUM', 'E_EXCLUSIVE_MINIMUM', 'E_EXCLUSIVE_MAXIMUM',
-  'E_MIN_ITEMS', 'E_MAX_ITEMS', 'E_FALSE_SCHEMA',
+  'E_MIN_ITEMS', 'E_MAX_ITEMS', 'E_FALSE_SCHEMA', 'E_ANY_OF', 'E_ONE_OF', 'E_NOT', 'E_DEPENDENT_REQUIRED',
+  'E_MIN_PROPERTIES', 'E_MAX_PROPERTIES', 'E_UNIQUE_ITEMS', 'E_CONTAINS', 'E_MULTIPLE_OF', 'E_FORMAT', 'E_UNEVALUATED',
 ]);
 
 /** ajv error keyword -> core code */
@@ -120,6 +121,8 @@ export function ajvErrorPointer(e: { keyword: string; instancePath: string; para
   if (e.keyword === 'required') return e.instancePath + '/' + escapePointerToken(e.params.missingProperty);
   if (e.keyword === 'additionalProperties')
     return e.instancePath + '/' + escapePointerToken(e.params.additionalProperty);
+  if (e.keyword === 'unevaluatedProperties')
+    return e.instancePath + '/' + escapePointerToken(e.params.unevaluatedProperty);
   return e.instancePath;
 }
 

@@ -117,7 +117,7 @@ test('the JS validator: sizes, depth, syntax codes and offsets in bytes', () => 
 });
 
 test('the JS validator refuses what the core refuses', () => {
-  assert.throws(() => new JsValidator({ type: 'object', if: {} }), /if/);
+  assert.throws(() => new JsValidator({ type: 'object', $recursiveRef: '#' }), /\$recursiveRef/);
   assert.throws(() => new JsValidator({ type: 'object' }, { extract: ['a'] }), /JSON Pointer/);
 });
 

@@ -2,12 +2,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileSchema, SluiceError } from '../../src/index.ts';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { statSync } from 'node:fs';
 import { JsValidator } from '../../src/core/js-validator.ts';
 import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
 import type { MessageValidator } from '../../src/core/validator.ts';
 import {
   Rng, SEED, bytesOf as b, enc, hex, oracleParse, depthOf, SYNTAX_CODES, RULE_CODES, randomBytes, randomValue,
-  serialize, mutate,
+  serialize, mutate, parseEntries,
 } from './gen.ts';
 
 const vTrue = compileSchema(true);
@@ -517,6 +519,102 @@ test('fuzz: mutations also agree with the oracle under compileSchema({}) and a p
     const bytes = mutate(rng, validDoc(rng));
     checkAgainstOracle(vEmpty, bytes, `mutation/{} #${i}`);
     checkAgainstOracle(permissive, bytes, `mutation/permissive #${i}`);
+  }
+});
+
+// tape mode (applicators, references, ...): the same well-formedness, and ajv's rule verdicts
+
+/** Whether any object of the document repeats a key (JSON.parse keeps the last copy; the core may say E_DUPLICATE_KEY). */
+function hasDuplicateKey(bytes: Uint8Array): boolean {
+  const walk = (t: ReturnType<typeof parseEntries>): boolean => {
+    if (t === null) return false;
+    if ('a' in t) return t.a.some(walk);
+    const keys = t.o.map(([k]) => k);
+    return new Set(keys).size !== keys.length || t.o.some(([, v]) => walk(v));
+  };
+  return walk(parseEntries(bytes));
+}
+
+const TAPE_PERMISSIVE = { $defs: { any: { anyOf: [true, { $ref: '#/$defs/any' }] } }, allOf: [{ $ref: '#/$defs/any' }], not: false };
+const TAPE_RICH = {
+  $defs: {
+    node: {
+      anyOf: [
+        { type: ['null', 'boolean', 'string'], not: { const: 'x' } },
+        // (bounded: from a quotient of 1e21 on ajv says "not a multiple" of integers, see rules.test.ts)
+        { type: 'number', minimum: -1e15, maximum: 1e15, multipleOf: 0.5 },
+        { type: 'array', items: { $ref: '#/$defs/node' }, uniqueItems: true, contains: { type: 'number' }, minContains: 0 },
+        { type: 'object', patternProperties: { '^a': { $ref: '#/$defs/node' } }, additionalProperties: { oneOf: [{ type: 'string' }, { type: 'array' }, true] }, propertyNames: { maxLength: 8 } },
+      ],
+    },
+  },
+  if: { type: 'object', required: ['a'] },
+  then: { dependentRequired: { a: ['b'] } },
+  else: { $ref: '#/$defs/node' },
+  enum: [{ a: 1, b: [1, 'x'] }, [1, 2], 'y', 1, null, true, { a: [], b: {} }, [], {}, [[]], 0.5, 'z', false, [null], ['y'], { b: 'z' }].concat([]),
+};
+
+// annotations, dynamic references and formats: never a trap, the kernels equal, nothing ill-formed accepted
+const TAPE_ANNOTATED = {
+  $id: 'https://example.org/fuzz.json',
+  $dynamicAnchor: 'node',
+  anyOf: [
+    { type: 'object', properties: { a: { $dynamicRef: '#node' } }, patternProperties: { '^x': { format: 'date-time' } }, unevaluatedProperties: { anyOf: [{ type: 'integer' }, { $dynamicRef: '#node' }] } },
+    { type: 'array', prefixItems: [{ format: 'uuid' }], contains: { type: 'string', format: 'email' }, minContains: 0, unevaluatedItems: { $dynamicRef: '#node' } },
+    { type: ['string', 'number', 'boolean', 'null'], format: 'ipv6' },
+  ],
+};
+
+test('fuzz: tape mode with annotations, dynamic references and formats never traps and agrees across kernels', () => {
+  const validators = KERNELS.map((k) => compileSchema(TAPE_ANNOTATED as never, { kernel: k, assertFormats: true } as never));
+  const rng = new Rng(SEED ^ 0x5eed);
+  let accepted = 0;
+  for (let i = 0; i < 8000; i++) {
+    const bytes = i % 3 === 0 ? randomBytes(rng) : i % 3 === 1 ? mutate(rng, validDoc(rng)) : validDoc(rng);
+    const [simd, scalar] = validators.map((v) => v.validate(bytes));
+    if (JSON.stringify(simd) !== JSON.stringify(scalar)) assert.unreachable(`annotated #${i}: kernels disagree hex=${hex(bytes)}\n  ${JSON.stringify(simd)}\n  ${JSON.stringify(scalar)}`);
+    if (simd!.ok) {
+      accepted++;
+      if (!oracleParse(bytes).ok) assert.unreachable(`annotated #${i}: accepted what JSON.parse refuses hex=${hex(bytes)}`);
+    }
+  }
+  assert.ok(accepted > 200, `only ${accepted} accepted`);
+});
+
+test('fuzz: tape mode never traps, checks well-formedness like JSON.parse on both kernels, and gives ajv verdicts', () => {
+  const permissive = KERNELS.map((k) => compileSchema(TAPE_PERMISSIVE as never, { kernel: k } as never));
+  const rich = KERNELS.map((k) => compileSchema(TAPE_RICH as never, { kernel: k } as never));
+  const richNoEnum = KERNELS.map((k) => compileSchema({ ...TAPE_RICH, enum: undefined } as never, { kernel: k } as never));
+  const ajv = new Ajv2020({ strict: false });
+  const ajvRich = ajv.compile(TAPE_RICH);
+  const ajvRichNoEnum = ajv.compile({ ...TAPE_RICH, enum: undefined });
+  const rng = new Rng(SEED ^ 0x7a9e);
+  let compared = 0;
+  let valid = 0;
+  for (let i = 0; i < 12000; i++) {
+    const bytes = i % 3 === 0 ? randomBytes(rng) : i % 3 === 1 ? mutate(rng, validDoc(rng)) : validDoc(rng);
+    for (const v of permissive) checkAgainstOracle(v, bytes, `tape permissive #${i}`);
+    for (const [validators, reference] of [[rich, ajvRich], [richNoEnum, ajvRichNoEnum]] as const) {
+      const [simd, scalar] = validators.map((v) => v.validate(bytes));
+      if (JSON.stringify(simd) !== JSON.stringify(scalar)) assert.unreachable(`tape #${i}: kernels disagree hex=${hex(bytes)}\n  ${JSON.stringify(simd)}\n  ${JSON.stringify(scalar)}`);
+      const o = oracleParse(bytes);
+      if (!o.ok || depthOf(o.value) > MAX_DEFAULT_DEPTH || hasDuplicateKey(bytes)) {
+        if (simd!.ok) assert.unreachable(`tape #${i}: accepted what JSON.parse refuses hex=${hex(bytes)}`);
+        continue;
+      }
+      compared++;
+      const expected = reference(o.value) as boolean;
+      if (expected) valid++;
+      if (simd!.ok !== expected) assert.unreachable(`tape #${i}: core ${JSON.stringify(simd)} / ajv ${expected} doc=${new TextDecoder().decode(bytes)} ${JSON.stringify(reference.errors)}`);
+    }
+  }
+  assert.ok(compared > 5000 && valid > 500 && valid < compared - 500, `compared ${compared}, valid ${valid}`);
+});
+
+test('size budget: each core build stays within 32 KiB (today ~22 KB)', () => {
+  for (const file of ['sluice-core.wasm', 'sluice-core-scalar.wasm']) {
+    const size = statSync(new URL(`../../build/${file}`, import.meta.url)).size;
+    assert.ok(size <= 32 * 1024, `build/${file} is ${size} bytes, over the 32 KiB budget`);
   }
 });
 
