@@ -1,0 +1,140 @@
+// Changelog and restore on a real broker (KAFKA_BROKERS; npm test starts one): batch transactions
+// write a compacted changelog through the transport port; a store rebuilt from it holds what the
+// writer's store held; a checkpoint makes restore read only what came after it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Admin as LibraryAdmin, ConfigResourceTypes } from '@platformatic/kafka';
+import pino from 'pino';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SluiceError } from '../../src/errors.ts';
+import { platformaticTransport } from '../../src/io/kafka/platformatic/index.ts';
+import type { KafkaTransport } from '../../src/io/kafka/transport.ts';
+import { changelogProducer, changelogTopic, changelogTopicSpec } from '../../src/state/changelog.ts';
+import { lmdbBackend } from '../../src/state/lmdb.ts';
+import { memoryBackend } from '../../src/state/memory.ts';
+import { PartitionStore } from '../../src/state/partition.ts';
+import { restorePartition } from '../../src/state/restore.ts';
+import { brokerList, requireEnvironment, uniqueNames } from '../io/kafka/harness.ts';
+
+const KEYS = 50_000;
+const BATCH = 5_000;
+const PARTITION = 1;
+const logger = pino({ level: 'warn' });
+const unique = uniqueNames('state');
+const key = (i: number) => Buffer.from(`key-${i}`);
+const value = (i: number, version: number) => Buffer.from(`value-${i}-v${version}`);
+
+/** The topic's cleanup.policy as the broker describes it. */
+async function cleanupPolicy(topic: string): Promise<string | null | undefined> {
+  const admin = new LibraryAdmin({ clientId: unique('describe'), bootstrapBrokers: brokerList });
+  try {
+    const [described] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['cleanup.policy'] }] });
+    return described?.configs.find((c) => c.name === 'cleanup.policy')?.value;
+  } finally {
+    await admin.close();
+  }
+}
+
+const test = suite<{ transport: KafkaTransport; dirs: string[] }>('state: changelog and restore on a real broker', { transport: undefined as never, dirs: [] });
+test.before((context) => {
+  requireEnvironment();
+  context.transport = platformaticTransport({ brokers: brokerList, clientId: unique('client'), logger });
+});
+test.after((context) => {
+  for (const dir of context.dirs) rmSync(dir, { recursive: true, force: true });
+});
+const tempDir = (dirs: string[]) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-restore-'));
+  dirs.push(dir);
+  return dir;
+};
+
+test('a store rebuilt from its compacted changelog holds what the writer held; a checkpoint skips what is there', async ({ transport, dirs }) => {
+  const group = unique('group');
+  const topic = changelogTopic(group, 'seen');
+  const admin = transport.admin();
+  const producer = transport.producer({ compression: 'lz4', acks: -1, idempotent: true });
+  const reader = transport.partitionReader!();
+  try {
+    assert.equal(await admin.createTopics([changelogTopicSpec(group, 'seen', 2)]), [topic]);
+    assert.is(await cleanupPolicy(topic), 'compact');
+    const send = changelogProducer(producer, topic);
+    const writerDir = tempDir(dirs);
+    const writer = PartitionStore.open(lmdbBackend, writerDir, 'seen', PARTITION, topic, logger);
+    // KEYS keys in batches, then every tenth key overwritten and every hundredth deleted
+    let offset = 0n;
+    for (let first = 0; first < KEYS; first += BATCH) {
+      const tx = writer.begin();
+      for (let i = first; i < first + BATCH; i++) tx.put(key(i), value(i, 1), offset++);
+      await tx.prepare(send);
+      tx.flush();
+    }
+    const tx = writer.begin();
+    for (let i = 0; i < KEYS; i += 10) tx.put(key(i), value(i, 2), offset++);
+    for (let i = 5; i < KEYS; i += 100) tx.delete(key(i), offset++);
+    await tx.prepare(send);
+    tx.flush();
+    const expectedKeys = KEYS - KEYS / 100;
+    assert.is(writer.store.count(), expectedKeys);
+    // every record went to the store's own partition
+    assert.is(await reader.endOffset(topic, 0), 0n);
+    const end = await reader.endOffset(topic, PARTITION);
+    assert.is(end, BigInt(KEYS + KEYS / 10 + KEYS / 100));
+    writer.checkpoint(end);
+    await writer.close();
+
+    // a fresh state dir: the store is missing, restored in full
+    const fresh = PartitionStore.open(lmdbBackend, tempDir(dirs), 'seen', PARTITION, topic, logger);
+    const full = await restorePartition(fresh, reader, logger);
+    assert.is(full.from, 0n);
+    assert.is(full.until, end);
+    assert.is(full.restored, Number(end)); // nothing compacted yet: every record read
+    assert.is(fresh.store.count(), expectedKeys);
+    for (const i of [0, 1, 5, 10, 105, 49_999, 49_990]) {
+      const expected = i % 100 === 5 ? undefined : String(value(i, i % 10 === 0 ? 2 : 1));
+      const got = fresh.store.get(key(i));
+      assert.is(got === undefined ? undefined : Buffer.from(got).toString(), expected, `key ${i}`);
+    }
+    console.log(`  restored ${full.restored} records in ${full.seconds.toFixed(2)} s: ${Math.round(full.restored / full.seconds)} records/s`);
+    await fresh.close();
+
+    // the writer's own dir: its checkpoint says it has everything
+    const reopened = PartitionStore.open(lmdbBackend, writerDir, 'seen', PARTITION, topic, logger);
+    assert.is(reopened.position, end);
+    const skipped = await restorePartition(reopened, reader, logger);
+    assert.is(skipped.restored, 0);
+    await reopened.close();
+
+    // writes after the checkpoint (a crash before the next one): restore reads only those
+    const later = PartitionStore.open(memoryBackend, tempDir(dirs), 'seen', PARTITION, topic, logger);
+    const more = later.begin();
+    for (let i = 0; i < 10; i++) more.put(key(KEYS + i), value(KEYS + i, 1), offset++);
+    await more.prepare(send);
+    const again = PartitionStore.open(lmdbBackend, writerDir, 'seen', PARTITION, topic, logger);
+    const tail = await restorePartition(again, reader, logger);
+    assert.is(tail.from, end);
+    assert.is(tail.restored, 10);
+    assert.is(again.store.count(), expectedKeys + 10);
+    assert.is(again.position, end + 10n);
+    await again.close();
+    await later.close();
+  } finally {
+    await Promise.all([admin.close(), producer.close(), reader.close()]);
+  }
+});
+
+test('a changelog topic that does not exist is a configuration error naming it', async ({ transport, dirs }) => {
+  const topic = changelogTopic(unique('group'), 'seen');
+  const reader = transport.partitionReader!();
+  try {
+    const store = PartitionStore.open(memoryBackend, tempDir(dirs), 'seen', 0, topic, logger);
+    const error = await restorePartition(store, reader, logger).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof SluiceError && error.code === 'SLC_CONFIG' && error.message.includes(topic), String(error));
+  } finally {
+    await reader.close();
+  }
+});
+
+test.run();
