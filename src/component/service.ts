@@ -1,6 +1,7 @@
 // An HTTP service as a stage sees it (the contract): its settings, the call, the failure a call
 // ends with. io/http/service.ts implements it with its policies; stages name it only through this.
 import { z } from 'zod';
+import type { StageFailureCode } from './failures.ts';
 
 export const serviceConfig = z.strictObject({
   'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
@@ -31,7 +32,8 @@ export interface HttpAnswer {
   readonly body: unknown;
 }
 
-export type HttpFailureCode = 'E_HTTP_STATUS' | 'E_HTTP_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_RESPONSE' | 'E_DEADLINE';
+/** The stage failures a call can end with. */
+export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS'>;
 
 /** A failed call, with the code its dead letter carries. */
 export class HttpFailure extends Error {

@@ -1,6 +1,7 @@
 // The records that flow through a pipeline, and the interfaces of its parts.
 import type { Message } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
+import type { StageFailureCode } from './failures.ts';
 import type { ComponentMetrics } from './metrics.ts';
 
 /** Where a message came from: the coordinates a dead letter carries. */
@@ -95,8 +96,8 @@ export interface OutboundMessage {
 
 export interface StageFailure {
   readonly kind: 'fail';
-  /** A stable reason code, e.g. E_LOOKUP_MISS. */
-  readonly code: string;
+  /** Why, from the closed list of component/failures.ts (e.g. E_LOOKUP_MISS). */
+  readonly code: StageFailureCode;
   readonly message: string;
   /** Send to the flow's dead-letter sink (true) or drop with a log line (false). */
   readonly deadLetter: boolean;

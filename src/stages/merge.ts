@@ -3,6 +3,7 @@
 import { type DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.ts';
+import type { StageFailureCode } from '../component/failures.ts';
 import type { StageContext } from '../component/spec.ts';
 import { CONTINUE, type FlowRecord, type StageOutcome } from '../component/types.ts';
 
@@ -73,7 +74,7 @@ export function applyMerge(record: FlowRecord, targets: readonly MergeTarget[], 
 }
 
 /** What a failed lookup becomes under a policy (`default` merges `defaults` and continues). */
-export function onFailure(policy: FailurePolicy, code: string, message: string, record: FlowRecord, targets: readonly MergeTarget[], defaults: readonly unknown[]): StageOutcome {
+export function onFailure(policy: FailurePolicy, code: StageFailureCode, message: string, record: FlowRecord, targets: readonly MergeTarget[], defaults: readonly unknown[]): StageOutcome {
   if (policy === 'skip-stage') return CONTINUE;
   if (policy === 'default') {
     applyMerge(record, targets, defaults);
