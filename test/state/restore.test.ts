@@ -15,6 +15,7 @@ import { changelogProducer, changelogTopic, changelogTopicSpec } from '../../src
 import { lmdbBackend } from '../../src/state/lmdb.ts';
 import { memoryBackend } from '../../src/state/memory.ts';
 import { PartitionStore } from '../../src/state/partition.ts';
+import { StateManager } from '../../src/state/manager.ts';
 import { restorePartition } from '../../src/state/restore.ts';
 import { brokerList, requireEnvironment, uniqueNames } from '../io/kafka/harness.ts';
 
@@ -120,6 +121,53 @@ test('a store rebuilt from its compacted changelog holds what the writer held; a
     assert.is(again.position, end + 10n);
     await again.close();
     await later.close();
+  } finally {
+    await Promise.all([admin.close(), producer.close(), reader.close()]);
+  }
+});
+
+test('state manager: stores restored on assignment, a moved partition rebuilt elsewhere, a restart reads only what followed its checkpoint', async ({ transport, dirs }) => {
+  const group = unique('group');
+  const admin = transport.admin();
+  const producer = transport.producer({ compression: 'none', acks: -1, idempotent: true });
+  const reader = transport.partitionReader!();
+  try {
+    await admin.createTopics([changelogTopicSpec(group, 'seen', 2), changelogTopicSpec(group, 'latest', 2)]);
+    const options = { group, stores: ['seen', 'latest'], backend: lmdbBackend, reader, log: logger };
+    const dirA = tempDir(dirs);
+    const a = new StateManager({ ...options, stateDir: dirA });
+    assert.equal((await a.assign([0, 1])).map((r) => r.restored), [0, 0, 0, 0]);
+    const write = async (manager: StateManager, name: string, partition: number, keys: number[], version: number) => {
+      const tx = manager.store(name, partition)!.begin();
+      for (const i of keys) tx.put(key(i), value(i, version), BigInt(i));
+      await tx.prepare(changelogProducer(producer, changelogTopic(group, name)));
+      tx.flush();
+    };
+    await write(a, 'seen', 0, [1, 2, 3], 1);
+    await write(a, 'seen', 1, [4, 5], 1);
+    await write(a, 'latest', 1, [6], 1);
+    await a.checkpoint();
+    await write(a, 'seen', 0, [7, 8], 1); // after the last commit's checkpoint
+    // a crash: the stores close with no checkpoint written
+    for (const partition of [0, 1]) for (const name of ['seen', 'latest']) await a.store(name, partition)!.close();
+
+    // partition 1 moves to another instance with an empty state dir: rebuilt from its changelogs
+    const b = new StateManager({ ...options, stateDir: tempDir(dirs) });
+    assert.equal((await b.assign([1])).map((r) => r.restored), [2, 1]);
+    assert.is(Buffer.from(b.store('seen', 1)!.store.get(key(5))!).toString(), String(value(5, 1)));
+    assert.is(b.store('latest', 1)!.store.count(), 1);
+    await b.revoke([1]);
+    assert.is(b.store('seen', 1), undefined);
+    // revoked with a checkpoint: taking it back reads nothing
+    assert.equal((await b.assign([1])).map((r) => r.restored), [0, 0]);
+    await b.close();
+
+    // the first instance restarts with partition 0: only the two writes after its checkpoint are read
+    const again = new StateManager({ ...options, stateDir: dirA });
+    const restored = await again.assign([0]);
+    assert.equal(restored.map((r) => r.restored), [2, 0]);
+    assert.is(again.store('seen', 0)!.store.count(), 5);
+    await again.close();
   } finally {
     await Promise.all([admin.close(), producer.close(), reader.close()]);
   }
