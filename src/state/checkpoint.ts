@@ -4,7 +4,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { storeFailure } from './lmdb.ts';
+import { storeFailure } from './failure.ts';
 
 const FILE = 'checkpoint.json';
 

@@ -5,23 +5,8 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import { SluiceError } from '../errors.ts';
+import { ioProblem, storeFailure } from './failure.ts';
 import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
-
-/** An I/O failure of the store at `dir` (a full disk, a state dir it may not write) as a SluiceError naming it. */
-export function storeFailure(dir: string, doing: string, cause: unknown): SluiceError {
-  return new SluiceError('SLC_IO', `state store ${dir}: cannot ${doing}: ${ioProblem(cause) ?? String((cause as Error | undefined)?.message ?? cause)}`, { cause });
-}
-
-/** What an error of the file system says about the place, or undefined when it is not one. */
-function ioProblem(cause: unknown): string | undefined {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const message = String((cause as Error | undefined)?.message ?? '');
-  if (code === 'ENOSPC' || /MDB_MAP_FULL|No space left/i.test(message)) return 'the disk is full';
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /Permission denied|Read-only file system/i.test(message)) return 'the directory is not writable';
-  if (code === 'ENOTDIR' || code === 'EEXIST' || /Not a directory/i.test(message)) return 'a file is in the way of the directory';
-  return undefined;
-}
 
 /** A store whose files are not a whole LMDB database (opening one would crash the process). */
 export class StoreCorrupt extends Error {

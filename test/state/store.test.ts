@@ -1,6 +1,7 @@
 // The same store tests against every backend (real files in a temp dir for lmdb), then the
 // partition store: transactions, checkpoints, a missing or corrupt store, an unwritable state dir.
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -176,6 +177,31 @@ disk('a state dir that cannot be a directory is a SluiceError naming the path', 
     () => PartitionStore.open(lmdbBackend, blocked, 'seen', 0, 'g-seen-changelog', log),
     (e: unknown) => e instanceof SluiceError && e.code === 'SLC_IO' && e.message.includes(join(blocked, 'seen', '0', 'data')),
   );
+});
+
+disk('a full disk is a SluiceError naming the store (a 256 KiB tmpfs; needs root to mount)', async ({ dir }) => {
+  const mountPoint = join(dir, 'small-disk');
+  mkdirSync(mountPoint);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    console.log(`  skipped: cannot mount a tmpfs here (${mounted.stderr.trim()})`);
+    return;
+  }
+  try {
+    const { log } = recordingLog();
+    const store = PartitionStore.open(lmdbBackend, mountPoint, 'seen', 0, 'g-seen-changelog', log);
+    let failure: unknown;
+    try {
+      for (let batch = 0; batch < 100; batch++) store.store.write(Array.from({ length: 1000 }, (_, i) => [bytes(`k${batch}-${i}`), Buffer.alloc(100)] as const));
+    } catch (error) {
+      failure = error;
+    }
+    assert.instance(failure, SluiceError);
+    assert.is((failure as SluiceError).message, `state store ${join(mountPoint, 'seen', '0', 'data')}: cannot write: the disk is full`);
+    await store.close();
+  } finally {
+    spawnSync('umount', [mountPoint]);
+  }
 });
 
 disk.run();
