@@ -7,6 +7,8 @@
 //   observe/     logging, metrics, health (config/ for the log settings)
 //   stages/, io/ the components (and io/http/, the services they call): the contract and core/
 //                only, each folder on its own
+//   state/       stores, changelogs, restore, checkpoints: the contract and the Kafka port
+//                (io/kafka/transport.ts) only, never a client adapter
 //   pipeline/    topology -> build -> run; only registry.ts imports the components
 //   testing/     the test driver, over pipeline/
 //   cli.ts, index.ts   the entry points, imported by nothing
@@ -39,6 +41,7 @@ module.exports = {
       '^src/(io|stages)/',
       `^src/(config|pipeline|observe|testing)/|${ENTRY_POINTS}`,
     ),
+    forbid('state-over-the-ports', 'State stores see Kafka through the transport port alone: which client runs it is the pipeline\'s choice.', '^src/state/', '^src/', `^src/(state/|component/|io/kafka/transport\\.ts$|${BASE})`),
     forbid('components-stand-alone', 'stages/, io/kafka/, io/local/, io/http/: each imports only its own folder of the others.', '^src/(stages|io/[^/]+)/', '^src/(stages|io/[^/]+)/', '^src/$1/'),
     forbid(
       'only-the-registry-imports-components',

@@ -8,6 +8,8 @@ export const STAGE_FAILURES = {
   E_CIRCUIT_OPEN: 'The service\'s circuit breaker is open: no call was made',
   E_RESPONSE: 'The answer is not JSON, or a value it gives does not fit the output record',
   E_DEADLINE: 'The record\'s latency budget (`deadline-ms`) was spent before the call or an attempt',
+  E_DUPLICATE: 'The record\'s key (dedupe `key` fields) was seen within `retention`: a duplicate (dead-lettered only with `on-duplicate = dlq`)',
+  E_DEDUPE_KEY: 'A dedupe `key` field is missing or not a scalar (string, number, boolean)',
 } as const;
 
 export type StageFailureCode = keyof typeof STAGE_FAILURES;

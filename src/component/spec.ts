@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { JsonSchema } from '../core/compile.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
+import type { KeyValueStore, StoreBackendName } from './state.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
@@ -20,6 +21,11 @@ export interface StageContext extends ComponentContext {
   service(name: string): Service | undefined;
   /** The flow's latency budget from receipt, for stages that call out. */
   readonly deadlineMs: number | undefined;
+  /**
+   * Opens the flow's store of this name (one per flow: local mode; Kafka flows will get one per
+   * input partition). Opening is I/O: call it when the first record comes, not in `create`.
+   */
+  openStore(name: string, backend: StoreBackendName): KeyValueStore;
 }
 
 interface Spec<S extends z.ZodType> {

@@ -1,5 +1,6 @@
 // A flow at run time: source -> core (validate + extract, one crossing per chunk) -> stages ->
 // sink, with failures routed to the dead-letter sink or dropped, never blocking the rest.
+import { join } from 'node:path';
 import type { Registry } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
@@ -12,6 +13,8 @@ import type { Readiness } from '../observe/health.ts';
 import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics.ts';
 import { FlowStats } from '../observe/stats.ts';
 import type { StageContext } from '../component/spec.ts';
+import type { StoreBackendName } from '../component/state.ts';
+import { DEFAULT_STATE_DIR, openFlowStore } from '../state/local.ts';
 import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from '../component/rules.ts';
@@ -340,6 +343,8 @@ export interface FlowResources {
   readonly io?: IoOverride;
   /** Counters a flow continues, by flow name. */
   readonly stats?: (flow: string) => FlowStats | undefined;
+  /** Where stateful stages keep their on-disk stores (default: .sluice-state under the working directory). */
+  readonly stateDir?: string;
 }
 
 /** Builds every given flow's components from its topology; throws SLC_CONFIG listing every problem found. */
@@ -363,12 +368,13 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
   for (const topology of topologies) {
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics });
     const fields = new FieldTable();
+    const openStore = (name: string, backend: StoreBackendName) => openFlowStore(resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), topology.flow, name, backend, logger);
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, openStore };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {

@@ -4,6 +4,7 @@ import { kafkaSink } from '../io/kafka/kafka-sink.ts';
 import { kafkaSource } from '../io/kafka/kafka-source.ts';
 import { fileSink } from '../io/local/file-sink.ts';
 import { fileSource } from '../io/local/file-source.ts';
+import { dedupeStage } from '../stages/dedupe.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
 import { enrichHttpStage } from '../stages/enrich-http.ts';
 import { filterStage } from '../stages/filter.ts';
@@ -20,6 +21,7 @@ export const stages: Readonly<Record<string, StageSpec>> = {
   map: mapStage,
   'enrich-file': enrichFileStage,
   'enrich-http': enrichHttpStage,
+  dedupe: dedupeStage,
 };
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {

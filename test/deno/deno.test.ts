@@ -44,6 +44,16 @@ test('under Deno a message nested to the deepest allowed limit gets its verdict 
   }
 });
 
+test('an lmdb state store works under Deno as under Node (the prebuilt addon loads)', () => {
+  const script = join(packageRoot, 'test', 'deno', 'state.ts');
+  const underDeno = spawnSync(deno, ['run', '--allow-read', '--allow-write', '--allow-env', '--allow-ffi', '--allow-sys', script, mkdtempSync(join(dir, 'state-'))], { cwd: packageRoot, encoding: 'utf8' });
+  assert.is(underDeno.status, 0, underDeno.stderr);
+  const underNode = spawnSync(process.execPath, ['--import', 'tsx', script, mkdtempSync(join(dir, 'state-'))], { cwd: packageRoot, encoding: 'utf8' });
+  assert.is(underNode.status, 0, underNode.stderr);
+  assert.equal(JSON.parse(underDeno.stdout), { sent: 1000, keys: 999, position: '1001', value: 'value-999', deleted: true });
+  assert.is(underDeno.stdout, underNode.stdout);
+});
+
 test('local mode under Deno writes the same outputs as under Node', () => {
   const run = (runtime: 'deno' | 'node') => {
     const out = join(dir, runtime);

@@ -6,6 +6,7 @@ import { recordTypes } from '../../schemas/index.ts';
 import { FieldTable } from '../../src/component/fields.ts';
 import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
+import { openFlowStore } from '../../src/state/local.ts';
 import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
 import type { JsonSchema } from '../../src/core/compile.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
@@ -22,6 +23,8 @@ export interface StageOptions {
   readonly outputType?: string;
   readonly services?: Readonly<Record<string, Service>>;
   readonly deadlineMs?: number;
+  /** Where a stage's on-disk stores go; absent: every store is in memory. */
+  readonly stateDir?: string;
 }
 
 /** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
@@ -39,6 +42,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     outputType: options.outputType,
     service: (name) => options.services?.[name],
     deadlineMs: options.deadlineMs,
+    openStore: (name, backend) => openFlowStore(options.stateDir ?? '', 'test', name, options.stateDir === undefined ? 'memory' : backend, pino({ level: 'silent' })),
   };
   const stage = spec.create(spec.config.parse(config), context);
   const validator: MessageValidator = compileSchema(rules, { extract: fields.pointers });

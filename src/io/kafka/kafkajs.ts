@@ -16,8 +16,8 @@ import type { Headers, OutboundMessage, TopicSend } from '../../component/types.
 import { registerCodecs } from './codecs.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
-  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
-  MessageTooLarge, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
+  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport, type NewTopic,
+  MessageTooLarge, type ProducedRecord, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
@@ -43,10 +43,11 @@ function toKafkajsHeaders(headers: Headers): IHeaders {
   return out;
 }
 
-function toKafkajsMessages(messages: readonly OutboundMessage[]): Message[] {
+function toKafkajsMessages(messages: readonly ProducedRecord[]): Message[] {
   return messages.map((m) => ({
     key: m.key === null ? null : asBuffer(m.key),
-    value: asBuffer(m.value),
+    value: m.value === null ? null : asBuffer(m.value),
+    ...(m.partition === undefined ? {} : { partition: m.partition }),
     headers: toKafkajsHeaders(m.headers),
     timestamp: m.timestamp,
   }));
@@ -188,7 +189,7 @@ class KafkajsProducerAdapter implements Producer {
     });
   }
 
-  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+  async send(topic: string, messages: readonly ProducedRecord[]): Promise<void> {
     this.#connected ??= this.#connector(() => this.#producer.connect());
     await this.#connected;
     try {
@@ -199,7 +200,7 @@ class KafkajsProducerAdapter implements Producer {
     }
   }
 
-  async #send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+  async #send(topic: string, messages: readonly ProducedRecord[]): Promise<void> {
     await this.#producer.send({
       topic,
       acks: this.#options.acks,
@@ -289,12 +290,12 @@ class KafkajsAdminAdapter implements Admin {
     return found ? BigInt(found.offset) : -1n;
   }
 
-  async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
+  async createTopics(topics: readonly NewTopic[]): Promise<string[]> {
     await this.#connected;
     const existing = new Set(await this.#admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await this.#admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })) });
+      await this.#admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1, configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })) });
     }
     return missing.map((t) => t.topic);
   }

@@ -106,9 +106,17 @@ export class MessageTooLarge extends Error {
   override readonly name = 'MessageTooLarge';
 }
 
+/** What a producer writes: an output message, or a record placed by its writer (a changelog's, maybe a tombstone). */
+export interface ProducedRecord extends Omit<OutboundMessage, 'value'> {
+  /** null: a tombstone (compaction then drops the key). */
+  readonly value: Uint8Array | null;
+  /** The partition it must go to; absent: by key hash. */
+  readonly partition?: number;
+}
+
 export interface Producer {
   /** Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. */
-  send(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
+  send(topic: string, messages: readonly ProducedRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -136,10 +144,27 @@ export class ProducerFenced extends Error {
   override readonly name = 'ProducerFenced';
 }
 
+export interface NewTopic {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Topic-level settings, e.g. { 'cleanup.policy': 'compact' }. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** Reads one partition outside any group, read committed: restoring a state store from its changelog. */
+export interface PartitionReader {
+  /** The offset the next committed record will take (the last stable offset). */
+  endOffset(topic: string, partition: number): Promise<bigint>;
+  /** Hands over the records of [from, until) in order, a fetch at a time; resolves when `until` is reached. */
+  read(topic: string, partition: number, from: bigint, until: bigint, onRecords: (records: readonly KafkaRecord[]) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface Admin {
   /** The group's committed offset (the next to read) for a partition; -1 when none. */
   committedOffset(groupId: string, topic: string, partition: number): Promise<bigint>;
-  createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]>;
+  /** Creates the topics that do not exist yet (with `config`, e.g. cleanup.policy=compact); returns those it created. */
+  createTopics(topics: readonly NewTopic[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -186,4 +211,6 @@ export interface KafkaTransport {
   producer(options: ProducerOptions): Producer;
   transactionalProducer(transactionalId: string, options: { transactionTimeoutMs: number }): TransactionalProducer;
   admin(): Admin;
+  /** Absent on a client that cannot read a partition outside a group (kafkajs): no state stores on it. */
+  partitionReader?(): PartitionReader;
 }

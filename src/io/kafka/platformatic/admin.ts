@@ -1,6 +1,6 @@
 // The @platformatic/kafka admin adapter: committed offsets, topics.
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
-import type { Admin } from '../transport.ts';
+import type { Admin, NewTopic } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
 export class PlatformaticAdminAdapter implements Admin {
@@ -20,14 +20,14 @@ export class PlatformaticAdminAdapter implements Admin {
     return found && found.committedOffset >= 0n ? found.committedOffset : -1n;
   }
 
-  async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {
+  async createTopics(topics: readonly NewTopic[]): Promise<string[]> {
     await this.#ready();
     const existing = new Set(await this.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     const created: string[] = [];
-    for (const { topic, partitions } of missing) {
+    for (const { topic, partitions, config } of missing) {
       try {
-        await this.#admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+        await this.#admin.createTopics({ topics: [topic], partitions, replicas: 1, configs: Object.entries(config ?? {}).map(([name, value]) => ({ name, value })) });
         created.push(topic);
       } catch (error) {
         if (!hasError(error, 'TOPIC_ALREADY_EXISTS')) throw error; // else another client created it meanwhile

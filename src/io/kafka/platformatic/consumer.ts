@@ -26,7 +26,7 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
  * committed) the batches of aborted transactions, including those whose abort marker lies beyond
  * this response (the library keeps those).
  */
-function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommitted: boolean): KafkaRecord[] {
+export function visibleRecords(fetched: FetchResponsePartition, from: bigint, readCommitted: boolean): KafkaRecord[] {
   const out: KafkaRecord[] = [];
   const aborted = readCommitted ? [...fetched.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1)) : [];
   const abortedProducers = new Set<bigint>();

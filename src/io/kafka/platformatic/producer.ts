@@ -2,12 +2,11 @@
 // as the library takes them, and the Java client's partitioner.
 import { Buffer } from 'node:buffer';
 import { type MessageToProduce, Producer as PlatformaticProducer } from '@platformatic/kafka';
-import type { OutboundMessage } from '../../../component/types.ts';
-import { MessageTooLarge, type Producer, type ProducerOptions } from '../transport.ts';
+import { MessageTooLarge, type ProducedRecord, type Producer, type ProducerOptions } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
 const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-export function toMessages(topic: string, messages: readonly OutboundMessage[]): MessageToProduce[] {
+export function toMessages(topic: string, messages: readonly ProducedRecord[]): MessageToProduce[] {
   // records of a batch mostly share their millisecond: each distinct timestamp is parsed once
   let text: string | undefined;
   let timestamp: bigint | undefined;
@@ -24,7 +23,8 @@ export function toMessages(topic: string, messages: readonly OutboundMessage[]):
     return {
       topic,
       key: m.key === null ? undefined : asBuffer(m.key),
-      value: asBuffer(m.value),
+      partition: m.partition,
+      value: m.value === null ? undefined : asBuffer(m.value),
       headers,
       timestamp,
     };
@@ -86,7 +86,7 @@ export class PlatformaticProducerAdapter implements Producer {
     });
   }
 
-  async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+  async send(topic: string, messages: readonly ProducedRecord[]): Promise<void> {
     if (messages.length === 0) return;
     await this.#ready();
     const send = () => this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });

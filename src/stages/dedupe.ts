@@ -1,0 +1,102 @@
+// dedupe: drops a record whose key (one or more fields) was seen within `retention`. The first
+// sighting of a key is remembered in a state store with its time; a later one within retention is
+// filtered (or dead-lettered with E_DUPLICATE), an older one counts as new. Local mode: one store
+// per flow (in memory or on disk); the per-partition stores with changelogs are not wired yet.
+import { z } from 'zod';
+import { SluiceError } from '../errors.ts';
+import type { StageSpec } from '../component/spec.ts';
+import type { KeyValueStore } from '../component/state.ts';
+import { fieldValue } from '../component/fields.ts';
+import { schemaAt } from '../component/rules.ts';
+import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
+
+const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const duration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^[0-9]+ ?(ms|s|m|h|d)$/, 'a duration: a number with ms, s, m, h or d (e.g. 24h)')
+    .transform((text) => Number(/^[0-9]+/.exec(text)![0]) * UNITS_MS[/(ms|s|m|h|d)$/.exec(text)![0] as keyof typeof UNITS_MS]),
+]);
+
+const config = z.strictObject({
+  key: z.union([z.string(), z.array(z.string()).min(1)]).describe('The field (or fields) whose values make a record\'s key'),
+  retention: duration.prefault('24h').describe('How long a key is remembered: ms, or a number with ms, s, m, h, d'),
+  'on-duplicate': z.enum(['drop', 'dlq']).default('drop').describe('drop: count the duplicate as filtered; dlq: dead-letter it with reason E_DUPLICATE'),
+  store: z.string().regex(/^[A-Za-z0-9._-]+$/).default('dedupe').describe('The store\'s name: its directory under the state dir (and, on Kafka, its changelog `<group>-<store>-changelog`)'),
+  backend: z.enum(['lmdb', 'memory']).default('lmdb').describe('lmdb: on disk under the state dir, kept across runs; memory: forgotten when the flow stops'),
+});
+
+/** Writes kept before they go to the store in one transaction. */
+const WRITE_BATCH = 1_000;
+
+export const dedupeStage: StageSpec<typeof config> = {
+  kind: 'dedupe',
+  summary: 'Drops a record whose key was seen within the retention.',
+  config,
+  examples: [{ key: 'eventId', retention: '24h' }, { key: ['userId', 'campaignId'], retention: '10m', 'on-duplicate': 'dlq', backend: 'memory' }],
+  create(options, context) {
+    const fields = typeof options.key === 'string' ? [options.key] : options.key;
+    for (const [i, field] of fields.entries()) {
+      if (schemaAt(context.rules, field) === undefined) {
+        const message = `field "${field}" is not defined by the flow's rules`;
+        throw new SluiceError('SLC_MAPPING', message, { problems: [{ path: typeof options.key === 'string' ? 'key' : `key[${i}]`, message }] });
+      }
+    }
+    const slots = fields.map((field) => context.fields.slot(field));
+    const retention = options.retention;
+    const encoder = new TextEncoder();
+    let store: KeyValueStore | undefined;
+    /** Sightings not yet written to the store (read before it: a batch sees its own). */
+    const pending = new Map<string, Uint8Array>();
+    const seenAt = new DataView(new ArrayBuffer(8));
+
+    const flush = () => {
+      if (pending.size === 0) return;
+      store!.write([...pending].map(([key, value]) => [encoder.encode(key), value] as const));
+      pending.clear();
+    };
+    const purgeExpired = (now: number) => {
+      const expired: (readonly [Uint8Array, null])[] = [];
+      for (const [key, value] of store!.entries()) if (now - readTime(value) >= retention) expired.push([key, null]);
+      if (expired.length > 0) store!.write(expired);
+    };
+
+    return {
+      process(record: FlowRecord): StageOutcome {
+        const values: unknown[] = [];
+        for (const [i, slot] of slots.entries()) {
+          const value = fieldValue(record, slot);
+          if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+            return { kind: 'fail', code: 'E_DEDUPE_KEY', message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`, deadLetter: true };
+          }
+          values.push(value);
+        }
+        const key = fields.length === 1 ? JSON.stringify(values[0]) : JSON.stringify(values);
+        const now = Date.now();
+        if (store === undefined) {
+          store = context.openStore(options.store, options.backend);
+          purgeExpired(now);
+        }
+        const seen = pending.get(key) ?? store.get(encoder.encode(key));
+        if (seen !== undefined && now - readTime(seen) < retention) {
+          return options['on-duplicate'] === 'dlq' ? { kind: 'fail', code: 'E_DUPLICATE', message: `duplicate of key ${key} seen within ${retention} ms`, deadLetter: true } : FILTERED;
+        }
+        seenAt.setFloat64(0, now);
+        pending.set(key, new Uint8Array(seenAt.buffer.slice(0)));
+        if (pending.size >= WRITE_BATCH) flush();
+        return CONTINUE;
+      },
+      async close() {
+        if (store === undefined) return;
+        flush();
+        await store.close();
+      },
+    };
+  },
+};
+
+/** The time (ms since the epoch) a key was first seen, as its value holds it. */
+function readTime(value: Uint8Array): number {
+  return new DataView(value.buffer, value.byteOffset, value.byteLength).getFloat64(0);
+}

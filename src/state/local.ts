@@ -1,0 +1,23 @@
+// A flow's own store in local mode (no partitions, no changelog): <state-dir>/<flow>/<store>/.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { KeyValueStore, StoreBackendName } from '../component/state.ts';
+import { lmdbBackend, StoreCorrupt } from './lmdb.ts';
+import { memoryBackend } from './memory.ts';
+
+/** The state dir when none is configured: under the working directory. */
+export const DEFAULT_STATE_DIR = '.sluice-state';
+
+export function openFlowStore(stateDir: string, flow: string, name: string, backend: StoreBackendName, log: Logger): KeyValueStore {
+  if (backend === 'memory') return memoryBackend.open('');
+  const dir = join(stateDir, flow, name);
+  try {
+    return lmdbBackend.open(dir);
+  } catch (error) {
+    if (!(error instanceof StoreCorrupt)) throw error;
+    log.warn({ flow, store: name, path: dir, err: error }, 'state store corrupt: starting it empty (local mode has no changelog)');
+    rmSync(dir, { recursive: true, force: true });
+    return lmdbBackend.open(dir);
+  }
+}

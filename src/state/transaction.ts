@@ -1,0 +1,91 @@
+// A batch's transaction over a partition store: writes are kept in a read-your-own-writes cache,
+// `prepare` sends them to the changelog, `flush` writes them to the store. The status moves
+// STARTED -> PREPARED -> COMPLETE, or to FAILED, and a failed transaction cannot be used again.
+import type { ChangelogRecord, ChangelogSend } from './changelog.ts';
+import type { KeyValueStore } from './store.ts';
+
+export type TransactionStatus = 'STARTED' | 'PREPARED' | 'COMPLETE' | 'FAILED';
+
+const asString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+
+export class TransactionFailed extends Error {
+  override readonly name = 'TransactionFailed';
+}
+
+export class BatchTransaction {
+  readonly #store: KeyValueStore;
+  readonly #partition: number;
+  /** The batch's writes by key (latin1 of the bytes): the last write of a key wins. */
+  readonly #cache = new Map<string, ChangelogRecord>();
+  #status: TransactionStatus = 'STARTED';
+
+  constructor(store: KeyValueStore, partition: number) {
+    this.#store = store;
+    this.#partition = partition;
+  }
+
+  get status(): TransactionStatus {
+    return this.#status;
+  }
+
+  /** The value as this batch sees it: its own writes first, then the store. */
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.#expect('STARTED', 'read');
+    const written = this.#cache.get(asString(key));
+    if (written !== undefined) return written.value ?? undefined;
+    return this.#store.get(key);
+  }
+
+  put(key: Uint8Array, value: Uint8Array, sourceOffset: bigint): void {
+    this.#expect('STARTED', 'write');
+    this.#cache.set(asString(key), { key: new Uint8Array(key), value: new Uint8Array(value), sourceOffset });
+  }
+
+  delete(key: Uint8Array, sourceOffset: bigint): void {
+    this.#expect('STARTED', 'write');
+    this.#cache.set(asString(key), { key: new Uint8Array(key), value: null, sourceOffset });
+  }
+
+  /** One changelog record per key written. */
+  changes(): ChangelogRecord[] {
+    return [...this.#cache.values()];
+  }
+
+  /** Sends the changelog records; the store is not touched yet. */
+  async prepare(send: ChangelogSend): Promise<void> {
+    this.#expect('STARTED', 'prepare');
+    try {
+      if (this.#cache.size > 0) await send(this.#partition, this.changes());
+      this.#status = 'PREPARED';
+    } catch (error) {
+      this.#status = 'FAILED';
+      throw error;
+    }
+  }
+
+  /** Writes the batch to the store, once its changelog records are acknowledged (or committed). */
+  flush(): void {
+    this.#expect('PREPARED', 'flush');
+    try {
+      this.#store.write(this.#writes());
+      this.#status = 'COMPLETE';
+    } catch (error) {
+      this.#status = 'FAILED';
+      throw error;
+    }
+  }
+
+  /** The batch's output was not delivered: nothing of it is remembered. */
+  fail(): void {
+    this.#status = 'FAILED';
+    this.#cache.clear();
+  }
+
+  *#writes(): Iterable<readonly [Uint8Array, Uint8Array | null]> {
+    for (const { key, value } of this.#cache.values()) yield [key, value];
+  }
+
+  #expect(status: TransactionStatus, doing: string): void {
+    if (this.#status !== status) throw new TransactionFailed(`cannot ${doing} a ${this.#status} transaction (it must be ${status})`);
+  }
+}

@@ -1,0 +1,96 @@
+// dedupe on its own: a key seen within retention is filtered (or dead-lettered), one or more key
+// fields, a missing or non-scalar key field is a failure of its own, an on-disk store keeps keys
+// across runs and forgets them after retention.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SluiceError } from '../../src/errors.ts';
+import { stages } from '../../src/pipeline/registry.ts';
+import { dedupeStage } from '../../src/stages/dedupe.ts';
+import { openFlowStore } from '../../src/state/local.ts';
+import { stageUnderTest } from '../support/stage.ts';
+
+const rules = {
+  type: 'object',
+  properties: { eventId: { type: 'string' }, userId: { type: 'integer' }, campaignId: { type: 'string' }, meta: { type: 'object' } },
+};
+
+const describe = (outcome: { kind: string; code?: string; deadLetter?: boolean }) => (outcome.kind === 'fail' ? `fail:${outcome.code}:${outcome.deadLetter ? 'dlq' : 'drop'}` : outcome.kind);
+
+async function outcomes(stage: ReturnType<typeof stageUnderTest>, messages: unknown[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const message of messages) out.push(describe((await stage.run(message)).outcome as never));
+  return out;
+}
+
+test('the registry lists dedupe', () => {
+  assert.is(stages.dedupe, dedupeStage);
+});
+
+test('a key seen before is filtered; other keys continue', async () => {
+  const dedupe = stageUnderTest(dedupeStage, { key: 'eventId', backend: 'memory' }, rules);
+  assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'a' }, { eventId: 'c' }, { eventId: 'b' }]), ['continue', 'continue', 'filtered', 'continue', 'filtered']);
+  await dedupe.stage.close?.();
+});
+
+test('several key fields make one key; on-duplicate = dlq dead-letters with E_DUPLICATE', async () => {
+  const dedupe = stageUnderTest(dedupeStage, { key: ['userId', 'campaignId'], 'on-duplicate': 'dlq', backend: 'memory' }, rules);
+  assert.equal(await outcomes(dedupe, [{ userId: 1, campaignId: 'x' }, { userId: 1, campaignId: 'y' }, { userId: 2, campaignId: 'x' }, { userId: 1, campaignId: 'x' }]), [
+    'continue',
+    'continue',
+    'continue',
+    'fail:E_DUPLICATE:dlq',
+  ]);
+});
+
+test('a missing or non-scalar key field is E_DEDUPE_KEY (dead-lettered), never a crash, and is not remembered', async () => {
+  const dedupe = stageUnderTest(dedupeStage, { key: ['eventId', 'meta'], backend: 'memory' }, rules);
+  assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'a', meta: { x: 1 } }, { eventId: 'a', meta: { x: 1 } }]), ['fail:E_DEDUPE_KEY:dlq', 'fail:E_DEDUPE_KEY:dlq', 'fail:E_DEDUPE_KEY:dlq']);
+});
+
+test('a key field the rules do not define: SLC_MAPPING at key[1], before any message', () => {
+  try {
+    stageUnderTest(dedupeStage, { key: ['eventId', 'colour'] }, rules);
+    assert.unreachable('built');
+  } catch (error) {
+    assert.instance(error, SluiceError);
+    assert.equal((error as SluiceError).problems.map((p) => p.path), ['key[1]']);
+  }
+});
+
+test('retention takes ms or a unit; a bad one is refused', () => {
+  assert.is(dedupeStage.config.parse({ key: 'eventId' }).retention, 86_400_000);
+  assert.is(dedupeStage.config.parse({ key: 'eventId', retention: '10m' }).retention, 600_000);
+  assert.is(dedupeStage.config.parse({ key: 'eventId', retention: 1500 }).retention, 1500);
+  assert.not.ok(dedupeStage.config.safeParse({ key: 'eventId', retention: '10 weeks' }).success);
+});
+
+test('on disk: the store keeps its keys across runs, and forgets them after retention', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'sluice-dedupe-'));
+  try {
+    const first = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
+    const started = Date.now();
+    assert.equal(await outcomes(first, [{ eventId: 'a' }, { eventId: 'b' }]), ['continue', 'continue']);
+    await first.stage.close?.();
+    const second = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
+    const elapsed = Date.now() - started;
+    const resumed = await outcomes(second, [{ eventId: 'a' }, { eventId: 'c' }]);
+    await second.stage.close?.();
+    if (elapsed < 900) assert.equal(resumed, ['filtered', 'continue']); // a slow machine may have passed retention already
+    // once retention has passed, every key counts as new and the expired ones are purged on open
+    while (Date.now() - started < 1100) await new Promise((resolve) => setTimeout(resolve, 20));
+    const later = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
+    assert.equal(await outcomes(later, [{ eventId: 'a' }]), ['continue']);
+    await later.stage.close?.();
+    const store = openFlowStore(stateDir, 'test', 'dedupe', 'lmdb', pino({ level: 'silent' }));
+    assert.equal([...store.entries()].map(([key]) => Buffer.from(key).toString()), ['"a"']); // b and c purged, a seen again
+    await store.close();
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test.run();
