@@ -39,6 +39,8 @@ interface Spec<S extends z.ZodType> {
 export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   /** The record type the stage builds, when it is a map-like stage. */
   outputType?(config: z.output<S>): string;
+  /** It keeps state (`openStore`): for now only where a flow's input is a file (local mode). */
+  readonly stateful?: boolean;
   create(config: z.output<S>, context: StageContext): Stage;
 }
 

@@ -372,8 +372,16 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
+    const sourceKind = topology.nodes.find((n) => n.role === 'source')?.kind;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
+      // a store not yet tied to the source's commits (changelog, restore, transaction) would
+      // remember records whose outputs a crash or a rebalance lost: refused rather than lossy
+      if (spec.stateful && !resources.io && sourceKind !== 'file') {
+        problems.push(problemAt([...node.configPath, 'kind'], `a ${node.kind} stage keeps its state on this machine only, not yet with the commits of a ${sourceKind} source (changelog, restore, transactions): use it with a file source (local mode) for now`));
+        failed = true;
+        continue;
+      }
       const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, openStore };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;

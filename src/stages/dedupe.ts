@@ -32,7 +32,8 @@ const WRITE_BATCH = 1_000;
 
 export const dedupeStage: StageSpec<typeof config> = {
   kind: 'dedupe',
-  summary: 'Drops a record whose key was seen within the retention.',
+  summary: 'Drops a record whose key was seen within the retention (local mode, file sources, for now).',
+  stateful: true,
   config,
   examples: [{ key: 'eventId', retention: '24h' }, { key: ['userId', 'campaignId'], retention: '10m', 'on-duplicate': 'dlq', backend: 'memory' }],
   create(options, context) {

@@ -155,6 +155,19 @@ test('an overlay of qal.conf keying a sink by an undefined field: the problem na
   assert.is(error.problems.length, 1, show(error.problems));
 });
 
+test('a dedupe stage on a kafka source is refused (its store is not yet tied to the commits), on a file source it builds', async () => {
+  const overlayDir = join(dir, `case-${++counter}`);
+  mkdirSync(overlayDir);
+  const overlay = join(overlayDir, 'qal-dedupe.conf');
+  writeFileSync(overlay, `include "${qalConf}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId }] \${flows.campaign.stages}\n`);
+  const error = await buildError(overlay);
+  problemAt(error, 'flows.campaign.stages[0].kind', overlay, 'file source');
+  assert.is(error.problems.length, 1, show(error.problems));
+  const local = join(overlayDir, 'local-dedupe.conf');
+  writeFileSync(local, `include "${join(packageRoot, 'config', 'local.conf')}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId, backend = memory }] \${flows.campaign.stages}\n`);
+  assert.equal((await build(local)).map((f) => f.name).sort(), ['campaign', 'content']);
+});
+
 test('a correct mapping (with constants and enrichment) builds', async () => {
   const file = configFile({
     content: {
