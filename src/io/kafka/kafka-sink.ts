@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { SinkSpec } from '../../pipeline/component.ts';
 import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
+import { withoutValue } from './oversized-letters.ts';
 import { MessageTooLarge, type Producer } from './transport.ts';
 
 const config = z.strictObject({
@@ -15,8 +16,6 @@ const config = z.strictObject({
   acks: z.union([z.literal(-1), z.literal(0), z.literal(1)]).default(-1).describe('-1: all in-sync replicas acknowledge'),
   idempotent: z.boolean().default(false).describe('Idempotent producer (no duplicates from producer retries)'),
 });
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Dead letters the topic refuses as too large keep their headers (reason, source coordinates,
@@ -32,8 +31,7 @@ async function writeDeadLetters(producer: Producer, topic: string, batch: readon
         await producer.send(topic, [letter]);
       } catch (single) {
         if (!(single instanceof MessageTooLarge)) throw single;
-        const note = `${letter.value.length} bytes, more than ${topic} accepts: the original is at the source coordinates`;
-        await producer.send(topic, [{ ...letter, value: EMPTY, headers: { ...letter.headers, 'sluice.value-omitted': note } }]);
+        await producer.send(topic, [withoutValue(letter, topic)]);
       }
     }
   }
@@ -53,7 +51,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
     });
     return {
       encoding: options.encoding,
-      transactional: { topic: options.topic, compression: options.compression },
+      transactional: { topic: options.topic, compression: options.compression, ...(role === 'dead-letter' ? { deadLetters: true } : {}) },
       write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : producer.send(options.topic, batch)),
       close: () => producer.close(),
     };

@@ -7,6 +7,7 @@ import { SluiceError } from '../../errors.ts';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
+import { commitFitting, topicLimits } from './oversized-letters.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z
@@ -154,6 +155,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
     };
     let pending = 0; // batches handed over and not yet delivered
     let admin: Admin | undefined;
+    const limitOf = topicLimits(() => (admin ??= transport.admin()));
     /**
      * exactly-once: the first batch of a partition (for this producer) waits until the partition's
      * transactional producer is registered, which fences a previous owner and settles its open
@@ -185,7 +187,16 @@ export const kafkaSource: SourceSpec<typeof config> = {
         const [id, producer] = producerFor(topic, partition);
         const started = performance.now();
         try {
-          await producer.commitBatch(sends, { topic, partition, next }, groupId, membership);
+          const input = { topic, partition, next };
+          await commitFitting(sends, {
+            commit: (fitting) => producer.commitBatch(fitting, input, groupId, membership),
+            limitOf,
+            input,
+            onRefused: (omitting) => {
+              metrics.transactionsAborted.inc();
+              context.logger.warn({ flow: context.flow, topic, partition, omitting }, 'transaction refused as too large: trying again with dead letters without their values');
+            },
+          });
           metrics.transactionsCommitted.inc();
           metrics.transactionDuration.record((performance.now() - started) / 1000);
           metrics.lag(topic, partition, highWatermark, next);
@@ -208,6 +219,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
           }
           context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
           reject(error);
+          // a batch that can never be delivered fails the flow instead of coming back for ever
+          if (error instanceof SluiceError) throw error;
           return false;
         }
       };

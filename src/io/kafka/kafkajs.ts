@@ -21,7 +21,7 @@ import {
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
-const { CompressionTypes, Kafka, logLevel, Partitioners } = kafkajs;
+const { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, Partitioners } = kafkajs;
 type LogLevel = (typeof logLevel)[keyof typeof logLevel];
 
 const COMPRESSION: Record<Compression, (typeof CompressionTypes)[keyof typeof CompressionTypes]> = {
@@ -264,6 +264,7 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       if (FENCED.has((error as { type?: string }).type ?? '')) throw new ProducerFenced((error as Error).message, { cause: error });
+      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLarge((error as Error).message, { cause: error });
       throw error;
     }
   }
@@ -287,6 +288,12 @@ class KafkajsAdminAdapter implements Admin {
     const [offsets] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
     const found = offsets?.partitions.find((p) => p.partition === partition);
     return found ? BigInt(found.offset) : -1n;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    await this.#connected;
+    const { resources } = await this.#admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+    return Number(resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
   }
 
   async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {

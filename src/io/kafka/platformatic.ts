@@ -10,6 +10,7 @@ import {
   Admin as PlatformaticAdmin,
   type CompressionAlgorithmSpecification,
   compressionsAlgorithms,
+  ConfigResourceTypes,
   Consumer as PlatformaticConsumer,
   FetchIsolationLevels,
   type GenericError,
@@ -695,6 +696,7 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
       const aborted = await transaction.abort().then(() => true, () => false);
       // a producer whose transaction is neither committed nor aborted is no use any more
       if (!aborted || hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
       throw error;
     }
   }
@@ -720,6 +722,12 @@ class PlatformaticAdminAdapter implements Admin {
     const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [partition] }] }], requireStable: true });
     const found = group?.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionIndex === partition);
     return found && found.committedOffset >= 0n ? found.committedOffset : -1n;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    await this.#ready();
+    const [described] = await this.#admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['max.message.bytes'] }] });
+    return Number(described?.configs.find((c) => c.name === 'max.message.bytes')?.value);
   }
 
   async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]> {

@@ -139,6 +139,8 @@ export class ProducerFenced extends Error {
 export interface Admin {
   /** The group's committed offset (the next to read) for a partition; -1 when none. */
   committedOffset(groupId: string, topic: string, partition: number): Promise<bigint>;
+  /** The largest record batch the topic accepts (its max.message.bytes), in bytes. */
+  maxMessageBytes(topic: string): Promise<number>;
   createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
   close(): Promise<void>;
