@@ -5,6 +5,7 @@ import type { SinkSpec } from '../../pipeline/component.ts';
 import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
 import { withoutValue } from './oversized-letters.ts';
+import { produceChunks } from './produce-chunks.ts';
 import { MessageTooLarge, type Producer } from './transport.ts';
 
 const config = z.strictObject({
@@ -20,18 +21,22 @@ const config = z.strictObject({
 /**
  * Dead letters the topic refuses as too large keep their headers (reason, source coordinates,
  * where the original still is) and lose their value, marked so: a failure must not stop the flow.
+ * Sent chunk by chunk (one produce request each, as the producer would cut them): a chunk refused
+ * was not written at all, and only its letters are sent again one by one (no duplicates).
  */
 async function writeDeadLetters(producer: Producer, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
-  try {
-    await producer.send(topic, batch);
-  } catch (error) {
-    if (!(error instanceof MessageTooLarge)) throw error;
-    for (const letter of batch) {
-      try {
-        await producer.send(topic, [letter]);
-      } catch (single) {
-        if (!(single instanceof MessageTooLarge)) throw single;
-        await producer.send(topic, [withoutValue(letter, topic)]);
+  for (const chunk of produceChunks(batch)) {
+    try {
+      await producer.send(topic, chunk);
+    } catch (error) {
+      if (!(error instanceof MessageTooLarge)) throw error;
+      for (const letter of chunk) {
+        try {
+          await producer.send(topic, [letter]);
+        } catch (single) {
+          if (!(single instanceof MessageTooLarge)) throw single;
+          await producer.send(topic, [withoutValue(letter, topic)]);
+        }
       }
     }
   }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.ts';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 import { registerCodecs } from './codecs.ts';
+import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport,
@@ -200,12 +201,14 @@ class KafkajsProducerAdapter implements Producer {
   }
 
   async #send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
-    await this.#producer.send({
-      topic,
-      acks: this.#options.acks,
-      compression: COMPRESSION[this.#options.compression],
-      messages: toKafkajsMessages(messages),
-    });
+    for (const chunk of produceChunks(messages)) {
+      await this.#producer.send({
+        topic,
+        acks: this.#options.acks,
+        compression: COMPRESSION[this.#options.compression],
+        messages: toKafkajsMessages(chunk),
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -248,13 +251,14 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
     const transaction = await this.#producer.transaction();
     try {
       for (const { topic, messages, compression } of sends) {
-        if (messages.length === 0) continue;
-        await transaction.send({
-          topic,
-          acks: -1,
-          compression: COMPRESSION[compression],
-          messages: toKafkajsMessages(messages),
-        });
+        for (const chunk of messages.length === 0 ? [] : produceChunks(messages)) {
+          await transaction.send({
+            topic,
+            acks: -1,
+            compression: COMPRESSION[compression],
+            messages: toKafkajsMessages(chunk),
+          });
+        }
       }
       await transaction.sendOffsets({
         consumerGroupId: groupId,

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import type { Headers, OutboundMessage, TopicSend } from '../../pipeline/types.ts';
 import { SluiceError } from '../../errors.ts';
 import { loadZstd } from './codecs.ts';
+import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Consumer, type ConsumerOptions, type FetchedBatch, type GroupMembership, type KafkaRecord, type KafkaTransport,
@@ -543,7 +544,9 @@ class PlatformaticProducerAdapter implements Producer {
   async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.#ready();
-    const send = () => this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
+    const send = async () => {
+      for (const chunk of produceChunks(messages)) await this.#producer.send({ messages: toMessages(topic, chunk), acks: this.#options.acks, compression: this.#options.compression });
+    };
     try {
       if (this.#options.idempotent) {
         const sent = this.#previous.then(send, send);
@@ -682,7 +685,7 @@ class PlatformaticTransactionalAdapter implements TransactionalProducer {
     }
     try {
       for (const [topic, { messages, compression }] of byTopic) {
-        await transaction.send({ messages: toMessages(topic, messages), acks: -1, compression });
+        for (const chunk of produceChunks(messages)) await transaction.send({ messages: toMessages(topic, chunk), acks: -1, compression });
       }
       // the offsets are checked against the group generation the batches were fetched in (KIP-447);
       // the library takes them in the shape of a consumed message: the last offset of the batch

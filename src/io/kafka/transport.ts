@@ -107,7 +107,11 @@ export class MessageTooLarge extends Error {
 }
 
 export interface Producer {
-  /** Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. */
+  /**
+   * Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. A send
+   * over MAX_CHUNK_BYTES (produce-chunks.ts) goes in several requests, in order, each written or
+   * refused whole: a refusal leaves the chunks before it written and sends none after it.
+   */
   send(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
   close(): Promise<void>;
 }
