@@ -145,6 +145,8 @@ function flowTopology(name: string, flow: FlowConfig, problems: Problems): FlowT
     delivery: flow.delivery,
     deadlineMs: flow['deadline-ms'],
     maxInFlight: flow['max-in-flight'],
+    maxStallMs: flow['max-stall-ms'],
+    stallTimeoutMs: flow['stall-timeout-ms'],
     nodes,
   };
 }
@@ -159,6 +161,8 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
       'on-invalid': t.onInvalid,
       delivery: t.delivery,
       'max-in-flight': t.maxInFlight,
+      'max-stall-ms': t.maxStallMs,
+      'stall-timeout-ms': t.stallTimeoutMs,
       ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),
       rules: t.rules,
       source: view(t.nodes.find((n) => n.role === 'source')!),
@@ -170,6 +174,7 @@ function resolvedView(settings: RootConfig, flows: readonly FlowTopology[]): Rec
   const view = redactSecrets({
     log: settings.log,
     progress: settings.progress,
+    'shutdown-timeout-ms': settings['shutdown-timeout-ms'],
     observe: settings.observe,
     ...(settings.kafka ? { kafka: settings.kafka } : {}),
     services: settings.services,

@@ -31,6 +31,10 @@ export interface FlowTopology {
   readonly deadlineMs: number | undefined;
   /** Batches being processed or delivered at once. */
   readonly maxInFlight: number;
+  /** A lane with work and no progress for this long: not ready. */
+  readonly maxStallMs: number;
+  /** Stalled this long: the flow fails (0: never). */
+  readonly stallTimeoutMs: number;
   readonly nodes: readonly TopologyNode[];
 }
 
