@@ -47,6 +47,12 @@ const config = z
       .min(0)
       .default(1000)
       .describe('at-least-once: delivered offsets are committed this often (0: after every batch, a round trip each); a crash redelivers at most this much'),
+    'commit-interval-messages': z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe('at-least-once: delivered offsets are also committed once this many messages were delivered since the last commit, so that a high rate does not leave a whole interval to redeliver after a crash (0: by time only)'),
     'transaction-timeout-ms': z
       .number()
       .int()
@@ -113,11 +119,15 @@ export const kafkaSource: SourceSpec<typeof config> = {
     // interval; one commit at a time, and an offset leaves `delivered` only once it is committed
     // (a commit retried through a broker outage must not land after a newer one)
     const delivered = new Map<string, { topic: string; partition: number; next: bigint }>();
+    const commitEvery = options['commit-interval-messages'];
     let commitTimer: ReturnType<typeof setTimeout> | undefined;
     let committing: Promise<void> = Promise.resolve();
+    /** Messages delivered since the last commit began (commit-interval-messages). */
+    let deliveredSinceCommit = 0;
     const commitOnce = async () => {
       clearTimeout(commitTimer);
       commitTimer = undefined;
+      deliveredSinceCommit = 0;
       if (delivered.size === 0) return;
       const offsets = [...delivered.values()];
       const started = performance.now();
@@ -174,7 +184,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
      * it outlives the batch's records and messages, which then die young instead of waiting for
      * the outputs' round trip to the broker.
      */
-    const acknowledgement = (topic: string, partition: number, next: bigint, highWatermark: bigint, membership: GroupMembership | undefined) => {
+    const acknowledgement = (topic: string, partition: number, next: bigint, highWatermark: bigint, membership: GroupMembership | undefined, messages: number) => {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
       const settled = new Promise<void>((resolved, rejected) => {
@@ -228,8 +238,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
         if ((delivered.get(lane)?.next ?? -1n) < next) delivered.set(lane, { topic, partition, next });
         metrics.lag(topic, partition, highWatermark, next);
         // while closing, commit before the handler returns: kafkajs leaves the group right after
+        deliveredSinceCommit += messages;
         if (options['commit-interval-ms'] === 0) await commitDelivered();
-        else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
+        else if (commitEvery > 0 && deliveredSinceCommit >= commitEvery) {
+          deliveredSinceCommit = 0; // one commit asked for these, not one per batch until it starts
+          void commitDelivered();
+        } else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
         pending--;
         resolve();
       };
@@ -240,7 +254,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       const { topic, partition, records, highWatermark } = fetched;
       if (records.length === 0) return;
       metrics.lag(topic, partition, highWatermark, records[0]!.offset);
-      const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership);
+      const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership, records.length);
       const receivedAt = performance.now();
       const messages: InputMessage[] = records.map((r) => ({
         value: r.value ?? EMPTY,
