@@ -2,11 +2,14 @@
 // core; its offsets are committed only after the flow has delivered every message of it (outputs
 // and dead letters acknowledged by the broker): at-least-once.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SluiceError } from '../../errors.ts';
 import type { SourceSpec } from '../../pipeline/component.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
+import { persistentInstanceId } from './instance-id.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
@@ -53,6 +56,13 @@ const config = z
       .min(0)
       .default(5000)
       .describe('at-least-once: delivered offsets are also committed once this many messages were delivered since the last commit, so that a high rate does not leave a whole interval to redeliver after a crash (0: by time only)'),
+    'state-dir': z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'exactly-once without instance-id (platformatic): the directory keeping the generated instance id across restarts (a file per group), so that a restart aborts the transaction its predecessor left open at once; relative to the configuration file; default: sluice/ in the system temp directory',
+      ),
     'transaction-timeout-ms': z
       .number()
       .int()
@@ -103,7 +113,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
     // own: of its instance-id, which a restart keeps (registering it aborts what the last run left
     // open), else of this run
     const staticId = options['instance-id'];
-    const instanceId = staticId ?? randomUUID();
+    const kept = staticId === undefined && context.delivery === 'exactly-once' && transport.fencesByGroup
+      ? persistentInstanceId(resolve(context.baseDir, options['state-dir'] ?? join(tmpdir(), 'sluice')), groupId)
+      : undefined;
+    const instanceId = staticId ?? kept?.id ?? randomUUID();
     const producers = new Map<string, TransactionalProducer>();
     const producerFor = (topic: string, partition: number) => {
       const id = transport.fencesByGroup ? `${groupId}-${instanceId}` : `${groupId}-${topic}-${partition}`;
@@ -111,7 +124,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       if (!producer) {
         producer = transport.transactionalProducer(id, { transactionTimeoutMs: options['transaction-timeout-ms'] });
         producers.set(id, producer);
-        context.logger.info({ flow: context.flow, transactionalId: id }, 'transactional producer');
+        context.logger.info({ flow: context.flow, transactionalId: id, ...(kept ? { keptFromLastRun: kept.reused } : {}) }, 'transactional producer');
       }
       return [id, producer] as const;
     };
@@ -301,6 +314,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         await Promise.all([...producers.values()].map((p) => p.close()));
         await admin?.close();
         await consumer.close();
+        kept?.release();
         stopped = true;
         notify();
       },
