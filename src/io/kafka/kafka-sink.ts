@@ -1,6 +1,7 @@
 // kafka sink: output records (or dead letters) to a topic; a write resolves when the brokers
 // acknowledged every message, which is what lets the source commit.
 import { z } from 'zod';
+import { SluiceError } from '../../errors.ts';
 import type { SinkSpec } from '../../pipeline/component.ts';
 import type { OutboundMessage, Sink } from '../../pipeline/types.ts';
 import { connectionFields, transportFor } from './connection.ts';
@@ -42,6 +43,17 @@ async function writeDeadLetters(producer: Producer, topic: string, batch: readon
   }
 }
 
+/** Outputs: one the topic refuses as too large cannot be delivered at all, and the flow fails saying so. */
+async function writeOutputs(producer: Producer, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
+  try {
+    await producer.send(topic, batch);
+  } catch (error) {
+    if (!(error instanceof MessageTooLarge)) throw error;
+    const largest = batch.reduce((max, m) => Math.max(max, m.value.length), 0);
+    throw new SluiceError('SLC_IO', `outputs are more than ${topic} accepts (max.message.bytes; the largest of the batch: ${largest} bytes): the flow cannot deliver them`, { cause: error });
+  }
+}
+
 export const kafkaSink: SinkSpec<typeof config> = {
   kind: 'kafka',
   summary: 'Produces records to a Kafka topic; a write resolves once the brokers acknowledged it.',
@@ -57,7 +69,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
     return {
       encoding: options.encoding,
       transactional: { topic: options.topic, compression: options.compression, ...(role === 'dead-letter' ? { deadLetters: true } : {}) },
-      write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : producer.send(options.topic, batch)),
+      write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : writeOutputs(producer, options.topic, batch)),
       close: () => producer.close(),
     };
   },

@@ -13,7 +13,8 @@
 //     order, byte for byte; each invalid input has its dead letter with the verdict's reason;
 //   - exactly-once commits with at most a few refused transactions (the oversized letters);
 //   - the counts of each outcome are printed.
-// Then a batch stuck in a stage (an enrichment service that never answers): /readyz 503 naming the
+// An output larger than its topic accepts (a valid message, incompressible): the flow fails within
+// seconds, exit 70, naming the topic, in both modes. Then a batch stuck in a stage (an enrichment service that never answers): /readyz 503 naming the
 // flow and the partition after max-stall-ms, sluice_flow_stalled 1, one log line, exit 70 after
 // stall-timeout-ms; and SIGTERM with a stuck batch: exit 70 after shutdown-timeout-ms naming what
 // was left undelivered, which a restart delivers.
@@ -22,7 +23,7 @@
 // `pendingInputs` and run only with SLUICE_HOSTILE_PENDING=1 (the integrator removes the guard once
 // the fixes are merged).
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -239,7 +240,7 @@ hostile.after(async () => {
   else if (state.dir) console.log(`  kept ${state.dir} (the processors' logs)`);
 });
 
-const TESTS = 5;
+const TESTS = 6;
 
 hostile('the hostile inputs are on the input topic, each batch with its codec (multi-megabyte batches by kcat)', async () => {
   state.input = unique('in');
@@ -363,6 +364,54 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
     state.passed++;
   });
 }
+
+hostile('an output larger than its topic accepts: the flow fails fast and says so (exit 70), in both modes', async () => {
+  const input = unique('big-in');
+  const output = unique('big-out');
+  const dlq = unique('big-dlq');
+  state.topics.push(input, output, dlq);
+  await state.admin!.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '10000' }] },
+      { topic: dlq, numPartitions: 1 },
+    ],
+  });
+  // valid, and incompressible: no codec brings it under the output topic's limit
+  const file = join(state.dir, 'big.lines');
+  writeFileSync(file, `${JSON.stringify({ id: 'big', s: randomBytesHex(20_000) })}\n`);
+  kcat(['-P', '-t', input, '-l', file]);
+  for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+    const config = join(state.dir, `big-${delivery}.conf`);
+    const log = join(state.dir, `big-${delivery}.log`);
+    writeFileSync(
+      config,
+      [
+        `log { level = info, destination = "${log}" }`,
+        'progress = off',
+        'observe.http.port = 0',
+        'flows.big {',
+        `  delivery = ${delivery}`,
+        `  rules = ${JSON.stringify(RULES)}`,
+        `  source { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${input}", group-id = "${unique(`big-${delivery}`)}" }`,
+        `  sink { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${output}" }`,
+        `  dead-letter { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${dlq}" }`,
+        '}',
+      ].join('\n') + '\n',
+    );
+    const processor = new Processor(config, log);
+    state.processors.push(processor);
+    const exit = await Promise.race([processor.exited, sleep(60_000).then(() => ({ code: null, signal: null }))]);
+    assert.is(exit.code, 70, `${delivery}: exit 70\n${processor.explain()}`);
+    assert.match(processor.stderr, `more than ${output} accepts`, `${delivery}: the error names the topic`);
+    assert.not.match(processor.stderr, 'internal fault', `${delivery}: a named failure, not an internal fault`);
+    console.log(`  ${delivery}: exit 70 ${Date.now() - processor.startedAt} ms after the start: ${processor.stderr.trim().split('\n').at(-1)!.slice(0, 200)}`);
+  }
+  state.passed++;
+});
+
+const randomBytesHex = (bytes: number) => randomBytes(bytes / 2).toString('hex');
 
 /** An HTTP server that takes requests and never answers them; counts them. */
 async function silentServer(): Promise<{ port: number; requests: () => number }> {
