@@ -33,7 +33,7 @@ if (ownBroker && run('bash', ['scripts/kafka.sh', 'start', '--purge'], env) !== 
 // a full run runs these Kafka suites a second time on the other client (the transport conformance
 // suite covers both by itself; crash, groups and broker-restart run on the default one only)
 const otherClient = { SLUICE_KAFKA_CLIENT: 'kafkajs' };
-const otherClientSuites = 'io/kafka/(flows|interop|exactly-once)\\.test\\.ts$';
+const otherClientSuites = 'io/kafka/(flows|interop|exactly-once|hostile)\\.test\\.ts$';
 let status;
 try {
   const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -61,8 +61,13 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   }
   const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
   const stopProgress = showProgress ? startProgress(supervisor.stats) : undefined;
+  const shutdownTimeoutMs = config.settings['shutdown-timeout-ms'];
+  let stopping = false;
   const stop = () => {
-    logger.info('stopping: finishing the batches in flight');
+    if (stopping) return;
+    stopping = true;
+    logger.info({ shutdownTimeoutMs }, 'stopping: finishing the batches in flight');
+    if (shutdownTimeoutMs > 0) setTimeout(() => shutdownTimedOut(logger, shutdownTimeoutMs, supervisor.undelivered()), shutdownTimeoutMs).unref();
     void supervisor.stop();
   };
   process.once('SIGINT', stop);
@@ -84,6 +89,19 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   process.stdout.write(formatSummary(summaries));
   if (options.summaryJson) writeFileSync(options.summaryJson, `${JSON.stringify(summaries, null, 2)}\n`);
   return 0;
+}
+
+/**
+ * The drain outlasted shutdown-timeout-ms: exit now, naming what was left undelivered. Its offsets
+ * were not committed, so a restart reads it again: nothing is lost.
+ */
+function shutdownTimedOut(logger: ReturnType<typeof createLogger>, timeoutMs: number, undelivered: readonly string[]): never {
+  const what = undelivered.length > 0 ? undelivered.join('; ') : 'no batch in flight (closing the clients took the time)';
+  const message = `shutdown not finished after shutdown-timeout-ms (${timeoutMs} ms): exiting; left undelivered, read again on restart: ${what}`;
+  logger.error({ undelivered }, message);
+  logger.flush();
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exit(EXIT_INTERNAL);
 }
 
 async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {

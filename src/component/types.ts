@@ -68,6 +68,8 @@ export interface TopicSend {
   readonly topic: string;
   readonly messages: readonly OutboundMessage[];
   readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /** Dead letters: one the topic refuses as too large may lose its value (never the batch). */
+  readonly deadLetters?: boolean;
 }
 
 export type Delivery = 'at-least-once' | 'exactly-once';

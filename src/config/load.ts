@@ -44,6 +44,10 @@ export interface CheckedFlow {
   readonly deadlineMs: number | undefined;
   /** Batches being processed or delivered at once. */
   readonly maxInFlight: number;
+  /** A lane with work and no progress for this long: not ready. */
+  readonly maxStallMs: number;
+  /** Stalled this long: the flow fails (0: never). */
+  readonly stallTimeoutMs: number;
   readonly nodes: readonly CheckedNode[];
 }
 
@@ -189,6 +193,8 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
     delivery: flow.delivery,
     deadlineMs: flow['deadline-ms'],
     maxInFlight: flow['max-in-flight'],
+    maxStallMs: flow['max-stall-ms'],
+    stallTimeoutMs: flow['stall-timeout-ms'],
     nodes,
   };
 }
@@ -204,6 +210,8 @@ function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Reco
       validator: t.validator,
       delivery: t.delivery,
       'max-in-flight': t.maxInFlight,
+      'max-stall-ms': t.maxStallMs,
+      'stall-timeout-ms': t.stallTimeoutMs,
       ...(t.deadlineMs !== undefined ? { 'deadline-ms': t.deadlineMs } : {}),
       rules: t.rules,
       source: view(t.nodes.find((n) => n.role === 'source')!),
@@ -215,6 +223,7 @@ function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Reco
   const view = redactSecrets({
     log: settings.log,
     progress: settings.progress,
+    'shutdown-timeout-ms': settings['shutdown-timeout-ms'],
     observe: settings.observe,
     ...(settings.kafka ? { kafka: settings.kafka } : {}),
     services: settings.services,

@@ -51,6 +51,18 @@ export const flow = z.strictObject({
     .min(1)
     .optional()
     .describe('Latency budget from receipt: a record past it is not sent to a stage that calls out (E_DEADLINE)'),
+  'max-stall-ms': z
+    .number()
+    .int()
+    .min(100)
+    .default(60_000)
+    .describe('A lane (Kafka partition) with messages waiting and nothing delivered for this long (transactions aborting, a batch stuck) makes /readyz fail naming the flow, sets sluice_flow_stalled and logs once'),
+  'stall-timeout-ms': z
+    .number()
+    .int()
+    .min(0)
+    .default(300_000)
+    .describe('A flow stalled this long fails (exit 70, the reason logged) so that its orchestrator restarts it, as Kafka Streams does after task.timeout.ms; 0: never'),
   delivery: z
     .enum(['at-least-once', 'exactly-once'])
     .default('at-least-once')
@@ -112,6 +124,12 @@ export const flowName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is
 
 export const root = z.strictObject({
   log: log.prefault({}),
+  'shutdown-timeout-ms': z
+    .number()
+    .int()
+    .min(0)
+    .default(25_000)
+    .describe('On SIGTERM or SIGINT, the batches in flight are delivered and committed for at most this long; then the process exits 70 naming what was left undelivered (its offsets are not committed: a restart reads it again). Keep it below the orchestrator\'s grace period (30 s on Kubernetes); 0: wait for ever'),
   progress: z.enum(['auto', 'on', 'off']).default('auto').describe('Live progress on a terminal (auto: when stderr is a TTY)'),
   observe: observe.prefault({}).describe('Metrics and health endpoints of `sluice run`'),
   kafka: kafka.optional().describe('The Kafka cluster of this environment, for `sluice topics` and `sluice produce`'),

@@ -29,6 +29,7 @@ export const METRICS = {
   sluice_stage_messages_out_total: { type: 'counter', help: 'Records a stage passed on to the next one (or the sink)', labels: ['flow', 'stage'] },
   sluice_stage_duration_seconds: { type: 'histogram', help: 'Time a record spent in a stage (for enrichment: waiting included), sampled: one record in 16', labels: ['flow', 'stage'] },
   sluice_end_to_end_latency_seconds: { type: 'histogram', help: 'From the hand-over by the source to the acknowledged write, per written record', labels: ['flow'] },
+  sluice_flow_stalled: { type: 'gauge', help: 'Lanes (Kafka partitions) of the flow with messages waiting and nothing delivered for max-stall-ms (0: the flow makes progress)', labels: ['flow'] },
   sluice_core_batch_duration_seconds: { type: 'histogram', help: 'WebAssembly core time (validation and extraction) per batch', labels: ['flow'] },
   sluice_kafka_consumer_lag: { type: 'gauge', help: 'Log end offset minus the next offset to deliver, per partition, as of the last fetch (the figure KEDA scales on)', labels: ['flow', 'topic', 'partition'] },
   sluice_kafka_partitions_assigned: { type: 'gauge', help: 'Partitions assigned to this member of the consumer group', labels: ['flow'] },

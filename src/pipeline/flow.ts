@@ -18,6 +18,8 @@ import { DEFAULT_STATE_DIR, openFlowStore } from '../state/local.ts';
 import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from '../component/rules.ts';
+import { untilInterrupted } from './interruptible.ts';
+import { StallWatch } from './stall-watch.ts';
 import { HttpService } from '../io/http/service.ts';
 import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
 import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
@@ -82,6 +84,9 @@ export class Flow {
   /** Records that entered the stages: one in STAGE_TIMING_SAMPLE is timed. */
   #staged = 0;
   readonly #readiness: Readiness;
+  readonly #watch: StallWatch;
+  /** Fails the run under way (set while it runs). */
+  #failRun: (error: unknown) => void = () => undefined;
   #stopping = false;
 
   constructor(parts: {
@@ -120,6 +125,13 @@ export class Flow {
     this.#counts = new FlowCounts(this.stats, this.#metrics, this.#stageMetrics);
     this.#timeStages = parts.metrics.served;
     this.#readiness = parts.metrics.readiness;
+    this.#watch = new StallWatch({
+      flow: this.name,
+      limits: parts.topology,
+      logger: this.#logger,
+      gauge: parts.metrics.gauge('sluice_flow_stalled').labels(this.name),
+      fail: (error) => this.#failRun(error),
+    });
   }
 
   /** A stage's name without the flow's (`content.drop-drafts` -> `drop-drafts`; validation: `validate`): the flow is a label of its own. */
@@ -260,17 +272,18 @@ export class Flow {
   }
 
   /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
-  async #deliver(batch: Acknowledgement, { outputs, letters, receivedAt }: Delivered): Promise<void> {
+  async #deliver(batch: Acknowledgement, { outputs, letters, receivedAt }: Delivered): Promise<boolean> {
     if (batch.deliverAtomically) {
       const sends = [{ ...this.#sink.transactional!, messages: outputs }];
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
-      if (!(await batch.deliverAtomically(sends))) return; // aborted: nothing was written
+      if (!(await batch.deliverAtomically(sends))) return false; // aborted: nothing was written
     } else {
       // outputs and dead letters go to different topics: both requests in flight at once
       await Promise.all([outputs.length > 0 && this.#sink.write(outputs), letters.length > 0 && this.#deadLetters!.write(letters)]);
       await batch.done(); // only now: every output and dead letter of the batch is acknowledged
     }
     this.#counts.delivered(receivedAt, performance.now());
+    return true;
   }
 
   /** Runs until the source ends (or `stop` is called), then closes the sinks. */
@@ -282,27 +295,45 @@ export class Flow {
     const inFlight = new Set<Promise<void>>();
     const lastOfLane = new Map<string, Promise<void>>();
     let failure: { error: unknown } | undefined;
-    const stopped = this.#readiness.flowRunning(() => (this.#stopping ? `flow ${this.name}: stopping` : undefined));
+    let interrupt!: () => void;
+    const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+    this.#failRun = (error) => {
+      failure ??= { error };
+      interrupt();
+    };
+    const watch = this.#watch;
+    const stopWatching = watch.start();
+    const stopped = this.#readiness.flowRunning(() => (this.#stopping ? `flow ${this.name}: stopping` : watch.problem()));
     try {
-      for await (const { messages, lane = '', ...acknowledgement } of this.#source) {
+      for await (const { messages, lane = '', ...acknowledgement } of untilInterrupted(this.#source, interrupted)) {
         // kept until delivery: the acknowledgement, not the messages (they die young)
+        watch.handedOver(lane, messages.length, messages[0]?.origin);
         const processed = this.#processBatch(messages);
         const settled: Promise<void> = Promise.all([processed, lastOfLane.get(lane)])
-          .then(([delivery]) => (failure ? undefined : this.#deliver(acknowledgement, delivery)))
-          .catch((error: unknown) => void (failure ??= { error }))
+          .then(([delivery]) => (failure ? false : this.#deliver(acknowledgement, delivery)))
+          .then(
+            (delivered) => watch.settled(lane, delivered),
+            (error: unknown) => {
+              watch.settled(lane, false);
+              this.#failRun(error);
+            },
+          )
           .finally(() => {
             inFlight.delete(settled);
             if (lastOfLane.get(lane) === settled) lastOfLane.delete(lane);
           });
         lastOfLane.set(lane, settled);
         inFlight.add(settled);
-        while (inFlight.size >= this.#maxInFlight) await Promise.race(inFlight);
+        while (inFlight.size >= this.#maxInFlight && !failure) await Promise.race([interrupted, ...inFlight]);
         if (failure) throw failure.error;
       }
-      await Promise.all(inFlight);
+      await Promise.race([interrupted, Promise.all(inFlight)]);
       if (failure) throw failure.error;
     } finally {
-      await Promise.all(inFlight);
+      // a failed flow does not wait for its batches in flight: one may be stuck for good
+      if (!failure) await Promise.all(inFlight);
+      stopWatching();
+      this.#failRun = () => undefined;
       stopped();
       this.stats.endedAt = performance.now();
       this.#failures.flush();
@@ -313,6 +344,11 @@ export class Flow {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#source.close();
+  }
+
+  /** What was handed over and not delivered yet, in words (a shutdown that ran out of time says it). */
+  undelivered(): string[] {
+    return this.#watch.undelivered();
   }
 }
 

@@ -55,7 +55,7 @@ export function flowFingerprint(topology: FlowTopology): string {
 }
 
 /** Settings a running process keeps until its next start (the logger and local services are made once). */
-const startOnlySettings = ['log', 'progress', 'local-services'] as const;
+const startOnlySettings = ['log', 'progress', 'local-services', 'shutdown-timeout-ms'] as const;
 
 /** Owns the flows of a run: starts them, swaps them on reload, stops them. */
 export class FlowSupervisor {
@@ -127,6 +127,11 @@ export class FlowSupervisor {
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.allSettled([...this.#members.values()].filter((m) => m.done && !m.ended).map((m) => (m.halted ??= m.flow.stop())));
+  }
+
+  /** What the flows were handed and have not delivered yet, in words. */
+  undelivered(): string[] {
+    return [...this.#members.values()].flatMap((m) => m.flow.undelivered());
   }
 
   /** Loads the configuration again and swaps what changed; reloads run one at a time. */

@@ -45,6 +45,10 @@ export interface FlowTopology {
   readonly deadlineMs: number | undefined;
   /** Batches being processed or delivered at once. */
   readonly maxInFlight: number;
+  /** A lane with work and no progress for this long: not ready. */
+  readonly maxStallMs: number;
+  /** Stalled this long: the flow fails (0: never). */
+  readonly stallTimeoutMs: number;
   readonly nodes: readonly TopologyNode[];
 }
 
@@ -91,6 +95,8 @@ export function topologyOf(checked: CheckedFlow, services: Readonly<Record<strin
     delivery: checked.delivery,
     deadlineMs: checked.deadlineMs,
     maxInFlight: checked.maxInFlight,
+    maxStallMs: checked.maxStallMs,
+    stallTimeoutMs: checked.stallTimeoutMs,
     nodes,
   };
 }
@@ -107,6 +113,7 @@ export function describe(topologies: readonly FlowTopology[]): string {
   for (const t of topologies) {
     lines.push(`Flow ${t.flow}${t.enabled ? '' : ' (disabled)'}: ${t.delivery}, invalid messages -> ${validateSettings(t)['on-invalid']}`);
     lines.push(`    max-in-flight = ${t.maxInFlight}`);
+    lines.push(`    max-stall-ms = ${t.maxStallMs}`, `    stall-timeout-ms = ${t.stallTimeoutMs}`);
     if (t.deadlineMs !== undefined) lines.push(`    deadline-ms = ${t.deadlineMs}`);
     const width = Math.max(...t.nodes.map((n) => n.name.length));
     for (const node of t.nodes) {

@@ -1,10 +1,13 @@
 // kafka sink: output records (or dead letters) to a topic; a write resolves when the brokers
 // acknowledged every message, which is what lets the source commit.
 import { z } from 'zod';
+import { SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SinkSpec } from '../../component/spec.ts';
 import type { OutboundMessage, Sink } from '../../component/types.ts';
 import { transportFor } from './connection.ts';
+import { withoutValue } from './oversized-letters.ts';
+import { produceChunks } from './produce-chunks.ts';
 import { MessageTooLarge, type Producer } from './transport.ts';
 
 const config = z.strictObject({
@@ -17,26 +20,38 @@ const config = z.strictObject({
   idempotent: z.boolean().default(false).describe('Idempotent producer (no duplicates from producer retries)'),
 });
 
-const EMPTY = new Uint8Array(0);
-
 /**
  * Dead letters the topic refuses as too large keep their headers (reason, source coordinates,
  * where the original still is) and lose their value, marked so: a failure must not stop the flow.
+ * Sent chunk by chunk (one produce request each, as the producer would cut them): a chunk refused
+ * was not written at all, and only its letters are sent again one by one (no duplicates).
  */
 async function writeDeadLetters(producer: Producer, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
+  for (const chunk of produceChunks(batch)) {
+    try {
+      await producer.send(topic, chunk);
+    } catch (error) {
+      if (!(error instanceof MessageTooLarge)) throw error;
+      for (const letter of chunk) {
+        try {
+          await producer.send(topic, [letter]);
+        } catch (single) {
+          if (!(single instanceof MessageTooLarge)) throw single;
+          await producer.send(topic, [withoutValue(letter, topic)]);
+        }
+      }
+    }
+  }
+}
+
+/** Outputs: one the topic refuses as too large cannot be delivered at all, and the flow fails saying so. */
+async function writeOutputs(producer: Producer, topic: string, batch: readonly OutboundMessage[]): Promise<void> {
   try {
     await producer.send(topic, batch);
   } catch (error) {
     if (!(error instanceof MessageTooLarge)) throw error;
-    for (const letter of batch) {
-      try {
-        await producer.send(topic, [letter]);
-      } catch (single) {
-        if (!(single instanceof MessageTooLarge)) throw single;
-        const note = `${letter.value.length} bytes, more than ${topic} accepts: the original is at the source coordinates`;
-        await producer.send(topic, [{ ...letter, value: EMPTY, headers: { ...letter.headers, 'sluice.value-omitted': note } }]);
-      }
-    }
+    const largest = batch.reduce((max, m) => Math.max(max, m.value.length), 0);
+    throw new SluiceError('SLC_IO', `outputs are more than ${topic} accepts (max.message.bytes; the largest of the batch: ${largest} bytes): the flow cannot deliver them`, { cause: error });
   }
 }
 
@@ -54,8 +69,8 @@ export const kafkaSink: SinkSpec<typeof config> = {
     });
     return {
       encoding: options.encoding,
-      transactional: { topic: options.topic, compression: options.compression },
-      write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : producer.send(options.topic, batch)),
+      transactional: { topic: options.topic, compression: options.compression, ...(role === 'dead-letter' ? { deadLetters: true } : {}) },
+      write: (batch) => (role === 'dead-letter' ? writeDeadLetters(producer, options.topic, batch) : writeOutputs(producer, options.topic, batch)),
       close: () => producer.close(),
     };
   },

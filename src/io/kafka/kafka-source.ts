@@ -2,12 +2,16 @@
 // core; its offsets are committed only after the flow has delivered every message of it (outputs
 // and dead letters acknowledged by the broker): at-least-once.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SourceSpec } from '../../component/spec.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../component/types.ts';
 import { transportFor } from './connection.ts';
+import { persistentInstanceId } from './instance-id.ts';
+import { commitFitting, topicLimits } from './oversized-letters.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
 
 const config = z
@@ -48,6 +52,19 @@ const config = z
       .min(0)
       .default(1000)
       .describe('at-least-once: delivered offsets are committed this often (0: after every batch, a round trip each); a crash redelivers at most this much'),
+    'commit-interval-messages': z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe('at-least-once: delivered offsets are also committed once this many messages were delivered since the last commit, so that a high rate does not leave a whole interval to redeliver after a crash (0: by time only)'),
+    'state-dir': z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'exactly-once without instance-id (platformatic): the directory keeping the generated instance id across restarts (a file per group), so that a restart aborts the transaction its predecessor left open at once; relative to the configuration file; default: sluice/ in the system temp directory',
+      ),
     'transaction-timeout-ms': z
       .number()
       .int()
@@ -98,7 +115,10 @@ export const kafkaSource: SourceSpec<typeof config> = {
     // own: of its instance-id, which a restart keeps (registering it aborts what the last run left
     // open), else of this run
     const staticId = options['instance-id'];
-    const instanceId = staticId ?? randomUUID();
+    const kept = staticId === undefined && context.delivery === 'exactly-once' && transport.fencesByGroup
+      ? persistentInstanceId(resolve(context.baseDir, options['state-dir'] ?? join(tmpdir(), 'sluice')), groupId)
+      : undefined;
+    const instanceId = staticId ?? kept?.id ?? randomUUID();
     const producers = new Map<string, TransactionalProducer>();
     const producerFor = (topic: string, partition: number) => {
       const id = transport.fencesByGroup ? `${groupId}-${instanceId}` : `${groupId}-${topic}-${partition}`;
@@ -106,7 +126,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       if (!producer) {
         producer = transport.transactionalProducer(id, { transactionTimeoutMs: options['transaction-timeout-ms'] });
         producers.set(id, producer);
-        context.logger.info({ flow: context.flow, transactionalId: id }, 'transactional producer');
+        context.logger.info({ flow: context.flow, transactionalId: id, ...(kept ? { keptFromLastRun: kept.reused } : {}) }, 'transactional producer');
       }
       return [id, producer] as const;
     };
@@ -114,11 +134,15 @@ export const kafkaSource: SourceSpec<typeof config> = {
     // interval; one commit at a time, and an offset leaves `delivered` only once it is committed
     // (a commit retried through a broker outage must not land after a newer one)
     const delivered = new Map<string, { topic: string; partition: number; next: bigint }>();
+    const commitEvery = options['commit-interval-messages'];
     let commitTimer: ReturnType<typeof setTimeout> | undefined;
     let committing: Promise<void> = Promise.resolve();
+    /** Messages delivered since the last commit began (commit-interval-messages). */
+    let deliveredSinceCommit = 0;
     const commitOnce = async () => {
       clearTimeout(commitTimer);
       commitTimer = undefined;
+      deliveredSinceCommit = 0;
       if (delivered.size === 0) return;
       const offsets = [...delivered.values()];
       const started = performance.now();
@@ -156,6 +180,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
     };
     let pending = 0; // batches handed over and not yet delivered
     let admin: Admin | undefined;
+    const limitOf = topicLimits(() => (admin ??= transport.admin()));
     /**
      * exactly-once: the first batch of a partition (for this producer) waits until the partition's
      * transactional producer is registered, which fences a previous owner and settles its open
@@ -174,7 +199,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
      * it outlives the batch's records and messages, which then die young instead of waiting for
      * the outputs' round trip to the broker.
      */
-    const acknowledgement = (topic: string, partition: number, next: bigint, highWatermark: bigint, membership: GroupMembership | undefined) => {
+    const acknowledgement = (topic: string, partition: number, next: bigint, highWatermark: bigint, membership: GroupMembership | undefined, messages: number) => {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
       const settled = new Promise<void>((resolved, rejected) => {
@@ -187,7 +212,16 @@ export const kafkaSource: SourceSpec<typeof config> = {
         const [id, producer] = producerFor(topic, partition);
         const started = performance.now();
         try {
-          await producer.commitBatch(sends, { topic, partition, next }, groupId, membership);
+          const input = { topic, partition, next };
+          await commitFitting(sends, {
+            commit: (fitting) => producer.commitBatch(fitting, input, groupId, membership),
+            limitOf,
+            input,
+            onRefused: (omitting) => {
+              metrics.transactionsAborted.inc();
+              context.logger.warn({ flow: context.flow, topic, partition, omitting }, 'transaction refused as too large: trying again with dead letters without their values');
+            },
+          });
           metrics.transactionsCommitted.inc();
           metrics.transactionDuration.record((performance.now() - started) / 1000);
           metrics.lag(topic, partition, highWatermark, next);
@@ -210,6 +244,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
           }
           context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
           reject(error);
+          // a batch that can never be delivered fails the flow instead of coming back for ever
+          if (error instanceof SluiceError) throw error;
           return false;
         }
       };
@@ -217,8 +253,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
         if ((delivered.get(lane)?.next ?? -1n) < next) delivered.set(lane, { topic, partition, next });
         metrics.lag(topic, partition, highWatermark, next);
         // while closing, commit before the handler returns: kafkajs leaves the group right after
+        deliveredSinceCommit += messages;
         if (options['commit-interval-ms'] === 0) await commitDelivered();
-        else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
+        else if (commitEvery > 0 && deliveredSinceCommit >= commitEvery) {
+          deliveredSinceCommit = 0; // one commit asked for these, not one per batch until it starts
+          void commitDelivered();
+        } else commitTimer ??= setTimeout(() => void commitDelivered(), options['commit-interval-ms']);
         pending--;
         resolve();
       };
@@ -229,7 +269,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       const { topic, partition, records, highWatermark } = fetched;
       if (records.length === 0) return;
       metrics.lag(topic, partition, highWatermark, records[0]!.offset);
-      const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership);
+      const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership, records.length);
       const receivedAt = performance.now();
       const messages: InputMessage[] = records.map((r) => ({
         value: r.value ?? EMPTY,
@@ -276,6 +316,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         await Promise.all([...producers.values()].map((p) => p.close()));
         await admin?.close();
         await consumer.close();
+        kept?.release();
         stopped = true;
         notify();
       },

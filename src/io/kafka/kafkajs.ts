@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.ts';
 import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
 import { registerCodecs } from './codecs.ts';
+import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport, type NewTopic,
@@ -21,7 +22,7 @@ import {
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
-const { CompressionTypes, Kafka, logLevel, Partitioners } = kafkajs;
+const { CompressionTypes, ConfigResourceTypes, Kafka, logLevel, Partitioners } = kafkajs;
 type LogLevel = (typeof logLevel)[keyof typeof logLevel];
 
 const COMPRESSION: Record<Compression, (typeof CompressionTypes)[keyof typeof CompressionTypes]> = {
@@ -201,12 +202,14 @@ class KafkajsProducerAdapter implements Producer {
   }
 
   async #send(topic: string, messages: readonly ProducedRecord[]): Promise<void> {
-    await this.#producer.send({
-      topic,
-      acks: this.#options.acks,
-      compression: COMPRESSION[this.#options.compression],
-      messages: toKafkajsMessages(messages),
-    });
+    for (const chunk of produceChunks(messages)) {
+      await this.#producer.send({
+        topic,
+        acks: this.#options.acks,
+        compression: COMPRESSION[this.#options.compression],
+        messages: toKafkajsMessages(chunk),
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -249,13 +252,14 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
     const transaction = await this.#producer.transaction();
     try {
       for (const { topic, messages, compression } of sends) {
-        if (messages.length === 0) continue;
-        await transaction.send({
-          topic,
-          acks: -1,
-          compression: COMPRESSION[compression],
-          messages: toKafkajsMessages(messages),
-        });
+        for (const chunk of messages.length === 0 ? [] : produceChunks(messages)) {
+          await transaction.send({
+            topic,
+            acks: -1,
+            compression: COMPRESSION[compression],
+            messages: toKafkajsMessages(chunk),
+          });
+        }
       }
       await transaction.sendOffsets({
         consumerGroupId: groupId,
@@ -265,6 +269,7 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       if (FENCED.has((error as { type?: string }).type ?? '')) throw new ProducerFenced((error as Error).message, { cause: error });
+      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLarge((error as Error).message, { cause: error });
       throw error;
     }
   }
@@ -288,6 +293,12 @@ class KafkajsAdminAdapter implements Admin {
     const [offsets] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
     const found = offsets?.partitions.find((p) => p.partition === partition);
     return found ? BigInt(found.offset) : -1n;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    await this.#connected;
+    const { resources } = await this.#admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+    return Number(resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
   }
 
   async createTopics(topics: readonly NewTopic[]): Promise<string[]> {

@@ -115,7 +115,11 @@ export interface ProducedRecord extends Omit<OutboundMessage, 'value'> {
 }
 
 export interface Producer {
-  /** Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. */
+  /**
+   * Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. A send
+   * over MAX_CHUNK_BYTES (produce-chunks.ts) goes in several requests, in order, each written or
+   * refused whole: a refusal leaves the chunks before it written and sends none after it.
+   */
   send(topic: string, messages: readonly ProducedRecord[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -163,6 +167,8 @@ export interface PartitionReader {
 export interface Admin {
   /** The group's committed offset (the next to read) for a partition; -1 when none. */
   committedOffset(groupId: string, topic: string, partition: number): Promise<bigint>;
+  /** The largest record batch the topic accepts (its max.message.bytes), in bytes. */
+  maxMessageBytes(topic: string): Promise<number>;
   /** Creates the topics that do not exist yet (with `config`, e.g. cleanup.policy=compact); returns those it created. */
   createTopics(topics: readonly NewTopic[]): Promise<string[]>;
   listTopics(): Promise<string[]>;

@@ -31,7 +31,11 @@
 //      transaction settled (same producer id, a higher epoch) within 15 s of its start.
 //   6. twins (platformatic): a second live processor with the same instance-id: the first stops
 //      (exit 70, the error naming the id), the second runs on.
-//   In 5 and 6 the output is exactly once.
+//   5b. plain restart (platformatic): no instance-id, a state-dir of the run's own; frozen until a
+//      transaction is seen open and SIGKILLed, then started again with the same configuration,
+//      with a 60 s transaction timeout: the successor registers the kept transactional id (a
+//      higher epoch) and its first commit follows within seconds; the figures are printed.
+//   In 5, 5b and 6 the output is exactly once.
 //   7. configuration: `sluice check` rejects exactly-once with a file sink or a file dead-letter
 //      sink (exit 2, naming flows.campaign.delivery), with `read-committed = false` on the source
 //      (exit 2, naming flows.campaign.source.read-committed), and `instance-id` with
@@ -981,6 +985,49 @@ const STATIC_LINES = [
   await waitUntilDone(run, [successor], 120_000);
   assert.equal(await successor.stop('SIGTERM'), { code: 0, signal: null }, successor.explain());
   console.log(`  ${run.name}, ${elapsed(run)}: ${summaries(run)}`);
+  verifyExactlyOnce(run);
+});
+
+(KAFKA_CLIENT === 'platformatic' ? test : eo.skip)('no instance-id: SIGKILLed with a transaction open and started again plainly, the successor keeps the generated instance id (state-dir) and aborts the open transaction within seconds (transaction timeout 60 s); output exactly once', async () => {
+  const lines = [`flows.campaign.source.state-dir = "${join(state.dir, 'plain-restart-state')}"`, 'flows.campaign.source.transaction-timeout-ms = 60000'];
+  const { run, victim, check, fail, gone } = runWithVictim('plain-restart', 60_000, lines);
+  await waitFor('the processor assigned all partitions, some input committed', async () => {
+    check();
+    return victim.assigned()?.length === PARTITIONS && [...(await inputProgress(state.admin!, run.group, run.input)).committed.values()].some((o) => o > 0);
+  }, 60_000, 20).catch(fail);
+  const ids = victim.transactionalIds();
+  assert.is(ids.length, 1, `one transactional id\n${explainAll(run)}`);
+  const id = ids[0]!;
+  const backlog = async () => {
+    const { ends, committed } = await inputProgress(state.admin!, run.group, run.input);
+    return [...ends].reduce((sum, [p, end]) => sum + end - committed.get(p)!, 0);
+  };
+  const { open } = await freezeWithTransactionOpen(run, victim, [id], check, backlog);
+  gone();
+  assert.equal(await victim.stop('SIGKILL'), { code: null, signal: 'SIGKILL' }, victim.explain());
+  const restartedAt = Date.now();
+  const successor = startProcessor(run);
+  let settled: TransactionState | undefined;
+  await waitFor('the open transaction settled', async () => {
+    check();
+    settled = await describeOne(id);
+    return !/^(Ongoing|Prepare)/.test(settled.state) || settled.epoch > open.epoch;
+  }, 90_000, 20).catch(fail);
+  const settledIn = Date.now() - restartedAt;
+  const committedOutputs = async () => (await inputProgress(state.admin!, run.group, run.input)).committed;
+  const before = await committedOutputs();
+  await waitFor('the successor committed a batch', async () => {
+    check();
+    const now = await committedOutputs();
+    return [...now].some(([p, o]) => o > before.get(p)!);
+  }, 90_000, 20).catch(fail);
+  const firstCommitIn = Date.now() - restartedAt;
+  console.log(`  ${run.name}: ${open.id} settled ${settledIn} ms after the restart (${showTransaction(settled!)}); the successor's first commit ${firstCommitIn} ms after`);
+  assert.equal(successor.transactionalIds(), [id], 'the successor registered the kept transactional id');
+  assert.ok(settled!.epoch > open.epoch, `the successor's registration bumped the epoch (${open.epoch} -> ${settled!.epoch})`);
+  assert.ok(settledIn < 15_000, `the open transaction settled in ${settledIn} ms, not at the 60 s transaction timeout`);
+  await waitUntilDone(run, [successor], 120_000);
+  assert.equal(await successor.stop('SIGTERM'), { code: 0, signal: null }, successor.explain());
   verifyExactlyOnce(run);
 });
 

@@ -1,5 +1,5 @@
 // The @platformatic/kafka admin adapter: committed offsets, topics.
-import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
+import { Admin as PlatformaticAdmin, ConfigResourceTypes } from '@platformatic/kafka';
 import type { Admin, NewTopic } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
@@ -18,6 +18,12 @@ export class PlatformaticAdminAdapter implements Admin {
     const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [partition] }] }], requireStable: true });
     const found = group?.topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionIndex === partition);
     return found && found.committedOffset >= 0n ? found.committedOffset : -1n;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    await this.#ready();
+    const [described] = await this.#admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['max.message.bytes'] }] });
+    return Number(described?.configs.find((c) => c.name === 'max.message.bytes')?.value);
   }
 
   async createTopics(topics: readonly NewTopic[]): Promise<string[]> {

@@ -2,6 +2,7 @@
 // as the library takes them, and the Java client's partitioner.
 import { Buffer } from 'node:buffer';
 import { type MessageToProduce, Producer as PlatformaticProducer } from '@platformatic/kafka';
+import { produceChunks } from '../produce-chunks.ts';
 import { MessageTooLarge, type ProducedRecord, type Producer, type ProducerOptions } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
@@ -89,7 +90,9 @@ export class PlatformaticProducerAdapter implements Producer {
   async send(topic: string, messages: readonly ProducedRecord[]): Promise<void> {
     if (messages.length === 0) return;
     await this.#ready();
-    const send = () => this.#producer.send({ messages: toMessages(topic, messages), acks: this.#options.acks, compression: this.#options.compression });
+    const send = async () => {
+      for (const chunk of produceChunks(messages)) await this.#producer.send({ messages: toMessages(topic, chunk), acks: this.#options.acks, compression: this.#options.compression });
+    };
     try {
       if (this.#options.idempotent) {
         const sent = this.#previous.then(send, send);

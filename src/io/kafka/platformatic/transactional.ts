@@ -3,7 +3,8 @@
 // group dropped cannot commit, so one transactional producer serves every partition of a consumer.
 import { type Consumer as PlatformaticConsumer, type Message, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import type { OutboundMessage, TopicSend } from '../../../component/types.ts';
-import { type GroupMembership, ProducerFenced, type TopicPartition, type TransactionalProducer } from '../transport.ts';
+import { produceChunks } from '../produce-chunks.ts';
+import { type GroupMembership, MessageTooLarge, ProducerFenced, type TopicPartition, type TransactionalProducer } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 import { partitioner, toMessages } from './producer.ts';
 
@@ -128,7 +129,7 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
     }
     try {
       for (const [topic, { messages, compression }] of byTopic) {
-        await transaction.send({ messages: toMessages(topic, messages), acks: -1, compression });
+        for (const chunk of produceChunks(messages)) await transaction.send({ messages: toMessages(topic, chunk), acks: -1, compression });
       }
       // the offsets are checked against the group generation the batches were fetched in (KIP-447);
       // the library takes them in the shape of a consumed message: the last offset of the batch
@@ -142,6 +143,7 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
       const aborted = await transaction.abort().then(() => true, () => false);
       // a producer whose transaction is neither committed nor aborted is no use any more
       if (!aborted || hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
       throw error;
     }
   }
