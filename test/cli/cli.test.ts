@@ -550,6 +550,25 @@ test('validate --schema applies the rules', () => {
   assert.equal(validateLines(allGood), [[good, 'ok']]);
 });
 
+test('validate --schema: a rule failure names the keyword in the schema, and each failed branch of an anyOf', () => {
+  const schema = file('target.schema.json', JSON.stringify({
+    properties: { target: { anyOf: [{ type: 'string' }, { type: 'object', required: ['id'] }] }, count: { type: 'integer' } },
+  }));
+  const wrongType = file('count.json', '{"count":"3"}');
+  const noBranch = file('target.json', '{"target":{"name":"x"}}');
+  const r = sluice('validate', '--schema', schema, '--raw', wrongType, noBranch);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines[0], [wrongType, 'invalid', 'E_TYPE at /count (schema /properties/count/type): must be integer']);
+  assert.equal(lines[1], [
+    noBranch,
+    'invalid',
+    'E_ANY_OF at /target (schema /properties/target/anyOf): must match a schema in anyOf'
+      + '; branch 0: E_TYPE at /target (schema /properties/target/anyOf/0/type): must be string'
+      + "; branch 1: E_REQUIRED at /target/id (schema /properties/target/anyOf/1/required): must have required property 'id'",
+  ]);
+});
+
 test('validate --schema: a number of 130,000 digits under numeric rules gets its verdict (exit 1, not 70)', () => {
   const schema = file('s.json', JSON.stringify({ type: 'number', maximum: 10 }));
   const huge = file('n.json', `1${'0'.repeat(130_000)}`);
