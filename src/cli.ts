@@ -2,8 +2,9 @@
 // The `sluice` command. Exit codes: 0 success; 1 `validate` found invalid messages; 2 a broken
 // configuration or command line; 70 a flow failed (a named I/O failure, or an internal fault).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { bundleRules, RulesReferenceError } from './config/rules.ts';
 import { loadConfig, resourcesOf } from './pipeline/load.ts';
 import { compileSchema, type BranchVerdict } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
@@ -112,6 +113,13 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
+    }
+    // sibling schema files it $refs, relative to it, as a flow's rules-file
+    try {
+      schema = bundleRules(schema, resolve(options.schema));
+    } catch (cause) {
+      if (!(cause instanceof RulesReferenceError)) throw cause;
+      throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
     }
   }
   const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
