@@ -112,16 +112,16 @@ function ruleVerdict(error: ErrorObject): Verdict {
 const isBranching = (error: ErrorObject) => error.keyword === 'anyOf' || error.keyword === 'oneOf';
 
 /**
- * The verdict of ajv's errors (allErrors off): a failed anyOf/oneOf comes after its branches'
- * errors, so the first error is a branch's when an anyOf/oneOf around it failed; the outermost
- * such is the verdict, with the first error of each branch (as the core gives them).
+ * The verdict of ajv's errors (allErrors off): validation stops at the first failure, so a failed
+ * anyOf/oneOf is the last error (before the "if" errors of the if/then around it), after its
+ * branches' errors; it is the verdict, with the first error of each branch (as the core gives
+ * them). Otherwise the first error is the verdict.
  */
 function failureVerdict(errors: readonly ErrorObject[]): Verdict {
   const first = errors[0]!;
-  let top = isBranching(first) ? first : undefined;
-  for (const error of errors) {
-    if (isBranching(error) && first.schemaPath.startsWith(`${error.schemaPath}/`) && (!top || error.schemaPath.length < top.schemaPath.length)) top = error;
-  }
+  let last = errors.length - 1;
+  while (last > 0 && errors[last]!.keyword === 'if') last--;
+  const top = isBranching(errors[last]!) ? errors[last]! : undefined;
   if (!top) return ruleVerdict(first);
   const verdict = ruleVerdict(top);
   const prefix = `${top.schemaPath}/`;
