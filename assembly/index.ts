@@ -1,9 +1,9 @@
 // The Sluice core: exports called by src/core/. Integers in, verdict records out (layout.ts).
 import { CODE_COUNT } from './codes';
 import { configureRegex } from './regex';
-import { configureScanner, configureTape, outStride, scanMessage, setTapeBase } from './scanner';
+import { configureScanner, outStride, scanMessage } from './scanner';
 
-export { configureTape, setTapeBase };
+export { configureTape, explainBranch, setTapeBase } from './scanner';
 
 /** First free byte after the module's static data: where src/core/ lays out the arena. */
 export function heapBase(): usize {

@@ -1452,6 +1452,11 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
       }
     }
   }
+  return writeRecord(record, pathStart);
+}
+
+/** Writes the verdict of the evaluation just run to `record`; returns the next free error-path entry. */
+function writeRecord(record: usize, pathStart: i32): i32 {
   store<u32>(record + O_FLAGS, 0);
   if (err != 0) {
     store<i32>(record + O_CODE, err);
@@ -1475,4 +1480,31 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
   store<i32>(record + O_PATH_LEN, 0);
   store<u32>(record + O_NODE, 0);
   return pathStart;
+}
+
+/**
+ * Why a branch of a failed anyOf/oneOf failed: re-scans the message (rebuilding its tape), then
+ * evaluates `branch` alone on the value at byte `offset`, writing its first failure to `record`
+ * with a path relative to that value. Runs for failed messages only, on request.
+ */
+export function explainBranch(at: usize, len: u32, record: usize, pathStart: i32, branch: usize, offset: u32): void {
+  scanMessage(at, len, record, pathStart);
+  if (!taping || err != 0) return;
+  const target = at + <usize>offset;
+  let t = tapeBase;
+  while (t < tapeTop && <usize>load<u32>(t + TP_START) != target) t += TAPE_SIZE;
+  if (t >= tapeTop) return;
+  err = 0;
+  rule = 0;
+  usedJs = false;
+  depth = 0;
+  seenTop = seenBase;
+  pathTop = pathStart;
+  evalDepth = 0;
+  quiet = 0;
+  marks = 0;
+  scope = 0;
+  scratchTop = (tapeTop + 3) & ~(<usize>3);
+  evalNode(branch, t);
+  writeRecord(record, pathStart);
 }

@@ -1,4 +1,6 @@
-// Core micro benchmark: the same corpus, the same process, every case side by side.
+// Core micro benchmark: the same corpus, the same process, every case side by side: per flow its
+// shipped corpus and a well-formed-only one; JSON.parse with ajv and with the other JS validators
+// (bench/js-validators.ts; not in --quick runs), the core's bare scan (schema true), the core.
 //   npm run bench:core [-- --mb 8 --rounds 15 --warmup 5 | --quick] [--out FILE]
 // One iteration = one pass over a flow's whole corpus. The cases alternate round by round (a burst
 // of load from elsewhere on a shared machine then hits every case alike, so the ratios between
@@ -17,7 +19,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { compileSchema } from '../src/index.ts';
 import { packageRoot } from '../src/package-root.ts';
-import { buildCorpus, type Corpus } from './corpus.ts';
+import { buildCorpus, type Corpus, WELL_FORMED } from './corpus.ts';
+import { CFWORKER_CASE, HYPERJUMP_CASE, loadJsValidators, type JsValidators } from './js-validators.ts';
 import { resultHeader } from './meta.ts';
 import { loadSimdjson, type SimdjsonPeer } from './simdjson/peer.ts';
 
@@ -44,6 +47,8 @@ export const CORE_CASE = 'core validate + extract';
 export const AJV_CASE = 'JSON.parse + ajv';
 export const SIMDJSON_PARSE_CASE = 'simdjson-wasm parse';
 export const SIMDJSON_EXTRACT_CASE = 'simdjson-wasm parse + extract';
+/** The core's well-formedness scan alone (the schema `true`, nothing extracted): its bare scan rate. */
+export const SCAN_CASE = 'core scan only (schema true)';
 
 interface CaseResult {
   flow: string;
@@ -99,17 +104,24 @@ function compileCore(corpus: Corpus) {
   return compileSchema(corpus.schema, { extract: corpus.extract, assertFormats: true });
 }
 
-function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined): void {
+function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsValidators): void {
   const validator = compileCore(corpus);
   const ajv = compileAjv(corpus.schema);
   const verdicts = validator.validateBatch(corpus.messages);
   let mismatches = 0;
+  const peerDisagreements = new Map(Object.keys(peers.check).map((name) => [name, 0]));
+  peers.activate();
   corpus.messages.forEach((message, i) => {
     let reference: boolean;
+    let parsed: unknown;
     try {
-      reference = ajv(JSON.parse(strict.decode(message))) as boolean;
+      parsed = JSON.parse(strict.decode(message));
+      reference = ajv(parsed) as boolean;
     } catch {
       reference = false;
+    }
+    if (parsed !== undefined) {
+      for (const [name, check] of Object.entries(peers.check)) if (check(parsed) !== reference) peerDisagreements.set(name, peerDisagreements.get(name)! + 1);
     }
     const verdict = verdicts[i]!;
     if (verdict.ok !== reference && !ON_PURPOSE.has(verdict.code)) {
@@ -132,6 +144,8 @@ function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined): void {
     }
     if (mismatches > 0) throw new Error(`${corpus.flow}: ${mismatches} simdjson verdicts differ from JSON.parse: no figures for an incorrect parser`);
   }
+  // the other validators' rows are figures of their own verdicts: a disagreement with ajv is reported, not fatal
+  for (const [name, count] of peerDisagreements) if (count > 0) console.log(`${corpus.flow}: ${name} disagrees with ajv on ${count} of ${corpus.messages.length} messages`);
   const invalid = verdicts.filter((v) => !v.ok).length;
   console.log(`${corpus.flow}: ${corpus.messages.length} messages, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${((100 * invalid) / corpus.messages.length).toFixed(1)} % invalid; gate passed`);
 }
@@ -150,11 +164,12 @@ function median(sorted: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined): { results: CaseResult[]; ratios: Ratio[] } {
+function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsValidators): { results: CaseResult[]; ratios: Ratio[] } {
   const { messages, schema } = corpus;
   const decoder = new TextDecoder();
   const ajv = compileAjv(schema);
   const validator = compileCore(corpus);
+  const scan = compileSchema(true);
   let sink = 0; // keeps results alive so nothing is optimised away
   const cases: Record<string, () => void> = {
     'TextDecoder only': () => {
@@ -178,6 +193,13 @@ function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined): { results:
         }
       }
     },
+    [SCAN_CASE]: () => {
+      for (let start = 0; start < messages.length; ) {
+        const count = scan.check(messages, start);
+        for (let i = 0; i < count; i++) sink += scan.ok(i) ? 1 : 0;
+        start += count;
+      }
+    },
     'core copy-only floor': () => {
       for (let start = 0; start < messages.length; start += 1024) sink += validator.copyOnly(messages.slice(start, start + 1024));
     },
@@ -190,6 +212,18 @@ function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined): { results:
       }
     },
   };
+  for (const [name, check] of Object.entries(peers.check)) {
+    cases[name] = () => {
+      peers.activate();
+      for (const m of messages) {
+        try {
+          sink += check(JSON.parse(decoder.decode(m))) ? 1 : 0;
+        } catch {
+          sink += 2;
+        }
+      }
+    };
+  }
   if (simdjson) {
     cases[SIMDJSON_PARSE_CASE] = () => {
       for (let start = 0; start < messages.length; ) {
@@ -243,7 +277,7 @@ function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined): { results:
   // Ratios from CPU time, which a busy machine's other processes do not inflate as they do wall
   // time: one per round from two passes run back to back, then the median.
   const core = cpu.get(CORE_CASE)!;
-  const ratios = [AJV_CASE, SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]
+  const ratios = [AJV_CASE, CFWORKER_CASE, HYPERJUMP_CASE, SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]
     .filter((peer) => cpu.has(peer))
     .map((peer) => {
       const paired = cpu.get(peer)!.map((ms, round) => ms / core[round]!);
@@ -256,7 +290,8 @@ const results: CaseResult[] = [];
 const ratios: Ratio[] = [];
 const skipped: { case: string; reason: string }[] = [];
 let simdjsonImplementation: string | undefined;
-for (const flow of ['content', 'campaign', 'campaign-keywords']) {
+// each flow's corpus, then its well-formed-only one (no syntax errors, the same share of rule failures)
+for (const flow of ['content', 'campaign', 'campaign-keywords'].flatMap((f) => [f, `${f}${WELL_FORMED}`])) {
   const corpus = buildCorpus(flow, config.mb * (1 << 20));
   const peer = loadSimdjson(corpus.extract, corpus.messages.reduce((max, m) => Math.max(max, m.length), 0));
   const simdjson = 'skipped' in peer ? undefined : peer;
@@ -265,8 +300,10 @@ for (const flow of ['content', 'campaign', 'campaign-keywords']) {
     console.log(`simdjson-wasm rows skipped: ${peer.skipped}`);
   }
   simdjsonImplementation ??= simdjson?.implementation;
-  gate(corpus, simdjson);
-  const measured = measure(corpus, simdjson);
+  // (not in a --quick run: the gate checks the core's ratios, and these rows are the slowest)
+  const peers: JsValidators = config.quick ? { check: {}, activate: () => {} } : await loadJsValidators(corpus.schema);
+  gate(corpus, simdjson, peers);
+  const measured = measure(corpus, simdjson, peers);
   results.push(...measured.results);
   ratios.push(...measured.ratios);
 }
@@ -286,6 +323,7 @@ console.table(
   }),
 );
 for (const r of ratios) console.log(`${r.flow}: ${CORE_CASE} is ${r.speedup.toFixed(2)}x ${r.peer}`);
+for (const r of results.filter((x) => x.case === SCAN_CASE)) console.log(`${r.flow}: the core's bare scan runs ${r.megabytesPerSecond.toFixed(0)} MB/s (${(r.nanosecondsPerMessage).toFixed(0)} ns a message)`);
 if (config.injectDelayNs > 0) console.log(`note: ${config.injectDelayNs} ns a message injected into "${CORE_CASE}" (SLUICE_BENCH_INJECT_DELAY_NS)`);
 mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(

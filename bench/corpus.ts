@@ -1,7 +1,8 @@
 // The core benchmark corpus: several MB of distinct messages per flow, derived deterministically
 // from the samples — valid lines re-serialised with fresh ids, shuffled key order, minified or
 // pretty, escapes and non-ASCII kept; the samples' invalid lines (every failure kind) kept as-is,
-// so 5–10 % of the corpus is invalid.
+// so 5–10 % of the corpus is invalid. The well-formed variant of each (`<flow>/well-formed`) keeps
+// only the invalid lines JSON.parse accepts: no syntax error, the same share of rule failures.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prng as random } from '../scripts/support/random.ts';
@@ -83,11 +84,30 @@ function splitLines(bytes: Buffer): Buffer[] {
   return out;
 }
 
+/** The suffix of a flow's well-formed-only corpus. */
+export const WELL_FORMED = '/well-formed';
+
+/** Failures a well-formed corpus leaves out: JSON.parse accepts them, but they are limits or the core's strictness, not rules. */
+const NOT_RULES = new Set(['E_DUPLICATE_KEY', 'E_DEPTH', 'E_SIZE']);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function wellFormed(line: Buffer): boolean {
+  try {
+    JSON.parse(strictUtf8.decode(line));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `targetBytes` of distinct messages for `flow`: content, campaign, or campaign-keywords (the
- * campaign messages under CAMPAIGN_KEYWORDS_SCHEMA).
+ * campaign messages under CAMPAIGN_KEYWORDS_SCHEMA); with the WELL_FORMED suffix, only messages
+ * JSON.parse accepts (the rule failures among the samples' invalid lines as the invalid share).
  */
-export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
+export function buildCorpus(name: string, targetBytes = 8 << 20): Corpus {
+  const onlyWellFormed = name.endsWith(WELL_FORMED);
+  const flow = onlyWellFormed ? name.slice(0, -WELL_FORMED.length) : name;
   const keywords = flow === 'campaign-keywords';
   const source = keywords ? 'campaign' : flow;
   const schema = keywords
@@ -101,7 +121,7 @@ export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
     if (line.length > 64 * 1024) return; // the two E_SIZE lines would dominate the byte count
     const outcome = JSON.parse(expected[i]!) as { ok: boolean; reason?: string };
     if (outcome.ok || outcome.reason === 'E_LOOKUP_MISS') valid.push(JSON.parse(line.toString('utf8')));
-    else invalid.push(line);
+    else if (!onlyWellFormed || (wellFormed(line) && !NOT_RULES.has(outcome.reason ?? ''))) invalid.push(line);
   });
   const next = random(flow === 'content' ? 1 : keywords ? 3 : 2);
   const encoder = new TextEncoder();
@@ -123,5 +143,5 @@ export function buildCorpus(flow: string, targetBytes = 8 << 20): Corpus {
     messages.push(message);
     bytes += message.length;
   }
-  return { flow, schema, extract: EXTRACT[flow]!, messages, bytes };
+  return { flow: name, schema, extract: EXTRACT[flow]!, messages, bytes };
 }

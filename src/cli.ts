@@ -2,10 +2,11 @@
 // The `sluice` command. Exit codes: 0 success; 1 `validate` found invalid messages; 2 a broken
 // configuration or command line; 70 a flow failed (a named I/O failure, or an internal fault).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { bundleRules, RulesReferenceError } from './config/rules.ts';
 import { loadConfig, resourcesOf } from './pipeline/load.ts';
-import { compileSchema } from './core/validator.ts';
+import { compileSchema, type BranchVerdict } from './core/validator.ts';
 import type { JsonSchema } from './core/compile.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { SluiceError } from './errors.ts';
@@ -115,6 +116,14 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   return 0;
 }
 
+/** One line: code, instance path (or byte), the keyword's schema location, message; then each failed branch of an anyOf/oneOf. */
+function describeFailure(failure: { code: string; message: string; path?: string; offset?: number; keywordLocation?: string; branches?: readonly BranchVerdict[] }): string {
+  const where = failure.path !== undefined ? ` at ${failure.path || '(root)'}` : failure.offset !== undefined ? ` at byte ${failure.offset}` : '';
+  const keyword = failure.keywordLocation !== undefined ? ` (schema ${failure.keywordLocation || '(root)'})` : '';
+  const branches = (failure.branches ?? []).map((b) => `; branch ${b.branch}: ${b.ok ? 'matches' : describeFailure(b)}`).join('');
+  return `${failure.code}${where}${keyword}: ${failure.message}${branches}`;
+}
+
 function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): number {
   let schema: JsonSchema = true;
   if (options.schema) {
@@ -122,6 +131,13 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
+    }
+    // sibling schema files it $refs, relative to it, as a flow's rules-file
+    try {
+      schema = bundleRules(schema, resolve(options.schema));
+    } catch (cause) {
+      if (!(cause instanceof RulesReferenceError)) throw cause;
+      throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
     }
   }
   const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
@@ -137,8 +153,7 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
     if (verdict.ok) process.stdout.write(`${file}\tok\n`);
     else {
       invalid++;
-      const where = verdict.path !== undefined ? ` at ${verdict.path || '(root)'}` : verdict.offset !== undefined ? ` at byte ${verdict.offset}` : '';
-      process.stdout.write(`${file}\tinvalid\t${verdict.code}${where}: ${verdict.message}\n`);
+      process.stdout.write(`${file}\tinvalid\t${describeFailure(verdict)}\n`);
     }
   }
   return invalid > 0 ? EXIT_INVALID : 0;

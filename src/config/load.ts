@@ -10,6 +10,7 @@ import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
+import { bundleRules, RulesReferenceError } from './rules.ts';
 import { literalSecrets, redactSecrets } from './secrets.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
@@ -93,6 +94,11 @@ class Problems {
     return dirname(this.#hocon.fileOf(path));
   }
 
+  /** The file that sets a key. */
+  fileOf(path: readonly PropertyKey[]): string {
+    return this.#hocon.fileOf(path);
+  }
+
   add(path: readonly PropertyKey[], message: string): void {
     this.list.push(this.at(path, message));
   }
@@ -134,12 +140,26 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
     problems.add(path, 'give exactly one of: rules (an inline JSON Schema), rules-file (a .json file)');
     return undefined;
   }
-  if (flow.rules !== undefined) return flow.rules as JsonSchema;
-  const file = resolve(problems.dirOf([...path, 'rules-file']), flow['rules-file']!);
+  let rules: JsonSchema;
+  let file: string;
+  if (flow.rules !== undefined) {
+    rules = flow.rules as JsonSchema;
+    file = problems.fileOf([...path, 'rules']);
+  } else {
+    file = resolve(problems.dirOf([...path, 'rules-file']), flow['rules-file']!);
+    try {
+      rules = JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+    } catch (error) {
+      problems.add([...path, 'rules-file'], `cannot read a JSON Schema from ${file}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+  const listed = flow.schemas.map((schema, i) => resolve(problems.dirOf([...path, 'schemas', i]), schema));
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+    return bundleRules(rules, file, listed);
   } catch (error) {
-    problems.add([...path, 'rules-file'], `cannot read a JSON Schema from ${file}: ${(error as Error).message}`);
+    if (!(error instanceof RulesReferenceError)) throw error;
+    problems.add([...path, flow.rules !== undefined ? 'rules' : 'rules-file'], error.message);
     return undefined;
   }
 }

@@ -33,7 +33,11 @@ export const flow = z.strictObject({
     .union([z.boolean(), z.record(z.string(), z.unknown())])
     .optional()
     .describe('The validation rules: a JSON Schema (the subset the core runs)'),
-  'rules-file': z.string().optional().describe('A .json file holding the rules (relative to the configuration file)'),
+  'rules-file': z.string().optional().describe('A .json file holding the rules (relative to the configuration file); its $refs may name sibling schema files, relative to it'),
+  schemas: z
+    .array(z.string())
+    .default([])
+    .describe('Schema files (relative to the configuration file) whose $id the rules may $ref; resolved when the configuration loads'),
   limits: limits.prefault({}),
   stages: z.array(component).default([]).describe('Run in order after validation'),
   sink: component.describe('Where records go'),

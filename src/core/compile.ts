@@ -238,6 +238,8 @@ class Compiler {
   readonly #anchors = new Map<string, unknown>();
   readonly #indexed = new Map<object, Indexed>();
   readonly #nodes = new Map<object, RuleNode>();
+  /** The URI of the rules' own document (its `$id`, else the default): locations in it are plain pointers. */
+  readonly #rootDocument: string;
 
   readonly #assertFormats: boolean;
   /** The document uses unevaluated*: `additionalProperties: true` then evaluates (annotates) members. */
@@ -256,6 +258,7 @@ class Compiler {
     this.#annotations = /"unevaluated(Properties|Items)"/.test(text);
     this.#dynamic = /"\$(dynamicRef|recursiveRef)"/.test(text);
     this.#index(root, DEFAULT_BASE);
+    this.#rootDocument = isPlainObject(root) ? (this.#indexed.get(root)?.base ?? DEFAULT_BASE) : DEFAULT_BASE;
     for (const [uri, document] of Object.entries(options.schemas ?? {})) {
       const base = resolveUri(uri, DEFAULT_BASE);
       if (base === undefined) schemaError('#', `schemas: ${JSON.stringify(uri)} is not a URI`);
@@ -331,7 +334,7 @@ class Compiler {
         target = (container as Record<string, unknown>)[segment];
         if (isPlainObject(target)) targetBase = this.#indexed.get(target)?.base ?? targetBase;
       }
-      return { schema: target, base: targetBase, location: `${document === DEFAULT_BASE ? '' : document}#${fragment}` };
+      return { schema: target, base: targetBase, location: `${document === this.#rootDocument ? '' : document}#${fragment}` };
     }
     const anchored = this.#anchors.get(uri);
     if (anchored === undefined) schemaError(location, `"$ref" ${JSON.stringify(ref)} does not resolve (no anchor ${uri})`);
@@ -398,7 +401,7 @@ class Compiler {
       else {
         const candidates = (this.#dynamicAnchors.get(name) ?? []).map((anchored) => {
           const anchoredBase = this.#indexed.get(anchored as object)?.base ?? DEFAULT_BASE;
-          return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === DEFAULT_BASE ? '' : anchoredBase}#${name}`, anchoredBase) };
+          return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) };
         });
         this.#extension(node).dynamic = { fallback, candidates };
       }

@@ -15,7 +15,7 @@ import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram, type Draft, type JsonSchema } from './compile.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
-import type { MessageValidator, ValidatorOptions, Verdict } from './validator.ts';
+import { MAX_BRANCHES, type BranchVerdict, type MessageValidator, type ValidatorOptions, type Verdict } from './validator.ts';
 
 /** Messages per `check`, as the core's crossings. */
 const CHUNK = 1024;
@@ -106,7 +106,37 @@ function ruleVerdict(error: ErrorObject): Verdict {
   let path = error.instancePath;
   if (error.keyword === 'required') path += `/${escapeToken(String(error.params.missingProperty))}`;
   else if (error.keyword === 'additionalProperties') path += `/${escapeToken(String(error.params.additionalProperty))}`;
-  return { ok: false, code: AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE', message: error.message ?? error.keyword, path };
+  return { ok: false, code: AJV_KEYWORD_CODES[error.keyword] ?? 'E_TYPE', message: error.message ?? error.keyword, path, keywordLocation: decodeURIComponent(error.schemaPath.replace(/^#/, '').replace(/\/false schema$/, '')) };
+}
+
+const isBranching = (error: ErrorObject) => error.keyword === 'anyOf' || error.keyword === 'oneOf';
+
+/**
+ * The verdict of ajv's errors (allErrors off): validation stops at the first failure, so a failed
+ * anyOf/oneOf is the last error (before the "if" errors of the if/then around it), after its
+ * branches' errors; it is the verdict, with the first error of each branch (as the core gives
+ * them). Otherwise the first error is the verdict.
+ */
+function failureVerdict(errors: readonly ErrorObject[]): Verdict {
+  const first = errors[0]!;
+  let last = errors.length - 1;
+  while (last > 0 && errors[last]!.keyword === 'if') last--;
+  const top = isBranching(errors[last]!) ? errors[last]! : undefined;
+  if (!top) return ruleVerdict(first);
+  const verdict = ruleVerdict(top);
+  const prefix = `${top.schemaPath}/`;
+  const byBranch = new Map<number, BranchVerdict>();
+  for (const error of errors) {
+    if (!error.schemaPath.startsWith(prefix)) continue;
+    const branch = Number(error.schemaPath.slice(prefix.length).split('/')[0]);
+    if (byBranch.has(branch) || branch >= MAX_BRANCHES) continue;
+    const { code, message, path, keywordLocation } = ruleVerdict(error);
+    byBranch.set(branch, { branch, ok: false, code, message, path, keywordLocation });
+  }
+  const passing = top.keyword === 'oneOf' && Array.isArray(top.params.passingSchemas) ? (top.params.passingSchemas as number[]) : [];
+  for (const branch of passing) if (branch < MAX_BRANCHES) byBranch.set(branch, { branch, ok: true, code: 'OK', message: 'matches' });
+  verdict.branches = [...byBranch.values()].sort((a, b) => a.branch - b.branch);
+  return verdict;
 }
 
 /** A compiled schema for one flow; like the core's Validator, one caller at a time. */
@@ -175,7 +205,7 @@ export class JsValidator implements MessageValidator {
       if (!(error instanceof RangeError)) throw error;
       return this.#fail(i, { ok: false, code: 'E_DEPTH', message: `the schema's evaluation ran out of stack in ajv (${error.message})` });
     }
-    if (!valid) return this.#fail(i, ruleVerdict(this.#validate.errors![0]!));
+    if (!valid) return this.#fail(i, failureVerdict(this.#validate.errors!));
     return this.#tokens.map((tokens) => valueAt(document, tokens));
   }
 

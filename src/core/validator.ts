@@ -2,8 +2,8 @@
 // are copied once each into the arena and validated many per call; verdicts are read back from
 // fixed-size records, and only failing messages become objects.
 import { SluiceError } from '../errors.ts';
-import { CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, describeTypes, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
+import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
+import { compileProgram, describeTypes, type Draft, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
 import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
@@ -38,6 +38,15 @@ export interface Verdict {
   message: string;
   /** JSON Pointer of the offending value (rule failures). */
   path?: string;
+  /**
+   * Where the failed keyword is written in the schema (rule failures), as JSON Schema's "basic"
+   * output names it: a JSON Pointer into the rules (`/properties/conversion/then/required`); through
+   * a `$ref`, the keyword where the reference leads (`/$defs/money/required`), prefixed with the
+   * document's URI when that is another document than the rules.
+   */
+  keywordLocation?: string;
+  /** An `anyOf`/`oneOf` failure: each branch's first failure (a passing branch of a `oneOf` says ok), at most MAX_BRANCHES. */
+  branches?: BranchVerdict[];
   /** Byte offset in the message where the failure was found. */
   offset?: number;
   /** Part of this verdict was decided in JS (a pattern outside the core's subset, or a number whose exact value was needed). */
@@ -45,6 +54,20 @@ export interface Verdict {
   /** With `extract`: the span of each extracted value, null when absent. */
   fields?: (FieldSpan | null)[];
 }
+
+/** Why one branch of a failed `anyOf`/`oneOf` did not decide it: its first failure, or ok (a `oneOf` with several passing). */
+export interface BranchVerdict {
+  /** The branch's index in the `anyOf`/`oneOf` array. */
+  branch: number;
+  ok: boolean;
+  code: VerdictCode;
+  message: string;
+  path?: string;
+  keywordLocation?: string;
+}
+
+/** Branches of a failed `anyOf`/`oneOf` a verdict explains: the bound keeps a failure's cost and size small. */
+export const MAX_BRANCHES = 8;
 
 /**
  * What a flow asks of a validator, chunk by chunk: `check` a run of messages, then per message of
@@ -103,6 +126,7 @@ export class Validator implements MessageValidator {
   readonly #stride: number; // i32 words per verdict record
   readonly #records: number;
   readonly #pathOut: number;
+  readonly #explainRecord: number;
   readonly #table: number;
   readonly #input: number;
   #inputCapacity: number;
@@ -151,7 +175,10 @@ export class Validator implements MessageValidator {
     this.#records = at;
     at = align(at + CHUNK * this.#stride * 4, 16);
     this.#pathOut = at;
-    at = align(at + CHUNK * (this.maxDepth + 2) * 8, 16);
+    // (one more message's worth: the path of a branch being explained, src/core/validator.ts #branches)
+    at = align(at + (CHUNK + 1) * (this.maxDepth + 2) * 8, 16);
+    this.#explainRecord = at;
+    at = align(at + this.#stride * 4, 16);
     this.#table = at;
     at = align(at + CHUNK * 8, 16);
     this.#input = at;
@@ -282,6 +309,7 @@ export class Validator implements MessageValidator {
     if (code !== 0 && code < FIRST_RULE_CODE) {
       verdict = { ok: false, code: CODE_NAMES[code]!, message: this.#syntaxMessage(code, i), offset: words[record + 1]! };
     } else if (code !== 0) {
+      const node = this.#program.nodesByAddress.get(words[record + 5]! >>> 0);
       verdict = {
         ok: false,
         code: CODE_NAMES[code]!,
@@ -289,7 +317,11 @@ export class Validator implements MessageValidator {
         path: this.#path(i, words[record + 2]!, words[record + 3]!),
         offset: words[record + 1]!,
       };
-      verdict.message = this.#ruleMessage(verdict.code, words[record + 5]!, verdict.path!);
+      verdict.message = this.#ruleMessage(verdict.code, node, verdict.path!);
+      if (node) {
+        verdict.keywordLocation = keywordLocation(node, verdict.code, this.#program.draft);
+        if (verdict.code === 'E_ANY_OF' || verdict.code === 'E_ONE_OF') verdict.branches = this.#branches(i, node, verdict);
+      }
     } else if (this.extract.length === 0 && (words[record + 4]! & OF_USED_JS) === 0) {
       return OK_VERDICT;
     } else {
@@ -347,8 +379,39 @@ export class Validator implements MessageValidator {
     return SYNTAX_MESSAGES[name] ?? name;
   }
 
-  #ruleMessage(code: VerdictCode, nodeAddress: number, path: string): string {
-    const node = this.#program.nodesByAddress.get(nodeAddress >>> 0);
+  /**
+   * Each branch of the failed anyOf/oneOf at `node`, evaluated alone by the core on the value the
+   * verdict names (it re-scans the message: a failed message's cost, never a valid one's).
+   */
+  #branches(i: number, node: RuleNode, verdict: Verdict): BranchVerdict[] {
+    const list = (verdict.code === 'E_ANY_OF' ? node.ext?.anyOf : node.ext?.oneOf) ?? [];
+    const words = this.#words;
+    const table = (this.#table >> 2) + i * 2;
+    const record = this.#explainRecord >> 2;
+    const pathStart = CHUNK * (this.maxDepth + 2);
+    const branches: BranchVerdict[] = [];
+    for (let b = 0; b < list.length && b < MAX_BRANCHES; b++) {
+      this.#core.explainBranch(words[table]!, words[table + 1]!, this.#explainRecord, pathStart, list[b]!.address, verdict.offset!);
+      const code = words[record]!;
+      if (code === 0) {
+        branches.push({ branch: b, ok: true, code: 'OK', message: 'matches' });
+        continue;
+      }
+      const name = CODE_NAMES[code]!;
+      if (code < FIRST_RULE_CODE) {
+        branches.push({ branch: b, ok: false, code: name, message: this.#syntaxMessage(code, i) });
+        continue;
+      }
+      const failed = this.#program.nodesByAddress.get(words[record + 5]! >>> 0);
+      const path = verdict.path! + this.#path(i, words[record + 2]!, words[record + 3]!);
+      const branch: BranchVerdict = { branch: b, ok: false, code: name, message: this.#ruleMessage(name, failed, path), path };
+      if (failed) branch.keywordLocation = keywordLocation(failed, name, this.#program.draft);
+      branches.push(branch);
+    }
+    return branches;
+  }
+
+  #ruleMessage(code: VerdictCode, node: RuleNode | undefined, path: string): string {
     if (!node) return code;
     switch (code) {
       case 'E_TYPE': return `must be ${describeTypes(node.types)}`;
@@ -392,6 +455,22 @@ export class Validator implements MessageValidator {
 }
 
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The keyword each rule code reports (E_FALSE_SCHEMA: the schema itself; E_UNEVALUATED: the one the node has). */
+const CODE_KEYWORDS: Partial<Record<VerdictCode, string>> = Object.fromEntries(
+  Object.entries(AJV_KEYWORD_CODES).filter(([keyword]) => !['false schema', 'dependencies', 'minContains', 'maxContains', 'unevaluatedItems'].includes(keyword)).map(([keyword, code]) => [code, keyword]),
+);
+
+/** The schema location of the keyword behind `code` at `node` (see Verdict.keywordLocation). */
+export function keywordLocation(node: RuleNode, code: VerdictCode, draft: Draft): string {
+  const at = node.location.startsWith('#') ? node.location.slice(1) : node.location;
+  if (code === 'E_FALSE_SCHEMA') return at;
+  let keyword = CODE_KEYWORDS[code];
+  if (keyword === undefined) return at;
+  if (code === 'E_DEPENDENT_REQUIRED' && draft === 'draft-07') keyword = 'dependencies';
+  else if (code === 'E_UNEVALUATED' && node.ext?.unevaluatedProperties === undefined) keyword = 'unevaluatedItems';
+  return `${at}/${keyword}`;
+}
 const T_INT = 4, T_NUM = 8;
 const F_MINIMUM = 4, F_MAXIMUM = 8, F_EXCL_MINIMUM = 16, F_EXCL_MAXIMUM = 32, F_ENUM = 1024, F_CONST = 2048;
 

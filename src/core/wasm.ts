@@ -18,6 +18,7 @@ export interface CoreExports {
   configureTape(evalRoot: number, evalLimit: number): void;
   setTapeBase(at: number, capacity: number): void;
   validateBatch(table: number, count: number, records: number): number;
+  explainBranch(at: number, length: number, record: number, pathStart: number, branch: number, offset: number): void;
   crossing(count: number): number;
 }
 

@@ -1,11 +1,12 @@
 // A failed message as its dead letter: the original key, value, headers and timestamp, plus
-// headers saying why it failed, where (flow, stage, path and byte of a validation failure) and
+// headers saying why it failed, where (flow, stage; of a validation failure its path, byte, keyword
+// location and the failed branches of an anyOf/oneOf) and
 // where it came from (its source coordinates).
 import type { Headers, InputMessage, Origin, OutboundMessage } from '../component/types.ts';
 import type { Verdict } from '../core/validator.ts';
 
-/** Where in the message a validation failure is: its JSON path and byte offset, when known. */
-export type FailurePlace = Pick<Verdict, 'path' | 'offset'>;
+/** Where a validation failure is: its JSON path and byte offset in the message, the failed keyword's place in the schema, the branches of a failed anyOf/oneOf. */
+export type FailurePlace = Pick<Verdict, 'path' | 'offset' | 'keywordLocation' | 'branches'>;
 
 /** Headers a dead letter carries: why it failed, where, and where it came from; the original ones kept. */
 export function deadLetterHeaders(flow: string, stage: string, message: InputMessage, code: string, text: string, place?: FailurePlace): Headers {
@@ -28,6 +29,10 @@ export function deadLetterHeaders(flow: string, stage: string, message: InputMes
   }
   if (place?.path !== undefined) headers['sluice.path'] = place.path;
   if (place?.offset !== undefined) headers['sluice.offset'] = String(place.offset);
+  if (place?.keywordLocation !== undefined) headers['sluice.keyword-location'] = place.keywordLocation;
+  if (place?.branches !== undefined) {
+    headers['sluice.branches'] = JSON.stringify(place.branches.map(({ branch, ok, code, path, keywordLocation }) => (ok ? { branch, ok } : { branch, code, path, keywordLocation })));
+  }
   return headers;
 }
 

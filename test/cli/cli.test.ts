@@ -550,6 +550,48 @@ test('validate --schema applies the rules', () => {
   assert.equal(validateLines(allGood), [[good, 'ok']]);
 });
 
+test('validate --schema: a rule failure names the keyword in the schema, and each failed branch of an anyOf', () => {
+  const schema = file('target.schema.json', JSON.stringify({
+    properties: { target: { anyOf: [{ type: 'string' }, { type: 'object', required: ['id'] }] }, count: { type: 'integer' } },
+  }));
+  const wrongType = file('count.json', '{"count":"3"}');
+  const noBranch = file('target.json', '{"target":{"name":"x"}}');
+  const r = sluice('validate', '--schema', schema, '--raw', wrongType, noBranch);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines[0], [wrongType, 'invalid', 'E_TYPE at /count (schema /properties/count/type): must be integer']);
+  assert.equal(lines[1], [
+    noBranch,
+    'invalid',
+    'E_ANY_OF at /target (schema /properties/target/anyOf): must match a schema in anyOf'
+      + '; branch 0: E_TYPE at /target (schema /properties/target/anyOf/0/type): must be string'
+      + "; branch 1: E_REQUIRED at /target/id (schema /properties/target/anyOf/1/required): must have required property 'id'",
+  ]);
+});
+
+test('validate --schema: $refs to sibling schema files resolve against the schema file; one that does not is exit 2 naming file and pointer', () => {
+  const refs = join(dir, 'refs');
+  mkdirSync(join(refs, 'shared'), { recursive: true });
+  const schema = join(refs, 'event.schema.json');
+  writeFileSync(schema, JSON.stringify({ properties: { price: { $ref: 'shared/money.json#/$defs/amount' } } }));
+  writeFileSync(join(refs, 'shared', 'money.json'), JSON.stringify({ $defs: { amount: { type: 'object', required: ['currency'] } } }));
+  const good = file('refs-good.json', '{"price":{"currency":"EUR"}}');
+  const bad = file('refs-bad.json', '{"price":{}}');
+  const r = sluice('validate', '--schema', schema, '--raw', good, bad);
+  assert.is(r.status, 1, explain(r));
+  const lines = validateLines(r);
+  assert.equal(lines[0], [good, 'ok']);
+  assert.match(lines[1]![2]!, /^E_REQUIRED at \/price\/currency \(schema file:.*\/refs\/shared\/money\.json#\/\$defs\/amount\/required\)/, explain(r));
+
+  const broken = join(refs, 'broken.schema.json');
+  writeFileSync(broken, JSON.stringify({ properties: { price: { $ref: 'shared/nope.json' } } }));
+  const failed = sluice('validate', '--schema', broken, '--raw', good);
+  assert.is(failed.status, 2, explain(failed));
+  assert.match(failed.stderr, 'broken.schema.json: /properties/price/$ref');
+  assert.match(failed.stderr, 'nope.json');
+  assert.not.match(failed.stderr, /\n\s+at /, 'no stack trace');
+});
+
 test('validate --schema: a number of 130,000 digits under numeric rules gets its verdict (exit 1, not 70)', () => {
   const schema = file('s.json', JSON.stringify({ type: 'number', maximum: 10 }));
   const huge = file('n.json', `1${'0'.repeat(130_000)}`);

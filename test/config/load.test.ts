@@ -11,6 +11,8 @@ import { loadConfig, type SluiceConfig } from '../../src/pipeline/load.ts';
 import { MAX_DEPTH_LIMIT } from '../../src/core/limits.ts';
 import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
+import { compileSchema } from '../../src/core/validator.ts';
+import { JsValidator } from '../../src/core/js-validator.ts';
 import { type FlowTopology, type TopologyNode, validateSettings } from '../../src/pipeline/topology.ts';
 
 /** production.conf also reads the enrichment services' URLs from the environment. */
@@ -797,6 +799,90 @@ test('error: neither rules nor rules-file', async () => {
   const problem = error.problems.find((p) => /^flows\.solo(\.rules|\.rules-file)?$/.test(p.path));
   assert.ok(problem, show(error.problems));
   assert.match(problem.message, 'rules-file');
+});
+
+/** A flow `solo` in its own directory whose rules-file is `rules/r.json`, with `files` (path -> JSON) beside it. */
+function refsLayout(name: string, files: Record<string, unknown>, flowExtra = ''): string {
+  for (const [path, json] of Object.entries(files)) write(JSON.stringify(json), `${name}/${path}`);
+  return write(
+    `flows.solo {
+  ${SOLO_SOURCE}
+  rules-file = "rules/r.json"
+  ${flowExtra}
+  sink { kind = file, path = "out.ndjson" }
+  on-invalid = drop
+}
+`,
+    `${name}/sluice.conf`,
+  );
+}
+
+const MONEY = { type: 'object', required: ['value', 'currency'], properties: { value: { type: 'number' }, currency: { $ref: 'currency.json' } } };
+const CURRENCY = { type: 'string', pattern: '^[A-Z]{3}$' };
+const DEFS = { $id: 'https://example.org/defs.json', $defs: { kind: { enum: ['view', 'click'] } } };
+
+test('rules $ref sibling files (relative to the file holding the $ref) and listed schemas by $id: all resolved at load, one document', async () => {
+  const file = refsLayout('refs', {
+    'rules/r.json': {
+      type: 'object',
+      properties: { price: { $ref: 'shared/money.json' }, kind: { $ref: 'https://example.org/defs.json#/$defs/kind' }, id: { $ref: '#/$defs/id' } },
+      $defs: { id: { type: 'string' } },
+    },
+    'rules/shared/money.json': MONEY,
+    'rules/shared/currency.json': CURRENCY,
+    'defs/defs.json': DEFS,
+  }, 'schemas = ["defs/defs.json"]');
+  const config = await loadConfig(file);
+  const rules = flowOf(config, 'solo').rules;
+  const validators = { core: compileSchema(rules), js: new JsValidator(rules) };
+  const encoder = new TextEncoder();
+  for (const [engine, validator] of Object.entries(validators)) {
+    const verdict = (text: string) => {
+      validator.check([encoder.encode(text)]);
+      return validator.verdict(0);
+    };
+    assert.ok(verdict('{"price":{"value":1,"currency":"EUR"},"kind":"view","id":"a"}').ok, engine);
+    const currency = verdict('{"price":{"value":1,"currency":"eur"}}');
+    assert.is(currency.code, 'E_PATTERN', engine);
+    assert.is(currency.path, '/price/currency', engine);
+    // (the core: the file's URI and the pointer in it; ajv: the reference as written)
+    assert.match(currency.keywordLocation!, engine === 'core' ? /^file:.*\/rules\/shared\/currency\.json#\/pattern$/ : /currency\.json\/pattern$/, `${engine}: ${JSON.stringify(currency)}`);
+    assert.is(verdict('{"price":{"value":1}}').code, 'E_REQUIRED', engine);
+    assert.is(verdict('{"kind":"buy"}').code, 'E_ENUM', engine);
+    assert.equal(verdict('{"id":1}').keywordLocation, '/$defs/id/type', `${engine}: the rules' own keywords stay plain pointers`);
+  }
+});
+
+test('rules without references to other files load unchanged', async () => {
+  const rules = { type: 'object', properties: { id: { $ref: '#/$defs/id' } }, $defs: { id: { type: 'string' } } };
+  const config = await loadConfig(refsLayout('no-refs', { 'rules/r.json': rules }));
+  assert.equal(flowOf(config, 'solo').rules, rules);
+});
+
+test('error: a $ref to a sibling file that does not exist names the rules file and the pointer', async () => {
+  const file = refsLayout('missing-sibling', { 'rules/r.json': { properties: { price: { $ref: 'money.json' } } } });
+  const problem = problemAt(await loadError(file), 'flows.solo.rules-file', file);
+  assert.match(problem.message, join('rules', 'r.json'));
+  assert.match(problem.message, '/properties/price/$ref');
+  assert.match(problem.message, 'money.json');
+});
+
+test('error: a $ref into a sibling file whose pointer does not resolve, and to an $id nothing lists', async () => {
+  const pointer = refsLayout('bad-pointer', {
+    'rules/r.json': { properties: { price: { $ref: 'money.json' } } },
+    'rules/money.json': { properties: { currency: { $ref: '#/$defs/currency' } } },
+  });
+  const problem = problemAt(await loadError(pointer), 'flows.solo.rules-file', pointer);
+  assert.match(problem.message, join('rules', 'money.json'), 'the file holding the $ref');
+  assert.match(problem.message, '/properties/currency/$ref');
+  assert.match(problem.message, 'no /$defs/currency');
+  const unlisted = refsLayout('unlisted', { 'rules/r.json': { properties: { kind: { $ref: 'https://example.org/defs.json#/$defs/kind' } } } });
+  const unknown = problemAt(await loadError(unlisted), 'flows.solo.rules-file', unlisted);
+  assert.match(unknown.message, '/properties/kind/$ref');
+  assert.match(unknown.message, 'https://example.org/defs.json');
+  const inline = write(`flows.solo {\n  ${SOLO_SOURCE}\n  rules { properties { a { "$ref" = "nope.json" } } }\n  sink { kind = file, path = "o.ndjson" }\n  on-invalid = drop\n}\n`);
+  const fromInline = problemAt(await loadError(inline), 'flows.solo.rules', inline);
+  assert.match(fromInline.message, '/properties/a/$ref');
 });
 
 test('error: a rules-file that does not exist (resolved against the overlay)', async () => {

@@ -401,6 +401,7 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
     const first = (src.draft2020 ? ajv2020First : ajvFirst).compile(schema as any);
     const all = (src.draft2020 ? ajv2020All : ajvAll).compile(schema as any);
     const fixed = src.fixed ?? [];
+    const hasRef = JSON.stringify(schema).includes('"$ref"');
     for (let di = 0; di < fixed.length + src.docs; di++) {
       let text: string;
       if (di < fixed.length) text = fixed[di]!;
@@ -453,7 +454,9 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
         continue;
       }
       if (!expected) {
-        // error class: only where it is unambiguous, i.e. ajv (allErrors) finds exactly one error
+        // error class: only where it is unambiguous, i.e. ajv (allErrors) finds exactly one error;
+        // its schema location too, but not through $ref (ajv's schemaPath restarts at "#" inside a
+        // recursive reference's own function, where the core names the keyword in $defs)
         all(parsed);
         if (all.errors && all.errors.length === 1) {
           const e = all.errors[0]!;
@@ -466,6 +469,11 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
             record(
               `error class: core ${r.code}${r.code === code ? ' (path differs)' : ''} / ajv ${code}`,
               `ERROR CLASS MISMATCH (${where})\n  schema=${JSON.stringify(schema)}\n  doc=${text}\n  core=${JSON.stringify(r)}\n  ajv: ${code} at ${JSON.stringify(path)} ${JSON.stringify(e)}`,
+            );
+          } else if (!hasRef && r.keywordLocation !== decodeURIComponent(e.schemaPath.replace(/^#/, '').replace(/\/false schema$/, ''))) {
+            record(
+              'keyword location',
+              `KEYWORD LOCATION MISMATCH (${where})\n  schema=${JSON.stringify(schema)}\n  doc=${text}\n  core=${JSON.stringify(r)}\n  ajv: ${JSON.stringify(e)}`,
             );
           }
         }

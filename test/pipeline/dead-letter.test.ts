@@ -47,7 +47,27 @@ test('a file message: its file and line; no path or offset for a stage failure',
   assert.is(headers['sluice.source.line'], '12');
   assert.is(headers['sluice.path'], undefined);
   assert.is(headers['sluice.offset'], undefined);
+  assert.is(headers['sluice.keyword-location'], undefined);
   assert.is(headers['sluice.source.topic'], undefined);
+});
+
+test('a rule failure: the schema location of its keyword, and the failed branches of an anyOf as JSON', () => {
+  const headers = deadLetterHeaders('campaign', 'campaign.validate', fromFile, 'E_ANY_OF', 'must match a schema in anyOf', {
+    path: '/target',
+    offset: 10,
+    keywordLocation: '/properties/target/anyOf',
+    branches: [
+      { branch: 0, ok: false, code: 'E_TYPE', message: 'must be string', path: '/target', keywordLocation: '/properties/target/anyOf/0/type' },
+      { branch: 1, ok: true, code: 'OK', message: 'matches' },
+    ],
+  });
+  assert.is(headers['sluice.path'], '/target');
+  assert.is(headers['sluice.keyword-location'], '/properties/target/anyOf');
+  assert.equal(JSON.parse(String(headers['sluice.branches'])), [
+    { branch: 0, code: 'E_TYPE', path: '/target', keywordLocation: '/properties/target/anyOf/0/type' },
+    { branch: 1, ok: true },
+  ]);
+  assert.is(deadLetterHeaders('c', 'c.validate', fromFile, 'E_TYPE', 'must be string', { path: '', keywordLocation: '/type' })['sluice.branches'], undefined);
 });
 
 test('loggable origins: bigint offsets as text', () => {
