@@ -1,6 +1,6 @@
 // Memory layout shared with src/core/ (which writes the program and reads the verdicts).
 //
-// The arena, laid out by src/core/arena.ts above __heap_base, never moved once placed:
+// The arena, laid out by src/core/validator.ts above __heap_base, never moved once placed:
 //
 //   +-----------+---------+------------+------------+-----------+-------------+---------+----------...
 //   | rule      | path    | seen-bit   | regex VM   | verdicts  | error paths | message | message
@@ -78,7 +78,7 @@ export const XF_MAX_PROPERTIES: u32 = 8;
 export const XF_MAX_CONTAINS: u32 = 16;
 export const XF_CONTAINS_EVALUATES: u32 = 32; // 2020-12: items matching contains count as evaluated
 
-// formats the core asserts (assembly/formats.ts); src/core/compile.ts FORMATS in the same order
+// formats the core asserts (assembly/formats.ts); src/core/layout.ts FORMATS in the same order
 export const FMT_DATE: u32 = 1;
 export const FMT_TIME: u32 = 2;
 export const FMT_DATE_TIME: u32 = 3;

@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { bundleRules, RulesReferenceError } from './config/rules.ts';
 import { loadConfig, resourcesOf } from './pipeline/load.ts';
 import { compileSchema, type BranchVerdict } from './core/validator.ts';
-import type { JsonSchema } from './core/compile.ts';
+import type { JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { SluiceError } from './errors.ts';
 import { createLogger } from './observe/logger.ts';

@@ -1,7 +1,7 @@
 // What the flow's rules say about a field: used by stages to check their field references
 // before anything runs.
-import type { JsonSchema, JsonType } from '../core/compile.ts';
-import { parsePointer } from '../core/compile.ts';
+import type { JsonSchema, JsonType } from '../core/rule-model.ts';
+import { parsePointer } from '../core/json-pointer.ts';
 import { toPointer } from './fields.ts';
 
 /** The sub-schema the rules give for a field reference, or undefined when they do not define it. */

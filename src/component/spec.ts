@@ -3,7 +3,7 @@
 // Factories compile and check; they do no I/O that a `sluice check` should not do.
 import type { Registry } from '@bufbuild/protobuf';
 import type { z } from 'zod';
-import type { JsonSchema } from '../core/compile.ts';
+import type { JsonSchema } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
 import type { KeyValueStore, StoreBackendName } from './state.ts';

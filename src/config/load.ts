@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { JsonSchema } from '../core/compile.ts';
+import type { JsonSchema } from '../core/rule-model.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
-import { draftOf, parsePointer, type JsonSchema } from '../core/compile.ts';
+import { parsePointer } from '../core/json-pointer.ts';
+import { draftOf, type JsonSchema } from '../core/rule-model.ts';
 import { displayPath } from './hocon.ts';
 
 /** A reference that does not resolve, or a document that cannot be read: where, and why. */

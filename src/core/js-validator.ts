@@ -13,7 +13,8 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, type Draft, type JsonSchema } from './compile.ts';
+import { compileProgram } from './compile.ts';
+import type { Draft, JsonSchema } from './rule-model.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
 import { MAX_BRANCHES, type BranchVerdict, type MessageValidator, type ValidatorOptions, type Verdict } from './validator.ts';
 

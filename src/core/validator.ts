@@ -3,7 +3,8 @@
 // fixed-size records, and only failing messages become objects.
 import { SluiceError } from '../errors.ts';
 import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
-import { compileProgram, describeTypes, type Draft, type JsonSchema, type RuleNode, type RuleProgram } from './compile.ts';
+import { compileProgram } from './compile.ts';
+import { describeTypes, type Draft, type JsonSchema, type RuleNode, type RuleProgram } from './rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';

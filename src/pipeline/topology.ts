@@ -6,7 +6,7 @@
 import { stringify } from 'safe-stable-stringify';
 import type { CheckedFlow, CheckedNode, NodeRole } from '../config/load.ts';
 import { redactSecrets } from '../config/secrets.ts';
-import type { JsonSchema } from '../core/compile.ts';
+import type { JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
 

@@ -3,7 +3,7 @@
 // that is checked when the flow is built, so a bad mapping fails `sluice check`, not a message.
 import { create, type DescField, type DescMessage, type Message, ScalarType } from '@bufbuild/protobuf';
 import { z } from 'zod';
-import type { JsonSchema, JsonType } from '../core/compile.ts';
+import type { JsonSchema, JsonType } from '../core/rule-model.ts';
 import { SluiceError, type ConfigProblem } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
 import { fieldBigInt, fieldValue } from '../component/fields.ts';

@@ -3,7 +3,7 @@
 // branch failed. The core (both builds) and the plain-JS validator give the same answers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { JsonSchema } from '../../src/core/compile.ts';
+import type { JsonSchema } from '../../src/core/rule-model.ts';
 import { JsValidator } from '../../src/core/js-validator.ts';
 import { compileSchema, MAX_BRANCHES, type MessageValidator, type Verdict, type ValidatorOptions } from '../../src/core/validator.ts';
 

@@ -1,5 +1,5 @@
 // The rule program's layout is written twice, once per language: assembly/layout.ts (the core
-// reads it) and src/core/compile.ts and regex.ts (the compiler writes it). This checks the copies
+// reads it) and src/core/layout.ts and regex.ts (the compiler writes it). This checks the copies
 // are equal, name by name, so a change to one side without the other fails here and not as
 // wrong verdicts.
 import { readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ const PREFIXES = /^(NODE_SIZE|N_|T_|F_|PROP_SIZE|P_|PF_|INDEX_SIZE|I_|ENUM_SIZE|
 
 test('every layout constant of the compiler has the value the core reads', () => {
   const core = constants(read('assembly/layout.ts'));
-  const compiler = new Map([...constants(read('src/core/compile.ts')), ...constants(read('src/core/regex.ts'))].filter(([name]) => PREFIXES.test(name)));
+  const compiler = new Map([...constants(read('src/core/layout.ts')), ...constants(read('src/core/regex.ts'))].filter(([name]) => PREFIXES.test(name)));
   assert.ok(compiler.size >= 40, `only ${compiler.size} layout constants found in src/core: the pattern no longer reads them`);
   for (const [name, value] of compiler) {
     assert.ok(core.has(name), `${name} (src/core) is not declared in assembly/layout.ts`);
@@ -31,8 +31,8 @@ test('every layout constant of the compiler has the value the core reads', () =>
 
 test("the compiler's type bits are the core's T_* bits", () => {
   const core = constants(read('assembly/layout.ts'));
-  const bits = /TYPE_BITS = \{ ([^}]*) \}/.exec(read('src/core/compile.ts'))?.[1];
-  assert.ok(bits, 'TYPE_BITS not found in src/core/compile.ts');
+  const bits = /TYPE_BITS = \{ ([^}]*) \}/.exec(read('src/core/layout.ts'))?.[1];
+  assert.ok(bits, 'TYPE_BITS not found in src/core/layout.ts');
   const names: Record<string, string> = { null: 'T_NULL', boolean: 'T_BOOL', integer: 'T_INT', number: 'T_NUM', string: 'T_STR', array: 'T_ARR', object: 'T_OBJ' };
   const pairs = [...bits.matchAll(/(\w+): (\d+)/g)];
   assert.is(pairs.length, 7);

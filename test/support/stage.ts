@@ -8,7 +8,7 @@ import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
 import { openFlowStore } from '../../src/state/local.ts';
 import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
-import type { JsonSchema } from '../../src/core/compile.ts';
+import type { JsonSchema } from '../../src/core/rule-model.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
 import { Metrics } from '../../src/observe/metrics.ts';
 

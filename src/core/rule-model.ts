@@ -1,0 +1,200 @@
+// A JSON Schema as the compiler sees it: the drafts and keywords the core knows, and the rule
+// tree (nodes, extensions, properties) it compiles a schema into before laying it out.
+import { SluiceError } from '../errors.ts';
+import { ALL_TYPES, FORMATS, TYPE_BITS } from './layout.ts';
+import { escapeToken } from './json-pointer.ts';
+
+export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+
+export type JsonType = keyof typeof TYPE_BITS;
+
+export const ANNOTATIONS = new Set([
+  '$schema', '$id', '$comment', 'title', 'description', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly',
+  '$defs', 'definitions', 'contentEncoding', 'contentMediaType', 'contentSchema',
+]);
+export const COMMON = [
+  'type', 'required', 'properties', 'additionalProperties', 'enum', 'const', 'minLength', 'maxLength',
+  'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'items', 'minItems', 'maxItems',
+  '$ref', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else', 'patternProperties', 'propertyNames',
+  'uniqueItems', 'contains', 'minProperties', 'maxProperties', 'multipleOf', 'format',
+];
+
+/** The drafts the core knows, by `$schema` (none: 2020-12). */
+export type Draft = 'draft-07' | '2019-09' | '2020-12';
+export const DRAFTS: Readonly<Record<string, Draft>> = {
+  'http://json-schema.org/draft-07/schema': 'draft-07',
+  'https://json-schema.org/draft/2019-09/schema': '2019-09',
+  'https://json-schema.org/draft/2020-12/schema': '2020-12',
+};
+export const SUPPORTED: Readonly<Record<Draft, ReadonlySet<string>>> = {
+  'draft-07': new Set([...COMMON, 'additionalItems', 'dependencies']),
+  '2019-09': new Set([...COMMON, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems', '$recursiveRef', '$recursiveAnchor']),
+  '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems', '$dynamicRef', '$dynamicAnchor']),
+};
+
+/** The draft a schema declares with `$schema`; an unknown meta-schema is refused (its vocabulary is unknown). */
+export function draftOf(schema: JsonSchema): Draft {
+  if (typeof schema !== 'object' || schema === null || schema.$schema === undefined) return '2020-12';
+  const uri = String(schema.$schema).replace(/#$/, '');
+  const draft = DRAFTS[uri];
+  if (!draft) schemaError('#', `unsupported "$schema" ${JSON.stringify(schema.$schema)} (the core knows ${Object.keys(DRAFTS).join(', ')})`);
+  return draft;
+}
+
+export type Scalar = string | number | boolean | null;
+
+/** One schema position, as compiled; kept beside the program to explain verdicts. */
+export interface RuleNode {
+  /** Where in the schema, as a JSON Pointer fragment (`#/properties/title`). */
+  readonly location: string;
+  types: number;
+  flags: number;
+  minLength: number;
+  maxLength: number;
+  minItems: number;
+  maxItems: number;
+  minimum: number;
+  maximum: number;
+  exclusiveMinimum: number;
+  exclusiveMaximum: number;
+  pattern?: string;
+  patternProgram?: Int32Array;
+  /** The scalar members of enum/const; `deepMembers` holds the objects and arrays. */
+  members: Scalar[];
+  deepMembers: unknown[];
+  items?: RuleNode;
+  /** Keywords evaluated on the tape (assembly/evaluate.ts); absent on nodes of the streaming subset. */
+  ext?: RuleExtension;
+  properties: RuleProperty[];
+  /** Array elements with a node of their own: the items schema plus an extraction below them. */
+  indexes: { index: number; child: RuleNode }[];
+  slot: number;
+  address: number;
+  /** The schema resource the node belongs to (numbered; 0 when no dynamic reference needs it). */
+  resource?: number;
+}
+
+export interface RuleExtension {
+  allOf: RuleNode[];
+  anyOf: RuleNode[];
+  oneOf: RuleNode[];
+  not?: RuleNode;
+  if?: RuleNode;
+  then?: RuleNode;
+  else?: RuleNode;
+  patternProperties: { pattern: string; program: Int32Array; child: RuleNode }[];
+  additionalProperties?: RuleNode;
+  propertyNames?: RuleNode;
+  dependentRequired: { name: string; required: string[] }[];
+  dependentSchemas: { name: string; child: RuleNode }[];
+  prefixItems: RuleNode[];
+  contains?: RuleNode;
+  minContains: number;
+  maxContains?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  multipleOf?: number;
+  uniqueItems: boolean;
+  /** The asserted format (FORMATS index + 1). */
+  format?: number;
+  unevaluatedProperties?: RuleNode;
+  unevaluatedItems?: RuleNode;
+  /** 2020-12: the items `contains` matches count as evaluated for unevaluatedItems. */
+  containsEvaluates?: boolean;
+  /** `$dynamicRef` (2019-09: `$recursiveRef`) whose target is bookended: the outermost resource of the dynamic scope with the anchor wins. */
+  dynamic?: { fallback: RuleNode; candidates: { resource: number; node: RuleNode }[] };
+}
+
+export interface RuleProperty {
+  readonly name: string;
+  readonly child: RuleNode;
+  required: boolean;
+  /** Not declared in `properties`: there only for `required` or extraction. */
+  synthetic: boolean;
+  address: number;
+}
+
+export interface RuleProgram {
+  readonly source: JsonSchema;
+  readonly bytes: Uint8Array;
+  /** The node the scan runs: the rules (streaming), or in tape mode the extraction skeleton. */
+  readonly root: number;
+  readonly any: number;
+  /** Tape mode: the rules' root, evaluated on the tape after the scan; 0 when the scan runs the rules. */
+  readonly evalRoot: number;
+  readonly draft: Draft;
+  /** Deepest seen-bit need of any object node, in 32-bit words. */
+  readonly maxSeenWords: number;
+  /** Largest regex program, in words (sizes the VM scratch). */
+  readonly maxRegexWords: number;
+  /** Patterns the core cannot run; the verdicts that touch them come from JS. */
+  readonly jsPatterns: readonly string[];
+  readonly nodesByAddress: ReadonlyMap<number, RuleNode>;
+  readonly propertiesByAddress: ReadonlyMap<number, RuleProperty>;
+}
+
+export function hasSlot(node: RuleNode): boolean {
+  return node.slot >= 0 || node.properties.some((p) => hasSlot(p.child)) || node.indexes.some((i) => hasSlot(i.child));
+}
+
+export function schemaError(location: string, message: string): never {
+  throw new SluiceError('SLC_SCHEMA', `schema ${location}: ${message}`);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function nonNegativeInteger(value: unknown, location: string, keyword: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    schemaError(location, `"${keyword}" must be a non-negative integer`);
+  }
+  return value;
+}
+
+export function finiteNumber(value: unknown, location: string, keyword: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) schemaError(location, `"${keyword}" must be a number`);
+  return value;
+}
+
+
+export function emptyNode(location: string): RuleNode {
+  return {
+    location, types: ALL_TYPES, flags: 0, minLength: 0, maxLength: 0, minItems: 0, maxItems: 0,
+    minimum: 0, maximum: 0, exclusiveMinimum: 0, exclusiveMaximum: 0, members: [], deepMembers: [], properties: [],
+    indexes: [], slot: -1, address: 0,
+  };
+}
+
+export function emptyExtension(): RuleExtension {
+  return {
+    allOf: [], anyOf: [], oneOf: [], patternProperties: [], dependentRequired: [], dependentSchemas: [],
+    prefixItems: [], minContains: 1, uniqueItems: false,
+  };
+}
+
+/** A deep copy (an array element extracted by index gets its own copy of the items schema). */
+export function cloneNode(node: RuleNode): RuleNode {
+  return {
+    ...node,
+    members: [...node.members],
+    items: node.items && cloneNode(node.items),
+    properties: node.properties.map((p) => ({ ...p, child: cloneNode(p.child) })),
+    indexes: node.indexes.map((i) => ({ index: i.index, child: cloneNode(i.child) })),
+  };
+}
+
+/** How a schema compiles beyond its own text. */
+export interface CompileOptions {
+  /** Check `format` (else an annotation). */
+  readonly assertFormats?: boolean;
+  /** Other schema documents by URI, for `$ref`s across documents (nothing is fetched). */
+  readonly schemas?: Readonly<Record<string, JsonSchema>>;
+}
+
+/** `string`, `string or null`, ... for messages. */
+export function describeTypes(types: number): string {
+  const names = (Object.keys(TYPE_BITS) as JsonType[]).filter((name) => (types & TYPE_BITS[name]) !== 0);
+  if ((types & TYPE_BITS.number) !== 0) names.splice(names.indexOf('integer'), names.includes('integer') ? 1 : 0);
+  return names.join(' or ');
+}

@@ -1,0 +1,447 @@
+// JSON Schema -> the rule tree: keywords checked per draft, references ($ref, $anchor, $id,
+// $dynamicRef) resolved within and across documents, the fields to extract marked.
+import { SluiceError } from '../errors.ts';
+import { compileRegex, type RegexEngine } from './regex.ts';
+import { escapeToken, parsePointer } from './json-pointer.ts';
+import { FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
+import { ANNOTATIONS, type CompileOptions, type Draft, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, cloneNode, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType } from './rule-model.ts';
+
+/** Where a schema was found while indexing: its base URI. */
+export interface Indexed { readonly base: string }
+
+/** What compiling one schema document shares: its draft, its resources by URI, the nodes made so far. */
+export class Compiler {
+  readonly draft: Draft;
+  readonly jsPatterns: string[] = [];
+  /** Some node needs the tape (an applicator, a deep enum, ...). */
+  extended = false;
+  readonly #engine: RegexEngine;
+  readonly #resources = new Map<string, unknown>();
+  readonly #anchors = new Map<string, unknown>();
+  readonly #indexed = new Map<object, Indexed>();
+  readonly #nodes = new Map<object, RuleNode>();
+  /** The URI of the rules' own document (its `$id`, else the default): locations in it are plain pointers. */
+  readonly #rootDocument: string;
+
+  readonly #assertFormats: boolean;
+  /** The document uses unevaluated*: `additionalProperties: true` then evaluates (annotates) members. */
+  readonly #annotations: boolean;
+  /** The documents use $dynamicRef/$recursiveRef: nodes carry their resource for the dynamic scope. */
+  readonly #dynamic: boolean;
+  readonly #resourceIds = new Map<string, number>();
+  /** Schemas with a $dynamicAnchor (2019-09: $recursiveAnchor true, as the name ""), by name. */
+  readonly #dynamicAnchors = new Map<string, unknown[]>();
+
+  constructor(root: JsonSchema, engine: RegexEngine, options: CompileOptions) {
+    this.draft = draftOf(root);
+    this.#engine = engine;
+    this.#assertFormats = options.assertFormats ?? false;
+    const text = JSON.stringify([root, options.schemas ?? {}]);
+    this.#annotations = /"unevaluated(Properties|Items)"/.test(text);
+    this.#dynamic = /"\$(dynamicRef|recursiveRef)"/.test(text);
+    this.#index(root, DEFAULT_BASE);
+    this.#rootDocument = isPlainObject(root) ? (this.#indexed.get(root)?.base ?? DEFAULT_BASE) : DEFAULT_BASE;
+    for (const [uri, document] of Object.entries(options.schemas ?? {})) {
+      const base = resolveUri(uri, DEFAULT_BASE);
+      if (base === undefined) schemaError('#', `schemas: ${JSON.stringify(uri)} is not a URI`);
+      const [documentUri] = splitFragment(base);
+      if (!this.#resources.has(documentUri)) this.#resources.set(documentUri, document);
+      this.#index(document, documentUri);
+    }
+  }
+
+  /** Records base URIs, `$id`s and anchors of every subschema at a keyword position. */
+  #index(schema: unknown, base: string): void {
+    if (!isPlainObject(schema)) return;
+    if (this.#indexed.has(schema)) return;
+    const draft07RefSibling = this.draft === 'draft-07' && schema.$ref !== undefined;
+    if (typeof schema.$id === 'string' && !draft07RefSibling) {
+      const uri = resolveUri(schema.$id, base);
+      if (uri !== undefined) {
+        const [document, fragment] = splitFragment(uri);
+        if (this.draft === 'draft-07' && fragment !== '') {
+          if (schema.$id.startsWith('#')) this.#anchors.set(uri, schema);
+          else {
+            base = document;
+            this.#resources.set(document, schema);
+            this.#anchors.set(uri, schema);
+          }
+        } else {
+          base = document;
+          this.#resources.set(document, schema);
+        }
+      }
+    }
+    if (base === DEFAULT_BASE && !this.#resources.has(base)) this.#resources.set(base, schema);
+    if (typeof schema.$anchor === 'string' && this.draft !== 'draft-07') this.#anchors.set(`${base}#${schema.$anchor}`, schema);
+    const dynamicName = this.draft === '2020-12' && typeof schema.$dynamicAnchor === 'string' ? schema.$dynamicAnchor
+      : this.draft === '2019-09' && schema.$recursiveAnchor === true ? '' : undefined;
+    if (dynamicName !== undefined) {
+      if (dynamicName !== '') this.#anchors.set(`${base}#${dynamicName}`, schema);
+      const list = this.#dynamicAnchors.get(dynamicName) ?? [];
+      list.push(schema);
+      this.#dynamicAnchors.set(dynamicName, list);
+    }
+    this.#indexed.set(schema, { base });
+    for (const keyword of ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']) {
+      const group = schema[keyword];
+      if (isPlainObject(group)) for (const child of Object.values(group)) this.#index(child, base);
+    }
+    for (const keyword of ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema']) {
+      const child = schema[keyword];
+      if (Array.isArray(child)) child.forEach((c) => this.#index(c, base));
+      else this.#index(child, base);
+    }
+    for (const keyword of ['allOf', 'anyOf', 'oneOf', 'prefixItems']) {
+      const list = schema[keyword];
+      if (Array.isArray(list)) list.forEach((c) => this.#index(c, base));
+    }
+  }
+
+  /** The schema a `$ref` names, with its base URI; a compile error when it does not resolve. */
+  #resolve(ref: string, base: string, location: string): { schema: unknown; base: string; location: string } {
+    const uri = resolveUri(ref, base);
+    if (uri === undefined) schemaError(location, `"$ref" ${JSON.stringify(ref)} is not a URI reference`);
+    const [document, fragment] = splitFragment(uri);
+    if (fragment === '' || fragment.startsWith('/')) {
+      let target = this.#resources.get(document);
+      if (target === undefined) schemaError(location, `"$ref" ${JSON.stringify(ref)} does not resolve (no schema has the $id ${document})`);
+      let targetBase = document;
+      for (const raw of fragment === '' ? [] : fragment.slice(1).split('/')) {
+        const segment = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+        const container = target as Record<string, unknown> | unknown[] | null;
+        if (container === null || typeof container !== 'object' || !Object.hasOwn(container, segment)) {
+          schemaError(location, `"$ref" ${JSON.stringify(ref)} does not resolve (no ${JSON.stringify(segment)} in ${document}#${fragment})`);
+        }
+        target = (container as Record<string, unknown>)[segment];
+        if (isPlainObject(target)) targetBase = this.#indexed.get(target)?.base ?? targetBase;
+      }
+      return { schema: target, base: targetBase, location: `${document === this.#rootDocument ? '' : document}#${fragment}` };
+    }
+    const anchored = this.#anchors.get(uri);
+    if (anchored === undefined) schemaError(location, `"$ref" ${JSON.stringify(ref)} does not resolve (no anchor ${uri})`);
+    return { schema: anchored, base: this.#indexed.get(anchored as object)?.base ?? document, location: `#${fragment}` };
+  }
+
+  #resourceId(base: string): number {
+    let id = this.#resourceIds.get(base);
+    if (id === undefined) this.#resourceIds.set(base, (id = this.#resourceIds.size + 1));
+    return id;
+  }
+
+  #extension(node: RuleNode): RuleExtension {
+    this.extended = true;
+    node.ext ??= emptyExtension();
+    return node.ext;
+  }
+
+  #list(value: unknown, location: string, keyword: string, base: string): RuleNode[] {
+    if (!Array.isArray(value) || value.length === 0) schemaError(location, `"${keyword}" must be a non-empty array of schemas`);
+    return value.map((child, i) => this.node(child, `${location}/${keyword}/${i}`, base));
+  }
+
+  /** The node of a schema (the same node for the same schema object: `$ref` cycles stay cycles). */
+  node(schema: unknown, location: string, base?: string): RuleNode {
+    if (isPlainObject(schema)) {
+      const known = this.#nodes.get(schema);
+      if (known) return known;
+    }
+    const node = emptyNode(location);
+    if (schema === true) return node;
+    if (schema === false) {
+      node.flags |= F_FALSE;
+      return node;
+    }
+    if (!isPlainObject(schema)) schemaError(location, 'a schema must be an object or a boolean');
+    this.#nodes.set(schema, node);
+    base = this.#indexed.get(schema)?.base ?? base ?? DEFAULT_BASE;
+    if (this.#dynamic) node.resource = this.#resourceId(base);
+    const s = schema;
+    const supported = SUPPORTED[this.draft];
+    for (const keyword of Object.keys(s)) {
+      if (!supported.has(keyword) && !ANNOTATIONS.has(keyword)) {
+        schemaError(location, `unsupported keyword "${keyword}" (the core supports: ${[...supported].join(', ')})`);
+      }
+    }
+    if (s.$ref !== undefined) {
+      if (typeof s.$ref !== 'string') schemaError(location, '"$ref" must be a string');
+      const target = this.#resolve(s.$ref, base, location);
+      this.#extension(node).allOf.push(this.node(target.schema, target.location, target.base));
+      // draft-07: a $ref's siblings are ignored
+      if (this.draft === 'draft-07') return node;
+    }
+    const dynamicRef = this.draft === '2020-12' ? s.$dynamicRef : this.draft === '2019-09' ? s.$recursiveRef : undefined;
+    if (dynamicRef !== undefined) {
+      const keyword = this.draft === '2020-12' ? '$dynamicRef' : '$recursiveRef';
+      if (typeof dynamicRef !== 'string') schemaError(location, `"${keyword}" must be a string`);
+      if (keyword === '$recursiveRef' && dynamicRef !== '#') schemaError(location, '"$recursiveRef" must be "#"');
+      const target = this.#resolve(dynamicRef, base, location);
+      const name = keyword === '$recursiveRef' ? '' : splitFragment(resolveUri(dynamicRef, base) ?? '')[1];
+      const bookended = isPlainObject(target.schema) && (keyword === '$recursiveRef' ? target.schema.$recursiveAnchor === true : target.schema.$dynamicAnchor === name);
+      const fallback = this.node(target.schema, target.location, target.base);
+      if (!bookended) this.#extension(node).allOf.push(fallback);
+      else {
+        const candidates = (this.#dynamicAnchors.get(name) ?? []).map((anchored) => {
+          const anchoredBase = this.#indexed.get(anchored as object)?.base ?? DEFAULT_BASE;
+          return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) };
+        });
+        this.#extension(node).dynamic = { fallback, candidates };
+      }
+    }
+    this.#validation(node, s, location);
+    if (s.items !== undefined) {
+      if (Array.isArray(s.items)) {
+        if (this.draft === '2020-12') schemaError(location, '"items" must be a schema (2020-12 names a tuple "prefixItems")');
+        this.#extension(node).prefixItems = s.items.map((child, i) => this.node(child, `${location}/items/${i}`, base));
+        if (s.additionalItems !== undefined) node.items = this.node(s.additionalItems, `${location}/additionalItems`, base);
+      } else {
+        node.items = this.node(s.items, `${location}/items`, base);
+      }
+    }
+    if (s.prefixItems !== undefined) {
+      if (!Array.isArray(s.prefixItems)) schemaError(location, '"prefixItems" must be an array of schemas');
+      this.#extension(node).prefixItems = s.prefixItems.map((child, i) => this.node(child, `${location}/prefixItems/${i}`, base));
+    }
+    if (s.properties !== undefined) {
+      if (!isPlainObject(s.properties)) schemaError(location, '"properties" must be an object');
+      for (const [name, child] of Object.entries(s.properties)) {
+        node.properties.push({
+          name,
+          child: this.node(child, `${location}/properties/${escapeToken(name)}`, base),
+          required: false,
+          synthetic: false,
+          address: 0,
+        });
+      }
+    }
+    if (s.required !== undefined) {
+      if (!Array.isArray(s.required) || s.required.some((name) => typeof name !== 'string')) {
+        schemaError(location, '"required" must be an array of strings');
+      }
+      for (const name of s.required as string[]) propertyOf(node, name, location).required = true;
+    }
+    if (s.patternProperties !== undefined) {
+      if (!isPlainObject(s.patternProperties)) schemaError(location, '"patternProperties" must be an object');
+      const ext = this.#extension(node);
+      for (const [pattern, child] of Object.entries(s.patternProperties)) {
+        const program = compileRegex(pattern, `schema ${location}/patternProperties`, this.#engine);
+        if (!program) schemaError(location, `"patternProperties": ${JSON.stringify(pattern)} is outside the core's regex subset`);
+        ext.patternProperties.push({ pattern, program, child: this.node(child, `${location}/patternProperties/${escapeToken(pattern)}`, base) });
+      }
+    }
+    if (s.additionalProperties !== undefined) {
+      if (s.additionalProperties === false) node.flags |= F_NO_ADDITIONAL;
+      else if (s.additionalProperties !== true || this.#annotations) {
+        this.#extension(node).additionalProperties = this.node(s.additionalProperties, `${location}/additionalProperties`, base);
+      }
+    }
+    if (s.propertyNames !== undefined) this.#extension(node).propertyNames = this.node(s.propertyNames, `${location}/propertyNames`, base);
+    const dependentRequired = (value: unknown, keyword: string) => {
+      if (!isPlainObject(value)) schemaError(location, `"${keyword}" must be an object`);
+      for (const [name, dependency] of Object.entries(value)) {
+        if (Array.isArray(dependency)) {
+          if (dependency.some((d) => typeof d !== 'string')) schemaError(location, `"${keyword}": ${JSON.stringify(name)} must list property names`);
+          this.#extension(node).dependentRequired.push({ name, required: dependency as string[] });
+        } else if (keyword === 'dependentRequired') {
+          schemaError(location, `"dependentRequired": ${JSON.stringify(name)} must list property names`);
+        } else {
+          this.#extension(node).dependentSchemas.push({ name, child: this.node(dependency, `${location}/${keyword}/${escapeToken(name)}`, base) });
+        }
+      }
+    };
+    if (s.dependentRequired !== undefined) dependentRequired(s.dependentRequired, 'dependentRequired');
+    if (s.dependencies !== undefined) dependentRequired(s.dependencies, 'dependencies');
+    if (s.dependentSchemas !== undefined) {
+      if (!isPlainObject(s.dependentSchemas)) schemaError(location, '"dependentSchemas" must be an object');
+      for (const [name, child] of Object.entries(s.dependentSchemas)) {
+        this.#extension(node).dependentSchemas.push({ name, child: this.node(child, `${location}/dependentSchemas/${escapeToken(name)}`, base) });
+      }
+    }
+    if (s.allOf !== undefined) this.#extension(node).allOf.push(...this.#list(s.allOf, location, 'allOf', base));
+    if (s.anyOf !== undefined) this.#extension(node).anyOf = this.#list(s.anyOf, location, 'anyOf', base);
+    if (s.oneOf !== undefined) this.#extension(node).oneOf = this.#list(s.oneOf, location, 'oneOf', base);
+    if (s.not !== undefined) this.#extension(node).not = this.node(s.not, `${location}/not`, base);
+    if (s.if !== undefined) {
+      const ext = this.#extension(node);
+      ext.if = this.node(s.if, `${location}/if`, base);
+      if (s.then !== undefined) ext.then = this.node(s.then, `${location}/then`, base);
+      if (s.else !== undefined) ext.else = this.node(s.else, `${location}/else`, base);
+    }
+    if (s.contains !== undefined) {
+      const ext = this.#extension(node);
+      ext.contains = this.node(s.contains, `${location}/contains`, base);
+      ext.containsEvaluates = this.draft === '2020-12';
+      if (s.minContains !== undefined) ext.minContains = nonNegativeInteger(s.minContains, location, 'minContains');
+      if (s.maxContains !== undefined) ext.maxContains = nonNegativeInteger(s.maxContains, location, 'maxContains');
+    }
+    if (s.uniqueItems !== undefined) {
+      if (typeof s.uniqueItems !== 'boolean') schemaError(location, '"uniqueItems" must be a boolean');
+      if (s.uniqueItems) this.#extension(node).uniqueItems = true;
+    }
+    if (s.unevaluatedProperties !== undefined) this.#extension(node).unevaluatedProperties = this.node(s.unevaluatedProperties, `${location}/unevaluatedProperties`, base);
+    if (s.unevaluatedItems !== undefined) this.#extension(node).unevaluatedItems = this.node(s.unevaluatedItems, `${location}/unevaluatedItems`, base);
+    if (s.minProperties !== undefined) this.#extension(node).minProperties = nonNegativeInteger(s.minProperties, location, 'minProperties');
+    if (s.maxProperties !== undefined) this.#extension(node).maxProperties = nonNegativeInteger(s.maxProperties, location, 'maxProperties');
+    if (s.format !== undefined) {
+      if (typeof s.format !== 'string') schemaError(location, '"format" must be a string');
+      if (this.#assertFormats) {
+        const index = FORMATS.indexOf(s.format);
+        if (s.format === 'hostname') schemaError(location, 'unsupported format "hostname": the IDNA rules of A-labels (xn--) are not implemented; without assertFormats a format is an annotation');
+        if (index < 0) schemaError(location, `unsupported format "${s.format}": the core checks ${FORMATS.filter((f) => f !== 'hostname').join(', ')}; without assertFormats a format is an annotation`);
+        this.#extension(node).format = index + 1;
+      }
+    }
+    if (s.multipleOf !== undefined) {
+      const divisor = finiteNumber(s.multipleOf, location, 'multipleOf');
+      if (divisor <= 0) schemaError(location, '"multipleOf" must be greater than 0');
+      this.#extension(node).multipleOf = divisor;
+    }
+    return node;
+  }
+
+  #validation(node: RuleNode, s: Record<string, unknown>, location: string): void {
+    if (s.type !== undefined) {
+      const names = Array.isArray(s.type) ? s.type : [s.type];
+      if (names.length === 0) schemaError(location, '"type" must not be an empty array');
+      node.types = 0;
+      for (const name of names) {
+        if (typeof name !== 'string' || !(name in TYPE_BITS)) schemaError(location, `unknown type ${JSON.stringify(name)}`);
+        node.types |= TYPE_BITS[name as JsonType];
+      }
+    }
+    const members = (values: unknown[]) => {
+      for (const member of values) {
+        if (member !== null && typeof member === 'object') {
+          node.deepMembers.push(member);
+          this.extended = true;
+        } else if (typeof member === 'string' || typeof member === 'number' || typeof member === 'boolean' || member === null) {
+          node.members.push(member);
+        } else {
+          schemaError(location, `enum/const value ${String(member)} is not JSON`);
+        }
+      }
+    };
+    if (s.enum !== undefined) {
+      // (an empty enum admits nothing: the suite's reading of "SHOULD have at least one element")
+      if (!Array.isArray(s.enum)) schemaError(location, '"enum" must be an array');
+      members(s.enum);
+      node.flags |= F_ENUM;
+    }
+    if (s.const !== undefined) {
+      if (s.enum !== undefined) schemaError(location, '"enum" and "const" together are not supported');
+      members([s.const]);
+      node.flags |= F_CONST;
+    }
+    if (node.members.some((m) => typeof m === 'number')) node.flags |= F_ENUM_NUMBERS;
+    if (s.minLength !== undefined) {
+      node.minLength = nonNegativeInteger(s.minLength, location, 'minLength');
+      node.flags |= F_MIN_LENGTH;
+    }
+    if (s.maxLength !== undefined) {
+      node.maxLength = nonNegativeInteger(s.maxLength, location, 'maxLength');
+      node.flags |= F_MAX_LENGTH;
+    }
+    if (s.minItems !== undefined) {
+      node.minItems = nonNegativeInteger(s.minItems, location, 'minItems');
+      node.flags |= F_MIN_ITEMS;
+    }
+    if (s.maxItems !== undefined) {
+      node.maxItems = nonNegativeInteger(s.maxItems, location, 'maxItems');
+      node.flags |= F_MAX_ITEMS;
+    }
+    if (s.minimum !== undefined) {
+      node.minimum = finiteNumber(s.minimum, location, 'minimum');
+      node.flags |= F_MINIMUM;
+    }
+    if (s.maximum !== undefined) {
+      node.maximum = finiteNumber(s.maximum, location, 'maximum');
+      node.flags |= F_MAXIMUM;
+    }
+    if (s.exclusiveMinimum !== undefined) {
+      node.exclusiveMinimum = finiteNumber(s.exclusiveMinimum, location, 'exclusiveMinimum');
+      node.flags |= F_EXCL_MINIMUM;
+    }
+    if (s.exclusiveMaximum !== undefined) {
+      node.exclusiveMaximum = finiteNumber(s.exclusiveMaximum, location, 'exclusiveMaximum');
+      node.flags |= F_EXCL_MAXIMUM;
+    }
+    if (s.pattern !== undefined) {
+      if (typeof s.pattern !== 'string') schemaError(location, '"pattern" must be a string');
+      node.pattern = s.pattern;
+      const program = compileRegex(s.pattern, `schema ${location}`, this.#engine);
+      if (program) {
+        node.patternProgram = program;
+        node.flags |= F_PATTERN;
+      } else {
+        this.jsPatterns.push(s.pattern);
+        node.flags |= F_PATTERN_JS;
+      }
+    }
+  }
+}
+
+/** The base URI of a schema without `$id` (never fetched: references resolve in the document). */
+export const DEFAULT_BASE = 'https://sluice.invalid/schema.json';
+
+export function resolveUri(reference: string, base: string): string | undefined {
+  try {
+    return new URL(reference, base).href;
+  } catch {
+    return undefined;
+  }
+}
+
+export function splitFragment(uri: string): [string, string] {
+  const hash = uri.indexOf('#');
+  return hash < 0 ? [uri, ''] : [uri.slice(0, hash), uri.slice(hash + 1)];
+}
+
+/** The property entry for `name`, added as synthetic (any value) when `properties` lacks it. */
+export function propertyOf(node: RuleNode, name: string, location: string): RuleProperty {
+  let property = node.properties.find((p) => p.name === name);
+  if (!property) {
+    property = {
+      name,
+      child: emptyNode(`${location}/properties/${escapeToken(name)}`),
+      required: false,
+      synthetic: true,
+      address: 0,
+    };
+    node.properties.push(property);
+  }
+  return property;
+}
+
+
+/**
+ * Marks the node(s) a pointer reaches. A segment names an object member, or, when it is an array
+ * index (0, 1, ... without leading zeros), an array element too: which one applies depends on the
+ * document, so both branches are marked.
+ */
+export function markPointer(node: RuleNode, segments: readonly string[], slot: number, pointer: string): void {
+  if (segments.length === 0) {
+    if (node.slot >= 0 && node.slot !== slot) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
+    node.slot = slot;
+    return;
+  }
+  const [segment, ...rest] = segments as [string, ...string[]];
+  markPointer(propertyOf(node, segment, node.location).child, rest, slot, pointer);
+  if (/^(0|[1-9]\d{0,8})$/.test(segment)) {
+    const index = Number(segment);
+    let element = node.indexes.find((i) => i.index === index);
+    if (!element) {
+      element = { index, child: node.items ? cloneNode(node.items) : emptyNode(`${node.location}/items`) };
+      node.indexes.push(element);
+    }
+    markPointer(element.child, rest, slot, pointer);
+  }
+}
+
+export function markExtract(root: RuleNode, pointers: readonly string[]): void {
+  const seen = new Set<string>();
+  pointers.forEach((pointer, slot) => {
+    if (seen.has(pointer)) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
+    seen.add(pointer);
+    markPointer(root, parsePointer(pointer), slot, pointer);
+  });
+}
