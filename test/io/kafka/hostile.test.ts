@@ -38,6 +38,7 @@ import {
   requireEnvironment, SAMPLES, sleep, sluice, uniqueNames, waitFor, writeCampaignOverlay,
 } from './harness.ts';
 import { rawLines } from '../../../scripts/support/lines.ts';
+import { prng } from '../../../scripts/support/random.ts';
 
 const unique = uniqueNames('h');
 
@@ -60,18 +61,6 @@ interface InputBatch {
   readonly label: string;
   readonly codec: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   readonly messages: readonly Buffer[];
-}
-
-/** A seeded generator (mulberry32): the random inputs are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
@@ -117,7 +106,7 @@ function adversarial(): Buffer[] {
 
 /** Random messages: mutations of a valid one (bytes replaced, inserted, cut) and random bytes. */
 function randomMessages(count: number, seed: number): Buffer[] {
-  const next = random(seed);
+  const next = prng(seed);
   const byte = () => {
     const b = Math.floor(next() * 256);
     return b === 0x0a ? 0x20 : b;
