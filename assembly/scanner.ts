@@ -993,6 +993,11 @@ function allocBits(words: usize): usize {
   }
 }
 
+/** Adds the members marked in `from` to the bit set `into` (`words` u32 words each). */
+@inline function mergeBits(into: usize, from: usize, words: usize): void {
+  for (let w: usize = 0; w < words; w++) store<u32>(into + (w << 2), load<u32>(into + (w << 2)) | load<u32>(from + (w << 2)));
+}
+
 /**
  * A subschema applied in place whose annotations count only if it holds (anyOf, oneOf, if):
  * evaluated into a bit set of its own, merged into the collecting one when it holds.
@@ -1007,7 +1012,7 @@ function evalBranch(node: usize, t: usize): bool {
   marks = own;
   const ok = evalQuiet(node, t);
   marks = saved;
-  if (ok) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  if (ok) mergeBits(saved, own, words);
   scratchTop = top;
   return ok;
 }
@@ -1027,7 +1032,7 @@ function evalValue(node: usize, t: usize): bool {
   let ok = evalKeywords(node, t);
   marks = saved;
   if (ok) ok = evalUnevaluated(node, unevaluated, t, kind, own);
-  if (ok && saved != 0) for (let w: usize = 0; w < words; w++) store<u32>(saved + (w << 2), load<u32>(saved + (w << 2)) | load<u32>(own + (w << 2)));
+  if (ok && saved != 0) mergeBits(saved, own, words);
   scratchTop = top;
   return ok;
 }
