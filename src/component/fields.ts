@@ -37,7 +37,7 @@ export class FieldTable {
  * Bytes [start, end) as a string, one char per byte. The sources hand over Buffers, whose
  * toString decodes in place; a view and an argument list per field took three times as long.
  */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
   if (bytes instanceof Buffer) return bytes.toString('latin1', start, end);
   // an argument per byte overflows the stack on long values (a number of ~100k digits)
   if (end - start > 4096) return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');

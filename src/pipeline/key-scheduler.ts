@@ -1,14 +1,13 @@
 // Ordering per key for stages that call out: the records of a batch run concurrently, except that
 // records with the same key run one after the other, in input order — also across the batches in
 // flight (a later batch's record waits for the earlier batch's record of its key).
+import { latin1 } from '../component/fields.ts';
 
 const DONE = Promise.resolve();
 
-const latin1 = new TextDecoder('latin1');
-
 /** A message key as a map key (bytes to a string, one char per byte). */
 export function keyText(key: Uint8Array): string {
-  return key.length <= 4096 ? String.fromCharCode.apply(null, key as unknown as number[]) : latin1.decode(key);
+  return latin1(key, 0, key.length);
 }
 
 export class KeyScheduler {
