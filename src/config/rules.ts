@@ -5,9 +5,8 @@
 // as `$id` — so the core compiles it with nothing left to find. A reference that does not
 // resolve is an error naming the file and the pointer of the `$ref`.
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { fileURLToPath } from 'node:url';
-import { parsePointer } from '../core/json-pointer.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { escapeToken, parsePointer } from '../core/json-pointer.ts';
 import { draftOf, type JsonSchema } from '../core/rule-model.ts';
 import { displayPath } from './hocon.ts';
 
@@ -34,8 +33,6 @@ interface Reference {
   /** JSON Pointer of the `$ref` keyword in its file. */
   readonly pointer: string;
 }
-
-const escapeToken = (token: string) => token.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function readSchema(file: string, referrer: string, pointer: string): JsonSchema {
   try {

@@ -4,6 +4,7 @@
 import { SluiceError } from '../errors.ts';
 import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram } from './compile.ts';
+import { escapeToken } from './json-pointer.ts';
 import { describeTypes, type Draft, type JsonSchema, type RuleNode, type RuleProgram } from './rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
@@ -106,10 +107,6 @@ const INITIAL_INPUT = 1 << 20;
 
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
 const keyDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /**
  * A compiled schema bound to its own core instance. Not safe to share between concurrent callers
@@ -368,7 +365,7 @@ export class Validator implements MessageValidator {
         const raw = message.subarray(a, a + b);
         segment = raw.includes(0x5c) ? (JSON.parse(`"${keyDecoder.decode(raw)}"`) as string) : keyDecoder.decode(raw);
       }
-      path += `/${escapePointer(segment)}`;
+      path += `/${escapeToken(segment)}`;
     }
     return path;
   }
