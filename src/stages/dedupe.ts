@@ -52,6 +52,13 @@ export const dedupeStage: StageSpec<typeof config> = {
     const pending = new Map<string, Uint8Array>();
     const seenAt = new DataView(new ArrayBuffer(8));
 
+    const keyFailure = (i: number, value: unknown): StageOutcome => ({
+      kind: 'fail',
+      code: 'E_DEDUPE_KEY',
+      message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`,
+      deadLetter: true,
+    });
+
     const flush = () => {
       if (pending.size === 0) return;
       store!.write([...pending].map(([key, value]) => [encoder.encode(key), value] as const));
@@ -65,15 +72,20 @@ export const dedupeStage: StageSpec<typeof config> = {
 
     return {
       process(record: FlowRecord): StageOutcome {
-        const values: unknown[] = [];
-        for (const [i, slot] of slots.entries()) {
-          const value = fieldValue(record, slot);
-          if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-            return { kind: 'fail', code: 'E_DEDUPE_KEY', message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`, deadLetter: true };
+        let key: string;
+        if (slots.length === 1) {
+          const value = fieldValue(record, slots[0]!);
+          if (!isScalar(value)) return keyFailure(0, value);
+          key = JSON.stringify(value);
+        } else {
+          const values: unknown[] = new Array(slots.length);
+          for (let i = 0; i < slots.length; i++) {
+            const value = fieldValue(record, slots[i]!);
+            if (!isScalar(value)) return keyFailure(i, value);
+            values[i] = value;
           }
-          values.push(value);
+          key = JSON.stringify(values);
         }
-        const key = fields.length === 1 ? JSON.stringify(values[0]) : JSON.stringify(values);
         const now = Date.now();
         if (store === undefined) {
           store = context.openStore(options.store, options.backend);
@@ -96,6 +108,8 @@ export const dedupeStage: StageSpec<typeof config> = {
     };
   },
 };
+
+const isScalar = (value: unknown): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
 /** The time (ms since the epoch) a key was first seen, as its value holds it. */
 function readTime(value: Uint8Array): number {
