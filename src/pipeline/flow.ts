@@ -297,9 +297,12 @@ export class Flow {
     let failure: { error: unknown } | undefined;
     let interrupt!: () => void;
     const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+    /** Wakes the wait for a batch in flight to settle (a failure does not wait for a stuck one). */
+    let wakeWait: (() => void) | undefined;
     this.#failRun = (error) => {
       failure ??= { error };
       interrupt();
+      wakeWait?.();
     };
     const watch = this.#watch;
     const stopWatching = watch.start();
@@ -324,7 +327,14 @@ export class Flow {
           });
         lastOfLane.set(lane, settled);
         inFlight.add(settled);
-        while (inFlight.size >= this.#maxInFlight && !failure) await Promise.race([interrupted, ...inFlight]);
+        // not a race with `interrupted`: that promise lives as long as the run, a reaction per wait would pile up on it
+        while (inFlight.size >= this.#maxInFlight && !failure) {
+          await new Promise<void>((resolve) => {
+            wakeWait = resolve;
+            for (const batch of inFlight) void batch.then(resolve);
+          });
+          wakeWait = undefined;
+        }
         if (failure) throw failure.error;
       }
       await Promise.race([interrupted, Promise.all(inFlight)]);

@@ -10,13 +10,25 @@ const INTERRUPTED: unique symbol = Symbol('interrupted');
  */
 export async function* untilInterrupted<T>(source: AsyncIterable<T>, interrupted: Promise<void>): AsyncGenerator<T, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
-  const stop: Promise<typeof INTERRUPTED> = interrupted.then(() => INTERRUPTED);
+  // one reaction on `interrupted` for the whole run: a Promise.race with it per item would add a
+  // reaction per item to a promise that lives as long as the flow, each holding its item
+  let wake: ((value: typeof INTERRUPTED) => void) | undefined;
+  let stopped = false;
+  void interrupted.then(() => {
+    stopped = true;
+    wake?.(INTERRUPTED);
+  });
   let waiting = false;
   let done = false;
   try {
     for (;;) {
+      if (stopped) return;
       waiting = true;
-      const next = await Promise.race([iterator.next(), stop]);
+      const next = await new Promise<IteratorResult<T> | typeof INTERRUPTED>((resolve, reject) => {
+        wake = resolve;
+        iterator.next().then(resolve, reject);
+      });
+      wake = undefined;
       if (next === INTERRUPTED) return; // the source's next item still pending
       waiting = false;
       if (next.done) {
