@@ -6,4 +6,5 @@ export type { JsonSchema } from './core/rule-model.ts';
 export { SluiceError } from './errors.ts';
 export type { ConfigProblem, SluiceErrorCode } from './errors.ts';
 export { runFlow } from './testing/driver.ts';
-export type { FlowRun, TestDeadLetter, TestInput, TestOutput } from './testing/driver.ts';
+export type { ClockAdvance, FlowRun, RunOptions, TestDeadLetter, TestInput, TestOutput } from './testing/driver.ts';
+export type { Clock } from './component/clock.ts';

@@ -1,6 +1,7 @@
 // The records that flow through a pipeline, and the interfaces of its parts.
 import type { Message } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
 import type { StageFailureCode } from './failures.ts';
 import type { ComponentMetrics } from './metrics.ts';
 
@@ -146,4 +147,6 @@ export interface ComponentContext {
   readonly delivery: Delivery;
   /** The process's metrics and readiness checks. */
   readonly metrics: ComponentMetrics;
+  /** Wall-clock time for components that use it (the system clock; the test driver's can be advanced). */
+  readonly clock: Clock;
 }

@@ -12,6 +12,7 @@ import { FailureLog } from '../observe/failure-log.ts';
 import type { Readiness } from '../observe/health.ts';
 import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics.ts';
 import { FlowStats } from '../observe/stats.ts';
+import { type Clock, systemClock } from '../component/clock.ts';
 import type { StageContext } from '../component/spec.ts';
 import type { StoreBackendName } from '../component/state.ts';
 import { DEFAULT_STATE_DIR, openFlowStore } from '../state/local.ts';
@@ -391,12 +392,15 @@ export interface FlowResources {
   readonly stats?: (flow: string) => FlowStats | undefined;
   /** Where stateful stages keep their on-disk stores (default: .sluice-state under the working directory). */
   readonly stateDir?: string;
+  /** The components' wall clock (default: the system clock; the test driver's is advanced by its inputs). */
+  readonly clock?: Clock;
 }
 
 /** Builds every given flow's components from its topology; throws SLC_CONFIG listing every problem found. */
 export function buildFlows(topologies: readonly FlowTopology[], resources: FlowResources): Flow[] {
   const { logger, problemAt } = resources;
   const metrics = resources.metrics ?? new Metrics();
+  const clock = resources.clock ?? systemClock;
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
   // one HttpService per configured service, shared by every stage (of every flow) naming it
@@ -412,7 +416,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     return services.get(name);
   };
   for (const topology of topologies) {
-    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics });
+    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics, clock });
     const fields = new FieldTable();
     const openStore = (name: string, backend: StoreBackendName) => openFlowStore(resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), topology.flow, name, backend, logger);
     const stages: NamedStage[] = [];

@@ -86,7 +86,7 @@ export const dedupeStage: StageSpec<typeof config> = {
           }
           key = JSON.stringify(values);
         }
-        const now = Date.now();
+        const now = context.clock.now();
         if (store === undefined) {
           store = context.openStore(options.store, options.backend);
           purgeExpired(now);

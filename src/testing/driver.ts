@@ -9,12 +9,23 @@ import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/flow.ts';
+import { ManualClock } from './clock.ts';
 import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';
 
 export interface TestInput {
   value: string | Uint8Array;
   key?: string | Uint8Array | null;
   headers?: Record<string, string>;
+}
+
+/** A step among the inputs: once every input before it is processed, the flow's clock moves on by `advanceMs`. */
+export interface ClockAdvance {
+  advanceMs: number;
+}
+
+export interface RunOptions {
+  /** Where the flow's clock starts, in ms since the epoch (default: the time of the call); it moves only by ClockAdvance steps. */
+  startTime?: number;
 }
 
 export interface TestOutput {
@@ -29,7 +40,7 @@ export interface TestDeadLetter {
   stage: string;
   message: string;
   path?: string;
-  /** 0-based index of the input it came from. */
+  /** 0-based index in the given inputs (clock steps included) of the input it came from. */
   input: number;
   value: Uint8Array;
 }
@@ -57,25 +68,47 @@ function plainHeaders(headers: Headers): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, text(v)]));
 }
 
-/** Runs `flow` of the configuration `configFile` on `inputs`, in order, in one process. */
-export async function runFlow(configFile: string, flow: string, inputs: readonly TestInput[]): Promise<FlowRun> {
+/**
+ * Runs `flow` of the configuration `configFile` on `inputs`, in order, in one process. The flow's
+ * wall clock stands still (at `options.startTime`) except for the ClockAdvance steps among them.
+ */
+export async function runFlow(configFile: string, flow: string, inputs: readonly (TestInput | ClockAdvance)[], options: RunOptions = {}): Promise<FlowRun> {
   const config = await loadConfig(configFile);
   const topology = config.flows.find((f) => f.flow === flow);
   if (!topology) throw new SluiceError('SLC_USAGE', `${configFile} has no flow "${flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
   const encoding = topology.nodes.find((n) => n.role === 'sink')?.config.encoding === 'protobuf' ? 'protobuf' : 'json';
   const outputs: OutboundMessage[] = [];
   const letters: OutboundMessage[] = [];
-  const messages: InputMessage[] = inputs.map((input, index) => ({
-    value: bytes(input.value),
-    key: input.key === undefined || input.key === null ? null : bytes(input.key),
-    headers: input.headers ?? {},
-    timestamp: undefined,
-    origin: { kind: 'file', file: '(test input)', line: index + 1 },
-    receivedAt: performance.now(),
-  }));
+  const clock = new ManualClock(options.startTime ?? Date.now());
+  /** Runs of consecutive messages, each with the clock step that precedes it. */
+  const runs: { advanceMs: number; messages: InputMessage[] }[] = [{ advanceMs: 0, messages: [] }];
+  inputs.forEach((input, index) => {
+    if ('advanceMs' in input) {
+      runs.push({ advanceMs: input.advanceMs, messages: [] });
+      return;
+    }
+    runs.at(-1)!.messages.push({
+      value: bytes(input.value),
+      key: input.key === undefined || input.key === null ? null : bytes(input.key),
+      headers: input.headers ?? {},
+      timestamp: undefined,
+      origin: { kind: 'file', file: '(test input)', line: index + 1 },
+      receivedAt: performance.now(),
+    });
+  });
   const source = {
     async *[Symbol.asyncIterator]() {
-      for (let i = 0; i < messages.length; i += 1024) yield { messages: messages.slice(i, i + 1024), done: async () => undefined };
+      for (const { advanceMs, messages } of runs) {
+        clock.advance(advanceMs);
+        const acknowledged: Promise<void>[] = [];
+        for (let i = 0; i < messages.length; i += 1024) {
+          let done!: () => Promise<void>;
+          acknowledged.push(new Promise<void>((resolve) => (done = async () => resolve())));
+          yield { messages: messages.slice(i, i + 1024), done };
+        }
+        // the clock moves only once the flow has delivered every message before the step
+        await Promise.all(acknowledged);
+      }
     },
     close: async () => undefined,
   };
@@ -87,6 +120,7 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
       resourcesOf(config, pino({ level: 'silent' }), {
         io: () => ({ source, sink: memorySink(encoding, outputs), deadLetters: memorySink('json', letters) }),
         localUrls: localServices.urls,
+        clock,
       }),
     );
     await built!.run();

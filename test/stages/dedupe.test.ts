@@ -1,6 +1,6 @@
 // dedupe on its own: a key seen within retention is filtered (or dead-lettered), one or more key
 // fields, a missing or non-scalar key field is a failure of its own, an on-disk store keeps keys
-// across runs and forgets them after retention.
+// across runs and forgets them after retention (on a manual clock: time moves when the test says).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { SluiceError } from '../../src/errors.ts';
 import { stages } from '../../src/pipeline/registry.ts';
 import { dedupeStage } from '../../src/stages/dedupe.ts';
+import { ManualClock } from '../../src/testing/clock.ts';
 import { openFlowStore } from '../../src/state/local.ts';
 import { stageUnderTest } from '../support/stage.ts';
 
@@ -68,25 +69,36 @@ test('retention takes ms or a unit; a bad one is refused', () => {
   assert.not.ok(dedupeStage.config.safeParse({ key: 'eventId', retention: '10 weeks' }).success);
 });
 
+test('a key counts as new once retention has passed on the clock, not a millisecond before', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const dedupe = stageUnderTest(dedupeStage, { key: 'eventId', retention: '10m', backend: 'memory' }, rules, { clock });
+  assert.equal(await outcomes(dedupe, [{ eventId: 'a' }]), ['continue']);
+  clock.advance(600_000 - 1);
+  assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'b' }]), ['filtered', 'continue']);
+  clock.advance(1);
+  // a's sighting is 10 min old: it counts as new and is remembered from now; b is 1 ms old
+  assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'a' }]), ['continue', 'filtered', 'filtered']);
+  await dedupe.stage.close?.();
+});
+
 test('on disk: the store keeps its keys across runs, and forgets them after retention', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'sluice-dedupe-'));
+  const clock = new ManualClock(1_700_000_000_000);
   try {
-    const first = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
-    const started = Date.now();
+    const first = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
     assert.equal(await outcomes(first, [{ eventId: 'a' }, { eventId: 'b' }]), ['continue', 'continue']);
     await first.stage.close?.();
-    const second = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
-    const elapsed = Date.now() - started;
-    const resumed = await outcomes(second, [{ eventId: 'a' }, { eventId: 'c' }]);
+    clock.advance(500);
+    const second = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
+    assert.equal(await outcomes(second, [{ eventId: 'a' }, { eventId: 'c' }]), ['filtered', 'continue']);
     await second.stage.close?.();
-    if (elapsed < 900) assert.equal(resumed, ['filtered', 'continue']); // a slow machine may have passed retention already
-    // once retention has passed, every key counts as new and the expired ones are purged on open
-    while (Date.now() - started < 1100) await new Promise((resolve) => setTimeout(resolve, 20));
-    const later = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir });
+    // a and b were seen 1 s ago, c 0.5 s ago: opening purges a and b, and a counts as new
+    clock.advance(500);
+    const later = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
     assert.equal(await outcomes(later, [{ eventId: 'a' }]), ['continue']);
     await later.stage.close?.();
     const store = openFlowStore(stateDir, 'test', 'dedupe', 'lmdb', pino({ level: 'silent' }));
-    assert.equal([...store.entries()].map(([key]) => Buffer.from(key).toString()), ['"a"']); // b and c purged, a seen again
+    assert.equal([...store.entries()].map(([key]) => Buffer.from(key).toString()).sort(), ['"a"', '"c"']); // b purged, a seen again
     await store.close();
   } finally {
     rmSync(stateDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 // the real core so that the stage reads the real field spans. No flow, no source, no sink.
 import { pino } from 'pino';
 import { recordTypes } from '../../schemas/index.ts';
+import { type Clock, systemClock } from '../../src/component/clock.ts';
 import { FieldTable } from '../../src/component/fields.ts';
 import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
@@ -25,6 +26,8 @@ export interface StageOptions {
   readonly deadlineMs?: number;
   /** Where a stage's on-disk stores go; absent: every store is in memory. */
   readonly stateDir?: string;
+  /** The stage's wall clock (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
@@ -36,6 +39,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     logger: pino({ level: 'silent' }),
     delivery: 'at-least-once',
     metrics: new Metrics(),
+    clock: options.clock ?? systemClock,
     rules,
     fields,
     recordTypes,

@@ -74,6 +74,35 @@ flows.campaign.stages = [
   assert.equal(run.deadLetters.map((d) => [d.input, d.reason, d.stage]), [[1, 'E_LOOKUP_MISS', 'campaign.enrich-file-1']]);
 });
 
+test('runFlow: the flow\'s clock moves only by the clock steps: dedupe retention expires without waiting', async () => {
+  const overlay = join(dir, 'dedupe.conf');
+  writeFileSync(overlay, `include "${local}"\nflows.campaign.stages = [ { kind = dedupe, key = userId, retention = 10m, on-duplicate = dlq, backend = memory } ]\n`);
+  const user = (userId: string) => ({ value: event({ userId }) });
+  const run = await runFlow(overlay, 'campaign', [
+    user('u-1'),
+    user('u-2'),
+    user('u-1'), // a duplicate: the clock has not moved
+    { advanceMs: 600_000 - 1 },
+    user('u-1'), // 1 ms short of retention: still a duplicate
+    { advanceMs: 1 },
+    user('u-1'), // 10 min after its first sighting: new again
+    user('u-2'),
+    user('u-1'), // a duplicate of the one just let through
+  ], { startTime: Date.UTC(2026, 0, 1) });
+  assert.equal(run.outputs.map((o) => (o.value as { userId: string }).userId), ['u-1', 'u-2', 'u-1', 'u-2']);
+  assert.equal(run.deadLetters.map((d) => [d.input, d.reason]), [[2, 'E_DUPLICATE'], [4, 'E_DUPLICATE'], [8, 'E_DUPLICATE']], 'input indexes count the clock steps');
+  assert.is(run.summary.read, 7);
+});
+
+test('runFlow: a clock step back in time is refused', async () => {
+  try {
+    await runFlow(local, 'campaign', [{ value: event({}) }, { advanceMs: -1 }, { value: event({}) }]);
+    assert.unreachable('ran');
+  } catch (error) {
+    assert.match((error as Error).message, /moves forward/);
+  }
+});
+
 test('runFlow: an unknown flow is an error naming the flows', async () => {
   try {
     await runFlow(local, 'nope', [{ value: '{}' }]);
