@@ -4,26 +4,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { bundleRules, RulesReferenceError } from './config/rules.ts';
-import { loadConfig, resourcesOf } from './pipeline/load.ts';
-import { compileSchema, type BranchVerdict } from './core/validator.ts';
+import type { BranchVerdict } from './core/validator.ts';
 import type { JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { SluiceError } from './errors.ts';
-import { createLogger } from './observe/logger.ts';
-import { Metrics } from './observe/metrics.ts';
-import { startOpsServer } from './observe/ops-server.ts';
-import { startProgress } from './observe/progress.ts';
-import { formatSummary, summarize } from './observe/stats.ts';
 import { packageRoot } from './package-root.ts';
-import { startLocalServices } from './io/http/local-server.ts';
-import { connectionOptions } from './io/kafka/connection.ts';
-import { createTopics, produceFile, type Security } from './io/kafka/tools.ts';
-import { buildFlows } from './pipeline/flow.ts';
-import { FlowSupervisor, reloadOnChange } from './pipeline/supervisor.ts';
-import { runTestFile } from './testing/test-files.ts';
-import { componentDocs } from './pipeline/docs.ts';
-import { describe } from './pipeline/topology.ts';
+import type { Logger } from 'pino';
+import type { Security } from './io/kafka/tools.ts';
+// Everything else is imported by the command that uses it: `--help`, `--version` and `check`
+// start without the runtime, and no command loads a Kafka client its configuration does not name.
 
 const EXIT_INVALID = 1;
 const EXIT_CONFIG = 2;
@@ -45,12 +34,20 @@ function depthLimit(value: string): number {
 }
 
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
+  const [{ loadConfig }, { createLogger }, { startLocalServices }, { Metrics }, { startOpsServer }, { FlowSupervisor, reloadOnChange }] = await Promise.all([
+    import('./pipeline/load.ts'),
+    import('./observe/logger.ts'),
+    import('./io/http/local-server.ts'),
+    import('./observe/metrics.ts'),
+    import('./observe/ops-server.ts'),
+    import('./pipeline/supervisor.ts'),
+  ]);
   const config = await loadConfig(options.config);
   const logger = createLogger(config.settings.log, config.logDir);
   for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
   logger.debug({ config: config.resolved }, 'configuration');
   const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
-  let supervisor: FlowSupervisor;
+  let supervisor: InstanceType<typeof FlowSupervisor>;
   let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {
     const metrics = new Metrics({ served: config.settings.observe.http.enabled });
@@ -61,7 +58,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
     throw error;
   }
   const showProgress = config.settings.progress === 'on' || (config.settings.progress === 'auto' && process.stderr.isTTY === true);
-  const stopProgress = showProgress ? startProgress(supervisor.stats) : undefined;
+  const stopProgress = showProgress ? (await import('./observe/progress.ts')).startProgress(supervisor.stats) : undefined;
   const shutdownTimeoutMs = config.settings['shutdown-timeout-ms'];
   let stopping = false;
   const stop = () => {
@@ -84,6 +81,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
     process.off('SIGTERM', stop);
     await Promise.all([localServices.stop(), ops.stop()]);
   }
+  const { formatSummary, summarize } = await import('./observe/stats.ts');
   const summaries = supervisor.stats.map(summarize);
   logger.info({ summaries }, 'finished');
   logger.flush();
@@ -96,7 +94,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
  * The drain outlasted shutdown-timeout-ms: exit now, naming what was left undelivered. Its offsets
  * were not committed, so a restart reads it again: nothing is lost.
  */
-function shutdownTimedOut(logger: ReturnType<typeof createLogger>, timeoutMs: number, undelivered: readonly string[]): never {
+function shutdownTimedOut(logger: Logger, timeoutMs: number, undelivered: readonly string[]): never {
   const what = undelivered.length > 0 ? undelivered.join('; ') : 'no batch in flight (closing the clients took the time)';
   const message = `shutdown not finished after shutdown-timeout-ms (${timeoutMs} ms): exiting; left undelivered, read again on restart: ${what}`;
   logger.error({ undelivered }, message);
@@ -106,6 +104,12 @@ function shutdownTimedOut(logger: ReturnType<typeof createLogger>, timeoutMs: nu
 }
 
 async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {
+  const [{ loadConfig, resourcesOf }, { createLogger }, { buildFlows }, { describe }] = await Promise.all([
+    import('./pipeline/load.ts'),
+    import('./observe/logger.ts'),
+    import('./pipeline/flow.ts'),
+    import('./pipeline/topology.ts'),
+  ]);
   const config = await loadConfig(options.config);
   for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
   // building compiles the rules and every stage: mapping errors surface here, before anything runs
@@ -124,7 +128,8 @@ function describeFailure(failure: { code: string; message: string; path?: string
   return `${failure.code}${where}${keyword}: ${failure.message}${branches}`;
 }
 
-function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): number {
+async function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): Promise<number> {
+  const [{ bundleRules, RulesReferenceError }, { compileSchema }] = await Promise.all([import('./config/rules.ts'), import('./core/validator.ts')]);
   let schema: JsonSchema = true;
   if (options.schema) {
     try {
@@ -164,14 +169,16 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
  * broker; TLS and SASL from the configuration's kafka block.
  */
 async function brokersFor(options: { brokers?: string; config?: string }): Promise<{ brokers: string[]; security: Security }> {
-  const config = options.config ? await loadConfig(options.config) : undefined;
+  const config = options.config ? await (await import('./pipeline/load.ts')).loadConfig(options.config) : undefined;
   const kafka = config?.settings.kafka;
   const brokers = (options.brokers || kafka?.brokers || process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const { connectionOptions } = await import('./io/kafka/connection.ts');
   const { tls, sasl } = config && kafka ? connectionOptions({ brokers, 'client-id': 'sluice', tls: kafka.tls, sasl: kafka.sasl }, config.dirOf(['kafka', 'tls'])) : {};
   return { brokers, security: { tls, sasl } };
 }
 
 async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
+  const [{ createLogger }, { produceFile }] = await Promise.all([import('./observe/logger.ts'), import('./io/kafka/tools.ts')]);
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
   const sent = await produceFile({
@@ -190,6 +197,7 @@ async function produce(options: { brokers?: string; config?: string; topic: stri
 }
 
 async function topicsCreate(options: { config: string; brokers?: string }): Promise<number> {
+  const [{ loadConfig }, { createLogger }, { createTopics }] = await Promise.all([import('./pipeline/load.ts'), import('./observe/logger.ts'), import('./io/kafka/tools.ts')]);
   const config = await loadConfig(options.config);
   const topics = config.settings.kafka?.topics ?? {};
   if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
@@ -202,6 +210,7 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
 }
 
 async function test(files: string[]): Promise<number> {
+  const { runTestFile } = await import('./testing/test-files.ts');
   let failed = 0;
   for (const file of files) {
     for (const result of await runTestFile(file)) {
@@ -244,8 +253,8 @@ function program(): Command {
     .requiredOption('--raw <files...>', 'the files to validate')
     .option('--max-depth <n>', `nesting limit (at most ${MAX_DEPTH_LIMIT})`, depthLimit)
     .option('--max-size <bytes>', 'size limit', positiveInteger)
-    .action((options) => {
-      process.exitCode = validate(options);
+    .action(async (options) => {
+      process.exitCode = await validate(options);
     });
   cli
     .command('produce')
@@ -280,8 +289,8 @@ function program(): Command {
   cli
     .command('components')
     .description('Print the reference of every source, stage and sink kind (from their specs)')
-    .action(() => {
-      process.stdout.write(componentDocs());
+    .action(async () => {
+      process.stdout.write((await import('./pipeline/docs.ts')).componentDocs());
     });
   return cli;
 }

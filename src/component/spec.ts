@@ -34,6 +34,11 @@ interface Spec<S extends z.ZodType> {
   /** The component's own keys (without `kind` and `name`). */
   readonly config: S;
   readonly examples: readonly z.input<S>[];
+  /**
+   * Imports what `create` needs and costs start-up time (a Kafka client library): awaited when a
+   * configuration using the component is loaded, so a command or flow without it never pays.
+   */
+  load?(config: z.output<S>): Promise<void>;
 }
 
 export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {

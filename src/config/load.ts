@@ -11,7 +11,7 @@ import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
 import { bundleRules, RulesReferenceError } from './rules.ts';
-import { literalSecrets, redactSecrets } from './secrets.ts';
+import { literalSecrets, redactSecrets, urlPasswords } from './secrets.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
 
@@ -302,7 +302,13 @@ export async function readConfig(file: string, kinds: ComponentKinds): Promise<C
     logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
     resolved: resolvedView(settings, flows),
-    warnings: [...hocon.warnings, ...literalSecrets(hocon.files)],
+    warnings: [
+      ...hocon.warnings,
+      ...literalSecrets(hocon.files),
+      ...urlPasswords(hocon.tree).map((path) =>
+        problems.at(path, 'a password inside a URL: logs and --print show it redacted, but give it apart where the service allows (an Authorization header, sasl)'),
+      ),
+    ],
     problemAt: (path, message) => problems.at(path, message),
     dirOf: (path) => problems.dirOf(path),
   };

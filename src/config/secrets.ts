@@ -12,8 +12,20 @@ const SECRET_KEY = /(^|[-_.])(password|passwd|secret|token)$|^(authorization|pro
 
 export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
 
-/** A copy of a configuration tree with every secret string replaced by [redacted]. */
+// the password of a URL's user information, `http://user:pa55@host/` or a broker's `user:pa55@host:9092`:
+// group 1 is what comes before it (kept), the password runs to the `@`
+const URL_PASSWORD = /((?:^|[\s,;"'(<])(?:[a-z][a-z\d+.-]*:\/\/)?[^\s/?#@:,;"'(<]+):[^\s/?#@,;"']*@/gi;
+const URL_PASSWORD_ONE = new RegExp(URL_PASSWORD.source, 'i');
+
+/** Whether a string holds a password inside a URL (`scheme://user:password@host`). */
+export const holdsUrlPassword = (text: string): boolean => text.includes('@') && URL_PASSWORD_ONE.test(text);
+
+/** The string with the password of every URL in it replaced by [redacted] (the user name stays). */
+export const redactUrlPasswords = (text: string): string => (text.includes('@') ? text.replace(URL_PASSWORD, `$1:${REDACTED}@`) : text);
+
+/** A copy of a configuration tree with every secret string replaced by [redacted], and passwords inside URLs. */
 export function redactSecrets<T>(value: T): T {
+  if (typeof value === 'string') return redactUrlPasswords(value) as T;
   if (Array.isArray(value)) return value.map(redactSecrets) as T;
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
@@ -21,14 +33,25 @@ export function redactSecrets<T>(value: T): T {
   return out as T;
 }
 
-/** Whether a tree holds a secret string anywhere (a walk that allocates nothing). */
+/** Whether a tree holds a secret string anywhere, or a URL with a password (a walk that allocates nothing). */
 export function holdsSecret(value: unknown, depth = 6): boolean {
   if (typeof value !== 'object' || value === null || depth === 0) return false;
   for (const key in value) {
     const child = (value as Record<string, unknown>)[key];
-    if ((typeof child === 'string' && isSecretKey(key)) || holdsSecret(child, depth - 1)) return true;
+    if (typeof child === 'string' ? isSecretKey(key) || holdsUrlPassword(child) : holdsSecret(child, depth - 1)) return true;
   }
   return false;
+}
+
+/**
+ * Every string of a configuration tree holding a password inside a URL (a service's base-url,
+ * brokers), by key path: `sluice check` warns, whether the file or the environment gave it.
+ * Rules describe messages: their strings are not looked at.
+ */
+export function urlPasswords(tree: unknown, path: readonly PropertyKey[] = []): (readonly PropertyKey[])[] {
+  if (typeof tree === 'string') return holdsUrlPassword(tree) ? [path] : [];
+  if (typeof tree !== 'object' || tree === null) return [];
+  return Object.entries(tree).flatMap(([key, child]) => (key === 'rules' ? [] : urlPasswords(child, [...path, Array.isArray(tree) ? Number(key) : key])));
 }
 
 // `key = value` / `key: value` / `"key" = value` anywhere on a line (a HOCON object may be on one);

@@ -123,6 +123,17 @@ export class Compiler {
     return { schema: anchored, base: this.#indexed.get(anchored as object)?.base ?? document, location: `#${fragment}` };
   }
 
+  /** The schema `schema.$ref` names; undefined when it has none or it does not resolve (compiling says why). */
+  referenced(schema: Readonly<Record<string, unknown>>): unknown {
+    if (typeof schema.$ref !== 'string') return undefined;
+    try {
+      return this.#resolve(schema.$ref, this.#indexed.get(schema)?.base ?? DEFAULT_BASE, '#').schema;
+    } catch (error) {
+      if (error instanceof SluiceError) return undefined;
+      throw error;
+    }
+  }
+
   #resourceId(base: string): number {
     let id = this.#resourceIds.get(base);
     if (id === undefined) this.#resourceIds.set(base, (id = this.#resourceIds.size + 1));

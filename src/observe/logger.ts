@@ -3,9 +3,9 @@
 // topic, partition, offset (a Kafka offset, as a string), reason (an E_* code).
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
-import { holdsSecret, redactSecrets } from '../config/secrets.ts';
+import { holdsSecret, redactSecrets, redactUrlPasswords } from '../config/secrets.ts';
 import type { RootConfig } from '../config/schema.ts';
 
 type LogSettings = Pick<RootConfig['log'], 'level' | 'destination'> & Partial<Pick<RootConfig['log'], 'format'>>;
@@ -23,7 +23,17 @@ export function createLogger(settings: LogSettings, baseDir = process.cwd()): Lo
   // secrets by key name at any depth, the rule `sluice check --print` follows; pino's own `redact`
   // needs a path per shape, and its wildcards cost several times a failure line's own work
   const redact = (fields: Record<string, unknown>) => (holdsSecret(fields) ? redactSecrets(fields) : fields);
-  const options = { level, base: { service: 'sluice' }, formatters: { log: redact } };
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'sluice' },
+    formatters: { log: redact },
+    // a message text may quote a URL (an error naming the address it failed on): its password goes
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactUrlPasswords(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
+  };
   if (format === 'pretty') {
     const colorize = typeof fd === 'number' && (fd === 1 ? process.stdout : process.stderr).isTTY === true;
     return pino(options, pinoPretty({ destination: fd, colorize, sync: false, mkdir: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }));

@@ -4,17 +4,29 @@
 import type { Logger } from 'pino';
 import { type CheckedConfig, readConfig } from '../config/load.ts';
 import * as registry from './registry.ts';
-import { type FlowTopology, topologyOf } from './topology.ts';
+import { type FlowTopology, type TopologyNode, topologyOf } from './topology.ts';
 import type { FlowResources } from './flow.ts';
 
 export interface SluiceConfig extends Omit<CheckedConfig, 'flows'> {
   readonly flows: readonly FlowTopology[];
 }
 
-/** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
+/**
+ * Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. The
+ * libraries its components need (a Kafka client) are imported now, and only those.
+ */
 export async function loadConfig(file: string): Promise<SluiceConfig> {
   const checked = await readConfig(file, registry);
-  return { ...checked, flows: checked.flows.map((flow) => topologyOf(flow, checked.settings.services)) };
+  const flows = checked.flows.map((flow) => topologyOf(flow, checked.settings.services));
+  await Promise.all(flows.flatMap((flow) => flow.nodes.map((node) => specOf(node)?.load?.(node.config))));
+  return { ...checked, flows };
+}
+
+function specOf(node: TopologyNode): { load?(config: unknown): Promise<void> } | undefined {
+  if (node.role === 'source') return registry.sources[node.kind];
+  if (node.role === 'stage') return registry.stages[node.kind];
+  if (node.role === 'sink' || node.role === 'dead-letter') return registry.sinks[node.kind];
+  return undefined;
 }
 
 /**

@@ -3,12 +3,12 @@
 // that is checked when the flow is built, so a bad mapping fails `sluice check`, not a message.
 import { create, type DescField, type DescMessage, type Message, ScalarType } from '@bufbuild/protobuf';
 import { z } from 'zod';
-import type { JsonSchema, JsonType } from '../core/rule-model.ts';
+import type { JsonType } from '../core/rule-model.ts';
 import { SluiceError, type ConfigProblem } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
 import { fieldBigInt, fieldValue } from '../component/fields.ts';
 import { CONTINUE, type FlowRecord } from '../component/types.ts';
-import { schemaAt, typesAllowed } from '../component/rules.ts';
+import { type FieldSchema, itemsAt, schemaAt, typesAllowed } from '../component/rules.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const source = z.union([
@@ -37,17 +37,21 @@ function subset(types: Set<JsonType>, allowed: JsonType[]): boolean {
   return [...types].every((t) => allowed.includes(t));
 }
 
-function bound(schema: JsonSchema, lower: boolean): number | undefined {
-  if (typeof schema !== 'object') return undefined;
-  const inclusive = schema[lower ? 'minimum' : 'maximum'];
-  const exclusive = schema[lower ? 'exclusiveMinimum' : 'exclusiveMaximum'];
-  const values = [inclusive, exclusive].filter((v): v is number => typeof v === 'number');
+/** The tightest lower (or upper) bound any schema of the field sets. */
+function bound(field: FieldSchema, lower: boolean): number | undefined {
+  const values: number[] = [];
+  for (const schema of field) {
+    if (typeof schema !== 'object') continue;
+    for (const keyword of lower ? ['minimum', 'exclusiveMinimum'] : ['maximum', 'exclusiveMaximum']) {
+      if (typeof schema[keyword] === 'number') values.push(schema[keyword]);
+    }
+  }
   if (values.length === 0) return undefined;
   return lower ? Math.max(...values) : Math.min(...values);
 }
 
 /** Why a value under `schema` cannot fit a scalar field of type `scalarType`, or null when it fits. */
-function misfit(schema: JsonSchema, scalarType: ScalarType): string | null {
+function misfit(schema: FieldSchema, scalarType: ScalarType): string | null {
   const types = typesAllowed(schema);
   if (types.size === 7) return 'the rules give it no type: add one';
   const name = ScalarType[scalarType].toLowerCase();
@@ -138,7 +142,7 @@ export const mapStage: StageSpec<typeof config> = {
       if (field.fieldKind === 'scalar') why = misfit(schema, field.scalar);
       else if (field.fieldKind === 'list' && field.listKind === 'scalar') {
         const types = typesAllowed(schema);
-        const items = typeof schema === 'object' ? (schema.items as JsonSchema | undefined) : undefined;
+        const items = itemsAt(context.rules, schema);
         why = !subset(types, ['array', 'null']) ? `repeated ${ScalarType[field.scalar].toLowerCase()} needs an array in the rules`
           : items === undefined ? 'the rules give the array no "items" schema' : misfit(items, field.scalar);
       } else why = `${field.fieldKind} fields are not supported by map`;

@@ -132,6 +132,35 @@ redaction('sluice check warns (exit 0) about each secret written in a file, nami
   assert.is(check.stderr.trim().split('\n').length, 1, `one warning:\n${check.stderr}`);
 });
 
+redaction('a password inside a URL (a service base-url, brokers) is redacted in check --print and warned about', async () => {
+  const file = writeConfig('url', `services.api.base-url = "http://reader:\${REDACTION_TEST_SASL_PASSWORD}@127.0.0.1:${port}/v1"`);
+  const check = await cli(['check', '--print', '--config', file]);
+  assert.is(check.status, 0, check.stderr);
+  assertNoSecret(check.stdout + check.stderr, 'check --print');
+  const printed = JSON.parse(check.stdout) as { services: { api: { 'base-url': string } } };
+  assert.is(printed.services.api['base-url'], `http://reader:${REDACTED}@127.0.0.1:${port}/v1`, 'the user and the address stay');
+  assert.match(check.stderr, /sluice: warning: .*url\.conf: services\.api\.base-url: a password inside a URL/);
+  assert.is(check.stderr.trim().split('\n').length, 1, `one warning:\n${check.stderr}`);
+  const describe = await cli(['check', '--describe', '--config', file]);
+  assert.is(describe.status, 0, describe.stderr);
+  assert.match(describe.stdout, `reader:${REDACTED}@`);
+  assertNoSecret(describe.stdout, 'check --describe');
+});
+
+redaction('log lines redact a password inside a URL, in fields and in the message text', async () => {
+  const file = join(dir, 'url-password.log');
+  const logger = createLogger({ level: 'info', destination: file });
+  const password = SECRETS.REDACTION_TEST_SASL_PASSWORD;
+  logger.warn({ url: `https://reader:${password}@lookup.example/v1/items`, brokers: [`sluice:${password}@broker-1:9092`] }, `GET http://reader:${password}@lookup.example/v1 failed`);
+  await waitFor('the log line', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 5_000);
+  const text = readFileSync(file, 'utf8');
+  assertNoSecret(text, 'the log');
+  const line = JSON.parse(text) as { url: string; brokers: string[]; msg: string };
+  assert.is(line.url, `https://reader:${REDACTED}@lookup.example/v1/items`);
+  assert.equal(line.brokers, [`sluice:${REDACTED}@broker-1:9092`]);
+  assert.is(line.msg, `GET http://reader:${REDACTED}@lookup.example/v1 failed`);
+});
+
 redaction('log lines redact passwords and credential headers at any depth, in json and pretty format', async () => {
   for (const format of ['json', 'pretty'] as const) {
     const file = join(dir, `direct-${format}.log`);

@@ -53,6 +53,67 @@ test('mappings that do not fit: every problem at its key, SLC_MAPPING', () => {
   }
 });
 
+// the same fields, each reached another way: a $ref to $defs, a $ref to a $ref, a type that
+// comes from $ref while the bounds are the property's own, an allOf member, an $anchor
+const referencing = {
+  $defs: {
+    id: { type: 'string' },
+    alias: { $ref: '#/$defs/id' },
+    count: { type: 'integer' },
+    author: { type: 'object', properties: { id: { $ref: '#author-id' } } },
+    authorId: { $anchor: 'author-id', type: 'string' },
+    tags: { type: 'array', items: { $ref: '#/$defs/id' } },
+  },
+  type: 'object',
+  properties: {
+    id: { $ref: '#/$defs/alias' },
+    duration: { $ref: '#/$defs/count', minimum: 0, maximum: 86_400 },
+    version: { allOf: [{ type: 'integer' }, { minimum: 0 }] },
+    tags: { $ref: '#/$defs/tags' },
+    author: { $ref: '#/$defs/author' },
+    rating: { $ref: '#/$defs/id' },
+  },
+};
+
+test('type checks follow $ref (to $defs, to an $anchor, through another $ref) and allOf', async () => {
+  const map = stageUnderTest(
+    mapStage,
+    { target: ITEM, fields: { item_id: 'id', duration_sec: 'duration', version: 'version', tags: 'tags', author_id: 'author.id' } },
+    referencing,
+  );
+  const { record } = await map.run({ id: 'cnt-2', duration: 60, version: 3, tags: ['x'], author: { id: 'au-1' } });
+  const item = record.output as ItemRecord;
+  assert.equal([item.itemId, item.durationSec, item.version, item.tags, item.authorId], ['cnt-2', 60, 3n, ['x'], 'au-1']);
+});
+
+test('a type reached through $ref that does not fit is refused like a direct one', () => {
+  try {
+    stageUnderTest(mapStage, { target: ITEM, fields: { rating: 'rating', version: 'id', duration_sec: 'version' } }, referencing);
+    assert.unreachable('built');
+  } catch (error) {
+    const problems = Object.fromEntries((error as SluiceError).problems.map((p) => [p.path, p.message]));
+    assert.equal(Object.keys(problems).sort(), ['fields.duration_sec', 'fields.rating', 'fields.version']);
+    assert.match(problems['fields.rating']!, 'a string does not fit double');
+    assert.match(problems['fields.version']!, 'a string does not fit int64');
+    assert.match(problems['fields.duration_sec']!, 'without minimum and maximum', 'allOf: the minimum of one member, no maximum in any');
+  }
+});
+
+test('draft-07: the siblings of a $ref are ignored, as the core ignores them', () => {
+  const draft07 = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    definitions: { count: { type: 'integer' } },
+    type: 'object',
+    properties: { duration: { $ref: '#/definitions/count', minimum: 0, maximum: 86_400 } },
+  };
+  try {
+    stageUnderTest(mapStage, { target: ITEM, fields: { duration_sec: 'duration' } }, draft07);
+    assert.unreachable('built');
+  } catch (error) {
+    assert.match((error as SluiceError).problems[0]!.message, 'without minimum and maximum');
+  }
+});
+
 test('an unknown record type names the known ones', () => {
   try {
     stageUnderTest(mapStage, { target: 'sluice.Nope', fields: {} }, rules);

@@ -4,8 +4,6 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConnectionConfig } from '../../component/settings.ts';
 import { type ConfigProblem, SluiceError } from '../../errors.ts';
-import { kafkajsTransport } from './kafkajs.ts';
-import { platformaticTransport } from './platformatic/index.ts';
 import type { ConnectionOptions, KafkaTransport, TlsOptions } from './transport.ts';
 
 /** The PEM files of the tls block, read now: a missing file is a configuration error at `sluice check`. */
@@ -36,8 +34,25 @@ export function connectionOptions(config: ConnectionConfig, baseDir: string): Co
   };
 }
 
-/** `baseDir` resolves the relative PEM files of the tls block. */
+type Client = NonNullable<ConnectionConfig['client']>;
+type TransportFactory = (options: ConnectionOptions & { logger: Logger }) => KafkaTransport;
+
+const loadedClients = new Map<Client, TransportFactory>();
+
+/**
+ * Imports a client library and its adapter, once. Importing @platformatic/kafka alone takes a few
+ * hundred ms: a command or flow that uses no Kafka must not wait for it.
+ */
+export async function loadClient(client: Client = 'kafkajs'): Promise<void> {
+  if (loadedClients.has(client)) return;
+  const factory = client === 'platformatic' ? (await import('./platformatic/index.ts')).platformaticTransport : (await import('./kafkajs.ts')).kafkajsTransport;
+  loadedClients.set(client, factory);
+}
+
+/** `baseDir` resolves the relative PEM files of the tls block. The client must have been loaded (`loadClient`). */
 export function transportFor(config: ConnectionConfig, context: { logger: Logger; baseDir: string }): KafkaTransport {
-  const options = { ...connectionOptions(config, context.baseDir), logger: context.logger };
-  return config.client === 'platformatic' ? platformaticTransport(options) : kafkajsTransport(options);
+  const client = config.client ?? 'kafkajs';
+  const factory = loadedClients.get(client);
+  if (!factory) throw new Error(`the ${client} Kafka client is used before loadClient('${client}') imported it`);
+  return factory({ ...connectionOptions(config, context.baseDir), logger: context.logger });
 }

@@ -5,7 +5,7 @@ import { SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SinkSpec } from '../../component/spec.ts';
 import type { OutboundMessage, Sink } from '../../component/types.ts';
-import { transportFor } from './connection.ts';
+import { loadClient, transportFor } from './connection.ts';
 import { withoutValue } from './oversized-letters.ts';
 import { produceChunks } from './produce-chunks.ts';
 import { MessageTooLarge, type Producer } from './transport.ts';
@@ -61,6 +61,7 @@ export const kafkaSink: SinkSpec<typeof config> = {
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'recommender-items', key: 'id', encoding: 'json', compression: 'lz4' }],
   keyField: (options) => options.key,
+  load: (options) => loadClient(options.client),
   create(options, context, role): Sink {
     const producer = transportFor(options, context).producer({
       compression: options.compression,

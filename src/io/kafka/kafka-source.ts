@@ -9,7 +9,7 @@ import { SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SourceSpec } from '../../component/spec.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../component/types.ts';
-import { transportFor } from './connection.ts';
+import { loadClient, transportFor } from './connection.ts';
 import { persistentInstanceId } from './instance-id.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
 import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
@@ -84,6 +84,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
   summary: 'Consumes a topic as a member of a consumer group; commits after delivery.',
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'content-items', 'group-id': 'sluice-content' }],
+  load: (options) => loadClient(options.client),
   create(options, context): Source {
     const transport = transportFor(options, context);
     const groupId = options['group-id'];

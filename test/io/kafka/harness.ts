@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Admin as KafkajsAdmin } from 'kafkajs';
 import type { Logger } from 'pino';
 import * as assert from 'uvu/assert';
-import { transportFor } from '../../../src/io/kafka/connection.ts';
+import { loadClient, transportFor } from '../../../src/io/kafka/connection.ts';
 import type { KafkaTransport } from '../../../src/io/kafka/transport.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 import { rawLines } from '../../../scripts/support/lines.ts';
@@ -34,6 +34,8 @@ function parseClient(name: string | undefined): 'kafkajs' | 'platformatic' {
 /** Overlay lines putting the Kafka source, sink and dead-letter sink of `flows` on KAFKA_CLIENT. */
 export const clientLines = (...flows: string[]) =>
   flows.map((flow) => `flows.${flow} { source.client = ${KAFKA_CLIENT}, sink.client = ${KAFKA_CLIENT}, dead-letter.client = ${KAFKA_CLIENT} }`);
+
+await loadClient(KAFKA_CLIENT);
 
 /** The transport of KAFKA_CLIENT, for suites that use the port directly. */
 export const testTransport = (clientId: string, logger: Logger): KafkaTransport =>
