@@ -14,16 +14,19 @@ export class FailureLog {
   readonly #logger: Logger;
   readonly #perSecond: number;
   readonly #windows = new Map<string, Window>();
+  /** Milliseconds on a monotonic clock (a test's own, to cross a second without waiting for it). */
+  readonly #now: () => number;
   #flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(logger: Logger, perSecond: number) {
+  constructor(logger: Logger, perSecond: number, now: () => number = () => performance.now()) {
     this.#logger = logger;
     this.#perSecond = perSecond;
+    this.#now = now;
   }
 
   /** Logs a failed message at warn, unless its stage and reason are over their limit this second. */
   warn(stage: string, reason: string, fields: Record<string, unknown>, message: string): void {
-    const second = Math.floor(performance.now() / 1000);
+    const second = Math.floor(this.#now() / 1000);
     const key = `${stage}\u0000${reason}`;
     let window = this.#windows.get(key);
     if (window === undefined) {

@@ -6,9 +6,9 @@
 //   - an invalid configuration is rejected with every problem (file, key path), counted and
 //     reported to the listeners, and changes nothing;
 //   - file changes are debounced: three quick writes make one reload; none after unwatching.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/pipeline/load.ts';
@@ -31,8 +31,6 @@ async function fingerprints(): Promise<Record<string, string>> {
   const config = await loadConfig(file);
   return Object.fromEntries(config.flows.map((t) => [t.flow, flowFingerprint(t)]));
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const supervisor = suite('flow supervisor: what a reload restarts, rejects and when it runs');
 
@@ -118,21 +116,55 @@ supervisor('file changes are debounced into one reload; none after unwatching', 
   write();
   const flows = new FlowSupervisor(file, await loadConfig(file), logger);
   const seen: ReloadOutcome[] = [];
-  flows.onReload((o) => seen.push(o));
+  let reloaded: (() => void) | undefined;
+  flows.onReload((o) => {
+    seen.push(o);
+    reloaded?.();
+  });
+  /** Resolves once `count` reloads have been reported; fails after 10 s. */
+  const reloads = async (count: number) => {
+    for (const deadline = Date.now() + 10_000; seen.length < count; ) {
+      const left = deadline - Date.now();
+      if (left <= 0) assert.unreachable(`${count} reloads: only ${seen.length} in 10 s`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        reloaded = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+  };
+  // the test's own watcher: each write is seen as a change before the next one is made
+  let changed: (() => void) | undefined;
+  const ownWatcher = watch(dir, (_event, name) => name === basename(file) && changed?.());
+  const writeSeen = async (...lines: string[]) => {
+    const seenChange = new Promise<void>((resolve) => (changed = resolve));
+    write(...lines);
+    await seenChange;
+  };
   const unwatch = reloadOnChange(flows, logger, { debounceMs: 200 });
   try {
-    for (const level of ['debug', 'warn', 'x-not-a-level']) {
-      write(`log.level = ${level}`);
-      await sleep(30);
-    }
-    await sleep(1000);
+    for (const level of ['debug', 'warn', 'x-not-a-level']) await writeSeen(`log.level = ${level}`);
+    await reloads(1);
     assert.equal(seen.map((o) => [o.trigger, o.outcome]), [['file-change', 'rejected']], 'one reload, of the last write');
   } finally {
     unwatch();
   }
-  write('log.level = debug');
-  await sleep(600);
-  assert.is(seen.length, 1, 'no reload after unwatching');
+  // watched again with a longer debounce: its reload of the next write is the marker that a watcher
+  // left behind by unwatch() (debounce 200 ms) would have come before
+  const rewatch = reloadOnChange(flows, logger, { debounceMs: 1000 });
+  try {
+    await writeSeen('log.level = debug');
+    const changedAt = performance.now();
+    await reloads(2);
+    const after = performance.now() - changedAt;
+    assert.ok(after >= 900, `a reload ${after.toFixed(0)} ms after the change: not the new watcher's (debounce 1 s), one left behind by unwatch()`);
+    assert.equal(seen.map((o) => o.trigger), ['file-change', 'file-change']);
+    assert.is.not(seen[1]!.outcome, 'rejected');
+  } finally {
+    rewatch();
+    ownWatcher.close();
+  }
 });
 
 supervisor.run();

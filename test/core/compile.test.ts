@@ -1,0 +1,65 @@
+// The program layout (core/compile.ts) on its own: a rule tree laid out at a base address as the
+// core reads it. Every node and property has an address inside the program; the layout moves with
+// the base and nothing else; the streaming subset runs in the scan, applicators in tape mode; a
+// pattern the core cannot run is handed to JS; schema strings keep lone surrogates (WTF-8) so that
+// they equal the same escape in a message (checked through the real core).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compileProgram } from '../../src/core/compile.ts';
+import type { JsonSchema } from '../../src/core/rule-model.ts';
+import { compileSchema } from '../../src/core/validator.ts';
+
+const rules: JsonSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^c-[0-9]+$' }, n: { type: 'integer', minimum: 0 }, tags: { type: 'array', items: { enum: ['a', 'b'] } } },
+};
+
+test('every node and property is laid out inside the program, at or after the base', () => {
+  const base = 65_536;
+  const program = compileProgram(rules, ['/id'], base);
+  const end = base + program.bytes.length;
+  assert.ok(program.bytes.length > 0);
+  const addresses = [...program.nodesByAddress.keys(), ...program.propertiesByAddress.keys(), program.root, program.any];
+  for (const address of addresses) assert.ok(address >= base && address < end, `address ${address} outside [${base}, ${end})`);
+  for (const [address, node] of program.nodesByAddress) assert.is(node.address, address);
+  assert.equal([...program.propertiesByAddress.values()].map((p) => p.name).sort(), ['id', 'n', 'tags']);
+  assert.is(program.nodesByAddress.get(program.root)?.location, '#');
+});
+
+test('the layout moves with the base and nothing else', () => {
+  const a = compileProgram(rules, ['/id', '/n'], 4096);
+  const b = compileProgram(rules, ['/id', '/n'], 4096 + 8192);
+  assert.is(b.bytes.length, a.bytes.length);
+  assert.is(b.root - a.root, 8192);
+  assert.equal([...b.nodesByAddress.keys()].map((x) => x - 8192), [...a.nodesByAddress.keys()]);
+  assert.equal(compileProgram(rules, ['/id', '/n'], 4096).bytes, a.bytes, 'deterministic');
+  assert.not.equal(b.bytes, a.bytes, 'the addresses inside the program moved too');
+});
+
+test('the streaming subset runs in the scan (no evalRoot); an applicator needs the tape (evalRoot set, the scan extracts)', () => {
+  const streaming = compileProgram(rules, [], 4096);
+  assert.is(streaming.evalRoot, 0);
+  const tape = compileProgram({ anyOf: [{ type: 'string' }, { type: 'object', required: ['id'] }] }, ['/id'], 4096);
+  assert.ok(tape.evalRoot !== 0, 'the rules root is laid out for the evaluation on the tape');
+  assert.ok(tape.root !== tape.evalRoot, 'the scan runs an extraction skeleton, not the rules');
+  assert.is(tape.draft, '2020-12');
+});
+
+test('a pattern the core cannot run is listed for JS; one it can is not', () => {
+  assert.equal(compileProgram({ properties: { a: { pattern: '(?<=x)y' } } }, [], 4096).jsPatterns, ['(?<=x)y']);
+  assert.equal(compileProgram(rules, [], 4096).jsPatterns, []);
+});
+
+test('schema strings keep a lone surrogate: const "\\uD800" equals the same escape in a message, and nothing else', () => {
+  const validator = compileSchema({ properties: { s: { const: '\uD800' } } });
+  const encoder = new TextEncoder();
+  assert.ok(validator.validate(encoder.encode('{"s":"\\uD800"}')).ok);
+  assert.not.ok(validator.validate(encoder.encode('{"s":"\\uD801"}')).ok);
+  assert.not.ok(validator.validate(encoder.encode('{"s":"\\uFFFD"}')).ok, 'not the replacement character UTF-8 would make of it');
+  const pair = compileSchema({ properties: { s: { const: '😀' } } });
+  assert.ok(pair.validate(encoder.encode('{"s":"\\uD83D\\uDE00"}')).ok, 'a surrogate pair is one code point');
+  assert.ok(pair.validate(encoder.encode('{"s":"😀"}')).ok);
+});
+
+test.run();
