@@ -1,20 +1,11 @@
 // An HTTP service as the enrichment stages call it: one bulkhead, retry policy and circuit
-// breaker per service (cockatiel), shared by every stage that names the service, and one pool of
-// keep-alive connections (undici: a third of the CPU per call of Node's fetch).
-import {
-  BrokenCircuitError,
-  bulkhead,
-  circuitBreaker,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  fullJitterGenerator,
-  handleWhen,
-  type IBackoff,
-  type IBackoffFactory,
-  type IRetryBackoffContext,
-  retry,
-  wrap,
-} from 'cockatiel';
+// breaker per service, shared by every stage that names the service, and one pool of keep-alive
+// connections (undici: a third of the CPU per call of Node's fetch). The policies are plain
+// counters and one loop, not a stack of wrapped promises per call, and the attempts' timeouts share
+// one timer per service (DeadlineSweep): what a call costs beyond its request is a few field writes
+// (bench/enrich-call.bench.ts measures it against a bare request loop).
+import { EventEmitter } from 'node:events';
+import { clearTimeout, setTimeout } from 'node:timers';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
@@ -38,34 +29,73 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Full-jitter exponential backoff, except that a Retry-After from the service wins (capped). */
-class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
-  readonly #exponential: IBackoffFactory<unknown>;
-  readonly #cap: number;
+/**
+ * One attempt's abort signal, as undici takes it: an EventEmitter (the EventTarget of an
+ * AbortController costs the call several times the CPU of the rest of the request).
+ */
+class Attempt extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+  readonly timesOutAt: number;
 
-  constructor(exponential: IBackoffFactory<unknown>, cap: number) {
-    this.#exponential = exponential;
-    this.#cap = cap;
+  constructor(timesOutAt: number) {
+    super();
+    this.timesOutAt = timesOutAt;
   }
 
-  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
-    const exponential = this.#exponential.next(context);
-    const error = 'error' in context.result ? context.result.error : undefined;
-    const asked = error instanceof RetriableStatus ? error.retryAfterMs : undefined;
-    return {
-      duration: asked === undefined ? exponential.duration : Math.min(asked, this.#cap),
-      next: (ctx) => new RetryAfterBackoff(exponential, this.#cap).next(ctx),
-    };
+  timeOut(): void {
+    this.aborted = true;
+    this.reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    this.emit('abort');
   }
 }
 
-/** Origin and path of an absolute URL, as the connection pool takes them. */
-function requestOf(url: string): { origin: string; path: string } {
-  const slash = url.indexOf('/', url.indexOf('//') + 2);
-  return slash < 0 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
+/**
+ * The timeouts of a service's attempts in flight, on one timer armed at the earliest: an attempt
+ * costs a set entry, not a timer of its own. With answers far quicker than the timeout, the timer
+ * fires about once per timeout-ms and finds nothing to abort.
+ */
+class DeadlineSweep {
+  readonly #pending = new Set<Attempt>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
+
+  add(attempt: Attempt): void {
+    this.#pending.add(attempt);
+    if (attempt.timesOutAt < this.#armedFor) this.#arm(attempt.timesOutAt);
+  }
+
+  delete(attempt: Attempt): void {
+    this.#pending.delete(attempt);
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedFor = at;
+    // unref: an attempt in flight holds the process by its socket, the sweep need not
+    this.#timer = setTimeout(this.#sweep, Math.max(0, at - performance.now())).unref();
+  }
+
+  readonly #sweep = (): void => {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const attempt of this.#pending) {
+      if (attempt.timesOutAt <= now) {
+        this.#pending.delete(attempt);
+        attempt.timeOut();
+      } else if (attempt.timesOutAt < next) next = attempt.timesOutAt;
+    }
+    if (next < Infinity) this.#arm(next);
+  };
 }
 
-const isRetriable = (error: Error) => !(error instanceof HttpFailure) && !(error instanceof BrokenCircuitError);
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+type Circuit = typeof CLOSED | typeof OPEN | typeof HALF_OPEN;
+const CIRCUIT_NAMES = ['closed', 'open', 'half-open'] as const;
 
 const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
   E_HTTP_STATUS: 'http_status',
@@ -75,43 +105,48 @@ const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
   E_DEADLINE: 'deadline',
 };
 
+const pause = (ms: number) => new Promise<void>((wake) => setTimeout(wake, ms));
+
 export class HttpService implements Service {
   readonly name: string;
-  readonly #config: ServiceConfig;
   readonly #baseUrl: string | undefined;
-  readonly #policy;
-  readonly #breaker;
   readonly #connections: Agent;
   readonly #metrics: ServiceMetrics;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #sweep = new DeadlineSweep();
+  // retries: full-jitter exponential backoff, except that a Retry-After from the service wins (capped)
+  readonly #maxAttempts: number;
+  readonly #initialDelayMs: number;
+  readonly #maxDelayMs: number;
+  // bulkhead: calls in flight, and the calls waiting for a place (in arrival order)
+  readonly #capacity: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  // circuit breaker: consecutive failed calls (after their retries) open it; after halfOpenAfterMs
+  // one call probes, the others wait for its answer
+  readonly #breakAfter: number;
+  readonly #halfOpenAfterMs: number;
+  #circuit: Circuit = CLOSED;
+  #consecutiveFailures = 0;
+  #openedAt = 0;
+  #probe: Promise<unknown> | undefined;
 
   /** `localUrl`: the address of the local service playing this one, if it runs. */
   constructor(name: string, config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, localUrl?: string) {
     this.name = name;
-    this.#config = config;
     this.#baseUrl = config['base-url'] ?? localUrl;
     // one connection per call the bulkhead lets through, so a call never queues for a socket
     this.#connections = new Agent({ connections: config['max-concurrency'], keepAliveTimeout: 30_000 });
-    const backoff = new ExponentialBackoff({
-      generator: fullJitterGenerator,
-      initialDelay: Math.max(1, config.retry['initial-delay-ms']),
-      maxDelay: config.retry['max-delay-ms'],
-    });
-    const retries = retry(handleWhen(isRetriable), {
-      maxAttempts: config.retry['max-attempts'] - 1,
-      backoff: new RetryAfterBackoff(backoff, config.retry['max-delay-ms']),
-    });
-    this.#breaker = circuitBreaker(handleWhen((error) => !(error instanceof HttpFailure)), {
-      halfOpenAfter: config['circuit-breaker']['half-open-after-ms'],
-      breaker: new ConsecutiveBreaker(config['circuit-breaker']['consecutive-failures']),
-    });
-    this.#breaker.onStateChange((state) => logger.warn({ service: name, state: ['closed', 'open', 'half-open', 'isolated'][state] ?? state }, 'circuit breaker'));
     this.#metrics = metrics;
-    retries.onRetry(() => metrics.retries.inc());
-    this.#breaker.onBreak(() => metrics.breaker('open'));
-    this.#breaker.onHalfOpen(() => metrics.breaker('half-open'));
-    this.#breaker.onReset(() => metrics.breaker('closed'));
-    // bulkhead outermost: a call holds its place through its retries; the breaker counts calls
-    this.#policy = wrap(bulkhead(config['max-concurrency'], Number.MAX_SAFE_INTEGER), this.#breaker, retries);
+    this.#logger = logger;
+    this.#timeoutMs = config['timeout-ms'];
+    this.#maxAttempts = config.retry['max-attempts'];
+    this.#initialDelayMs = Math.max(1, config.retry['initial-delay-ms']);
+    this.#maxDelayMs = config.retry['max-delay-ms'];
+    this.#capacity = config['max-concurrency'];
+    this.#breakAfter = config['circuit-breaker']['consecutive-failures'];
+    this.#halfOpenAfterMs = config['circuit-breaker']['half-open-after-ms'];
   }
 
   /** An absolute URL for a stage's URL (relative ones are resolved against base-url). */
@@ -126,7 +161,7 @@ export class HttpService implements Service {
 
   /** The breaker's state: closed, open or half-open. */
   get state(): string {
-    return ['closed', 'open', 'half-open', 'isolated'][this.#breaker.state] ?? 'unknown';
+    return CIRCUIT_NAMES[this.#circuit];
   }
 
   /**
@@ -137,56 +172,137 @@ export class HttpService implements Service {
   async call(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline = Infinity): Promise<HttpAnswer> {
     const started = performance.now();
     let outcome: CallOutcome = 'ok';
+    // bulkhead outermost: a call holds its place through its retries; the breaker counts calls
+    if (this.#active < this.#capacity) this.#active++;
+    else await new Promise<void>((enter) => this.#waiting.push(enter));
     try {
-      const answer = await this.#policy.execute(async () => {
-        const left = deadline - performance.now();
-        if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
-        const timeout = Math.ceil(Math.min(this.#config['timeout-ms'], left));
-        let response: Dispatcher.ResponseData;
-        try {
-          response = await this.#connections.request({ ...requestOf(url), method: method as Dispatcher.HttpMethod, headers, body, signal: AbortSignal.timeout(timeout) });
-        } catch (cause) {
-          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
-        }
-        const status = response.statusCode;
-        if (status === 429 || status >= 500) {
-          await response.body.dump();
-          throw new RetriableStatus(status, retryAfterMs(response.headers['retry-after']));
-        }
-        if (status === 404) {
-          await response.body.dump();
-          return { status: 404, body: undefined };
-        }
-        if (status >= 300 || status < 200) {
-          await response.body.dump();
-          throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
-        }
-        let text: string;
-        try {
-          text = await response.body.text();
-        } catch (cause) {
-          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // cut off mid-body: retried
-        }
-        try {
-          return { status, body: JSON.parse(text) as unknown };
-        } catch {
-          throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
-        }
-      });
+      const answer = await this.#throughBreaker(method, url, headers, body, deadline);
       if (answer.status === 404) outcome = 'not_found';
       return answer;
     } catch (error) {
-      const failure =
-        error instanceof HttpFailure
-          ? error
-          : error instanceof BrokenCircuitError
-            ? new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error })
-            : new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+      const failure = error instanceof HttpFailure ? error : new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
       outcome = OUTCOME[failure.code];
       throw failure;
     } finally {
+      // the place passes to the first waiting call, if any
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
       this.#metrics.call(outcome).inc();
       this.#metrics.duration.record((performance.now() - started) / 1000);
+    }
+  }
+
+  async #throughBreaker(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline: number): Promise<HttpAnswer> {
+    for (;;) {
+      if (this.#circuit === CLOSED) {
+        try {
+          const answer = await this.#withRetries(method, url, headers, body, deadline);
+          this.#consecutiveFailures = 0;
+          return answer;
+        } catch (error) {
+          // an HttpFailure is the call's own fault (a 400, a bad answer, its deadline), not the service's
+          if (!(error instanceof HttpFailure) && ++this.#consecutiveFailures >= this.#breakAfter) this.#open();
+          throw error;
+        }
+      }
+      if (this.#circuit === HALF_OPEN) {
+        await this.#probe;
+        continue;
+      }
+      if (Date.now() - this.#openedAt < this.#halfOpenAfterMs) throw new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`);
+      this.#setCircuit(HALF_OPEN);
+      const probe = this.#withRetries(method, url, headers, body, deadline);
+      this.#probe = probe.catch(() => undefined);
+      try {
+        const answer = await probe;
+        this.#close();
+        return answer;
+      } catch (error) {
+        if (error instanceof HttpFailure) this.#close();
+        else this.#open();
+        throw error;
+      } finally {
+        this.#probe = undefined;
+      }
+    }
+  }
+
+  #open(): void {
+    if (this.#circuit === OPEN) return;
+    this.#openedAt = Date.now();
+    this.#setCircuit(OPEN);
+  }
+
+  #close(): void {
+    this.#consecutiveFailures = 0;
+    this.#setCircuit(CLOSED);
+  }
+
+  #setCircuit(circuit: Circuit): void {
+    if (circuit === this.#circuit) return;
+    this.#circuit = circuit;
+    const state = CIRCUIT_NAMES[circuit];
+    this.#metrics.breaker(state);
+    this.#logger.warn({ service: this.name, state }, 'circuit breaker');
+  }
+
+  async #withRetries(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline: number): Promise<HttpAnswer> {
+    const slash = url.indexOf('/', url.indexOf('//') + 2);
+    const origin = slash < 0 ? url : url.slice(0, slash);
+    const path = slash < 0 ? '/' : url.slice(slash);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#attempt(method, url, origin, path, headers, body, deadline);
+      } catch (error) {
+        if (error instanceof HttpFailure || attempt >= this.#maxAttempts) throw error;
+        const asked = error instanceof RetriableStatus ? error.retryAfterMs : undefined;
+        const backoff = asked === undefined ? Math.floor(Math.random() * Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** (attempt - 1))) : Math.min(asked, this.#maxDelayMs);
+        this.#metrics.retries.inc();
+        await pause(backoff);
+      }
+    }
+  }
+
+  async #attempt(method: string, url: string, origin: string, path: string, headers: Record<string, string>, body: string | undefined, deadline: number): Promise<HttpAnswer> {
+    const now = performance.now();
+    const left = deadline - now;
+    if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
+    const attempt = new Attempt(now + Math.ceil(Math.min(this.#timeoutMs, left)));
+    this.#sweep.add(attempt);
+    try {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.#connections.request({ origin, path, method: method as Dispatcher.HttpMethod, headers, body, signal: attempt });
+      } catch (cause) {
+        throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
+      }
+      const status = response.statusCode;
+      if (status === 429 || status >= 500) {
+        await response.body.dump();
+        throw new RetriableStatus(status, retryAfterMs(response.headers['retry-after']));
+      }
+      if (status === 404) {
+        await response.body.dump();
+        return { status: 404, body: undefined };
+      }
+      if (status >= 300 || status < 200) {
+        await response.body.dump();
+        throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
+      }
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (cause) {
+        throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // cut off mid-body: retried
+      }
+      try {
+        return { status, body: JSON.parse(text) as unknown };
+      } catch {
+        throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
+      }
+    } finally {
+      this.#sweep.delete(attempt);
     }
   }
 }
