@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { BranchVerdict } from './core/validator.ts';
 import type { JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
-import { SluiceError } from './errors.ts';
+import { type ConfigProblem, SluiceError } from './errors.ts';
 import { packageRoot } from './package-root.ts';
 import type { Logger } from 'pino';
 import type { Security } from './io/kafka/tools.ts';
@@ -104,16 +104,27 @@ function shutdownTimedOut(logger: Logger, timeoutMs: number, undelivered: readon
 }
 
 async function check(options: { config: string; print?: boolean; describe?: boolean }): Promise<number> {
-  const [{ loadConfig, resourcesOf }, { createLogger }, { buildFlows }, { describe }] = await Promise.all([
+  const [{ inspectConfiguration, resourcesOf }, { configError }, { createLogger }, { buildFlows }, { describe }] = await Promise.all([
     import('./pipeline/load.ts'),
+    import('./config/load.ts'),
     import('./observe/logger.ts'),
     import('./pipeline/flow.ts'),
     import('./pipeline/topology.ts'),
   ]);
-  const config = await loadConfig(options.config);
-  for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
-  // building compiles the rules and every stage: mapping errors surface here, before anything runs
-  buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
+  const { config, problems } = await inspectConfiguration(options.config);
+  for (const w of config?.warnings ?? []) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
+  // building compiles the rules and every stage: mapping errors surface here, before anything
+  // runs, listed with the problems of the files (of the flows those leave right)
+  const buildProblems: ConfigProblem[] = [];
+  if (config) {
+    try {
+      buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
+    } catch (error) {
+      if (!(error instanceof SluiceError && error.code === 'SLC_CONFIG' && error.problems.length > 0)) throw error;
+      buildProblems.push(...error.problems);
+    }
+  }
+  if (problems.length + buildProblems.length > 0 || !config) throw configError([...problems, ...buildProblems]);
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
   if (options.describe) process.stdout.write(describe(config.flows));
   if (!options.print && !options.describe) process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);

@@ -15,6 +15,11 @@ export interface LoadedHocon {
   readonly files: readonly string[];
   /** What is not wrong but likely a mistake: an optional include of a file that does not exist. */
   readonly warnings: readonly ConfigProblem[];
+  /**
+   * Substitutions nothing resolves (an unset environment variable): the tree holds a string
+   * starting with UNSET in their place, so that the rest can still be checked.
+   */
+  readonly unresolved: readonly ConfigProblem[];
   /** The file (absolute) that sets `path` (keys and array indexes), or the top file when none does. */
   fileOf(path: readonly PropertyKey[]): string;
 }
@@ -197,24 +202,38 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
   }
   if (problems.length > 0) throw invalidConfiguration(problems);
 
+  // a substitution nothing resolves (an unset environment variable) stops the parser at the first
+  // one: each is stood in for by a placeholder and the parse tried again, so that every missing
+  // variable is named at once and the rest of the configuration is still checked
+  const unresolved: ConfigProblem[] = [];
+  const standIns = new Map<string, string | undefined>();
   let tree: unknown;
   try {
-    tree = await parseHocon({ url: top, strict: true });
-  } catch (cause) {
-    const unresolved = /Unable to resolve '([^']+)'/.exec((cause as Error).message);
-    if (!unresolved) {
-      // every file parses alone: what fails is how they combine (the parser names the file)
-      const { where, what } = describeHoconError((cause as Error).message);
-      const file = /file: file:\/\/(\S+?)[ )]/.exec((cause as Error).message)?.[1];
-      throw invalidConfiguration([{ file: displayPath(file ? decodeURI(file) : top), path: where ?? '(syntax)', message: what }], cause);
+    for (;;) {
+      try {
+        tree = await parseHocon({ url: top, strict: true });
+        break;
+      } catch (cause) {
+        const name = /Unable to resolve '([^']+)'/.exec((cause as Error).message)?.[1];
+        if (name === undefined || standIns.has(name) || standIns.size >= MAX_STAND_INS) {
+          if (name === undefined) {
+            // every file parses alone: what fails is how they combine (the parser names the file)
+            const { where, what } = describeHoconError((cause as Error).message);
+            const file = /file: file:\/\/(\S+?)[ )]/.exec((cause as Error).message)?.[1];
+            throw invalidConfiguration([...unresolved, { file: displayPath(file ? decodeURI(file) : top), path: where ?? '(syntax)', message: what }], cause);
+          }
+          throw invalidConfiguration([...unresolved, unresolvedProblem(name, own, top)], cause);
+        }
+        unresolved.push(unresolvedProblem(name, own, top));
+        standIns.set(name, process.env[name]);
+        process.env[name] = `${UNSET}${name}`;
+      }
     }
-    // name the file that writes the unresolved substitution
-    const culprit = own.find((f) => f.text.includes(`\${${unresolved[1]}}`))?.file ?? top;
-    const message = `\${${unresolved[1]}} is neither a configuration key nor a set environment variable`;
-    throw new SluiceError('SLC_CONFIG', `${displayPath(culprit)}: ${message}`, {
-      cause,
-      problems: [{ file: displayPath(culprit), path: '(substitution)', message }],
-    });
+  } finally {
+    for (const [name, before] of standIns) {
+      if (before === undefined) delete process.env[name];
+      else process.env[name] = before;
+    }
   }
   if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) {
     throw new SluiceError('SLC_CONFIG', `${displayPath(top)}: the configuration must be an object`);
@@ -223,6 +242,7 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
     tree: tree as ConfigTree,
     files: files.map(displayPath),
     warnings,
+    unresolved,
     fileOf(keyPath) {
       // files in precedence order: the first that sets the longest prefix of the path
       for (let length = keyPath.length; length > 0; length--) {
@@ -234,6 +254,16 @@ export async function loadHocon(path: string): Promise<LoadedHocon> {
       return top;
     },
   };
+}
+
+/** What a tree's string holds where an unset variable was substituted: `sluice check` reports the variable, not the value. */
+export const UNSET = 'sluice-unset-variable:';
+const MAX_STAND_INS = 100;
+
+/** An unresolved substitution, naming the file that writes it. */
+function unresolvedProblem(name: string, own: readonly { file: string; text: string }[], top: string): ConfigProblem {
+  const culprit = own.find((f) => f.text.includes(`\${${name}}`))?.file ?? top;
+  return { file: displayPath(culprit), path: '(substitution)', message: `\${${name}} is neither a configuration key nor a set environment variable` };
 }
 
 function invalidConfiguration(problems: readonly ConfigProblem[], cause?: unknown): SluiceError {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { JsonSchema } from '../core/rule-model.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
-import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
+import { displayPath, loadHocon, type LoadedHocon, UNSET } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
 import { bundleRules, RulesReferenceError } from './rules.ts';
 import { literalSecrets, redactSecrets, urlPasswords } from './secrets.ts';
@@ -100,7 +100,21 @@ class Problems {
   }
 
   add(path: readonly PropertyKey[], message: string): void {
+    // a value standing in for an unset variable: the variable is the problem, reported already
+    if (this.#standsIn(path)) return;
     this.list.push(this.at(path, message));
+  }
+
+  #standsIn(path: readonly PropertyKey[]): boolean {
+    if (this.#hocon.unresolved.length === 0) return false;
+    let node: unknown = this.#hocon.tree;
+    for (const key of path) {
+      // a path into a value that a transform made of the placeholder (brokers[0] of brokers)
+      if (typeof node === 'string') break;
+      if (typeof node !== 'object' || node === null) return false;
+      node = (node as Record<string, unknown>)[String(key)];
+    }
+    return typeof node === 'string' && node.includes(UNSET);
   }
 
   addIssues(base: readonly PropertyKey[], issues: readonly z.core.$ZodIssue[]): void {
@@ -170,12 +184,14 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
   const rules = loadRules(flow, path, problems);
   const nodes: CheckedNode[] = [];
   const names = new Set<string>();
+  let incomplete = false;
   const node = (role: NodeRole, specs: Specs, what: string, entry: ComponentConfig, at: PropertyKey[], defaultName: string, parents: string[]) => {
     const config = parseComponent(specs, what, entry, at, problems);
     const full = `${name}.${entry.name ?? defaultName}`;
     if (names.has(full)) problems.add([...at, 'name'], `the name "${entry.name ?? defaultName}" is used twice in flow ${name}`);
     names.add(full);
     if (config) nodes.push({ name: full, role, kind: entry.kind, parents, config, configPath: at, baseDir: problems.dirOf([...at, 'path']) });
+    else incomplete = true; // also when its problem is an unset variable's, reported as such
     return full;
   };
   const source = node('source', kinds.sources, 'source', flow.source, [...path, 'source'], 'source', []);
@@ -201,7 +217,7 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
       problems.add([...path, 'source', 'read-committed'], 'exactly-once reads committed data only: read-committed must be true');
     }
   }
-  if (problems.list.length > before || rules === undefined) return undefined;
+  if (problems.list.length > before || rules === undefined || incomplete) return undefined;
   return {
     flow: name,
     enabled: flow.enabled,
@@ -260,11 +276,26 @@ function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Reco
  * SLC_CONFIG listing every problem.
  */
 export async function readConfig(file: string, kinds: ComponentKinds): Promise<CheckedConfig> {
+  const { config, problems } = await inspectConfig(file, kinds);
+  if (problems.length > 0 || config === undefined) throw configError(problems);
+  return config;
+}
+
+/**
+ * Every problem of a configuration file, and as much of it as is right: the top level when it
+ * parses, with the flows that have no problem (`sluice check` builds those to find the rest).
+ * Throws SLC_CONFIG only when the files cannot be read or parsed.
+ */
+export async function inspectConfig(file: string, kinds: ComponentKinds): Promise<{ config?: CheckedConfig; problems: readonly ConfigProblem[] }> {
   const hocon = await loadHocon(file);
   const problems = new Problems(hocon);
+  problems.list.push(...hocon.unresolved);
   // the top level first, each flow on its own: a mistake in one place hides none elsewhere
-  const parsed = root.extend({ flows: z.record(flowName, z.unknown()) }).safeParse(hocon.tree);
-  if (!parsed.success) problems.addIssues([], parsed.error.issues);
+  const rootSchema = root.extend({ flows: z.record(flowName, z.unknown()) });
+  const first = rootSchema.safeParse(hocon.tree);
+  if (!first.success) problems.addIssues([], first.error.issues);
+  // the settings without their wrong values, for the flows to be checked and built against
+  const parsed = first.success ? first : rootSchema.safeParse(withoutIssues(hocon.tree, first.error.issues));
   const flows: CheckedFlow[] = [];
   const flowConfigs: Record<string, FlowConfig> = {};
   const rawFlows = hocon.tree.flows;
@@ -274,6 +305,10 @@ export async function readConfig(file: string, kinds: ComponentKinds): Promise<C
     const flow = flowSchema.safeParse(raw);
     if (!flow.success) {
       problems.addIssues(['flows', name], flow.error.issues);
+      // its components are still checked, the wrong keys left out (to their defaults): one run
+      // of `sluice check` lists every mistake, not those of the flow's settings first
+      const rest = flowSchema.safeParse(withoutIssues(raw, flow.error.issues));
+      if (rest.success) checkFlow(name, rest.data, kinds, problems);
       continue;
     }
     flowConfigs[name] = flow.data;
@@ -293,10 +328,10 @@ export async function readConfig(file: string, kinds: ComponentKinds): Promise<C
   if (level && !level.success) {
     problems.list.push({ file: '(environment)', path: 'SLUICE_LOG_LEVEL', message: `expected one of ${logLevel.options.join(', ')}, got "${envLevel}"` });
   }
-  if (problems.list.length > 0) throw configError(problems.list);
-  const settings: RootConfig = { ...parsed.data!, flows: flowConfigs };
+  if (!parsed.success) return { problems: problems.list };
+  const settings: RootConfig = { ...parsed.data, flows: flowConfigs };
   if (level?.success) settings.log = { ...settings.log, level: level.data };
-  return {
+  const config: CheckedConfig = {
     settings,
     flows,
     logDir: problems.dirOf(['log', 'destination']),
@@ -312,6 +347,26 @@ export async function readConfig(file: string, kinds: ComponentKinds): Promise<C
     problemAt: (path, message) => problems.at(path, message),
     dirOf: (path) => problems.dirOf(path),
   };
+  return { config, problems: problems.list };
+}
+
+/**
+ * A copy of a configuration tree without the values its issues name (an unknown key, a wrong
+ * value): parsed again, what is right of it (defaults where the wrong values were) can still be
+ * checked further in the same run.
+ */
+function withoutIssues(tree: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(tree);
+  const remove = (path: readonly PropertyKey[]) => {
+    let node: unknown = copy;
+    for (const key of path.slice(0, -1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[String(key)] : undefined;
+    if (typeof node === 'object' && node !== null && path.length > 0) delete (node as Record<string, unknown>)[String(path[path.length - 1])];
+  };
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) remove([...issue.path, key]);
+    else remove(issue.path);
+  }
+  return copy;
 }
 
 export function configError(problems: readonly ConfigProblem[]): SluiceError {

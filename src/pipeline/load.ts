@@ -2,7 +2,8 @@
 // specs (config/ is handed them), then every setting resolved onto the nodes. What `sluice run`,
 // `check`, the supervisor and the test driver start from.
 import type { Logger } from 'pino';
-import { type CheckedConfig, readConfig } from '../config/load.ts';
+import { type CheckedConfig, configError, inspectConfig } from '../config/load.ts';
+import type { ConfigProblem } from '../errors.ts';
 import * as registry from './registry.ts';
 import { type FlowTopology, type TopologyNode, topologyOf } from './topology.ts';
 import type { FlowResources } from './flow.ts';
@@ -16,10 +17,21 @@ export interface SluiceConfig extends Omit<CheckedConfig, 'flows'> {
  * libraries its components need (a Kafka client) are imported now, and only those.
  */
 export async function loadConfig(file: string): Promise<SluiceConfig> {
-  const checked = await readConfig(file, registry);
+  const { config, problems } = await inspectConfiguration(file);
+  if (problems.length > 0 || config === undefined) throw configError(problems);
+  return config;
+}
+
+/**
+ * Every problem of a configuration file, with as much of it as is right (the flows without a
+ * problem): what `sluice check` builds further, so that one run lists every mistake.
+ */
+export async function inspectConfiguration(file: string): Promise<{ config?: SluiceConfig; problems: readonly ConfigProblem[] }> {
+  const { config: checked, problems } = await inspectConfig(file, registry);
+  if (checked === undefined) return { problems };
   const flows = checked.flows.map((flow) => topologyOf(flow, checked.settings.services));
   await Promise.all(flows.flatMap((flow) => flow.nodes.map((node) => specOf(node)?.load?.(node.config))));
-  return { ...checked, flows };
+  return { config: { ...checked, flows }, problems };
 }
 
 function specOf(node: TopologyNode): { load?(config: unknown): Promise<void> } | undefined {

@@ -40,7 +40,7 @@ function sluiceWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Result {
 
 const sluice = (...args: string[]): Result => sluiceWith({}, ...args);
 
-const MISSING_BROKERS = 'config/production.conf: ${KAFKA_BROKERS} is neither a configuration key nor a set environment variable';
+const MISSING_BROKERS = 'config/production.conf: (substitution): ${KAFKA_BROKERS} is neither a configuration key nor a set environment variable';
 
 const explain = (r: Result) => `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
@@ -160,6 +160,45 @@ test('check on config/production.conf without KAFKA_BROKERS exits 2 naming the v
   assert.is(r.stdout, '');
   assert.ok(r.stderr.includes(MISSING_BROKERS), explain(r));
   assert.not.match(r.stderr, /internal fault|at .*\.js:\d+/);
+});
+
+test('check on config/production.conf with no environment names every missing variable in one run', () => {
+  const r = sluice('check', '-c', 'config/production.conf');
+  assert.is(r.status, 2, explain(r));
+  for (const name of ['KAFKA_BROKERS', 'CONTENT_API_URL', 'CAMPAIGN_MANAGER_URL', 'RECOMMENDER_API_URL']) {
+    assert.ok(r.stderr.includes(`config/production.conf: (substitution): \${${name}} is neither a configuration key nor a set environment variable`), `${name}: ${explain(r)}`);
+  }
+  // the placeholder values standing in for them are not reported as wrong values too
+  assert.is(r.stderr.trim().split('\n').length, 5, explain(r));
+  assert.not.match(r.stderr, /unset-variable|host:port|an http/);
+});
+
+test('check lists every independent mistake in one run: variables, settings, flow settings, components, mappings', () => {
+  const config = file(
+    'mistakes.conf',
+    `include "${localConf}"
+progres = off
+observe.http.port = "abc"
+services.content-api.base-url = \${SLUICE_TEST_UNSET_URL}
+flows.content.stages.1.fields.item_idd = id
+flows.campaign.sink { kind = file, path = "out.ndjson", encoding = jsn }
+flows.campaign.max-in-flight = -1
+flows.content.source.path = \${SLUICE_TEST_UNSET_INPUT}
+`,
+  );
+  const r = sluice('check', '-c', config);
+  assert.is(r.status, 2, explain(r));
+  const expected = [
+    '(substitution): ${SLUICE_TEST_UNSET_URL} is neither a configuration key nor a set environment variable',
+    '(substitution): ${SLUICE_TEST_UNSET_INPUT} is neither a configuration key nor a set environment variable',
+    'observe.http.port: Invalid input: expected number, received string',
+    'progres: unknown key',
+    'flows.campaign.max-in-flight: Too small',
+    'flows.campaign.sink.encoding: Invalid option',
+    'flows.content.stages[1].fields.item_idd: sluice.recommender.v1.ItemRecord has no field "item_idd"',
+  ];
+  for (const problem of expected) assert.ok(r.stderr.includes(problem), `${problem}: ${explain(r)}`);
+  assert.is(r.stderr.trim().split('\n').length, expected.length + 1, explain(r));
 });
 
 test('run on config/production.conf without KAFKA_BROKERS exits 2 before running', () => {
