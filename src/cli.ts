@@ -24,6 +24,7 @@ import { FlowSupervisor, reloadOnChange } from './pipeline/supervisor.ts';
 import { runTestFile } from './testing/test-files.ts';
 import { componentDocs } from './pipeline/docs.ts';
 import { describe } from './pipeline/topology.ts';
+import { addBenchCommand } from './bench/command.ts';
 
 const EXIT_INVALID = 1;
 const EXIT_CONFIG = 2;
@@ -283,6 +284,7 @@ function program(): Command {
     .action(() => {
       process.stdout.write(componentDocs());
     });
+  addBenchCommand(cli);
   return cli;
 }
 
