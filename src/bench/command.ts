@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { SluiceError } from '../errors.ts';
-import { benchFlow, type FlowBenchResult } from './flow-bench.ts';
+import { benchFlow, type FlowBenchResult, medianRound } from './flow-bench.ts';
 import { compare, DEFAULT_TOLERANCES, incomparable, parseTolerance, table, type Row } from './gate.ts';
 import { latencyPlot } from './plot.ts';
 
@@ -22,6 +22,7 @@ interface BenchOptions {
   baseline?: string;
   tolerance: string[];
   attempts: number;
+  rounds: number;
   stubServices?: number;
   progress?: boolean;
 }
@@ -69,13 +70,17 @@ function describeRun(result: FlowBenchResult): string {
   const l = result.latencyMs;
   const injected = c.injectDelayNs > 0 ? `\n  INJECTED: ${c.injectDelayNs} ns busy wait per message written ($SLUICE_BENCH_INJECT_DELAY_NS)` : '';
   const stub = c.stubServicesMs === null ? '' : `, services stubbed (${c.stubServicesMs} ms)`;
+  const rounds = c.rounds > 1 ? ` (the median of ${c.rounds} rounds)` : '';
   return [
-    `sluice bench: flow ${c.flow} of ${c.file}, ${c.transport} transport, ${load}${stub}, ${c.seconds} s after ${c.warmupSeconds} s warm-up`,
+    `sluice bench: flow ${c.flow} of ${c.file}, ${c.transport} transport, ${load}${stub}, ${c.seconds} s after ${c.warmupSeconds} s warm-up${rounds}`,
     `  ${thousands(result.throughput.perSecond)} msg/s; cpu ${result.cpuMicrosPerMessage.toFixed(2)} µs/msg; ${result.reference.name} on the same input ${result.reference.cpuMicrosPerMessage.toFixed(2)} µs/msg: ratio ${result.normalised.cpuPerMessage.toFixed(3)}`,
     `  latency p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms, max ${l.max} ms`,
     `  ${thousands(result.messages.read)} read, ${thousands(result.messages.written)} written, ${thousands(result.messages.deadLettered)} dead letters, ${thousands(result.messages.filtered)} filtered; rss peak ${Math.round(result.rssPeakBytes / 2 ** 20)} MiB${injected}`,
   ].join('\n');
 }
+
+const describeRound = (r: FlowBenchResult) =>
+  `cpu/msg vs reference ${r.normalised.cpuPerMessage.toFixed(3)}${r.normalised.throughput === null ? '' : `, throughput vs reference ${r.normalised.throughput.toFixed(3)}`} (${thousands(r.throughput.perSecond)} msg/s, ${r.cpuMicrosPerMessage.toFixed(2)} µs/msg)`;
 
 async function bench(options: BenchOptions): Promise<number> {
   const overrides: Record<string, number | null> = {};
@@ -92,17 +97,24 @@ async function bench(options: BenchOptions): Promise<number> {
   let result: FlowBenchResult | undefined;
   let rows: Row[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    result = await benchFlow({
-      config: options.config,
-      flow: options.flow,
-      input: options.input,
-      rate: options.rate,
-      seconds: options.seconds,
-      warmupSeconds: options.warmup,
-      stubServicesMs: options.stubServices,
-      progress: options.progress ?? process.stderr.isTTY === true,
-      injectDelayNs,
-    });
+    const rounds: FlowBenchResult[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      rounds.push(
+        await benchFlow({
+          config: options.config,
+          flow: options.flow,
+          input: options.input,
+          rate: options.rate,
+          seconds: options.seconds,
+          warmupSeconds: options.warmup,
+          stubServicesMs: options.stubServices,
+          progress: options.progress ?? process.stderr.isTTY === true,
+          injectDelayNs,
+        }),
+      );
+      if (options.rounds > 1) process.stdout.write(`round ${round} of ${options.rounds}: ${describeRound(rounds.at(-1)!)}\n`);
+    }
+    result = medianRound(rounds);
     process.stdout.write(`${describeRun(result)}\n`);
     if (!baseline) break;
     if (baseline.config.fingerprint !== result.config.fingerprint) process.stdout.write('note: the flow differs from the baseline\'s (its configuration fingerprint changed)\n');
@@ -140,6 +152,7 @@ export function addBenchCommand(cli: Command): void {
     .option('-o, --out <file>', 'write the result as JSON, and its latency plot beside it (.svg)')
     .option('-b, --baseline <file>', 'an earlier --out: exit 1 naming each figure that regressed past its tolerance')
     .option('-t, --tolerance <figure=N%>', `override a figure's tolerance, or "off" (repeatable; figures: ${Object.keys(DEFAULT_TOLERANCES).join(', ')})`, (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--rounds <n>', 'measure n times in a row and keep the median round (a steadier figure to gate)', positiveInteger, 1)
     .option('--attempts <n>', 'with --baseline: run again when a figure fails, up to n runs (noise rarely repeats, a regression does)', positiveInteger, 1)
     .option('--stub-services <ms>', 'answer every enrichment call from a local stub after this delay instead of the flow\'s services', nonNegativeNumber)
     .option('--progress', 'a progress line on stderr (default: on a terminal)')

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { arch, cpus, platform, release, totalmem, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pino } from 'pino';
 import { JsValidator } from '../core/js-validator.ts';
 import { SluiceError } from '../errors.ts';
@@ -64,7 +64,11 @@ export interface FlowBenchResult {
     readonly warmupSeconds: number;
     readonly stubServicesMs: number | null;
     readonly injectDelayNs: number;
+    /** Runs measured; the figures are of the median one (see medianRound). */
+    readonly rounds: number;
   };
+  /** Each round's normalised figures, when there were several. */
+  readonly rounds?: readonly FlowBenchResult['normalised'][];
   /** Of the measured window. */
   readonly messages: { readonly read: number; readonly written: number; readonly deadLettered: number; readonly filtered: number };
   /** Input hand-over (open loop: intended time) -> written, of the outputs. */
@@ -326,9 +330,12 @@ class Reference {
   readonly #slices: Uint8Array[][];
   #next = 0;
   #dueAt = 0;
+  /** Totals, taken out of the flow's CPU and time. */
   cpuMicros = 0;
   wallMs = 0;
-  messages = 0;
+  /** Each slice's CPU and wall µs per message: their medians are the reference (a GC pause of the flow's garbage may land in any one slice). */
+  readonly #cpuPerMessage: number[] = [];
+  readonly #wallPerMessage: number[] = [];
 
   constructor(topology: FlowTopology, lines: readonly Uint8Array[]) {
     const settings = validateSettings(topology);
@@ -353,16 +360,25 @@ class Reference {
     const cpu = process.cpuUsage();
     const started = performance.now();
     for (let start = 0; start < messages.length; ) start += this.#validator.check(messages, start);
-    this.wallMs += performance.now() - started;
+    const wallMs = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    this.wallMs += wallMs;
     this.cpuMicros += used.user + used.system;
-    this.messages += messages.length;
+    this.#cpuPerMessage.push((used.user + used.system) / messages.length);
+    this.#wallPerMessage.push((wallMs * 1000) / messages.length);
   }
 
   reset(): void {
     this.cpuMicros = 0;
     this.wallMs = 0;
-    this.messages = 0;
+    this.#cpuPerMessage.length = 0;
+    this.#wallPerMessage.length = 0;
+  }
+
+  /** Median CPU and wall µs per message of the slices since the last reset. */
+  perMessage(): { cpu: number; wall: number } {
+    const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
+    return { cpu: median(this.#cpuPerMessage), wall: median(this.#wallPerMessage) };
   }
 }
 
@@ -428,8 +444,7 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
   // the reference's slices ran in the window: their CPU and time are not the flow's
   const cpuMicrosPerMessage = (cpu.user + cpu.system - reference.cpuMicros) / Math.max(read, 1);
   const perSecond = read / ((ended - window.at - reference.wallMs) / 1000);
-  const referenceCpu = reference.cpuMicros / reference.messages;
-  const referenceWall = (reference.wallMs * 1000) / reference.messages;
+  const { cpu: referenceCpu, wall: referenceWall } = reference.perMessage();
   const latency = stats.latency;
   const ms = (micros: number) => round3(micros / 1000);
   // a percentile is its HDR bucket's upper bound, which may lie above the exact maximum
@@ -446,7 +461,8 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
       file: options.config,
       flow: options.flow,
       fingerprint,
-      input: options.input ?? inputFile,
+      // as given, or the flow's own file relative to the working directory (no machine paths in a committed baseline)
+      input: options.input ?? relative(process.cwd(), inputFile),
       inputMessages: lines.length,
       transport: 'memory',
       load: saturation ? 'saturation' : 'open-loop',
@@ -455,6 +471,7 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
       warmupSeconds: options.warmupSeconds,
       stubServicesMs: options.stubServicesMs ?? null,
       injectDelayNs: options.injectDelayNs,
+      rounds: 1,
     },
     messages: { read, written: sink.count - window.written, deadLettered: deadLetters.count - window.letters, filtered: stats.filtered - window.filtered },
     latencyMs: {
@@ -473,5 +490,24 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
       cpuPerMessage: round3(cpuMicrosPerMessage / referenceCpu),
       throughput: saturation ? round3((perSecond * referenceWall) / 1e6) : null,
     },
+  };
+}
+
+/**
+ * Several rounds as one result: the round with the median CPU per message against the reference,
+ * with the median throughput against the reference; every round's normalised figures are kept.
+ * A median moves less with a shared machine's bursts than one run does, either way.
+ */
+export function medianRound(rounds: readonly FlowBenchResult[]): FlowBenchResult {
+  if (rounds.length === 1) return rounds[0]!;
+  const middle = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const byCpu = [...rounds].sort((a, b) => a.normalised.cpuPerMessage - b.normalised.cpuPerMessage);
+  const chosen = byCpu[rounds.length >> 1]!;
+  const throughputs = rounds.map((r) => r.normalised.throughput).filter((t): t is number => t !== null);
+  return {
+    ...chosen,
+    config: { ...chosen.config, rounds: rounds.length },
+    rounds: rounds.map((r) => r.normalised),
+    normalised: { cpuPerMessage: chosen.normalised.cpuPerMessage, throughput: throughputs.length > 0 ? middle(throughputs) : null },
   };
 }

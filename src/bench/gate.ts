@@ -1,8 +1,8 @@
 // The gate of `sluice bench --baseline`: a run's figures against an earlier run's, each with the
-// direction that is better and how far it may move the other way. By default only the figures
-// divided by the reference measured in the same run are gated (CPU per message, and saturation
-// throughput), since absolute times move with whatever else a shared CI machine runs; absolute
-// latencies and rates are reported and gated when a tolerance is given for them.
+// direction that is better and how far it may move the other way. By default only the CPU per
+// message divided by the reference measured in the same run is gated, since absolute times move
+// with whatever else a shared CI machine runs; the other figures are reported, and gated when a
+// tolerance is given for them (`--tolerance "p99 ms=25%"` on a machine of one's own).
 import { SluiceError } from '../errors.ts';
 import type { FlowBenchResult } from './flow-bench.ts';
 
@@ -14,8 +14,10 @@ export interface Figure {
 
 /** Per figure, the fraction it may move the bad way; null: reported, not gated. */
 export const DEFAULT_TOLERANCES: Readonly<Record<string, number | null>> = {
-  'cpu/msg vs reference': 0.1,
-  'throughput vs reference': 0.1,
+  // the median of 3 rounds of the same code moved by up to 10 % on a 2-core machine under a load average of 15
+  'cpu/msg vs reference': 0.15,
+  // saturation throughput moved by up to 50 % there (wall-clock time, shared): reported unless asked for
+  'throughput vs reference': null,
   'cpu µs/msg': null,
   'msg/s': null,
   'p50 ms': null,
