@@ -11,6 +11,7 @@
 //                (io/kafka/transport.ts) only, never a client adapter
 //   pipeline/    topology -> build -> run; only registry.ts imports the components
 //   testing/     the test driver, over pipeline/
+//   bench/       `sluice bench`, over pipeline/ (as testing/)
 //   cli.ts, index.ts   the entry points, imported by nothing
 // bench/ and scripts/ import nothing of test/; src/ nothing of test/, bench/ or scripts/.
 
@@ -46,10 +47,11 @@ module.exports = {
     forbid(
       'only-the-registry-imports-components',
       'pipeline/ and testing/ reach sources, stages and sinks through pipeline/registry.ts (services in io/http/ are resources they build).',
-      { path: '^src/(pipeline|testing)/', pathNot: '^src/pipeline/registry\\.ts$' },
+      { path: '^src/(pipeline|testing|bench)/', pathNot: '^src/pipeline/registry\\.ts$' },
       '^src/(stages|io/kafka|io/local)/',
     ),
     forbid('pipeline-below-testing', 'The test driver runs pipelines; pipelines know no driver.', '^src/pipeline/', '^src/testing/'),
+    forbid('pipeline-below-bench', 'The bench runs pipelines; pipelines know no bench.', '^src/pipeline/', '^src/bench/'),
     forbid('src-stands-alone', 'What ships imports nothing of the tests, benchmarks or scripts.', '^src/', '^(test|bench|scripts)/'),
     forbid('benchmarks-and-scripts-not-from-tests', 'bench/ and scripts/ share helpers through scripts/support/, not through test/.', '^(bench|scripts)/', '^test/'),
     forbid('entry-points-imported-by-nothing', 'cli.ts and index.ts are where the layers end.', '^src/', ENTRY_POINTS),

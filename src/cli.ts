@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Security } from './io/kafka/tools.ts';
 // Everything else is imported by the command that uses it: `--help`, `--version` and `check`
 // start without the runtime, and no command loads a Kafka client its configuration does not name.
+import { addBenchCommand } from './bench/command.ts';
 
 const EXIT_INVALID = 1;
 const EXIT_CONFIG = 2;
@@ -303,6 +304,7 @@ function program(): Command {
     .action(async () => {
       process.stdout.write((await import('./pipeline/docs.ts')).componentDocs());
     });
+  addBenchCommand(cli);
   return cli;
 }
 
