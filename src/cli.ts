@@ -209,15 +209,27 @@ async function produce(options: { brokers?: string; config?: string; topic: stri
 }
 
 async function topicsCreate(options: { config: string; brokers?: string }): Promise<number> {
-  const [{ loadConfig }, { createLogger }, { createTopics }] = await Promise.all([import('./pipeline/load.ts'), import('./observe/logger.ts'), import('./io/kafka/tools.ts')]);
+  const [{ loadConfig }, { createLogger }, { createTopics }, { changelogsOf }, { changelogTopicSpec }] = await Promise.all([
+    import('./pipeline/load.ts'),
+    import('./observe/logger.ts'),
+    import('./io/kafka/tools.ts'),
+    import('./pipeline/changelogs.ts'),
+    import('./state/changelog.ts'),
+  ]);
   const config = await loadConfig(options.config);
   const topics = config.settings.kafka?.topics ?? {};
-  if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
+  // the stateful flows' changelogs: compacted, partitioned like their flow's input
+  const changelogs = config.flows.filter((f) => f.enabled).flatMap(changelogsOf);
+  if (Object.keys(topics).length === 0 && changelogs.length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
+  const unknown = changelogs.find((c) => topics[c.input] === undefined);
+  if (unknown) throw new SluiceError('SLC_USAGE', `changelog ${unknown.topic} (flow ${unknown.flow}) has as many partitions as ${unknown.input}, which kafka.topics does not list: add it with its partition count`);
+  const compacted = changelogs.map((c) => changelogTopicSpec(c.group, c.store, topics[c.input]!));
   const { brokers, security } = await brokersFor(options);
-  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security);
+  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security, compacted);
   for (const [topic, partitions] of Object.entries(topics)) {
     process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   }
+  for (const { topic, partitions } of compacted) process.stdout.write(`${topic}\t${partitions} partitions, compacted\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   return 0;
 }
 

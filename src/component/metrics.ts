@@ -7,6 +7,11 @@ export interface Counter {
   inc(value?: number): void;
 }
 
+/** A gauge child, its labels bound ahead. */
+export interface Level {
+  set(value: number): void;
+}
+
 /** A latency histogram's data for one label set, recorded without touching the registry. */
 export interface Tally {
   record(seconds: number): void;
@@ -47,8 +52,21 @@ export interface ServiceMetrics {
   breaker(state: BreakerState): void;
 }
 
+/** A state store's restore and size (all its partitions on this instance). */
+export interface StateMetrics {
+  /** Changelog records applied by restores. */
+  readonly restored: Counter;
+  /** Changelog offsets left to restore (0 once every assigned partition is ready). */
+  readonly toRestore: Level;
+  /** A partition's restore, from open to ready. */
+  readonly restoreDuration: Tally;
+  readonly keys: Level;
+  readonly bytes: Level;
+}
+
 /** What the components of a flow are handed: their metrics, and readiness checks to add while they run. */
 export interface ComponentMetrics {
   kafkaSource(flow: string): KafkaSourceMetrics;
+  state(flow: string, store: string): StateMetrics;
   readonly readiness: { add(check: ReadinessCheck): () => void };
 }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { JsonSchema } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
-import type { KeyValueStore, StoreBackendName } from './state.ts';
+import type { StateStore, StoreBackendName, StoreDeclaration } from './state.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
@@ -22,10 +22,11 @@ export interface StageContext extends ComponentContext {
   /** The flow's latency budget from receipt, for stages that call out. */
   readonly deadlineMs: number | undefined;
   /**
-   * Opens the flow's store of this name (one per flow: local mode; Kafka flows will get one per
-   * input partition). Opening is I/O: call it when the first record comes, not in `create`.
+   * Declares the stage's store of this name (its directory under the state dir and, on Kafka, its
+   * changelog <group>-<name>-changelog), one per input partition. No I/O: the flow opens and
+   * restores the stores; a record's view of its partition's store is `of(record)`.
    */
-  openStore(name: string, backend: StoreBackendName): KeyValueStore;
+  store(name: string, backend: StoreBackendName): StateStore;
 }
 
 interface Spec<S extends z.ZodType> {
@@ -44,8 +45,10 @@ interface Spec<S extends z.ZodType> {
 export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   /** The record type the stage builds, when it is a map-like stage. */
   outputType?(config: z.output<S>): string;
-  /** It keeps state (`openStore`): for now only where a flow's input is a file (local mode). */
+  /** It keeps state (`store`). */
   readonly stateful?: boolean;
+  /** The stores it declares with this config (their changelogs are listed and created from this). */
+  stores?(config: z.output<S>): readonly StoreDeclaration[];
   create(config: z.output<S>, context: StageContext): Stage;
 }
 

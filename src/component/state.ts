@@ -1,5 +1,9 @@
-// The state-store interface a stage sees (src/state/ implements it): byte keys and values,
-// synchronous reads and writes (the stores are embedded: no I/O wait on the hot path).
+// The state-store interfaces (src/state/ implements them): byte keys and values, synchronous
+// reads and writes (the stores are embedded: no I/O wait on the hot path). A stage declares its
+// store when it is built and, per record, works in the view of the record's input partition in
+// the record's batch (local mode: partition 0, without changelog). What the batch wrote is
+// remembered only with its delivery: in its transaction (exactly-once), after its outputs are
+// acknowledged (at-least-once).
 
 /** A write to a store: a value, or null to delete the key. */
 export type StoreWrite = readonly [key: Uint8Array, value: Uint8Array | null];
@@ -13,8 +17,94 @@ export interface KeyValueStore {
   entries(): Iterable<readonly [key: Uint8Array, value: Uint8Array]>;
   /** Number of keys. */
   count(): number;
+  /** Bytes the store takes (files or memory), roughly: for the metrics. */
+  bytes(): number;
   close(): Promise<void>;
 }
 
 /** Where a store keeps its data: a Map, or LMDB files under the state dir. */
 export type StoreBackendName = 'memory' | 'lmdb';
+
+/** A store a stage declares: its name (directory, changelog) and backend. */
+export interface StoreDeclaration {
+  readonly name: string;
+  readonly backend: StoreBackendName;
+}
+
+/**
+ * A store of one input partition as one batch sees it: reads see the batch's own writes, then
+ * those of the partition's earlier batches not delivered yet, then the store.
+ */
+export interface StoreView {
+  /** The input partition (0 in local mode). */
+  readonly partition: number;
+  get(key: Uint8Array): Uint8Array | undefined;
+  put(key: Uint8Array, value: Uint8Array): void;
+  delete(key: Uint8Array): void;
+  /** The store's entries as delivered batches left them (purging): not for the hot path. */
+  entries(): Iterable<readonly [key: Uint8Array, value: Uint8Array]>;
+}
+
+/** The state a batch works in: the views of its partition's stores, by the slot of their declaration. */
+export interface BatchState {
+  view(slot: number): StoreView;
+}
+
+/** A stage's declared store: the view of a record's partition in the record's batch. */
+export interface StateStore {
+  of(record: { readonly state?: BatchState | undefined }): StoreView;
+}
+
+/** A changelog record as a reader hands it over. */
+export interface ChangelogEntry {
+  readonly key: Uint8Array | null;
+  /** null: a tombstone. */
+  readonly value: Uint8Array | null;
+  readonly offset: bigint;
+}
+
+/** Reads changelog partitions outside any group, read committed (a Kafka source's transport gives one). */
+export interface ChangelogReader {
+  /** The offset the next committed record will take (the last stable offset). */
+  endOffset(topic: string, partition: number): Promise<bigint>;
+  /** Hands over the records of [from, until) in order, a fetch at a time. */
+  read(topic: string, partition: number, from: bigint, until: bigint, onRecords: (records: readonly ChangelogEntry[]) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A changelog record to write: on the partition of its store, maybe a tombstone. */
+export interface ChangelogMessage {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | null;
+  readonly partition: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Writes changelog records outside a transaction (at-least-once); resolves once acknowledged. */
+export interface ChangelogWriter {
+  send(topic: string, messages: readonly ChangelogMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A flow's state as a partitioned source (Kafka) drives it: the source hands over its changelog
+ * reader and writer, restores a partition's stores on assignment before its first batch, and
+ * checkpoints and closes them on revocation and clean shutdown.
+ */
+export interface PartitionedState {
+  /**
+   * Called once, at the source's creation: `group` names the changelogs (<group>-<store>-changelog);
+   * `stateDir`, the source's own, replaces the flow's.
+   */
+  attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void;
+  /** Opens and restores the stores of these partitions; resolves when they are ready for a first batch. */
+  assign(partitions: readonly number[]): Promise<void>;
+  /** The stores of these partitions hold a partition taken away: checkpointed and closed. */
+  revoke(partitions: readonly number[]): Promise<void>;
+  /** The partitions whose stores are open. */
+  assigned(): readonly number[];
+  /** After a commit: checkpoints the stores no batch is writing (at most every few seconds). */
+  checkpoint(): Promise<void>;
+  /** Clean shutdown: every store checkpointed and closed. */
+  close(): Promise<void>;
+}

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import type { StageFailureCode } from './failures.ts';
 import type { ComponentMetrics } from './metrics.ts';
+import type { BatchState, PartitionedState } from './state.ts';
 
 /** Where a message came from: the coordinates a dead letter carries. */
 export type Origin = FileOrigin | KafkaOrigin;
@@ -64,10 +65,18 @@ export interface Acknowledgement {
   readonly deliverAtomically?: (sends: readonly TopicSend[]) => Promise<boolean>;
 }
 
+/** A message its writer places on a partition, maybe a tombstone (a changelog's). */
+export interface PlacedMessage extends Omit<OutboundMessage, 'value'> {
+  /** null: a tombstone (compaction then drops the key). */
+  readonly value: Uint8Array | null;
+  /** The partition it must go to; absent: by key hash. */
+  readonly partition?: number;
+}
+
 /** A batch's messages for one topic. */
 export interface TopicSend {
   readonly topic: string;
-  readonly messages: readonly OutboundMessage[];
+  readonly messages: readonly PlacedMessage[];
   readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   /** Dead letters: one the topic refuses as too large may lose its value (never the batch). */
   readonly deadLetters?: boolean;
@@ -87,6 +96,8 @@ export interface FlowRecord extends InputMessage {
   readonly values?: readonly unknown[] | null;
   /** The record being built for the sink (set by a map stage). */
   output: Message | null;
+  /** The stores of the record's partition as its batch sees them (a flow with stateful stages). */
+  readonly state?: BatchState | undefined;
 }
 
 /** A message ready for a sink: what Kafka would carry. */
@@ -149,4 +160,6 @@ export interface ComponentContext {
   readonly metrics: ComponentMetrics;
   /** Wall-clock time for components that use it (the system clock; the test driver's can be advanced). */
   readonly clock: Clock;
+  /** The flow's state, given to a partitioned source (Kafka) of a flow with stateful stages. */
+  readonly state?: PartitionedState;
 }

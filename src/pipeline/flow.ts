@@ -14,8 +14,9 @@ import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics
 import { FlowStats } from '../observe/stats.ts';
 import { type Clock, systemClock } from '../component/clock.ts';
 import type { StageContext } from '../component/spec.ts';
-import type { StoreBackendName } from '../component/state.ts';
-import { DEFAULT_STATE_DIR, openFlowStore } from '../state/local.ts';
+import type { StateStore, StoreBackendName, StoreDeclaration } from '../component/state.ts';
+import { type FlowBatchState, FlowState } from '../state/flow-state.ts';
+import { DEFAULT_STATE_DIR } from '../state/local.ts';
 import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from '../component/rules.ts';
@@ -23,7 +24,7 @@ import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { HttpService } from '../io/http/service.ts';
 import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
-import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
+import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome, TopicSend } from '../component/types.ts';
 import { deadLetter, loggable } from './dead-letter.ts';
 import { FlowCounts } from './flow-counts.ts';
 import { KeyScheduler } from './key-scheduler.ts';
@@ -38,6 +39,8 @@ interface Result {
 const NOTHING: Result = Object.freeze({});
 
 interface Delivered {
+  /** The batch's writes to the flow's stores, remembered with its delivery. */
+  readonly state: FlowBatchState | undefined;
   readonly outputs: OutboundMessage[];
   readonly letters: OutboundMessage[];
   /** When each output's input was received, for its latency (not the records: they die young). */
@@ -86,6 +89,8 @@ export class Flow {
   #staged = 0;
   readonly #readiness: Readiness;
   readonly #watch: StallWatch;
+  /** The stores of the flow's stateful stages, if any. */
+  readonly #state: FlowState | undefined;
   /** Fails the run under way (set while it runs). */
   #failRun: (error: unknown) => void = () => undefined;
   #stopping = false;
@@ -104,6 +109,7 @@ export class Flow {
     /** Counters to continue (a flow restarted by a reload counts on where its predecessor ended). */
     stats?: FlowStats | undefined;
     metrics: Metrics;
+    state?: FlowState | undefined;
   }) {
     this.name = parts.topology.flow;
     this.stats = parts.stats ?? new FlowStats(this.name);
@@ -126,6 +132,7 @@ export class Flow {
     this.#counts = new FlowCounts(this.stats, this.#metrics, this.#stageMetrics);
     this.#timeStages = parts.metrics.served;
     this.#readiness = parts.metrics.readiness;
+    this.#state = parts.state;
     this.#watch = new StallWatch({
       flow: this.name,
       limits: parts.topology,
@@ -223,6 +230,7 @@ export class Flow {
     const produced = batch[0]?.timestamp;
     if (produced !== undefined) stats.sourceLag.recordValue(Math.max(0, Date.now() - Number(produced)));
     const records: FlowRecord[] = [];
+    const state = this.#state && batch.length > 0 ? this.#beginState(batch) : undefined;
     for (let start = 0; start < batch.length; ) {
       const checkStarted = performance.now();
       const count = validator.check(values, start);
@@ -249,6 +257,7 @@ export class Flow {
           spanAt: i * this.#slots * 2,
           values: validator.values(i),
           output: null,
+          state,
         });
       }
       start += count;
@@ -269,18 +278,31 @@ export class Flow {
         collect(record, result instanceof Promise ? await result : result);
       }
     }
-    return { outputs, letters, receivedAt };
+    return { state, outputs, letters, receivedAt };
+  }
+
+  /** The state a batch works in: its partition's stores (partition 0 but on Kafka). */
+  #beginState(batch: readonly InputMessage[]): FlowBatchState {
+    const last = batch[batch.length - 1]!.origin;
+    return last.kind === 'kafka' ? this.#state!.begin(last.partition, last.offset) : this.#state!.begin(0, BigInt(last.line));
   }
 
   /** Writes a batch's outputs and dead letters and acknowledges it to its source. */
-  async #deliver(batch: Acknowledgement, { outputs, letters, receivedAt }: Delivered): Promise<boolean> {
+  async #deliver(batch: Acknowledgement, { state, outputs, letters, receivedAt }: Delivered): Promise<boolean> {
     if (batch.deliverAtomically) {
-      const sends = [{ ...this.#sink.transactional!, messages: outputs }];
+      const sends: TopicSend[] = [{ ...this.#sink.transactional!, messages: outputs }];
       if (this.#deadLetters) sends.push({ ...this.#deadLetters.transactional!, messages: letters });
-      if (!(await batch.deliverAtomically(sends))) return false; // aborted: nothing was written
+      if (state) sends.push(...state.changelogSends());
+      if (!(await batch.deliverAtomically(sends))) {
+        state?.abort(); // aborted: nothing was written, and nothing of the batch is remembered
+        return false;
+      }
+      state?.committed();
     } else {
       // outputs and dead letters go to different topics: both requests in flight at once
       await Promise.all([outputs.length > 0 && this.#sink.write(outputs), letters.length > 0 && this.#deadLetters!.write(letters)]);
+      // remembered only now that every output and dead letter is acknowledged, before the commit
+      await state?.remember();
       await batch.done(); // only now: every output and dead letter of the batch is acknowledged
     }
     this.#counts.delivered(receivedAt, performance.now());
@@ -349,6 +371,7 @@ export class Flow {
       this.stats.endedAt = performance.now();
       this.#failures.flush();
       await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
+      await this.#state?.close();
     }
   }
 
@@ -416,23 +439,31 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     return services.get(name);
   };
   for (const topology of topologies) {
-    const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics, clock });
+    const declared: StoreDeclaration[] = [];
+    const flowState = new FlowState({ flow: topology.flow, stores: declared, stateDir: resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), log: logger, metrics });
+    const context = (node: TopologyNode): ComponentContext => ({
+      flow: topology.flow,
+      baseDir: node.baseDir,
+      logger,
+      delivery: topology.delivery,
+      metrics,
+      clock,
+      ...(node.role === 'source' && declared.length > 0 ? { state: flowState } : {}),
+    });
     const fields = new FieldTable();
-    const openStore = (name: string, backend: StoreBackendName) => openFlowStore(resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), topology.flow, name, backend, logger);
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
-    const sourceKind = topology.nodes.find((n) => n.role === 'source')?.kind;
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
-      // a store not yet tied to the source's commits (changelog, restore, transaction) would
-      // remember records whose outputs a crash or a rebalance lost: refused rather than lossy
-      if (spec.stateful && !resources.io && sourceKind !== 'file') {
-        problems.push(problemAt([...node.configPath, 'kind'], `a ${node.kind} stage keeps its state on this machine only, not yet with the commits of a ${sourceKind} source (changelog, restore, transactions): use it with a file source (local mode) for now`));
-        failed = true;
-        continue;
-      }
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, openStore };
+      const store = (name: string, backend: StoreBackendName): StateStore => {
+        if (declared.some((d) => d.name === name)) {
+          throw new SluiceError('SLC_CONFIG', `store "${name}" is another stage's: give this one its own (store = ...)`, { problems: [{ path: 'store', message: `store "${name}" is another stage's of flow ${topology.flow}: give this one its own name` }] });
+        }
+        const slot = declared.push({ name, backend }) - 1;
+        return { of: (record) => record.state!.view(slot) };
+      };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
@@ -475,7 +506,8 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const sink = io?.sink ?? build('sink', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'output'));
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow) }));
+    const state = declared.length > 0 ? flowState : undefined;
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow), state }));
   }
   if (problems.length > 0) throw configError(problems);
   return flows;

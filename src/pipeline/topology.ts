@@ -9,6 +9,7 @@ import { redactSecrets } from '../config/secrets.ts';
 import type { JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
+import { changelogsOf } from './changelogs.ts';
 
 /** `commit`: how a batch's delivery is committed to its source (see CommitKind). */
 export type TopologyRole = NodeRole | 'commit';
@@ -123,6 +124,7 @@ export function describe(topologies: readonly FlowTopology[]): string {
       if (node.role === 'validate') lines.push(`      rules = ${text(t.rules)}`);
       for (const [service, settings] of Object.entries(node.services ?? {})) lines.push(`      services.${service} = ${text(redactSecrets(settings))}`);
     }
+    for (const c of changelogsOf(t)) lines.push(`  changelog ${c.topic}: store ${c.store}, compacted, partitioned like ${c.input}`);
   }
   return `${lines.join('\n')}\n`;
 }

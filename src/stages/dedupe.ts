@@ -1,11 +1,11 @@
 // dedupe: drops a record whose key (one or more fields) was seen within `retention`. The first
 // sighting of a key is remembered in a state store with its time; a later one within retention is
-// filtered (or dead-lettered with E_DUPLICATE), an older one counts as new. Local mode: one store
-// per flow (in memory or on disk); the per-partition stores with changelogs are not wired yet.
+// filtered (or dead-lettered with E_DUPLICATE), an older one counts as new. The store is the
+// record's input partition's (local mode: one per flow), remembered with the batch's delivery.
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import type { KeyValueStore } from '../component/state.ts';
+import type { StoreView } from '../component/state.ts';
 import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
@@ -27,13 +27,11 @@ const config = z.strictObject({
   backend: z.enum(['lmdb', 'memory']).default('lmdb').describe('lmdb: on disk under the state dir, kept across runs; memory: forgotten when the flow stops'),
 });
 
-/** Writes kept before they go to the store in one transaction. */
-const WRITE_BATCH = 1_000;
-
 export const dedupeStage: StageSpec<typeof config> = {
   kind: 'dedupe',
-  summary: 'Drops a record whose key was seen within the retention (local mode, file sources, for now).',
+  summary: 'Drops a record whose key was seen within the retention (a store per input partition, with its changelog on Kafka).',
   stateful: true,
+  stores: (options) => [{ name: options.store, backend: options.backend }],
   config,
   examples: [{ key: 'eventId', retention: '24h' }, { key: ['userId', 'campaignId'], retention: '10m', 'on-duplicate': 'dlq', backend: 'memory' }],
   create(options, context) {
@@ -46,11 +44,14 @@ export const dedupeStage: StageSpec<typeof config> = {
     }
     const slots = fields.map((field) => context.fields.slot(field));
     const retention = options.retention;
+    const store = context.store(options.store, options.backend);
     const encoder = new TextEncoder();
-    let store: KeyValueStore | undefined;
-    /** Sightings not yet written to the store (read before it: a batch sees its own). */
-    const pending = new Map<string, Uint8Array>();
-    const seenAt = new DataView(new ArrayBuffer(8));
+    /** The key's UTF-8 bytes are written here (the store copies what it keeps). */
+    let scratch = Buffer.allocUnsafe(1024);
+    const seenAt = new Uint8Array(8);
+    const seenAtView = new DataView(seenAt.buffer);
+    /** When each partition's store was last purged of expired keys (ms). */
+    const purgedAt = new Map<number, number>();
 
     const keyFailure = (i: number, value: unknown): StageOutcome => ({
       kind: 'fail',
@@ -58,16 +59,19 @@ export const dedupeStage: StageSpec<typeof config> = {
       message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`,
       deadLetter: true,
     });
-
-    const flush = () => {
-      if (pending.size === 0) return;
-      store!.write([...pending].map(([key, value]) => [encoder.encode(key), value] as const));
-      pending.clear();
+    const keyBytes = (key: string): Buffer => {
+      if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
+      return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
     };
-    const purgeExpired = (now: number) => {
-      const expired: (readonly [Uint8Array, null])[] = [];
-      for (const [key, value] of store!.entries()) if (now - readTime(value) >= retention) expired.push([key, null]);
-      if (expired.length > 0) store!.write(expired);
+    /** Expired keys are deleted (their tombstones go to the changelog with the batch) once per retention. */
+    const purgeExpired = (view: StoreView, now: number) => {
+      purgedAt.set(view.partition, now);
+      const expired: Uint8Array[] = [];
+      for (const [key, value] of view.entries()) if (now - readTime(value) >= retention) expired.push(key);
+      for (const key of expired) {
+        const current = view.get(key); // a batch in flight may have seen it again
+        if (current !== undefined && now - readTime(current) >= retention) view.delete(key);
+      }
     };
 
     return {
@@ -87,23 +91,17 @@ export const dedupeStage: StageSpec<typeof config> = {
           key = JSON.stringify(values);
         }
         const now = context.clock.now();
-        if (store === undefined) {
-          store = context.openStore(options.store, options.backend);
-          purgeExpired(now);
-        }
-        const seen = pending.get(key) ?? store.get(encoder.encode(key));
+        const view = store.of(record);
+        const lastPurge = purgedAt.get(view.partition);
+        if (lastPurge === undefined || now - lastPurge >= retention) purgeExpired(view, now);
+        const bytes = keyBytes(key);
+        const seen = view.get(bytes);
         if (seen !== undefined && now - readTime(seen) < retention) {
           return options['on-duplicate'] === 'dlq' ? { kind: 'fail', code: 'E_DUPLICATE', message: `duplicate of key ${key} seen within ${retention} ms`, deadLetter: true } : FILTERED;
         }
-        seenAt.setFloat64(0, now);
-        pending.set(key, new Uint8Array(seenAt.buffer.slice(0)));
-        if (pending.size >= WRITE_BATCH) flush();
+        seenAtView.setFloat64(0, now);
+        view.put(bytes, seenAt);
         return CONTINUE;
-      },
-      async close() {
-        if (store === undefined) return;
-        flush();
-        await store.close();
       },
     };
   },

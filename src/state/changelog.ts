@@ -1,6 +1,7 @@
 // Changelog records: one per key a batch wrote, on the changelog partition of the store's input
 // partition, carrying the source offset the write came from (recovery can tell what was committed).
-import type { KafkaRecord, NewTopic, ProducedRecord, Producer } from '../io/kafka/transport.ts';
+import type { ChangelogEntry, ChangelogMessage, ChangelogWriter } from '../component/state.ts';
+import type { NewTopic } from '../io/kafka/transport.ts';
 import type { StoreWrite } from './store.ts';
 
 /** The header naming the input offset a changelog record's write came from (decimal). */
@@ -26,11 +27,15 @@ export interface ChangelogRecord {
 export type ChangelogSend = (partition: number, records: readonly ChangelogRecord[]) => Promise<void>;
 
 /** A ChangelogSend over a plain producer (at-least-once; exactly-once will send in the batch's transaction). */
-export function changelogProducer(producer: Producer, topic: string): ChangelogSend {
-  return (partition, records) => producer.send(topic, records.map((r): ProducedRecord => ({ key: r.key, value: r.value, partition, headers: { [SOURCE_OFFSET_HEADER]: r.sourceOffset.toString() } })));
+export function changelogProducer(producer: Pick<ChangelogWriter, 'send'>, topic: string): ChangelogSend {
+  return (partition, records) => producer.send(topic, changelogMessages(partition, records));
 }
 
+/** A batch's changelog records as messages on the store's partition. */
+export const changelogMessages = (partition: number, records: readonly ChangelogRecord[]): ChangelogMessage[] =>
+  records.map((r) => ({ key: r.key, value: r.value, partition, headers: { [SOURCE_OFFSET_HEADER]: r.sourceOffset.toString() } }));
+
 /** A fetched changelog record as a store write (a record without a key is not Sluice's: skipped). */
-export function* asWrites(records: readonly KafkaRecord[]): Iterable<StoreWrite> {
+export function* asWrites(records: readonly ChangelogEntry[]): Iterable<StoreWrite> {
   for (const record of records) if (record.key !== null) yield [record.key, record.value];
 }

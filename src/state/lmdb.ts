@@ -86,6 +86,12 @@ export class LmdbStore implements KeyValueStore {
     return this.#db.getCount();
   }
 
+  bytes(): number {
+    // what the B-tree's pages take (lmdb's getStats is typed as {}: these are MDB_stat's fields)
+    const stats = this.#db.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    return stats.pageSize * (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages);
+  }
+
   async close(): Promise<void> {
     await this.#db.close();
   }

@@ -3,22 +3,27 @@
 // on revocation and clean shutdown its checkpoint is written and it is closed. The flow's consumer
 // group names the changelogs (<group>-<store>-changelog).
 import type { Logger } from 'pino';
-import type { PartitionReader } from '../io/kafka/transport.ts';
+import type { ChangelogReader, StoreDeclaration } from '../component/state.ts';
 import { changelogTopic } from './changelog.ts';
+import { lmdbBackend } from './lmdb.ts';
+import { memoryBackend } from './memory.ts';
 import { PartitionStore } from './partition.ts';
 import { type RestoreProgress, type RestoreResult, restorePartition } from './restore.ts';
 import type { StoreBackend } from './store.ts';
 
 export interface StateManagerOptions {
   readonly group: string;
-  /** The names of the flow's stores. */
-  readonly stores: readonly string[];
-  readonly backend: StoreBackend;
+  readonly stores: readonly StoreDeclaration[];
   readonly stateDir: string;
-  readonly reader: PartitionReader;
+  readonly reader: ChangelogReader;
   readonly log: Logger;
-  readonly onProgress?: (progress: RestoreProgress) => void;
+  /** Called as restore goes, with the store's name. */
+  readonly onProgress?: (store: string, progress: RestoreProgress) => void;
+  /** Called once a partition store is ready for its first batch. */
+  readonly onRestored?: (store: string, result: RestoreResult) => void;
 }
+
+const BACKENDS: Readonly<Record<StoreDeclaration['backend'], StoreBackend>> = { lmdb: lmdbBackend, memory: memoryBackend };
 
 const id = (store: string, partition: number) => `${store}\u0000${partition}`;
 
@@ -32,14 +37,16 @@ export class StateManager {
 
   /** Opens and restores the stores of newly assigned partitions; resolves when all are ready for a first batch. */
   async assign(partitions: readonly number[]): Promise<RestoreResult[]> {
-    const { group, stores, backend, stateDir, reader, log, onProgress } = this.#options;
+    const { group, stores, stateDir, reader, log, onProgress, onRestored } = this.#options;
     const results: RestoreResult[] = [];
     for (const partition of partitions) {
-      for (const name of stores) {
+      for (const { name, backend } of stores) {
         if (this.#open.has(id(name, partition))) continue;
-        const store = PartitionStore.open(backend, stateDir, name, partition, changelogTopic(group, name), log);
+        const store = PartitionStore.open(BACKENDS[backend], stateDir, name, partition, changelogTopic(group, name), log);
         this.#open.set(id(name, partition), store);
-        results.push(await restorePartition(store, reader, log, onProgress));
+        const result = await restorePartition(store, reader, log, onProgress && ((progress) => onProgress(name, progress)));
+        onRestored?.(name, result);
+        results.push(result);
       }
     }
     return results;
@@ -50,21 +57,32 @@ export class StateManager {
     return this.#open.get(id(name, partition));
   }
 
-  /**
-   * After a commit: each open store holds its changelog up to the changelog's end (the store's
-   * partition has one writer, this instance), which the checkpoint records.
-   */
-  async checkpoint(): Promise<void> {
-    for (const store of this.#open.values()) store.checkpoint(await this.#options.reader.endOffset(store.changelog, store.partition));
+  /** The open partition stores. */
+  stores(): Iterable<PartitionStore> {
+    return this.#open.values();
   }
 
-  /** Checkpoints and closes the stores of partitions taken away. */
+  /**
+   * After a commit: a store holds its changelog up to the changelog's end (the store's partition
+   * has one writer, this instance) once no batch is in flight: every record up to the end came
+   * from a batch begun before it was read, and each of those reached the store or failed. A store
+   * with a batch in flight when the end is known is left for the next time.
+   */
+  async checkpoint(): Promise<void> {
+    for (const store of [...this.#open.values()]) {
+      const end = await this.#options.reader.endOffset(store.changelog, store.partition);
+      if (store.inFlight.length === 0 && this.#open.get(id(store.name, store.partition)) === store) store.checkpoint(end);
+    }
+  }
+
+  /** Checkpoints and closes the stores of partitions taken away (their batches delivered or failed). */
   async revoke(partitions: readonly number[]): Promise<void> {
     for (const [key, store] of [...this.#open]) {
       if (!partitions.includes(store.partition)) continue;
-      store.checkpoint(await this.#options.reader.endOffset(store.changelog, store.partition));
-      await store.close();
       this.#open.delete(key);
+      const end = await this.#options.reader.endOffset(store.changelog, store.partition);
+      if (store.inFlight.length === 0) store.checkpoint(end);
+      await store.close();
     }
   }
 

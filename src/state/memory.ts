@@ -6,6 +6,8 @@ const asString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOf
 
 export class MemoryStore implements KeyValueStore {
   readonly #map = new Map<string, Uint8Array>();
+  /** Key and value bytes held (not the Map's own overhead). */
+  #bytes = 0;
 
   get(key: Uint8Array): Uint8Array | undefined {
     return this.#map.get(asString(key));
@@ -13,8 +15,14 @@ export class MemoryStore implements KeyValueStore {
 
   write(writes: Iterable<StoreWrite>): void {
     for (const [key, value] of writes) {
-      if (value === null) this.#map.delete(asString(key));
-      else this.#map.set(asString(key), new Uint8Array(value)); // a copy: the caller may reuse its buffer
+      const id = asString(key);
+      const old = this.#map.get(id);
+      if (old !== undefined) this.#bytes -= id.length + old.byteLength;
+      if (value === null) this.#map.delete(id);
+      else {
+        this.#map.set(id, new Uint8Array(value)); // a copy: the caller may reuse its buffer
+        this.#bytes += id.length + value.byteLength;
+      }
     }
   }
 
@@ -26,8 +34,13 @@ export class MemoryStore implements KeyValueStore {
     return this.#map.size;
   }
 
+  bytes(): number {
+    return this.#bytes;
+  }
+
   async close(): Promise<void> {
     this.#map.clear();
+    this.#bytes = 0;
   }
 }
 

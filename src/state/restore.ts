@@ -2,7 +2,7 @@
 // checkpointed position (0 without one) up to the changelog's end as it is when restore starts.
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
-import type { PartitionReader } from '../io/kafka/transport.ts';
+import type { ChangelogReader } from '../component/state.ts';
 import type { PartitionStore } from './partition.ts';
 
 export interface RestoreProgress {
@@ -21,7 +21,7 @@ export interface RestoreResult {
   readonly seconds: number;
 }
 
-export async function restorePartition(store: PartitionStore, reader: PartitionReader, log: Logger, onProgress?: (progress: RestoreProgress) => void): Promise<RestoreResult> {
+export async function restorePartition(store: PartitionStore, reader: ChangelogReader, log: Logger, onProgress?: (progress: RestoreProgress) => void): Promise<RestoreResult> {
   const started = performance.now();
   let until: bigint;
   try {

@@ -1,6 +1,9 @@
 // A batch's transaction over a partition store: writes are kept in a read-your-own-writes cache,
-// `prepare` sends them to the changelog, `flush` writes them to the store. The status moves
-// STARTED -> PREPARED -> COMPLETE, or to FAILED, and a failed transaction cannot be used again.
+// `prepare` sends them to the changelog (or `sent` says they went in the batch's Kafka
+// transaction), `flush` writes them to the store. The status moves STARTED -> PREPARED ->
+// COMPLETE, or to FAILED, and a failed transaction cannot be used again. The partition's
+// transactions not flushed or failed yet are in flight: a read sees the writes of the earlier ones
+// (a partition's next batch is processed while the last one is delivered).
 import type { ChangelogRecord, ChangelogSend } from './changelog.ts';
 import type { KeyValueStore } from './store.ts';
 
@@ -17,11 +20,15 @@ export class BatchTransaction {
   readonly #partition: number;
   /** The batch's writes by key (latin1 of the bytes): the last write of a key wins. */
   readonly #cache = new Map<string, ChangelogRecord>();
+  /** The partition's transactions in flight, in the order they began (this one among them until it ends). */
+  readonly #inFlight: BatchTransaction[];
   #status: TransactionStatus = 'STARTED';
 
-  constructor(store: KeyValueStore, partition: number) {
+  constructor(store: KeyValueStore, partition: number, inFlight: BatchTransaction[] = []) {
     this.#store = store;
     this.#partition = partition;
+    this.#inFlight = inFlight;
+    inFlight.push(this);
   }
 
   get status(): TransactionStatus {
@@ -31,8 +38,13 @@ export class BatchTransaction {
   /** The value as this batch sees it: its own writes first, then the store. */
   get(key: Uint8Array): Uint8Array | undefined {
     this.#expect('STARTED', 'read');
-    const written = this.#cache.get(asString(key));
+    const id = asString(key);
+    const written = this.#cache.get(id);
     if (written !== undefined) return written.value ?? undefined;
+    for (let i = this.#inFlight.indexOf(this) - 1; i >= 0; i--) {
+      const earlier = this.#inFlight[i]!.#cache.get(id);
+      if (earlier !== undefined) return earlier.value ?? undefined;
+    }
     return this.#store.get(key);
   }
 
@@ -63,15 +75,23 @@ export class BatchTransaction {
     }
   }
 
+  /** The changelog records went in the batch's Kafka transaction, which committed. */
+  sent(): void {
+    this.#expect('STARTED', 'prepare');
+    this.#status = 'PREPARED';
+  }
+
   /** Writes the batch to the store, once its changelog records are acknowledged (or committed). */
   flush(): void {
     this.#expect('PREPARED', 'flush');
     try {
-      this.#store.write(this.#writes());
+      if (this.#cache.size > 0) this.#store.write(this.#writes());
       this.#status = 'COMPLETE';
     } catch (error) {
       this.#status = 'FAILED';
       throw error;
+    } finally {
+      this.#end();
     }
   }
 
@@ -79,6 +99,12 @@ export class BatchTransaction {
   fail(): void {
     this.#status = 'FAILED';
     this.#cache.clear();
+    this.#end();
+  }
+
+  #end(): void {
+    const at = this.#inFlight.indexOf(this);
+    if (at >= 0) this.#inFlight.splice(at, 1);
   }
 
   *#writes(): Iterable<readonly [Uint8Array, Uint8Array | null]> {

@@ -155,17 +155,30 @@ test('an overlay of qal.conf keying a sink by an undefined field: the problem na
   assert.is(error.problems.length, 1, show(error.problems));
 });
 
-test('a dedupe stage on a kafka source is refused (its store is not yet tied to the commits), on a file source it builds', async () => {
+test('a dedupe stage builds on a kafka source (platformatic: its stores restore from changelogs), is refused on kafkajs naming the client, builds on a file source', async () => {
   const overlayDir = join(dir, `case-${++counter}`);
   mkdirSync(overlayDir);
   const overlay = join(overlayDir, 'qal-dedupe.conf');
-  writeFileSync(overlay, `include "${qalConf}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId }] \${flows.campaign.stages}\n`);
-  const error = await buildError(overlay);
-  problemAt(error, 'flows.campaign.stages[0].kind', overlay, 'file source');
+  writeFileSync(overlay, `include "${qalConf}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId }] \${flows.campaign.stages}\nflows.campaign.source.client = platformatic\n`);
+  assert.equal((await build(overlay)).map((f) => f.name).sort(), ['campaign', 'content']);
+  const onKafkajs = join(overlayDir, 'qal-dedupe-kafkajs.conf');
+  writeFileSync(onKafkajs, `include "${overlay}"\nflows.campaign.source.client = kafkajs\n`);
+  const error = await buildError(onKafkajs);
+  problemAt(error, 'flows.campaign.source.client', onKafkajs, 'platformatic');
   assert.is(error.problems.length, 1, show(error.problems));
   const local = join(overlayDir, 'local-dedupe.conf');
   writeFileSync(local, `include "${join(packageRoot, 'config', 'local.conf')}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId, backend = memory }] \${flows.campaign.stages}\n`);
   assert.equal((await build(local)).map((f) => f.name).sort(), ['campaign', 'content']);
+});
+
+test('two stages of a flow naming one store: SLC_CONFIG at the second one\'s store', async () => {
+  const overlayDir = join(dir, `case-${++counter}`);
+  mkdirSync(overlayDir);
+  const local = join(overlayDir, 'local-two-stores.conf');
+  writeFileSync(local, `include "${join(packageRoot, 'config', 'local.conf')}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId, backend = memory, store = seen }, { kind = dedupe, key = userId, backend = memory, store = seen }] \${flows.campaign.stages}\n`);
+  const error = await buildError(local);
+  problemAt(error, 'flows.campaign.stages[1].store', local, 'another stage');
+  assert.is(error.problems.length, 1, show(error.problems));
 });
 
 test('a correct mapping (with constants and enrichment) builds', async () => {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { METRICS, Metrics, metricsTable, README_MARKERS } from '../../src/observe/metrics.ts';
 import { packageRoot } from '../../src/package-root.ts';
 
-const LABELS = new Set(['flow', 'stage', 'reason', 'service', 'outcome', 'topic', 'partition']);
+const LABELS = new Set(['flow', 'stage', 'reason', 'service', 'outcome', 'topic', 'partition', 'store']);
 
 test('names follow the Prometheus conventions; labels come from the low-cardinality set', () => {
   for (const [name, d] of Object.entries(METRICS)) {

@@ -133,7 +133,7 @@ test('state manager: stores restored on assignment, a moved partition rebuilt el
   const reader = transport.partitionReader!();
   try {
     await admin.createTopics([changelogTopicSpec(group, 'seen', 2), changelogTopicSpec(group, 'latest', 2)]);
-    const options = { group, stores: ['seen', 'latest'], backend: lmdbBackend, reader, log: logger };
+    const options = { group, stores: [{ name: 'seen', backend: 'lmdb' as const }, { name: 'latest', backend: 'lmdb' as const }], reader, log: logger };
     const dirA = tempDir(dirs);
     const a = new StateManager({ ...options, stateDir: dirA });
     assert.equal((await a.assign([0, 1])).map((r) => r.restored), [0, 0, 0, 0]);

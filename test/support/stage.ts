@@ -7,7 +7,8 @@ import { type Clock, systemClock } from '../../src/component/clock.ts';
 import { FieldTable } from '../../src/component/fields.ts';
 import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
-import { openFlowStore } from '../../src/state/local.ts';
+import type { StoreDeclaration } from '../../src/component/state.ts';
+import { type FlowBatchState, FlowState } from '../../src/state/flow-state.ts';
 import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
 import type { JsonSchema } from '../../src/core/rule-model.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
@@ -15,6 +16,8 @@ import { Metrics } from '../../src/observe/metrics.ts';
 
 export interface StageUnderTest {
   readonly stage: Stage;
+  /** Closes the stage's stores (what the flow does at the end of a run). */
+  close(): Promise<void>;
   /** Validates `json` (a value, or its JSON text) against the rules (it must be valid) and runs the stage on its record. */
   run(json: unknown, options?: { key?: string; output?: FlowRecord['output'] }): Promise<{ outcome: StageOutcome; record: FlowRecord }>;
 }
@@ -33,12 +36,16 @@ export interface StageOptions {
 /** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
 export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSchema, options: StageOptions = {}): StageUnderTest {
   const fields = new FieldTable();
+  const metrics = new Metrics();
+  const declared: StoreDeclaration[] = [];
+  // local mode: partition 0 of each store, every store in memory unless a state dir is given
+  const state = new FlowState({ flow: 'test', stores: declared, stateDir: options.stateDir ?? '', log: pino({ level: 'silent' }), metrics });
   const context: StageContext = {
     flow: 'test',
     baseDir: options.baseDir ?? process.cwd(),
     logger: pino({ level: 'silent' }),
     delivery: 'at-least-once',
-    metrics: new Metrics(),
+    metrics,
     clock: options.clock ?? systemClock,
     rules,
     fields,
@@ -46,15 +53,21 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     outputType: options.outputType,
     service: (name) => options.services?.[name],
     deadlineMs: options.deadlineMs,
-    openStore: (name, backend) => openFlowStore(options.stateDir ?? '', 'test', name, options.stateDir === undefined ? 'memory' : backend, pino({ level: 'silent' })),
+    store: (name, backend) => {
+      const slot = declared.push({ name, backend: options.stateDir === undefined ? 'memory' : backend }) - 1;
+      return { of: (record) => record.state!.view(slot) };
+    },
   };
   const stage = spec.create(spec.config.parse(config), context);
   const validator: MessageValidator = compileSchema(rules, { extract: fields.pointers });
   const encoder = new TextEncoder();
+  let line = 0;
   return {
     stage,
+    close: () => state.close(),
     async run(json, { key, output = null } = {}) {
       const value = encoder.encode(typeof json === 'string' ? json : JSON.stringify(json));
+      const batchState: FlowBatchState | undefined = declared.length > 0 ? state.begin(0, BigInt(++line)) : undefined;
       const count = validator.check([value], 0);
       if (count !== 1 || !validator.ok(0)) throw new Error(`not valid under the rules: ${JSON.stringify(json)} (${validator.verdict(0).code})`);
       const record: FlowRecord = {
@@ -68,8 +81,12 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
         spanAt: 0,
         values: validator.values(0),
         output,
+        state: batchState,
       };
-      return { outcome: await stage.process(record), record };
+      // each message is a batch of its own, delivered (its writes remembered) once processed
+      const outcome = await stage.process(record);
+      await batchState?.remember();
+      return { outcome, record };
     },
   };
 }

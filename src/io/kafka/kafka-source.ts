@@ -12,7 +12,7 @@ import type { InputMessage, Source, SourceBatch, TopicSend } from '../../compone
 import { loadClient, transportFor } from './connection.ts';
 import { persistentInstanceId } from './instance-id.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
-import { type Admin, type FetchedBatch, type GroupMembership, ProducerFenced, type TransactionalProducer } from './transport.ts';
+import { type Admin, type FetchedBatch, type GroupMembership, type Producer, ProducerFenced, type TopicPartition, type TransactionalProducer } from './transport.ts';
 
 const config = z
   .strictObject({
@@ -63,7 +63,7 @@ const config = z
       .min(1)
       .optional()
       .describe(
-        'exactly-once without instance-id (platformatic): the directory keeping the generated instance id across restarts (a file per group), so that a restart aborts the transaction its predecessor left open at once; relative to the configuration file; default: sluice/ in the system temp directory',
+        'Where the flow\'s state stores go (<state-dir>/<flow>/<store>/<partition>/; default: the run\'s state dir, .sluice-state under the working directory); and, exactly-once without instance-id (platformatic), where the generated instance id is kept across restarts (a file per group; default: sluice/ in the system temp directory), so that a restart aborts the transaction its predecessor left open at once. Relative to the configuration file',
       ),
     'transaction-timeout-ms': z
       .number()
@@ -104,11 +104,63 @@ export const kafkaSource: SourceSpec<typeof config> = {
       prefetch: context.delivery === 'at-least-once',
     });
     const metrics = context.metrics.kafkaSource(context.flow);
+    // the flow's state stores: restored from their changelogs on assignment, before the
+    // partition's first batch; checkpointed and closed on revocation and clean shutdown
+    const state = context.state;
+    const reader = state && transport.partitionReader?.();
+    let changelogWriter: Producer | undefined;
+    if (state) {
+      if (!reader) {
+        const message = 'a flow with stateful stages restores its stores from their changelogs, which the kafkajs client cannot read outside its group: set client = platformatic';
+        throw new SluiceError('SLC_CONFIG', message, { problems: [{ path: 'client', message }] });
+      }
+      const writer = {
+        // at-least-once: a batch's changelog records once its outputs are acknowledged
+        send: (topic: string, messages: Parameters<Producer['send']>[1]) => (changelogWriter ??= transport.producer({ compression: 'none', acks: -1, idempotent: true })).send(topic, messages),
+        close: async () => changelogWriter?.close(),
+      };
+      state.attach(groupId, reader, writer, options['state-dir'] === undefined ? undefined : resolve(context.baseDir, options['state-dir']));
+    }
+    /** Partitions whose stores are open or being restored (their batches wait for `stateChanges`). */
+    let owned = new Set<number>();
+    let stateChanges: Promise<void> = Promise.resolve();
+    /** The last batch handed over per partition, settled once delivered: a store closes after it. */
+    const lastOfPartition = new Map<number, Promise<void>>();
+    const followAssignment = (assigned: readonly TopicPartition[]) => {
+      if (!state) return;
+      const mine = new Set(assigned.filter((p) => p.topic === options.topic).map((p) => p.partition));
+      const gone = [...owned].filter((p) => !mine.has(p));
+      const added = [...mine].filter((p) => !owned.has(p));
+      owned = mine;
+      if (gone.length === 0 && added.length === 0) return;
+      stateChanges = stateChanges
+        .then(async () => {
+          if (gone.length > 0) {
+            await Promise.all(gone.map((p) => lastOfPartition.get(p)?.catch(() => undefined)));
+            await state.revoke(gone);
+          }
+          if (added.length > 0) await state.assign(added);
+        })
+        .catch((error: unknown) => {
+          crashed ??= error as Error;
+          notify();
+        });
+    };
+    const checkpointState = () => {
+      state?.checkpoint().catch((error: unknown) => {
+        // the disk: the flow fails; the brokers: the next commit checkpoints
+        if (error instanceof SluiceError) {
+          crashed ??= error;
+          notify();
+        } else context.logger.warn({ flow: context.flow, error: (error as Error).message }, 'state checkpoint failed: will retry after the next commit');
+      });
+    };
     let joined = false;
     consumer.onRebalance((assigned) => {
       joined = true;
       metrics.assigned(assigned);
       context.logger.info({ flow: context.flow, assigned: assigned.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned');
+      followAssignment(assigned);
     });
     // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
     // id stable across instances so that a new owner of the partition fences the old one; or, when
@@ -151,6 +203,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         await consumer.commit(offsets);
         metrics.commitsOk.inc();
         metrics.commitDuration.record((performance.now() - started) / 1000);
+        checkpointState();
         for (const o of offsets) {
           const id = `${o.topic}\u0000${o.partition}`;
           if (delivered.get(id)?.next === o.next) delivered.delete(id);
@@ -228,6 +281,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
           metrics.lag(topic, partition, highWatermark, next);
           pending--;
           resolve();
+          // once the flow has written the batch's state (right after this resolves)
+          if (state) setImmediate(checkpointState);
           return true;
         } catch (error) {
           metrics.transactionsAborted.inc();
@@ -269,6 +324,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
       const fetched = context.delivery === 'exactly-once' && !transport.fencesByGroup ? await fenceFirst(fetchedBatch) : fetchedBatch;
       const { topic, partition, records, highWatermark } = fetched;
       if (records.length === 0) return;
+      if (state) {
+        if (!owned.has(partition)) followAssignment(consumer.assignment());
+        await stateChanges; // its stores restored
+        // taken away meanwhile: the new owner reads it from the committed offset
+        if (!owned.has(partition) || crashed) return;
+      }
       metrics.lag(topic, partition, highWatermark, records[0]!.offset);
       const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership, records.length);
       const receivedAt = performance.now();
@@ -282,6 +343,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
       }));
       queue.push({ messages, ...acknowledge });
       notify();
+      if (state) lastOfPartition.set(partition, settled);
       return settled;
     };
     let running: Promise<void> | undefined;
@@ -313,6 +375,11 @@ export const kafkaSource: SourceSpec<typeof config> = {
         consumer.pause();
         while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 20));
         await commitDelivered();
+        if (state) {
+          await stateChanges;
+          await state.close();
+          await Promise.all([reader!.close(), changelogWriter?.close()]);
+        }
         await consumer.stop();
         await Promise.all([...producers.values()].map((p) => p.close()));
         await admin?.close();

@@ -7,20 +7,20 @@
 // batch still refused holds an output its topic cannot take: the flow fails, naming it.
 import { Buffer } from 'node:buffer';
 import { SluiceError } from '../../errors.ts';
-import type { OutboundMessage, TopicSend } from '../../component/types.ts';
+import type { PlacedMessage, TopicSend } from '../../component/types.ts';
 import { type Admin, MessageTooLarge, type TopicPartition } from './transport.ts';
 
 const EMPTY = new Uint8Array(0);
 
 /** A dead letter without its value, saying why; its headers keep the source coordinates. */
-export function withoutValue(letter: OutboundMessage, topic: string, why = `more than ${topic} accepts`): OutboundMessage {
-  const note = `${letter.value.length} bytes, ${why}: the original is at the source coordinates`;
+export function withoutValue<M extends PlacedMessage>(letter: M, topic: string, why = `more than ${topic} accepts`): M {
+  const note = `${letter.value?.length ?? 0} bytes, ${why}: the original is at the source coordinates`;
   return { ...letter, value: EMPTY, headers: { ...letter.headers, 'sluice.value-omitted': note } };
 }
 
 /** What a record takes in a record batch, rounded up: key, value, headers and the framing. */
-function recordBytes(message: OutboundMessage): number {
-  let size = 64 + message.value.length + (message.key?.length ?? 0);
+function recordBytes(message: PlacedMessage): number {
+  let size = 64 + (message.value?.length ?? 0) + (message.key?.length ?? 0);
   for (const name in message.headers) {
     const value = message.headers[name]!;
     size += 16 + Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
@@ -43,7 +43,7 @@ export function topicLimits(admin: () => Admin): (topic: string) => Promise<numb
 }
 
 /** The sends with `omit` applied to the dead letters it picks; undefined when it picks none. */
-function trimmed(sends: readonly TopicSend[], picks: (letter: OutboundMessage, send: TopicSend) => boolean, why: (send: TopicSend) => string): TopicSend[] | undefined {
+function trimmed(sends: readonly TopicSend[], picks: (letter: PlacedMessage, send: TopicSend) => boolean, why: (send: TopicSend) => string): TopicSend[] | undefined {
   let changed = false;
   const out = sends.map((send) => {
     if (!send.deadLetters || !send.messages.some((m) => picks(m, send))) return send;
@@ -79,7 +79,7 @@ export async function commitFitting(sends: readonly TopicSend[], options: Fittin
   const attempts = [
     // a limit unknown (not allowed to describe the topic) picks none here: the next attempt omits every value
     trimmed(sends, (m, send) => recordBytes(m) > limits.get(send.topic)!, (send) => `more than ${send.topic} accepts (${limits.get(send.topic)} bytes)`),
-    trimmed(sends, (m) => m.value.length > 0, (send) => `a batch of dead letters more than ${send.topic} accepts`),
+    trimmed(sends, (m) => (m.value?.length ?? 0) > 0, (send) => `a batch of dead letters more than ${send.topic} accepts`),
   ] as const;
   for (const [i, attempt] of attempts.entries()) {
     if (!attempt) continue;

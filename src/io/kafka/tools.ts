@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { OutboundMessage } from '../../component/types.ts';
 import { NO_HEADERS } from '../../component/types.ts';
 import { kafkajsTransport } from './kafkajs.ts';
-import type { Compression, ConnectionOptions } from './transport.ts';
+import type { Compression, ConnectionOptions, NewTopic } from './transport.ts';
 
 /** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
 export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
@@ -92,11 +92,11 @@ export async function produceFile(options: ProduceOptions): Promise<number> {
   return sent;
 }
 
-/** Creates the topics that do not exist yet; returns those created. */
-export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger, security?: Security): Promise<string[]> {
+/** Creates the topics that do not exist yet (`more`: with their settings, e.g. compacted changelogs); returns those created. */
+export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger, security?: Security, more: readonly NewTopic[] = []): Promise<string[]> {
   const admin = kafkajsTransport({ ...security, brokers, clientId: 'sluice-admin', logger }).admin();
   try {
-    return await admin.createTopics(Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions })));
+    return await admin.createTopics([...Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions })), ...more]);
   } finally {
     await admin.close();
   }

@@ -1,6 +1,6 @@
 // The port between Sluice and a Kafka client. The pipeline knows only this; each client library
 // is an adapter (kafkajs.ts first). Offsets are bigint end to end: never a double.
-import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
+import type { Headers, PlacedMessage, TopicSend } from '../../component/types.ts';
 
 export interface KafkaRecord {
   readonly key: Uint8Array | null;
@@ -107,12 +107,7 @@ export class MessageTooLarge extends Error {
 }
 
 /** What a producer writes: an output message, or a record placed by its writer (a changelog's, maybe a tombstone). */
-export interface ProducedRecord extends Omit<OutboundMessage, 'value'> {
-  /** null: a tombstone (compaction then drops the key). */
-  readonly value: Uint8Array | null;
-  /** The partition it must go to; absent: by key hash. */
-  readonly partition?: number;
-}
+export type ProducedRecord = PlacedMessage;
 
 export interface Producer {
   /**

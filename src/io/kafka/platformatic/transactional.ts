@@ -2,7 +2,7 @@
 // the consumed offsets with the group generation the batch was fetched in (KIP-447): a member the
 // group dropped cannot commit, so one transactional producer serves every partition of a consumer.
 import { type Consumer as PlatformaticConsumer, type Message, Producer as PlatformaticProducer } from '@platformatic/kafka';
-import type { OutboundMessage, TopicSend } from '../../../component/types.ts';
+import type { PlacedMessage, TopicSend } from '../../../component/types.ts';
 import { produceChunks } from '../produce-chunks.ts';
 import { type GroupMembership, MessageTooLarge, ProducerFenced, type TopicPartition, type TransactionalProducer } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
@@ -105,7 +105,7 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
   async #commit(batches: readonly PendingCommit[], membership: GroupMembership): Promise<void> {
     await this.init();
     // one produce request per topic: the batches' messages in the order the batches arrived
-    const byTopic = new Map<string, { compression: TopicSend['compression']; messages: OutboundMessage[] }>();
+    const byTopic = new Map<string, { compression: TopicSend['compression']; messages: PlacedMessage[] }>();
     for (const { sends } of batches) {
       for (const { topic, messages, compression } of sends) {
         if (messages.length === 0) continue;
