@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { recordTypes } from '../schemas/index.ts';
+import { systemClock } from '../src/component/clock.ts';
 import { FieldTable } from '../src/component/fields.ts';
 import { serviceConfig } from '../src/component/service.ts';
 import type { StageContext } from '../src/component/spec.ts';
@@ -91,13 +92,14 @@ function enrichStage(url: string, counted: { calls: number }): { stage: Stage; r
     logger: pino({ level: 'silent' }),
     delivery: 'at-least-once',
     metrics,
+    clock: systemClock,
     rules: { type: 'object', properties: { id: { type: 'string' } } },
     fields,
     recordTypes,
     outputType: 'sluice.recommender.v1.ItemRecord',
     service: () => service,
     deadlineMs: undefined,
-    openStore: () => {
+    store: () => {
       throw new Error('no store');
     },
   };
