@@ -13,9 +13,13 @@ const input = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
 });
 
+const clockStep = z.strictObject({
+  'advance-ms': z.number().int().min(0).describe("Moves the flow's clock on by this many ms, once the inputs before it are processed"),
+});
+
 const testCase = z.strictObject({
   name: z.string(),
-  input: z.array(input).min(1),
+  input: z.array(z.union([input, clockStep])).min(1).describe('Messages, and clock steps among them (the clock stands still otherwise)'),
   expect: z.strictObject({
     outputs: z.array(z.record(z.string(), z.unknown())).optional().describe('One entry per output, in order; each lists fields the output must have'),
     'dead-letters': z
@@ -55,7 +59,7 @@ export async function runTestFile(file: string): Promise<CaseResult[]> {
   const { config, flow, cases } = parsed.data;
   const results: CaseResult[] = [];
   for (const c of cases) {
-    const run = await runFlow(resolve(dirname(file), config), flow, c.input);
+    const run = await runFlow(resolve(dirname(file), config), flow, c.input.map((i) => ('advance-ms' in i ? { advanceMs: i['advance-ms'] } : i)));
     const problems: string[] = [];
     const { outputs, 'dead-letters': letters, filtered } = c.expect;
     if (outputs) {

@@ -8,7 +8,8 @@
 //     keyed by its id;
 //   - each dead letter carries the reason (and path) the expected outcome of the input at its
 //     sluice.source.offset names, and the original key and bytes; one per failing input;
-//   - the input offsets are committed: a rerun on the same group reads nothing.
+//   - the input offsets are committed: a rerun on the same group reads nothing before a marker
+//     produced once it is assigned.
 import { existsSync } from 'node:fs';
 import { endToEndSuite } from '../io/kafka/end-to-end.ts';
 import { DENO, DenoProcessor, requireEnvironment } from '../io/kafka/harness.ts';

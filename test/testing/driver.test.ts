@@ -94,6 +94,24 @@ test('runFlow: the flow\'s clock moves only by the clock steps: dedupe retention
   assert.is(run.summary.read, 7);
 });
 
+test('a test file moves the clock with advance-ms steps among the inputs', async () => {
+  const overlay = join(dir, 'dedupe-file.conf');
+  writeFileSync(overlay, `include "${local}"\nflows.campaign.stages = [ { kind = dedupe, key = userId, retention = 1h, backend = memory } ]\n`);
+  const file = join(dir, 'dedupe.test.conf');
+  const user = (userId: string) => `{ value = """${event({ userId })}""" }`;
+  writeFileSync(
+    file,
+    `config = "${overlay}"\nflow = campaign\ncases = [\n` +
+      `  { name = "a repeat within the hour is dropped", input = [ ${user('u-1')}, { advance-ms = 3599999 }, ${user('u-1')} ], expect { outputs = [ { userId = u-1 } ], filtered = 1 } }\n` +
+      `  { name = "a repeat an hour later passes", input = [ ${user('u-1')}, { advance-ms = 3600000 }, ${user('u-1')} ], expect { outputs = [ { userId = u-1 }, { userId = u-1 } ], filtered = 0 } }\n` +
+      `  { name = "(fails) the clock does not move without a step", input = [ ${user('u-1')}, ${user('u-1')} ], expect { filtered = 0 } }\n` +
+      `]\n`,
+  );
+  const results = await runTestFile(file);
+  assert.equal(results.slice(0, 2).map((r) => [r.name, r.problems]), [['a repeat within the hour is dropped', []], ['a repeat an hour later passes', []]]);
+  assert.equal(results[2]!.problems, ['1 filtered, expected 0']);
+});
+
 test('runFlow: a clock step back in time is refused', async () => {
   try {
     await runFlow(local, 'campaign', [{ value: event({}) }, { advanceMs: -1 }, { value: event({}) }]);
