@@ -3,14 +3,15 @@
 // configuration or command line; 70 a flow failed (a named I/O failure, or an internal fault).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import type { BranchVerdict } from './core/validator.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { BranchVerdict, MessageValidator } from './core/validator.ts';
 import type { JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { type ConfigProblem, SluiceError } from './errors.ts';
 import { packageRoot } from './package-root.ts';
 import type { Logger } from 'pino';
 import type { Security } from './io/kafka/tools.ts';
+import type { Compression } from './io/kafka/transport.ts';
 // Everything else is imported by the command that uses it: `--help`, `--version` and `check`
 // start without the runtime, and no command loads a Kafka client its configuration does not name.
 import { addBenchCommand } from './bench/command.ts';
@@ -140,10 +141,34 @@ function describeFailure(failure: { code: string; message: string; path?: string
   return `${failure.code}${where}${keyword}: ${failure.message}${branches}`;
 }
 
-async function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): Promise<number> {
-  const [{ bundleRules, RulesReferenceError }, { compileSchema }] = await Promise.all([import('./config/rules.ts'), import('./core/validator.ts')]);
+interface ValidateOptions {
+  schema?: string;
+  config?: string;
+  flow?: string;
+  raw?: string[];
+  maxDepth?: number;
+  maxSize?: number;
+}
+
+/** What `validate` checks against: --schema, or --config and --flow (that flow's rules and limits), or well-formedness only. */
+async function validatorFor(options: ValidateOptions): Promise<MessageValidator> {
+  const { compileSchema } = await import('./core/validator.ts');
+  if (options.config !== undefined || options.flow !== undefined) {
+    if (options.config === undefined || options.flow === undefined) throw new SluiceError('SLC_USAGE', '--config and --flow go together: the flow of that configuration whose rules validate the files');
+    if (options.schema !== undefined) throw new SluiceError('SLC_USAGE', '--schema or --config with --flow, not both');
+    const [{ loadConfig }, { validateSettings }] = await Promise.all([import('./pipeline/load.ts'), import('./pipeline/topology.ts')]);
+    const config = await loadConfig(options.config);
+    const flow = config.flows.find((f) => f.flow === options.flow);
+    if (!flow) throw new SluiceError('SLC_USAGE', `${options.config} has no flow "${options.flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
+    const settings = validateSettings(flow);
+    // the flow's own limits, unless the command line narrows them
+    const limits = { maxDepth: options.maxDepth ?? settings['max-depth'], maxSize: options.maxSize ?? settings['max-size'], assertFormats: true };
+    if (settings.engine === 'js') return new (await import('./core/js-validator.ts')).JsValidator(flow.rules, limits);
+    return compileSchema(flow.rules, limits);
+  }
   let schema: JsonSchema = true;
   if (options.schema) {
+    const { bundleRules, RulesReferenceError } = await import('./config/rules.ts');
     try {
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
@@ -157,16 +182,23 @@ async function validate(options: { schema?: string; raw: string[]; maxDepth?: nu
       throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
     }
   }
-  const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
+  return compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
+}
+
+async function validate(files: string[], options: ValidateOptions): Promise<number> {
+  const all = [...files, ...(options.raw ?? [])];
+  if (all.length === 0) throw new SluiceError('SLC_USAGE', 'no files to validate: sluice validate [options] FILE...');
+  const validator = await validatorFor(options);
   let invalid = 0;
-  for (const file of options.raw) {
+  for (const file of all) {
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${file}: cannot read: ${(cause as Error).message}`, { cause });
     }
-    const verdict = validator.validate(bytes);
+    validator.check([bytes]);
+    const verdict = validator.verdict(0);
     if (verdict.ok) process.stdout.write(`${file}\tok\n`);
     else {
       invalid++;
@@ -189,23 +221,28 @@ async function brokersFor(options: { brokers?: string; config?: string }): Promi
   return { brokers, security: { tls, sasl } };
 }
 
-async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
+async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: Compression; batchSize: number }): Promise<number> {
   const [{ createLogger }, { produceFile }] = await Promise.all([import('./observe/logger.ts'), import('./io/kafka/tools.ts')]);
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
-  const sent = await produceFile({
+  const { sent, skipped, maxMessageBytes } = await produceFile({
     ...(await brokersFor(options)),
     topic: options.topic,
     file: options.file,
     rate: options.rate,
     key: options.key,
-    compression: options.compression as 'none',
+    compression: options.compression,
     batchSize: options.batchSize,
     logger,
   });
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${sent} messages to ${options.topic} in ${seconds.toFixed(2)} s (${Math.round(sent / seconds)} msg/s)\n`);
-  return 0;
+  const accepts = maxMessageBytes === undefined ? 'its max.message.bytes' : `max.message.bytes = ${maxMessageBytes.toLocaleString('en')} bytes`;
+  for (const { line, bytes } of skipped) {
+    process.stderr.write(`sluice: ${options.file}:${line}: skipped: ${bytes.toLocaleString('en')} bytes (--compression ${options.compression}) is more than ${options.topic} accepts (${accepts})\n`);
+  }
+  const skippedText = skipped.length === 0 ? '' : `; ${skipped.length} skipped as too large for the topic (lines ${skipped.map((s) => s.line).join(', ')})`;
+  process.stdout.write(`${sent} messages to ${options.topic} in ${seconds.toFixed(2)} s (${Math.round(sent / seconds)} msg/s)${skippedText}\n`);
+  return skipped.length > 0 ? EXIT_INVALID : 0;
 }
 
 async function topicsCreate(options: { config: string; brokers?: string }): Promise<number> {
@@ -220,7 +257,13 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   const topics = config.settings.kafka?.topics ?? {};
   // the stateful flows' changelogs: compacted, partitioned like their flow's input
   const changelogs = config.flows.filter((f) => f.enabled).flatMap(changelogsOf);
-  if (Object.keys(topics).length === 0 && changelogs.length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
+  if (Object.keys(topics).length === 0 && changelogs.length === 0) {
+    const which = options.config === DEFAULT_CONFIG ? ` (the default${process.env.SLUICE_CONFIG ? ', $SLUICE_CONFIG' : ': $SLUICE_CONFIG is unset'})` : '';
+    throw new SluiceError(
+      'SLC_USAGE',
+      `${options.config}${which} lists no topics (kafka.topics): name the configuration of a Kafka environment, e.g. sluice topics create -c config/qal.conf (a local broker) or -c config/production.conf`,
+    );
+  }
   const unknown = changelogs.find((c) => topics[c.input] === undefined);
   if (unknown) throw new SluiceError('SLC_USAGE', `changelog ${unknown.topic} (flow ${unknown.flow}) has as many partitions as ${unknown.input}, which kafka.topics does not list: add it with its partition count`);
   const compacted = changelogs.map((c) => changelogTopicSpec(c.group, c.store, topics[c.input]!));
@@ -248,49 +291,70 @@ async function test(files: string[]): Promise<number> {
   return failed > 0 ? EXIT_INVALID : 0;
 }
 
+/** The exit codes a command may end with, for its help. */
+function exitCodes(...codes: string[]): string {
+  return `\nExit codes:\n${[...codes, '2  a broken configuration or command line', '70 a failure it named (a broker refusing us) or an internal fault'].map((c) => `  ${c}`).join('\n')}\n`;
+}
+
+const CONFIG_OPTION = '-c, --config <file>';
+const CONFIG_HELP = 'configuration file (default: $SLUICE_CONFIG, else config/local.conf: both flows on the shipped samples)';
+const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function program(): Command {
   const cli = new Command('sluice')
     .description('Kafka Streams-style stream processor: JSON parsing and rule validation in a WebAssembly core, pipelines in HOCON')
+    .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   cli
     .command('run')
-    .description('Run the configured flows (default: local mode on the shipped samples)')
-    .option('-c, --config <file>', 'configuration file (default: $SLUICE_CONFIG, else config/local.conf)', DEFAULT_CONFIG)
+    .description('Run the configured flows (without --config: local mode on the shipped samples)')
+    .option(CONFIG_OPTION, CONFIG_HELP)
     .option('--summary-json <file>', 'also write the run summary as JSON')
-    .action(async (options) => {
-      process.exitCode = await run(options);
+    .addHelpText('after', exitCodes('0  the flows finished (a file source read to its end) or stopped on SIGINT/SIGTERM'))
+    .action(async (options: { config?: string; summaryJson?: string }) => {
+      process.exitCode = await run({ ...options, config: options.config ?? DEFAULT_CONFIG });
     });
   cli
     .command('check')
-    .description('Check a configuration: exit 0, or 2 listing every problem')
-    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
-    .option('--print', 'print the resolved configuration (defaults applied) as JSON')
+    .description('Check a configuration: every problem of it listed in one run')
+    .option(CONFIG_OPTION, CONFIG_HELP)
+    .option('--print', 'print the resolved configuration (defaults applied, secrets redacted) as JSON')
     .option('--describe', 'print the flow topologies')
-    .action(async (options) => {
-      process.exitCode = await check(options);
+    .addHelpText('after', exitCodes('0  the configuration is right (warnings, such as a secret written in a file, go to stderr)'))
+    .action(async (options: { config?: string; print?: boolean; describe?: boolean }) => {
+      process.exitCode = await check({ ...options, config: options.config ?? DEFAULT_CONFIG });
     });
   cli
     .command('validate')
     .description('Validate files, each one message: one line per file, ok or invalid<TAB>reason')
+    .argument('[files...]', 'the files to validate')
     .option('-s, --schema <file>', 'JSON Schema to validate against (default: well-formedness only)')
-    .requiredOption('--raw <files...>', 'the files to validate')
+    .option(CONFIG_OPTION, 'with --flow: validate with the rules and limits of that flow of this configuration')
+    .option('--flow <name>', 'the flow of --config whose rules validate the files')
+    .option('--raw <files...>', 'the files to validate (the same as the plain arguments)')
     .option('--max-depth <n>', `nesting limit (at most ${MAX_DEPTH_LIMIT})`, depthLimit)
     .option('--max-size <bytes>', 'size limit', positiveInteger)
-    .action(async (options) => {
-      process.exitCode = await validate(options);
+    .addHelpText('after', exitCodes('0  every file is valid', '1  a file is invalid'))
+    .action(async (files: string[], options: ValidateOptions) => {
+      process.exitCode = await validate(files, options);
     });
   cli
     .command('produce')
-    .description('Produce every line of an NDJSON file to a topic (to feed a real broker from the samples)')
+    .description('Produce every line of an NDJSON file to a topic (to feed a real broker from the samples); a line larger than the topic accepts is skipped and named')
     .requiredOption('-t, --topic <topic>', 'the topic')
     .requiredOption('-f, --file <file>', 'the NDJSON file; invalid lines are sent as they are')
     .option('-r, --rate <n>', 'messages per second, sent on a schedule (default: as fast as acknowledged)', positiveInteger)
     .option('-k, --key <field>', 'JSON field whose value keys each message')
     .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of --config, else $KAFKA_BROKERS, else 127.0.0.1:9092)')
-    .option('-c, --config <file>', 'configuration naming the brokers')
-    .option('--compression <codec>', 'none, gzip, snappy, lz4 or zstd', 'none')
+    .option(CONFIG_OPTION, 'configuration naming the brokers (kafka block: brokers, tls, sasl)')
+    .addOption(new Option('--compression <codec>', 'producer batch compression').choices(COMPRESSIONS).default('none'))
     .option('--batch-size <n>', 'messages per produce request', positiveInteger, 500)
+    .addHelpText('after', exitCodes('0  every line was sent', '1  lines larger than the topic accepts were skipped (each named on stderr, the others sent)'))
     .action(async (options) => {
       process.exitCode = await produce(options);
     });
@@ -298,23 +362,28 @@ function program(): Command {
   topics
     .command('create')
     .description('Create the topics the configuration lists in kafka.topics (existing ones are left alone)')
-    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .option(CONFIG_OPTION, 'configuration file (default: $SLUICE_CONFIG, else config/local.conf, which lists no topics: give e.g. config/qal.conf)')
     .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of the configuration)')
-    .action(async (options) => {
-      process.exitCode = await topicsCreate(options);
+    .addHelpText('after', exitCodes('0  every topic exists now'))
+    .action(async (options: { config?: string; brokers?: string }) => {
+      process.exitCode = await topicsCreate({ ...options, config: options.config ?? DEFAULT_CONFIG });
     });
   cli
     .command('test')
     .description('Run declarative test files (inputs and expected outputs for a flow of a configuration) in memory')
     .argument('<files...>', 'test files, e.g. config/tests/content.test.conf')
+    .addHelpText('after', exitCodes('0  every case passed', '1  a case failed'))
     .action(async (files: string[]) => {
       process.exitCode = await test(files);
     });
   cli
     .command('components')
     .description('Print the reference of every source, stage and sink kind (from their specs)')
-    .action(async () => {
-      process.stdout.write((await import('./pipeline/docs.ts')).componentDocs());
+    .addOption(new Option('--format <format>', 'text for a terminal, md for Markdown').choices(['text', 'md']).default('text'))
+    .addHelpText('after', exitCodes('0  printed'))
+    .action(async (options: { format: 'text' | 'md' }) => {
+      const { componentDocs, componentText } = await import('./pipeline/docs.ts');
+      process.stdout.write(options.format === 'md' ? componentDocs() : componentText(Math.max(60, Math.min(process.stdout.columns ?? 100, 120))));
     });
   addBenchCommand(cli);
   return cli;

@@ -679,10 +679,89 @@ test('validate on a missing file exits 2', () => {
   assert.match(r.stderr, 'does-not-exist.json');
 });
 
-test('validate without --raw exits 2', () => {
+test('validate without files exits 2', () => {
   const r = sluice('validate');
   assert.is(r.status, 2, explain(r));
-  assert.match(r.stderr, '--raw');
+  assert.match(r.stderr, 'no files to validate');
+});
+
+test('validate takes plain file arguments, as --raw', () => {
+  const good = file('good.json', '{"a":1}');
+  const bad = file('bad.json', '{"a":');
+  const r = sluice('validate', good, bad);
+  assert.is(r.status, 1, explain(r));
+  assert.match(r.stdout, `${good}\tok\n`);
+  assert.match(r.stdout, `${bad}\tinvalid\t`);
+});
+
+test('validate --config --flow validates with that flow\'s rules (well-formed JSON that breaks them is invalid)', () => {
+  const item = file('item.json', '{"id":"c1"}');
+  const wellFormed = sluice('validate', item);
+  assert.is(wellFormed.status, 0, explain(wellFormed));
+  const r = sluice('validate', '--config', localConf, '--flow', 'content', item);
+  assert.is(r.status, 1, explain(r));
+  assert.match(r.stdout, `${item}\tinvalid\tE_PATTERN at /id`);
+});
+
+test('validate --config needs --flow, and an unknown flow is named (exit 2)', () => {
+  const item = file('item.json', '{}');
+  const without = sluice('validate', '--config', localConf, item);
+  assert.is(without.status, 2, explain(without));
+  assert.match(without.stderr, '--config and --flow go together');
+  const unknown = sluice('validate', '--config', localConf, '--flow', 'nope', item);
+  assert.is(unknown.status, 2, explain(unknown));
+  assert.match(unknown.stderr, 'has no flow "nope" (flows: campaign, content)');
+});
+
+// ---------------------------------------------------------------------------------------------
+// version, help, components, produce and topics arguments
+
+test('--version and -V print the package version', () => {
+  const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const flag of ['--version', '-V']) {
+    const r = sluice(flag);
+    assert.is(r.status, 0, explain(r));
+    assert.is(r.stdout, `${version}\n`);
+  }
+});
+
+test('each command\'s help lists its exit codes; run, check and topics create name $SLUICE_CONFIG, the default once', () => {
+  for (const command of [['run'], ['check'], ['validate'], ['produce'], ['topics', 'create'], ['test'], ['components']]) {
+    const r = sluice(...command, '--help');
+    assert.is(r.status, 0, explain(r));
+    assert.match(r.stdout, /Exit codes:\n {2}0 /, command.join(' '));
+    if (['run', 'check', 'create'].includes(command.at(-1)!)) {
+      assert.match(r.stdout, '$SLUICE_CONFIG', command.join(' '));
+      assert.is(r.stdout.split('--config <file>').length - 1, 1, `${command.join(' ')}\n${r.stdout}`);
+      assert.is(r.stdout.split('(default: $SLUICE_CONFIG, else').length - 1, 1, `${command.join(' ')}: the default once\n${r.stdout}`);
+      assert.not.match(r.stdout, packageRoot, `${command.join(' ')}: no absolute path`);
+    }
+  }
+});
+
+test('topics create on the default local.conf says it lists no topics and which configuration to give (exit 2)', () => {
+  const r = sluice('topics', 'create');
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, 'local.conf (the default: $SLUICE_CONFIG is unset) lists no topics (kafka.topics)');
+  assert.match(r.stderr, '-c config/qal.conf');
+});
+
+test('produce --compression refuses an unknown codec, listing the valid ones (exit 2)', () => {
+  const r = sluice('produce', '-t', 'topic', '-f', file('in.ndjson', '{}\n'), '--compression', 'brotli');
+  assert.is(r.status, 2, explain(r));
+  assert.match(r.stderr, "argument 'brotli' is invalid. Allowed choices are none, gzip, snappy, lz4, zstd");
+});
+
+test('components renders for a terminal; --format md prints Markdown', () => {
+  const text = sluice('components');
+  assert.is(text.status, 0, explain(text));
+  assert.match(text.stdout, /^SOURCES\n\n {2}file\n/);
+  assert.match(text.stdout, /\n {4}path \(required\): string\n/);
+  assert.not.match(text.stdout, /###|\|---/);
+  const md = sluice('components', '--format', 'md');
+  assert.is(md.status, 0, explain(md));
+  assert.match(md.stdout, /^## Sources\n\n### file\n/);
+  assert.match(md.stdout, '| key | type | default | description |');
 });
 
 // ---------------------------------------------------------------------------------------------
