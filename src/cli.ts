@@ -109,10 +109,18 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   const config = await loadConfig(options.config);
   for (const w of config.warnings) process.stderr.write(`sluice: warning: ${w.file}: ${w.path}: ${w.message}\n`);
   // building compiles the rules and every stage: mapping errors surface here, before anything runs
-  buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
+  const flows = buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
   if (options.describe) process.stdout.write(describe(config.flows));
-  if (!options.print && !options.describe) process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+  if (!options.print && !options.describe) {
+    process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+    // every check the core hands to JS, so that a slow path is never a surprise
+    for (const flow of flows) {
+      if (flow.fallbacks.length === 0) continue;
+      process.stdout.write(`${flow.name}: decided in JS, not in the core:\n`);
+      for (const f of flow.fallbacks) process.stdout.write(`  ${f.keywordLocation}: ${f.description}\n`);
+    }
+  }
   return 0;
 }
 
