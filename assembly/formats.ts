@@ -4,10 +4,14 @@
 // RFC 1123 host names, RFC 5321 mailboxes, RFC 3986 URIs, RFC 6901 JSON Pointers).
 import {
   FMT_DATE, FMT_DATE_TIME, FMT_DURATION, FMT_EMAIL, FMT_HOSTNAME, FMT_IPV4, FMT_IPV6, FMT_JSON_POINTER,
-  FMT_RELATIVE_JSON_POINTER, FMT_TIME, FMT_URI, FMT_URI_REFERENCE, FMT_UUID,
+  FMT_JS, FMT_RELATIVE_JSON_POINTER, FMT_TIME, FMT_URI, FMT_URI_REFERENCE, FMT_UUID,
 } from './layout';
 
 let buf: usize = 0;
+/** A host name checked by hostname() had an A-label (xn--): its IDNA validity is left to JS. */
+let sawALabel: bool = false;
+/** Set by formatValid: the value passed the core's part of the format, and JS must decide the rest. */
+export let formatNeedsJs: bool = false;
 
 @inline function at(i: i32): u32 {
   return load<u32>(buf + (<usize>i << 2));
@@ -179,7 +183,10 @@ function hostname(i: i32, end: i32): bool {
     const len = p - start;
     if (len < 1 || len > 63 || at(start) == 0x2d || at(p - 1) == 0x2d) return false;
     // "--" in the third and fourth places is reserved for A-labels (xn--)
-    if (len >= 4 && at(start + 2) == 0x2d && at(start + 3) == 0x2d && !((at(start) | 0x20) == 0x78 && (at(start + 1) | 0x20) == 0x6e)) return false;
+    if (len >= 4 && at(start + 2) == 0x2d && at(start + 3) == 0x2d) {
+      if (!((at(start) | 0x20) == 0x78 && (at(start + 1) | 0x20) == 0x6e)) return false;
+      sawALabel = true;
+    }
     if (p == end) return true;
     p++; // the dot
     if (p == end) return false;
@@ -381,6 +388,7 @@ function duration(n: i32): bool {
 /** Whether the code points at [at, at + 4n) are valid in format `kind`. */
 export function formatValid(kind: u32, codePoints: usize, n: i32): bool {
   buf = codePoints;
+  formatNeedsJs = false;
   switch (kind) {
     case FMT_DATE: return fullDate(0, n);
     case FMT_TIME: return fullTime(0, n);
@@ -388,13 +396,22 @@ export function formatValid(kind: u32, codePoints: usize, n: i32): bool {
     case FMT_UUID: return uuid(n);
     case FMT_IPV4: return ipv4(0, n);
     case FMT_IPV6: return ipv6(0, n);
-    case FMT_HOSTNAME: return hostname(0, n);
+    case FMT_HOSTNAME: {
+      sawALabel = false;
+      const valid = hostname(0, n);
+      formatNeedsJs = valid && sawALabel;
+      return valid;
+    }
     case FMT_EMAIL: return email(n);
     case FMT_URI: return uri(n, false);
     case FMT_URI_REFERENCE: return uri(n, true);
     case FMT_JSON_POINTER: return jsonPointer(0, n);
     case FMT_RELATIVE_JSON_POINTER: return relativeJsonPointer(n);
     case FMT_DURATION: return duration(n);
+    case FMT_JS: {
+      formatNeedsJs = true;
+      return true;
+    }
     default: return true;
   }
 }

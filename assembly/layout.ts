@@ -92,6 +92,7 @@ export const FMT_URI_REFERENCE: u32 = 10;
 export const FMT_UUID: u32 = 11;
 export const FMT_JSON_POINTER: u32 = 12;
 export const FMT_RELATIVE_JSON_POINTER: u32 = 13;
+export const FMT_JS: u32 = 14; // a format checked in JS only (jsCheck JS_FORMAT): IDNA, IRIs, URI templates, regexes
 
 // ---- tape: one entry per value (and per object key) in document order ---------------------------
 // A container's entry is followed by its members' (key, value) or elements' entries; TP_NEXT
@@ -194,6 +195,7 @@ export const OF_USED_JS: u32 = 1; // a check of this message was decided in JS (
 // ---- jsCheck kinds: checks the core hands to JS, answered with 0 or the E_* code that failed -----
 export const JS_PATTERN: i32 = 1; // a pattern outside the core's regex subset, on a string value
 export const JS_NUMBER: i32 = 2; //  the numeric checks of a number whose exact double needs JS
+export const JS_FORMAT: i32 = 3; //  a format (or part of one: a host name's A-labels) the core leaves to JS
 
 // ---- error path entry: (a i32, b i32) ------------------------------------------------------------
 //   a >= 0: object key, raw bytes at message offset a, length b (quotes excluded)

@@ -11,7 +11,7 @@ import {
   N_PATTERN, N_PROP_COUNT, N_PROPS, N_SEEN_WORDS, N_SLOT, N_TYPE, O_CODE, O_FLAGS, O_NODE,
   O_OFFSET, O_PATH_LEN, O_PATH_START, OF_USED_JS, OUT_FIXED, P_CHILD, P_FLAGS, P_NAME,
   P_NAME_LEN, PATH_INDEX, PATH_PROP, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, T_ARR, T_BOOL,
-  I_INDEX, I_NODE, INDEX_SIZE, JS_NUMBER, JS_PATTERN, N_INDEX_COUNT, N_INDEXES,
+  I_INDEX, I_NODE, INDEX_SIZE, JS_FORMAT, JS_NUMBER, JS_PATTERN, N_INDEX_COUNT, N_INDEXES,
   T_INT, T_NULL, T_NUM, T_OBJ, T_STR,
   N_EXT, TAPE_SIZE, TF_ESCAPED, TF_INEXACT, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT,
   TP_NUMBER, TP_START, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP,
@@ -22,7 +22,7 @@ import {
   XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
   N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK,
 } from './layout';
-import { formatValid } from './formats';
+import { formatNeedsJs, formatValid } from './formats';
 import { regexTest } from './regex';
 
 /**
@@ -1101,9 +1101,19 @@ function evalKeywords(node: usize, t: usize): bool {
     strEscaped = (load<u32>(t + TP_FLAGS) & TF_ESCAPED) != 0;
     if ((flags & F_STRING) != 0) checkString(node, flags, start);
     if (failures != before) return false;
-    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0 && !checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
-      valueFail(E.E_FORMAT, start, node);
-      return false;
+    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0) {
+      if (!checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
+        valueFail(E.E_FORMAT, start, node);
+        return false;
+      }
+      if (formatNeedsJs) {
+        usedJs = true;
+        const failed = jsCheck(JS_FORMAT, node, start + 1, pos - 1);
+        if (failed != 0) {
+          valueFail(failed, start, node);
+          return false;
+        }
+      }
     }
   } else if (kind == T_OBJ) {
     if (!evalObject(node, flags, ext, t)) return false;

@@ -147,7 +147,10 @@ function gate(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsValid
   // the other validators' rows are figures of their own verdicts: a disagreement with ajv is reported, not fatal
   for (const [name, count] of peerDisagreements) if (count > 0) console.log(`${corpus.flow}: ${name} disagrees with ajv on ${count} of ${corpus.messages.length} messages`);
   const invalid = verdicts.filter((v) => !v.ok).length;
-  console.log(`${corpus.flow}: ${corpus.messages.length} messages, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${((100 * invalid) / corpus.messages.length).toFixed(1)} % invalid; gate passed`);
+  // the JS fallbacks: checks of the rules the core hands to JS (as `sluice check` lists them), and the messages that used one
+  const inJs = verdicts.filter((v) => v.fallback === true).length;
+  const fallbacks = `${validator.fallbacks.length} JS fallback${validator.fallbacks.length === 1 ? '' : 's'} in the rules, used by ${inJs} messages`;
+  console.log(`${corpus.flow}: ${corpus.messages.length} messages, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${((100 * invalid) / corpus.messages.length).toFixed(1)} % invalid, ${fallbacks}; gate passed`);
 }
 
 // with node --expose-gc (the npm scripts pass it)

@@ -118,9 +118,10 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   // building compiles the rules and every stage: mapping errors surface here, before anything
   // runs, listed with the problems of the files (of the flows those leave right)
   const buildProblems: ConfigProblem[] = [];
+  let flows: Awaited<ReturnType<typeof import("./pipeline/flow.ts").buildFlows>> = [];
   if (config) {
     try {
-      buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
+      flows = buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));
     } catch (error) {
       if (!(error instanceof SluiceError && error.code === 'SLC_CONFIG' && error.problems.length > 0)) throw error;
       buildProblems.push(...error.problems);
@@ -129,7 +130,15 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   if (problems.length + buildProblems.length > 0 || !config) throw configError([...problems, ...buildProblems]);
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
   if (options.describe) process.stdout.write(describe(config.flows));
-  if (!options.print && !options.describe) process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+  if (!options.print && !options.describe) {
+    process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+    // every check the core hands to JS, so that a slow path is never a surprise
+    for (const flow of flows) {
+      if (flow.fallbacks.length === 0) continue;
+      process.stdout.write(`${flow.name}: decided in JS, not in the core:\n`);
+      for (const f of flow.fallbacks) process.stdout.write(`  ${f.keywordLocation}: ${f.description}\n`);
+    }
+  }
   return 0;
 }
 

@@ -2,7 +2,7 @@
 export { compileSchema, Validator } from './core/validator.ts';
 export type { FieldSpan, ValidatorOptions, Verdict } from './core/validator.ts';
 export type { VerdictCode } from './core/codes.ts';
-export type { JsonSchema } from './core/rule-model.ts';
+export type { JsFallback, JsonSchema } from './core/rule-model.ts';
 export { SluiceError } from './errors.ts';
 export type { ConfigProblem, SluiceErrorCode } from './errors.ts';
 export { runFlow } from './testing/driver.ts';

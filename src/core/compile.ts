@@ -163,7 +163,6 @@ function writeTape(out: ProgramWriter, value: unknown): number {
 export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', options: CompileOptions = {}): RuleProgram {
   const compiler = new Compiler(schema, engine, options);
   const rules = compiler.node(schema, '#');
-  const jsPatterns = compiler.jsPatterns;
   // tape mode: the scan checks well-formedness and extracts (a skeleton), the rules run on the tape
   const root = compiler.extended ? emptyNode('#') : rules;
   markExtract(root, extract);
@@ -389,7 +388,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     draft: compiler.draft,
     maxSeenWords,
     maxRegexWords,
-    jsPatterns,
+    fallbacks: compiler.fallbacks,
     nodesByAddress,
     propertiesByAddress,
   };

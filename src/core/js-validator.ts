@@ -14,7 +14,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram } from './compile.ts';
-import type { Draft, JsonSchema } from './rule-model.ts';
+import { JS_FORMATS } from './js-formats.ts';
+import type { Draft, JsFallback, JsonSchema } from './rule-model.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
 import { MAX_BRANCHES, type BranchVerdict, type MessageValidator, type ValidatorOptions, type Verdict } from './validator.ts';
 
@@ -145,6 +146,8 @@ export class JsValidator implements MessageValidator {
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly extract: readonly string[];
+  /** All of it: JSON.parse and ajv decide every message. */
+  readonly fallbacks: readonly JsFallback[] = [{ keywordLocation: '#', description: 'engine = js: JSON.parse and ajv decide every message' }];
   readonly #tokens: readonly (readonly string[])[];
   readonly #validate: ValidateFunction;
   /** Of the last check: a failure's verdict (null when valid) and a valid message's field values. */
@@ -240,6 +243,10 @@ const NO_SPANS = new Int32Array(0);
 function ajvFor(draft: Draft, assertFormats: boolean): Ajv {
   const options: Options = { strict: false, allErrors: false, logger: false, validateFormats: assertFormats };
   const ajv = draft === 'draft-07' ? new Ajv(options) : draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
-  if (assertFormats) addFormats.default(ajv);
+  if (assertFormats) {
+    addFormats.default(ajv);
+    // the formats ajv-formats lacks, checked as the core's JS fallback checks them
+    for (const [name, check] of Object.entries(JS_FORMATS)) if (!ajv.formats[name]) ajv.addFormat(name, check);
+  }
   return ajv;
 }

@@ -18,6 +18,8 @@ export const X_UNEVALUATED_PROPERTIES = 124, X_UNEVALUATED_ITEMS = 128, XF_CONTA
 export const X_DYNAMIC_FALLBACK = 136, X_DYNAMIC_COUNT = 140, X_DYNAMIC = 144;
 /** The formats the core asserts, by their FMT_* number (assembly/layout.ts). */
 export const FORMATS = ['date', 'time', 'date-time', 'duration', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'json-pointer', 'relative-json-pointer'];
+/** The FMT_* number of a format checked in JS only (src/core/js-formats.ts). */
+export const FMT_JS = 14;
 export const XF_UNIQUE = 1, XF_MULTIPLE_OF = 2, XF_MIN_PROPERTIES = 4, XF_MAX_PROPERTIES = 8, XF_MAX_CONTAINS = 16;
 export const TAPE_SIZE = 32, TP_KIND = 0, TP_START = 4, TP_END = 8, TP_AUX = 12, TP_NEXT = 16, TP_FLAGS = 20, TP_NUMBER = 24;
 export const TF_ESCAPED = 1, TF_INTEGER = 2;

@@ -59,6 +59,8 @@ export interface RuleNode {
   exclusiveMaximum: number;
   pattern?: string;
   patternProgram?: Int32Array;
+  /** An asserted format checked (wholly, or for hostname partly) in JS: src/core/js-formats.ts. */
+  jsFormat?: string;
   /** The scalar members of enum/const; `deepMembers` holds the objects and arrays. */
   members: Scalar[];
   deepMembers: unknown[];
@@ -114,6 +116,13 @@ export interface RuleProperty {
   address: number;
 }
 
+/** A check the core hands to JavaScript: where the rules ask for it, and what JS decides. */
+export interface JsFallback {
+  /** Where the keyword is in the rules (`#/properties/id/pattern`). */
+  readonly keywordLocation: string;
+  readonly description: string;
+}
+
 export interface RuleProgram {
   readonly source: JsonSchema;
   readonly bytes: Uint8Array;
@@ -127,8 +136,8 @@ export interface RuleProgram {
   readonly maxSeenWords: number;
   /** Largest regex program, in words (sizes the VM scratch). */
   readonly maxRegexWords: number;
-  /** Patterns the core cannot run; the verdicts that touch them come from JS. */
-  readonly jsPatterns: readonly string[];
+  /** The checks the core hands to JS; the verdicts that touch them say `fallback`. */
+  readonly fallbacks: readonly JsFallback[];
   readonly nodesByAddress: ReadonlyMap<number, RuleNode>;
   readonly propertiesByAddress: ReadonlyMap<number, RuleProperty>;
 }

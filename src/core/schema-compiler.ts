@@ -3,8 +3,9 @@
 import { SluiceError } from '../errors.ts';
 import { compileRegex, type RegexEngine } from './regex.ts';
 import { escapeToken, parsePointer } from './json-pointer.ts';
-import { FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
-import { ANNOTATIONS, type CompileOptions, type Draft, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, cloneNode, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType } from './rule-model.ts';
+import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
+import { JS_FORMATS, jsFormatScope } from './js-formats.ts';
+import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, cloneNode, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType } from './rule-model.ts';
 
 /** Where a schema was found while indexing: its base URI. */
 export interface Indexed { readonly base: string }
@@ -12,7 +13,8 @@ export interface Indexed { readonly base: string }
 /** What compiling one schema document shares: its draft, its resources by URI, the nodes made so far. */
 export class Compiler {
   readonly draft: Draft;
-  readonly jsPatterns: string[] = [];
+  /** The checks of the rules that JS decides (patterns beyond the core's subset, formats in JS). */
+  readonly fallbacks: JsFallback[] = [];
   /** Some node needs the tape (an applicator, a deep enum, ...). */
   extended = false;
   readonly #engine: RegexEngine;
@@ -297,9 +299,15 @@ export class Compiler {
       if (typeof s.format !== 'string') schemaError(location, '"format" must be a string');
       if (this.#assertFormats) {
         const index = FORMATS.indexOf(s.format);
-        if (s.format === 'hostname') schemaError(location, 'unsupported format "hostname": the IDNA rules of A-labels (xn--) are not implemented; without assertFormats a format is an annotation');
-        if (index < 0) schemaError(location, `unsupported format "${s.format}": the core checks ${FORMATS.filter((f) => f !== 'hostname').join(', ')}; without assertFormats a format is an annotation`);
-        this.#extension(node).format = index + 1;
+        const inJs = Object.hasOwn(JS_FORMATS, s.format);
+        if (index < 0 && !inJs) {
+          schemaError(location, `unknown format "${s.format}": the core checks ${[...FORMATS, ...Object.keys(JS_FORMATS).filter((f) => !FORMATS.includes(f))].join(', ')}; without assertFormats a format is an annotation`);
+        }
+        this.#extension(node).format = index >= 0 ? index + 1 : FMT_JS;
+        if (inJs) {
+          node.jsFormat = s.format;
+          this.fallbacks.push({ keywordLocation: `${location}/format`, description: `format "${s.format}": JS decides ${jsFormatScope(s.format)} (src/core/js-formats.ts)` });
+        }
       }
     }
     if (s.multipleOf !== undefined) {
@@ -384,7 +392,7 @@ export class Compiler {
         node.patternProgram = program;
         node.flags |= F_PATTERN;
       } else {
-        this.jsPatterns.push(s.pattern);
+        this.fallbacks.push({ keywordLocation: `${location}/pattern`, description: `pattern ${JSON.stringify(s.pattern)} is beyond the core's regex subset: RegExp decides it` });
         node.flags |= F_PATTERN_JS;
       }
     }

@@ -5,7 +5,8 @@ import { SluiceError } from '../errors.ts';
 import { AJV_KEYWORD_CODES, CODE_NAMES, FIRST_RULE_CODE, RULE_MESSAGES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram } from './compile.ts';
 import { escapeToken } from './json-pointer.ts';
-import { describeTypes, type Draft, type JsonSchema, type RuleNode, type RuleProgram } from './rule-model.ts';
+import { JS_FORMATS } from './js-formats.ts';
+import { describeTypes, type Draft, type JsFallback, type JsonSchema, type RuleNode, type RuleProgram } from './rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './limits.ts';
 import type { RegexEngine } from './regex.ts';
 import { coreModule, type CoreExports, type Kernel } from './wasm.ts';
@@ -78,6 +79,8 @@ export const MAX_BRANCHES = 8;
  */
 export interface MessageValidator {
   readonly extract: readonly string[];
+  /** The checks of the rules that JS decides rather than the core (`sluice check` lists them). */
+  readonly fallbacks: readonly JsFallback[];
   check(messages: readonly Uint8Array[], start?: number): number;
   ok(i: number): boolean;
   verdict(i: number): Verdict;
@@ -92,6 +95,7 @@ const OK_VERDICT: Verdict = Object.freeze({ ok: true, code: 'OK', message: 'ok' 
 const OUT_FIXED = 6;
 const OF_USED_JS = 1;
 const JS_PATTERN = 1;
+const JS_FORMAT = 3;
 const CODE = Object.fromEntries(CODE_NAMES.map((name, i) => [name, i])) as Record<VerdictCode, number>;
 const PATH_INDEX = -1;
 const PATH_PROP = -2;
@@ -116,8 +120,7 @@ export class Validator implements MessageValidator {
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly extract: readonly string[];
-  /** Patterns that are checked in JS rather than in the core. */
-  readonly jsPatterns: readonly string[];
+  readonly fallbacks: readonly JsFallback[];
 
   readonly #core: CoreExports;
   readonly #program: RuleProgram;
@@ -158,7 +161,7 @@ export class Validator implements MessageValidator {
     }
     const base = align(this.#core.heapBase(), 16);
     this.#program = compileProgram(schema, this.extract, base, options.regexEngine, options);
-    this.jsPatterns = this.#program.jsPatterns;
+    this.fallbacks = this.#program.fallbacks;
     this.#stride = OUT_FIXED + 2 * this.extract.length;
 
     let at = base + this.#program.bytes.length;
@@ -433,7 +436,8 @@ export class Validator implements MessageValidator {
 
   /**
    * The checks the core hands over (assembly/scanner.ts, jsCheck): a pattern outside its regex
-   * subset, or the numeric checks of a number whose exact double it does not compute. Decided as
+   * subset, a format it leaves to JS (src/core/js-formats.ts), or the numeric checks of a number
+   * whose exact double it does not compute. Decided as
    * ajv would on JSON.parse of the message; answers 0 or the code that failed.
    */
   #jsCheck(kind: number, address: number, start: number, end: number): number {
@@ -447,6 +451,7 @@ export class Validator implements MessageValidator {
       }
       return regex.test(JSON.parse(`"${textDecoder.decode(bytes)}"`) as string) ? 0 : CODE.E_PATTERN;
     }
+    if (kind === JS_FORMAT) return JS_FORMATS[node.jsFormat!]!(JSON.parse(`"${textDecoder.decode(bytes)}"`) as string) ? 0 : CODE.E_FORMAT;
     // a number is ASCII; decoded whole (a spread of its bytes overflows the stack past ~100k digits)
     return numberFailure(node, Number(textDecoder.decode(bytes)));
   }

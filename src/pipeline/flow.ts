@@ -7,6 +7,7 @@ import { recordTypes } from '../../schemas/index.ts';
 import { configError } from '../config/load.ts';
 import { JsValidator } from '../core/js-validator.ts';
 import { compileSchema, type MessageValidator, type Verdict } from '../core/validator.ts';
+import type { JsFallback } from '../core/rule-model.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import { FailureLog } from '../observe/failure-log.ts';
 import type { Readiness } from '../observe/health.ts';
@@ -71,6 +72,11 @@ export class Flow {
   readonly #failures: FailureLog;
   readonly #validateName: string;
   readonly #slots: number;
+  /** The checks of the flow's rules that JS decides rather than the core (`sluice check` lists them). */
+  get fallbacks(): readonly JsFallback[] {
+    return this.#validator.fallbacks;
+  }
+
   /** Slot of the field that keys outputs, or -1 to keep the input key. */
   readonly #keySlot: number;
   readonly #encoder: OutputEncoder;

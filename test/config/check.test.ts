@@ -323,26 +323,38 @@ test('a filter on a field the rules do not define', async () => {
   problemAt(error, 'flows.content.stages[0].drop-if.field', file, '"state"');
 });
 
-test('rules with an unsupported keyword (a format the core does not check): the problem points at flows.<flow>.rules', async () => {
+test('rules with an unknown format: the problem points at flows.<flow>.rules', async () => {
   const file = configFile({
     content: {
-      rules: `rules { type = object, properties { id { type = string, format = iri } } }`,
+      rules: `rules { type = object, properties { id { type = string, format = ipv5 } } }`,
       stages: '',
     },
   });
   const error = await buildError(file);
   const problem = problemAt(error, 'flows.content.rules', file, /format/);
-  assert.match(problem.message, /unsupported/);
+  assert.match(problem.message, /unknown format "ipv5"/);
 });
 
-test('a rules-file with an unsupported keyword: the problem points at flows.<flow>.rules', async () => {
+test('a rules-file with an unknown format: the problem points at flows.<flow>.rules', async () => {
   const file = configFile({ content: { rules: `rules-file = "rules.json"`, stages: '' } });
-  writeFileSync(join(resolve(file, '..'), 'rules.json'), JSON.stringify({ type: 'object', properties: { at: { type: 'string', format: 'idn-email' } } }));
+  writeFileSync(join(resolve(file, '..'), 'rules.json'), JSON.stringify({ type: 'object', properties: { at: { type: 'string', format: 'e-mail' } } }));
   const error = await buildError(file);
   assert.ok(
     error.problems.some((p) => /^flows\.content\.rules(-file)?$/.test(p.path) && /format/.test(p.message)),
     show(error.problems),
   );
+});
+
+test("the checks a flow's rules leave to JS are listed: a pattern beyond the core's subset, a format run in JS", async () => {
+  const file = configFile({
+    content: {
+      rules: `rules { type = object, properties { id { type = string, pattern = "(?<=x)y" }, at { type = string, format = idn-email } } }`,
+      stages: '',
+    },
+  });
+  const [flow] = await build(file);
+  assert.equal(flow!.fallbacks.map((f) => f.keywordLocation).sort(), ['#/properties/at/format', '#/properties/id/pattern']);
+  assert.ok(flow!.fallbacks.some((f) => f.description.includes('format "idn-email"')), JSON.stringify(flow!.fallbacks));
 });
 
 test('a disabled flow is checked too', async () => {
@@ -408,7 +420,7 @@ test('the problems of several stages, fields, rules and flows are listed togethe
       ].join('\n'),
     },
     campaign: {
-      rules: `rules { type = object, properties { eventId { type = string, format = iri } } }`,
+      rules: `rules { type = object, properties { eventId { type = string, format = ipv5 } } }`,
       stages: mapStage('sluice.recommender.v1.Nope', `event_id = eventId`),
     },
   });
