@@ -35,6 +35,9 @@
 #   KAFKA_SASL_USER=sluice      that user (letters, digits, '-', '_', '.')
 #   KAFKA_SASL_PASSWORD=sluice-secret
 #                               its password (letters, digits, '-', '_', '.')
+#   KAFKA_AUTHORIZER=1          ACLs on (StandardAuthorizer), everything allowed where a resource
+#                               has none (allow.everyone.if.no.acl.found): tests add and remove
+#                               ACLs to make requests fail while the broker stays up
 #   The SASL_SSL listener's files are in <run dir>/tls/: ca.crt is the CA clients must trust (PEM);
 #   broker.pem the broker's key and certificate (for 127.0.0.1 and localhost). `start` prints
 #   the CA's path. The PLAINTEXT listener stays as it is (tools and inter-broker traffic use it).
@@ -211,6 +214,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
   [[ -z $KAFKA_SASL_SSL_PORT ]] || write_sasl_ssl_configs
+  [[ ${KAFKA_AUTHORIZER:-0} != 1 ]] || printf '%s\n' 'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer' 'allow.everyone.if.no.acl.found=true' >>"$RUN/server.properties"
   cat >"$RUN/log4j2.properties" <<'EOF'
 status = warn
 name = sluice-kafka

@@ -34,6 +34,8 @@ export interface KafkaSourceMetrics {
   readonly transactionsCommitted: Counter;
   readonly transactionsAborted: Counter;
   readonly transactionDuration: Tally;
+  /** Partitions whose fetches keep failing (0 once a fetch succeeds). */
+  readonly fetchFailing: { set(partitions: number): void };
   /** A new assignment: the partitions gone lose their lag series. */
   assigned(partitions: readonly { topic: string; partition: number }[]): void;
   /** Once per batch: the partition's log end offset minus the next offset to deliver. */

@@ -119,7 +119,7 @@ export const observe = z.strictObject({
   readiness: z
     .strictObject({
       'max-circuit-open-ms': z.number().int().min(0).default(30_000).describe('/readyz fails once a service\'s circuit breaker has not been closed for this long'),
-      'max-broker-silence-ms': z.number().int().min(1000).default(30_000).describe('/readyz fails once a Kafka consumer has had no fetch or heartbeat answered for this long'),
+      'max-broker-silence-ms': z.number().int().min(1000).default(30_000).describe('/readyz fails once a Kafka consumer has had no fetch or heartbeat answered for this long, or its fetches have kept failing this long'),
     })
     .prefault({}),
 });

@@ -32,6 +32,7 @@ export const METRICS = {
   sluice_flow_stalled: { type: 'gauge', help: 'Lanes (Kafka partitions) of the flow with messages waiting and nothing delivered for max-stall-ms (0: the flow makes progress)', labels: ['flow'] },
   sluice_core_batch_duration_seconds: { type: 'histogram', help: 'WebAssembly core time (validation and extraction) per batch', labels: ['flow'] },
   sluice_kafka_consumer_lag: { type: 'gauge', help: 'Log end offset minus the next offset to deliver, per partition, as of the last fetch (the figure KEDA scales on)', labels: ['flow', 'topic', 'partition'] },
+  sluice_kafka_fetch_failing_partitions: { type: 'gauge', help: 'Partitions whose fetches keep failing while the group still answers (0: fetches succeed); /readyz fails once that lasts max-broker-silence-ms', labels: ['flow'] },
   sluice_kafka_partitions_assigned: { type: 'gauge', help: 'Partitions assigned to this member of the consumer group', labels: ['flow'] },
   sluice_kafka_commits_total: { type: 'counter', help: 'Offset commits (at-least-once), by outcome (ok, error)', labels: ['flow', 'outcome'] },
   sluice_kafka_commit_duration_seconds: { type: 'histogram', help: 'Offset commit round trip', labels: ['flow'] },
@@ -182,6 +183,7 @@ export class KafkaSourceMetrics {
   readonly transactionsCommitted: Counter;
   readonly transactionsAborted: Counter;
   readonly transactionDuration: Tally;
+  readonly fetchFailing: Gauge;
   readonly #lag: client.Gauge<string>;
   readonly #assigned: Gauge;
   readonly #flow: string;
@@ -199,6 +201,7 @@ export class KafkaSourceMetrics {
     this.transactionDuration = metrics.histogram('sluice_kafka_transaction_duration_seconds').tally({ flow });
     this.#lag = metrics.gauge('sluice_kafka_consumer_lag');
     this.#assigned = metrics.gauge('sluice_kafka_partitions_assigned').labels(flow);
+    this.fetchFailing = metrics.gauge('sluice_kafka_fetch_failing_partitions').labels(flow);
   }
 
   /** A new assignment: the partitions gone lose their lag series (another member reports them now). */

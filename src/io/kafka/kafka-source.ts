@@ -78,6 +78,7 @@ const config = z
   });
 
 const EMPTY = new Uint8Array(0);
+const partitionName = ({ topic, partition }: { topic: string; partition: number }) => `${topic} partition ${partition}`;
 
 export const kafkaSource: SourceSpec<typeof config> = {
   kind: 'kafka',
@@ -219,10 +220,19 @@ export const kafkaSource: SourceSpec<typeof config> = {
       joined = false;
       void commitDelivered();
     });
+    // fetches that keep failing while heartbeats succeed: the brokers answer, the partitions read
+    // nothing; one line when it starts, one when it ends, and /readyz fails after max-broker-silence-ms
+    consumer.onFetchFailure((failure) => {
+      metrics.fetchFailing.set(failure?.partitions.length ?? 0);
+      if (failure) context.logger.warn({ flow: context.flow, partitions: failure.partitions.map(partitionName), error: withoutBrokers(failure.error.message) }, 'fetches failing: retrying');
+      else context.logger.info({ flow: context.flow }, 'fetches succeed again');
+    });
+    /** An error's message without the broker addresses (readiness and logs name no configuration value). */
+    const withoutBrokers = (message: string) => options.brokers.reduce((text, broker) => text.replaceAll(broker, 'a broker'), message);
     let crashed: Error | undefined;
     consumer.onFatal((error) => {
       // the client gave up (it will not restart the consumer): fail the flow rather than idle
-      crashed = error;
+      crashed = error instanceof SluiceError ? error : new SluiceError('SLC_IO', `flow ${context.flow}: the Kafka consumer stopped: ${withoutBrokers(error.message)}`, { cause: error });
       notify();
     });
     const queue: SourceBatch[] = [];
@@ -353,7 +363,11 @@ export const kafkaSource: SourceSpec<typeof config> = {
           if (crashed) return `flow ${context.flow}: the Kafka consumer stopped`;
           if (!joined) return `flow ${context.flow}: not a member of its consumer group (no partitions assigned yet)`;
           const silentMs = performance.now() - consumer.lastContact();
-          return silentMs > maxBrokerSilenceMs ? `flow ${context.flow}: no answer from the Kafka brokers for ${Math.round(silentMs / 1000)} s` : undefined;
+          if (silentMs > maxBrokerSilenceMs) return `flow ${context.flow}: no answer from the Kafka brokers for ${Math.round(silentMs / 1000)} s`;
+          const failure = consumer.fetchFailure();
+          const failingMs = failure === undefined ? 0 : performance.now() - failure.since;
+          if (failure === undefined || failingMs <= maxBrokerSilenceMs) return undefined;
+          return `flow ${context.flow}: fetches of ${failure.partitions.map(partitionName).join(', ')} failing for ${Math.round(failingMs / 1000)} s: ${withoutBrokers(failure.error.message)}`;
         });
         try {
           running ??= consumer.run(handOver);

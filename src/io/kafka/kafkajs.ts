@@ -17,7 +17,7 @@ import { registerCodecs } from './codecs.ts';
 import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
-  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type KafkaRecord, type KafkaTransport, type NewTopic,
+  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type FetchFailure, type KafkaRecord, type KafkaTransport, type NewTopic,
   MessageTooLarge, type ProducedRecord, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
@@ -79,6 +79,11 @@ class KafkajsConsumerAdapter implements Consumer {
   #assigned: TopicPartition[] = [];
   #lastContact = 0;
   readonly #listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
+  /** Since the consumer crashed on something other than a batch's handling, until a fetch answers. */
+  #fetchFailure: FetchFailure | undefined;
+  readonly #fetchFailureListeners: ((failure: FetchFailure | undefined) => void)[] = [];
+  /** Errors the handler threw: a crash they cause is not a failing fetch. */
+  readonly #handlerErrors = new WeakSet<object>();
 
   constructor(kafka: KafkajsClient, options: ConsumerOptions, connector: Connector) {
     this.#options = options;
@@ -99,8 +104,26 @@ class KafkajsConsumerAdapter implements Consumer {
       for (const listener of this.#listeners) listener(this.#assigned);
     });
     const contact = () => (this.#lastContact = performance.now());
-    this.#consumer.on(this.#consumer.events.FETCH, contact);
+    this.#consumer.on(this.#consumer.events.FETCH, () => {
+      contact();
+      this.#fetchFailed(undefined);
+    });
     this.#consumer.on(this.#consumer.events.HEARTBEAT, contact);
+    // kafkajs retries a failing fetch, then crashes and restarts the consumer (rejoining the
+    // group, which answers): the crash is the first the adapter hears of failing fetches; a
+    // crash without a restart (a non-retriable error) stops the consumer (onFatal)
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload: { error, restart } }) => {
+      if (!restart) return; // it stops for good: onFatal
+      for (let e: unknown = error; e instanceof Error; e = e.cause) if (this.#handlerErrors.has(e)) return;
+      this.#fetchFailed({ since: this.#fetchFailure?.since ?? performance.now(), partitions: this.#assigned, error: new SluiceError('SLC_IO', `fetch failed: ${error.message}`, { cause: error }) });
+    });
+  }
+
+  /** Fetches failing (the failure so far) or answered again (undefined): the listeners hear when that changes. */
+  #fetchFailed(failure: FetchFailure | undefined): void {
+    const changed = (failure === undefined) !== (this.#fetchFailure === undefined);
+    this.#fetchFailure = failure;
+    if (changed) for (const listener of this.#fetchFailureListeners) listener(failure);
   }
 
   async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
@@ -122,7 +145,10 @@ class KafkajsConsumerAdapter implements Consumer {
         // keep the group membership alive however long the pipeline takes over this batch
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
         try {
-          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark) });
+          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark) }).catch((error: unknown) => {
+            if (typeof error === 'object' && error !== null) this.#handlerErrors.add(error);
+            throw error;
+          });
           resolveOffset(batch.lastOffset()); // moves the fetch position; the commit was made by handle
         } finally {
           clearInterval(beat);
@@ -141,6 +167,14 @@ class KafkajsConsumerAdapter implements Consumer {
 
   lastContact(): number {
     return this.#lastContact;
+  }
+
+  fetchFailure(): FetchFailure | undefined {
+    return this.#fetchFailure;
+  }
+
+  onFetchFailure(listener: (failure: FetchFailure | undefined) => void): void {
+    this.#fetchFailureListeners.push(listener);
   }
 
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void {

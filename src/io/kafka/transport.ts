@@ -65,6 +65,19 @@ export interface ConsumerOptions {
   readonly prefetch: boolean;
 }
 
+/**
+ * Fetches that keep failing while the group may still answer (heartbeats go to the coordinator):
+ * the partitions read nothing, which the brokers' silence does not show.
+ */
+export interface FetchFailure {
+  /** performance.now() of the first failed fetch since the last one that succeeded. */
+  readonly since: number;
+  /** The partitions the failed fetch was for. */
+  readonly partitions: readonly TopicPartition[];
+  /** The last fetch's error. */
+  readonly error: Error;
+}
+
 export interface Consumer {
   /**
    * Joins the group and hands every fetched batch to `handle`, from then on until `stop`. A
@@ -79,6 +92,10 @@ export interface Consumer {
   assignment(): TopicPartition[];
   /** performance.now() of the last answer from the brokers (a fetch or a heartbeat); 0 before the first. */
   lastContact(): number;
+  /** The failure of the fetches while they keep failing; undefined while they succeed. */
+  fetchFailure(): FetchFailure | undefined;
+  /** Called when fetches start failing (with the failure) and when one succeeds again (undefined). */
+  onFetchFailure(listener: (failure: FetchFailure | undefined) => void): void;
   onRebalance(listener: (assigned: readonly TopicPartition[]) => void): void;
   /** Called when the group starts rebalancing: the last moment to commit what is delivered. */
   onRebalancing(listener: () => void): void;

@@ -8,8 +8,8 @@ import { Admin as PlatformaticAdmin, Consumer as PlatformaticConsumer, FetchIsol
 import type { Logger } from 'pino';
 import type { Headers } from '../../../component/types.ts';
 import { SluiceError } from '../../../errors.ts';
-import type { Consumer, ConsumerOptions, FetchedBatch, KafkaRecord, TopicPartition } from '../transport.ts';
-import { type AdapterOptions, base, hasError } from './options.ts';
+import type { Consumer, ConsumerOptions, FetchedBatch, FetchFailure, KafkaRecord, TopicPartition } from '../transport.ts';
+import { type AdapterOptions, base, describeError, hasError, retryDelay } from './options.ts';
 
 type FetchResponsePartition = Awaited<ReturnType<PlatformaticConsumer['fetch']>>['responses'][number]['partitions'][number];
 
@@ -18,6 +18,8 @@ const LOG_APPEND_TIME = 0b1000;
 const FETCH_MAX_BYTES = 50 * 1024 * 1024;
 const EMPTY_HEADERS: Headers = Object.freeze({});
 const EMPTY = Buffer.alloc(0);
+/** Fetches throwing (their retries spent) for this long without one success stop the consumer (onFatal). */
+const FETCH_RETRIES_MS = 90_000;
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -103,6 +105,11 @@ export class PlatformaticConsumerAdapter implements Consumer {
   #wake: (() => void) | undefined;
   /** performance.now() of the last answer from the group or a fetch (readiness). */
   #lastContact = 0;
+  /** The fetches failing since the last that succeeded (readiness: heartbeats may go on meanwhile). */
+  #fetchFailure: FetchFailure | undefined;
+  /** The partitions of the fetch under way (a failure names them). */
+  #fetching: readonly TopicPartition[] = [];
+  readonly #fetchFailureListeners: ((failure: FetchFailure | undefined) => void)[] = [];
 
   constructor(options: AdapterOptions, consumerOptions: ConsumerOptions) {
     this.#options = consumerOptions;
@@ -111,6 +118,11 @@ export class PlatformaticConsumerAdapter implements Consumer {
     this.#ready = options.ready;
     this.#client = new PlatformaticConsumer({
       ...base(options),
+      // the library retries a failing fetch for a minute and more before it throws: its first retry is when fetches start failing
+      retryDelay: (client, operation, attempt, retries, error) => {
+        if (operation === 'fetch') this.#fetchFailing(error);
+        return retryDelay(client, operation, attempt, retries, error);
+      },
       groupId: consumerOptions.groupId,
       ...(consumerOptions.instanceId === undefined ? {} : { groupInstanceId: consumerOptions.instanceId }),
       sessionTimeout: consumerOptions.sessionTimeoutMs,
@@ -169,6 +181,14 @@ export class PlatformaticConsumerAdapter implements Consumer {
     return this.#lastContact;
   }
 
+  fetchFailure(): FetchFailure | undefined {
+    return this.#fetchFailure;
+  }
+
+  onFetchFailure(listener: (failure: FetchFailure | undefined) => void): void {
+    this.#fetchFailureListeners.push(listener);
+  }
+
   async run(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
     await this.#ready();
     for (const topic of this.#options.topics) this.#client.topics.track(topic);
@@ -177,26 +197,49 @@ export class PlatformaticConsumerAdapter implements Consumer {
   }
 
   async #fetchLoop(handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {
-    let failingSince: number | undefined;
+    /** Since when fetches have thrown, their library's retries spent (the loop gives up after FETCH_RETRIES_MS of it). */
+    let thrownSince: number | undefined;
     while (!this.#stopping) {
       const ready = this.#paused ? [] : this.#assigned.filter((p) => (this.#positions.get(key(p.topic, p.partition))?.inFlight ?? 0) < this.#batchesPerPartition);
       if (ready.length === 0 || this.#batchesInFlight >= this.#options.partitionsInFlight) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
+      this.#fetching = ready;
       try {
         await this.#fetchOnce(ready, handle);
-        failingSince = undefined;
+        thrownSince = undefined;
+        this.#fetchAnswered();
       } catch (error) {
         if (this.#stopping) return;
         // a leader moved or a broker is away: new metadata, and again, for as long as the retries would last
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince > 90_000) throw error;
-        this.#logger.warn({ group: this.#options.groupId, error: (error as Error).message }, 'fetch failed: retrying');
+        this.#fetchFailing(error);
+        thrownSince ??= performance.now();
+        if (performance.now() - thrownSince > FETCH_RETRIES_MS) throw new SluiceError('SLC_IO', `fetches failing for ${FETCH_RETRIES_MS / 1000} s: ${describeError(error)}`, { cause: error });
+        this.#logger.debug({ group: this.#options.groupId, error: (error as Error).message }, 'fetch failed: retrying');
         this.#client.clearMetadata();
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
+  }
+
+  /** A fetch failed, or its attempt is being retried: the listeners hear when fetches start failing. */
+  #fetchFailing(error: unknown): void {
+    const started = this.#fetchFailure === undefined;
+    const failure = {
+      since: this.#fetchFailure?.since ?? performance.now(),
+      partitions: this.#fetching,
+      error: new SluiceError('SLC_IO', `fetch failed: ${describeError(error)}`, { cause: error }),
+    };
+    this.#fetchFailure = failure;
+    if (started) for (const listener of this.#fetchFailureListeners) listener(failure);
+  }
+
+  /** A fetch succeeded: the listeners hear when that ends a failure. */
+  #fetchAnswered(): void {
+    if (this.#fetchFailure === undefined) return;
+    this.#fetchFailure = undefined;
+    for (const listener of this.#fetchFailureListeners) listener(undefined);
   }
 
   async #fetchOnce(ready: readonly TopicPartition[], handle: (batch: FetchedBatch) => Promise<void>): Promise<void> {

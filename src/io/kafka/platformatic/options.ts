@@ -30,7 +30,7 @@ const RETRIES = 20;
  * the last one's commit markers (CONCURRENT_TRANSACTIONS, a few ms): that retry starts at 2 ms (at
  * 10 ms, transactions took twice as long; at 200 ms, exactly-once p99 at 10,000 msg/s was 0.8 s).
  */
-const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) =>
+export const retryDelay: RetryDelayGetter = (_client, _operation, attempt, _retries, error) =>
   Math.min((hasError(error, 'CONCURRENT_TRANSACTIONS') ? 2 : 200) * 2 ** (attempt - 1), 5000);
 export const base = (options: ClientOptions, clientId = options.clientId) => ({
   clientId,
@@ -56,6 +56,25 @@ export function registerZstd(): Promise<void> {
     zstd.available = true;
   })();
   return zstdReady;
+}
+
+/**
+ * An error of the library in one line: its message and the protocol errors under it (a retried
+ * operation's errors once each), e.g. `… Fetch(v17): TOPIC_AUTHORIZATION_FAILED (Topic authorization failed.)`.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const found = new Set<string>();
+  const visit = (e: unknown, depth: number) => {
+    if (!(e instanceof Error) || depth > 8) return;
+    const inner = (e as { errors?: unknown[] }).errors ?? [];
+    const apiId = (e as { apiId?: string }).apiId;
+    if (apiId !== undefined) found.add(`${apiId} (${e.message})`);
+    else if (e !== error && inner.length === 0 && e.cause === undefined) found.add(e.message);
+    for (const next of [...inner, e.cause]) visit(next, depth + 1);
+  };
+  visit(error, 0);
+  return found.size === 0 ? error.message : `${error.message}: ${[...found].join('; ')}`;
 }
 
 /** The first error in a chain (nested causes and aggregated errors) that `match` accepts. */
