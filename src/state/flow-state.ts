@@ -96,6 +96,10 @@ export class FlowState implements PartitionedState {
     this.#sizeGauges();
   }
 
+  async refresh(partitions: readonly number[]): Promise<void> {
+    await this.#kafka().refresh(partitions);
+  }
+
   async revoke(partitions: readonly number[]): Promise<void> {
     await this.#kafka().revoke(partitions);
     this.#sizeGauges();

@@ -1,5 +1,5 @@
 // State on a Kafka source, on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts
-// one), with real store files: a flow deduplicating by `id` (dedupe, lmdb under a state dir of the
+// one), on the client SLUICE_KAFKA_CLIENT names (default platformatic), with real store files: a flow deduplicating by `id` (dedupe, lmdb under a state dir of the
 // run's own) from a 4-partition input to a 4-partition output, its changelog created by
 // `sluice topics create`. Every id is produced twice (and some a third time, later), keyed by id,
 // so each duplicate lands in the partition, and the store, of its first sighting.
@@ -19,7 +19,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { changelogTopic } from '../../../src/state/changelog.ts';
-import { brokerList, BROKERS, committedOffsets, ensureBuilt, kcat, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
+import { brokerList, BROKERS, KAFKA_CLIENT, committedOffsets, ensureBuilt, kcat, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
 
 const PARTITIONS = 4;
 const unique = uniqueNames('st', 3);
@@ -59,8 +59,8 @@ function config(run: Run, name: string, options: { delivery: 'exactly-once' | 'a
       '  on-invalid = drop',
       '  rules { type = object, required = [id], properties { id { type = string }, n { type = integer }, pad { type = string } } }',
       '  stages = [ { kind = dedupe, key = id, store = seen } ]',
-      `  source { kind = kafka, client = platformatic, brokers = "${BROKERS}", topic = "${run.input}", group-id = "${run.group}", state-dir = "${join(run.dir, `${options.state ?? name}-state`)}", session-timeout-ms = 6000, heartbeat-interval-ms = 1000, commit-interval-ms = 200 }`,
-      `  sink { kind = kafka, client = platformatic, brokers = "${BROKERS}", topic = "${output}", key = id, encoding = json }`,
+      `  source { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${run.input}", group-id = "${run.group}", state-dir = "${join(run.dir, `${options.state ?? name}-state`)}", session-timeout-ms = 6000, heartbeat-interval-ms = 1000, commit-interval-ms = 200 }`,
+      `  sink { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${output}", key = id, encoding = json }`,
       '}',
     ].join('\n') + '\n',
   );
