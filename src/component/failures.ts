@@ -10,6 +10,9 @@ export const STAGE_FAILURES = {
   E_DEADLINE: 'The record\'s latency budget (`deadline-ms`) was spent before the call or an attempt',
   E_DUPLICATE: 'The record\'s key (dedupe `key` fields) was seen within `retention`: a duplicate (dead-lettered only with `on-duplicate = dlq`)',
   E_DEDUPE_KEY: 'A dedupe `key` field is missing or not a scalar (string, number, boolean)',
+  E_STALE: 'The record\'s version (latest `version` field) is not higher than the one stored for its key: a stale version (dead-lettered only with `on-stale = dlq`)',
+  E_LATEST_KEY: 'The latest `key` field is missing or not a scalar (string, number, boolean)',
+  E_LATEST_VERSION: 'The latest `version` field is missing, neither a number nor a string, or not of the type of the version stored for its key',
 } as const;
 
 export type StageFailureCode = keyof typeof STAGE_FAILURES;

@@ -8,6 +8,7 @@ import { dedupeStage } from '../stages/dedupe.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
 import { enrichHttpStage } from '../stages/enrich-http.ts';
 import { filterStage } from '../stages/filter.ts';
+import { latestStage } from '../stages/latest.ts';
 import { mapStage } from '../stages/map.ts';
 import type { SinkSpec, SourceSpec, StageSpec } from '../component/spec.ts';
 
@@ -22,6 +23,7 @@ export const stages: Readonly<Record<string, StageSpec>> = {
   'enrich-file': enrichFileStage,
   'enrich-http': enrichHttpStage,
   dedupe: dedupeStage,
+  latest: latestStage,
 };
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {

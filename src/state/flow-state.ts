@@ -96,6 +96,10 @@ export class FlowState implements PartitionedState {
     this.#sizeGauges();
   }
 
+  async refresh(partitions: readonly number[]): Promise<void> {
+    await this.#kafka().refresh(partitions);
+  }
+
   async revoke(partitions: readonly number[]): Promise<void> {
     await this.#kafka().revoke(partitions);
     this.#sizeGauges();
@@ -120,10 +124,10 @@ export class FlowState implements PartitionedState {
   /** Clean shutdown (or the end of a local run): every store checkpointed and closed. */
   async close(): Promise<void> {
     await this.#checkpointing?.catch(() => undefined);
-    this.#sizeGauges();
     if (this.#manager) await this.#manager.close();
     if (this.#local) await Promise.all(this.#local.map((s) => s.close()));
     this.#local = undefined;
+    this.#sizeGauges(); // no store open: the keys and bytes of this instance are gone
     this.#removeReadiness?.();
     this.#removeReadiness = undefined;
   }

@@ -52,6 +52,13 @@ export class StateManager {
     return results;
   }
 
+  /** Restores again, from where each store stands, the open stores of these partitions (no batch of them in flight). */
+  async refresh(partitions: readonly number[]): Promise<void> {
+    for (const store of [...this.#open.values()]) {
+      if (partitions.includes(store.partition)) await restorePartition(store, this.#options.reader, this.#options.log);
+    }
+  }
+
   /** The store `name` of an assigned partition (undefined before `assign` or after `revoke`). */
   store(name: string, partition: number): PartitionStore | undefined {
     return this.#open.get(id(name, partition));

@@ -34,7 +34,7 @@ test('the registry lists dedupe', () => {
 test('a key seen before is filtered; other keys continue', async () => {
   const dedupe = stageUnderTest(dedupeStage, { key: 'eventId', backend: 'memory' }, rules);
   assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'a' }, { eventId: 'c' }, { eventId: 'b' }]), ['continue', 'continue', 'filtered', 'continue', 'filtered']);
-  await dedupe.stage.close?.();
+  await dedupe.close();
 });
 
 test('several key fields make one key; on-duplicate = dlq dead-letters with E_DUPLICATE', async () => {
@@ -78,7 +78,7 @@ test('a key counts as new once retention has passed on the clock, not a millisec
   clock.advance(1);
   // a's sighting is 10 min old: it counts as new and is remembered from now; b is 1 ms old
   assert.equal(await outcomes(dedupe, [{ eventId: 'a' }, { eventId: 'b' }, { eventId: 'a' }]), ['continue', 'filtered', 'filtered']);
-  await dedupe.stage.close?.();
+  await dedupe.close();
 });
 
 test('on disk: the store keeps its keys across runs, and forgets them after retention', async () => {
@@ -87,16 +87,16 @@ test('on disk: the store keeps its keys across runs, and forgets them after rete
   try {
     const first = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
     assert.equal(await outcomes(first, [{ eventId: 'a' }, { eventId: 'b' }]), ['continue', 'continue']);
-    await first.stage.close?.();
+    await first.close();
     clock.advance(500);
     const second = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
     assert.equal(await outcomes(second, [{ eventId: 'a' }, { eventId: 'c' }]), ['filtered', 'continue']);
-    await second.stage.close?.();
+    await second.close();
     // a and b were seen 1 s ago, c 0.5 s ago: opening purges a and b, and a counts as new
     clock.advance(500);
     const later = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
     assert.equal(await outcomes(later, [{ eventId: 'a' }]), ['continue']);
-    await later.stage.close?.();
+    await later.close();
     const store = openFlowStore(stateDir, 'test', 'dedupe', 'lmdb', pino({ level: 'silent' }));
     assert.equal([...store.entries()].map(([key]) => Buffer.from(key).toString()).sort(), ['"a"', '"c"']); // b purged, a seen again
     await store.close();

@@ -108,19 +108,15 @@ export const kafkaSource: SourceSpec<typeof config> = {
     // the flow's state stores: restored from their changelogs on assignment, before the
     // partition's first batch; checkpointed and closed on revocation and clean shutdown
     const state = context.state;
-    const reader = state && transport.partitionReader?.();
+    const reader = state && transport.partitionReader();
     let changelogWriter: Producer | undefined;
     if (state) {
-      if (!reader) {
-        const message = 'a flow with stateful stages restores its stores from their changelogs, which the kafkajs client cannot read outside its group: set client = platformatic';
-        throw new SluiceError('SLC_CONFIG', message, { problems: [{ path: 'client', message }] });
-      }
       const writer = {
         // at-least-once: a batch's changelog records once its outputs are acknowledged
         send: (topic: string, messages: Parameters<Producer['send']>[1]) => (changelogWriter ??= transport.producer({ compression: 'none', acks: -1, idempotent: true })).send(topic, messages),
         close: async () => changelogWriter?.close(),
       };
-      state.attach(groupId, reader, writer, options['state-dir'] === undefined ? undefined : resolve(context.baseDir, options['state-dir']));
+      state.attach(groupId, reader!, writer, options['state-dir'] === undefined ? undefined : resolve(context.baseDir, options['state-dir']));
     }
     /** Partitions whose stores are open or being restored (their batches wait for `stateChanges`). */
     let owned = new Set<number>();
@@ -254,6 +250,11 @@ export const kafkaSource: SourceSpec<typeof config> = {
     const fenceFirst = async (fetched: FetchedBatch): Promise<FetchedBatch> => {
       const [, producer] = producerFor(fetched.topic, fetched.partition);
       if (!(await producer.init())) return fetched;
+      if (state) {
+        // the fenced owner may have committed after the stores were restored: read what it added
+        await stateChanges;
+        if (owned.has(fetched.partition)) await state.refresh([fetched.partition]);
+      }
       admin ??= transport.admin();
       const committed = await admin.committedOffset(groupId, fetched.topic, fetched.partition);
       return { ...fetched, records: fetched.records.filter((r) => r.offset >= committed) };

@@ -10,6 +10,7 @@ import kafkajs, {
   type Message,
   type Producer as KafkajsProducer,
 } from 'kafkajs';
+import { platformaticTransport } from './platformatic/index.ts';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.ts';
 import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
@@ -407,5 +408,8 @@ export function kafkajsTransport(options: ConnectionOptions & { logger: Logger }
     producer: (producerOptions) => new KafkajsProducerAdapter(kafka, producerOptions, connector),
     transactionalProducer: (transactionalId, producerOptions) => new KafkajsTransactionalAdapter(kafka, transactionalId, producerOptions, connector),
     admin: () => new KafkajsAdminAdapter(kafka, connector),
+    // kafkajs fetches only as a group member (no assign): changelogs are read with
+    // @platformatic/kafka's client on the same connection settings
+    partitionReader: () => platformaticTransport(options).partitionReader(),
   };
 }

@@ -229,6 +229,6 @@ export interface KafkaTransport {
   producer(options: ProducerOptions): Producer;
   transactionalProducer(transactionalId: string, options: { transactionTimeoutMs: number }): TransactionalProducer;
   admin(): Admin;
-  /** Absent on a client that cannot read a partition outside a group (kafkajs): no state stores on it. */
-  partitionReader?(): PartitionReader;
+  /** Reads changelog partitions outside any group (restoring state stores). */
+  partitionReader(): PartitionReader;
 }
