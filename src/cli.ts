@@ -11,6 +11,7 @@ import { type ConfigProblem, SluiceError } from './errors.ts';
 import { packageRoot } from './package-root.ts';
 import type { Logger } from 'pino';
 import type { Security } from './io/kafka/tools.ts';
+import type { Flow } from './pipeline/flow.ts';
 import type { Compression } from './io/kafka/transport.ts';
 // Everything else is imported by the command that uses it: `--help`, `--version` and `check`
 // start without the runtime, and no command loads a Kafka client its configuration does not name.
@@ -118,7 +119,7 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   // building compiles the rules and every stage: mapping errors surface here, before anything
   // runs, listed with the problems of the files (of the flows those leave right)
   const buildProblems: ConfigProblem[] = [];
-  let flows: Awaited<ReturnType<typeof import("./pipeline/flow.ts").buildFlows>> = [];
+  let flows: Flow[] = [];
   if (config) {
     try {
       flows = buildFlows(config.flows, resourcesOf(config, createLogger({ level: 'silent', destination: 'stderr' })));

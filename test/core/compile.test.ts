@@ -47,8 +47,9 @@ test('the streaming subset runs in the scan (no evalRoot); an applicator needs t
 });
 
 test('a pattern the core cannot run is listed for JS; one it can is not', () => {
-  assert.equal(compileProgram({ properties: { a: { pattern: '(?<=x)y' } } }, [], 4096).jsPatterns, ['(?<=x)y']);
-  assert.equal(compileProgram(rules, [], 4096).jsPatterns, []);
+  const fallbacks = compileProgram({ properties: { a: { pattern: '(?<=x)y' } } }, [], 4096).fallbacks;
+  assert.equal(fallbacks.map((f) => f.keywordLocation), ['#/properties/a/pattern']);
+  assert.equal(compileProgram(rules, [], 4096).fallbacks, []);
 });
 
 test('schema strings keep a lone surrogate: const "\\uD800" equals the same escape in a message, and nothing else', () => {
