@@ -235,6 +235,17 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     return r.records.filter((x) => !isEnd(x));
   };
 
+  /**
+   * Resolves once a member of another group has joined and read `name` to an end marker: by then a
+   * member that still fetched (paused or stopped, it must not) would have been handed what was sent
+   * before, a fetch waiting at most max-wait-ms (100) for it.
+   */
+  const witnessed = async (name: string) => {
+    const witness = new Recorder(consumer(unique('witness'), name));
+    await untilEnd(witness, name);
+    await finish(witness.consumer);
+  };
+
   // uvu 0.5 swallows an error thrown by a before() hook (the suite then "passes" with 0 tests
   // run and exit 0): the checks go in before.each, whose errors fail each test
   test.before.each(() => {
@@ -499,7 +510,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await r1.received(6);
     c1.pause();
     await producer().send(name, [{ key: null, value: utf8('after pause'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r1.records.length, 6, 'nothing handed over after pause()');
     await within('commit while paused', c1.commit([{ topic: name, partition: 0, next: 6n }]), 10_000);
     await within('stop', c1.stop(), 20_000);
@@ -563,7 +574,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     const handledWhenStopped = await within('stop()', stopping!, 20_000);
     assert.is(handledWhenStopped, 1, 'stop() resolved after the batch in flight was handled');
     await p.send(name, [{ key: null, value: utf8('after stop'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r.deliveries.length, 1, 'no batch handed over after stop()');
     await finish(c);
   });
@@ -578,7 +589,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     assert.ok(r.runResolvedAt !== undefined, 'run() resolved before stop()');
     await within('stop()', c.stop(), 20_000);
     await producer().send(name, [{ key: null, value: utf8('after stop'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r.records.length, 1, 'nothing handed over after stop()');
     await finish(c);
   });
