@@ -562,16 +562,25 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await p.send(name, Array.from({ length: 3 }, (_, i) => ({ key: null, value: utf8(`m${i}`), headers: {} })));
     let handled = 0;
     const c = consumer(unique('g'), name);
-    let stopping: Promise<number> | undefined;
+    // the first batch is held in its handler until the test lets it go
+    let entered = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const r = new Recorder(c, async (_batch, _delivery, index) => {
       if (index === 0) {
-        stopping = sleep(200).then(() => c.stop()).then(() => handled);
-        await sleep(1_500);
+        entered = true;
+        await held;
       }
       handled++;
     });
-    await waitFor('the first batch', () => stopping !== undefined, 20_000);
-    const handledWhenStopped = await within('stop()', stopping!, 20_000);
+    await waitFor('the first batch', () => entered, 20_000);
+    const stopping = c.stop().then(() => handled);
+    // meanwhile a member of another group joins and reads the topic: time enough for a stop() that
+    // did not wait for the batch in flight to resolve
+    const first = await Promise.race([stopping.then(() => 'stop() resolved'), witnessed(name).then(() => 'witnessed')]);
+    assert.is(first, 'witnessed', 'stop() waits for the batch in flight');
+    release();
+    const handledWhenStopped = await within('stop()', stopping, 20_000);
     assert.is(handledWhenStopped, 1, 'stop() resolved after the batch in flight was handled');
     await p.send(name, [{ key: null, value: utf8('after stop'), headers: {} }]);
     await witnessed(name);
