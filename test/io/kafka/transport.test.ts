@@ -235,6 +235,17 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     return r.records.filter((x) => !isEnd(x));
   };
 
+  /**
+   * Resolves once a member of another group has joined and read `name` to an end marker: by then a
+   * member that still fetched (paused or stopped, it must not) would have been handed what was sent
+   * before, a fetch waiting at most max-wait-ms (100) for it.
+   */
+  const witnessed = async (name: string) => {
+    const witness = new Recorder(consumer(unique('witness'), name));
+    await untilEnd(witness, name);
+    await finish(witness.consumer);
+  };
+
   // uvu 0.5 swallows an error thrown by a before() hook (the suite then "passes" with 0 tests
   // run and exit 0): the checks go in before.each, whose errors fail each test
   test.before.each(() => {
@@ -499,7 +510,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await r1.received(6);
     c1.pause();
     await producer().send(name, [{ key: null, value: utf8('after pause'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r1.records.length, 6, 'nothing handed over after pause()');
     await within('commit while paused', c1.commit([{ topic: name, partition: 0, next: 6n }]), 10_000);
     await within('stop', c1.stop(), 20_000);
@@ -551,19 +562,28 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     await p.send(name, Array.from({ length: 3 }, (_, i) => ({ key: null, value: utf8(`m${i}`), headers: {} })));
     let handled = 0;
     const c = consumer(unique('g'), name);
-    let stopping: Promise<number> | undefined;
+    // the first batch is held in its handler until the test lets it go
+    let entered = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const r = new Recorder(c, async (_batch, _delivery, index) => {
       if (index === 0) {
-        stopping = sleep(200).then(() => c.stop()).then(() => handled);
-        await sleep(1_500);
+        entered = true;
+        await held;
       }
       handled++;
     });
-    await waitFor('the first batch', () => stopping !== undefined, 20_000);
-    const handledWhenStopped = await within('stop()', stopping!, 20_000);
+    await waitFor('the first batch', () => entered, 20_000);
+    const stopping = c.stop().then(() => handled);
+    // meanwhile a member of another group joins and reads the topic: time enough for a stop() that
+    // did not wait for the batch in flight to resolve
+    const first = await Promise.race([stopping.then(() => 'stop() resolved'), witnessed(name).then(() => 'witnessed')]);
+    assert.is(first, 'witnessed', 'stop() waits for the batch in flight');
+    release();
+    const handledWhenStopped = await within('stop()', stopping, 20_000);
     assert.is(handledWhenStopped, 1, 'stop() resolved after the batch in flight was handled');
     await p.send(name, [{ key: null, value: utf8('after stop'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r.deliveries.length, 1, 'no batch handed over after stop()');
     await finish(c);
   });
@@ -578,7 +598,7 @@ function conformance(adapter: string, makeTransport: (clientId: string) => Kafka
     assert.ok(r.runResolvedAt !== undefined, 'run() resolved before stop()');
     await within('stop()', c.stop(), 20_000);
     await producer().send(name, [{ key: null, value: utf8('after stop'), headers: {} }]);
-    await sleep(1_000);
+    await witnessed(name);
     assert.is(r.records.length, 1, 'nothing handed over after stop()');
     await finish(c);
   });
