@@ -2,10 +2,11 @@
 # Sluice in a container: multi-stage on the current Node.js LTS image; the build stage compiles
 # the WebAssembly core and the TypeScript, the runtime stage holds only what runs, as non-root.
 #   docker build -t sluice .
-#   docker run --rm -e SLUICE_CONFIG=/app/config/production.conf -v "$PWD/out:/app/out" sluice
-# Production: a read-only root filesystem, as the non-root user the image runs as.
+#   docker run --rm -e SLUICE_CONFIG=/app/config/local.conf sluice      (local mode on the samples)
+# Production (config/production.conf, the default): a read-only root filesystem, as the non-root
+# user the image runs as; the brokers and the three enrichment services are required.
 #   docker run --rm --read-only --tmpfs /tmp -e KAFKA_BROKERS=… -e CONTENT_API_URL=… \
-#     -e CAMPAIGN_MANAGER_URL=… -e KAFKA_SASL_PASSWORD=… sluice
+#     -e CAMPAIGN_MANAGER_URL=… -e RECOMMENDER_API_URL=… sluice
 # Nothing is written outside /app/out and /tmp: logs go to stderr (log.destination), and /app/out
 # is written only by file sinks (local mode, mount a volume there); production.conf has none.
 # Secrets come from the environment (or an orchestrator's secret mounted as a file under a tmpfs or

@@ -188,6 +188,8 @@ export class KafkaSourceMetrics {
   readonly #assigned: Gauge;
   readonly #flow: string;
   #lagged = new Set<string>();
+  /** The partitions assigned now (`topic partition`); undefined before the first assignment. */
+  #assignment: Set<string> | undefined;
 
   constructor(metrics: Metrics, flow: string) {
     this.#flow = flow;
@@ -208,6 +210,7 @@ export class KafkaSourceMetrics {
   assigned(partitions: readonly { topic: string; partition: number }[]): void {
     this.#assigned.set(partitions.length);
     const kept = new Set(partitions.map((p) => `${p.topic} ${p.partition}`));
+    this.#assignment = kept;
     for (const key of this.#lagged) {
       if (kept.has(key)) continue;
       const [topic, partition] = key.split(' ') as [string, string];
@@ -216,11 +219,17 @@ export class KafkaSourceMetrics {
     }
   }
 
-  /** Once per batch: the partition's log end offset minus the next offset to deliver. */
+  /**
+   * Once per batch: the partition's log end offset minus the next offset to deliver. A batch of a
+   * partition given up meanwhile (it finished after a rebalance) reports nothing: its new owner
+   * does, and a sum over the members must count each partition once.
+   */
   lag(topic: string, partition: number, logEnd: bigint, next: bigint): void {
+    const key = `${topic} ${partition}`;
+    if (this.#assignment !== undefined && !this.#assignment.has(key)) return;
     const lag = logEnd > next ? logEnd - next : 0n;
     this.#lag.labels(this.#flow, topic, String(partition)).set(Number(lag));
-    this.#lagged.add(`${topic} ${partition}`);
+    this.#lagged.add(key);
   }
 }
 

@@ -40,6 +40,30 @@ test('handles are made once per name: a rebuilt flow counts on', () => {
   assert.is.not(metrics.flow('content'), metrics.flow('campaign'));
 });
 
+test('consumer lag: a partition given up loses its series, and a batch of it finishing afterwards does not bring it back', async () => {
+  const metrics = new Metrics();
+  const source = metrics.kafkaSource('content');
+  const lagOf = async () =>
+    (await metrics.text())
+      .split('\n')
+      .filter((l) => l.startsWith('sluice_kafka_consumer_lag{'))
+      .map((l) => l.replace(/^sluice_kafka_consumer_lag/, ''))
+      .sort();
+  source.assigned([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+  source.lag('in', 0, 100n, 40n);
+  source.lag('in', 1, 100n, 90n);
+  assert.equal(await lagOf(), ['{flow="content",topic="in",partition="0"} 60', '{flow="content",topic="in",partition="1"} 10']);
+  // the rebalance: partition 1 goes to another member; a batch of it was still being delivered
+  source.assigned([{ topic: 'in', partition: 0 }]);
+  source.lag('in', 1, 120n, 100n);
+  source.lag('in', 0, 100n, 100n);
+  assert.equal(await lagOf(), ['{flow="content",topic="in",partition="0"} 0']);
+  // given back later: reported again
+  source.assigned([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+  source.lag('in', 1, 130n, 125n);
+  assert.equal(await lagOf(), ['{flow="content",topic="in",partition="0"} 0', '{flow="content",topic="in",partition="1"} 5']);
+});
+
 test('readiness: not ready without a running flow; a breaker not closed past the limit names its service', () => {
   const metrics = new Metrics();
   const limits = { maxCircuitOpenMs: 0, maxBrokerSilenceMs: 30_000 };
