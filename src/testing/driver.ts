@@ -65,6 +65,8 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
   const encoding = topology.nodes.find((n) => n.role === 'sink')?.config.encoding === 'protobuf' ? 'protobuf' : 'json';
   const outputs: OutboundMessage[] = [];
   const letters: OutboundMessage[] = [];
+  // started before the inputs are stamped received: the lookup worker's start-up is no record's latency
+  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   const messages: InputMessage[] = inputs.map((input, index) => ({
     value: bytes(input.value),
     key: input.key === undefined || input.key === null ? null : bytes(input.key),
@@ -79,7 +81,6 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
     },
     close: async () => undefined,
   };
-  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let built;
   try {
     [built] = buildFlows(
