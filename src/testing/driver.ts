@@ -79,6 +79,8 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
   const encoding = topology.nodes.find((n) => n.role === 'sink')?.config.encoding === 'protobuf' ? 'protobuf' : 'json';
   const outputs: OutboundMessage[] = [];
   const letters: OutboundMessage[] = [];
+  // started before the inputs are stamped received: the lookup worker's start-up is no record's latency
+  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   const clock = new ManualClock(options.startTime ?? Date.now());
   /** Runs of consecutive messages, each with the clock step that precedes it. */
   const runs: { advanceMs: number; messages: InputMessage[] }[] = [{ advanceMs: 0, messages: [] }];
@@ -112,7 +114,6 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
     },
     close: async () => undefined,
   };
-  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
   let built;
   try {
     [built] = buildFlows(
