@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-topology-'));
 const snapshot = join(packageRoot, 'test', 'pipeline', 'describe.snapshot.txt');
 const PASSWORD_VARIABLE = 'SLUICE_TOPOLOGY_TEST_PASSWORD';
 
-/** Two small flows: local files at-least-once with an enrichment, Kafka exactly-once with SASL. */
+/** Two small flows: local files at-least-once with an enrichment, Kafka exactly-once with SASL and a store (its changelog). */
 function configFile(): string {
   const file = join(dir, 'topology.conf');
   writeFileSync(
@@ -37,9 +37,10 @@ flows.items {
 }
 flows.events {
   source { kind = kafka, brokers = "127.0.0.1:9092", topic = events, group-id = g, sasl { mechanism = plain, username = u, password = \${${PASSWORD_VARIABLE}} } }
-  rules { type = object }
+  rules { type = object, properties { id { type = string } } }
   delivery = exactly-once
   on-invalid = drop
+  stages = [ { kind = dedupe, key = id, store = seen } ]
   sink { kind = kafka, brokers = "127.0.0.1:9092", topic = events-out }
 }
 `,
