@@ -171,7 +171,7 @@ async function brokersFor(options: { brokers?: string; config?: string }): Promi
   return { brokers, security: { tls, sasl } };
 }
 
-async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: string; batchSize: number }): Promise<number> {
+async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; deletedField?: string; compression: string; batchSize: number }): Promise<number> {
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
   const sent = await produceFile({
@@ -180,6 +180,7 @@ async function produce(options: { brokers?: string; config?: string; topic: stri
     file: options.file,
     rate: options.rate,
     key: options.key,
+    deletedField: options.deletedField,
     compression: options.compression as 'none',
     batchSize: options.batchSize,
     logger,
@@ -194,9 +195,11 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   const topics = config.settings.kafka?.topics ?? {};
   if (Object.keys(topics).length === 0) throw new SluiceError('SLC_USAGE', `${options.config} names no topics (kafka.topics)`);
   const { brokers, security } = await brokersFor(options);
-  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security);
+  // a table's topic is its log: compacted, so it keeps each key's last row
+  const compacted = new Set(config.tables.filter((t) => t.kind === 'kafka').map((t) => String(t.config.topic)));
+  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security, compacted);
   for (const [topic, partitions] of Object.entries(topics)) {
-    process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
+    process.stdout.write(`${topic}\t${partitions} partitions${compacted.has(topic) ? ', compacted' : ''}\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   }
   return 0;
 }
@@ -254,6 +257,7 @@ function program(): Command {
     .requiredOption('-f, --file <file>', 'the NDJSON file; invalid lines are sent as they are')
     .option('-r, --rate <n>', 'messages per second, sent on a schedule (default: as fast as acknowledged)', positiveInteger)
     .option('-k, --key <field>', 'JSON field whose value keys each message')
+    .option('--deleted-field <field>', 'a line whose JSON field of this name is true is sent as a tombstone (null value) under its key, e.g. _deleted for a table\'s file')
     .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of --config, else $KAFKA_BROKERS, else 127.0.0.1:9092)')
     .option('-c, --config <file>', 'configuration naming the brokers')
     .option('--compression <codec>', 'none, gzip, snappy, lz4 or zstd', 'none')

@@ -7,6 +7,7 @@ import type { JsonSchema } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
 import type { KeyValueStore, StoreBackendName } from './state.ts';
+import type { Table, TableContext, TableRows } from './table.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
@@ -26,6 +27,8 @@ export interface StageContext extends ComponentContext {
    * input partition). Opening is I/O: call it when the first record comes, not in `create`.
    */
   openStore(name: string, backend: StoreBackendName): KeyValueStore;
+  /** The table of that name (top-level `tables`), if any: filled once the flow starts. */
+  table(name: string): TableRows | undefined;
 }
 
 interface Spec<S extends z.ZodType> {
@@ -52,4 +55,9 @@ export interface SinkSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   /** The message field whose value keys each output (a field reference), if configured. */
   keyField?(config: z.output<S>): string | undefined;
   create(config: z.output<S>, context: ComponentContext, role: SinkRole): Sink;
+}
+
+export interface TableSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  /** Builds the table without reading anything: `open` reads. */
+  create(config: z.output<S>, context: TableContext): Table;
 }

@@ -19,10 +19,10 @@ function typeOf(schema: JsonSchemaDoc): string {
   return schema.type ?? 'any';
 }
 
-/** Markdown reference of every source, stage and sink: keys, types, defaults, descriptions. */
+/** Markdown reference of every source, stage, sink and table: keys, types, defaults, descriptions. */
 export function componentDocs(): string {
   const out: string[] = [];
-  const groups = [['Sources', registry.sources], ['Stages', registry.stages], ['Sinks', registry.sinks]] as const;
+  const groups = [['Sources', registry.sources], ['Stages', registry.stages], ['Sinks', registry.sinks], ['Tables', registry.tables]] as const;
   for (const [title, specs] of groups) {
     out.push(`## ${title}`, '');
     for (const spec of Object.values(specs)) {

@@ -14,7 +14,7 @@ export interface SluiceConfig extends Omit<CheckedConfig, 'flows'> {
 /** Loads, overlays and checks a configuration file; throws SLC_CONFIG listing every problem. */
 export async function loadConfig(file: string): Promise<SluiceConfig> {
   const checked = await readConfig(file, registry);
-  return { ...checked, flows: checked.flows.map((flow) => topologyOf(flow, checked.settings.services)) };
+  return { ...checked, flows: checked.flows.map((flow) => topologyOf(flow, checked.settings.services, checked.tables)) };
 }
 
 /**

@@ -13,8 +13,14 @@ const input = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
 });
 
+const tables = z
+  .record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown())))
+  .optional()
+  .describe('Tables by name, each key -> row, in place of the configured tables of those names');
+
 const testCase = z.strictObject({
   name: z.string(),
+  tables,
   input: z.array(input).min(1),
   expect: z.strictObject({
     outputs: z.array(z.record(z.string(), z.unknown())).optional().describe('One entry per output, in order; each lists fields the output must have'),
@@ -29,6 +35,7 @@ const testCase = z.strictObject({
 const testFile = z.strictObject({
   config: z.string().describe('The configuration under test (relative to this file)'),
   flow: z.string(),
+  tables: tables.describe('Tables for every case (a case\'s own tables replace those of the same names)'),
   cases: z.array(testCase).min(1),
 });
 
@@ -52,10 +59,10 @@ export async function runTestFile(file: string): Promise<CaseResult[]> {
   if (!parsed.success) {
     throw configError(parsed.error.issues.map((i) => ({ file, path: formatKeyPath(i.path), message: i.message })));
   }
-  const { config, flow, cases } = parsed.data;
+  const { config, flow, cases, tables: fileTables } = parsed.data;
   const results: CaseResult[] = [];
   for (const c of cases) {
-    const run = await runFlow(resolve(dirname(file), config), flow, c.input);
+    const run = await runFlow(resolve(dirname(file), config), flow, c.input, { tables: { ...fileTables, ...c.tables } });
     const problems: string[] = [];
     const { outputs, 'dead-letters': letters, filtered } = c.expect;
     if (outputs) {

@@ -6,6 +6,7 @@ import { recordTypes } from '../../schemas/index.ts';
 import { FieldTable } from '../../src/component/fields.ts';
 import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
+import type { TableRows } from '../../src/component/table.ts';
 import { openFlowStore } from '../../src/state/local.ts';
 import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
 import type { JsonSchema } from '../../src/core/rule-model.ts';
@@ -25,6 +26,8 @@ export interface StageOptions {
   readonly deadlineMs?: number;
   /** Where a stage's on-disk stores go; absent: every store is in memory. */
   readonly stateDir?: string;
+  /** The tables a lookup may name, by name. */
+  readonly tables?: Readonly<Record<string, TableRows>>;
 }
 
 /** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
@@ -42,6 +45,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     outputType: options.outputType,
     service: (name) => options.services?.[name],
     deadlineMs: options.deadlineMs,
+    table: (name) => options.tables?.[name],
     openStore: (name, backend) => openFlowStore(options.stateDir ?? '', 'test', name, options.stateDir === undefined ? 'memory' : backend, pino({ level: 'silent' })),
   };
   const stage = spec.create(spec.config.parse(config), context);

@@ -316,6 +316,16 @@ class KafkajsAdminAdapter implements Admin {
     return this.#admin.listTopics();
   }
 
+  async endOffsets(topic: string): Promise<bigint[] | undefined> {
+    await this.#connected;
+    // asked only of a topic that exists: a metadata request for another may create it
+    if (!(await this.#admin.listTopics()).includes(topic)) return undefined;
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    const ends = offsets.map(() => 0n);
+    for (const p of offsets) ends[p.partition] = BigInt(p.high);
+    return ends;
+  }
+
   async close(): Promise<void> {
     await this.#connected;
     await this.#admin.disconnect();

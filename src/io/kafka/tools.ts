@@ -3,10 +3,9 @@
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { OutboundMessage } from '../../component/types.ts';
 import { NO_HEADERS } from '../../component/types.ts';
 import { kafkajsTransport } from './kafkajs.ts';
-import type { Compression, ConnectionOptions } from './transport.ts';
+import type { Compression, ConnectionOptions, ProducedRecord } from './transport.ts';
 
 /** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
 export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
@@ -20,6 +19,8 @@ export interface ProduceOptions {
   rate?: number;
   /** JSON field whose value keys each message (messages that are not JSON get no key). */
   key?: string;
+  /** A line whose JSON field of this name is true is sent as a tombstone (a null value) under its key. */
+  deletedField?: string;
   compression: Compression;
   batchSize: number;
   logger: Logger;
@@ -27,13 +28,18 @@ export interface ProduceOptions {
 
 const encoder = new TextEncoder();
 
-function keyOf(line: Uint8Array, field: string): Uint8Array | null {
+/** The value of a (dotted) JSON field of a line, or undefined (not JSON, or no such field). */
+function fieldOf(line: Uint8Array, field: string): unknown {
   try {
-    const value = field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], JSON.parse(Buffer.from(line).toString('utf8')));
-    return value === undefined || value === null ? null : encoder.encode(String(value));
+    return field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], JSON.parse(Buffer.from(line).toString('utf8')));
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function keyOf(line: Uint8Array, field: string): Uint8Array | null {
+  const value = fieldOf(line, field);
+  return value === undefined || value === null ? null : encoder.encode(String(value));
 }
 
 /** Lines of an NDJSON file as raw bytes (invalid UTF-8 kept), blank lines skipped. */
@@ -67,7 +73,7 @@ export async function produceFile(options: ProduceOptions): Promise<number> {
   });
   const started = performance.now();
   let sent = 0;
-  let batch: OutboundMessage[] = [];
+  let batch: ProducedRecord[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     await producer.send(options.topic, batch);
@@ -76,7 +82,8 @@ export async function produceFile(options: ProduceOptions): Promise<number> {
   };
   try {
     for await (const value of lines(options.file)) {
-      batch.push({ key: options.key ? keyOf(value, options.key) : null, value, headers: NO_HEADERS, timestamp: String(Date.now()) });
+      const deleted = options.deletedField !== undefined && fieldOf(value, options.deletedField) === true;
+      batch.push({ key: options.key ? keyOf(value, options.key) : null, value: deleted ? null : value, headers: NO_HEADERS, timestamp: String(Date.now()) });
       if (options.rate !== undefined) {
         // open loop: message n is due at n / rate seconds; send what is due, then wait
         const due = started + ((sent + batch.length) / options.rate) * 1000;
@@ -92,11 +99,11 @@ export async function produceFile(options: ProduceOptions): Promise<number> {
   return sent;
 }
 
-/** Creates the topics that do not exist yet; returns those created. */
-export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger, security?: Security): Promise<string[]> {
+/** Creates the topics that do not exist yet (those in `compacted` with cleanup.policy=compact); returns those created. */
+export async function createTopics(brokers: readonly string[], topics: Readonly<Record<string, number>>, logger: Logger, security?: Security, compacted: ReadonlySet<string> = new Set()): Promise<string[]> {
   const admin = kafkajsTransport({ ...security, brokers, clientId: 'sluice-admin', logger }).admin();
   try {
-    return await admin.createTopics(Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions })));
+    return await admin.createTopics(Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions, ...(compacted.has(topic) ? { config: { 'cleanup.policy': 'compact' } } : {}) })));
   } finally {
     await admin.close();
   }

@@ -172,6 +172,8 @@ export interface Admin {
   /** Creates the topics that do not exist yet (with `config`, e.g. cleanup.policy=compact); returns those it created. */
   createTopics(topics: readonly NewTopic[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
+  /** Each partition's end offset (the next a record takes; read committed), by partition index; undefined when the topic does not exist. */
+  endOffsets(topic: string): Promise<bigint[] | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,121 @@
+// Kafka tables on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts one), on
+// both clients: `sluice topics create` makes a table's topic compacted; `sluice produce` loads the
+// placements sample (updates, a tombstone); a table opened on it resolves only once it caught up
+// to the end offsets it saw at start; updates and tombstones produced later reach lookups while it
+// runs; a flow with a lookup on a Kafka table (test driver) starts once the table caught up; a
+// table's missing topic is a configuration error naming it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { pino } from 'pino';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { type EventRecord, EventRecordSchema } from '../../../schemas/recommender_pb.ts';
+import { SluiceError } from '../../../src/errors.ts';
+import { transportFor } from '../../../src/io/kafka/connection.ts';
+import { kafkaTable } from '../../../src/io/kafka/kafka-table.ts';
+import { createTopics, produceFile } from '../../../src/io/kafka/tools.ts';
+import { NO_HEADERS } from '../../../src/component/types.ts';
+import type { Table } from '../../../src/component/table.ts';
+import { packageRoot } from '../../../src/package-root.ts';
+import { lookupStage } from '../../../src/stages/lookup.ts';
+import { runFlow } from '../../../src/testing/driver.ts';
+import { stageUnderTest } from '../../support/stage.ts';
+import { brokerList, BROKERS, requireEnvironment, uniqueNames, waitFor } from './harness.ts';
+
+const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
+const unique = uniqueNames('tables');
+const SAMPLE = join(packageRoot, 'samples', 'placements.ndjson');
+const dir = mkdtempSync(join(tmpdir(), 'sluice-tables-'));
+const encoder = new TextEncoder();
+
+/** The placements as the sample log ends: applied in order, tombstones deleting. */
+function finalRows(): Map<string, Record<string, unknown>> {
+  const rows = new Map<string, Record<string, unknown>>();
+  for (const line of readFileSync(SAMPLE, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const row = JSON.parse(line) as Record<string, unknown>;
+    if (row._deleted === true) rows.delete(String(row.placementId));
+    else rows.set(String(row.placementId), row);
+  }
+  return rows;
+}
+
+const tables = suite('kafka tables');
+tables.before(() => requireEnvironment());
+tables.after(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const client of ['platformatic', 'kafkajs'] as const) {
+  tables(`${client}: a compacted topic loaded from the sample; open waits until caught up; updates and tombstones reach lookups while it runs`, async () => {
+    const topic = unique(`placements-${client}`);
+    const created = await createTopics(brokerList, { [topic]: 3 }, logger, undefined, new Set([topic]));
+    assert.equal(created, [topic]);
+    const sent = await produceFile({ brokers: brokerList, topic, file: SAMPLE, key: 'placementId', deletedField: '_deleted', compression: 'none', batchSize: 7, logger });
+    assert.is(sent, readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '').length);
+
+    const config = kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 });
+    const table: Table = kafkaTable.create(config, { table: 'placements', baseDir: process.cwd(), logger });
+    try {
+      await table.open();
+      // nothing waited for here: open itself resolved only once every partition reached its end
+      const expected = finalRows();
+      assert.is(table.size, expected.size);
+      for (const [key, row] of expected) assert.equal(table.get(key), row, key);
+      assert.is(table.get('plc-041'), undefined, 'added, then deleted by a tombstone');
+
+      const stage = stageUnderTest(lookupStage, { table: 'placements', key: 'placementId', merge: { surface: 'surface', slot: 'slot' } }, { type: 'object', properties: { placementId: { type: 'string' } } }, { outputType: 'sluice.recommender.v1.EventRecord', tables: { placements: table } });
+      const lookUp = async (placementId: string) => {
+        const { outcome, record } = await stage.run({ placementId }, { output: create(EventRecordSchema, { eventId: 'e-1' }) });
+        return { outcome, event: record.output as EventRecord };
+      };
+      assert.is((await lookUp('plc-002')).event.surface, expected.get('plc-002')!.surface);
+
+      // while it runs: an update of plc-002, a tombstone of plc-003, a new plc-900
+      const transport = transportFor({ brokers: brokerList, 'client-id': 'sluice-test', client }, { logger, baseDir: process.cwd() });
+      const producer = transport.producer({ compression: 'none', acks: -1, idempotent: false });
+      const record = (key: string, value: unknown) => ({ key: encoder.encode(key), value: value === null ? null : encoder.encode(JSON.stringify(value)), headers: NO_HEADERS, timestamp: String(Date.now()) });
+      await producer.send(topic, [record('plc-002', { placementId: 'plc-002', surface: 'app-feed', slot: 'teaser' }), record('plc-003', null), record('plc-900', { surface: 'search' })]);
+      await producer.close();
+      await waitFor('the update, the tombstone and the new row', () => table.get('plc-002')?.surface === 'app-feed' && table.get('plc-003') === undefined && table.get('plc-900') !== undefined, 20_000);
+      const updated = await lookUp('plc-002');
+      assert.equal([updated.outcome.kind, updated.event.surface, updated.event.slot], ['continue', 'app-feed', 'teaser']);
+      assert.equal((await lookUp('plc-003')).outcome, { kind: 'fail', code: 'E_LOOKUP_MISS', message: 'no row for placementId = "plc-003" in table placements', deadLetter: true });
+      assert.is((await lookUp('plc-900')).event.surface, 'search');
+    } finally {
+      await table.close();
+    }
+  });
+}
+
+tables('a flow with a lookup on a Kafka table: it starts once the table caught up (the test driver, the campaign flow of local.conf)', async () => {
+  const topic = unique('placements-flow');
+  await createTopics(brokerList, { [topic]: 2 }, logger, undefined, new Set([topic]));
+  await produceFile({ brokers: brokerList, topic, file: SAMPLE, key: 'placementId', deletedField: '_deleted', compression: 'none', batchSize: 500, logger });
+  const overlay = join(dir, 'kafka-table.conf');
+  writeFileSync(overlay, `include "${join(packageRoot, 'config', 'local.conf')}"\n# null first: HOCON merges an object into the one it replaces\ntables.placements = null\ntables.placements = { kind = kafka, brokers = "${BROKERS}", topic = "${topic}" }\n`);
+  const event = (placementId: string) =>
+    JSON.stringify({ eventId: '0b451753-10fa-4412-b766-c6bd5150ca78', type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
+  const run = await runFlow(overlay, 'campaign', [{ value: event('plc-001') }, { value: event('plc-041') }, { value: event('plc-040') }]);
+  const rows = finalRows();
+  assert.equal(run.outputs.map((o) => (o.value as EventRecord).surface), [rows.get('plc-001')!.surface, rows.get('plc-040')!.surface]);
+  assert.equal(run.deadLetters.map((d) => [d.input, d.reason]), [[1, 'E_LOOKUP_MISS']]);
+});
+
+tables("a table's topic that does not exist: a configuration error naming it", async () => {
+  const topic = unique('no-such-topic');
+  const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, topic }), { table: 'placements', baseDir: process.cwd(), logger });
+  try {
+    await table.open();
+    assert.unreachable('opened');
+  } catch (error) {
+    assert.instance(error, SluiceError);
+    assert.is((error as SluiceError).code, 'SLC_CONFIG');
+    assert.match((error as Error).message, `table placements: topic ${topic} does not exist`);
+  } finally {
+    await table.close();
+  }
+});
+
+tables.run();
