@@ -1,9 +1,9 @@
 // Kafka tables on a real broker (the one KAFKA_BROKERS names; scripts/test.mjs starts one), on
 // both clients: `sluice topics create` makes a table's topic compacted; `sluice produce` loads the
-// placements sample (updates, a tombstone); a table opened on it resolves only once it caught up
+// placements sample (updates, its `_deleted` line as a tombstone); a table opened on it resolves only once it caught up
 // to the end offsets it saw at start; updates and tombstones produced later reach lookups while it
-// runs; a flow with a lookup on a Kafka table (test driver) starts once the table caught up; a
-// table's missing topic is a configuration error naming it.
+// runs, in a flow that runs on a Kafka source; a flow with a lookup on a Kafka table (test driver)
+// starts once the table caught up; a table's missing topic is a configuration error naming it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -23,7 +23,11 @@ import { packageRoot } from '../../../src/package-root.ts';
 import { lookupStage } from '../../../src/stages/lookup.ts';
 import { runFlow } from '../../../src/testing/driver.ts';
 import { stageUnderTest } from '../../support/stage.ts';
-import { brokerList, BROKERS, requireEnvironment, uniqueNames, waitFor } from './harness.ts';
+import kafkajs from 'kafkajs';
+import { brokerList, BROKERS, ensureBuilt, KAFKA_CLIENT, kcatRead, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
+import { buildFlows } from '../../../src/pipeline/flow.ts';
+import { loadConfig, resourcesOf } from '../../../src/pipeline/load.ts';
+import { TableSet } from '../../../src/pipeline/tables.ts';
 
 const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
 const unique = uniqueNames('tables');
@@ -89,18 +93,92 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
   });
 }
 
-tables('a flow with a lookup on a Kafka table: it starts once the table caught up (the test driver, the campaign flow of local.conf)', async () => {
+tables('sluice topics create makes the table topic compacted, sluice produce loads the sample with its tombstone; a flow with a lookup on it starts once the table caught up (test driver)', async () => {
+  ensureBuilt();
   const topic = unique('placements-flow');
-  await createTopics(brokerList, { [topic]: 2 }, logger, undefined, new Set([topic]));
-  await produceFile({ brokers: brokerList, topic, file: SAMPLE, key: 'placementId', deletedField: '_deleted', compression: 'none', batchSize: 500, logger });
   const overlay = join(dir, 'kafka-table.conf');
-  writeFileSync(overlay, `include "${join(packageRoot, 'config', 'local.conf')}"\n# null first: HOCON merges an object into the one it replaces\ntables.placements = null\ntables.placements = { kind = kafka, brokers = "${BROKERS}", topic = "${topic}" }\n`);
+  writeFileSync(
+    overlay,
+    [
+      `include "${join(packageRoot, 'config', 'local.conf')}"`,
+      `kafka { brokers = "${BROKERS}", topics { "${topic}" = 2 } }`,
+      '# null first: HOCON merges an object into the one it replaces',
+      'tables.placements = null',
+      `tables.placements = { kind = kafka, brokers = \${kafka.brokers}, topic = "${topic}" }`,
+    ].join('\n'),
+  );
+  assert.match(sluice(['topics', 'create', '--config', overlay]), `${topic}\t2 partitions, compacted\tcreated`);
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '').length;
+  assert.match(sluice(['produce', '--brokers', BROKERS, '--topic', topic, '--file', SAMPLE, '--key', 'placementId', '--deleted-field', '_deleted']), `${lines} messages to ${topic}`);
+  const admin = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('observer'), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }] });
+    assert.is(described.resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue, 'compact');
+  } finally {
+    await admin.disconnect();
+  }
+  // the tombstone is on the topic as a null value under its key
+  const tombstones = kcatRead(topic, false).filter((r) => r.value === null);
+  assert.equal(tombstones.map((r) => r.key?.toString()), ['plc-041']);
+
   const event = (placementId: string) =>
     JSON.stringify({ eventId: '0b451753-10fa-4412-b766-c6bd5150ca78', type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
   const run = await runFlow(overlay, 'campaign', [{ value: event('plc-001') }, { value: event('plc-041') }, { value: event('plc-040') }]);
   const rows = finalRows();
   assert.equal(run.outputs.map((o) => (o.value as EventRecord).surface), [rows.get('plc-001')!.surface, rows.get('plc-040')!.surface]);
   assert.equal(run.deadLetters.map((d) => [d.input, d.reason]), [[1, 'E_LOOKUP_MISS']]);
+});
+
+tables('a running flow (kafka source and sinks): table updates and tombstones reach its lookups while it runs', async () => {
+  const names = { table: unique('flow-table'), input: unique('flow-in'), output: unique('flow-out'), dlq: unique('flow-dlq') };
+  await createTopics(brokerList, { [names.table]: 2, [names.input]: 1, [names.output]: 1, [names.dlq]: 1 }, logger, undefined, new Set([names.table]));
+  const transport = transportFor({ brokers: brokerList, 'client-id': 'sluice-test', client: KAFKA_CLIENT }, { logger, baseDir: process.cwd() });
+  const producer = transport.producer({ compression: 'none', acks: -1, idempotent: false });
+  const record = (key: string, value: unknown) => ({ key: encoder.encode(key), value: value === null ? null : encoder.encode(JSON.stringify(value)), headers: NO_HEADERS, timestamp: String(Date.now()) });
+  const events = (...placements: string[]) => placements.map((placementId, i) => record(`k${i}`, { eventId: `e-${placementId}-${Date.now()}`, placementId }));
+  await producer.send(names.table, [record('plc-1', { surface: 'home' }), record('plc-2', { surface: 'video' })]);
+
+  const file = join(dir, 'running.conf');
+  writeFileSync(
+    file,
+    `tables.placements { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${names.table}", max-wait-ms = 100 }
+flows.events {
+  source { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${names.input}", group-id = "${unique('group')}", max-wait-ms = 50, commit-interval-ms = 0 }
+  rules { type = object, required = [eventId, placementId], properties { eventId { type = string }, placementId { type = string } } }
+  stages = [
+    { kind = map, target = "sluice.recommender.v1.EventRecord", fields { event_id = eventId, placement_id = placementId } }
+    { kind = lookup, name = placement, table = placements, key = placementId, merge { surface = surface }, on-missing = dlq }
+  ]
+  sink { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${names.output}", encoding = json }
+  dead-letter { kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}", topic = "${names.dlq}" }
+}
+`,
+  );
+  const config = await loadConfig(file);
+  const tableSet = new TableSet(logger);
+  const [flow] = buildFlows(config.flows, resourcesOf(config, logger, { tables: tableSet }));
+  // the flow's own table (the same settings, the same table): to wait for the updates to arrive
+  const table = tableSet.hold(config.flows[0]!.nodes.find((n) => n.role === 'table')!);
+  const running = flow!.run();
+  const surfaces = () => kcatRead(names.output, false).map((r) => (JSON.parse(r.value!.toString()) as EventRecord).surface);
+  try {
+    await producer.send(names.input, events('plc-1', 'plc-2'));
+    await waitFor('the first two outputs', () => surfaces().length === 2, 30_000);
+    assert.equal(surfaces(), ['home', 'video']);
+
+    await producer.send(names.table, [record('plc-1', { surface: 'search' }), record('plc-2', null)]);
+    await waitFor('the update and the tombstone in the table', () => table.get('plc-1')?.surface === 'search' && table.get('plc-2') === undefined, 30_000);
+    await producer.send(names.input, events('plc-1', 'plc-2'));
+    await waitFor('the third output and a dead letter', () => surfaces().length === 3 && kcatRead(names.dlq, false).length === 1, 30_000);
+    assert.equal(surfaces(), ['home', 'video', 'search']);
+    assert.is(kcatRead(names.dlq, true)[0]!.headers['sluice.reason'], 'E_LOOKUP_MISS');
+  } finally {
+    await flow!.stop();
+    await running;
+    await tableSet.release(table);
+    await producer.close();
+  }
 });
 
 tables("a table's topic that does not exist: a configuration error naming it", async () => {
