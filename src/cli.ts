@@ -283,7 +283,7 @@ function program(): Command {
     });
   cli
     .command('components')
-    .description('Print the reference of every source, stage and sink kind (from their specs)')
+    .description('Print the reference of every source, stage, sink and table kind (from their specs)')
     .action(() => {
       process.stdout.write(componentDocs());
     });

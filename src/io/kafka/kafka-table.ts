@@ -96,9 +96,9 @@ export const kafkaTable: TableSpec<typeof config> = {
             log.warn({ partition: batch.partition, skipped }, 'table: records without a key or with a value that is not a JSON object were skipped');
             skipped = 0;
           }
+          // `next`, not the last record's offset: a transactional topic ends with a marker, no record
           const end = behind.get(batch.partition);
-          const last = batch.records[batch.records.length - 1];
-          if (end !== undefined && last !== undefined && last.offset + 1n >= end) {
+          if (end !== undefined && batch.next >= end) {
             behind.delete(batch.partition);
             if (behind.size === 0) caughtUp();
           }

@@ -122,7 +122,8 @@ class KafkajsConsumerAdapter implements Consumer {
         // keep the group membership alive however long the pipeline takes over this batch
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
         try {
-          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark) });
+          // lastOffset() counts the control records (a transaction's marker) the messages leave out
+          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark), next: BigInt(batch.lastOffset()) + 1n });
           resolveOffset(batch.lastOffset()); // moves the fetch position; the commit was made by handle
         } finally {
           clearInterval(beat);

@@ -20,6 +20,8 @@ export interface FetchedBatch {
   readonly highWatermark: bigint;
   /** The group membership the batch was fetched under, from a client that fences by group. */
   readonly membership?: GroupMembership;
+  /** The offset after the last one fetched, transaction markers included: where the partition's next fetch starts. */
+  readonly next: bigint;
 }
 
 /**

@@ -93,6 +93,34 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
   });
 }
 
+for (const client of ['platformatic', 'kafkajs'] as const) {
+  tables(`${client}: a table topic written in transactions (each partition ends with a commit marker, not a record) is caught up`, async () => {
+    const topic = unique(`placements-tx-${client}`);
+    await createTopics(brokerList, { [topic]: 2 }, logger, undefined, new Set([topic]));
+    const kafka = new kafkajs.Kafka({ brokers: brokerList, clientId: unique('tx'), logLevel: kafkajs.logLevel.NOTHING });
+    const producer = kafka.producer({ transactionalId: unique('tx-id'), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (const [partition, key] of [[0, 'plc-1'], [1, 'plc-2']] as const) {
+        const transaction = await producer.transaction();
+        await transaction.send({ topic, messages: [{ partition, key, value: JSON.stringify({ surface: key }) }] });
+        await transaction.commit();
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 }), { table: 'placements', baseDir: process.cwd(), logger });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([table.open(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('open did not resolve in 30 s')), 30_000)))]);
+      assert.equal([table.size, table.get('plc-1'), table.get('plc-2')], [2, { surface: 'plc-1' }, { surface: 'plc-2' }]);
+    } finally {
+      clearTimeout(timer);
+      await table.close();
+    }
+  });
+}
+
 tables('sluice topics create makes the table topic compacted, sluice produce loads the sample with its tombstone; a flow with a lookup on it starts once the table caught up (test driver)', async () => {
   ensureBuilt();
   const topic = unique('placements-flow');
