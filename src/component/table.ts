@@ -3,6 +3,7 @@
 // instance (global, as a Kafka Streams GlobalKTable): from a topic it keeps reading, from a file,
 // or inline in a test. Rows live in memory: lookups are synchronous Map reads on the hot path.
 import type { Logger } from 'pino';
+import type { ComponentMetrics } from './metrics.ts';
 
 /** A row as the table holds it: the parsed JSON object. */
 export type TableRow = Readonly<Record<string, unknown>>;
@@ -31,6 +32,8 @@ export interface TableContext {
   /** Directory its relative paths are resolved against. */
   readonly baseDir: string;
   readonly logger: Logger;
+  /** Readiness checks to add while the table loads. */
+  readonly metrics: ComponentMetrics;
 }
 
 /** The rows of a table held in a Map: what every table kind fills. */

@@ -435,7 +435,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const tables = new Map<string, Table>();
     for (const node of topology.nodes.filter((n) => n.role === 'table')) {
       try {
-        tables.set(node.name, tableSet.hold(node));
+        tables.set(node.name, tableSet.hold(node, metrics));
       } catch (error) {
         problems.push(...problemsOf(error, node.configPath, problemAt));
         failed = true;

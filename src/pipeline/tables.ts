@@ -4,6 +4,7 @@
 // predecessor releases it, so a table whose settings did not change is kept, not read again.
 import type { Logger } from 'pino';
 import { stringify } from 'safe-stable-stringify';
+import type { ComponentMetrics } from '../component/metrics.ts';
 import type { Table } from '../component/table.ts';
 import * as registry from './registry.ts';
 import type { TopologyNode } from './topology.ts';
@@ -32,12 +33,12 @@ export class TableSet {
   }
 
   /** The table of a topology's table node, built (no I/O) the first time; held until `release`. */
-  hold(node: TopologyNode): Table {
+  hold(node: TopologyNode, metrics: ComponentMetrics): Table {
     const key = stringify({ name: node.name, kind: node.kind, config: node.config, baseDir: node.baseDir }) as string;
     let entry = this.#entries.get(key);
     if (!entry) {
       const name = node.name.slice(node.name.indexOf('.') + 1);
-      entry = { key, table: registry.tables[node.kind]!.create(node.config, { table: name, baseDir: node.baseDir, logger: this.#logger }), holders: 0 };
+      entry = { key, table: registry.tables[node.kind]!.create(node.config, { table: name, baseDir: node.baseDir, logger: this.#logger, metrics }), holders: 0 };
       this.#entries.set(key, entry);
       this.#byTable.set(entry.table, entry);
     }

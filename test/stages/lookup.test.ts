@@ -13,6 +13,7 @@ import { type EventRecord, EventRecordSchema } from '../../schemas/recommender_p
 import { SluiceError } from '../../src/errors.ts';
 import { RowMap, type TableRows } from '../../src/component/table.ts';
 import { fileTable } from '../../src/io/local/file-table.ts';
+import { Metrics } from '../../src/observe/metrics.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { lookupStage } from '../../src/stages/lookup.ts';
 import { runFlow } from '../../src/testing/driver.ts';
@@ -103,7 +104,7 @@ lookup('file table: a real NDJSON file applied in order (an update replaces, a t
       '{"placementId":"plc-002","_deleted":true}',
     ].join('\n'),
   );
-  const table = fileTable.create(fileTable.config.parse({ path: 'placements.ndjson', key: 'placementId' }), { table: 'placements', baseDir: dir, logger: pino({ level: 'silent' }) });
+  const table = fileTable.create(fileTable.config.parse({ path: 'placements.ndjson', key: 'placementId' }), { table: 'placements', baseDir: dir, logger: pino({ level: 'silent' }), metrics: new Metrics() });
   assert.is(table.size, 0, 'nothing is read before open');
   await table.open();
   assert.equal([table.size, table.get('plc-001'), table.get('plc-002')], [1, { placementId: 'plc-001', surface: 'video', slot: 'hero' }, undefined]);
@@ -112,7 +113,7 @@ lookup('file table: a real NDJSON file applied in order (an update replaces, a t
   assert.is((await run(stage, 'plc-002')).outcome.kind, 'fail');
 
   writeFileSync(join(dir, 'bad.ndjson'), '{"placementId":"plc-001"}\n["not","a row"]\n');
-  const bad = fileTable.create(fileTable.config.parse({ path: 'bad.ndjson', key: 'placementId' }), { table: 'placements', baseDir: dir, logger: pino({ level: 'silent' }) });
+  const bad = fileTable.create(fileTable.config.parse({ path: 'bad.ndjson', key: 'placementId' }), { table: 'placements', baseDir: dir, logger: pino({ level: 'silent' }), metrics: new Metrics() });
   try {
     await bad.open();
     assert.unreachable('opened');

@@ -103,9 +103,15 @@ export const kafkaTable: TableSpec<typeof config> = {
             if (behind.size === 0) caughtUp();
           }
         };
-        await consumer.run(apply);
-        if (behind.size === 0) caughtUp();
-        await ready;
+        // not ready while loading: the flows reading the table have not started
+        const notReady = context.metrics.readiness.add(() => (behind.size > 0 ? `table ${context.table}: loading ${options.topic} (${behind.size} of ${ends.length} partitions behind)` : undefined));
+        try {
+          await consumer.run(apply);
+          if (behind.size === 0) caughtUp();
+          await ready;
+        } finally {
+          notReady();
+        }
         log.info({ rows: rows.size, seconds: (performance.now() - started) / 1000 }, 'table caught up');
       },
       async close() {

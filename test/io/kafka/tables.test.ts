@@ -28,12 +28,15 @@ import { brokerList, BROKERS, ensureBuilt, KAFKA_CLIENT, kcatRead, requireEnviro
 import { buildFlows } from '../../../src/pipeline/flow.ts';
 import { loadConfig, resourcesOf } from '../../../src/pipeline/load.ts';
 import { TableSet } from '../../../src/pipeline/tables.ts';
+import { Metrics } from '../../../src/observe/metrics.ts';
 
 const logger = pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' });
 const unique = uniqueNames('tables');
 const SAMPLE = join(packageRoot, 'samples', 'placements.ndjson');
 const dir = mkdtempSync(join(tmpdir(), 'sluice-tables-'));
 const encoder = new TextEncoder();
+const metrics = new Metrics();
+const readinessProblems = () => metrics.readiness.problems({ maxCircuitOpenMs: 30_000, maxBrokerSilenceMs: 30_000 });
 
 /** The placements as the sample log ends: applied in order, tombstones deleting. */
 function finalRows(): Map<string, Record<string, unknown>> {
@@ -60,9 +63,12 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
     assert.is(sent, readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '').length);
 
     const config = kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 });
-    const table: Table = kafkaTable.create(config, { table: 'placements', baseDir: process.cwd(), logger });
+    const table: Table = kafkaTable.create(config, { table: 'placements', baseDir: process.cwd(), logger, metrics });
     try {
-      await table.open();
+      const opening = table.open();
+      await waitFor('/readyz to name the table while it loads', () => readinessProblems().some((p) => p.startsWith('table placements: loading')), 20_000, 1);
+      await opening;
+      assert.not.ok(readinessProblems().some((p) => p.startsWith('table placements')), 'ready once caught up');
       // nothing waited for here: open itself resolved only once every partition reached its end
       const expected = finalRows();
       assert.is(table.size, expected.size);
@@ -109,7 +115,7 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
     } finally {
       await producer.disconnect();
     }
-    const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 }), { table: 'placements', baseDir: process.cwd(), logger });
+    const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 }), { table: 'placements', baseDir: process.cwd(), logger, metrics });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([table.open(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('open did not resolve in 30 s')), 30_000)))]);
@@ -185,9 +191,9 @@ flows.events {
   );
   const config = await loadConfig(file);
   const tableSet = new TableSet(logger);
-  const [flow] = buildFlows(config.flows, resourcesOf(config, logger, { tables: tableSet }));
+  const [flow] = buildFlows(config.flows, resourcesOf(config, logger, { tables: tableSet, metrics }));
   // the flow's own table (the same settings, the same table): to wait for the updates to arrive
-  const table = tableSet.hold(config.flows[0]!.nodes.find((n) => n.role === 'table')!);
+  const table = tableSet.hold(config.flows[0]!.nodes.find((n) => n.role === 'table')!, metrics);
   const running = flow!.run();
   const surfaces = () => kcatRead(names.output, false).map((r) => (JSON.parse(r.value!.toString()) as EventRecord).surface);
   try {
@@ -211,7 +217,7 @@ flows.events {
 
 tables("a table's topic that does not exist: a configuration error naming it", async () => {
   const topic = unique('no-such-topic');
-  const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, topic }), { table: 'placements', baseDir: process.cwd(), logger });
+  const table = kafkaTable.create(kafkaTable.config.parse({ brokers: BROKERS, topic }), { table: 'placements', baseDir: process.cwd(), logger, metrics });
   try {
     await table.open();
     assert.unreachable('opened');
