@@ -102,6 +102,7 @@ function enrichStage(url: string, counted: { calls: number }): { stage: Stage; r
     store: () => {
       throw new Error('no store');
     },
+    table: () => undefined,
   };
   const options = {
     service: 'documents',

@@ -11,7 +11,9 @@
  *   samples/campaign.ndjson              campaign events (CM flow)
  *   samples/campaign.expected.ndjson
  *   samples/lookup/content-documents.ndjson
- *   samples/lookup/placements.ndjson
+ *   samples/lookup/placements.ndjson     the placements as they end (the local lookup server's)
+ *   samples/placements.ndjson            the placements table's log (campaign flow): first versions,
+ *                                        updates and a tombstone, ending as lookup/placements.ndjson
  *   samples/lookup/user-segments.ndjson  the recommender API's user segments (campaign flow)
  *
  * Every invalid message carries exactly ONE fault; the expected outcome is derived from the
@@ -1540,7 +1542,7 @@ function generateContent(): { lines: Buffer[]; expects: Expect[]; docs: Buffer; 
   return { lines, expects: msgs.map((m) => m.expect!), docs: toNdjson(docs), usage: usage(msgs) };
 }
 
-function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: Buffer; segments: Buffer; usage: Record<string, number> } {
+function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: Buffer; placementsLog: Buffer; segments: Buffer; usage: Record<string, number> } {
   const r = new Rng(0xca4a_1601);
   eventClock = Date.UTC(2025, 2, 1, 6, 0, 0);
   const campaigns = Array.from({ length: 60 }, () => `cmp-${String(r.int(1, 9999)).padStart(4, '0')}`);
@@ -1577,7 +1579,28 @@ function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: B
   const placements = Array.from({ length: N_PLACEMENTS }, (_, i) =>
     JSON.stringify({ placementId: plc(i + 1), surface: r.pick(SURFACES), slot: r.pick(SLOTS) }),
   );
-  return { lines, expects: msgs.map((m) => m.expect!), placements: toNdjson(placements), segments: userSegments(msgs), usage: usage(msgs) };
+  return { lines, expects: msgs.map((m) => m.expect!), placements: toNdjson(placements), placementsLog: placementsLog(placements), segments: userSegments(msgs), usage: usage(msgs) };
+}
+
+/** Rows of the placements table's log that delete their key (as a Kafka tombstone would). */
+const DELETED_FIELD = '_deleted';
+
+/** The placements table's log, as the cm.placements topic holds it: a first version of every
+ * placement (some since updated), the updates, and a placement added then deleted (a missing one,
+ * so the expected outcomes are those of the final rows). Its own PRNG. */
+function placementsLog(finalRows: readonly string[]): Buffer {
+  const r = new Rng(0x91ac_e10c);
+  const rows = finalRows.map((line) => JSON.parse(line) as Record<string, string>);
+  const updated = new Set(r.shuffle(rows.map((p) => p.placementId!)).slice(0, 8));
+  const first = rows.map((p) => (updated.has(p.placementId!) ? { ...p, surface: r.pick(SURFACES.filter((s) => s !== p.surface)), slot: r.pick(SLOTS) } : p));
+  const added = MISSING_PLACEMENTS[0]!;
+  const log = [
+    ...first,
+    { placementId: added, surface: r.pick(SURFACES), slot: r.pick(SLOTS) },
+    ...rows.filter((p) => updated.has(p.placementId!)),
+    { placementId: added, [DELETED_FIELD]: true },
+  ];
+  return toNdjson(log.map((row) => JSON.stringify(row)));
 }
 
 /** The recommender's user segments: most users of the events, in id order. Its own PRNG, so the
@@ -1607,6 +1630,7 @@ function generate(): Generated {
       'campaign.expected.ndjson': toNdjson(k.expects.map((e) => JSON.stringify(e))),
       'lookup/content-documents.ndjson': c.docs,
       'lookup/placements.ndjson': k.placements,
+      'placements.ndjson': k.placementsLog,
       'lookup/user-segments.ndjson': k.segments,
     },
     stats: { 'content.ndjson': countExpect(c.expects), 'campaign.ndjson': countExpect(k.expects) },
@@ -1846,6 +1870,16 @@ function check(): void {
     const p = JSON.parse(l.toString('utf8'));
     if (placements.has(p.placementId)) problems.push(`placements: duplicate ${p.placementId}`);
     placements.set(p.placementId, p);
+  }
+  // the table's log, applied in order, ends as the placements
+  const table = new Map<string, string>();
+  for (const l of splitLines(read('placements.ndjson'), 'placements log', problems)) {
+    const p = JSON.parse(l.toString('utf8'));
+    if (p[DELETED_FIELD] === true) table.delete(p.placementId);
+    else table.set(p.placementId, l.toString('utf8'));
+  }
+  if (table.size !== placements.size || [...placements.values()].some((p) => table.get(p.placementId) !== JSON.stringify(p))) {
+    problems.push('placements.ndjson: the log applied in order does not end as lookup/placements.ndjson');
   }
 
   const flows = [

@@ -231,7 +231,7 @@ async function brokersFor(options: { brokers?: string; config?: string }): Promi
   return { brokers, security: { tls, sasl } };
 }
 
-async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; compression: Compression; batchSize: number }): Promise<number> {
+async function produce(options: { brokers?: string; config?: string; topic: string; file: string; rate?: number; key?: string; deletedField?: string; compression: Compression; batchSize: number }): Promise<number> {
   const [{ createLogger }, { produceFile }] = await Promise.all([import('./observe/logger.ts'), import('./io/kafka/tools.ts')]);
   const logger = createLogger({ level: 'warn', destination: 'stderr' });
   const started = performance.now();
@@ -241,6 +241,7 @@ async function produce(options: { brokers?: string; config?: string; topic: stri
     file: options.file,
     rate: options.rate,
     key: options.key,
+    deletedField: options.deletedField,
     compression: options.compression,
     batchSize: options.batchSize,
     logger,
@@ -276,10 +277,18 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   }
   const unknown = changelogs.find((c) => topics[c.input] === undefined);
   if (unknown) throw new SluiceError('SLC_USAGE', `changelog ${unknown.topic} (flow ${unknown.flow}) has as many partitions as ${unknown.input}, which kafka.topics does not list: add it with its partition count`);
-  const compacted = changelogs.map((c) => changelogTopicSpec(c.group, c.store, topics[c.input]!));
+  // a table's topic is its log: compacted, so it keeps each key's last row
+  const tableTopics = new Set(config.tables.filter((t) => t.kind === 'kafka').map((t) => String(t.config.topic)));
+  const plain = Object.fromEntries(Object.entries(topics).filter(([topic]) => !tableTopics.has(topic)));
+  const compacted = [
+    ...Object.entries(topics)
+      .filter(([topic]) => tableTopics.has(topic))
+      .map(([topic, partitions]) => ({ topic, partitions, config: { 'cleanup.policy': 'compact' } })),
+    ...changelogs.map((c) => changelogTopicSpec(c.group, c.store, topics[c.input]!)),
+  ];
   const { brokers, security } = await brokersFor(options);
-  const created = await createTopics(brokers, topics, createLogger({ level: 'warn', destination: 'stderr' }), security, compacted);
-  for (const [topic, partitions] of Object.entries(topics)) {
+  const created = await createTopics(brokers, plain, createLogger({ level: 'warn', destination: 'stderr' }), security, compacted);
+  for (const [topic, partitions] of Object.entries(plain)) {
     process.stdout.write(`${topic}\t${partitions} partitions\t${created.includes(topic) ? 'created' : 'exists'}\n`);
   }
   for (const { topic, partitions } of compacted) process.stdout.write(`${topic}\t${partitions} partitions, compacted\t${created.includes(topic) ? 'created' : 'exists'}\n`);
@@ -360,6 +369,7 @@ function program(): Command {
     .requiredOption('-f, --file <file>', 'the NDJSON file; invalid lines are sent as they are')
     .option('-r, --rate <n>', 'messages per second, sent on a schedule (default: as fast as acknowledged)', positiveInteger)
     .option('-k, --key <field>', 'JSON field whose value keys each message')
+    .option('--deleted-field <field>', 'a line whose JSON field of this name is true is sent as a tombstone (null value) under its key, e.g. _deleted for a table\'s file')
     .option('-b, --brokers <list>', 'brokers (default: kafka.brokers of --config, else $KAFKA_BROKERS, else 127.0.0.1:9092)')
     .option(CONFIG_OPTION, 'configuration naming the brokers (kafka block: brokers, tls, sasl)')
     .addOption(new Option('--compression <codec>', 'producer batch compression').choices(COMPRESSIONS).default('none'))
@@ -388,7 +398,7 @@ function program(): Command {
     });
   cli
     .command('components')
-    .description('Print the reference of every source, stage and sink kind (from their specs)')
+    .description('Print the reference of every source, stage, sink and table kind (from their specs)')
     .addOption(new Option('--format <format>', 'text for a terminal, md for Markdown').choices(['text', 'md']).default('text'))
     .addHelpText('after', exitCodes('0  printed'))
     .action(async (options: { format: 'text' | 'md' }) => {

@@ -2,11 +2,12 @@
 // one of these codes (its dead letter's `sluice.reason`); the README's table is generated from
 // this list (npm run docs:failures), and test/component/failures.test.ts fails when they differ.
 export const STAGE_FAILURES = {
-  E_LOOKUP_MISS: 'No row for the record\'s key: not in the lookup file (enrich-file), or a 404 from the service (enrich-http, policy `on-not-found`)',
+  E_LOOKUP_MISS: 'No row for the record\'s key: not in the table (lookup) or the lookup file (enrich-file), or a 404 from the service (enrich-http, policy `on-not-found`)',
+  E_LOOKUP_KEY: 'The lookup `key` field is missing or not a scalar (string, number, boolean)',
   E_HTTP_STATUS: 'The service answered a status that is neither success nor retried: not 2xx, 404, 429 or 5xx (a 4xx, a 3xx)',
   E_HTTP_UNAVAILABLE: 'The service stayed unreachable or failing (network error, timeout, 5xx, 429) through its last attempt',
   E_CIRCUIT_OPEN: 'The service\'s circuit breaker is open: no call was made',
-  E_RESPONSE: 'The answer is not JSON, or a value it gives does not fit the output record',
+  E_RESPONSE: 'The answer is not JSON, or a value it gives (or a lookup table\'s row gives) does not fit the output record',
   E_DEADLINE: 'The record\'s latency budget (`deadline-ms`) was spent before the call or an attempt',
   E_DUPLICATE: 'The record\'s key (dedupe `key` fields) was seen within `retention`: a duplicate (dead-lettered only with `on-duplicate = dlq`)',
   E_DEDUPE_KEY: 'A dedupe `key` field is missing or not a scalar (string, number, boolean)',

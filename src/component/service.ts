@@ -33,7 +33,7 @@ export interface HttpAnswer {
 }
 
 /** The stage failures a call can end with. */
-export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS' | 'E_DUPLICATE' | 'E_DEDUPE_KEY' | 'E_STALE' | 'E_LATEST_KEY' | 'E_LATEST_VERSION'>;
+export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS' | 'E_LOOKUP_KEY' | 'E_DUPLICATE' | 'E_DEDUPE_KEY' | 'E_STALE' | 'E_LATEST_KEY' | 'E_LATEST_VERSION'>;
 
 /** A failed call, with the code its dead letter carries. */
 export class HttpFailure extends Error {

@@ -7,6 +7,7 @@ import type { JsonSchema } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
 import type { StateStore, StoreBackendName, StoreDeclaration } from './state.ts';
+import type { Table, TableContext, TableRows } from './table.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
@@ -27,6 +28,8 @@ export interface StageContext extends ComponentContext {
    * restores the stores; a record's view of its partition's store is `of(record)`.
    */
   store(name: string, backend: StoreBackendName): StateStore;
+  /** The table of that name (top-level `tables`), if any: filled once the flow starts. */
+  table(name: string): TableRows | undefined;
 }
 
 interface Spec<S extends z.ZodType> {
@@ -60,4 +63,9 @@ export interface SinkSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   /** The message field whose value keys each output (a field reference), if configured. */
   keyField?(config: z.output<S>): string | undefined;
   create(config: z.output<S>, context: ComponentContext, role: SinkRole): Sink;
+}
+
+export interface TableSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
+  /** Builds the table without reading anything: `open` reads. */
+  create(config: z.output<S>, context: TableContext): Table;
 }

@@ -54,16 +54,29 @@ export interface CheckedFlow {
 
 type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
 
-/** The config schemas of every source, stage and sink kind, by kind (the registry's specs). */
+/** The config schemas of every source, stage, sink and table kind, by kind (the registry's specs). */
 export interface ComponentKinds {
   readonly sources: Specs;
   readonly stages: Specs;
   readonly sinks: Specs;
+  readonly tables: Specs;
+}
+
+/** A table as configured (top-level `tables`) and checked against its kind's spec. */
+export interface CheckedTable {
+  readonly name: string;
+  readonly kind: string;
+  /** The table's config with defaults applied (without kind). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly configPath: readonly PropertyKey[];
+  /** Directory its relative paths are resolved against: that of the file setting its `path`. */
+  readonly baseDir: string;
 }
 
 export interface CheckedConfig {
   readonly settings: RootConfig;
   readonly flows: readonly CheckedFlow[];
+  readonly tables: readonly CheckedTable[];
   /** Directory of the log file setting (relative log files are resolved against it). */
   readonly logDir: string;
   readonly files: readonly string[];
@@ -235,7 +248,7 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
   };
 }
 
-function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Record<string, unknown> {
+function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[], tables: readonly CheckedTable[]): Record<string, unknown> {
   const flowsView: Record<string, unknown> = {};
   for (const t of flows) {
     const view = (n: CheckedNode) => ({ kind: n.kind, name: n.name.slice(t.flow.length + 1), ...n.config });
@@ -264,6 +277,7 @@ function resolvedView(settings: RootConfig, flows: readonly CheckedFlow[]): Reco
     ...(settings.kafka ? { kafka: settings.kafka } : {}),
     services: settings.services,
     'local-services': settings['local-services'],
+    tables: Object.fromEntries(tables.map((t) => [t.name, { kind: t.kind, ...t.config }])),
     flows: flowsView,
   });
   // rules describe messages, not secrets: a property named "token" stays as it is
@@ -316,6 +330,12 @@ export async function inspectConfig(file: string, kinds: ComponentKinds): Promis
     if (checked) flows.push(checked);
   }
   if (parsed.success && Object.keys(parsed.data.flows).length === 0) problems.add(['flows'], 'no flows are configured');
+  const tables: CheckedTable[] = [];
+  for (const [name, entry] of Object.entries(parsed.data?.tables ?? {})) {
+    const configPath = ['tables', name];
+    const config = parseComponent(kinds.tables, 'table', { ...entry, name: undefined }, configPath, problems);
+    if (config) tables.push({ name, kind: entry.kind, config, configPath, baseDir: problems.dirOf([...configPath, 'path']) });
+  }
   for (const [name, service] of Object.entries(parsed.data?.services ?? {})) {
     const local = service['local-service'];
     if (local !== undefined && !(local in (parsed.data?.['local-services'] ?? {}))) {
@@ -334,9 +354,10 @@ export async function inspectConfig(file: string, kinds: ComponentKinds): Promis
   const config: CheckedConfig = {
     settings,
     flows,
+    tables,
     logDir: problems.dirOf(['log', 'destination']),
     files: hocon.files,
-    resolved: resolvedView(settings, flows),
+    resolved: resolvedView(settings, flows, tables),
     warnings: [
       ...hocon.warnings,
       ...literalSecrets(hocon.files),

@@ -124,6 +124,8 @@ export const observe = z.strictObject({
     .prefault({}),
 });
 
+export const tableName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a table name is lower-case letters, digits and dashes');
+
 export const flowName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a flow name is lower-case letters, digits and dashes');
 
 export const root = z.strictObject({
@@ -142,6 +144,10 @@ export const root = z.strictObject({
     .record(z.string(), localServiceConfig)
     .default({})
     .describe('Built-in HTTP servers serving lookup files, started by sluice run (local mode)'),
+  tables: z
+    .record(tableName, component.omit({ name: true }))
+    .default({})
+    .describe('Tables the lookup stages read, by name: each held whole by every instance (kind = kafka, file or inline)'),
   flows: z.record(flowName, flow),
 });
 

@@ -26,9 +26,9 @@ interface KindDoc {
   readonly example: string;
 }
 
-/** Every source, stage and sink kind as its spec describes it, by group. */
+/** Every source, stage, sink and table kind as its spec describes it, by group. */
 function kindDocs(): [string, KindDoc[]][] {
-  const groups = [['Sources', registry.sources], ['Stages', registry.stages], ['Sinks', registry.sinks]] as const;
+  const groups = [['Sources', registry.sources], ['Stages', registry.stages], ['Sinks', registry.sinks], ['Tables', registry.tables]] as const;
   return groups.map(([title, specs]) => [
     title,
     Object.values(specs).map((spec) => {
@@ -45,7 +45,7 @@ function kindDocs(): [string, KindDoc[]][] {
   ]);
 }
 
-/** Markdown reference of every source, stage and sink: keys, types, defaults, descriptions. */
+/** Markdown reference of every source, stage, sink and table: keys, types, defaults, descriptions. */
 export function componentDocs(): string {
   const out: string[] = [];
   for (const [title, kinds] of kindDocs()) {

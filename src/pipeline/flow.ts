@@ -18,13 +18,15 @@ import type { StageContext } from '../component/spec.ts';
 import type { StateStore, StoreBackendName, StoreDeclaration } from '../component/state.ts';
 import { type FlowBatchState, FlowState } from '../state/flow-state.ts';
 import { DEFAULT_STATE_DIR } from '../state/local.ts';
+import type { Table } from '../component/table.ts';
 import { fieldBytes, FieldTable } from '../component/fields.ts';
 import * as registry from './registry.ts';
 import { schemaAt } from '../component/rules.ts';
 import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { HttpService } from '../io/http/service.ts';
-import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
+import { type FlowTables, TableSet } from './tables.ts';
+import { type FlowTopology, tableNodeName, type TopologyNode, validateSettings } from './topology.ts';
 import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome, TopicSend } from '../component/types.ts';
 import { deadLetter, loggable } from './dead-letter.ts';
 import { FlowCounts } from './flow-counts.ts';
@@ -97,6 +99,7 @@ export class Flow {
   readonly #watch: StallWatch;
   /** The stores of the flow's stateful stages, if any. */
   readonly #state: FlowState | undefined;
+  readonly #tables: FlowTables | undefined;
   /** Fails the run under way (set while it runs). */
   #failRun: (error: unknown) => void = () => undefined;
   #stopping = false;
@@ -116,7 +119,10 @@ export class Flow {
     stats?: FlowStats | undefined;
     metrics: Metrics;
     state?: FlowState | undefined;
+    /** The tables its lookups read: loaded before the first batch, let go of when the run ends. */
+    tables?: FlowTables;
   }) {
+    this.#tables = parts.tables;
     this.name = parts.topology.flow;
     this.stats = parts.stats ?? new FlowStats(this.name);
     this.#validator = parts.validator;
@@ -337,6 +343,8 @@ export class Flow {
     const stopWatching = watch.start();
     const stopped = this.#readiness.flowRunning(() => (this.#stopping ? `flow ${this.name}: stopping` : watch.problem()));
     try {
+      // startup waits until each table caught up with its source
+      await this.#tables?.open();
       for await (const { messages, lane = '', ...acknowledgement } of untilInterrupted(this.#source, interrupted)) {
         // kept until delivery: the acknowledgement, not the messages (they die young)
         watch.handedOver(lane, messages.length, messages[0]?.origin);
@@ -376,14 +384,15 @@ export class Flow {
       stopped();
       this.stats.endedAt = performance.now();
       this.#failures.flush();
-      await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.())]);
+      await Promise.all([this.#sink.close(), this.#deadLetters?.close(), ...this.#stages.map((s) => s.stage.close?.()), this.#tables?.release()]);
       await this.#state?.close();
     }
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    await this.#source.close();
+    // a table still loading stops waiting (its last holder closes it)
+    await Promise.all([this.#source.close(), this.#tables?.release()]);
   }
 
   /** What was handed over and not delivered yet, in words (a shutdown that ran out of time says it). */
@@ -423,6 +432,8 @@ export interface FlowResources {
   readonly stateDir?: string;
   /** The components' wall clock (default: the system clock; the test driver's is advanced by its inputs). */
   readonly clock?: Clock;
+  /** The process's tables, kept across the flows built from it (default: a set of these flows' own). */
+  readonly tables?: TableSet;
 }
 
 /** Builds every given flow's components from its topology; throws SLC_CONFIG listing every problem found. */
@@ -432,6 +443,9 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
   const clock = resources.clock ?? systemClock;
   const problems: ConfigProblem[] = [];
   const flows: Flow[] = [];
+  const tableSet = resources.tables ?? new TableSet(logger);
+  /** Every table held by a flow built here: let go of if the build fails. */
+  const held: Table[] = [];
   // one HttpService per configured service, shared by every stage (of every flow) naming it
   const services = new Map<string, HttpService>();
   const serviceOf = (node: TopologyNode) => (name: string) => {
@@ -460,6 +474,17 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
+    const tables = new Map<string, Table>();
+    for (const node of topology.nodes.filter((n) => n.role === 'table')) {
+      try {
+        tables.set(node.name, tableSet.hold(node, metrics));
+      } catch (error) {
+        problems.push(...problemsOf(error, node.configPath, problemAt));
+        failed = true;
+      }
+    }
+    held.push(...tables.values());
+    const table = (name: string) => tables.get(tableNodeName(name));
     for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
       const spec = registry.stages[node.kind]!;
       const store = (name: string, backend: StoreBackendName): StateStore => {
@@ -469,7 +494,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
         const slot = declared.push({ name, backend }) - 1;
         return { of: (record) => record.state!.view(slot) };
       };
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store };
+      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store, table };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
@@ -513,8 +538,11 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const deadLetters = io ? io.deadLetters : build('dead-letter', (n) => registry.sinks[n.kind]!.create(n.config, context(n), 'dead-letter'));
     if (failed || !validator || !source || !sink) continue;
     const state = declared.length > 0 ? flowState : undefined;
-    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow), state }));
+    flows.push(new Flow({ topology, validator, stages, source, sink, deadLetters, logger, failuresPerSecond: resources.failuresPerSecond, registry: recordTypes, keySlot, metrics, stats: resources.stats?.(topology.flow), state, tables: tableSet.forFlow([...tables.values()]) }));
   }
-  if (problems.length > 0) throw configError(problems);
+  if (problems.length > 0) {
+    for (const table of held) void tableSet.release(table);
+    throw configError(problems);
+  }
   return flows;
 }

@@ -29,8 +29,11 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
 export async function inspectConfiguration(file: string): Promise<{ config?: SluiceConfig; problems: readonly ConfigProblem[] }> {
   const { config: checked, problems } = await inspectConfig(file, registry);
   if (checked === undefined) return { problems };
-  const flows = checked.flows.map((flow) => topologyOf(flow, checked.settings.services));
-  await Promise.all(flows.flatMap((flow) => flow.nodes.map((node) => specOf(node)?.load?.(node.config))));
+  const flows = checked.flows.map((flow) => topologyOf(flow, checked.settings.services, checked.tables));
+  await Promise.all([
+    ...flows.flatMap((flow) => flow.nodes.map((node) => specOf(node)?.load?.(node.config))),
+    ...checked.tables.map((table) => registry.tables[table.kind]?.load?.(table.config)),
+  ]);
   return { config: { ...checked, flows }, problems };
 }
 

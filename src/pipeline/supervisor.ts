@@ -2,7 +2,8 @@
 // configuration is loaded and checked again; if it is valid, only the flows whose resolved
 // configuration changed are swapped, each drained and committed (as SIGTERM does) before its
 // successor starts in the same consumer group, so it resumes from the committed offsets. Unchanged
-// flows run on untouched (no rebalance). An invalid configuration is logged with every problem,
+// flows run on untouched (no rebalance); a table whose settings did not change is kept for the
+// flows rebuilt to read it (see pipeline/tables.ts). An invalid configuration is logged with every problem,
 // as `sluice check` lists them, and the running flows carry on.
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { buildFlows, type Flow } from './flow.ts';
+import { TableSet } from './tables.ts';
 import type { FlowTopology } from './topology.ts';
 
 export type ReloadTrigger = 'signal' | 'file-change' | 'request';
@@ -68,6 +70,8 @@ export class FlowSupervisor {
   /** One registry for the process: a rebuilt flow counts on in the same series. */
   readonly #metrics: Metrics | undefined;
   readonly #members = new Map<string, Member>();
+  /** Shared by the flows across reloads: a rebuilt flow keeps reading an unchanged table. */
+  readonly #tables: TableSet;
   readonly #listeners = new Set<(outcome: ReloadOutcome) => void>();
   #config: SluiceConfig;
   /** Bumped whenever a flow starts: `run` waits for the new ones too. */
@@ -85,7 +89,8 @@ export class FlowSupervisor {
     this.#logger = logger;
     this.#localUrls = options.localUrls ?? {};
     this.#metrics = options.metrics;
-    for (const flow of buildFlows(config.flows.filter((t) => t.enabled), resourcesOf(config, logger, { localUrls: this.#localUrls, metrics: this.#metrics }))) {
+    this.#tables = new TableSet(logger);
+    for (const flow of buildFlows(config.flows.filter((t) => t.enabled), resourcesOf(config, logger, { localUrls: this.#localUrls, metrics: this.#metrics, tables: this.#tables }))) {
       this.#add(flow, flowFingerprint(config.flows.find((t) => t.flow === flow.name)!));
     }
   }
@@ -214,7 +219,7 @@ export class FlowSupervisor {
       config = await loadConfig(this.#configFile);
       for (const topology of config.flows) if (topology.enabled) wanted.set(topology.flow, flowFingerprint(topology));
       const toBuild = config.flows.filter((t) => wanted.has(t.flow) && current.get(t.flow)?.fingerprint !== wanted.get(t.flow));
-      const resources = resourcesOf(config, this.#logger, { localUrls: this.#localUrls, metrics: this.#metrics, stats: (name) => this.stats.find((s) => s.flow === name) });
+      const resources = resourcesOf(config, this.#logger, { localUrls: this.#localUrls, metrics: this.#metrics, tables: this.#tables, stats: (name) => this.stats.find((s) => s.flow === name) });
       built = toBuild.length === 0 ? [] : buildFlows(toBuild, resources);
     } catch (error) {
       // whatever went wrong, the running flows are left alone

@@ -1,18 +1,21 @@
 // A flow as plain data, the only hand-off from the configuration to the runtime: named nodes with
 // their kind, parents and resolved settings (the validator engine and limits on the validate node,
 // the services an enrichment calls on its node, how a batch is committed on the commit node, the
-// exactly-once transaction named as such). `buildFlows` builds from it alone, a hot reload
+// exactly-once transaction named as such; the tables its lookups read, as nodes of their own). `buildFlows` builds from it alone, a hot reload
 // compares it, and `describe` prints it in a stable text form.
 import { stringify } from 'safe-stable-stringify';
-import type { CheckedFlow, CheckedNode, NodeRole } from '../config/load.ts';
+import type { CheckedFlow, CheckedNode, CheckedTable, NodeRole } from '../config/load.ts';
 import { redactSecrets } from '../config/secrets.ts';
 import type { JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
 import { changelogsOf } from './changelogs.ts';
 
-/** `commit`: how a batch's delivery is committed to its source (see CommitKind). */
-export type TopologyRole = NodeRole | 'commit';
+/** `commit`: how a batch's delivery is committed to its source (see CommitKind); `table`: a table a stage reads. */
+export type TopologyRole = NodeRole | 'commit' | 'table';
+
+/** The name of a table's node: tables are global, the same in every flow reading them. */
+export const tableNodeName = (table: string): string => `table.${table}`;
 
 /**
  * acknowledge: at-least-once, the source commits a batch once its outputs and dead letters are
@@ -59,9 +62,22 @@ export function validateSettings(topology: FlowTopology): ValidateSettings {
 }
 
 /** A checked flow with every setting resolved onto its nodes. */
-export function topologyOf(checked: CheckedFlow, services: Readonly<Record<string, ServiceConfig>>): FlowTopology {
+export function topologyOf(checked: CheckedFlow, services: Readonly<Record<string, ServiceConfig>>, tables: readonly CheckedTable[] = []): FlowTopology {
   const name = checked.flow;
+  // the tables its stages name (`table = …`) come first: a flow starts once they are loaded
+  const tableNodes: TopologyNode[] = [];
+  const tableOf = (node: CheckedNode): string | undefined => {
+    const table = tables.find((t) => node.role === 'stage' && t.name === node.config.table);
+    if (!table) return undefined;
+    const tableName = tableNodeName(table.name);
+    if (!tableNodes.some((n) => n.name === tableName)) {
+      tableNodes.push({ name: tableName, role: 'table', kind: table.kind, parents: [], config: table.config, configPath: table.configPath, baseDir: table.baseDir });
+    }
+    return tableName;
+  };
   const nodes: TopologyNode[] = checked.nodes.map((node) => {
+    const table = tableOf(node);
+    if (table !== undefined) return { ...node, parents: [...node.parents, table] };
     if (node.role === 'validate') {
       const validate: ValidateSettings = {
         engine: checked.validator,
@@ -89,6 +105,7 @@ export function topologyOf(checked: CheckedFlow, services: Readonly<Record<strin
     configPath: ['flows', name, 'delivery'],
     baseDir: source?.baseDir ?? '',
   });
+  nodes.unshift(...tableNodes);
   return {
     flow: name,
     enabled: checked.enabled,

@@ -10,6 +10,7 @@ import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/flow.ts';
 import { ManualClock } from './clock.ts';
+import { type FlowTopology, tableNodeName } from '../pipeline/topology.ts';
 import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';
 
 export interface TestInput {
@@ -26,6 +27,8 @@ export interface ClockAdvance {
 export interface RunOptions {
   /** Where the flow's clock starts, in ms since the epoch (default: the time of the call); it moves only by ClockAdvance steps. */
   startTime?: number;
+  /** Tables by name, each replacing the configured table of that name (its file or topic is not read). */
+  tables?: Readonly<Record<string, TestTable>>;
 }
 
 export interface TestOutput {
@@ -44,6 +47,9 @@ export interface TestDeadLetter {
   input: number;
   value: Uint8Array;
 }
+
+/** A table given inline, in place of the configured one of that name: key -> row. */
+export type TestTable = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 export interface FlowRun {
   outputs: TestOutput[];
@@ -74,8 +80,9 @@ function plainHeaders(headers: Headers): Record<string, string> {
  */
 export async function runFlow(configFile: string, flow: string, inputs: readonly (TestInput | ClockAdvance)[], options: RunOptions = {}): Promise<FlowRun> {
   const config = await loadConfig(configFile);
-  const topology = config.flows.find((f) => f.flow === flow);
-  if (!topology) throw new SluiceError('SLC_USAGE', `${configFile} has no flow "${flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
+  const configured = config.flows.find((f) => f.flow === flow);
+  if (!configured) throw new SluiceError('SLC_USAGE', `${configFile} has no flow "${flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
+  const topology = withTables(configured, options.tables ?? {});
   const encoding = topology.nodes.find((n) => n.role === 'sink')?.config.encoding === 'protobuf' ? 'protobuf' : 'json';
   const outputs: OutboundMessage[] = [];
   const letters: OutboundMessage[] = [];
@@ -149,4 +156,15 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
     }),
     summary: summarize(built!.stats),
   };
+}
+
+/** The topology with the given tables inline in place of the configured ones of the same names. */
+function withTables(topology: FlowTopology, tables: Readonly<Record<string, TestTable>>): FlowTopology {
+  const unknown = Object.keys(tables).filter((name) => !topology.nodes.some((n) => n.name === tableNodeName(name)));
+  if (unknown.length > 0) throw new SluiceError('SLC_USAGE', `flow ${topology.flow} reads no table ${unknown.join(', ')}`);
+  const nodes = topology.nodes.map((node) => {
+    const rows = node.role === 'table' ? tables[node.name.slice(tableNodeName('').length)] : undefined;
+    return rows === undefined ? node : { ...node, kind: 'inline', config: { rows } };
+  });
+  return { ...topology, nodes };
 }

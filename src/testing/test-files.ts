@@ -13,12 +13,18 @@ const input = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
 });
 
+const tables = z
+  .record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown())))
+  .optional()
+  .describe('Tables by name, each key -> row, in place of the configured tables of those names');
+
 const clockStep = z.strictObject({
   'advance-ms': z.number().int().min(0).describe("Moves the flow's clock on by this many ms, once the inputs before it are processed"),
 });
 
 const testCase = z.strictObject({
   name: z.string(),
+  tables,
   input: z.array(z.union([input, clockStep])).min(1).describe('Messages, and clock steps among them (the clock stands still otherwise)'),
   expect: z.strictObject({
     outputs: z.array(z.record(z.string(), z.unknown())).optional().describe('One entry per output, in order; each lists fields the output must have'),
@@ -33,6 +39,7 @@ const testCase = z.strictObject({
 const testFile = z.strictObject({
   config: z.string().describe('The configuration under test (relative to this file)'),
   flow: z.string(),
+  tables: tables.describe('Tables for every case (a case\'s own tables replace those of the same names)'),
   cases: z.array(testCase).min(1),
 });
 
@@ -56,10 +63,10 @@ export async function runTestFile(file: string): Promise<CaseResult[]> {
   if (!parsed.success) {
     throw configError(parsed.error.issues.map((i) => ({ file, path: formatKeyPath(i.path), message: i.message })));
   }
-  const { config, flow, cases } = parsed.data;
+  const { config, flow, cases, tables: fileTables } = parsed.data;
   const results: CaseResult[] = [];
   for (const c of cases) {
-    const run = await runFlow(resolve(dirname(file), config), flow, c.input.map((i) => ('advance-ms' in i ? { advanceMs: i['advance-ms'] } : i)));
+    const run = await runFlow(resolve(dirname(file), config), flow, c.input.map((i) => ('advance-ms' in i ? { advanceMs: i['advance-ms'] } : i)), { tables: { ...fileTables, ...c.tables } });
     const problems: string[] = [];
     const { outputs, 'dead-letters': letters, filtered } = c.expect;
     if (outputs) {

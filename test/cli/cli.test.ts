@@ -23,7 +23,7 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
 /** production.conf also reads the enrichment services' URLs (local.conf and qal.conf would use them instead of the built-in server). */
 const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
 /** The stage kinds base.conf gives each flow. */
-const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'enrich-http', 'enrich-http'] };
+const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'lookup', 'enrich-http'] };
 const production = (...args: string[]): Result => sluiceWith(PRODUCTION_URLS, ...args);
 
 interface Result {
@@ -263,9 +263,10 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow['dead-letter'].encoding, 'json');
     assert.is(flow['dead-letter'].append, false);
     assert.equal(flow.stages.map((s: { kind: string }) => s.kind), STAGE_KINDS[name]);
-    assert.is(flow.stages[2]['on-failure'], 'dlq');
+    assert.is(flow.stages[2][name === 'campaign' ? 'on-missing' : 'on-failure'], 'dlq');
   }
   assert.equal(printed.flows.content.stages.map((s: { name: string }) => s.name), ['drop-drafts', 'to-item-record', 'content-document']);
+  assert.equal(printed.tables, { placements: { kind: 'file', path: '../samples/placements.ndjson', key: 'placementId', 'deleted-field': '_deleted' } }, 'tables with their defaults');
 });
 
 test('check --print shows the overrides of an overlay', () => {
@@ -301,7 +302,8 @@ test('check --describe prints the topology', () => {
   for (const from of ['content.validate', 'content.drop-drafts', 'content.to-item-record', 'content.content-document']) {
     assert.match(deadLetter.slice(4).join(' '), from);
   }
-  assert.equal(row('campaign.placement').slice(0, 3), ['campaign.placement', 'stage', 'enrich-http']);
+  assert.equal(row('campaign.placement'), ['campaign.placement', 'stage', 'lookup', '<-', 'campaign.to-event-record,', 'table.placements']);
+  assert.equal(row('table.placements'), ['table.placements', 'table', 'file'], 'the table the lookup reads is a node of its own');
   assert.equal(row('content.commit'), ['content.commit', 'commit', 'acknowledge', '<-', 'content.sink,', 'content.dead-letter']);
   // every setting under its node: the validator's engine and limits, the services an enrichment calls
   const settingsOf = (name: string) => {

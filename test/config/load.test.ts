@@ -139,10 +139,15 @@ function assertBaseFlows(config: SluiceConfig): void {
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
     assert.equal(
       flow.nodes.filter((n) => n.role === 'stage').map((n) => n.kind),
-      flow.flow === 'campaign' ? ['filter', 'map', 'enrich-http', 'enrich-http'] : ['filter', 'map', 'enrich-http'],
+      flow.flow === 'campaign' ? ['filter', 'map', 'lookup', 'enrich-http'] : ['filter', 'map', 'enrich-http'],
     );
+    if (flow.flow === 'campaign') {
+      // the placement comes from the placements table, a node the lookup stage reads
+      assert.equal(nodeOf(flow, 'stage', 'placement').parents, ['campaign.to-event-record', 'table.placements']);
+      assert.is(flow.nodes.find((n) => n.role === 'table')?.name, 'table.placements');
+    }
     const enrich = flow.nodes.find((n) => n.kind === 'enrich-http')!;
-    assert.is(enrich.config['on-failure'], 'dlq');
+    assert.is(enrich.config['on-failure'], flow.flow === 'campaign' ? 'skip-stage' : 'dlq', 'the user segment is optional, the content document is not');
     assert.is(enrich.baseDir, configDir, 'the enrichment is set by base.conf');
     // the validate node sits between the source and the stages
     const source = nodeOf(flow, 'source');
@@ -211,6 +216,7 @@ const QAL_TOPICS = {
 const PRODUCTION_TOPICS = {
   'oicms.content-items': 12,
   'cm.campaign-events': 12,
+  'cm.placements': 3,
   'recommender.items': 12,
   'recommender.events': 12,
   'sluice.content.dlq': 3,
@@ -340,6 +346,8 @@ test('config/production.conf loads with KAFKA_BROKERS: Kafka everywhere, protobu
     assert.is(deadLetter.idempotent, true);
     assert.is(deadLetter.encoding, 'json', 'dead letters keep the original bytes');
   }
+  const placements = config.tables.find((t) => t.name === 'placements')!;
+  assert.equal([placements.kind, placements.config.topic, placements.config.brokers], ['kafka', 'cm.placements', brokers], 'the placements table follows its topic');
   // SLUICE_LOG_LEVEL still overrides
   const quiet = await withEnv({ ...PRODUCTION_URLS, KAFKA_BROKERS: 'b-1.prod:9092', SLUICE_LOG_LEVEL: 'error' }, () => loadConfig(productionConf));
   assert.is(quiet.settings.log.level, 'error');

@@ -1,5 +1,6 @@
 // Sluice under Deno 2 (the binary from the npm package `deno`): the core gives the same verdicts
-// as under Node, and local mode writes byte-identical outputs.
+// as under Node, and local mode writes byte-identical outputs (the campaign flow's lookup on the
+// placements table included).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +81,9 @@ test('local mode under Deno writes the same outputs as under Node', () => {
   };
   const denoOut = run('deno');
   const nodeOut = run('node');
+  // the campaign flow looked its placements up in the table under Deno: merged, or missing
+  assert.match(readFileSync(join(denoOut, 'campaign.ndjson'), 'utf8'), /"surface":"newsletter","slot":"hero"/);
+  assert.match(readFileSync(join(denoOut, 'campaign.dlq.ndjson'), 'utf8'), /no row for placementId = \\"plc-041\\" in table placements/);
   for (const flow of ['content', 'campaign']) {
     assert.ok(readFileSync(join(denoOut, `${flow}.ndjson`)).equals(readFileSync(join(nodeOut, `${flow}.ndjson`))), `${flow} output differs`);
     // the time and the built-in lookup server's port (a free one per run) differ between the runs

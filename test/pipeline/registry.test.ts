@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { componentDocs } from '../../src/pipeline/docs.ts';
 import * as registry from '../../src/pipeline/registry.ts';
 
-const tables = { sources: registry.sources, stages: registry.stages, sinks: registry.sinks };
+const tables = { sources: registry.sources, stages: registry.stages, sinks: registry.sinks, tables: registry.tables };
 
 for (const [table, specs] of Object.entries(tables)) {
   for (const [kind, spec] of Object.entries(specs)) {

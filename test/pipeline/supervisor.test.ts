@@ -50,6 +50,7 @@ supervisor('a flow fingerprint changes with its stages, its rules file and its s
   assert.equal(await changed('flows.content.stages = [{ kind = filter, name = drop-drafts, drop-if { field = status, in = [draft, withdrawn] } }]'), ['content'], 'a stage');
   assert.equal(await changed('services.content-api.timeout-ms = 700'), ['content'], 'a service the flow enriches from');
   assert.equal(await changed('flows.campaign.sink.path = "other.ndjson"'), ['campaign']);
+  assert.equal(await changed('tables.placements.path = "other.ndjson"'), ['campaign'], 'a table the flow looks up in');
   assert.equal(await changed('flows.content.validator = js'), ['content'], 'the validator engine');
   assert.equal(await changed('flows.campaign.limits.max-size = 4096'), ['campaign'], 'a validation limit');
   write();

@@ -22,6 +22,8 @@ function configFile(): string {
     file,
     `
 services.documents { base-url = "http://127.0.0.1:9", timeout-ms = 250, retry { max-attempts = 2 } }
+tables.kinds { kind = kafka, brokers = "127.0.0.1:9092", topic = kinds }
+tables.unused { kind = file, path = unused.ndjson, key = id }
 flows.items {
   source { kind = file, path = items.ndjson }
   rules { type = object, required = [id], properties { id { type = string }, kind { type = string } } }
@@ -31,6 +33,7 @@ flows.items {
   stages = [
     { kind = filter, name = no-drafts, drop-if { field = kind, in = [draft] } }
     { kind = enrich-http, name = document, service = documents, url = "/documents/{id}", headers { Authorization = "Bearer literal" }, merge { title = title }, on-failure = dlq }
+    { kind = lookup, name = kind-label, table = kinds, key = kind, merge { label = label }, on-missing = skip-stage }
   ]
   sink { kind = file, path = out.ndjson }
   dead-letter { kind = file, path = dlq.ndjson }
@@ -66,8 +69,14 @@ topology('the nodes carry their resolved settings', async () => {
   const enrich = items.nodes.find((n) => n.name === 'items.document')!;
   assert.equal(enrich.services, { documents: config.settings.services.documents });
   assert.is(enrich.services!.documents!['timeout-ms'], 250);
+  // a table is a node of the flows whose stages read it, their parent; a table no stage reads is none
+  const kinds = items.nodes.find((n) => n.role === 'table')!;
+  assert.equal([kinds.name, kinds.kind, kinds.config.topic, kinds.config['read-committed']], ['table.kinds', 'kafka', 'kinds', true]);
+  assert.equal(items.nodes.find((n) => n.name === 'items.kind-label')!.parents, ['items.document', 'table.kinds']);
+  assert.is(items.nodes.filter((n) => n.role === 'table').length, 1);
   const itemsCommit = items.nodes.find((n) => n.role === 'commit')!;
   assert.equal([itemsCommit.kind, itemsCommit.parents, itemsCommit.config], ['acknowledge', ['items.sink', 'items.dead-letter'], {}]);
+  assert.equal(config.flows.find((t) => t.flow === 'events')!.nodes.filter((n) => n.role === 'table'), [], 'no stage of events reads a table');
   const events = config.flows.find((t) => t.flow === 'events')!;
   assert.equal(validateSettings(events), { engine: 'wasm', 'max-depth': 64, 'max-size': 1024 * 1024, 'on-invalid': 'drop' });
   const eventsCommit = events.nodes.find((n) => n.role === 'commit')!;

@@ -9,6 +9,7 @@ import type { Service } from '../../src/component/service.ts';
 import type { StageContext, StageSpec } from '../../src/component/spec.ts';
 import type { StoreDeclaration } from '../../src/component/state.ts';
 import { type FlowBatchState, FlowState } from '../../src/state/flow-state.ts';
+import type { TableRows } from '../../src/component/table.ts';
 import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
 import type { JsonSchema } from '../../src/core/rule-model.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
@@ -31,6 +32,8 @@ export interface StageOptions {
   readonly stateDir?: string;
   /** The stage's wall clock (default: the system clock). */
   readonly clock?: Clock;
+  /** The tables a lookup may name, by name. */
+  readonly tables?: Readonly<Record<string, TableRows>>;
 }
 
 /** Builds `spec` with `config` (checked by the spec: throws what a check would) for a flow with `rules`. */
@@ -57,6 +60,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
       const slot = declared.push({ name, backend: options.stateDir === undefined ? 'memory' : backend }) - 1;
       return { of: (record) => record.state!.view(slot) };
     },
+    table: (name) => options.tables?.[name],
   };
   const stage = spec.create(spec.config.parse(config), context);
   const validator: MessageValidator = compileSchema(rules, { extract: fields.pointers });

@@ -146,7 +146,8 @@ class KafkajsConsumerAdapter implements Consumer {
         // keep the group membership alive however long the pipeline takes over this batch
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.#options.heartbeatIntervalMs);
         try {
-          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark) }).catch((error: unknown) => {
+          // lastOffset() counts the control records (a transaction's marker) the messages leave out
+          await handle({ topic: batch.topic, partition: batch.partition, records, highWatermark: BigInt(batch.highWatermark), next: BigInt(batch.lastOffset()) + 1n }).catch((error: unknown) => {
             if (typeof error === 'object' && error !== null) this.#handlerErrors.add(error);
             throw error;
           });
@@ -349,6 +350,16 @@ class KafkajsAdminAdapter implements Admin {
   async listTopics(): Promise<string[]> {
     await this.#connected;
     return this.#admin.listTopics();
+  }
+
+  async endOffsets(topic: string): Promise<bigint[] | undefined> {
+    await this.#connected;
+    // asked only of a topic that exists: a metadata request for another may create it
+    if (!(await this.#admin.listTopics()).includes(topic)) return undefined;
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    const ends = offsets.map(() => 0n);
+    for (const p of offsets) ends[p.partition] = BigInt(p.high);
+    return ends;
   }
 
   async close(): Promise<void> {

@@ -3,11 +3,10 @@
 import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { OutboundMessage } from '../../component/types.ts';
 import { NO_HEADERS } from '../../component/types.ts';
 import { kafkajsTransport } from './kafkajs.ts';
 import { produceChunks } from './produce-chunks.ts';
-import { type Admin, type Compression, type ConnectionOptions, MessageTooLarge, type NewTopic } from './transport.ts';
+import { type Admin, type Compression, type ConnectionOptions, MessageTooLarge, type NewTopic, type ProducedRecord } from './transport.ts';
 
 /** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
 export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
@@ -21,6 +20,8 @@ export interface ProduceOptions {
   rate?: number;
   /** JSON field whose value keys each message (messages that are not JSON get no key). */
   key?: string;
+  /** A line whose JSON field of this name is true is sent as a tombstone (a null value) under its key. */
+  deletedField?: string;
   compression: Compression;
   batchSize: number;
   logger: Logger;
@@ -28,13 +29,18 @@ export interface ProduceOptions {
 
 const encoder = new TextEncoder();
 
-function keyOf(line: Uint8Array, field: string): Uint8Array | null {
+/** The value of a (dotted) JSON field of a line, or undefined (not JSON, or no such field). */
+function fieldOf(line: Uint8Array, field: string): unknown {
   try {
-    const value = field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], JSON.parse(Buffer.from(line).toString('utf8')));
-    return value === undefined || value === null ? null : encoder.encode(String(value));
+    return field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], JSON.parse(Buffer.from(line).toString('utf8')));
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function keyOf(line: Uint8Array, field: string): Uint8Array | null {
+  const value = fieldOf(line, field);
+  return value === undefined || value === null ? null : encoder.encode(String(value));
 }
 
 /** Lines of an NDJSON file as raw bytes (invalid UTF-8 kept) with their line numbers, blank lines skipped. */
@@ -85,7 +91,7 @@ export async function produceFile(options: ProduceOptions): Promise<Produced> {
   const started = performance.now();
   let sent = 0;
   const skipped: SkippedLine[] = [];
-  let batch: (OutboundMessage & { line: number })[] = [];
+  let batch: (ProducedRecord & { line: number })[] = [];
   const flush = async () => {
     for (const chunk of produceChunks(batch)) {
       try {
@@ -99,7 +105,7 @@ export async function produceFile(options: ProduceOptions): Promise<Produced> {
             sent++;
           } catch (single) {
             if (!(single instanceof MessageTooLarge)) throw single;
-            skipped.push({ line: message.line, bytes: message.value.length });
+            skipped.push({ line: message.line, bytes: message.value?.length ?? 0 });
           }
         }
       }
@@ -109,7 +115,8 @@ export async function produceFile(options: ProduceOptions): Promise<Produced> {
   let maxMessageBytes: number | undefined;
   try {
     for await (const { value, line } of lines(options.file)) {
-      batch.push({ key: options.key ? keyOf(value, options.key) : null, value, headers: NO_HEADERS, timestamp: String(Date.now()), line });
+      const deleted = options.deletedField !== undefined && fieldOf(value, options.deletedField) === true;
+      batch.push({ key: options.key ? keyOf(value, options.key) : null, value: deleted ? null : value, headers: NO_HEADERS, timestamp: String(Date.now()), line });
       if (options.rate !== undefined) {
         // open loop: message n is due at n / rate seconds; send what is due, then wait
         const due = started + ((sent + skipped.length + batch.length) / options.rate) * 1000;

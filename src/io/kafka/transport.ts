@@ -20,6 +20,8 @@ export interface FetchedBatch {
   readonly highWatermark: bigint;
   /** The group membership the batch was fetched under, from a client that fences by group. */
   readonly membership?: GroupMembership;
+  /** The offset after the last one fetched, transaction markers included: where the partition's next fetch starts. */
+  readonly next: bigint;
 }
 
 /**
@@ -184,6 +186,8 @@ export interface Admin {
   /** Creates the topics that do not exist yet (with `config`, e.g. cleanup.policy=compact); returns those it created. */
   createTopics(topics: readonly NewTopic[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
+  /** Each partition's end offset (the next a record takes; read committed), by partition index; undefined when the topic does not exist. */
+  endOffsets(topic: string): Promise<bigint[] | undefined>;
   close(): Promise<void>;
 }
 

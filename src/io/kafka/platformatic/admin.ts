@@ -1,5 +1,5 @@
 // The @platformatic/kafka admin adapter: committed offsets, topics.
-import { Admin as PlatformaticAdmin, ConfigResourceTypes } from '@platformatic/kafka';
+import { Admin as PlatformaticAdmin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Admin, NewTopic } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
@@ -60,6 +60,20 @@ export class PlatformaticAdminAdapter implements Admin {
   async listTopics(): Promise<string[]> {
     await this.#ready();
     return this.#admin.listTopics();
+  }
+
+  async endOffsets(topic: string): Promise<bigint[] | undefined> {
+    await this.#ready();
+    if (!(await this.listTopics()).includes(topic)) return undefined;
+    const metadata = await this.#admin.metadata({ topics: [topic], forceUpdate: true });
+    const partitions = metadata.topics.get(topic)?.partitions ?? [];
+    const [listed] = await this.#admin.listOffsets({
+      topics: [{ name: topic, partitions: partitions.map((_, partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) }],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    });
+    const ends = partitions.map(() => 0n);
+    for (const p of listed?.partitions ?? []) ends[p.partitionIndex] = p.offset;
+    return ends;
   }
 
   async close(): Promise<void> {

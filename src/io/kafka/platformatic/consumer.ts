@@ -303,7 +303,7 @@ export class PlatformaticConsumerAdapter implements Consumer {
               asked.position.next = asked.fetchOffset;
               continue;
             }
-            this.#handOver(handle, { topic: found.topic, partition: asked.partition, records, highWatermark: fetched.highWatermark, membership: { groupId: this.#options.groupId, ...membership, coordinatorId } }, asked.position, asked.fetchOffset);
+            this.#handOver(handle, { topic: found.topic, partition: asked.partition, records, highWatermark: fetched.highWatermark, membership: { groupId: this.#options.groupId, ...membership, coordinatorId }, next }, asked.position, asked.fetchOffset);
           }
         }
       }),
