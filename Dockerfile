@@ -4,9 +4,9 @@
 #   docker build -t sluice .
 #   docker run --rm -e SLUICE_CONFIG=/app/config/local.conf sluice      (local mode on the samples)
 # Production (config/production.conf, the default): a read-only root filesystem, as the non-root
-# user the image runs as; the brokers and the three enrichment services are required.
+# user the image runs as; the brokers and the two enrichment services are required.
 #   docker run --rm --read-only --tmpfs /tmp -e KAFKA_BROKERS=… -e CONTENT_API_URL=… \
-#     -e CAMPAIGN_MANAGER_URL=… -e RECOMMENDER_API_URL=… sluice
+#     -e RECOMMENDER_API_URL=… sluice
 # Nothing is written outside /app/out and /tmp: logs go to stderr (log.destination), and /app/out
 # is written only by file sinks (local mode, mount a volume there); production.conf has none.
 # Secrets come from the environment (or an orchestrator's secret mounted as a file under a tmpfs or
