@@ -4,10 +4,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { bundleRules, RulesReferenceError } from './config/rules.ts';
+import { loadRuleDocuments, RulesReferenceError } from './config/rules.ts';
 import { loadConfig, resourcesOf } from './pipeline/load.ts';
 import { compileSchema, type BranchVerdict } from './core/validator.ts';
-import type { JsonSchema } from './core/rule-model.ts';
+import type { FlowRules, JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { SluiceError } from './errors.ts';
 import { createLogger } from './observe/logger.ts';
@@ -133,8 +133,9 @@ function describeFailure(failure: { code: string; message: string; path?: string
 }
 
 function validate(options: { schema?: string; raw: string[]; maxDepth?: number; maxSize?: number }): number {
-  let schema: JsonSchema = true;
+  let rules: FlowRules = { schema: true };
   if (options.schema) {
+    let schema: JsonSchema;
     try {
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
@@ -142,13 +143,13 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
     }
     // sibling schema files it $refs, relative to it, as a flow's rules-file
     try {
-      schema = bundleRules(schema, resolve(options.schema));
+      rules = loadRuleDocuments(schema, resolve(options.schema));
     } catch (cause) {
       if (!(cause instanceof RulesReferenceError)) throw cause;
       throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
     }
   }
-  const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
+  const validator = compileSchema(rules.schema, { maxDepth: options.maxDepth, maxSize: options.maxSize, base: rules.base, schemas: rules.schemas });
   let invalid = 0;
   for (const file of options.raw) {
     let bytes: Uint8Array;

@@ -3,15 +3,15 @@
 // Factories compile and check; they do no I/O that a `sluice check` should not do.
 import type { Registry } from '@bufbuild/protobuf';
 import type { z } from 'zod';
-import type { JsonSchema } from '../core/rule-model.ts';
+import type { FlowRules } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
 import type { KeyValueStore, StoreBackendName } from './state.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
-  /** The flow's validation rules: a stage's field references must be defined there. */
-  readonly rules: JsonSchema;
+  /** The flow's validation rules (with the documents they reference): a stage's field references must be defined there. */
+  readonly rules: FlowRules;
   /** Slots for the fields this stage reads. */
   readonly fields: FieldTable;
   readonly recordTypes: Registry;

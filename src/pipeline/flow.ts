@@ -22,7 +22,7 @@ import { schemaAt } from '../component/rules.ts';
 import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { HttpService } from '../io/http/service.ts';
-import { type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
+import { flowRules, type FlowTopology, type TopologyNode, validateSettings } from './topology.ts';
 import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome } from '../component/types.ts';
 import { deadLetter, loggable } from './dead-letter.ts';
 import { FlowCounts } from './flow-counts.ts';
@@ -420,6 +420,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
   for (const topology of topologies) {
     const context = (node: TopologyNode): ComponentContext => ({ flow: topology.flow, baseDir: node.baseDir, logger, delivery: topology.delivery, metrics });
     const fields = new FieldTable();
+    const rules = flowRules(topology);
     const openStore = (name: string, backend: StoreBackendName) => openFlowStore(resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), topology.flow, name, backend, logger);
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
@@ -434,7 +435,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
         failed = true;
         continue;
       }
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, openStore };
+      const stageContext: StageContext = { ...context(node), rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, openStore };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
@@ -448,7 +449,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const sinkNode = topology.nodes.find((n) => n.role === 'sink');
     const keyField = sinkNode ? registry.sinks[sinkNode.kind]!.keyField?.(sinkNode.config) : undefined;
     if (sinkNode && keyField !== undefined) {
-      if (schemaAt(topology.rules, keyField) === undefined) {
+      if (schemaAt(rules, keyField) === undefined) {
         problems.push(problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
         failed = true;
       } else keySlot = fields.slot(keyField);
@@ -456,8 +457,8 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     let validator: MessageValidator | undefined;
     try {
       const settings = validateSettings(topology);
-      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers, assertFormats: true };
-      validator = settings.engine === 'js' ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
+      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers, assertFormats: true, base: rules.base, schemas: rules.schemas };
+      validator = settings.engine === 'js' ? new JsValidator(rules.schema, options) : compileSchema(rules.schema, options);
     } catch (error) {
       problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], problemAt));
     }

@@ -36,7 +36,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     logger: pino({ level: 'silent' }),
     delivery: 'at-least-once',
     metrics: new Metrics(),
-    rules,
+    rules: { schema: rules },
     fields,
     recordTypes,
     outputType: options.outputType,
