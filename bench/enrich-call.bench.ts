@@ -93,7 +93,7 @@ function enrichStage(url: string, counted: { calls: number }): { stage: Stage; r
     delivery: 'at-least-once',
     metrics,
     clock: systemClock,
-    rules: { type: 'object', properties: { id: { type: 'string' } } },
+    rules: { schema: { type: 'object', properties: { id: { type: 'string' } } } },
     fields,
     recordTypes,
     outputType: 'sluice.recommender.v1.ItemRecord',

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { BranchVerdict, MessageValidator } from './core/validator.ts';
-import type { JsonSchema } from './core/rule-model.ts';
+import type { FlowRules, JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
 import { type ConfigProblem, SluiceError } from './errors.ts';
 import { packageRoot } from './package-root.ts';
@@ -166,19 +166,21 @@ async function validatorFor(options: ValidateOptions): Promise<MessageValidator>
   if (options.config !== undefined || options.flow !== undefined) {
     if (options.config === undefined || options.flow === undefined) throw new SluiceError('SLC_USAGE', '--config and --flow go together: the flow of that configuration whose rules validate the files');
     if (options.schema !== undefined) throw new SluiceError('SLC_USAGE', '--schema or --config with --flow, not both');
-    const [{ loadConfig }, { validateSettings }] = await Promise.all([import('./pipeline/load.ts'), import('./pipeline/topology.ts')]);
+    const [{ loadConfig }, { flowRules, validateSettings }] = await Promise.all([import('./pipeline/load.ts'), import('./pipeline/topology.ts')]);
     const config = await loadConfig(options.config);
     const flow = config.flows.find((f) => f.flow === options.flow);
     if (!flow) throw new SluiceError('SLC_USAGE', `${options.config} has no flow "${options.flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
     const settings = validateSettings(flow);
     // the flow's own limits, unless the command line narrows them
-    const limits = { maxDepth: options.maxDepth ?? settings['max-depth'], maxSize: options.maxSize ?? settings['max-size'], assertFormats: true };
-    if (settings.engine === 'js') return new (await import('./core/js-validator.ts')).JsValidator(flow.rules, limits);
-    return compileSchema(flow.rules, limits);
+    const rules = flowRules(flow);
+    const limits = { maxDepth: options.maxDepth ?? settings['max-depth'], maxSize: options.maxSize ?? settings['max-size'], assertFormats: true, base: rules.base, schemas: rules.schemas };
+    if (settings.engine === 'js') return new (await import('./core/js-validator.ts')).JsValidator(rules.schema, limits);
+    return compileSchema(rules.schema, limits);
   }
-  let schema: JsonSchema = true;
+  let rules: FlowRules = { schema: true };
   if (options.schema) {
-    const { bundleRules, RulesReferenceError } = await import('./config/rules.ts');
+    const { loadRuleDocuments, RulesReferenceError } = await import('./config/rules.ts');
+    let schema: JsonSchema;
     try {
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
@@ -186,13 +188,13 @@ async function validatorFor(options: ValidateOptions): Promise<MessageValidator>
     }
     // sibling schema files it $refs, relative to it, as a flow's rules-file
     try {
-      schema = bundleRules(schema, resolve(options.schema));
+      rules = loadRuleDocuments(schema, resolve(options.schema));
     } catch (cause) {
       if (!(cause instanceof RulesReferenceError)) throw cause;
       throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
     }
   }
-  return compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
+  return compileSchema(rules.schema, { maxDepth: options.maxDepth, maxSize: options.maxSize, base: rules.base, schemas: rules.schemas });
 }
 
 async function validate(files: string[], options: ValidateOptions): Promise<number> {

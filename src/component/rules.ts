@@ -1,7 +1,7 @@
 // What the flow's rules say about a field: used by stages to check their field references
 // before anything runs. A field's schema is every schema that applies to it: the one its parent
 // names under `properties`, and those it reaches through `$ref` and `allOf` (all of them hold).
-import { draftOf, isPlainObject, type JsonSchema, type JsonType } from '../core/rule-model.ts';
+import { draftOf, type FlowRules, isPlainObject, type JsonSchema, type JsonType } from '../core/rule-model.ts';
 import { parsePointer } from '../core/json-pointer.ts';
 import { Compiler } from '../core/schema-compiler.ts';
 import { toPointer } from './fields.ts';
@@ -13,12 +13,11 @@ type Resolve = (schema: Readonly<Record<string, unknown>>) => unknown;
 
 const resolvers = new WeakMap<object, Resolve>();
 
-/** Follows `$ref`s of the rules' subschemas (one index per rules document, built on first use). */
-function resolverOf(rules: JsonSchema): Resolve {
-  if (typeof rules !== 'object') return () => undefined;
+/** Follows `$ref`s of the rules' subschemas, into the documents they reference too (one index per flow's rules, built on first use). */
+function resolverOf(rules: FlowRules): Resolve {
   let resolve = resolvers.get(rules);
   if (!resolve) {
-    const compiler = new Compiler(rules, 'auto', {});
+    const compiler = new Compiler(rules.schema, 'auto', { base: rules.base, schemas: rules.schemas });
     resolve = (schema) => compiler.referenced(schema);
     resolvers.set(rules, resolve);
   }
@@ -50,8 +49,8 @@ function expand(schema: unknown, walk: Walk, into: JsonSchema[], seen = new Set<
   if (Array.isArray(schema.allOf)) for (const member of schema.allOf) expand(member, walk, into, seen);
 }
 
-function walkOf(rules: JsonSchema): Walk {
-  return { resolve: resolverOf(rules), refAlone: draftOf(rules) === 'draft-07' };
+function walkOf(rules: FlowRules): Walk {
+  return { resolve: resolverOf(rules), refAlone: draftOf(rules.schema) === 'draft-07' };
 }
 
 /** The field schema of a member `name` under `field`, undefined when no schema of it names the member. */
@@ -66,10 +65,10 @@ function member(field: FieldSchema, name: string, walk: Walk): FieldSchema | und
 }
 
 /** The schema the rules give for a field reference, or undefined when they do not define it. */
-export function schemaAt(rules: JsonSchema, reference: string): FieldSchema | undefined {
+export function schemaAt(rules: FlowRules, reference: string): FieldSchema | undefined {
   const walk = walkOf(rules);
   let field: FieldSchema | undefined = [];
-  expand(rules, walk, field as JsonSchema[]);
+  expand(rules.schema, walk, field as JsonSchema[]);
   for (const name of parsePointer(toPointer(reference))) {
     field = member(field, name, walk);
     if (field === undefined) return undefined;
@@ -78,7 +77,7 @@ export function schemaAt(rules: JsonSchema, reference: string): FieldSchema | un
 }
 
 /** The schema of an array field's elements (`items`), undefined when no schema of it says. */
-export function itemsAt(rules: JsonSchema, field: FieldSchema): FieldSchema | undefined {
+export function itemsAt(rules: FlowRules, field: FieldSchema): FieldSchema | undefined {
   const walk = walkOf(rules);
   const found: JsonSchema[] = [];
   for (const schema of field) {

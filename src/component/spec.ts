@@ -3,7 +3,7 @@
 // Factories compile and check; they do no I/O that a `sluice check` should not do.
 import type { Registry } from '@bufbuild/protobuf';
 import type { z } from 'zod';
-import type { JsonSchema } from '../core/rule-model.ts';
+import type { FlowRules } from '../core/rule-model.ts';
 import type { FieldTable } from './fields.ts';
 import type { Service } from './service.ts';
 import type { StateStore, StoreBackendName, StoreDeclaration } from './state.ts';
@@ -11,8 +11,8 @@ import type { Table, TableContext, TableRows } from './table.ts';
 import type { ComponentContext, Sink, SinkRole, Source, Stage } from './types.ts';
 
 export interface StageContext extends ComponentContext {
-  /** The flow's validation rules: a stage's field references must be defined there. */
-  readonly rules: JsonSchema;
+  /** The flow's validation rules (with the documents they reference): a stage's field references must be defined there. */
+  readonly rules: FlowRules;
   /** Slots for the fields this stage reads. */
   readonly fields: FieldTable;
   readonly recordTypes: Registry;

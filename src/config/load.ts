@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { JsonSchema } from '../core/rule-model.ts';
+import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon, UNSET } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
-import { bundleRules, RulesReferenceError } from './rules.ts';
+import { loadRuleDocuments, RulesReferenceError } from './rules.ts';
 import { literalSecrets, redactSecrets, urlPasswords } from './secrets.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
@@ -35,6 +35,8 @@ export interface CheckedFlow {
   readonly flow: string;
   readonly enabled: boolean;
   readonly rules: JsonSchema;
+  /** The documents the rules reference (`schemas`) and the URI the rules resolve against (`base`); empty when they reference none. */
+  readonly ruleDocuments: Omit<FlowRules, 'schema'>;
   readonly maxDepth: number;
   readonly maxSize: number;
   readonly onInvalid: 'dlq' | 'drop';
@@ -162,7 +164,7 @@ function parseComponent(
   return parsed.data as Record<string, unknown>;
 }
 
-function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Problems): JsonSchema | undefined {
+function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Problems): FlowRules | undefined {
   if ((flow.rules === undefined) === (flow['rules-file'] === undefined)) {
     problems.add(path, 'give exactly one of: rules (an inline JSON Schema), rules-file (a .json file)');
     return undefined;
@@ -183,7 +185,7 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
   }
   const listed = flow.schemas.map((schema, i) => resolve(problems.dirOf([...path, 'schemas', i]), schema));
   try {
-    return bundleRules(rules, file, listed);
+    return loadRuleDocuments(rules, file, listed);
   } catch (error) {
     if (!(error instanceof RulesReferenceError)) throw error;
     problems.add([...path, flow.rules !== undefined ? 'rules' : 'rules-file'], error.message);
@@ -234,7 +236,8 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
   return {
     flow: name,
     enabled: flow.enabled,
-    rules,
+    rules: rules.schema,
+    ruleDocuments: { base: rules.base, schemas: rules.schemas },
     maxDepth: flow.limits['max-depth'],
     maxSize: flow.limits['max-size'],
     onInvalid: flow['on-invalid'],

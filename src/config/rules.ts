@@ -1,13 +1,13 @@
 // A flow's rules with every document they reference, resolved when the configuration loads:
 // sibling schema files (a relative URI resolves against the file that holds it) and the schema
-// files the configuration lists (named by their `$id`). The result is one compound schema
-// document — each other document embedded under `$defs` (draft-07: `definitions`) with its URI
-// as `$id` — so the core compiles it with nothing left to find. A reference that does not
-// resolve is an error naming the file and the pointer of the `$ref`.
+// files the configuration lists (named by their `$id`). The rules stay as written: the documents
+// go to the core beside them (its `schemas` option, with the rules' own URI as `base`), so it
+// compiles them with nothing left to find. A reference that does not resolve is an error naming
+// the file and the pointer of the `$ref`.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { escapeToken, parsePointer } from '../core/json-pointer.ts';
-import { draftOf, type JsonSchema } from '../core/rule-model.ts';
+import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import { displayPath } from './hocon.ts';
 
 /** A reference that does not resolve, or a document that cannot be read: where, and why. */
@@ -82,11 +82,11 @@ function at(schema: unknown, fragment: string): unknown {
 }
 
 /**
- * The rules with the documents they reference embedded (the rules unchanged when they reference
- * none). `file` is where the rules are (for inline rules: the configuration file), `listed` the
- * schema files the configuration lists, as absolute paths.
+ * The rules with the documents they reference (none: the rules alone). `file` is where the rules
+ * are (for inline rules: the configuration file), `listed` the schema files the configuration
+ * lists, as absolute paths.
  */
-export function bundleRules(rules: JsonSchema, file: string, listed: readonly string[] = []): JsonSchema {
+export function loadRuleDocuments(rules: JsonSchema, file: string, listed: readonly string[] = []): FlowRules {
   const rootUri = pathToFileURL(file).href;
   const documents = new Map<string, Document>([[rootUri, { schema: rules, file }]]);
   for (const path of listed) documents.set(pathToFileURL(path).href, { schema: readSchema(path, file, ''), file: path });
@@ -121,13 +121,7 @@ export function bundleRules(rules: JsonSchema, file: string, listed: readonly st
       throw new RulesReferenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} does not resolve: no ${fragment} in ${where ? displayPath(where) : target}`);
     }
   }
-  if (documents.size === 1 || typeof rules !== 'object') return rules;
-  const defs = draftOf(rules) === 'draft-07' ? 'definitions' : '$defs';
-  const embedded: Record<string, unknown> = { ...(rules[defs] as Record<string, unknown> | undefined) };
-  for (const [uri, document] of documents) {
-    if (uri === rootUri) continue;
-    const schema = document.schema;
-    embedded[uri] = typeof schema === 'object' && schema.$id === undefined ? { $id: uri, ...schema } : schema;
-  }
-  return { ...rules, $id: rules.$id ?? rootUri, [defs]: embedded };
+  if (documents.size === 1) return { schema: rules };
+  documents.delete(rootUri);
+  return { schema: rules, base: rootUri, schemas: Object.fromEntries([...documents].map(([uri, document]) => [uri, document.schema])) };
 }

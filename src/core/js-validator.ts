@@ -173,7 +173,12 @@ export class JsValidator implements MessageValidator {
         }
       }
     }
-    this.#validate = ajv.compile(schema as object | boolean);
+    if (options.base === undefined) this.#validate = ajv.compile(schema as object | boolean);
+    else {
+      // keyed by the URI the rules were read from: ajv resolves their relative references against it
+      ajv.addSchema(schema as object, options.base);
+      this.#validate = ajv.getSchema(options.base)!;
+    }
   }
 
   check(messages: readonly Uint8Array[], start = 0): number {

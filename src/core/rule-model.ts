@@ -199,6 +199,13 @@ export interface CompileOptions {
   readonly assertFormats?: boolean;
   /** Other schema documents by URI, for `$ref`s across documents (nothing is fetched). */
   readonly schemas?: Readonly<Record<string, JsonSchema>>;
+  /** The URI the schema was read from (a `file:` URL): its relative references resolve against it. */
+  readonly base?: string;
+}
+
+/** A flow's rules with the documents they reference, as the configuration loaded them. */
+export interface FlowRules extends Pick<CompileOptions, 'schemas' | 'base'> {
+  readonly schema: JsonSchema;
 }
 
 /** `string`, `string or null`, ... for messages. */

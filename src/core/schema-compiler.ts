@@ -22,8 +22,10 @@ export class Compiler {
   readonly #anchors = new Map<string, unknown>();
   readonly #indexed = new Map<object, Indexed>();
   readonly #nodes = new Map<object, RuleNode>();
-  /** The URI of the rules' own document (its `$id`, else the default): locations in it are plain pointers. */
+  /** The URI of the rules' own document (its `$id`, else where it was read from, else the default): locations in it are plain pointers. */
   readonly #rootDocument: string;
+  /** The base URI of the rules before their own `$id`. */
+  readonly #rootBase: string;
 
   readonly #assertFormats: boolean;
   /** The document uses unevaluated*: `additionalProperties: true` then evaluates (annotates) members. */
@@ -41,8 +43,9 @@ export class Compiler {
     const text = JSON.stringify([root, options.schemas ?? {}]);
     this.#annotations = /"unevaluated(Properties|Items)"/.test(text);
     this.#dynamic = /"\$(dynamicRef|recursiveRef)"/.test(text);
-    this.#index(root, DEFAULT_BASE);
-    this.#rootDocument = isPlainObject(root) ? (this.#indexed.get(root)?.base ?? DEFAULT_BASE) : DEFAULT_BASE;
+    this.#rootBase = options.base ?? DEFAULT_BASE;
+    this.#index(root, this.#rootBase);
+    this.#rootDocument = isPlainObject(root) ? (this.#indexed.get(root)?.base ?? this.#rootBase) : this.#rootBase;
     for (const [uri, document] of Object.entries(options.schemas ?? {})) {
       const base = resolveUri(uri, DEFAULT_BASE);
       if (base === undefined) schemaError('#', `schemas: ${JSON.stringify(uri)} is not a URI`);
@@ -74,7 +77,7 @@ export class Compiler {
         }
       }
     }
-    if (base === DEFAULT_BASE && !this.#resources.has(base)) this.#resources.set(base, schema);
+    if (base === this.#rootBase && !this.#resources.has(base)) this.#resources.set(base, schema);
     if (typeof schema.$anchor === 'string' && this.draft !== 'draft-07') this.#anchors.set(`${base}#${schema.$anchor}`, schema);
     const dynamicName = this.draft === '2020-12' && typeof schema.$dynamicAnchor === 'string' ? schema.$dynamicAnchor
       : this.draft === '2019-09' && schema.$recursiveAnchor === true ? '' : undefined;
@@ -129,7 +132,7 @@ export class Compiler {
   referenced(schema: Readonly<Record<string, unknown>>): unknown {
     if (typeof schema.$ref !== 'string') return undefined;
     try {
-      return this.#resolve(schema.$ref, this.#indexed.get(schema)?.base ?? DEFAULT_BASE, '#').schema;
+      return this.#resolve(schema.$ref, this.#indexed.get(schema)?.base ?? this.#rootBase, '#').schema;
     } catch (error) {
       if (error instanceof SluiceError) return undefined;
       throw error;
@@ -167,7 +170,7 @@ export class Compiler {
     }
     if (!isPlainObject(schema)) schemaError(location, 'a schema must be an object or a boolean');
     this.#nodes.set(schema, node);
-    base = this.#indexed.get(schema)?.base ?? base ?? DEFAULT_BASE;
+    base = this.#indexed.get(schema)?.base ?? base ?? this.#rootBase;
     if (this.#dynamic) node.resource = this.#resourceId(base);
     const s = schema;
     const supported = SUPPORTED[this.draft];
@@ -195,7 +198,7 @@ export class Compiler {
       if (!bookended) this.#extension(node).allOf.push(fallback);
       else {
         const candidates = (this.#dynamicAnchors.get(name) ?? []).map((anchored) => {
-          const anchoredBase = this.#indexed.get(anchored as object)?.base ?? DEFAULT_BASE;
+          const anchoredBase = this.#indexed.get(anchored as object)?.base ?? this.#rootBase;
           return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) };
         });
         this.#extension(node).dynamic = { fallback, candidates };

@@ -26,6 +26,8 @@ export interface ValidatorOptions {
   assertFormats?: boolean;
   /** Other schema documents by URI, which `$ref`s may name (resolved at compile time, nothing fetched). */
   schemas?: Readonly<Record<string, JsonSchema>>;
+  /** The URI the schema was read from (a `file:` URL): its relative references resolve against it. */
+  base?: string;
 }
 
 export interface FieldSpan {

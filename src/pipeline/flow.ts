@@ -26,7 +26,7 @@ import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { HttpService } from '../io/http/service.ts';
 import { type FlowTables, TableSet } from './tables.ts';
-import { type FlowTopology, tableNodeName, type TopologyNode, validateSettings } from './topology.ts';
+import { flowRules, type FlowTopology, tableNodeName, type TopologyNode, validateSettings } from './topology.ts';
 import type { Acknowledgement, ComponentContext, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome, TopicSend } from '../component/types.ts';
 import { deadLetter, loggable } from './dead-letter.ts';
 import { FlowCounts } from './flow-counts.ts';
@@ -471,6 +471,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
       ...(node.role === 'source' && declared.length > 0 ? { state: flowState } : {}),
     });
     const fields = new FieldTable();
+    const rules = flowRules(topology);
     const stages: NamedStage[] = [];
     let outputType: string | undefined;
     let failed = false;
@@ -494,7 +495,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
         const slot = declared.push({ name, backend }) - 1;
         return { of: (record) => record.state!.view(slot) };
       };
-      const stageContext: StageContext = { ...context(node), rules: topology.rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store, table };
+      const stageContext: StageContext = { ...context(node), rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store, table };
       // a map stage that fails to build still names its output type for the stages after it
       outputType = spec.outputType?.(node.config) ?? outputType;
       try {
@@ -508,7 +509,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     const sinkNode = topology.nodes.find((n) => n.role === 'sink');
     const keyField = sinkNode ? registry.sinks[sinkNode.kind]!.keyField?.(sinkNode.config) : undefined;
     if (sinkNode && keyField !== undefined) {
-      if (schemaAt(topology.rules, keyField) === undefined) {
+      if (schemaAt(rules, keyField) === undefined) {
         problems.push(problemAt([...sinkNode.configPath, 'key'], `field "${keyField}" is not defined by the flow's rules`));
         failed = true;
       } else keySlot = fields.slot(keyField);
@@ -516,8 +517,8 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     let validator: MessageValidator | undefined;
     try {
       const settings = validateSettings(topology);
-      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers, assertFormats: true };
-      validator = settings.engine === 'js' ? new JsValidator(topology.rules, options) : compileSchema(topology.rules, options);
+      const options = { maxDepth: settings['max-depth'], maxSize: settings['max-size'], extract: fields.pointers, assertFormats: true, base: rules.base, schemas: rules.schemas };
+      validator = settings.engine === 'js' ? new JsValidator(rules.schema, options) : compileSchema(rules.schema, options);
     } catch (error) {
       problems.push(...problemsOf(error, ['flows', topology.flow, 'rules'], problemAt));
     }

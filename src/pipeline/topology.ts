@@ -6,7 +6,7 @@
 import { stringify } from 'safe-stable-stringify';
 import type { CheckedFlow, CheckedNode, CheckedTable, NodeRole } from '../config/load.ts';
 import { redactSecrets } from '../config/secrets.ts';
-import type { JsonSchema } from '../core/rule-model.ts';
+import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
 import { changelogsOf } from './changelogs.ts';
@@ -29,6 +29,8 @@ export interface TopologyNode extends Omit<CheckedNode, 'role'> {
   readonly role: TopologyRole;
   /** The resolved settings of the services its config names (an enrichment's `service`), by name. */
   readonly services?: Readonly<Record<string, ServiceConfig>>;
+  /** The validate node: the documents the flow's rules reference, by URI, and the URI the rules resolve against. */
+  readonly ruleDocuments?: Omit<FlowRules, 'schema'>;
 }
 
 /** The validate node's settings: the engine that parses and validates, its limits, what becomes of invalid messages. */
@@ -61,6 +63,11 @@ export function validateSettings(topology: FlowTopology): ValidateSettings {
   return topology.nodes.find((n) => n.role === 'validate')!.config as unknown as ValidateSettings;
 }
 
+/** The flow's rules with the documents they reference, as the core compiles them. */
+export function flowRules(topology: FlowTopology): FlowRules {
+  return { schema: topology.rules, ...topology.nodes.find((n) => n.role === 'validate')!.ruleDocuments };
+}
+
 /** A checked flow with every setting resolved onto its nodes. */
 export function topologyOf(checked: CheckedFlow, services: Readonly<Record<string, ServiceConfig>>, tables: readonly CheckedTable[] = []): FlowTopology {
   const name = checked.flow;
@@ -85,7 +92,7 @@ export function topologyOf(checked: CheckedFlow, services: Readonly<Record<strin
         'max-size': checked.maxSize,
         'on-invalid': checked.onInvalid,
       };
-      return { ...node, config: { ...validate } };
+      return { ...node, config: { ...validate }, ...(checked.ruleDocuments.schemas ? { ruleDocuments: checked.ruleDocuments } : {}) };
     }
     const service = node.config.service;
     if (node.role === 'stage' && typeof service === 'string' && Object.hasOwn(services, service)) {
@@ -139,6 +146,8 @@ export function describe(topologies: readonly FlowTopology[]): string {
       lines.push(`  ${node.name.padEnd(width)}  ${node.role.padEnd(11)} ${node.kind}${from}`);
       for (const [key, value] of Object.entries(redactSecrets(node.config))) lines.push(`      ${key} = ${text(value)}`);
       if (node.role === 'validate') lines.push(`      rules = ${text(t.rules)}`);
+      // rules describe messages, not secrets: printed as they are, like the rules
+      if (node.ruleDocuments?.schemas) lines.push(`      rules-base = ${text(node.ruleDocuments.base)}`, `      schemas = ${text(node.ruleDocuments.schemas)}`);
       for (const [service, settings] of Object.entries(node.services ?? {})) lines.push(`      services.${service} = ${text(redactSecrets(settings))}`);
     }
     for (const c of changelogsOf(t)) lines.push(`  changelog ${c.topic}: store ${c.store}, compacted, partitioned like ${c.input}`);

@@ -354,6 +354,19 @@ test("the checks a flow's rules leave to JS are listed: a pattern beyond the cor
   assert.ok(flow!.fallbacks.some((f) => f.description.includes('format "idn-email"')), JSON.stringify(flow!.fallbacks));
 });
 
+test('map checks its types through a $ref into a sibling rules file, as the core validates it', async () => {
+  const rulesDir = join(dir, 'shared-rules');
+  mkdirSync(join(rulesDir, 'shared'), { recursive: true });
+  writeFileSync(join(rulesDir, 'r.json'), JSON.stringify({ type: 'object', required: ['id'], properties: { id: { type: 'string' }, duration: { $ref: 'shared/time.json#/$defs/seconds' }, title: { $ref: 'shared/time.json#/$defs/seconds' } } }));
+  writeFileSync(join(rulesDir, 'shared', 'time.json'), JSON.stringify({ $defs: { seconds: { type: 'integer', minimum: 0, maximum: 86_400 } } }));
+  const fits = configFile({ content: { rules: `rules-file = "${join(rulesDir, 'r.json')}"`, stages: mapStage(ITEM, `item_id = id, duration_sec = duration`) } });
+  const [flow] = await build(fits);
+  assert.ok(flow, 'built');
+  const misfit = configFile({ content: { rules: `rules-file = "${join(rulesDir, 'r.json')}"`, stages: mapStage(ITEM, `item_id = id, title = title`) } });
+  const problem = problemAt(await buildError(misfit), 'flows.content.stages[0].fields.title', misfit);
+  assert.match(problem.message, 'a integer does not fit string');
+});
+
 test('a disabled flow is checked too', async () => {
   const file = configFile({ content: { enabled: false, stages: mapStage(ITEM, `title = headline`) } });
   const error = await buildError(file);

@@ -2,7 +2,7 @@
 // qal.conf and production.conf: base.conf plus where messages come from and go to), overlays,
 // ${?ENV} substitutions, relative paths and every kind of configuration error, each named by the
 // file and key path that cause it.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'uvu';
@@ -13,7 +13,7 @@ import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { compileSchema } from '../../src/core/validator.ts';
 import { JsValidator } from '../../src/core/js-validator.ts';
-import { type FlowTopology, type TopologyNode, validateSettings } from '../../src/pipeline/topology.ts';
+import { describe, flowRules, type FlowTopology, type TopologyNode, validateSettings } from '../../src/pipeline/topology.ts';
 
 /** production.conf also reads the enrichment services' URLs from the environment. */
 const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
@@ -829,7 +829,7 @@ const MONEY = { type: 'object', required: ['value', 'currency'], properties: { v
 const CURRENCY = { type: 'string', pattern: '^[A-Z]{3}$' };
 const DEFS = { $id: 'https://example.org/defs.json', $defs: { kind: { enum: ['view', 'click'] } } };
 
-test('rules $ref sibling files (relative to the file holding the $ref) and listed schemas by $id: all resolved at load, one document', async () => {
+test('rules $ref sibling files (relative to the file holding the $ref) and listed schemas by $id: all resolved at load, carried beside the rules', async () => {
   const file = refsLayout('refs', {
     'rules/r.json': {
       type: 'object',
@@ -841,8 +841,15 @@ test('rules $ref sibling files (relative to the file holding the $ref) and liste
     'defs/defs.json': DEFS,
   }, 'schemas = ["defs/defs.json"]');
   const config = await loadConfig(file);
-  const rules = flowOf(config, 'solo').rules;
-  const validators = { core: compileSchema(rules), js: new JsValidator(rules) };
+  const flow = flowOf(config, 'solo');
+  const rules = flowRules(flow);
+  // the rules as written; the documents they reference on the validate node, by URI
+  assert.equal(rules.schema, JSON.parse(readFileSync(join(resolve(file, '..'), 'rules', 'r.json'), 'utf8')));
+  assert.equal(Object.keys(rules.schemas ?? {}).map((uri) => uri.slice(uri.lastIndexOf('/refs/') + 6)).sort(), ['defs/defs.json', 'rules/shared/currency.json', 'rules/shared/money.json']);
+  assert.match(rules.base!, /^file:.*\/refs\/rules\/r\.json$/);
+  assert.match(describe([flow]), /\n {6}schemas = \{"file:/, 'describe shows them on the validate node');
+  const options = { base: rules.base, schemas: rules.schemas };
+  const validators = { core: compileSchema(rules.schema, options), js: new JsValidator(rules.schema, options) };
   const encoder = new TextEncoder();
   for (const [engine, validator] of Object.entries(validators)) {
     const verdict = (text: string) => {
@@ -864,7 +871,7 @@ test('rules $ref sibling files (relative to the file holding the $ref) and liste
 test('rules without references to other files load unchanged', async () => {
   const rules = { type: 'object', properties: { id: { $ref: '#/$defs/id' } }, $defs: { id: { type: 'string' } } };
   const config = await loadConfig(refsLayout('no-refs', { 'rules/r.json': rules }));
-  assert.equal(flowOf(config, 'solo').rules, rules);
+  assert.equal(flowRules(flowOf(config, 'solo')), { schema: rules });
 });
 
 test('error: a $ref to a sibling file that does not exist names the rules file and the pointer', async () => {

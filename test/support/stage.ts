@@ -50,7 +50,7 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
     delivery: 'at-least-once',
     metrics,
     clock: options.clock ?? systemClock,
-    rules,
+    rules: { schema: rules },
     fields,
     recordTypes,
     outputType: options.outputType,
