@@ -503,8 +503,9 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
 }
 
 /**
- * Several rounds as one result: the round with the median CPU per message against the reference,
- * with the median throughput against the reference; every round's normalised figures are kept.
+ * Several rounds as one result: the round with the median CPU per message against the reference
+ * (of an even count, the upper one: the stricter), with the median throughput against the
+ * reference; every round's normalised figures are kept.
  * A median moves less with a shared machine's bursts than one run does, either way.
  */
 export function medianRound(rounds: readonly FlowBenchResult[]): FlowBenchResult {
