@@ -37,8 +37,8 @@ export interface FlowBenchOptions {
   /** A live progress line on stderr. */
   readonly progress: boolean;
   /**
-   * A busy wait per message written, in the bench's sinks (never in a flow): how the gate's
-   * demonstration injects a known slowdown ($SLUICE_BENCH_INJECT_DELAY_NS). 0: none.
+   * CPU spent per message written or dead-lettered, in the bench's sinks (never in a flow): how
+   * the gate's demonstration injects a known slowdown ($SLUICE_BENCH_INJECT_DELAY_NS). 0: none.
    */
   readonly injectDelayNs: number;
 }
@@ -148,17 +148,25 @@ function freshRound(lines: readonly Uint8Array[], keys: readonly string[], round
   });
 }
 
-/** A sink that counts and forgets (after the flow's encoder ran), with the injected wait, if any. */
+/**
+ * A sink that counts and forgets (after the flow's encoder ran), with the injected work, if any:
+ * a loop until the process has spent that much more CPU (not wall time, which a busy machine
+ * would spend descheduled).
+ */
 function countingSink(encoding: Sink['encoding'], injectDelayNs: number): Sink & { count: number } {
-  const waitMs = injectDelayNs / 1e6;
+  const microsPerMessage = injectDelayNs / 1000;
   const sink = {
     encoding,
     count: 0,
     write: async (batch: readonly OutboundMessage[]) => {
       sink.count += batch.length;
-      if (waitMs > 0) {
-        const until = performance.now() + waitMs * batch.length;
-        while (performance.now() < until);
+      if (microsPerMessage > 0) {
+        const from = process.cpuUsage();
+        const target = microsPerMessage * batch.length;
+        for (let spent = 0; spent < target; ) {
+          const used = process.cpuUsage(from);
+          spent = used.user + used.system;
+        }
       }
     },
     close: async () => undefined,
@@ -220,9 +228,8 @@ class ReplaySource implements Source {
     let measuring = false;
     let endsAt = Number.POSITIVE_INFINITY;
     for (let sequence = 0; !this.#closed && sequence < total; ) {
-      const now = performance.now();
       // saturation warms up for its seconds and at least one pass over the input (caches filled)
-      if (!measuring && (rate === undefined ? now - started >= this.#warmupMs && sequence >= this.#lines.length : sequence >= warmupCount)) {
+      if (!measuring && (rate === undefined ? performance.now() - started >= this.#warmupMs && sequence >= this.#lines.length : sequence >= warmupCount)) {
         measuring = true;
         // saturation: the warm-up's batches in flight are delivered first, so that the window's
         // CPU is spent on the window's messages alone (open loop: few in flight at a rate it keeps up with)
@@ -234,8 +241,10 @@ class ReplaySource implements Source {
         if (rate === undefined) endsAt = performance.now() + this.#measuredMs;
         this.#onMeasuring();
       }
-      this.#reference.tick(now);
-      if (performance.now() >= endsAt) break;
+      this.#reference.tick(performance.now());
+      // read after the waits and the reference's slice: a saturation batch's latency starts here
+      const now = performance.now();
+      if (now >= endsAt) break;
       let count = this.#batchSize;
       if (rate !== undefined) {
         const due = Math.min(total, Math.floor((now - started) / intervalMs) + 1) - sequence;
@@ -494,8 +503,9 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
 }
 
 /**
- * Several rounds as one result: the round with the median CPU per message against the reference,
- * with the median throughput against the reference; every round's normalised figures are kept.
+ * Several rounds as one result: the round with the median CPU per message against the reference
+ * (of an even count, the upper one: the stricter), with the median throughput against the
+ * reference; every round's normalised figures are kept.
  * A median moves less with a shared machine's bursts than one run does, either way.
  */
 export function medianRound(rounds: readonly FlowBenchResult[]): FlowBenchResult {

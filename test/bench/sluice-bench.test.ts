@@ -58,12 +58,16 @@ test('an open-loop run hands over the offered messages, latency from their inten
   assert.is(result.normalised.throughput, null);
 });
 
-test('--baseline: a run far slower than the baseline fails naming the figure, a far faster one passes', () => {
+test('--baseline: a run far slower than the baseline fails naming the figure (again with the rounds of a second attempt), a far faster one passes', () => {
   const slower = { ...first, normalised: { ...first.normalised, cpuPerMessage: first.normalised.cpuPerMessage / 100, throughput: first.normalised.throughput! * 100 } };
   writeFileSync(join(dir, 'fast-baseline.json'), JSON.stringify(slower));
-  const regressed = sluice(...quick, '--baseline', join(dir, 'fast-baseline.json'));
+  const regressed = sluice(...quick, '--baseline', join(dir, 'fast-baseline.json'), '--attempts', '2');
   assert.is(regressed.status, 1, regressed.stdout + regressed.stderr);
-  assert.match(regressed.stdout, /cpu\/msg vs reference\s+[\d.]+\s+[\d.]+\s+\+[\d.]+ %\s+\+15 %\s+FAIL/);
+  assert.match(regressed.stdout, /gate: baseline .*fast-baseline\.json, attempt 1 of 2\n/);
+  assert.match(regressed.stdout, /round 2 \(attempt 2\): cpu\/msg vs reference [\d.]+/);
+  assert.match(regressed.stdout, /the median of 2 rounds/);
+  assert.match(regressed.stdout, /gate: baseline .*fast-baseline\.json, attempt 2 of 2\n/);
+  assert.match(regressed.stdout, /cpu\/msg vs reference\s+[\d.]+\s+[\d.]+\s+\+[\d.]+ %\s+\+10 %\s+FAIL/);
   assert.match(regressed.stdout, /gate: FAIL: regressed past the tolerance: cpu\/msg vs reference \+[\d.]+ %\n/);
 
   const faster = { ...first, normalised: { ...first.normalised, cpuPerMessage: first.normalised.cpuPerMessage * 100, throughput: first.normalised.throughput! / 100 } };
