@@ -99,7 +99,7 @@ export interface PartitionedState {
   attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void;
   /** Opens and restores the stores of these partitions; resolves when they are ready for a first batch. */
   assign(partitions: readonly number[]): Promise<void>;
-  /** Reads what the changelogs of these open partitions gained since their restore (a fenced owner's last commit). */
+  /** Reads what the changelogs of these open partitions gained since their restore (a previous owner's last commit). */
   refresh(partitions: readonly number[]): Promise<void>;
   /** The stores of these partitions hold a partition taken away: checkpointed and closed. */
   revoke(partitions: readonly number[]): Promise<void>;

@@ -121,6 +121,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
     /** Partitions whose stores are open or being restored (their batches wait for `stateChanges`). */
     let owned = new Set<number>();
     let stateChanges: Promise<void> = Promise.resolve();
+    /**
+     * Partitions assigned whose first batch has not come yet: the previous owner may have committed
+     * after their stores were restored (its last transaction settling, or fenced only by the
+     * first batch's producer on kafkajs), so that batch first reads what the changelogs gained.
+     */
+    const unrefreshed = new Set<number>();
     /** The last batch handed over per partition, settled once delivered: a store closes after it. */
     const lastOfPartition = new Map<number, Promise<void>>();
     const followAssignment = (assigned: readonly TopicPartition[]) => {
@@ -129,6 +135,8 @@ export const kafkaSource: SourceSpec<typeof config> = {
       const gone = [...owned].filter((p) => !mine.has(p));
       const added = [...mine].filter((p) => !owned.has(p));
       owned = mine;
+      for (const p of gone) unrefreshed.delete(p);
+      for (const p of added) unrefreshed.add(p);
       if (gone.length === 0 && added.length === 0) return;
       stateChanges = stateChanges
         .then(async () => {
@@ -250,11 +258,6 @@ export const kafkaSource: SourceSpec<typeof config> = {
     const fenceFirst = async (fetched: FetchedBatch): Promise<FetchedBatch> => {
       const [, producer] = producerFor(fetched.topic, fetched.partition);
       if (!(await producer.init())) return fetched;
-      if (state) {
-        // the fenced owner may have committed after the stores were restored: read what it added
-        await stateChanges;
-        if (owned.has(fetched.partition)) await state.refresh([fetched.partition]);
-      }
       admin ??= transport.admin();
       const committed = await admin.committedOffset(groupId, fetched.topic, fetched.partition);
       return { ...fetched, records: fetched.records.filter((r) => r.offset >= committed) };
@@ -340,6 +343,15 @@ export const kafkaSource: SourceSpec<typeof config> = {
         await stateChanges; // its stores restored
         // taken away meanwhile: the new owner reads it from the committed offset
         if (!owned.has(partition) || crashed) return;
+        if (unrefreshed.delete(partition)) {
+          try {
+            await state.refresh([partition]);
+          } catch (error) {
+            crashed ??= error as Error;
+            notify();
+            return;
+          }
+        }
       }
       metrics.lag(topic, partition, highWatermark, records[0]!.offset);
       const { settled, ...acknowledge } = acknowledgement(topic, partition, records[records.length - 1]!.offset + 1n, highWatermark, fetched.membership, records.length);

@@ -178,12 +178,13 @@ it('rebalance: one of two processors SIGKILLed, the survivor restores its partit
   const fileA = config(run, 'a', { delivery: 'exactly-once' });
   const fileB = config(run, 'b', { delivery: 'exactly-once' });
   sluice(['topics', 'create', '--config', fileA]);
-  const first = ids(0, 600, 'r');
-  produce(run, twice(first));
   const a = start(run, fileA, 'a');
   const b = start(run, fileB, 'b');
   const holding = (p: Processor) => p.assignments('dedupe').at(-1)?.assigned.length ?? 0;
   await waitFor('both processors to hold partitions', () => holding(a) > 0 && holding(b) > 0 && holding(a) + holding(b) === PARTITIONS, 60_000, 100);
+  // produced once the partitions are shared: the first processor writes the changelogs of its own
+  const first = ids(0, 600, 'r');
+  produce(run, twice(first));
   await waitFor('the first half delivered', () => caughtUp(run), 60_000, 200);
   const moved = a.assignments('dedupe').at(-1)!.assigned;
   await a.stop('SIGKILL');
