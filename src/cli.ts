@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { bundleRules, RulesReferenceError } from './config/rules.ts';
+import { bundleRules } from './config/rules.ts';
 import { loadConfig, resourcesOf } from './pipeline/load.ts';
 import { compileSchema, type BranchVerdict } from './core/validator.ts';
 import type { JsonSchema } from './core/rule-model.ts';
@@ -132,13 +132,8 @@ function validate(options: { schema?: string; raw: string[]; maxDepth?: number; 
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
     }
-    // sibling schema files it $refs, relative to it, as a flow's rules-file
-    try {
-      schema = bundleRules(schema, resolve(options.schema));
-    } catch (cause) {
-      if (!(cause instanceof RulesReferenceError)) throw cause;
-      throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
-    }
+    // sibling schema files it $refs, relative to it, as a flow's rules-file (a $ref that does not resolve: SLC_SCHEMA)
+    schema = bundleRules(schema, resolve(options.schema));
   }
   const validator = compileSchema(schema, { maxDepth: options.maxDepth, maxSize: options.maxSize });
   let invalid = 0;

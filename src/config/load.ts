@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { JsonSchema } from '../core/rule-model.ts';
-import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
+import { type ConfigProblem, formatKeyPath, isSluiceError, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
-import { bundleRules, RulesReferenceError } from './rules.ts';
+import { bundleRules } from './rules.ts';
 import { literalSecrets, redactSecrets } from './secrets.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
@@ -158,7 +158,7 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
   try {
     return bundleRules(rules, file, listed);
   } catch (error) {
-    if (!(error instanceof RulesReferenceError)) throw error;
+    if (!isSluiceError(error, 'SLC_SCHEMA')) throw error;
     problems.add([...path, flow.rules !== undefined ? 'rules' : 'rules-file'], error.message);
     return undefined;
   }

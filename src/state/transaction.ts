@@ -1,16 +1,13 @@
 // A batch's transaction over a partition store: writes are kept in a read-your-own-writes cache,
 // `prepare` sends them to the changelog, `flush` writes them to the store. The status moves
 // STARTED -> PREPARED -> COMPLETE, or to FAILED, and a failed transaction cannot be used again.
+import { SluiceError } from '../errors.ts';
 import type { ChangelogRecord, ChangelogSend } from './changelog.ts';
 import type { KeyValueStore } from './store.ts';
 
 export type TransactionStatus = 'STARTED' | 'PREPARED' | 'COMPLETE' | 'FAILED';
 
 const asString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-
-export class TransactionFailed extends Error {
-  override readonly name = 'TransactionFailed';
-}
 
 export class BatchTransaction {
   readonly #store: KeyValueStore;
@@ -86,6 +83,6 @@ export class BatchTransaction {
   }
 
   #expect(status: TransactionStatus, doing: string): void {
-    if (this.#status !== status) throw new TransactionFailed(`cannot ${doing} a ${this.#status} transaction (it must be ${status})`);
+    if (this.#status !== status) throw new SluiceError('SLC_STATE', `cannot ${doing} a ${this.#status} transaction (it must be ${status})`);
   }
 }

@@ -18,13 +18,17 @@ import {
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
-import { type HttpAnswer, HttpFailure, type HttpFailureCode, type Service, type ServiceConfig } from '../../component/service.ts';
+import { SluiceError } from '../../errors.ts';
+import { type HttpAnswer, httpFailure, type HttpFailureCode, isHttpFailure, type Service, type ServiceConfig } from '../../component/service.ts';
 
-/** A status worth another attempt; carries the Retry-After the service asked for, if any. */
-class RetriableStatus extends Error {
+/**
+ * A status worth another attempt (retriable); carries the Retry-After the service asked for, if
+ * any. It never leaves this module: a call that ends with it fails with E_HTTP_UNAVAILABLE.
+ */
+class RetriableStatus extends SluiceError {
   readonly retryAfterMs: number | undefined;
   constructor(status: number, retryAfterMs: number | undefined) {
-    super(`HTTP ${status}`);
+    super('SLC_HTTP', `HTTP ${status}`, { retriable: true });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -65,7 +69,12 @@ function requestOf(url: string): { origin: string; path: string } {
   return slash < 0 ? { origin: url, path: '/' } : { origin: url.slice(0, slash), path: url.slice(slash) };
 }
 
-const isRetriable = (error: Error) => !(error instanceof HttpFailure) && !(error instanceof BrokenCircuitError);
+/**
+ * A failed attempt another attempt may get past: network errors, timeouts, 5xx and 429 (retriable
+ * SluiceErrors), not a failure the service answered for good nor a call the open breaker refused.
+ * What is retried through its attempts and still fails counts against the circuit breaker.
+ */
+const isRetriable = (error: Error) => (error instanceof SluiceError ? error.retriable : !(error instanceof BrokenCircuitError));
 
 const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
   E_HTTP_STATUS: 'http_status',
@@ -100,7 +109,7 @@ export class HttpService implements Service {
       maxAttempts: config.retry['max-attempts'] - 1,
       backoff: new RetryAfterBackoff(backoff, config.retry['max-delay-ms']),
     });
-    this.#breaker = circuitBreaker(handleWhen((error) => !(error instanceof HttpFailure)), {
+    this.#breaker = circuitBreaker(handleWhen(isRetriable), {
       halfOpenAfter: config['circuit-breaker']['half-open-after-ms'],
       breaker: new ConsecutiveBreaker(config['circuit-breaker']['consecutive-failures']),
     });
@@ -140,13 +149,13 @@ export class HttpService implements Service {
     try {
       const answer = await this.#policy.execute(async () => {
         const left = deadline - performance.now();
-        if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
+        if (left <= 0) throw httpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
         const timeout = Math.ceil(Math.min(this.#config['timeout-ms'], left));
         let response: Dispatcher.ResponseData;
         try {
           response = await this.#connections.request({ ...requestOf(url), method: method as Dispatcher.HttpMethod, headers, body, signal: AbortSignal.timeout(timeout) });
         } catch (cause) {
-          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
+          throw new SluiceError('SLC_HTTP', `${method} ${url}: ${(cause as Error).message}`, { cause, retriable: true }); // network or timeout
         }
         const status = response.statusCode;
         if (status === 429 || status >= 500) {
@@ -159,30 +168,30 @@ export class HttpService implements Service {
         }
         if (status >= 300 || status < 200) {
           await response.body.dump();
-          throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
+          throw httpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
         }
         let text: string;
         try {
           text = await response.body.text();
         } catch (cause) {
-          throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // cut off mid-body: retried
+          throw new SluiceError('SLC_HTTP', `${method} ${url}: ${(cause as Error).message}`, { cause, retriable: true }); // cut off mid-body
         }
         try {
           return { status, body: JSON.parse(text) as unknown };
         } catch {
-          throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
+          throw httpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
         }
       });
       if (answer.status === 404) outcome = 'not_found';
       return answer;
     } catch (error) {
       const failure =
-        error instanceof HttpFailure
+        isHttpFailure(error)
           ? error
           : error instanceof BrokenCircuitError
-            ? new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error })
-            : new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
-      outcome = OUTCOME[failure.code];
+            ? httpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`, { cause: error })
+            : httpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+      outcome = OUTCOME[failure.reason];
       throw failure;
     } finally {
       this.#metrics.call(outcome).inc();
