@@ -23,6 +23,7 @@ import { buildFlows } from './pipeline/flow.ts';
 import { FlowSupervisor, reloadOnChange } from './pipeline/supervisor.ts';
 import { runTestFile } from './testing/test-files.ts';
 import { componentDocs } from './pipeline/docs.ts';
+import { replayCommand } from './replay-command.ts';
 import { describe } from './pipeline/topology.ts';
 
 const EXIT_INVALID = 1;
@@ -255,6 +256,20 @@ function program(): Command {
     .option('--batch-size <n>', 'messages per produce request', positiveInteger, 500)
     .action(async (options) => {
       process.exitCode = await produce(options);
+    });
+  cli
+    .command('replay')
+    .description("Send a flow's dead letters back to its input topic once their cause is fixed (a group of its own keeps the position: a second replay does not resend)")
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .requiredOption('--flow <name>', 'the flow (a kafka source and a kafka dead-letter sink)')
+    .option('--reason <code...>', 'only letters with these reasons (sluice.reason), e.g. E_LOOKUP_MISS')
+    .option('--since <time>', 'only letters written at or after this time (ISO 8601)')
+    .option('--until <time>', 'only letters written before this time (ISO 8601)')
+    .option('--max-replays <n>', 'a record replayed this many times already stays a dead letter', positiveInteger, 3)
+    .option('--group <id>', 'the consumer group keeping the position (default: the source group-id + "-replay")')
+    .option('--dry-run', 'count what would be replayed; produce and commit nothing')
+    .action(async (options) => {
+      process.exitCode = await replayCommand(options, (text) => process.stdout.write(text));
     });
   const topics = cli.command('topics').description('Kafka topics of an environment');
   topics

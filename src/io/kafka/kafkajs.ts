@@ -368,7 +368,7 @@ function logCreator(logger: Logger) {
 }
 
 /** The connection's TLS and SASL settings as kafkajs takes them. */
-function security(options: ConnectionOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+export function security(options: ConnectionOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const { tls, sasl } = options;
   return {
     ...(tls ? { ssl: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized } } : {}),
