@@ -179,20 +179,15 @@ async function validatorFor(options: ValidateOptions): Promise<MessageValidator>
   }
   let rules: FlowRules = { schema: true };
   if (options.schema) {
-    const { loadRuleDocuments, RulesReferenceError } = await import('./config/rules.ts');
+    const { loadRuleDocuments } = await import('./config/rules.ts');
     let schema: JsonSchema;
     try {
       schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
     }
-    // sibling schema files it $refs, relative to it, as a flow's rules-file
-    try {
-      rules = loadRuleDocuments(schema, resolve(options.schema));
-    } catch (cause) {
-      if (!(cause instanceof RulesReferenceError)) throw cause;
-      throw new SluiceError('SLC_SCHEMA', cause.message, { cause });
-    }
+    // sibling schema files it $refs, relative to it, as a flow's rules-file (a $ref that does not resolve: SLC_SCHEMA)
+    rules = loadRuleDocuments(schema, resolve(options.schema));
   }
   return compileSchema(rules.schema, { maxDepth: options.maxDepth, maxSize: options.maxSize, base: rules.base, schemas: rules.schemas });
 }
@@ -379,6 +374,21 @@ function program(): Command {
     .addHelpText('after', exitCodes('0  every line was sent', '1  lines larger than the topic accepts were skipped (each named on stderr, the others sent)'))
     .action(async (options) => {
       process.exitCode = await produce(options);
+    });
+  cli
+    .command('replay')
+    .description("Send a flow's dead letters back to its input topic once their cause is fixed (a group of its own keeps the position: a second replay does not resend)")
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .requiredOption('--flow <name>', 'the flow (a kafka source and a kafka dead-letter sink)')
+    .option('--reason <code...>', 'only letters with these reasons (sluice.reason), e.g. E_LOOKUP_MISS')
+    .option('--since <time>', 'only letters written at or after this time (ISO 8601)')
+    .option('--until <time>', 'only letters written before this time (ISO 8601)')
+    .option('--max-replays <n>', 'a record replayed this many times already stays a dead letter', positiveInteger, 3)
+    .option('--group <id>', 'the consumer group keeping the position (default: the source group-id + "-replay")')
+    .option('--dry-run', 'count what would be replayed; produce and commit nothing')
+    .action(async (options) => {
+      const { replayCommand } = await import('./replay-command.ts');
+      process.exitCode = await replayCommand(options, (text) => process.stdout.write(text));
     });
   const topics = cli.command('topics').description('Kafka topics of an environment');
   topics

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SluiceError } from './errors.ts';
 
 function find(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -10,7 +11,7 @@ function find(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'sluice') return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the sluice package root above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) throw new SluiceError('SLC_IO', `cannot find the sluice package root (its package.json) above ${fileURLToPath(import.meta.url)}: a broken installation`);
     dir = parent;
   }
 }

@@ -1,6 +1,7 @@
 // An HTTP service as a stage sees it (the contract): its settings, the call, the failure a call
 // ends with. io/http/service.ts implements it with its policies; stages name it only through this.
 import { z } from 'zod';
+import { isSluiceError, SluiceError } from '../errors.ts';
 import type { StageFailureCode } from './failures.ts';
 
 export const serviceConfig = z.strictObject({
@@ -35,15 +36,14 @@ export interface HttpAnswer {
 /** The stage failures a call can end with. */
 export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS' | 'E_LOOKUP_KEY' | 'E_DUPLICATE' | 'E_DEDUPE_KEY' | 'E_STALE' | 'E_LATEST_KEY' | 'E_LATEST_VERSION'>;
 
-/** A failed call, with the code its dead letter carries. */
-export class HttpFailure extends Error {
-  readonly code: HttpFailureCode;
-  constructor(code: HttpFailureCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HttpFailure';
-    this.code = code;
-  }
-}
+/** A failed call: an SLC_HTTP SluiceError with the stage failure its dead letter carries. */
+export type HttpFailure = SluiceError & { readonly code: 'SLC_HTTP'; readonly reason: HttpFailureCode };
+
+/** A call failed for good (`retriable`: an attempt that another attempt may get past). */
+export const httpFailure = (reason: HttpFailureCode, message: string, options?: { cause?: unknown; retriable?: boolean }): HttpFailure =>
+  new SluiceError('SLC_HTTP', message, { ...options, reason }) as HttpFailure;
+
+export const isHttpFailure = (error: unknown): error is HttpFailure => isSluiceError(error, 'SLC_HTTP') && error.reason !== undefined;
 
 /** A configured HTTP service, shared by the stages naming it. */
 export interface Service {

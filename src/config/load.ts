@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
-import { type ConfigProblem, formatKeyPath, SluiceError } from '../errors.ts';
+import { type ConfigProblem, formatKeyPath, isSluiceError, SluiceError } from '../errors.ts';
 import type { Delivery } from '../component/types.ts';
 import { displayPath, loadHocon, type LoadedHocon, UNSET } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
-import { loadRuleDocuments, RulesReferenceError } from './rules.ts';
+import { loadRuleDocuments } from './rules.ts';
 import { literalSecrets, redactSecrets, urlPasswords } from './secrets.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
@@ -187,7 +187,7 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
   try {
     return loadRuleDocuments(rules, file, listed);
   } catch (error) {
-    if (!(error instanceof RulesReferenceError)) throw error;
+    if (!isSluiceError(error, 'SLC_SCHEMA')) throw error;
     problems.add([...path, flow.rules !== undefined ? 'rules' : 'rules-file'], error.message);
     return undefined;
   }

@@ -8,14 +8,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { escapeToken, parsePointer } from '../core/json-pointer.ts';
 import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
+import { SluiceError } from '../errors.ts';
 import { displayPath } from './hocon.ts';
 
-/** A reference that does not resolve, or a document that cannot be read: where, and why. */
-export class RulesReferenceError extends Error {
-  constructor(readonly file: string, readonly pointer: string, message: string) {
-    super(`${displayPath(file)}${pointer === '' ? '' : `: ${pointer}`}: ${message}`);
-  }
-}
+/** A reference that does not resolve, or a document that cannot be read (SLC_SCHEMA): where, and why. */
+const referenceError = (file: string, pointer: string, message: string) =>
+  new SluiceError('SLC_SCHEMA', `${displayPath(file)}${pointer === '' ? '' : `: ${pointer}`}: ${message}`);
 
 /** Keywords whose values are data, not schemas: a `$ref` inside them is no reference. */
 const DATA_KEYWORDS = new Set(['enum', 'const', 'examples', 'default']);
@@ -38,7 +36,7 @@ function readSchema(file: string, referrer: string, pointer: string): JsonSchema
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
   } catch (error) {
-    throw new RulesReferenceError(referrer, pointer, `cannot read a JSON Schema from ${displayPath(file)}: ${(error as Error).message}`);
+    throw referenceError(referrer, pointer, `cannot read a JSON Schema from ${displayPath(file)}: ${(error as Error).message}`);
   }
 }
 
@@ -110,15 +108,15 @@ export function loadRuleDocuments(rules: JsonSchema, file: string, listed: reado
     }
   }
   for (const { ref, base, file: referrer, pointer } of refs) {
-    if (!URL.canParse(ref, base)) throw new RulesReferenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} is not a URI reference`);
+    if (!URL.canParse(ref, base)) throw referenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} is not a URI reference`);
     const [target, fragment] = documentUri(new URL(ref, base).href);
     const schema = ids.has(target) ? ids.get(target) : documents.get(target)?.schema;
     if (schema === undefined) {
-      throw new RulesReferenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} does not resolve: no file or listed schema is ${target}`);
+      throw referenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} does not resolve: no file or listed schema is ${target}`);
     }
     if ((fragment === '' || fragment.startsWith('/')) && at(schema, fragment) === undefined) {
       const where = documents.get(target)?.file;
-      throw new RulesReferenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} does not resolve: no ${fragment} in ${where ? displayPath(where) : target}`);
+      throw referenceError(referrer, pointer, `"$ref" ${JSON.stringify(ref)} does not resolve: no ${fragment} in ${where ? displayPath(where) : target}`);
     }
   }
   if (documents.size === 1) return { schema: rules };

@@ -7,7 +7,7 @@ import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
 import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
-import { HttpFailure } from '../component/service.ts';
+import { type HttpFailure, httpFailure, isHttpFailure } from '../component/service.ts';
 import { CONTINUE, type FlowRecord } from '../component/types.ts';
 import { applyMerge, failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
 
@@ -130,9 +130,9 @@ export const enrichHttpStage: StageSpec<typeof config> = {
         if (answer.status === 404) return 'not-found';
         const extracted = extract(answer.body, targets);
         if (typeof extracted !== 'string') return extracted;
-        return new HttpFailure('E_RESPONSE', `${options.method} ${target}: "${extracted}" does not fit the output record`);
+        return httpFailure('E_RESPONSE', `${options.method} ${target}: "${extracted}" does not fit the output record`);
       } catch (error) {
-        if (error instanceof HttpFailure) return error;
+        if (isHttpFailure(error)) return error;
         throw error;
       }
     };
@@ -155,10 +155,10 @@ export const enrichHttpStage: StageSpec<typeof config> = {
               calling.set(cacheKey, shared);
             }
             answer = await shared;
-            if (!(answer instanceof HttpFailure)) cache!.set(cacheKey, answer);
+            if (!isHttpFailure(answer)) cache!.set(cacheKey, answer);
           }
         }
-        if (answer instanceof HttpFailure) return onFailure(onError, answer.code, answer.message, record, targets, defaults);
+        if (isHttpFailure(answer)) return onFailure(onError, answer.reason, answer.message, record, targets, defaults);
         if (answer === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${options.method} ${target}: not found`, record, targets, defaults);
         applyMerge(record, targets, answer);
         return CONTINUE;

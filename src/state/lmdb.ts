@@ -5,13 +5,12 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { SluiceError } from '../errors.ts';
 import { ioProblem, storeFailure } from './failure.ts';
 import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
 
-/** A store whose files are not a whole LMDB database (opening one would crash the process). */
-export class StoreCorrupt extends Error {
-  override readonly name = 'StoreCorrupt';
-}
+/** A store whose files are not a whole LMDB database (opening one would crash the process): SLC_STORE_CORRUPT. */
+const storeCorrupt = (message: string) => new SluiceError('SLC_STORE_CORRUPT', message);
 
 const MAGIC = 0xbeefc0de;
 /** Where MDB_meta starts in a meta page, and mm_last_pg and mm_txnid in it (lmdb's data format 2). */
@@ -38,10 +37,10 @@ function checkFiles(dir: string): void {
     closeSync(fd);
   }
   const pageSize = [4096, 8192, 16384, 65536].find((page) => size >= 2 * page && head.readUInt32LE(page + META_AT) === MAGIC);
-  if (pageSize === undefined || head.readUInt32LE(META_AT) !== MAGIC) throw new StoreCorrupt(`${path} is not an LMDB database`);
+  if (pageSize === undefined || head.readUInt32LE(META_AT) !== MAGIC) throw storeCorrupt(`${path} is not an LMDB database`);
   const current = head.readBigUInt64LE(TXN_AT) >= head.readBigUInt64LE(pageSize + TXN_AT) ? 0 : pageSize;
   const needed = (head.readBigUInt64LE(current + LAST_PAGE_AT) + 1n) * BigInt(pageSize);
-  if (needed > BigInt(size)) throw new StoreCorrupt(`${path} is truncated: ${size} bytes, its meta page needs ${needed}`);
+  if (needed > BigInt(size)) throw storeCorrupt(`${path} is truncated: ${size} bytes, its meta page needs ${needed}`);
 }
 
 export class LmdbStore implements KeyValueStore {

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { KeyValueStore, StoreBackendName } from '../component/state.ts';
-import { lmdbBackend, StoreCorrupt } from './lmdb.ts';
+import { isSluiceError } from '../errors.ts';
+import { lmdbBackend } from './lmdb.ts';
 import { memoryBackend } from './memory.ts';
 
 /** The state dir when none is configured: under the working directory. */
@@ -15,7 +16,7 @@ export function openFlowStore(stateDir: string, flow: string, name: string, back
   try {
     return lmdbBackend.open(dir);
   } catch (error) {
-    if (!(error instanceof StoreCorrupt)) throw error;
+    if (!isSluiceError(error, 'SLC_STORE_CORRUPT')) throw error;
     log.warn({ flow, store: name, path: dir, err: error }, 'state store corrupt: starting it empty (local mode has no changelog)');
     rmSync(dir, { recursive: true, force: true });
     return lmdbBackend.open(dir);

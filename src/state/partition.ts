@@ -49,7 +49,7 @@ export class PartitionStore {
     try {
       store = backend.open(dataDir);
     } catch (error) {
-      if (error instanceof SluiceError) throw error; // the directory, the disk: not the store's content
+      if (error instanceof SluiceError && error.code !== 'SLC_STORE_CORRUPT') throw error; // the directory, the disk: not the store's content
       log.warn({ store: storeName, partition, path: dataDir, err: error }, 'state store corrupt: rebuilding it from the changelog');
       rmSync(dataDir, { recursive: true, force: true });
       removeCheckpoint(dir);

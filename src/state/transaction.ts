@@ -4,16 +4,13 @@
 // COMPLETE, or to FAILED, and a failed transaction cannot be used again. The partition's
 // transactions not flushed or failed yet are in flight: a read sees the writes of the earlier ones
 // (a partition's next batch is processed while the last one is delivered).
+import { SluiceError } from '../errors.ts';
 import type { ChangelogRecord, ChangelogSend } from './changelog.ts';
 import type { KeyValueStore } from './store.ts';
 
 export type TransactionStatus = 'STARTED' | 'PREPARED' | 'COMPLETE' | 'FAILED';
 
 const asString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-
-export class TransactionFailed extends Error {
-  override readonly name = 'TransactionFailed';
-}
 
 export class BatchTransaction {
   readonly #store: KeyValueStore;
@@ -112,6 +109,6 @@ export class BatchTransaction {
   }
 
   #expect(status: TransactionStatus, doing: string): void {
-    if (this.#status !== status) throw new TransactionFailed(`cannot ${doing} a ${this.#status} transaction (it must be ${status})`);
+    if (this.#status !== status) throw new SluiceError('SLC_STATE', `cannot ${doing} a ${this.#status} transaction (it must be ${status})`);
   }
 }

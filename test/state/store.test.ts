@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SluiceError } from '../../src/errors.ts';
+import { isSluiceError, SluiceError } from '../../src/errors.ts';
 import type { ChangelogRecord } from '../../src/state/changelog.ts';
 import { lmdbBackend } from '../../src/state/lmdb.ts';
 import { memoryBackend } from '../../src/state/memory.ts';
 import { PartitionStore } from '../../src/state/partition.ts';
 import type { StoreBackend } from '../../src/state/store.ts';
-import { TransactionFailed } from '../../src/state/transaction.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const text = (value: Uint8Array | undefined) => (value === undefined ? undefined : Buffer.from(value).toString('utf8'));
@@ -84,7 +83,7 @@ for (const backend of [memoryBackend, lmdbBackend] as StoreBackend[]) {
     assert.is(tx.status, 'COMPLETE');
     assert.is(text(partition.store.get(bytes('k1'))), 'v1b');
     assert.is(partition.store.get(bytes('old')), undefined);
-    assert.throws(() => tx.put(bytes('x'), bytes('y'), 13n), (e: unknown) => e instanceof TransactionFailed);
+    assert.throws(() => tx.put(bytes('x'), bytes('y'), 13n), (e: unknown) => isSluiceError(e, 'SLC_STATE'));
     await partition.close();
   });
 
@@ -97,12 +96,12 @@ for (const backend of [memoryBackend, lmdbBackend] as StoreBackend[]) {
     assert.match(String(refused), /broker down/);
     assert.is(tx.status, 'FAILED');
     assert.is(partition.store.get(bytes('k')), undefined);
-    assert.throws(() => tx.flush(), (e: unknown) => e instanceof TransactionFailed);
-    assert.throws(() => tx.get(bytes('k')), (e: unknown) => e instanceof TransactionFailed);
+    assert.throws(() => tx.flush(), (e: unknown) => isSluiceError(e, 'SLC_STATE'));
+    assert.throws(() => tx.get(bytes('k')), (e: unknown) => isSluiceError(e, 'SLC_STATE'));
     const failed = partition.begin();
     failed.put(bytes('k'), bytes('v'), 2n);
     failed.fail();
-    assert.throws(() => failed.put(bytes('k'), bytes('v'), 3n), (e: unknown) => e instanceof TransactionFailed);
+    assert.throws(() => failed.put(bytes('k'), bytes('v'), 3n), (e: unknown) => isSluiceError(e, 'SLC_STATE'));
     assert.is(partition.store.get(bytes('k')), undefined);
     await partition.close();
   });

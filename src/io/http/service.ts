@@ -9,13 +9,17 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
-import { type HttpAnswer, HttpFailure, type HttpFailureCode, type Service, type ServiceConfig } from '../../component/service.ts';
+import { SluiceError } from '../../errors.ts';
+import { type HttpAnswer, httpFailure, type HttpFailureCode, isHttpFailure, type Service, type ServiceConfig } from '../../component/service.ts';
 
-/** A status worth another attempt; carries the Retry-After the service asked for, if any. */
-class RetriableStatus extends Error {
+/**
+ * A status worth another attempt (retriable); carries the Retry-After the service asked for, if
+ * any. It never leaves this module: a call that ends with it fails with E_HTTP_UNAVAILABLE.
+ */
+class RetriableStatus extends SluiceError {
   readonly retryAfterMs: number | undefined;
   constructor(status: number, retryAfterMs: number | undefined) {
-    super(`HTTP ${status}`);
+    super('SLC_HTTP', `HTTP ${status}`, { retriable: true });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -180,8 +184,8 @@ export class HttpService implements Service {
       if (answer.status === 404) outcome = 'not_found';
       return answer;
     } catch (error) {
-      const failure = error instanceof HttpFailure ? error : new HttpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
-      outcome = OUTCOME[failure.code];
+      const failure = isHttpFailure(error) ? error : httpFailure('E_HTTP_UNAVAILABLE', `${this.name}: ${(error as Error).message}`, { cause: error });
+      outcome = OUTCOME[failure.reason];
       throw failure;
     } finally {
       // the place passes to the first waiting call, if any
@@ -202,7 +206,7 @@ export class HttpService implements Service {
           return answer;
         } catch (error) {
           // an HttpFailure is the call's own fault (a 400, a bad answer, its deadline), not the service's
-          if (!(error instanceof HttpFailure) && ++this.#consecutiveFailures >= this.#breakAfter) this.#open();
+          if (!(isHttpFailure(error)) && ++this.#consecutiveFailures >= this.#breakAfter) this.#open();
           throw error;
         }
       }
@@ -210,7 +214,7 @@ export class HttpService implements Service {
         await this.#probe;
         continue;
       }
-      if (Date.now() - this.#openedAt < this.#halfOpenAfterMs) throw new HttpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`);
+      if (Date.now() - this.#openedAt < this.#halfOpenAfterMs) throw httpFailure('E_CIRCUIT_OPEN', `${this.name}: circuit open`);
       this.#setCircuit(HALF_OPEN);
       const probe = this.#withRetries(method, url, headers, body, deadline);
       this.#probe = probe.catch(() => undefined);
@@ -219,7 +223,7 @@ export class HttpService implements Service {
         this.#close();
         return answer;
       } catch (error) {
-        if (error instanceof HttpFailure) this.#close();
+        if (isHttpFailure(error)) this.#close();
         else this.#open();
         throw error;
       } finally {
@@ -255,7 +259,7 @@ export class HttpService implements Service {
       try {
         return await this.#attempt(method, url, origin, path, headers, body, deadline);
       } catch (error) {
-        if (error instanceof HttpFailure || attempt >= this.#maxAttempts) throw error;
+        if (!(error instanceof SluiceError && error.retriable) || attempt >= this.#maxAttempts) throw error;
         const asked = error instanceof RetriableStatus ? error.retryAfterMs : undefined;
         const backoff = asked === undefined ? Math.floor(Math.random() * Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** (attempt - 1))) : Math.min(asked, this.#maxDelayMs);
         this.#metrics.retries.inc();
@@ -267,7 +271,7 @@ export class HttpService implements Service {
   async #attempt(method: string, url: string, origin: string, path: string, headers: Record<string, string>, body: string | undefined, deadline: number): Promise<HttpAnswer> {
     const now = performance.now();
     const left = deadline - now;
-    if (left <= 0) throw new HttpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
+    if (left <= 0) throw httpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
     const attempt = new Attempt(now + Math.ceil(Math.min(this.#timeoutMs, left)));
     this.#sweep.add(attempt);
     try {
@@ -275,7 +279,7 @@ export class HttpService implements Service {
       try {
         response = await this.#connections.request({ origin, path, method: method as Dispatcher.HttpMethod, headers, body, signal: attempt });
       } catch (cause) {
-        throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // network or timeout: retried
+        throw new SluiceError('SLC_HTTP', `${method} ${url}: ${(cause as Error).message}`, { cause, retriable: true }); // network or timeout
       }
       const status = response.statusCode;
       if (status === 429 || status >= 500) {
@@ -288,18 +292,18 @@ export class HttpService implements Service {
       }
       if (status >= 300 || status < 200) {
         await response.body.dump();
-        throw new HttpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
+        throw httpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
       }
       let text: string;
       try {
         text = await response.body.text();
       } catch (cause) {
-        throw new Error(`${method} ${url}: ${(cause as Error).message}`, { cause }); // cut off mid-body: retried
+        throw new SluiceError('SLC_HTTP', `${method} ${url}: ${(cause as Error).message}`, { cause, retriable: true }); // cut off mid-body
       }
       try {
         return { status, body: JSON.parse(text) as unknown };
       } catch {
-        throw new HttpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
+        throw httpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
       }
     } finally {
       this.#sweep.delete(attempt);

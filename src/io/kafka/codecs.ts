@@ -7,6 +7,7 @@ import { compress as zstdCompress, decompress as zstdDecompressInto, init as zst
 import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import { compressFrame as lz4Compress, decompressFrame as lz4Decompress } from 'lz4-napi';
+import { SluiceError } from '../../errors.ts';
 
 interface Encoder {
   buffer: Buffer;
@@ -74,8 +75,8 @@ export function zstdDecompressedBound(frames: Uint8Array): number | undefined {
 /** Decompresses zstd frames whatever their headers say about their content size. */
 export function zstdDecompress(frames: Uint8Array): Buffer {
   const bound = zstdDecompressedBound(frames);
-  if (bound === undefined) throw new Error('zstd: not well-formed frames');
-  if (bound > ZSTD_MAX_BATCH) throw new Error(`zstd: frames that may decompress to ${bound} bytes, over the ${ZSTD_MAX_BATCH} a batch may take`);
+  if (bound === undefined) throw new SluiceError('SLC_IO', 'zstd: not well-formed frames');
+  if (bound > ZSTD_MAX_BATCH) throw new SluiceError('SLC_IO', `zstd: frames that may decompress to ${bound} bytes, over the ${ZSTD_MAX_BATCH} a batch may take`);
   // the size is used only when a frame does not state its own
   const data = zstdDecompressInto(frames, { defaultHeapSize: Math.max(bound, 1) });
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);

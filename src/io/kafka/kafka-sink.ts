@@ -1,14 +1,14 @@
 // kafka sink: output records (or dead letters) to a topic; a write resolves when the brokers
 // acknowledged every message, which is what lets the source commit.
 import { z } from 'zod';
-import { SluiceError } from '../../errors.ts';
+import { isSluiceError, SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SinkSpec } from '../../component/spec.ts';
 import type { OutboundMessage, Sink } from '../../component/types.ts';
 import { loadClient, transportFor } from './connection.ts';
 import { withoutValue } from './oversized-letters.ts';
 import { produceChunks } from './produce-chunks.ts';
-import { MessageTooLarge, type Producer } from './transport.ts';
+import type { Producer } from './transport.ts';
 
 const config = z.strictObject({
   ...connectionFields,
@@ -31,12 +31,12 @@ async function writeDeadLetters(producer: Producer, topic: string, batch: readon
     try {
       await producer.send(topic, chunk);
     } catch (error) {
-      if (!(error instanceof MessageTooLarge)) throw error;
+      if (!isSluiceError(error, 'SLC_TOO_LARGE')) throw error;
       for (const letter of chunk) {
         try {
           await producer.send(topic, [letter]);
         } catch (single) {
-          if (!(single instanceof MessageTooLarge)) throw single;
+          if (!isSluiceError(single, 'SLC_TOO_LARGE')) throw single;
           await producer.send(topic, [withoutValue(letter, topic)]);
         }
       }
@@ -49,7 +49,7 @@ async function writeOutputs(producer: Producer, topic: string, batch: readonly O
   try {
     await producer.send(topic, batch);
   } catch (error) {
-    if (!(error instanceof MessageTooLarge)) throw error;
+    if (!isSluiceError(error, 'SLC_TOO_LARGE')) throw error;
     const largest = batch.reduce((max, m) => Math.max(max, m.value.length), 0);
     throw new SluiceError('SLC_IO', `outputs are more than ${topic} accepts (max.message.bytes; the largest of the batch: ${largest} bytes): the flow cannot deliver them`, { cause: error });
   }

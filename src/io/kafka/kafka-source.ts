@@ -5,14 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { SluiceError } from '../../errors.ts';
+import { isSluiceError, SluiceError } from '../../errors.ts';
 import { connectionFields } from '../../component/settings.ts';
 import type { SourceSpec } from '../../component/spec.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../component/types.ts';
 import { loadClient, transportFor } from './connection.ts';
 import { persistentInstanceId } from './instance-id.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
-import { type Admin, type FetchedBatch, type GroupMembership, type Producer, ProducerFenced, type TopicPartition, type TransactionalProducer } from './transport.ts';
+import type { Admin, FetchedBatch, GroupMembership, Producer, TopicPartition, TransactionalProducer } from './transport.ts';
 
 const config = z
   .strictObject({
@@ -302,7 +302,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           metrics.transactionsAborted.inc();
           pending--;
           // aborted: the batch is fetched again from the committed offset, by us or the new owner
-          if (error instanceof ProducerFenced) {
+          if (isSluiceError(error, 'SLC_FENCED')) {
             producers.delete(id);
             await producer.close().catch(() => undefined);
             // registering the id again would fence the instance that took it: twins would take
@@ -315,7 +315,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           context.logger.warn({ flow: context.flow, topic, partition, error: (error as Error).message }, 'transaction aborted: the batch will be redelivered');
           reject(error);
           // a batch that can never be delivered fails the flow instead of coming back for ever
-          if (error instanceof SluiceError) throw error;
+          if (error instanceof SluiceError && !error.retriable) throw error;
           return false;
         }
       };

@@ -19,7 +19,7 @@ import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
   type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type FetchFailure, type KafkaRecord, type KafkaTransport, type NewTopic,
-  MessageTooLarge, type ProducedRecord, type Producer, ProducerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
+  messageTooLarge, type ProducedRecord, type Producer, producerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
 // kafkajs is CommonJS without static named exports
@@ -232,7 +232,7 @@ class KafkajsProducerAdapter implements Producer {
     try {
       await this.#send(topic, messages);
     } catch (error) {
-      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLarge((error as Error).message, { cause: error });
+      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw messageTooLarge(error);
       throw error;
     }
   }
@@ -304,8 +304,8 @@ class KafkajsTransactionalAdapter implements TransactionalProducer {
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
-      if (FENCED.has((error as { type?: string }).type ?? '')) throw new ProducerFenced((error as Error).message, { cause: error });
-      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw new MessageTooLarge((error as Error).message, { cause: error });
+      if (FENCED.has((error as { type?: string }).type ?? '')) throw producerFenced(error);
+      if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') throw messageTooLarge(error);
       throw error;
     }
   }
@@ -380,7 +380,7 @@ function logCreator(logger: Logger) {
 }
 
 /** The connection's TLS and SASL settings as kafkajs takes them. */
-function security(options: ConnectionOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+export function security(options: ConnectionOptions): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const { tls, sasl } = options;
   return {
     ...(tls ? { ssl: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized } } : {}),

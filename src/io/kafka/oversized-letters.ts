@@ -6,9 +6,9 @@
 // topic's limit without their values, then with every letter of the batch without its value. A
 // batch still refused holds an output its topic cannot take: the flow fails, naming it.
 import { Buffer } from 'node:buffer';
-import { SluiceError } from '../../errors.ts';
+import { isSluiceError, SluiceError } from '../../errors.ts';
 import type { PlacedMessage, TopicSend } from '../../component/types.ts';
-import { type Admin, MessageTooLarge, type TopicPartition } from './transport.ts';
+import type { Admin, TopicPartition } from './transport.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -65,11 +65,11 @@ export interface FittingOptions {
 
 /** Commits a batch's transaction; refused as too large, again with dead letters' values omitted (see above). */
 export async function commitFitting(sends: readonly TopicSend[], options: FittingOptions): Promise<void> {
-  let refusal: MessageTooLarge;
+  let refusal: SluiceError;
   try {
     return await options.commit(sends);
   } catch (error) {
-    if (!(error instanceof MessageTooLarge)) throw error;
+    if (!isSluiceError(error, 'SLC_TOO_LARGE')) throw error;
     refusal = error;
   }
   const limits = new Map<string, number>();
@@ -87,7 +87,7 @@ export async function commitFitting(sends: readonly TopicSend[], options: Fittin
     try {
       return await options.commit(attempt);
     } catch (error) {
-      if (!(error instanceof MessageTooLarge)) throw error;
+      if (!isSluiceError(error, 'SLC_TOO_LARGE')) throw error;
       refusal = error;
     }
   }

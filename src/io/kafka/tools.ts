@@ -4,9 +4,10 @@ import { Buffer } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { NO_HEADERS } from '../../component/types.ts';
+import { isSluiceError } from '../../errors.ts';
 import { kafkajsTransport } from './kafkajs.ts';
 import { produceChunks } from './produce-chunks.ts';
-import { type Admin, type Compression, type ConnectionOptions, MessageTooLarge, type NewTopic, type ProducedRecord } from './transport.ts';
+import { type Admin, type Compression, type ConnectionOptions, type NewTopic, type ProducedRecord } from './transport.ts';
 
 /** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
 export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
@@ -98,13 +99,13 @@ export async function produceFile(options: ProduceOptions): Promise<Produced> {
         await producer.send(options.topic, chunk);
         sent += chunk.length;
       } catch (error) {
-        if (!(error instanceof MessageTooLarge)) throw error;
+        if (!isSluiceError(error, 'SLC_TOO_LARGE')) throw error;
         for (const message of chunk) {
           try {
             await producer.send(options.topic, [message]);
             sent++;
           } catch (single) {
-            if (!(single instanceof MessageTooLarge)) throw single;
+            if (!isSluiceError(single, 'SLC_TOO_LARGE')) throw single;
             skipped.push({ line: message.line, bytes: message.value?.length ?? 0 });
           }
         }

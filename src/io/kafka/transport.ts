@@ -1,6 +1,7 @@
 // The port between Sluice and a Kafka client. The pipeline knows only this; each client library
 // is an adapter (kafkajs.ts first). Offsets are bigint end to end: never a double.
 import type { Headers, PlacedMessage, TopicSend } from '../../component/types.ts';
+import { SluiceError } from '../../errors.ts';
 
 export interface KafkaRecord {
   readonly key: Uint8Array | null;
@@ -120,17 +121,15 @@ export interface ProducerOptions {
 
 export type Compression = TopicSend['compression'];
 
-/** The broker refused a message as larger than the topic accepts (the batch was not written). */
-export class MessageTooLarge extends Error {
-  override readonly name = 'MessageTooLarge';
-}
+/** The broker refused a message as larger than the topic accepts (the batch was not written): SLC_TOO_LARGE. */
+export const messageTooLarge = (cause: unknown) => new SluiceError('SLC_TOO_LARGE', (cause as Error).message, { cause });
 
 /** What a producer writes: an output message, or a record placed by its writer (a changelog's, maybe a tombstone). */
 export type ProducedRecord = PlacedMessage;
 
 export interface Producer {
   /**
-   * Resolves when the broker has acknowledged every message; throws MessageTooLarge as such. A send
+   * Resolves when the broker has acknowledged every message; throws SLC_TOO_LARGE for a message the topic refuses as too large. A send
    * over MAX_CHUNK_BYTES (produce-chunks.ts) goes in several requests, in order, each written or
    * refused whole: a refusal leaves the chunks before it written and sends none after it.
    */
@@ -157,10 +156,11 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
-/** Another producer with the same transactional id took over: this one must be recreated. */
-export class ProducerFenced extends Error {
-  override readonly name = 'ProducerFenced';
-}
+/**
+ * Another producer with the same transactional id took over: SLC_FENCED. This one must be
+ * recreated; the batch is retriable (its transaction aborted, it is fetched again).
+ */
+export const producerFenced = (cause: unknown) => new SluiceError('SLC_FENCED', (cause as Error).message, { cause, retriable: true });
 
 export interface NewTopic {
   readonly topic: string;

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HttpFailure, serviceConfig } from '../../../src/component/service.ts';
+import { type HttpFailure, isHttpFailure, serviceConfig } from '../../../src/component/service.ts';
 import { HttpService } from '../../../src/io/http/service.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { type Handler, type HttpFixture, startFixture } from '../../stages/http-fixture.ts';
@@ -40,7 +40,7 @@ async function failure(promise: Promise<unknown>): Promise<HttpFailure> {
   try {
     await promise;
   } catch (error) {
-    assert.instance(error, HttpFailure);
+    assert.ok(isHttpFailure(error), `an HttpFailure: ${String(error)}`);
     return error as HttpFailure;
   }
   return assert.unreachable('the call succeeded') as never;
@@ -72,7 +72,7 @@ test('5xx and 429 are retried up to max-attempts, then E_HTTP_UNAVAILABLE; each 
   const http = await server(() => ({ status: 503 }));
   const { svc, metrics, name } = service(fast, http);
   const failed = await failure(svc.call('GET', svc.resolve('/x'), {}, undefined));
-  assert.is(failed.code, 'E_HTTP_UNAVAILABLE');
+  assert.is(failed.reason, 'E_HTTP_UNAVAILABLE');
   assert.is(http.requests.length, 3, 'three attempts in all');
   assert.is(await metric(metrics, new RegExp(`sluice_enrichment_retries_total\\{service="${name}"\\} (\\d+)`)), 2);
   assert.is(await metric(metrics, new RegExp(`sluice_enrichment_calls_total\\{service="${name}",outcome="unavailable"\\} (\\d+)`)), 1, 'one call, however many attempts');
@@ -88,10 +88,10 @@ test('4xx (but 404 and 429) is E_HTTP_STATUS and a non-JSON 2xx is E_RESPONSE, n
   const http = await server((r) => (r.path === '/bad' ? { status: 400 } : { body: 'not json' }));
   const { svc } = service(fast, http);
   const status = await failure(svc.call('GET', svc.resolve('/bad'), {}, undefined));
-  assert.is(status.code, 'E_HTTP_STATUS');
+  assert.is(status.reason, 'E_HTTP_STATUS');
   assert.match(status.message, /HTTP 400/);
   const response = await failure(svc.call('GET', svc.resolve('/text'), {}, undefined));
-  assert.is(response.code, 'E_RESPONSE');
+  assert.is(response.reason, 'E_RESPONSE');
   assert.equal(http.requests.map((r) => r.path), ['/bad', '/text'], 'one attempt each');
 });
 
@@ -111,7 +111,7 @@ test('timeout-ms bounds each attempt: a service that never answers fails the cal
   const started = performance.now();
   const failed = await failure(svc.call('GET', svc.resolve('/slow'), {}, undefined));
   const elapsed = performance.now() - started;
-  assert.is(failed.code, 'E_HTTP_UNAVAILABLE');
+  assert.is(failed.reason, 'E_HTTP_UNAVAILABLE');
   assert.is(http.requests.length, 2, 'each timed-out attempt is retried up to max-attempts');
   assert.ok(elapsed >= 190, `two attempts of 100 ms: ${elapsed.toFixed(0)} ms`);
 });
@@ -120,12 +120,12 @@ test('a deadline already spent: E_DEADLINE, nothing sent; a near one caps the at
   const http = await server(() => ({ hang: true }));
   const { svc } = service({ 'timeout-ms': 10_000, retry: { 'max-attempts': 3, 'initial-delay-ms': 1, 'max-delay-ms': 5 } }, http);
   const spent = await failure(svc.call('GET', svc.resolve('/x'), {}, undefined, performance.now() - 1));
-  assert.is(spent.code, 'E_DEADLINE');
+  assert.is(spent.reason, 'E_DEADLINE');
   assert.is(http.requests.length, 0);
   const started = performance.now();
   const cut = await failure(svc.call('GET', svc.resolve('/x'), {}, undefined, started + 150));
   const elapsed = performance.now() - started;
-  assert.ok(['E_DEADLINE', 'E_HTTP_UNAVAILABLE'].includes(cut.code), cut.code);
+  assert.ok(['E_DEADLINE', 'E_HTTP_UNAVAILABLE'].includes(cut.reason), cut.reason);
   assert.ok(elapsed < 2_000, `the 150 ms budget, not the 10 s timeout, ended the call: ${elapsed.toFixed(0)} ms`);
   assert.is(http.requests.length, 1, 'no retry past the budget');
 });
@@ -142,10 +142,10 @@ test('circuit breaker: consecutive failed calls open it (E_CIRCUIT_OPEN, nothing
   let healthy = false;
   const http = await server(() => (healthy ? { json: { ok: true } } : { status: 500 }));
   const { svc, metrics, name } = service({ retry: { 'max-attempts': 1 }, 'circuit-breaker': { 'consecutive-failures': 2, 'half-open-after-ms': 200 } }, http);
-  for (let i = 0; i < 2; i++) assert.is((await failure(svc.call('GET', svc.resolve('/x'), {}, undefined))).code, 'E_HTTP_UNAVAILABLE');
+  for (let i = 0; i < 2; i++) assert.is((await failure(svc.call('GET', svc.resolve('/x'), {}, undefined))).reason, 'E_HTTP_UNAVAILABLE');
   assert.is(svc.state, 'open');
   const opened = performance.now();
-  assert.is((await failure(svc.call('GET', svc.resolve('/x'), {}, undefined))).code, 'E_CIRCUIT_OPEN');
+  assert.is((await failure(svc.call('GET', svc.resolve('/x'), {}, undefined))).reason, 'E_CIRCUIT_OPEN');
   assert.is(http.requests.length, 2, 'a call refused by the open breaker sends nothing');
   assert.is(await metric(metrics, new RegExp(`sluice_circuit_breaker_state\\{service="${name}"\\} (\\d+)`)), 2, 'the state gauge says open (2)');
   healthy = true;
@@ -157,7 +157,7 @@ test('circuit breaker: consecutive failed calls open it (E_CIRCUIT_OPEN, nothing
     try {
       answer = await svc.call('GET', svc.resolve('/x'), {}, undefined);
     } catch (error) {
-      assert.is((error as HttpFailure).code, 'E_CIRCUIT_OPEN');
+      assert.is((error as HttpFailure).reason, 'E_CIRCUIT_OPEN');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

@@ -1,5 +1,6 @@
 // The @platformatic/kafka admin adapter: committed offsets, topics.
 import { Admin as PlatformaticAdmin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { SluiceError } from '../../../errors.ts';
 import type { Admin, NewTopic } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
@@ -49,7 +50,7 @@ export class PlatformaticAdminAdapter implements Admin {
       try {
         const metadata = await this.#admin.metadata({ topics, forceUpdate: true });
         if (topics.every((t) => metadata.topics.get(t)?.partitions.every((p) => p.leader >= 0))) return;
-        if (attempt >= 100) throw new Error(`topics ${topics.join(', ')} have no leader after ${attempt} attempts`);
+        if (attempt >= 100) throw new SluiceError('SLC_IO', `topics ${topics.join(', ')} have no leader after ${attempt} attempts`);
       } catch (error) {
         if (attempt >= 100) throw error;
       }

@@ -1,6 +1,7 @@
 // Reads one partition from an offset up to a bound, outside any group: what restoring a state
 // store from its changelog needs. The library's `fetch` and `listOffsets`, read committed.
 import { Consumer as PlatformaticConsumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { SluiceError } from '../../../errors.ts';
 import type { KafkaRecord, PartitionReader } from '../transport.ts';
 import { visibleRecords } from './consumer.ts';
 import { type AdapterOptions, base } from './options.ts';
@@ -29,7 +30,7 @@ export class PlatformaticPartitionReader implements PartitionReader {
     await this.#ready();
     const offsets = await this.#client.listOffsets({ topics: [topic], partitions: { [topic]: [partition] }, timestamp: ListOffsetTimestamps.LATEST, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
     const end = offsets.get(topic)?.[partition];
-    if (end === undefined) throw new Error(`no end offset for ${topic}[${partition}]`);
+    if (end === undefined) throw new SluiceError('SLC_IO', `no end offset for ${topic} partition ${partition}`);
     return end;
   }
 
@@ -39,7 +40,7 @@ export class PlatformaticPartitionReader implements PartitionReader {
     while (next < until) {
       const metadata = await this.#client.metadata({ topics: [topic] });
       const topicMetadata = metadata.topics.get(topic);
-      if (!topicMetadata) throw new Error(`topic ${topic} not found`);
+      if (!topicMetadata) throw new SluiceError('SLC_IO', `topic ${topic} not found`);
       const response = await this.#client.fetch({
         node: topicMetadata.partitions[partition]!.leader,
         minBytes: 1,

@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { type MessageToProduce, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { produceChunks } from '../produce-chunks.ts';
-import { MessageTooLarge, type ProducedRecord, type Producer, type ProducerOptions } from '../transport.ts';
+import { messageTooLarge, type ProducedRecord, type Producer, type ProducerOptions } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
 const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -100,7 +100,7 @@ export class PlatformaticProducerAdapter implements Producer {
         await sent;
       } else await send();
     } catch (error) {
-      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw messageTooLarge(error);
       throw error;
     }
   }

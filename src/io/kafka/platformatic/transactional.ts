@@ -3,8 +3,9 @@
 // group dropped cannot commit, so one transactional producer serves every partition of a consumer.
 import { type Consumer as PlatformaticConsumer, type Message, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import type { PlacedMessage, TopicSend } from '../../../component/types.ts';
+import { SluiceError } from '../../../errors.ts';
 import { produceChunks } from '../produce-chunks.ts';
-import { type GroupMembership, MessageTooLarge, ProducerFenced, type TopicPartition, type TransactionalProducer } from '../transport.ts';
+import { type GroupMembership, messageTooLarge, producerFenced, type TopicPartition, type TransactionalProducer } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 import { partitioner, toMessages } from './producer.ts';
 
@@ -72,7 +73,7 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
 
   commitBatch(sends: readonly TopicSend[], input: TopicPartition & { readonly next: bigint }, _groupId: string, membership?: GroupMembership): Promise<void> {
     if (!membership) {
-      return Promise.reject(new Error('the platformatic transactional producer commits offsets of batches fetched by the platformatic consumer (with their group membership)'));
+      return Promise.reject(new SluiceError('SLC_IO', 'the platformatic transactional producer commits offsets of batches fetched by the platformatic consumer (with their group membership)'));
     }
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({ sends, input, membership, resolve, reject });
@@ -124,7 +125,7 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
       this.#producer = this.#newProducer();
       this.#initialized = undefined;
       wedged.close(true, () => undefined);
-      if (hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
+      if (hasError(error, ...FENCED)) throw producerFenced(error);
       throw error;
     }
     try {
@@ -142,8 +143,8 @@ export class PlatformaticTransactionalAdapter implements TransactionalProducer {
     } catch (error) {
       const aborted = await transaction.abort().then(() => true, () => false);
       // a producer whose transaction is neither committed nor aborted is no use any more
-      if (!aborted || hasError(error, ...FENCED)) throw new ProducerFenced((error as Error).message, { cause: error });
-      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw new MessageTooLarge((error as Error).message, { cause: error });
+      if (!aborted || hasError(error, ...FENCED)) throw producerFenced(error);
+      if (hasError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE')) throw messageTooLarge(error);
       throw error;
     }
   }
