@@ -48,7 +48,7 @@ const config = z.strictObject({
       'response-key': z.string().describe('Dotted path, in a row, of the key it answers'),
     })
     .optional()
-    .describe('Look up many records\' keys in one request (e.g. the local lookup server\'s POST /documents/_batch)'),
+    .describe('Look up many records\' keys in one request where the service has batch-lookups (e.g. the local lookup server\'s POST /documents/_batch); else one call per record'),
 });
 
 const PLACEHOLDER = /\{([^{}"]+)\}/g;
@@ -237,7 +237,7 @@ export const enrichHttpStage: StageSpec<typeof config> = {
       }
     };
 
-    const lookUp = batch && batchLookup(service!, batch, targets, headers);
+    const lookUp = batch && service!.batchLookups ? batchLookup(service!, batch, targets, headers) : undefined;
 
     return {
       callsOut: true,
@@ -253,7 +253,7 @@ export const enrichHttpStage: StageSpec<typeof config> = {
             if (cache && !(answer instanceof HttpFailure)) cache.set(key, answer);
           }
           if (answer instanceof HttpFailure) return onFailure(onError, answer.code, answer.message, record, targets, defaults);
-          if (answer === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${batch.url}: no row for ${key}`, record, targets, defaults);
+          if (answer === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${batch!.url}: no row for ${key}`, record, targets, defaults);
           applyMerge(record, targets, answer);
           return CONTINUE;
         }

@@ -930,7 +930,7 @@ test('batch: the distinct keys of the records go in requests of up to max-keys; 
   });
   const svc = service();
   const batch = `batch { max-keys = 4, url = "${http.base}/documents/_batch", body = "{\\"ids\\":{keys}}", rows = rows, response-key = id }`;
-  const config = conf([enrich(svc.name, `${http.base}/documents/{id}`, `${batch}\n    on-not-found = drop`)], [svc.hocon]);
+  const config = conf([enrich(svc.name, `${http.base}/documents/{id}`, `${batch}\n    on-not-found = drop`)], [svc.hocon, `services.${svc.name}.batch-lookups = true`]);
   // 10 distinct ids, 3 of them twice (a key's records run one after the other: its second record
   // is asked for after the first's answer)
   const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3];
@@ -959,13 +959,18 @@ test('batch: the distinct keys of the records go in requests of up to max-keys; 
   assert.ok((await refused(`batch { url = "${http.base}/documents/{id}", response-key = id }`)).some((p) => p.endsWith('batch.url')), 'a placeholder in the bulk url');
   assert.ok((await refused(`batch { url = "${http.base}/documents/_batch", body = "[]", response-key = id }`)).some((p) => p.endsWith('batch.body')), 'a body without {keys}');
   assert.ok((await refused(`batch { url = "${http.base}/documents/_batch", key = nope, response-key = id }`)).some((p) => p.endsWith('batch.key')), 'a key field the rules lack');
+  // a service without batch-lookups is called per record, batch block or not
+  const before = http.requests.length;
+  const perRecord = await run(conf([enrich(svc.name, `${http.base}/documents/{id}`, batch)], [svc.hocon]), [{ value: item(1) }]);
+  assert.is(perRecord.deadLetters[0]?.reason, 'E_LOOKUP_MISS', 'GET /documents/<id> is not served by this server');
+  assert.equal(http.requests.slice(before).map((r) => [r.method, r.path]), [['GET', `/documents/${idOf(1)}`]]);
 });
 
 test('batch: the built-in lookup server answers the bulk form (POST <route with _batch for the key>)', async () => {
   const svc = service();
   const config = conf(
     [enrich(svc.name, '/documents/{id}', 'batch { url = "/documents/_batch", response-key = id }\n    merge { category = category, thumbnail_url = thumbnailUrl }')],
-    [svc.hocon, `services.${svc.name}.local-service = lookup`],
+    [svc.hocon, `services.${svc.name} { local-service = lookup, batch-lookups = true }`],
   );
   const lookup = join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson');
   const rows = new Map(readFileSync(lookup, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { id: string; category: string }).map((r) => [r.id, r]));

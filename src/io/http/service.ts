@@ -109,6 +109,7 @@ const pause = (ms: number) => new Promise<void>((wake) => setTimeout(wake, ms));
 
 export class HttpService implements Service {
   readonly name: string;
+  readonly batchLookups: boolean;
   readonly #baseUrl: string | undefined;
   readonly #connections: Agent;
   readonly #metrics: ServiceMetrics;
@@ -135,6 +136,7 @@ export class HttpService implements Service {
   /** `localUrl`: the address of the local service playing this one, if it runs. */
   constructor(name: string, config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, localUrl?: string) {
     this.name = name;
+    this.batchLookups = config['batch-lookups'];
     this.#baseUrl = config['base-url'] ?? localUrl;
     // one connection per call the bulkhead lets through, so a call never queues for a socket
     this.#connections = new Agent({ connections: config['max-concurrency'], keepAliveTimeout: 30_000 });
