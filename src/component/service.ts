@@ -10,7 +10,7 @@ export const serviceConfig = z.strictObject({
   'batch-lookups': z
     .boolean()
     .default(false)
-    .describe('The service has the bulk endpoints of the stages\' batch blocks: they look keys up many at a time (otherwise one call per record)'),
+    .describe('The service has the bulk endpoints of the stages\' batch blocks: they look keys up many at a time (otherwise one call per record; the built-in lookup server always has them)'),
   'max-concurrency': z.number().int().min(1).default(64).describe('Calls in flight to this service; further calls wait (bulkhead)'),
   retry: z
     .strictObject({

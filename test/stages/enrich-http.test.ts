@@ -969,14 +969,17 @@ test('batch: the distinct keys of the records go in requests of up to max-keys; 
 test('batch: the built-in lookup server answers the bulk form (POST <route with _batch for the key>)', async () => {
   const svc = service();
   const config = conf(
-    [enrich(svc.name, '/documents/{id}', 'batch { url = "/documents/_batch", response-key = id }\n    merge { category = category, thumbnail_url = thumbnailUrl }')],
-    [svc.hocon, `services.${svc.name} { local-service = lookup, batch-lookups = true }`],
+    // no route answers GET /nothing/<id>: only the bulk form finds the rows
+    [enrich(svc.name, '/nothing/{id}', 'batch { url = "/documents/_batch", response-key = id }\n    merge { category = category, thumbnail_url = thumbnailUrl }')],
+    // no batch-lookups: the built-in server has the bulk form, so a service it plays uses it
+    [svc.hocon, `services.${svc.name}.local-service = lookup`],
   );
   const lookup = join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson');
   const rows = new Map(readFileSync(lookup, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { id: string; category: string }).map((r) => [r.id, r]));
   const result = await run(config, [4, 6, 999_999, 8].map((n) => ({ value: item(n) })));
   assert.equal(letterSummary(result), [[2, 'E_LOOKUP_MISS', 'content.doc']], explain(result));
   assert.equal(outs(result).map((o) => [o.itemId, o.category]), [4, 6, 8].map((n) => [idOf(n), rows.get(idOf(n))!.category]));
+  assert.is(result.summary.failedByReason.E_LOOKUP_MISS, 1);
 });
 
 test('local-services: runFlow starts the built-in lookup server; a missing id is E_LOOKUP_MISS; the port is released', async () => {

@@ -136,7 +136,8 @@ export class HttpService implements Service {
   /** `localUrl`: the address of the local service playing this one, if it runs. */
   constructor(name: string, config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, localUrl?: string) {
     this.name = name;
-    this.batchLookups = config['batch-lookups'];
+    // the built-in lookup server answers every route's bulk form
+    this.batchLookups = config['batch-lookups'] || (config['base-url'] === undefined && localUrl !== undefined);
     this.#baseUrl = config['base-url'] ?? localUrl;
     // one connection per call the bulkhead lets through, so a call never queues for a socket
     this.#connections = new Agent({ connections: config['max-concurrency'], keepAliveTimeout: 30_000 });
