@@ -81,7 +81,7 @@ function bareLoop(url: string): (i: number) => Promise<unknown> {
 /** enrich-http as a flow builds it (no cache: every record calls), on records carrying only `id`. */
 function enrichStage(url: string, batch: boolean, counted: { calls: number }): { stage: Stage; records: FlowRecord[] } {
   const metrics = new Metrics();
-  const config = serviceConfig.parse({ 'base-url': url, 'timeout-ms': 1000, 'max-concurrency': concurrency });
+  const config = serviceConfig.parse({ 'base-url': url, 'timeout-ms': 1000, 'max-concurrency': concurrency, 'batch-lookups': batch });
   const serviceMetrics = metrics.service('documents');
   const service = new HttpService('documents', config, pino({ level: 'silent' }), {
     call: (outcome) => (counted.calls++, serviceMetrics.call(outcome)),
