@@ -1,8 +1,9 @@
 // The CPU one enrichment call costs the processor: enrich-http (template, service policies,
 // request, JSON answer, merge) beside a bare undici request loop (request, body text, JSON.parse)
-// to the same server, in the same run, rounds alternating.
+// to the same server, in the same run, rounds alternating; and, against a server that answers after
+// a delay, enrich-http with and without its batch block (calls per message, CPU per message).
 // The server is Sluice's lookup server in a process of its own (bench/lookup-server.ts).
-//   npm run bench:enrich-call -- [--calls 20000] [--rounds 5] [--concurrency 64]
+//   npm run bench:enrich-call -- [--calls 20000] [--rounds 5] [--concurrency 64] [--delay-ms 5] [--max-keys 64]
 // Prints a table and writes bench/results/enrich-call.json (medians over the rounds).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,11 +28,15 @@ const { values: args } = parseArgs({
     calls: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '64' },
+    'delay-ms': { type: 'string', default: '5' },
+    'max-keys': { type: 'string', default: '64' },
   },
 });
 const calls = Number(args.calls);
 const rounds = Number(args.rounds);
 const concurrency = Number(args.concurrency);
+const delayMs = Number(args['delay-ms']);
+const maxKeys = Number(args['max-keys']);
 
 const documentsFile = join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson');
 const ids = readFileSync(documentsFile, 'utf8')
@@ -75,9 +80,9 @@ function bareLoop(url: string): (i: number) => Promise<unknown> {
 }
 
 /** enrich-http as a flow builds it (no cache: every record calls), on records carrying only `id`. */
-function enrichStage(url: string, counted: { calls: number }): { stage: Stage; records: FlowRecord[] } {
+function enrichStage(url: string, batch: boolean, counted: { calls: number }): { stage: Stage; records: FlowRecord[] } {
   const metrics = new Metrics();
-  const config = serviceConfig.parse({ 'base-url': url, 'timeout-ms': 1000, 'max-concurrency': concurrency });
+  const config = serviceConfig.parse({ 'base-url': url, 'timeout-ms': 1000, 'max-concurrency': concurrency, 'batch-lookups': batch });
   const serviceMetrics = metrics.service('documents');
   const service = new HttpService('documents', config, pino({ level: 'silent' }), {
     call: (outcome) => (counted.calls++, serviceMetrics.call(outcome)),
@@ -108,6 +113,7 @@ function enrichStage(url: string, counted: { calls: number }): { stage: Stage; r
     service: 'documents',
     url: '/documents/{id}',
     merge: { category: 'category', thumbnail_url: 'thumbnailUrl' },
+    ...(batch ? { batch: { 'max-keys': maxKeys, url: '/documents/_batch', 'response-key': 'id' } } : {}),
   };
   const stage = enrichHttpStage.create(enrichHttpStage.config.parse(options), context);
   const records = ids.map((id, line): FlowRecord => ({
@@ -131,7 +137,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 // -------------------------------------------------------------- per call: stage vs bare undici
 const fast = await startServer(0);
 const bare = bareLoop(fast.url);
-const single = enrichStage(fast.url, { calls: 0 });
+const single = enrichStage(fast.url, false, { calls: 0 });
 const stageCall = (i: number) => single.stage.process(single.records[i % single.records.length]!);
 await cpuPerCall(2000, bare); // warm-up: JIT and connections
 await cpuPerCall(2000, stageCall);
@@ -144,14 +150,38 @@ for (let r = 0; r < rounds; r++) {
 fast.child.kill('SIGKILL');
 console.log(`CPU µs per call, median of ${rounds} rounds: bare undici ${round1(median(perCall.bare))}, enrich-http ${round1(median(perCall.stage))}`);
 
+// -------------------------------------------------------------- per message: batch or not, delayed service
+const slow = await startServer(delayMs);
+const perMessage: Record<'single' | 'batch', { cpuUs: number[]; callsPerMessage: number[] }> = { single: { cpuUs: [], callsPerMessage: [] }, batch: { cpuUs: [], callsPerMessage: [] } };
+const batchRounds = Math.max(1, Math.ceil(rounds / 2));
+for (let r = 0; r < batchRounds; r++) {
+  for (const mode of r % 2 === 0 ? (['single', 'batch'] as const) : (['batch', 'single'] as const)) {
+    const counted = { calls: 0 };
+    const { stage, records } = enrichStage(slow.url, mode === 'batch', counted);
+    // a flow hands a batch's records to the stage all at once: 1,024 records per round trip here
+    const n = Math.min(calls, 10_240);
+    const load = Array.from({ length: n }, (_, i) => records[i % records.length]!);
+    const cpu = process.cpuUsage();
+    for (let start = 0; start < n; start += 1024) await Promise.all(load.slice(start, start + 1024).map((record) => stage.process(record)));
+    const used = process.cpuUsage(cpu);
+    perMessage[mode].cpuUs.push((used.user + used.system) / n);
+    perMessage[mode].callsPerMessage.push(counted.calls / n);
+  }
+}
+slow.child.kill('SIGKILL');
+
 const result = {
-  ...resultHeader('enrich-call', { calls, rounds, concurrency }),
+  ...resultHeader('enrich-call', { calls, rounds, concurrency, delayMs, maxKeys }),
   perCallCpuUs: { bareUndici: round1(median(perCall.bare)), enrichHttp: round1(median(perCall.stage)), ratio: Math.round((median(perCall.stage) / median(perCall.bare)) * 100) / 100, rounds: perCall },
+  perMessageAtDelay: Object.fromEntries(
+    Object.entries(perMessage).map(([mode, m]) => [mode, { cpuUs: round1(median(m.cpuUs)), callsPerMessage: Math.round(median(m.callsPerMessage) * 1000) / 1000 }]),
+  ),
 };
 console.table({
   'bare undici': { 'CPU µs/call': result.perCallCpuUs.bareUndici },
   'enrich-http': { 'CPU µs/call': result.perCallCpuUs.enrichHttp, 'x bare': result.perCallCpuUs.ratio },
 });
+console.table(result.perMessageAtDelay);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(join(packageRoot, 'bench', 'results', 'enrich-call.json'), `${JSON.stringify(result, null, 2)}\n`);
 process.exit(0);

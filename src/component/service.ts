@@ -8,6 +8,10 @@ export const serviceConfig = z.strictObject({
   'base-url': z.string().regex(/^https?:\/\/[^/]+/, 'an http:// or https:// URL').optional().describe('Prefix of the stages\' relative URLs (/path/{field})'),
   'local-service': z.string().optional().describe('A local-services entry that plays this service when base-url is not set (local mode)'),
   'timeout-ms': z.number().int().min(1).default(1000).describe('Per attempt'),
+  'batch-lookups': z
+    .boolean()
+    .default(false)
+    .describe('The service has the bulk endpoints of the stages\' batch blocks: they look keys up many at a time (otherwise one call per record; the built-in lookup server always has them)'),
   'max-concurrency': z.number().int().min(1).default(64).describe('Calls in flight to this service; further calls wait (bulkhead)'),
   retry: z
     .strictObject({
@@ -50,6 +54,8 @@ export interface Service {
   readonly name: string;
   /** Relative stage URLs can be resolved (base-url set, or a local service plays it). */
   readonly hasBaseUrl: boolean;
+  /** The service answers the bulk endpoints of the stages' batch blocks (batch-lookups). */
+  readonly batchLookups: boolean;
   /** An absolute URL for a stage's URL (relative ones are resolved against base-url). */
   resolve(url: string): string;
   /** Resolves with the answer for 2xx and 404; rejects with HttpFailure. `deadline`: a performance.now() time. */

@@ -1,13 +1,17 @@
 // enrich-http: calls an HTTP service for each record (URL and body templates filled from its
 // fields) and merges chosen response fields into the output record. Resilience (timeout,
 // retries, circuit breaker, concurrency) belongs to the service, shared by the stages naming it.
+// With a `batch` block, the distinct keys of the records that reach the stage together (a flow
+// hands a batch's records over at once) go to a bulk endpoint in requests of up to max-keys,
+// and each record takes its key's row from the answer (a key without a row is not found).
+import { setImmediate } from 'node:timers';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
 import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
-import { type HttpFailure, httpFailure, isHttpFailure } from '../component/service.ts';
+import { type HttpFailure, httpFailure, isHttpFailure, type Service } from '../component/service.ts';
 import { CONTINUE, type FlowRecord } from '../component/types.ts';
 import { applyMerge, failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
 
@@ -30,7 +34,21 @@ const config = z.strictObject({
       'max-entries': z.number().int().min(1).default(10_000),
     })
     .optional()
-    .describe('Answers kept per request (method, URL, body)'),
+    .describe('Answers kept per request (method, URL, body), or per key with `batch`'),
+  batch: z
+    .strictObject({
+      'max-keys': z.number().int().min(1).max(10_000).default(64).describe('Distinct keys per request'),
+      url: z
+        .string()
+        .regex(/^(https?:\/\/|\/)/, 'an http(s):// URL, or a path (/…) relative to the service\'s base-url')
+        .describe('The bulk endpoint, called with POST'),
+      body: z.string().default('{keys}').describe('The request body; {keys} becomes the JSON array of the keys'),
+      key: z.string().optional().describe('The field whose value is a record\'s key (default: the only placeholder of `url`)'),
+      rows: z.string().optional().describe('Dotted path of the array of rows in the answer (default: the answer is the array)'),
+      'response-key': z.string().describe('Dotted path, in a row, of the key it answers'),
+    })
+    .optional()
+    .describe('Look up many records\' keys in one request where the service has batch-lookups (e.g. the local lookup server\'s POST /documents/_batch); else one call per record'),
 });
 
 const PLACEHOLDER = /\{([^{}"]+)\}/g;
@@ -88,6 +106,76 @@ function extract(body: unknown, targets: readonly MergeTarget[]): unknown[] | st
 /** What a call came to: the values to merge, not found, or a failure. */
 type Answer = unknown[] | 'not-found' | HttpFailure;
 
+type BatchOptions = NonNullable<z.output<typeof config>['batch']>;
+
+/**
+ * Looks keys up many at a time: the keys asked for while the flow hands records over (until the
+ * next turn of the event loop, or max-keys) go out in one request; a key asked for again while
+ * its request is under way shares it.
+ */
+function batchLookup(service: Service, batch: BatchOptions, targets: readonly MergeTarget[], headers: Record<string, string>): (key: string, due: number) => Promise<Answer> {
+  const url = service.resolve(batch.url);
+  const [before, after] = batch.body.split('{keys}') as [string, string];
+  const bulkHeaders = { ...headers, 'content-type': 'application/json' };
+  /** Keys asked for and not sent yet, with their answers' resolvers; the earliest deadline among them. */
+  let waiting = new Map<string, (answer: Answer) => void>();
+  let due = Infinity;
+  let scheduled = false;
+  const asked = new Map<string, Promise<Answer>>();
+
+  const send = async (keys: Map<string, (answer: Answer) => void>, sendBy: number) => {
+    let answers: Map<string, Answer> | HttpFailure;
+    try {
+      const answer = await service.call('POST', url, bulkHeaders, `${before}${JSON.stringify([...keys.keys()])}${after}`, sendBy);
+      answers = answer.status === 404 ? new Map() : split(answer.body, batch, targets);
+    } catch (error) {
+      answers = isHttpFailure(error) ? error : httpFailure('E_HTTP_UNAVAILABLE', `POST ${url}: ${(error as Error).message}`, { cause: error });
+    }
+    for (const [key, resolve] of keys) {
+      asked.delete(key);
+      resolve(isHttpFailure(answers) ? answers : (answers.get(key) ?? 'not-found'));
+    }
+  };
+  const flush = () => {
+    scheduled = false;
+    if (waiting.size === 0) return;
+    const keys = waiting;
+    const sendBy = due;
+    waiting = new Map();
+    due = Infinity;
+    void send(keys, sendBy);
+  };
+
+  return (key, recordDue) => {
+    let answer = asked.get(key);
+    if (answer === undefined) {
+      answer = new Promise<Answer>((resolve) => waiting.set(key, resolve));
+      asked.set(key, answer);
+      if (recordDue < due) due = recordDue;
+      if (waiting.size >= batch['max-keys']) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    }
+    return answer;
+  };
+}
+
+/** A bulk answer as each key's answer: its row's values, or the failure of a row that does not fit. */
+function split(body: unknown, batch: BatchOptions, targets: readonly MergeTarget[]): Map<string, Answer> | HttpFailure {
+  const rows = batch.rows === undefined ? body : at(body, batch.rows);
+  if (!Array.isArray(rows)) return httpFailure('E_RESPONSE', `POST ${batch.url}: the answer has no array of rows${batch.rows === undefined ? '' : ` at "${batch.rows}"`}`);
+  const answers = new Map<string, Answer>();
+  for (const row of rows) {
+    const key = at(row, batch['response-key']);
+    if (key === undefined || key === null) continue;
+    const extracted = extract(row, targets);
+    answers.set(typeof key === 'string' ? key : JSON.stringify(key), typeof extracted === 'string' ? httpFailure('E_RESPONSE', `POST ${batch.url}: "${extracted}" does not fit the output record`) : extracted);
+  }
+  return answers;
+}
+
 export const enrichHttpStage: StageSpec<typeof config> = {
   kind: 'enrich-http',
   summary: 'Calls an HTTP service per record and merges response fields into the output record.',
@@ -116,6 +204,18 @@ export const enrichHttpStage: StageSpec<typeof config> = {
     if ((onError === 'default' || onNotFound === 'default') && options.default === undefined) {
       problems.push({ path: 'default', message: 'the default policy needs a default { field = value } block' });
     }
+    const batch = options.batch;
+    let keySlot = -1;
+    if (batch) {
+      const placeholders = [...options.url.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+      const keyField = batch.key ?? (placeholders.length === 1 ? placeholders[0] : undefined);
+      if (keyField === undefined) problems.push({ path: 'batch.key', message: 'name the key field: the url has no single placeholder to take it from' });
+      else if (schemaAt(context.rules, keyField) === undefined) problems.push({ path: 'batch.key', message: `field "${keyField}" is not defined by the flow's rules` });
+      else keySlot = context.fields.slot(keyField);
+      if ([...batch.url.matchAll(PLACEHOLDER)].length > 0) problems.push({ path: 'batch.url', message: 'the bulk endpoint takes no {field} placeholders: the keys go in the body' });
+      if (batch.url.startsWith('/') && service && !service.hasBaseUrl) problems.push({ path: 'batch.url', message: `a relative URL needs services.${options.service}.base-url` });
+      if (!batch.body.includes('{keys}')) problems.push({ path: 'batch.body', message: 'the body needs a {keys} placeholder for the keys' });
+    }
     if (problems.length > 0) throw new SluiceError('SLC_MAPPING', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { problems });
     const defaults = mergeDefaults(targets, options.default);
     const cache = options.cache && new LRUCache<string, unknown[] | 'not-found'>({ max: options.cache['max-entries'], ttl: options.cache['ttl-ms'] });
@@ -137,9 +237,26 @@ export const enrichHttpStage: StageSpec<typeof config> = {
       }
     };
 
+    const lookUp = batch && service!.batchLookups ? batchLookup(service!, batch, targets, headers) : undefined;
+
     return {
       callsOut: true,
       async process(record) {
+        if (lookUp) {
+          const value = fieldValue(record, keySlot);
+          const key = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+          let answer: Answer | undefined = cache?.get(key);
+          if (answer === undefined) {
+            const due = deadline === undefined ? Infinity : record.receivedAt + deadline;
+            if (due <= performance.now()) return onFailure(onError, 'E_DEADLINE', `the record's ${deadline} ms budget is spent`, record, targets, defaults);
+            answer = await lookUp(key, due);
+            if (cache && !isHttpFailure(answer)) cache.set(key, answer);
+          }
+          if (isHttpFailure(answer)) return onFailure(onError, answer.reason, answer.message, record, targets, defaults);
+          if (answer === 'not-found') return onFailure(onNotFound, 'E_LOOKUP_MISS', `${batch!.url}: no row for ${key}`, record, targets, defaults);
+          applyMerge(record, targets, answer);
+          return CONTINUE;
+        }
         const target = service!.resolve(fill(url, record));
         const payload = body && fill(body, record);
         const cacheKey = cache && `${options.method} ${target} ${payload ?? ''}`;

@@ -256,7 +256,7 @@ test('check --print prints the configuration as JSON with every default', () => 
     assert.is(flow.rules.type, 'object', 'the rules from rules-file are inlined');
     assert.is(flow.source.kind, 'file');
     assert.is(flow.source.path, `../samples/${name}.ndjson`);
-    assert.is(flow.source['batch-size'], 128);
+    assert.is(flow.source['batch-size'], 64);
     assert.is(flow.source['chunk-size'], 1048576);
     assert.is(flow.sink.encoding, 'json');
     assert.is(flow.sink.append, false);

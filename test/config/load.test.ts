@@ -172,7 +172,7 @@ function assertLocalIO(config: SluiceConfig): void {
   for (const flow of config.flows) {
     const source = nodeOf(flow, 'source');
     assert.is(source.kind, 'file');
-    assert.is(source.config['batch-size'], 128);
+    assert.is(source.config['batch-size'], 64);
     assert.is(source.config['chunk-size'], 1 << 20);
     assert.is(source.config.path, `../samples/${flow.flow}.ndjson`);
     assert.is(source.baseDir, configDir);
@@ -188,7 +188,7 @@ function assertLocalIO(config: SluiceConfig): void {
     assert.is(deadLetter.config.append, false);
   }
   const flows = config.resolved.flows as Record<string, Record<string, any>>;
-  assert.is(flows.content!.source['batch-size'], 128);
+  assert.is(flows.content!.source['batch-size'], 64);
 }
 
 /** Every source, sink and dead-letter of every flow is a kafka component on `brokers`. */

@@ -929,6 +929,67 @@ flows.content-down {
 // ---------------------------------------------------------------------------------------------
 // 11. local mode
 
+test('batch: the distinct keys of the records go in requests of up to max-keys; each record takes its row; a key without a row follows on-not-found; config mistakes are refused', async () => {
+  const missing = new Set([idOf(3), idOf(7)]);
+  const http = await server((r) => {
+    if (r.method !== 'POST' || r.path !== '/documents/_batch') return { status: 404, json: { error: 'not found' } };
+    const keys = (JSON.parse(r.body) as { ids: string[] }).ids;
+    return { json: { rows: keys.filter((k) => !missing.has(k)).map((k) => documentFor(k)) } };
+  });
+  const svc = service();
+  const batch = `batch { max-keys = 4, url = "${http.base}/documents/_batch", body = "{\\"ids\\":{keys}}", rows = rows, response-key = id }`;
+  const config = conf([enrich(svc.name, `${http.base}/documents/{id}`, `${batch}\n    on-not-found = drop`)], [svc.hocon, `services.${svc.name}.batch-lookups = true`]);
+  // 10 distinct ids, 3 of them twice (a key's records run one after the other: its second record
+  // is asked for after the first's answer)
+  const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3];
+  const result = await run(config, ids.map((n) => ({ value: item(n), key: `k-${n}` })));
+  const found = ids.filter((n) => !missing.has(idOf(n)));
+  assert.equal(outs(result).map((o) => o.itemId), found.map(idOf), explain(result));
+  for (const o of outs(result)) assertMerged(o, o.itemId);
+  assert.is(result.summary.dropped, 3, 'cnt-000003 twice and cnt-000007: no row, on-not-found = drop');
+  const sent = http.requests.map((r) => (JSON.parse(r.body) as { ids: string[] }).ids);
+  for (const keys of sent) {
+    assert.ok(keys.length <= 4, `at most max-keys per request: ${keys.join(' ')}`);
+    assert.is(new Set(keys).size, keys.length, 'distinct keys');
+  }
+  assert.equal(new Set(sent.flat().slice(0, 10)), new Set(ids.slice(0, 10).map(idOf)), 'every first key once, in the first requests');
+  assert.is(sent.slice(0, 3).flat().length, 10, '10 distinct keys in 3 requests');
+  assert.ok(http.requests.every((r) => r.headers['content-type'] === 'application/json'));
+
+  const refused = async (extra: string): Promise<string[]> => {
+    try {
+      await runFlow(conf([enrich(svc.name, `${http.base}/documents/{id}`, extra)], [svc.hocon]), 'content', []);
+    } catch (error) {
+      return ((error as { problems?: { path: string }[] }).problems ?? []).map((p) => p.path);
+    }
+    return [];
+  };
+  assert.ok((await refused(`batch { url = "${http.base}/documents/{id}", response-key = id }`)).some((p) => p.endsWith('batch.url')), 'a placeholder in the bulk url');
+  assert.ok((await refused(`batch { url = "${http.base}/documents/_batch", body = "[]", response-key = id }`)).some((p) => p.endsWith('batch.body')), 'a body without {keys}');
+  assert.ok((await refused(`batch { url = "${http.base}/documents/_batch", key = nope, response-key = id }`)).some((p) => p.endsWith('batch.key')), 'a key field the rules lack');
+  // a service without batch-lookups is called per record, batch block or not
+  const before = http.requests.length;
+  const perRecord = await run(conf([enrich(svc.name, `${http.base}/documents/{id}`, batch)], [svc.hocon]), [{ value: item(1) }]);
+  assert.is(perRecord.deadLetters[0]?.reason, 'E_LOOKUP_MISS', 'GET /documents/<id> is not served by this server');
+  assert.equal(http.requests.slice(before).map((r) => [r.method, r.path]), [['GET', `/documents/${idOf(1)}`]]);
+});
+
+test('batch: the built-in lookup server answers the bulk form (POST <route with _batch for the key>)', async () => {
+  const svc = service();
+  const config = conf(
+    // no route answers GET /nothing/<id>: only the bulk form finds the rows
+    [enrich(svc.name, '/nothing/{id}', 'batch { url = "/documents/_batch", response-key = id }\n    merge { category = category, thumbnail_url = thumbnailUrl }')],
+    // no batch-lookups: the built-in server has the bulk form, so a service it plays uses it
+    [svc.hocon, `services.${svc.name}.local-service = lookup`],
+  );
+  const lookup = join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson');
+  const rows = new Map(readFileSync(lookup, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { id: string; category: string }).map((r) => [r.id, r]));
+  const result = await run(config, [4, 6, 999_999, 8].map((n) => ({ value: item(n) })));
+  assert.equal(letterSummary(result), [[2, 'E_LOOKUP_MISS', 'content.doc']], explain(result));
+  assert.equal(outs(result).map((o) => [o.itemId, o.category]), [4, 6, 8].map((n) => [idOf(n), rows.get(idOf(n))!.category]));
+  assert.is(result.summary.failedByReason.E_LOOKUP_MISS, 1);
+});
+
 test('local-services: runFlow starts the built-in lookup server; a missing id is E_LOOKUP_MISS; the port is released', async () => {
   const port = await freePort();
   const lookup = join(packageRoot, 'samples', 'lookup', 'content-documents.ndjson');

@@ -17,7 +17,7 @@ const config = z.strictObject({
     .int()
     .min(1)
     .max(65536)
-    .default(128)
+    .default(64)
     .describe('Messages per batch handed to the core; a batch is delivered when its last record is done, so small batches keep latency low'),
   'chunk-size': z.number().int().min(4096).default(1 << 20).describe('Bytes read per system call'),
 });
