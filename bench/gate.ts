@@ -124,23 +124,5 @@ export function compare(baseline: SuiteResult, current: SuiteResult, overrides: 
   });
 }
 
-const number = (n: number | undefined) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
-const percent = (n: number | undefined) => (n === undefined ? '—' : `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`);
-
-/** The rows as an aligned text table; `all` false keeps only the gated ones (and failures). */
-export function table(rows: Row[], all = true): string {
-  const shown = rows.filter((r) => all || r.verdict !== 'INFO');
-  const cells = [
-    ['figure', 'baseline', 'current', 'change', 'tolerance', 'result'],
-    ...shown.map((r) => [
-      r.figure,
-      number(r.baseline),
-      number(r.current),
-      percent(r.change),
-      r.tolerance === null ? 'not gated' : `${r.better === 'higher' ? '-' : '+'}${(r.tolerance * 100).toFixed(0)} %`,
-      r.verdict,
-    ]),
-  ];
-  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-}
+// the rows as an aligned text table: one renderer for the core gate and the flow gate
+export { table } from '../src/bench/gate.ts';

@@ -4,9 +4,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { SluiceError } from '../errors.ts';
-import { benchFlow, type FlowBenchResult, medianRound } from './flow-bench.ts';
+// the runtime is imported by the command when it runs: registering it costs other commands nothing
+import type { FlowBenchResult } from './flow-bench.ts';
 import { compare, DEFAULT_TOLERANCES, incomparable, parseTolerance, table, type Row } from './gate.ts';
-import { latencyPlot } from './plot.ts';
 
 const EXIT_REGRESSED = 1;
 
@@ -83,6 +83,7 @@ const describeRound = (r: FlowBenchResult) =>
   `cpu/msg vs reference ${r.normalised.cpuPerMessage.toFixed(3)}${r.normalised.throughput === null ? '' : `, throughput vs reference ${r.normalised.throughput.toFixed(3)}`} (${thousands(r.throughput.perSecond)} msg/s, ${r.cpuMicrosPerMessage.toFixed(2)} µs/msg)`;
 
 async function bench(options: BenchOptions): Promise<number> {
+  const [{ benchFlow, medianRound }, { latencyPlot }] = await Promise.all([import('./flow-bench.ts'), import('./plot.ts')]);
   const overrides: Record<string, number | null> = {};
   for (const text of options.tolerance) {
     const [figure, tolerance] = parseTolerance(text);

@@ -95,21 +95,34 @@ export function compare(baseline: FlowBenchResult, current: FlowBenchResult, ove
   });
 }
 
-const number = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
-const percent = (n: number) => `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`;
+const number = (n: number | undefined) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
+const percent = (n: number | undefined) => (n === undefined ? '—' : `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`);
 
-/** The rows as an aligned text table. */
-export function table(rows: readonly Row[]): string {
+/** A gate's row as the table shows it (the core gate's rows may lack a current figure). */
+export interface TableRow {
+  readonly figure: string;
+  readonly baseline: number;
+  readonly current: number | undefined;
+  readonly change: number | undefined;
+  readonly tolerance: number | null;
+  readonly better: Figure['better'];
+  readonly verdict: string;
+}
+
+/** The rows as an aligned text table; `all` false keeps only the gated ones (and failures). */
+export function table(rows: readonly TableRow[], all = true): string {
   const cells = [
     ['figure', 'baseline', 'current', 'change', 'tolerance', 'result'],
-    ...rows.map((r) => [
-      r.figure,
-      number(r.baseline),
-      number(r.current),
-      percent(r.change),
-      r.tolerance === null ? 'not gated' : `${r.better === 'higher' ? '-' : '+'}${(r.tolerance * 100).toFixed(0)} %`,
-      r.verdict,
-    ]),
+    ...rows
+      .filter((r) => all || r.verdict !== 'INFO')
+      .map((r) => [
+        r.figure,
+        number(r.baseline),
+        number(r.current),
+        percent(r.change),
+        r.tolerance === null ? 'not gated' : `${r.better === 'higher' ? '-' : '+'}${(r.tolerance * 100).toFixed(0)} %`,
+        r.verdict,
+      ]),
   ];
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');

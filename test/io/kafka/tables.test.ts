@@ -61,7 +61,7 @@ for (const client of ['platformatic', 'kafkajs'] as const) {
     const topic = unique(`placements-${client}`);
     const created = await createTopics(brokerList, {}, logger, undefined, [{ topic, partitions: 3, config: COMPACT }]);
     assert.equal(created, [topic]);
-    const sent = await produceFile({ brokers: brokerList, topic, file: SAMPLE, key: 'placementId', deletedField: '_deleted', compression: 'none', batchSize: 7, logger });
+    const { sent } = await produceFile({ brokers: brokerList, topic, file: SAMPLE, key: 'placementId', deletedField: '_deleted', compression: 'none', batchSize: 7, logger });
     assert.is(sent, readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '').length);
 
     const config = kafkaTable.config.parse({ brokers: BROKERS, client, topic, 'max-wait-ms': 100 });
