@@ -5,6 +5,8 @@
 // against each peer of a --compare run); absolute figures are reported, and gated only when a
 // tolerance is given for them (`--tolerance "ns/msg=50%"`).
 
+import { table as gateTable } from '../src/bench/gate.ts';
+
 export interface Figure {
   /** `<scope>: <kind>`, e.g. `content: core speedup vs JSON.parse + ajv`. */
   name: string;
@@ -124,5 +126,5 @@ export function compare(baseline: SuiteResult, current: SuiteResult, overrides: 
   });
 }
 
-// the rows as an aligned text table: one renderer for the core gate and the flow gate
-export { table } from '../src/bench/gate.ts';
+/** The rows as an aligned text table (the flow gate's renderer); `all` false keeps only the gated ones (and failures). */
+export const table = (rows: Row[], all = true): string => gateTable(rows, all, 2);

@@ -95,7 +95,7 @@ export function compare(baseline: FlowBenchResult, current: FlowBenchResult, ove
   });
 }
 
-const number = (n: number | undefined) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
+const number = (n: number | undefined, digits: number) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits));
 const percent = (n: number | undefined) => (n === undefined ? '—' : `${n >= 0 ? '+' : ''}${(n * 100).toFixed(1)} %`);
 
 /** A gate's row as the table shows it (the core gate's rows may lack a current figure). */
@@ -109,16 +109,16 @@ export interface TableRow {
   readonly verdict: string;
 }
 
-/** The rows as an aligned text table; `all` false keeps only the gated ones (and failures). */
-export function table(rows: readonly TableRow[], all = true): string {
+/** The rows as an aligned text table; `all` false keeps only the gated ones (and failures); `digits` after the point below 100. */
+export function table(rows: readonly TableRow[], all = true, digits = 3): string {
   const cells = [
     ['figure', 'baseline', 'current', 'change', 'tolerance', 'result'],
     ...rows
       .filter((r) => all || r.verdict !== 'INFO')
       .map((r) => [
         r.figure,
-        number(r.baseline),
-        number(r.current),
+        number(r.baseline, digits),
+        number(r.current, digits),
         percent(r.change),
         r.tolerance === null ? 'not gated' : `${r.better === 'higher' ? '-' : '+'}${(r.tolerance * 100).toFixed(0)} %`,
         r.verdict,

@@ -45,6 +45,7 @@ export const kafkaTable: TableSpec<typeof config> = {
       },
       async open() {
         const started = performance.now();
+        await loadClient(options.client);
         const transport = transportFor(options, context);
         const admin = transport.admin();
         let ends: bigint[] | undefined;
