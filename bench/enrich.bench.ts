@@ -19,7 +19,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import { pino } from 'pino';
 import { loadConfig, resourcesOf } from '../src/pipeline/load.ts';
 import { packageRoot } from '../src/package-root.ts';
-import { buildFlows } from '../src/pipeline/flow.ts';
+import { buildFlows } from '../src/pipeline/build.ts';
 import type { InputMessage, OutboundMessage, Sink, Source } from '../src/component/types.ts';
 import { resultHeader } from './meta.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startLocalServices } from '../src/io/http/local-server.ts';
-import { buildFlows } from '../src/pipeline/flow.ts';
+import { buildFlows } from '../src/pipeline/build.ts';
 import { loadConfig, resourcesOf } from '../src/pipeline/load.ts';
 import { packageRoot } from '../src/package-root.ts';
 import type { InputMessage, Sink, SourceBatch } from '../src/component/types.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { InputMessage, OutboundMessage, Sink } from '../src/component/types.ts';
-import { buildFlows } from '../src/pipeline/flow.ts';
+import { buildFlows } from '../src/pipeline/build.ts';
 import { loadConfig, resourcesOf } from '../src/pipeline/load.ts';
 
 const { values: args } = parseArgs({ options: { messages: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });

@@ -111,7 +111,7 @@ async function check(options: { config: string; print?: boolean; describe?: bool
     import('./pipeline/load.ts'),
     import('./config/load.ts'),
     import('./observe/logger.ts'),
-    import('./pipeline/flow.ts'),
+    import('./pipeline/build.ts'),
     import('./pipeline/topology.ts'),
   ]);
   const { config, problems } = await inspectConfiguration(options.config);

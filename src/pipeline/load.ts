@@ -6,7 +6,7 @@ import { type CheckedConfig, configError, inspectConfig } from '../config/load.t
 import type { ConfigProblem } from '../errors.ts';
 import * as registry from './registry.ts';
 import { type FlowTopology, type TopologyNode, topologyOf } from './topology.ts';
-import type { FlowResources } from './flow.ts';
+import type { FlowResources } from './build.ts';
 
 export interface SluiceConfig extends Omit<CheckedConfig, 'flows'> {
   readonly flows: readonly FlowTopology[];

@@ -13,7 +13,8 @@ import { loadConfig, resourcesOf, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { buildFlows, type Flow } from './flow.ts';
+import { type Flow } from './flow.ts';
+import { buildFlows } from './build.ts';
 import { TableSet } from './tables.ts';
 import type { FlowTopology } from './topology.ts';
 

@@ -8,7 +8,7 @@ import { loadConfig, resourcesOf } from '../pipeline/load.ts';
 import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
-import { buildFlows } from '../pipeline/flow.ts';
+import { buildFlows } from '../pipeline/build.ts';
 import { ManualClock } from './clock.ts';
 import { type FlowTopology, tableNodeName } from '../pipeline/topology.ts';
 import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { type ConfigProblem, SluiceError } from '../../src/errors.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import { buildFlows, type Flow } from '../../src/pipeline/flow.ts';
+import { type Flow } from '../../src/pipeline/flow.ts';
+import { buildFlows } from '../../src/pipeline/build.ts';
 
 const logger = pino({ level: 'silent' });
 const configDir = join(packageRoot, 'config');

@@ -13,7 +13,7 @@ import { compileSchema, type MessageValidator } from '../../src/core/validator.t
 import { startLocalServices } from '../../src/io/http/local-server.ts';
 import { packageRoot } from '../../src/package-root.ts';
 import { decodeSpan } from '../../src/component/fields.ts';
-import { buildFlows } from '../../src/pipeline/flow.ts';
+import { buildFlows } from '../../src/pipeline/build.ts';
 import { rawLines, SAMPLES } from '../io/kafka/harness.ts';
 
 /** Every value the flows' stages read, and more: nested, array items, absent ones. */

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import { buildFlows } from '../../src/pipeline/flow.ts';
+import { buildFlows } from '../../src/pipeline/build.ts';
 import { startLocalServices } from '../../src/io/http/local-server.ts';
 import { rawLines } from '../../scripts/support/lines.ts';
 

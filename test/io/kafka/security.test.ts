@@ -21,7 +21,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig, resourcesOf } from '../../../src/pipeline/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
-import { buildFlows } from '../../../src/pipeline/flow.ts';
+import { buildFlows } from '../../../src/pipeline/build.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 import { CLI, ensureBuilt, KCAT, uniqueNames, waitFor } from './harness.ts';
 

@@ -25,7 +25,7 @@ import { runFlow } from '../../../src/testing/driver.ts';
 import { stageUnderTest } from '../../support/stage.ts';
 import kafkajs from 'kafkajs';
 import { brokerList, BROKERS, ensureBuilt, KAFKA_CLIENT, kcatRead, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
-import { buildFlows } from '../../../src/pipeline/flow.ts';
+import { buildFlows } from '../../../src/pipeline/build.ts';
 import { loadConfig, resourcesOf } from '../../../src/pipeline/load.ts';
 import { TableSet } from '../../../src/pipeline/tables.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
