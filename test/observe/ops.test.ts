@@ -315,6 +315,9 @@ kafka('two members of a group: each reports lag for the partitions it owns only,
   const portB = await opsPort(b);
   produce(run.input);
   const owned = (p: Processor) => [...(p.assignments('content').at(-1)?.assigned ?? [])].sort();
+  // a member reports a partition's lag once a batch of it arrived: one that joined after the other
+  // had read everything may report none, but never a partition it does not own
+  const within = (reported: string[], own: string[]) => reported.every((partition) => own.includes(partition));
   let last = '';
   await waitFor('the group settled on both, each reporting its own partitions only, everything read', async () => {
     const [sa, sb] = await Promise.all([scrape(portA), scrape(portB)]);
@@ -324,8 +327,9 @@ kafka('two members of a group: each reports lag for the partitions it owns only,
       ownA.length > 0 &&
       ownB.length > 0 &&
       [...ownA, ...ownB].sort().join() === [0, 1, 2, 3].map((p) => `${run.input}-${p}`).join() &&
-      series(sa).join() === ownA.join() &&
-      series(sb).join() === ownB.join() &&
+      series(sa).length > 0 &&
+      within(series(sa), ownA) &&
+      within(series(sb), ownB) &&
       sa.sum('sluice_kafka_consumer_lag') + sb.sum('sluice_kafka_consumer_lag') === 0 &&
       settled(sa, 'content') + settled(sb, 'content') >= 2 * EXPECTED.length
     );
@@ -334,8 +338,8 @@ kafka('two members of a group: each reports lag for the partitions it owns only,
   });
   // and it stays so: a batch of a partition A gave up finishing late does not bring its series back
   const [sa, sb] = await Promise.all([scrape(portA), scrape(portB)]);
-  assert.equal(series(sa), owned(a), last);
-  assert.equal(series(sb), owned(b), last);
+  assert.ok(within(series(sa), owned(a)), last);
+  assert.ok(within(series(sb), owned(b)), last);
   assert.equal(await b.stop('SIGTERM'), { code: 0, signal: null }, b.explain());
   assert.equal(await a.stop('SIGTERM'), { code: 0, signal: null }, a.explain());
 });
