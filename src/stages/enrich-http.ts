@@ -13,7 +13,7 @@ import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { type HttpFailure, httpFailure, isHttpFailure, type Service } from '../component/service.ts';
 import { CONTINUE, type FlowRecord } from '../component/types.ts';
-import { applyMerge, failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
+import { applyMerge, failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar, valueAt } from './merge.ts';
 
 const config = z.strictObject({
   service: z.string().describe('A key of the top-level `services` block: its timeout, retries, breaker and concurrency apply'),
@@ -82,20 +82,11 @@ function fill(parts: readonly Part[], record: FlowRecord): string {
   return out;
 }
 
-function at(body: unknown, path: string): unknown {
-  let node = body;
-  for (const name of path.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[name];
-  }
-  return node;
-}
-
 /** The converted response values in target order, or the name of the first that does not fit. */
 function extract(body: unknown, targets: readonly MergeTarget[]): unknown[] | string {
   const values: unknown[] = [];
   for (const t of targets) {
-    const raw = at(body, t.source);
+    const raw = valueAt(body, t.path);
     const value = raw === undefined || raw === null ? undefined : t.convert(raw);
     if (value === undefined && raw !== undefined && raw !== null) return t.source;
     values.push(value);
@@ -164,11 +155,12 @@ function batchLookup(service: Service, batch: BatchOptions, targets: readonly Me
 
 /** A bulk answer as each key's answer: its row's values, or the failure of a row that does not fit. */
 function split(body: unknown, batch: BatchOptions, targets: readonly MergeTarget[]): Map<string, Answer> | HttpFailure {
-  const rows = batch.rows === undefined ? body : at(body, batch.rows);
+  const rows = batch.rows === undefined ? body : valueAt(body, batch.rows.split('.'));
   if (!Array.isArray(rows)) return httpFailure('E_RESPONSE', `POST ${batch.url}: the answer has no array of rows${batch.rows === undefined ? '' : ` at "${batch.rows}"`}`);
   const answers = new Map<string, Answer>();
+  const keyPath = batch['response-key'].split('.');
   for (const row of rows) {
-    const key = at(row, batch['response-key']);
+    const key = valueAt(row, keyPath);
     if (key === undefined || key === null) continue;
     const extracted = extract(row, targets);
     answers.set(typeof key === 'string' ? key : JSON.stringify(key), typeof extracted === 'string' ? httpFailure('E_RESPONSE', `POST ${batch.url}: "${extracted}" does not fit the output record`) : extracted);

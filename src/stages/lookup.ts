@@ -9,7 +9,7 @@ import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import type { TableRow } from '../component/table.ts';
 import { CONTINUE, type FlowRecord, type StageOutcome } from '../component/types.ts';
-import { failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
+import { failurePolicy, type MergeTarget, mergeDefaults, mergeTargets, onFailure, scalar, valueAt } from './merge.ts';
 
 const config = z.strictObject({
   table: z.string().describe('A key of the top-level `tables` block'),
@@ -22,15 +22,6 @@ const config = z.strictObject({
 });
 
 /** A row property's value at a dotted path. */
-function at(row: TableRow, path: readonly string[]): unknown {
-  let node: unknown = row;
-  for (const name of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[name];
-  }
-  return node;
-}
-
 export const lookupStage: StageSpec<typeof config> = {
   kind: 'lookup',
   summary: 'Merges row properties from a table (top-level `tables`), looked up by a key field, into the output record.',
@@ -54,14 +45,13 @@ export const lookupStage: StageSpec<typeof config> = {
     const slot = context.fields.slot(options.key);
     const policy = options['on-missing'];
     const defaults = mergeDefaults(targets, options.default);
-    const paths = targets.map((t) => t.source.split('.'));
     const names = targets.map((t) => t.name);
 
     /** Converts and writes the row's values; the first that does not fit fails the record. */
     const merge = (record: FlowRecord, row: TableRow, key: string): StageOutcome => {
       const message = record.output as unknown as Record<string, unknown>;
       for (let i = 0; i < targets.length; i++) {
-        const raw = at(row, paths[i]!);
+        const raw = valueAt(row, targets[i]!.path);
         if (raw === undefined || raw === null) continue;
         const value = targets[i]!.convert(raw);
         if (value === undefined) return badRow(targets[i]!, key, raw);

@@ -38,6 +38,8 @@ export interface MergeTarget {
   readonly target: string;
   /** Where the value comes from in a looked-up object (a property, or a dotted path). */
   readonly source: string;
+  /** `source` split at its dots, once: what `valueAt` walks. */
+  readonly path: readonly string[];
   /** Converts a looked-up value for the field; undefined when it does not fit. */
   readonly convert: (value: unknown) => unknown;
   /** The property of the generated message. */
@@ -55,7 +57,7 @@ export function mergeTargets(stage: string, merge: Readonly<Record<string, strin
     const field = type.fields.find((f) => f.name === target);
     if (!field || field.fieldKind !== 'scalar') problems.push({ path: `merge.${target}`, message: `${type.typeName} has no scalar field "${target}"` });
     const scalarType = field?.fieldKind === 'scalar' ? field.scalar : ScalarType.STRING;
-    return { target, source, name: field?.localName ?? target, convert: (value: unknown) => convert(value, scalarType) };
+    return { target, source, path: source.split('.'), name: field?.localName ?? target, convert: (value: unknown) => convert(value, scalarType) };
   });
   return { type, targets };
 }
@@ -81,4 +83,13 @@ export function onFailure(policy: FailurePolicy, code: StageFailureCode, message
     return CONTINUE;
   }
   return { kind: 'fail', code, message, deadLetter: policy === 'dlq' };
+}
+
+/** The value at `path` (property names) inside a looked-up object, or undefined. */
+export function valueAt(node: unknown, path: readonly string[]): unknown {
+  for (const name of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[name];
+  }
+  return node;
 }
