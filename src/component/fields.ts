@@ -121,3 +121,6 @@ export function fieldBytes(record: FlowRecord, slot: number): Uint8Array | undef
   const inner = bytes.subarray(start + 1, end - 1);
   return inner.includes(0x5c) ? utf8Encoder.encode(decodeSpan(bytes, start, end) as string) : inner;
 }
+
+/** A field value a key can be made of: a string, a number or a boolean. */
+export const isScalar = (value: unknown): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';

@@ -39,6 +39,7 @@ export interface StoreView {
   /** The input partition (0 in local mode). */
   readonly partition: number;
   get(key: Uint8Array): Uint8Array | undefined;
+  /** Keeps copies of both: a caller may reuse its buffers at once. */
   put(key: Uint8Array, value: Uint8Array): void;
   delete(key: Uint8Array): void;
   /** The store's entries as delivered batches left them (purging): not for the hot path. */
@@ -109,4 +110,17 @@ export interface PartitionedState {
   checkpoint(): Promise<void>;
   /** Clean shutdown: every store checkpointed and closed. */
   close(): Promise<void>;
+}
+
+/**
+ * Encodes text as UTF-8 into one reused buffer, after `lead` bytes the caller fills (a tag): the
+ * bytes are valid until the next call, which is enough for a store's get and put (a put copies).
+ */
+export function utf8Scratch(): (text: string, lead?: number) => Uint8Array {
+  const encoder = new TextEncoder();
+  let scratch = new Uint8Array(1024);
+  return (text, lead = 0) => {
+    if (lead + text.length * 3 > scratch.length) scratch = new Uint8Array(lead + text.length * 3);
+    return scratch.subarray(0, lead + encoder.encodeInto(text, scratch.subarray(lead)).written);
+  };
 }

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import type { StoreView } from '../component/state.ts';
-import { fieldValue } from '../component/fields.ts';
+import { type StoreView, utf8Scratch } from '../component/state.ts';
+import { fieldValue, isScalar } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
 
@@ -45,9 +45,8 @@ export const dedupeStage: StageSpec<typeof config> = {
     const slots = fields.map((field) => context.fields.slot(field));
     const retention = options.retention;
     const store = context.store(options.store, options.backend);
-    const encoder = new TextEncoder();
     /** The key's UTF-8 bytes are written here (the store copies what it keeps). */
-    let scratch = Buffer.allocUnsafe(1024);
+    const keyBytes = utf8Scratch();
     const seenAt = new Uint8Array(8);
     const seenAtView = new DataView(seenAt.buffer);
     /** When each partition's store was last purged of expired keys (ms). */
@@ -59,10 +58,6 @@ export const dedupeStage: StageSpec<typeof config> = {
       message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`,
       deadLetter: true,
     });
-    const keyBytes = (key: string): Buffer => {
-      if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
-      return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
-    };
     /** Expired keys are deleted (their tombstones go to the changelog with the batch) once per retention. */
     const purgeExpired = (view: StoreView, now: number) => {
       purgedAt.set(view.partition, now);
@@ -106,8 +101,6 @@ export const dedupeStage: StageSpec<typeof config> = {
     };
   },
 };
-
-const isScalar = (value: unknown): value is string | number | boolean => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
 /** The time (ms since the epoch) a key was first seen, as its value holds it. */
 function readTime(value: Uint8Array): number {

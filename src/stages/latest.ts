@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import { fieldValue } from '../component/fields.ts';
+import { fieldValue, isScalar } from '../component/fields.ts';
+import { utf8Scratch } from '../component/state.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
 
@@ -39,22 +40,18 @@ export const latestStage: StageSpec<typeof config> = {
     const keySlot = context.fields.slot(options.key);
     const versionSlot = context.fields.slot(options.version);
     const store = context.store(options.store, options.backend);
-    const encoder = new TextEncoder();
     const decoder = new TextDecoder();
-    let scratch = Buffer.allocUnsafe(1024);
+    const keyBytes = utf8Scratch();
+    const stringValue = utf8Scratch();
     const numberValue = new Uint8Array(9);
     const numberView = new DataView(numberValue.buffer);
 
-    const keyBytes = (key: string): Buffer => {
-      if (key.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(key.length * 3);
-      return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
-    };
     const failure = (code: 'E_LATEST_KEY' | 'E_LATEST_VERSION', message: string): StageOutcome => ({ kind: 'fail', code, message, deadLetter: true });
 
     return {
       process(record: FlowRecord): StageOutcome {
         const key = fieldValue(record, keySlot);
-        if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'boolean') {
+        if (!isScalar(key)) {
           return failure('E_LATEST_KEY', `latest key field "${options.key}" is ${key === undefined ? 'missing' : 'not a scalar'}`);
         }
         const version = fieldValue(record, versionSlot);
@@ -83,10 +80,8 @@ export const latestStage: StageSpec<typeof config> = {
           numberView.setFloat64(1, version);
           view.put(id, numberValue);
         } else {
-          const text = encoder.encode(version);
-          const value = new Uint8Array(text.length + 1);
+          const value = stringValue(version, 1);
           value[0] = STRING;
-          value.set(text, 1);
           view.put(id, value);
         }
         return CONTINUE;

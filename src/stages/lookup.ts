@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import { fieldValue } from '../component/fields.ts';
+import { fieldValue, isScalar } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import type { TableRow } from '../component/table.ts';
 import { CONTINUE, type FlowRecord, type StageOutcome } from '../component/types.ts';
@@ -69,12 +69,10 @@ export const lookupStage: StageSpec<typeof config> = {
     return {
       process(record) {
         const value = fieldValue(record, slot);
-        let key: string;
-        if (typeof value === 'string') key = value;
-        else if (typeof value === 'number' || typeof value === 'boolean') key = String(value);
-        else {
+        if (!isScalar(value)) {
           return { kind: 'fail', code: 'E_LOOKUP_KEY', message: `lookup key field "${options.key}" is ${value === undefined || value === null ? 'missing' : 'not a scalar'}`, deadLetter: true };
         }
+        const key = typeof value === 'string' ? value : String(value);
         const row = rows.get(key);
         if (row === undefined) return onFailure(policy, 'E_LOOKUP_MISS', `no row for ${options.key} = ${JSON.stringify(key)} in table ${options.table}`, record, targets, defaults);
         return merge(record, row, key);
