@@ -166,6 +166,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
       metrics.assigned(assigned);
       context.logger.info({ flow: context.flow, assigned: assigned.map((p) => `${p.topic}-${p.partition}`) }, 'partitions assigned');
       followAssignment(assigned);
+      // registering the id now, not at the first batch, aborts what a killed predecessor left
+      // open: its pending offsets would otherwise hold this member's offset fetch (KIP-447) until
+      // the transaction timeout; a failure is tried again at the first commit
+      if (context.delivery === 'exactly-once' && transport.fencesByGroup && assigned.length > 0) {
+        producerFor(assigned[0]!.topic, assigned[0]!.partition)[1].init().catch(() => undefined);
+      }
     });
     // exactly-once: one transactional producer per input partition (kafkajs has no KIP-447), its
     // id stable across instances so that a new owner of the partition fences the old one; or, when
