@@ -53,6 +53,8 @@ export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
    * repartitioned by the new key, so the flow is split here.
    */
   readonly rekeys?: boolean;
+  /** It builds or enriches the output record (map, enrich, lookup): work a repartition topic does not carry. */
+  readonly buildsOutput?: boolean;
   /** It keeps state (`store`). */
   readonly stateful?: boolean;
   /** The stores it declares with this config (their changelogs are listed and created from this). */
