@@ -265,6 +265,8 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   const topics = config.settings.kafka?.topics ?? {};
   // the stateful flows' changelogs: compacted, partitioned like their flow's input
   const changelogs = config.flows.filter((f) => f.enabled).flatMap(changelogsOf);
+  // the split flows' repartition topics: partitioned like their flow's input
+  const hops = config.flows.filter((f) => f.enabled && f.repartition?.writer === f.flow).map((f) => f.repartition!);
   if (Object.keys(topics).length === 0 && changelogs.length === 0) {
     const which = options.config === DEFAULT_CONFIG ? ` (the default${process.env.SLUICE_CONFIG ? ', $SLUICE_CONFIG' : ': $SLUICE_CONFIG is unset'})` : '';
     throw new SluiceError(
@@ -274,9 +276,11 @@ async function topicsCreate(options: { config: string; brokers?: string }): Prom
   }
   const unknown = changelogs.find((c) => topics[c.input] === undefined);
   if (unknown) throw new SluiceError('SLC_USAGE', `changelog ${unknown.topic} (flow ${unknown.flow}) has as many partitions as ${unknown.input}, which kafka.topics does not list: add it with its partition count`);
+  const unlisted = hops.find((h) => topics[h.input] === undefined);
+  if (unlisted) throw new SluiceError('SLC_USAGE', `repartition topic ${unlisted.topic} (flow ${unlisted.flow}) has as many partitions as ${unlisted.input}, which kafka.topics does not list: add it with its partition count`);
   // a table's topic is its log: compacted, so it keeps each key's last row
   const tableTopics = new Set(config.tables.filter((t) => t.kind === 'kafka').map((t) => String(t.config.topic)));
-  const plain = Object.fromEntries(Object.entries(topics).filter(([topic]) => !tableTopics.has(topic)));
+  const plain = Object.fromEntries([...Object.entries(topics).filter(([topic]) => !tableTopics.has(topic)), ...hops.map((h) => [h.topic, topics[h.input]!] as const)]);
   const compacted = [
     ...Object.entries(topics)
       .filter(([topic]) => tableTopics.has(topic))

@@ -30,7 +30,9 @@ export async function replayCommand(options: ReplayCommandOptions, write: (text:
   const config = await loadConfig(options.config);
   const flow = config.flows.find((f) => f.flow === options.flow);
   if (!flow) throw new SluiceError('SLC_USAGE', `${options.config} has no flow ${options.flow} (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
-  const source = flow.nodes.find((n) => n.role === 'source');
+  // a flow split at a key-by: its dead letters go back to its input, the first part's source
+  const entry = config.flows.find((f) => f.flow === flow.repartition?.writer) ?? flow;
+  const source = entry.nodes.find((n) => n.role === 'source');
   const deadLetters = flow.nodes.find((n) => n.role === 'dead-letter');
   if (source?.kind !== 'kafka' || deadLetters?.kind !== 'kafka') {
     throw new SluiceError('SLC_USAGE', `flow ${options.flow}: replay needs a kafka source and a kafka dead-letter sink (it has ${source?.kind ?? 'no'} source and ${deadLetters?.kind ?? 'no'} dead-letter sink)`);

@@ -14,6 +14,7 @@ export const STAGE_FAILURES = {
   E_STALE: 'The record\'s version (latest `version` field) is not higher than the one stored for its key: a stale version (dead-lettered only with `on-stale = dlq`)',
   E_LATEST_KEY: 'The latest `key` field is missing or not a scalar (string, number, boolean)',
   E_LATEST_VERSION: 'The latest `version` field is missing, neither a number nor a string, or not of the type of the version stored for its key',
+  E_KEY_BY: 'The key-by `field` is missing or not a scalar (string, number, boolean): no key to re-key the record by (dead-lettered only with `on-missing = dlq`)',
 } as const;
 
 export type StageFailureCode = keyof typeof STAGE_FAILURES;

@@ -48,6 +48,13 @@ interface Spec<S extends z.ZodType> {
 export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   /** The record type the stage builds, when it is a map-like stage. */
   outputType?(config: z.output<S>): string;
+  /**
+   * It sets the record's key (key-by): on Kafka, a stateful stage after it needs its records
+   * repartitioned by the new key, so the flow is split here.
+   */
+  readonly rekeys?: boolean;
+  /** It builds or enriches the output record (map, enrich, lookup): work a repartition topic does not carry. */
+  readonly buildsOutput?: boolean;
   /** It keeps state (`store`). */
   readonly stateful?: boolean;
   /** The stores it declares with this config (their changelogs are listed and created from this). */

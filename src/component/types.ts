@@ -88,6 +88,8 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 /** A validated message on its way through the stages. */
 export interface FlowRecord extends InputMessage {
+  /** The source's key until a key-by stage sets another (later stages and the sink see it). */
+  key: Uint8Array | null;
   /** Byte spans of the extracted fields, (start, end) per slot, -1 when absent; shared by a batch. */
   readonly spans: Int32Array;
   /** Index in `spans` of this record's first span. */

@@ -1,6 +1,6 @@
 // The changelog topics of a configuration's flows: one per store of a stateful stage of a flow on
 // a Kafka source, named after the source's group (<group>-<store>-changelog), compacted and
-// partitioned like the source's topic. `sluice topics create` creates them, `check --describe`
+// partitioned like the source's topic (a flow split at a key-by: like the flow's input). `sluice topics create` creates them, `check --describe`
 // lists them.
 import { changelogTopic } from '../state/changelog.ts';
 import * as registry from './registry.ts';
@@ -9,6 +9,8 @@ import * as registry from './registry.ts';
 interface StatefulTopology {
   readonly flow: string;
   readonly nodes: readonly { readonly role: string; readonly kind: string; readonly config: Readonly<Record<string, unknown>> }[];
+  /** A part of a flow split at a key-by: its input is partitioned like the flow's. */
+  readonly repartition?: { readonly input: string };
 }
 
 export interface FlowChangelog {
@@ -24,7 +26,7 @@ export function changelogsOf(topology: StatefulTopology): FlowChangelog[] {
   const source = topology.nodes.find((n) => n.role === 'source');
   if (source?.kind !== 'kafka') return [];
   const group = String(source.config['group-id']);
-  const input = String(source.config.topic);
+  const input = topology.repartition?.input ?? String(source.config.topic);
   return topology.nodes
     .filter((n) => n.role === 'stage')
     .flatMap((n) => registry.stages[n.kind]?.stores?.(n.config) ?? [])

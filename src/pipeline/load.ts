@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type CheckedConfig, configError, inspectConfig } from '../config/load.ts';
 import type { ConfigProblem } from '../errors.ts';
 import * as registry from './registry.ts';
+import { splitAtRepartition } from './repartition.ts';
 import { type FlowTopology, type TopologyNode, topologyOf } from './topology.ts';
 import type { FlowResources } from './build.ts';
 
@@ -29,12 +30,15 @@ export async function loadConfig(file: string): Promise<SluiceConfig> {
 export async function inspectConfiguration(file: string): Promise<{ config?: SluiceConfig; problems: readonly ConfigProblem[] }> {
   const { config: checked, problems } = await inspectConfig(file, registry);
   if (checked === undefined) return { problems };
-  const flows = checked.flows.map((flow) => topologyOf(flow, checked.settings.services, checked.tables));
+  // a key-by before a stateful stage on Kafka: two flows joined by a repartition topic
+  const split = checked.flows.map((flow) => splitAtRepartition(topologyOf(flow, checked.settings.services, checked.tables), checked.problemAt));
+  const flows = split.flatMap((s) => s.parts);
+  const splitProblems = split.flatMap((s) => s.problems);
   await Promise.all([
     ...flows.flatMap((flow) => flow.nodes.map((node) => specOf(node)?.load?.(node.config))),
     ...checked.tables.map((table) => registry.tables[table.kind]?.load?.(table.config)),
   ]);
-  return { config: { ...checked, flows }, problems };
+  return { config: { ...checked, flows }, problems: [...problems, ...splitProblems] };
 }
 
 function specOf(node: TopologyNode): { load?(config: unknown): Promise<void> } | undefined {

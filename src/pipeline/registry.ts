@@ -11,6 +11,7 @@ import { dedupeStage } from '../stages/dedupe.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
 import { enrichHttpStage } from '../stages/enrich-http.ts';
 import { filterStage } from '../stages/filter.ts';
+import { keyByStage } from '../stages/key-by.ts';
 import { latestStage } from '../stages/latest.ts';
 import { lookupStage } from '../stages/lookup.ts';
 import { mapStage } from '../stages/map.ts';
@@ -29,6 +30,7 @@ export const stages: Readonly<Record<string, StageSpec>> = {
   dedupe: dedupeStage,
   latest: latestStage,
   lookup: lookupStage,
+  'key-by': keyByStage,
 };
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {

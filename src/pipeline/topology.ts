@@ -10,6 +10,7 @@ import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
 import { changelogsOf } from './changelogs.ts';
+import type { RepartitionHop } from './repartition.ts';
 
 /** `commit`: how a batch's delivery is committed to its source (see CommitKind); `table`: a table a stage reads. */
 export type TopologyRole = NodeRole | 'commit' | 'table';
@@ -56,6 +57,8 @@ export interface FlowTopology {
   /** Stalled this long: the flow fails (0: never). */
   readonly stallTimeoutMs: number;
   readonly nodes: readonly TopologyNode[];
+  /** A part of a flow split at a key-by (pipeline/repartition.ts): the topic joining the parts. */
+  readonly repartition?: RepartitionHop;
 }
 
 /** The settings of a topology's validate node. */
@@ -150,6 +153,8 @@ export function describe(topologies: readonly FlowTopology[]): string {
       if (node.ruleDocuments?.schemas) lines.push(`      rules-base = ${text(node.ruleDocuments.base)}`, `      schemas = ${text(node.ruleDocuments.schemas)}`);
       for (const [service, settings] of Object.entries(node.services ?? {})) lines.push(`      services.${service} = ${text(redactSecrets(settings))}`);
     }
+    const hop = t.repartition;
+    if (hop?.writer === t.flow) lines.push(`  repartition ${hop.topic}: written by ${hop.writer} keyed by the new key, read by ${hop.reader} (group ${hop.readerGroup}), partitioned like ${hop.input}`);
     for (const c of changelogsOf(t)) lines.push(`  changelog ${c.topic}: store ${c.store}, compacted, partitioned like ${c.input}`);
   }
   return `${lines.join('\n')}\n`;

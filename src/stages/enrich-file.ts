@@ -23,6 +23,7 @@ const config = z.strictObject({
 
 export const enrichFileStage: StageSpec<typeof config> = {
   kind: 'enrich-file',
+  buildsOutput: true,
   summary: 'Merges values from a local lookup file into the output record.',
   config,
   examples: [

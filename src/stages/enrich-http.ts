@@ -170,6 +170,7 @@ function split(body: unknown, batch: BatchOptions, targets: readonly MergeTarget
 
 export const enrichHttpStage: StageSpec<typeof config> = {
   kind: 'enrich-http',
+  buildsOutput: true,
   summary: 'Calls an HTTP service per record and merges response fields into the output record.',
   config,
   examples: [

@@ -24,6 +24,7 @@ const config = z.strictObject({
 /** A row property's value at a dotted path. */
 export const lookupStage: StageSpec<typeof config> = {
   kind: 'lookup',
+  buildsOutput: true,
   summary: 'Merges row properties from a table (top-level `tables`), looked up by a key field, into the output record.',
   config,
   examples: [

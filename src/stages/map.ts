@@ -104,6 +104,7 @@ function constSetter(field: DescField, value: string | number | boolean): Setter
 
 export const mapStage: StageSpec<typeof config> = {
   kind: 'map',
+  buildsOutput: true,
   summary: 'Builds the output record (a protobuf message) from validated fields.',
   config,
   examples: [
