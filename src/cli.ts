@@ -55,7 +55,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   try {
     const metrics = new Metrics({ served: config.settings.observe.http.enabled });
     supervisor = new FlowSupervisor(options.config, config, logger, { localUrls: localServices.urls, metrics });
-    ops = await startOpsServer(config.settings.observe, metrics, logger);
+    ops = await startOpsServer(config.settings.observe, metrics, logger, supervisor.queries);
   } catch (error) {
     await localServices.stop();
     throw error;
