@@ -30,6 +30,12 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+function partitionNumber(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a partition number (0, 1, ...)');
+  return n;
+}
+
 function depthLimit(value: string): number {
   const n = positiveInteger(value);
   if (n > MAX_DEPTH_LIMIT) throw new InvalidArgumentError(`at most ${MAX_DEPTH_LIMIT} (deeper nesting would overflow the validator's stack)`);
@@ -55,7 +61,7 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   try {
     const metrics = new Metrics({ served: config.settings.observe.http.enabled });
     supervisor = new FlowSupervisor(options.config, config, logger, { localUrls: localServices.urls, metrics });
-    ops = await startOpsServer(config.settings.observe, metrics, logger);
+    ops = await startOpsServer(config.settings.observe, metrics, logger, supervisor.queries);
   } catch (error) {
     await localServices.stop();
     throw error;
@@ -393,6 +399,22 @@ function program(): Command {
     .action(async (options) => {
       const { replayCommand } = await import('./replay-command.ts');
       process.exitCode = await replayCommand(options, (text) => process.stdout.write(text));
+    });
+  cli
+    .command('state')
+    .description("Print a flow's state store from its files when the flow is not running (a running one answers GET /state/<flow>/<store>[/<key>] on its ops endpoint): keys and bytes per partition, or a key's value")
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .requiredOption('--flow <name>', 'the flow')
+    .requiredOption('--store <name>', 'the store (a stateful stage\'s `store`)')
+    .option('--key <key>', 'the key, as the stage keys it: JSON text (42, "42", ["u1","c2"]) or else a string')
+    .option('--partition <n>', 'only this input partition (Kafka sources keep a store per partition)', partitionNumber)
+    .option('--from <time>', 'a windowed store: windows starting at or after this time (epoch ms or RFC 3339)')
+    .option('--to <time>', 'a windowed store: windows starting before this time')
+    .option('--state-dir <dir>', 'the state dir (default: the source\'s state-dir, else .sluice-state under the working directory)')
+    .addHelpText('after', exitCodes('0  printed', '1  the key is in no partition read', '2  no such flow or store, or no files of it here (the message says where it looked)'))
+    .action(async (options) => {
+      const { stateCommand } = await import('./state-command.ts');
+      process.exitCode = await stateCommand(options, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
     });
   const topics = cli.command('topics').description('Kafka topics of an environment');
   topics

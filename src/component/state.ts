@@ -29,6 +29,56 @@ export type StoreBackendName = 'memory' | 'lmdb';
 export interface StoreDeclaration {
   readonly name: string;
   readonly backend: StoreBackendName;
+  /** How its keys and values read as JSON, for the ops route and `sluice state` (none: not queryable). */
+  readonly codec?: StoreCodec;
+}
+
+/** What a query reads of one partition's store: its delivered state (no batch in flight). */
+export type StoreReader = Pick<KeyValueStore, 'get' | 'entries' | 'count' | 'bytes'>;
+
+/**
+ * How a store's keys and values read as JSON, declared by the stage that writes it: the ops route
+ * `GET /state/<flow>/<store>/<key>` and `sluice state` turn the key they are given into store key
+ * bytes and a stored value into JSON through it.
+ */
+export interface StoreCodec {
+  /** The store key of a key given as text (a URL path segment, a command-line argument). */
+  key(text: string): Uint8Array;
+  /** A stored value as JSON. */
+  value(bytes: Uint8Array): unknown;
+  /**
+   * A windowed store: the windows of the key given as text that start in [from, to) (epoch ms),
+   * as JSON. A store without it answers single keys only.
+   */
+  windows?(store: StoreReader, key: string, from: number, to: number): unknown[];
+}
+
+/** The queryable state of one running flow: its declared stores and, per store, the partitions this instance has open. */
+export interface QueryableState {
+  readonly flow: string;
+  readonly stores: readonly StoreDeclaration[];
+  /** The partitions of `store` this instance owns and has open (restored), in order. */
+  partitions(store: string): readonly { readonly partition: number; readonly store: StoreReader }[];
+}
+
+/** The flows of a process whose stores can be queried (the supervisor gives it to the ops endpoint). */
+export interface StateQueries {
+  flows(): readonly QueryableState[];
+}
+
+/**
+ * The key of a stage that stores `JSON.stringify(key)` as UTF-8 (dedupe, latest) from the text a
+ * query gives: JSON text (`42`, `"42"`, `["u1","c2"]`) is taken as such, anything else as a string
+ * (`evt-1` is `"evt-1"`).
+ */
+export function jsonKeyBytes(text: string): Uint8Array {
+  let key: unknown = text;
+  try {
+    key = JSON.parse(text);
+  } catch {
+    // not JSON: the text is the string key
+  }
+  return new TextEncoder().encode(JSON.stringify(key));
 }
 
 /**

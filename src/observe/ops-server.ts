@@ -2,6 +2,7 @@
 //   GET /metrics  Prometheus text: Sluice's metrics and the process's
 //   GET /healthz  200 while the process is alive
 //   GET /readyz   200 when ready, else 503 naming what is failing (see health.ts)
+//   GET /state/<flow>/<store>[/<key>]   the flows' state stores (see state-route.ts)
 // Nothing here echoes the configuration: bodies name flows and services, never brokers or URLs.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import type { RootConfig } from '../config/schema.ts';
 import { SluiceError } from '../errors.ts';
 import type { ReadinessLimits } from './health.ts';
 import type { Metrics } from './metrics.ts';
+import type { StateQueries } from '../component/state.ts';
+import { answerStateQuery, parseStatePath } from './state-route.ts';
 
 export interface OpsServer {
   /** The port listened on (the free one picked for port 0); undefined when disabled. */
@@ -21,7 +24,7 @@ const DISABLED: OpsServer = { port: undefined, stop: async () => undefined };
 
 const json = (body: unknown) => `${JSON.stringify(body)}\n`;
 
-export async function startOpsServer(settings: RootConfig['observe'], metrics: Metrics, logger: Logger): Promise<OpsServer> {
+export async function startOpsServer(settings: RootConfig['observe'], metrics: Metrics, logger: Logger, state?: StateQueries): Promise<OpsServer> {
   const { enabled, host, port } = settings.http;
   if (!enabled) return DISABLED;
   const limits: ReadinessLimits = {
@@ -29,7 +32,8 @@ export async function startOpsServer(settings: RootConfig['observe'], metrics: M
     maxBrokerSilenceMs: settings.readiness['max-broker-silence-ms'],
   };
   const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const url = new URL(request.url ?? '/', 'http://ops');
+    const path = url.pathname;
     const answer = (status: number, type: string, body: string) => {
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       response.end(request.method === 'HEAD' ? undefined : body);
@@ -47,7 +51,18 @@ export async function startOpsServer(settings: RootConfig['observe'], metrics: M
       );
       return;
     }
-    answer(404, 'text/plain', 'not found: /metrics, /healthz, /readyz\n');
+    if (path.startsWith('/state/') && state) {
+      const query = parseStatePath(path, url.searchParams);
+      if (!query) return answer(404, 'application/json', json({ error: 'not a state query: /state/<flow>/<store>[/<key>]' }));
+      try {
+        const { status, body } = answerStateQuery(state, query);
+        return answer(status, 'application/json', json(body));
+      } catch (error) {
+        // a store closed or failing under the read: the query fails, the process runs on
+        return answer(500, 'application/json', json({ error: `state query failed: ${(error as Error).message}` }));
+      }
+    }
+    answer(404, 'text/plain', `not found: /metrics, /healthz, /readyz${state ? ', /state/<flow>/<store>[/<key>]' : ''}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause: Error) => reject(new SluiceError('SLC_CONFIG', `observe.http: cannot listen on ${host}:${port}: ${cause.message}`, { cause })));

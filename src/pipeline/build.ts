@@ -115,7 +115,8 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
         if (declared.some((d) => d.name === name)) {
           throw new SluiceError('SLC_CONFIG', `store "${name}" is another stage's: give this one its own (store = ...)`, { problems: [{ path: 'store', message: `store "${name}" is another stage's of flow ${topology.flow}: give this one its own name` }] });
         }
-        const slot = declared.push({ name, backend }) - 1;
+        const codec = spec.stores?.(node.config).find((d) => d.name === name)?.codec;
+        const slot = declared.push(codec ? { name, backend, codec } : { name, backend }) - 1;
         return { of: (record) => record.state!.view(slot) };
       };
       const stageContext: StageContext = { ...context(node), rules, fields, recordTypes, outputType, service: serviceOf(node), deadlineMs: topology.deadlineMs, store, table };

@@ -63,6 +63,11 @@ export class Flow {
   readonly #validateName: string;
   readonly #slots: number;
   /** The checks of the flow's rules that JS decides rather than the core (`sluice check` lists them). */
+  /** Its stores, for queries (undefined: no stateful stage). */
+  get state(): FlowState | undefined {
+    return this.#state;
+  }
+
   get fallbacks(): readonly JsFallback[] {
     return this.#validator.fallbacks;
   }

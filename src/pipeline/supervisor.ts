@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { stringify } from 'safe-stable-stringify';
 import { loadConfig, resourcesOf, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
+import type { StateQueries } from '../component/state.ts';
 import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { type Flow } from './flow.ts';
@@ -100,6 +101,11 @@ export class FlowSupervisor {
   get flowNames(): string[] {
     return [...this.#members.keys()];
   }
+
+  /** The stores of the current flows, for the ops endpoint's `/state` route. */
+  readonly queries: StateQueries = {
+    flows: () => [...this.#members.values()].flatMap((m) => (m.flow.state ? [m.flow.state] : [])),
+  };
 
   /** The files a change of which reloads: the configuration and its includes, the rules files. */
   get watchedFiles(): string[] {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import { type StoreView, utf8Scratch } from '../component/state.ts';
+import { jsonKeyBytes, type StoreCodec, type StoreView, utf8Scratch } from '../component/state.ts';
 import { fieldValue, isScalar } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
@@ -31,7 +31,7 @@ export const dedupeStage: StageSpec<typeof config> = {
   kind: 'dedupe',
   summary: 'Drops a record whose key was seen within the retention (a store per input partition, with its changelog on Kafka).',
   stateful: true,
-  stores: (options) => [{ name: options.store, backend: options.backend }],
+  stores: (options) => [{ name: options.store, backend: options.backend, codec: dedupeCodec }],
   config,
   examples: [{ key: 'eventId', retention: '24h' }, { key: ['userId', 'campaignId'], retention: '10m', 'on-duplicate': 'dlq', backend: 'memory' }],
   create(options, context) {
@@ -99,6 +99,15 @@ export const dedupeStage: StageSpec<typeof config> = {
         return CONTINUE;
       },
     };
+  },
+};
+
+/** A query's view: the key as the stage writes it, the time it was first seen. */
+const dedupeCodec: StoreCodec = {
+  key: jsonKeyBytes,
+  value: (bytes) => {
+    const ms = readTime(bytes);
+    return { firstSeen: new Date(ms).toISOString(), firstSeenMs: ms };
   },
 };
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
 import { fieldValue, isScalar } from '../component/fields.ts';
-import { utf8Scratch } from '../component/state.ts';
+import { jsonKeyBytes, type StoreCodec, utf8Scratch } from '../component/state.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
 
@@ -23,11 +23,19 @@ const config = z.strictObject({
 const NUMBER = 0;
 const STRING = 1;
 
+/** A query's view: the key as the stage writes it, the highest version stored. */
+const latestCodec: StoreCodec = {
+  key: jsonKeyBytes,
+  value: (bytes) => ({
+    version: bytes[0] === NUMBER ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1) : new TextDecoder().decode(bytes.subarray(1)),
+  }),
+};
+
 export const latestStage: StageSpec<typeof config> = {
   kind: 'latest',
   summary: 'Keeps the highest version per key: a record whose version is not higher than the stored one is stale (a store per input partition, with its changelog on Kafka).',
   stateful: true,
-  stores: (options) => [{ name: options.store, backend: options.backend }],
+  stores: (options) => [{ name: options.store, backend: options.backend, codec: latestCodec }],
   config,
   examples: [{ key: 'id', version: 'version' }, { key: 'itemId', version: 'updatedAt', 'on-stale': 'dlq', backend: 'memory' }],
   create(options, context) {

@@ -6,7 +6,7 @@
 // (a file source, the test driver) a flow has partition 0 of each store, without changelog.
 import type { Logger } from 'pino';
 import type { StateMetrics } from '../component/metrics.ts';
-import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, StoreDeclaration, StoreView } from '../component/state.ts';
+import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, QueryableState, StoreDeclaration, StoreReader, StoreView } from '../component/state.ts';
 import type { ComponentMetrics } from '../component/metrics.ts';
 import type { TopicSend } from '../component/types.ts';
 import { SluiceError } from '../errors.ts';
@@ -30,7 +30,7 @@ export interface FlowStateOptions {
 /** Checkpoints after commits are written at most this often. */
 const CHECKPOINT_EVERY_MS = 1_000;
 
-export class FlowState implements PartitionedState {
+export class FlowState implements PartitionedState, QueryableState {
   readonly #options: FlowStateOptions;
   #manager: StateManager | undefined;
   #writer: ChangelogWriter | undefined;
@@ -48,6 +48,19 @@ export class FlowState implements PartitionedState {
 
   get stores(): readonly StoreDeclaration[] {
     return this.#options.stores;
+  }
+
+  get flow(): string {
+    return this.#options.flow;
+  }
+
+  /**
+   * The open partitions of `store` as delivered batches left them (a batch's writes reach the store
+   * only with its delivery): for queries. Local mode: partition 0, once the first batch opened it.
+   */
+  partitions(store: string): readonly { readonly partition: number; readonly store: StoreReader }[] {
+    const open = this.#manager ? [...this.#manager.stores()] : (this.#local ?? []);
+    return open.filter((s) => s.name === store).sort((a, b) => a.partition - b.partition);
   }
 
   #storeMetrics(): StateMetrics[] {

@@ -47,12 +47,13 @@ export class LmdbStore implements KeyValueStore {
   readonly #db: RootDatabase<Buffer, Buffer>;
   readonly #dir: string;
 
-  constructor(dir: string) {
+  /** `readOnly`: the files must exist and are never written (`sluice state` reads a flow's stores beside it). */
+  constructor(dir: string, options: { readOnly?: boolean } = {}) {
     this.#dir = dir;
     try {
-      mkdirSync(dir, { recursive: true });
+      if (!options.readOnly) mkdirSync(dir, { recursive: true });
       checkFiles(dir);
-      this.#db = open<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false });
+      this.#db = open<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true });
     } catch (error) {
       // a problem of the place is the user's to fix; anything else is the files' content (corrupt)
       if (ioProblem(error) !== undefined) throw storeFailure(dir, 'open', error);

@@ -3,7 +3,8 @@
 // them) and show as [redacted] wherever the configuration is written out. Also: the log level from
 // SLUICE_LOG_LEVEL wins over the file, log.format = pretty, and `sluice check` warns (exit 0) about
 // a secret written in a file.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,9 +42,9 @@ redaction.after(async () => {
 });
 
 /** A configuration: a file flow enriching over HTTP with credentials, and a Kafka flow (disabled) with a SASL password. */
-function writeConfig(name: string, extra = ''): string {
-  const input = join(dir, 'in.ndjson');
-  writeFileSync(input, '{"id":"c1"}\n{"id":"c2"}\n');
+function writeConfig(name: string, extra = '', options: { input?: string; firstStages?: string } = {}): string {
+  const input = options.input ?? join(dir, 'in.ndjson');
+  if (options.input === undefined) writeFileSync(input, '{"id":"c1"}\n{"id":"c2"}\n');
   const file = join(dir, `${name}.conf`);
   writeFileSync(
     file,
@@ -54,7 +55,7 @@ flows.items {
   on-invalid = drop
   rules { type = object, required = [id], properties { id { type = string } } }
   source { kind = file, path = "${input}" }
-  stages = [
+  stages = [${options.firstStages ?? ''}
     { kind = map, target = "sluice.recommender.v1.ItemRecord", fields { item_id = id } }
     {
       kind = enrich-http, service = api, url = "/documents/{id}", merge { category = category }, on-failure = drop
@@ -111,6 +112,39 @@ redaction('sluice run: the credentials are sent, and the log (debug, from SLUICE
   assert.equal(flows.events!.source.sasl, { mechanism: 'scram-sha-512', username: 'sluice', password: REDACTED });
   assert.equal(flows.items!.stages[1]!.headers, { Authorization: REDACTED, 'x-api-key': REDACTED });
   assertNoSecret(run.stdout + run.stderr, 'the output');
+});
+
+redaction('sluice run: the ops endpoint\'s /state answers (values, sizes, 404s) show no credential, service URL or broker', async () => {
+  const fifo = join(dir, 'state.fifo');
+  assert.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const config = writeConfig('state', 'observe.http.port = 0\nlog.level = info\nflows.items.source.batch-size = 1', { input: fifo, firstStages: '{ kind = dedupe, key = id, store = seen, backend = memory }' });
+  const run = cli(['run', '--config', config]);
+  const log = join(dir, 'state.log');
+  let port = 0;
+  await waitFor('the ops server', () => {
+    const listening = existsSync(log) ? readFileSync(log, 'utf8').split('\n').find((l) => l.includes('ops server listening')) : undefined;
+    port = listening ? (JSON.parse(listening) as { port: number }).port : 0;
+    return port > 0;
+  }, 30_000);
+  const writer = await open(fifo, 'w');
+  try {
+    await writer.write('{"id":"c1"}\n{"id":"c2"}\n');
+    const ask = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: response.status, text: await response.text() };
+    };
+    await waitFor('both keys stored', async () => (await ask('/state/items/seen/c2')).status === 200, 30_000, 50);
+    const answers = await Promise.all(['/state/items/seen/c1', '/state/items/seen', '/state/items', '/state/items/seen/none', '/state/items/other/c1', '/state/events/seen/c1'].map(ask));
+    assert.equal(answers.map((a) => a.status), [200, 200, 200, 404, 404, 404]);
+    for (const { text } of answers) {
+      assertNoSecret(text, 'a /state body');
+      for (const value of [`127.0.0.1:${port}`, '127.0.0.1:9', 'http://', dir]) assert.not.ok(text.includes(value), `a /state body shows "${value}"`);
+    }
+  } finally {
+    await writer.close();
+  }
+  const result = await run;
+  assert.is(result.status, 0, result.stderr);
 });
 
 redaction('sluice check --print shows the secrets redacted; given from the environment, no warning', async () => {
