@@ -141,8 +141,8 @@ function buildPeer(): void {
 }
 
 const qal = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
-/** The campaign flow's stages without the ones that call out: the peer has no enrichment. */
-const withoutEnrichment = JSON.stringify(qal.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http'));
+/** The campaign flow's stages without enrichment and the placements lookup: the stateless peer's job. */
+const withoutEnrichment = JSON.stringify(qal.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http' && s.kind !== 'lookup'));
 
 /**
  * The enrichment services (the lookup server on qal.conf's routes) in a process of their own, as

@@ -1,22 +1,37 @@
-// The Kafka Streams peer against Sluice: every line of samples/campaign.ndjson goes through the
-// peer on a real broker; each must be dead-lettered with Sluice's reason, or not, as
-// samples/campaign.expected.ndjson says (E_LOOKUP_MISS is enrichment: the peer delivers those), and
-// each output must equal, key and value, what Sluice's campaign flow without enrichment writes.
-//   KAFKA_BROKERS=127.0.0.1:9192 tsx bench/peers/conformance.ts     (builds the peer first if needed)
-// Prints the lines with another outcome and the syntax codes named differently; exits 1 when more
-// lines differ than the known differences (README: duplicate keys, "$" before a final newline).
+// The Kafka Streams peer against Sluice on a real broker, one job at a time (--job, default campaign):
+//   campaign            every line of samples/campaign.ndjson goes through the peer; each must be
+//                       dead-lettered with Sluice's reason, or not, as samples/campaign.expected.ndjson
+//                       says (E_LOOKUP_MISS is the lookup stage's: the stateless peer delivers those),
+//                       and each output must equal, key and value, what Sluice's campaign flow without
+//                       enrichment and lookup writes.
+//   campaign-stateful   every line twice (all of them, then all again), the placements topic fed from
+//                       samples/placements.ndjson (a row with "_deleted" is a tombstone): the peer's
+//                       outputs must equal, each exactly once, those of Sluice's campaign flow with a
+//                       dedupe by eventId and the placements lookup on the same doubled input.
+//   engagement          the lines on one partition (one task: stream time in line order), then an
+//                       event far later that closes every window: the peer's window results must equal
+//                       a reference computed here from the lines it did not dead-letter (1-minute
+//                       tumbling windows, 10 s grace, late events dropped as Kafka Streams drops them).
+//   KAFKA_BROKERS=127.0.0.1:9192 tsx bench/peers/conformance.ts [--job campaign-stateful]
+// Prints the differences; exits 1 when there are more than the known ones (README: duplicate keys,
+// "$" before a final newline: 3 lines).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/pipeline/load.ts';
 import { createTopics } from '../../src/io/kafka/tools.ts';
 import { packageRoot } from '../../src/package-root.ts';
-import { runFlow } from '../../src/testing/driver.ts';
+import { runFlow, type TestInput } from '../../src/testing/driver.ts';
 import { rawLines } from '../../scripts/support/lines.ts';
+import { engagementReference, type EngagementWindow } from './engagement-reference.ts';
+
+const { values: args } = parseArgs({ options: { job: { type: 'string', default: 'campaign' } } });
+const job = args.job!;
+if (!['campaign', 'campaign-stateful', 'engagement'].includes(job)) throw new Error(`--job is campaign, campaign-stateful or engagement, not ${job}`);
 
 const KNOWN_DIFFERENCES = 3;
 /** The broker refuses messages over 1 MB: the E_SIZE lines stay out. */
@@ -26,21 +41,41 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9192').split(',');
 const peerDir = join(packageRoot, 'bench', 'peers', 'kafka-streams');
 if (spawnSync('mvn', ['-q', '-B', 'package'], { cwd: peerDir, stdio: 'inherit' }).status !== 0) throw new Error('mvn package failed');
 
-const name = `peer-conformance-${Date.now().toString(36)}`;
-await createTopics(brokers, { [`${name}.in`]: 4, [`${name}.out`]: 4, [`${name}.dlq`]: 1 }, pino({ level: 'silent' }));
+const name = `peer-conformance-${job}-${Date.now().toString(36)}`;
+const inputPartitions = job === 'engagement' ? 1 : 4;
+await createTopics(brokers, { [`${name}.in`]: inputPartitions, [`${name}.out`]: 4, [`${name}.dlq`]: 1 }, pino({ level: 'silent' }));
 const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
 const lines = rawLines(join(packageRoot, 'samples', 'campaign.ndjson'));
 const expected = readFileSync(join(packageRoot, 'samples', 'campaign.expected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; reason?: string });
-const sent = lines.map((value, i) => ({ key: String(i + 1), value })).filter((m) => m.value.length < MAX_MESSAGE);
+/**
+ * Engagement: window results carry event time, and the broker refuses a timestamp over an hour
+ * ahead of its clock (Kafka 4's default): the lines whose occurredAt is that far ahead stay out.
+ */
+const tooFarAhead = (line: Buffer) => job === 'engagement' && Number(/"occurredAt"\s*:\s*(\d+)/.exec(line.toString('latin1'))?.[1] ?? 0) > Date.now() + 3_000_000;
+const sent = lines.map((value, i) => ({ key: String(i + 1), value })).filter((m) => m.value.length < MAX_MESSAGE && !tooFarAhead(m.value));
+/** What goes to the input topic, in order: the lines (twice for the stateful job; the closing event for engagement). */
+const input: { key: string; value: Buffer }[] = job === 'campaign-stateful' ? [...sent, ...sent] : [...sent];
+const farLater = 4_000_000_000_000;
+const closer = { key: 'closer', value: Buffer.from(JSON.stringify({ eventId: '00000000-0000-4000-8000-000000000000', type: 'impression', campaignId: 'cmp-0000', placementId: 'plc-000', userId: 'closer', occurredAt: farLater, itemId: 'cnt-999999' })) };
+if (job === 'engagement') input.push(closer);
+
 const producer = kafka.producer();
 await producer.connect();
-for (let i = 0; i < sent.length; i += 200) await producer.send({ topic: `${name}.in`, messages: sent.slice(i, i + 200) });
+if (job === 'campaign-stateful') {
+  await createTopics(brokers, { [`${name}.placements`]: 1 }, pino({ level: 'silent' }));
+  const rows = readFileSync(join(packageRoot, 'samples', 'placements.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { placementId: string; _deleted?: boolean });
+  await producer.send({ topic: `${name}.placements`, messages: rows.map((row) => ({ key: row.placementId, value: row._deleted ? null : JSON.stringify(row) })) });
+}
+for (let i = 0; i < input.length; i += 200) await producer.send({ topic: `${name}.in`, messages: input.slice(i, i + 200) });
 await producer.disconnect();
 
-const peer = spawn('java', ['-jar', join(peerDir, 'target', 'campaign-peer.jar'), `bootstrap=${brokers.join(',')}`, `input=${name}.in`, `output=${name}.out`,
-  `dlq=${name}.dlq`, `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`, `application-id=${name}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-const dead = new Map<number, string>();
-const outputs = new Map<string, { key: string; value: unknown }>();
+const stateDir = mkdtempSync(join(tmpdir(), 'sluice-conformance-'));
+const peer = spawn('java', ['-jar', join(peerDir, 'target', 'campaign-peer.jar'), `job=${job}`, `bootstrap=${brokers.join(',')}`, `input=${name}.in`, `output=${name}.out`,
+  `dlq=${name}.dlq`, `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`, `application-id=${name}`, `placements=${name}.placements`, `state-dir=${stateDir}`],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+/** Dead letters by line: how many times each line was dead-lettered, with the reason. */
+const dead = new Map<number, { reason: string; times: number }>();
+const outputs: { key: string; value: Record<string, unknown> }[] = [];
 let arrived = 0;
 const consumer = kafka.consumer({ groupId: `${name}-reader` });
 await consumer.connect();
@@ -48,56 +83,93 @@ await consumer.subscribe({ topics: [`${name}.dlq`, `${name}.out`], fromBeginning
 await consumer.run({
   eachMessage: async ({ topic, message }) => {
     arrived++;
-    if (topic.endsWith('.dlq')) dead.set(Number(message.key!.toString()), message.headers!['sluice.reason']!.toString());
-    else {
-      const value = JSON.parse(message.value!.toString()) as { eventId: string };
-      outputs.set(value.eventId, { key: message.key!.toString(), value });
-    }
+    if (topic.endsWith('.dlq')) {
+      const line = Number(message.key!.toString());
+      dead.set(line, { reason: message.headers!['sluice.reason']!.toString(), times: (dead.get(line)?.times ?? 0) + 1 });
+    } else outputs.push({ key: message.key!.toString(), value: JSON.parse(message.value!.toString()) as Record<string, unknown> });
   },
 });
 // every line arrives somewhere but the filtered ones: wait until arrivals start, then stop growing
-const deadline = Date.now() + 120_000;
+const deadline = Date.now() + 180_000;
 for (let last = -1; (arrived === 0 || arrived !== last) && Date.now() < deadline; ) {
   last = arrived;
   await new Promise((resolve) => setTimeout(resolve, 5000));
 }
 await consumer.disconnect();
 peer.kill('SIGTERM');
+await new Promise((resolve) => peer.once('exit', resolve));
+rmSync(stateDir, { recursive: true, force: true });
 
 let differences = 0;
 const renamed = new Map<string, number>();
 for (const { key } of sent) {
   const line = Number(key);
   const outcome = expected[line - 1]!;
-  const deadLettered = !outcome.ok && outcome.reason !== 'E_LOOKUP_MISS';
+  // a lookup miss is the lookup stage's, which only the stateful job has
+  const deadLettered = !outcome.ok && (outcome.reason !== 'E_LOOKUP_MISS' || job === 'campaign-stateful');
   if (deadLettered !== dead.has(line)) {
     differences++;
-    console.log(`line ${line}: Sluice ${outcome.ok ? 'ok' : outcome.reason}, the peer ${dead.get(line) ?? 'ok'}`);
-  } else if (deadLettered && dead.get(line) !== outcome.reason) {
-    const pair = `${outcome.reason} -> ${dead.get(line)}`;
+    console.log(`line ${line}: Sluice ${outcome.ok ? 'ok' : outcome.reason}, the peer ${dead.get(line)?.reason ?? 'ok'}`);
+  } else if (deadLettered && dead.get(line)!.reason !== outcome.reason) {
+    const pair = `${outcome.reason} -> ${dead.get(line)!.reason}`;
     renamed.set(pair, (renamed.get(pair) ?? 0) + 1);
   }
 }
-console.log(`${sent.length} lines, ${dead.size} dead letters, ${differences} other outcomes; codes named differently:`, Object.fromEntries(renamed));
+console.log(`${sent.length} lines${job === 'campaign-stateful' ? ' (each sent twice)' : ''}, ${dead.size} dead-lettered, ${differences} other outcomes; codes named differently:`, Object.fromEntries(renamed));
 
-// Sluice's flow without its enrichment stage, in memory, on the same lines
-const dir = mkdtempSync(join(tmpdir(), 'sluice-conformance-'));
-const stages = (await loadConfig(join(packageRoot, 'config', 'local.conf'))).settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http');
-writeFileSync(join(dir, 'plain.conf'), `include "${join(packageRoot, 'config', 'local.conf')}"\nlog.level = silent\nflows.campaign.stages = ${JSON.stringify(stages)}\n`);
-const sluice = await runFlow(join(dir, 'plain.conf'), 'campaign', sent.map((m) => ({ key: m.key, value: m.value })));
-rmSync(dir, { recursive: true, force: true });
-let unequal = 0;
-let missing = 0; // the lines the peer dead-letters and Sluice does not, counted above
-for (const output of sluice.outputs) {
-  const value = output.value as { eventId: string; userId: string };
-  const theirs = outputs.get(value.eventId);
-  if (!theirs) {
-    missing++;
-    continue;
+let failed = differences > KNOWN_DIFFERENCES;
+if (job === 'engagement') failed = compareWindows() || failed;
+else failed = (await compareOutputs()) || failed;
+process.exit(failed ? 1 : 0);
+
+/** The peer's outputs against Sluice's flow in memory on the same input; true when they differ. */
+async function compareOutputs(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-conformance-'));
+  const campaign = (await loadConfig(join(packageRoot, 'config', 'local.conf'))).settings.flows.campaign!.stages;
+  const stages =
+    job === 'campaign'
+      ? campaign.filter((s) => s.kind !== 'enrich-http' && s.kind !== 'lookup')
+      : [
+          campaign.find((s) => s.kind === 'filter')!,
+          { kind: 'dedupe', name: 'dedupe-event-id', key: 'eventId', retention: '24h', backend: 'memory' },
+          ...campaign.filter((s) => s.kind === 'map' || s.kind === 'lookup'),
+        ];
+  writeFileSync(join(dir, 'peer.conf'), `include "${join(packageRoot, 'config', 'local.conf')}"\nlog.level = silent\nflows.campaign.stages = ${JSON.stringify(stages)}\n`);
+  const sluice = await runFlow(join(dir, 'peer.conf'), 'campaign', input.map((m): TestInput => ({ key: m.key, value: m.value })));
+  rmSync(dir, { recursive: true, force: true });
+  const theirs = new Map<string, { key: string; value: unknown }[]>();
+  for (const output of outputs) theirs.set(String(output.value.eventId), [...(theirs.get(String(output.value.eventId)) ?? []), output]);
+  let unequal = 0;
+  let missing = 0; // lines the peer dead-letters and Sluice does not (counted above)
+  for (const output of sluice.outputs) {
+    const value = output.value as { eventId: string; userId: string };
+    const peerOutputs = theirs.get(value.eventId);
+    if (!peerOutputs) {
+      missing++;
+      continue;
+    }
+    if (peerOutputs.length === 1 && peerOutputs[0]!.key === value.userId && isDeepStrictEqual(peerOutputs[0]!.value, value)) continue;
+    unequal++;
+    if (unequal <= 5) console.log(`output ${value.eventId}: Sluice ${JSON.stringify(value)}, the peer ${JSON.stringify(peerOutputs)}`);
   }
-  if (theirs.key === value.userId && isDeepStrictEqual(theirs.value, value)) continue;
-  unequal++;
-  if (unequal <= 5) console.log(`output ${value.eventId}: Sluice ${JSON.stringify(value)}, the peer ${JSON.stringify(theirs)}`);
+  console.log(`${sluice.outputs.length} Sluice outputs, ${outputs.length} from the peer: ${missing} missing, ${unequal} unequal or repeated`);
+  return missing > differences || unequal > 0 || outputs.length > sluice.outputs.length + differences;
 }
-console.log(`${sluice.outputs.length} Sluice outputs, ${outputs.size} from the peer: ${missing} missing, ${unequal} unequal`);
-process.exit(differences > KNOWN_DIFFERENCES || missing > differences || unequal > 0 ? 1 : 0);
+
+/** The peer's windows against the reference; true when they differ. */
+function compareWindows(): boolean {
+  const events = input.filter((m) => !dead.has(Number(m.key))).map((m) => m.value);
+  const reference = engagementReference(events).filter((w) => w.itemId !== 'cnt-999999'); // the closer's window never closes
+  const id = (w: EngagementWindow) => `${w.itemId}@${w.windowStart}`;
+  const peerWindows = new Map(outputs.map((o) => [id(o.value as unknown as EngagementWindow), o]));
+  let unequal = 0;
+  for (const window of reference) {
+    const theirs = peerWindows.get(id(window));
+    if (theirs && theirs.key === window.itemId && isDeepStrictEqual(theirs.value, window)) continue;
+    unequal++;
+    if (unequal <= 5) console.log(`window ${id(window)}: reference ${JSON.stringify(window)}, the peer ${JSON.stringify(theirs)}`);
+  }
+  const extra = outputs.length - (reference.length - unequal);
+  console.log(`${reference.length} windows in the reference (${reference.reduce((n, w) => n + w.impressions + w.clicks + w.conversions, 0)} events), ${outputs.length} from the peer: ${unequal} missing or unequal, ${extra} more`);
+  return unequal > 0 || extra !== 0;
+}

@@ -31,6 +31,7 @@ import java.util.Set;
  * keys, trailing data and nesting past 64 fail, as in Sluice's core), validate against the flow's
  * JSON Schema, drop heartbeats, map to the EventRecord JSON Sluice writes (proto3 JSON: default
  * values left out, int64 as a string), keyed by userId. One per stream task: not thread-safe.
+ * An invalid event is thrown as {@link DeadLetters.Rejected} (the dead-letter queue handler's way).
  *
  * Differences from Sluice's core: every duplicate key fails (the core only checks the properties
  * the rules declare); a pattern's "$" also matches before a final newline (java.util.regex, as
@@ -41,22 +42,9 @@ final class CampaignCheck {
   static final int MAX_SIZE = 1 << 20;
   static final int MAX_DEPTH = 64;
 
-  /**
-   * What became of a message: an output (key and EventRecord bytes), a dead letter (the original
-   * bytes, with its reason), or filtered (neither).
-   */
-  record Outcome(byte[] key, byte[] value, String reason, String message, String path) {
-    static final Outcome FILTERED = new Outcome(null, null, null, null, null);
-
-    boolean deadLetter() {
-      return reason != null;
-    }
-
-    boolean output() {
-      return value != null && reason == null;
-    }
-  }
-
+  private static final ObjectMapper WRITER = new ObjectMapper();
+  private final String flow;
+  private final String stage;
   private final ObjectMapper mapper;
   private final JsonSchema schema;
   // Jackson lets overlong and surrogate UTF-8 sequences through; the core does not
@@ -65,7 +53,10 @@ final class CampaignCheck {
       .onUnmappableCharacter(CodingErrorAction.REPORT);
   private CharBuffer decoded = CharBuffer.allocate(4096);
 
-  CampaignCheck(String schemaText) {
+  /** Rejections name this flow and stage (as Sluice's dead letters do). */
+  CampaignCheck(String schemaText, String flow, String stage) {
+    this.flow = flow;
+    this.stage = stage;
     JsonFactory factory = JsonFactory.builder()
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
@@ -91,21 +82,25 @@ final class CampaignCheck {
     }
   }
 
-  Outcome check(byte[] value) {
-    if (value == null || value.length == 0) return failed(value, "E_EMPTY", "no JSON value in the message", null);
-    if (value.length > MAX_SIZE) return failed(value, "E_SIZE", "message larger than " + MAX_SIZE + " bytes", null);
-    if (!validUtf8(value)) return failed(value, "E_UTF8", "invalid UTF-8 byte sequence", null);
+  /**
+   * The event, parsed and valid against the flow's schema; else {@link DeadLetters.Rejected} with
+   * Sluice's reason, which the dead-letter queue handler turns into a dead letter.
+   */
+  JsonNode parseValid(byte[] value) {
+    if (value == null || value.length == 0) throw rejected("E_EMPTY", "no JSON value in the message", null);
+    if (value.length > MAX_SIZE) throw rejected("E_SIZE", "message larger than " + MAX_SIZE + " bytes", null);
+    if (!validUtf8(value)) throw rejected("E_UTF8", "invalid UTF-8 byte sequence", null);
     JsonNode event;
     try {
       event = mapper.readTree(value);
     } catch (StreamConstraintsException e) {
-      return failed(value, "E_DEPTH", e.getOriginalMessage(), null);
+      throw rejected("E_DEPTH", e.getOriginalMessage(), null);
     } catch (JsonProcessingException e) {
-      return failed(value, syntaxCode(e.getOriginalMessage()), e.getOriginalMessage(), null);
+      throw rejected(syntaxCode(e.getOriginalMessage()), e.getOriginalMessage(), null);
     } catch (IOException e) {
-      return failed(value, "E_TOKEN", e.getMessage(), null);
+      throw rejected("E_TOKEN", e.getMessage(), null);
     }
-    if (event == null || event.isMissingNode()) return failed(value, "E_EMPTY", "no JSON value in the message", null);
+    if (event == null || event.isMissingNode()) throw rejected("E_EMPTY", "no JSON value in the message", null);
     Set<ValidationMessage> errors = schema.validate(event);
     if (!errors.isEmpty()) {
       ValidationMessage first = errors.iterator().next();
@@ -113,14 +108,30 @@ final class CampaignCheck {
       if (first.getProperty() != null && ("required".equals(first.getType()) || "additionalProperties".equals(first.getType()))) {
         path = path + "/" + first.getProperty().replace("~", "~0").replace("/", "~1");
       }
-      return failed(value, ruleCode(first.getType()), first.getMessage(), path);
+      throw rejected(ruleCode(first.getType()), first.getMessage(), path);
     }
-    if ("heartbeat".equals(event.path("type").asText())) return Outcome.FILTERED;
-    return new Outcome(event.get("userId").asText().getBytes(StandardCharsets.UTF_8), toEventRecord(event), null, null, null);
+    return event;
+  }
+
+  static boolean isHeartbeat(JsonNode event) {
+    return "heartbeat".equals(event.path("type").asText());
+  }
+
+  static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Output JSON (thread-safe, as Jackson's ObjectMapper is once configured). */
+  static byte[] bytes(JsonNode node) {
+    try {
+      return WRITER.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The map stage `to-event-record` of config/base.conf, as protobuf-es writes EventRecord to JSON. */
-  private byte[] toEventRecord(JsonNode event) {
+  ObjectNode toEventRecord(JsonNode event) {
     ObjectNode out = mapper.createObjectNode();
     putString(out, "eventId", event.get("eventId"));
     putString(out, "eventType", event.get("type"));
@@ -141,19 +152,15 @@ final class CampaignCheck {
     putString(out, "deviceOs", event.path("device").get("os"));
     JsonNode consent = event.get("consent");
     if (consent != null && consent.asBoolean()) out.put("consent", true);
-    try {
-      return mapper.writeValueAsBytes(out);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return out;
   }
 
   private static void putString(ObjectNode out, String name, JsonNode value) {
     if (value != null && value.isTextual() && !value.textValue().isEmpty()) out.put(name, value.textValue());
   }
 
-  private static Outcome failed(byte[] original, String code, String message, String path) {
-    return new Outcome(null, original, code, message == null ? code : message, path);
+  private DeadLetters.Rejected rejected(String code, String message, String path) {
+    return new DeadLetters.Rejected(flow, stage, code, message, path);
   }
 
   /** Jackson's parse errors to the nearest of Sluice's syntax codes. */

@@ -1,37 +1,39 @@
 package sluice.peer;
 
-import java.nio.charset.StandardCharsets;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
-import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.ContextualFixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 
 /**
- * Kafka Streams peer of Sluice's campaign flow (validate + filter + map + produce, no enrichment).
+ * Kafka Streams peers of Sluice's flows, one job per run:
  *
- *   java -jar target/campaign-peer.jar bootstrap=127.0.0.1:9092 input=in output=out dlq=dlq \
- *     schema=config/rules/campaign.schema.json [guarantee=at_least_once|exactly_once_v2]
- *     [application-id=campaign-peer] [threads=1]
+ *   java -jar target/campaign-peer.jar job=campaign bootstrap=127.0.0.1:9092 input=in output=out \
+ *     dlq=dlq schema=config/rules/campaign.schema.json [guarantee=at_least_once|exactly_once_v2]
+ *     [application-id=campaign-peer] [threads=1] [state-dir=DIR]
  *
- * Runs until SIGTERM. Dead letters keep the original key and bytes, with Sluice's reason headers.
+ *   job=campaign            the campaign flow without enrichment: validate, drop heartbeats, map
+ *   job=campaign-stateful   the same with a dedupe by eventId and the placement from a GlobalKTable
+ *                           (placements=TOPIC): see StatefulCampaign
+ *   job=engagement          per item per minute: impressions, clicks, conversions, value (Engagement)
+ *   job=restore             restore rate of a 1,000,000-key store from its changelog (RestoreBench)
+ *
+ * Runs until SIGTERM (restore: until measured). Dead letters go through Kafka Streams' dead-letter
+ * queue (DeadLetters): the original key and bytes, with Sluice's reason headers.
  */
 public final class CampaignPeer {
-  private static final String STAGE = "campaign.validate";
-
   public static void main(String[] args) throws Exception {
     Map<String, String> options = new HashMap<>();
     for (String arg : args) {
@@ -39,53 +41,61 @@ public final class CampaignPeer {
       if (eq < 1) throw new IllegalArgumentException("arguments are key=value, not " + arg);
       options.put(arg.substring(0, eq), arg.substring(eq + 1));
     }
+    String job = options.getOrDefault("job", "campaign");
+    if (job.equals("restore")) {
+      RestoreBench.run(options);
+      return;
+    }
     String schema = CampaignCheck.readSchema(Path.of(required(options, "schema")));
-
     StreamsBuilder builder = new StreamsBuilder();
-    Map<String, KStream<byte[], CampaignCheck.Outcome>> routes = builder
+    switch (job) {
+      case "campaign" -> campaign(builder, options, schema);
+      case "campaign-stateful" -> StatefulCampaign.build(builder, options, schema);
+      case "engagement" -> Engagement.build(builder, options, schema);
+      default -> throw new IllegalArgumentException("job is campaign, campaign-stateful, engagement or restore, not " + job);
+    }
+    run(builder, options);
+  }
+
+  /** Validate + drop heartbeats + map, keyed by userId; invalid events are dead letters. */
+  private static void campaign(StreamsBuilder builder, Map<String, String> options, String schema) {
+    builder
         .stream(required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
-        .processValues(() -> new ContextualFixedKeyProcessor<byte[], byte[], CampaignCheck.Outcome>() {
-          private final CampaignCheck check = new CampaignCheck(schema);
+        .processValues(() -> new ContextualFixedKeyProcessor<byte[], byte[], JsonNode>() {
+          private final CampaignCheck check = new CampaignCheck(schema, "campaign", "campaign.validate");
 
           @Override
           public void process(FixedKeyRecord<byte[], byte[]> record) {
-            CampaignCheck.Outcome outcome = check.check(record.value());
-            if (outcome.deadLetter()) addReason(record.headers(), outcome);
-            context().forward(record.withValue(outcome));
+            JsonNode event = check.parseValid(record.value());
+            if (!CampaignCheck.isHeartbeat(event)) context().forward(record.withValue(check.toEventRecord(event)));
           }
-
-          private void addReason(Headers headers, CampaignCheck.Outcome outcome) {
-            add(headers, "sluice.flow", "campaign");
-            add(headers, "sluice.stage", STAGE);
-            add(headers, "sluice.reason", outcome.reason());
-            add(headers, "sluice.message", outcome.message());
-            if (outcome.path() != null) add(headers, "sluice.path", outcome.path());
-            context().recordMetadata().ifPresent((source) -> {
-              add(headers, "sluice.source.topic", source.topic());
-              add(headers, "sluice.source.partition", Integer.toString(source.partition()));
-              add(headers, "sluice.source.offset", Long.toString(source.offset()));
-            });
-          }
-        }, Named.as("validate-map"))
-        .split(Named.as("route-"))
-        .branch((key, outcome) -> outcome.deadLetter(), Branched.as("invalid"))
-        .branch((key, outcome) -> outcome.output(), Branched.as("valid"))
-        .noDefaultBranch(); // filtered: neither output nor dead letter
-    routes.get("route-invalid")
-        .mapValues(CampaignCheck.Outcome::value)
-        .to(required(options, "dlq"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
-    routes.get("route-valid")
-        .map((key, outcome) -> KeyValue.pair(outcome.key(), outcome.value()))
+        }, Named.as("validate-filter-map"))
+        .map((key, eventRecord) -> KeyValue.pair(CampaignCheck.utf8(eventRecord.get("userId").textValue()), CampaignCheck.bytes(eventRecord)))
         .to(required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
+  }
 
+  static Properties properties(Map<String, String> options) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, options.getOrDefault("application-id", "campaign-peer"));
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, required(options, "bootstrap"));
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, options.getOrDefault("guarantee", StreamsConfig.AT_LEAST_ONCE));
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.parseInt(options.getOrDefault("threads", "1")));
     props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    // the engagement job's repartition topic carries event time (occurredAt): a broker refuses
+    // timestamps over an hour ahead of its clock by default (Kafka 4), which would stop the job
+    props.put(StreamsConfig.topicPrefix("message.timestamp.after.max.ms"), Long.toString(Long.MAX_VALUE));
+    if (options.containsKey("state-dir")) props.put(StreamsConfig.STATE_DIR_CONFIG, options.get("state-dir"));
+    if (options.containsKey("dlq")) {
+      props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, options.get("dlq"));
+      props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.class);
+      props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true); // 5.0's default
+    }
+    return props;
+  }
 
-    KafkaStreams streams = new KafkaStreams(builder.build(), props);
+  private static void run(StreamsBuilder builder, Map<String, String> options) throws InterruptedException {
+    Properties props = properties(options);
+    KafkaStreams streams = new KafkaStreams(builder.build(props), props);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       streams.close();
@@ -99,11 +109,7 @@ public final class CampaignPeer {
     stopped.await();
   }
 
-  private static void add(Headers headers, String name, String value) {
-    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static String required(Map<String, String> options, String name) {
+  static String required(Map<String, String> options, String name) {
     String value = options.get(name);
     if (value == null) throw new IllegalArgumentException("missing argument " + name + "=...");
     return value;
