@@ -152,11 +152,36 @@ function ruleFail(code: i32, at: usize, node: usize, pathLen: i32, extraA: i32, 
 }
 
 @inline function skipWhitespace(): void {
-  while (pos < end) {
-    const c = load<u8>(pos);
-    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) pos++;
+  pos = skipSpace(pos);
+}
+
+/** The first position at or after p that is not JSON whitespace (or end). */
+@inline function skipSpace(p: usize): usize {
+  // minified JSON has none: one compare, no call
+  if (p < end && <u32>load<u8>(p) > 0x20) return p;
+  return skipSpaceRun(p);
+}
+
+function skipSpaceRun(p: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    // pretty-printed JSON indents: 16 bytes at a time. The four whitespace bytes have distinct low
+    // nibbles, so a byte is whitespace when it equals the table entry its low nibble selects.
+    const table = i8x16(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x0a, 0, 0, 0x0d, 0, 0);
+    const nibble = i8x16.splat(0x0f);
+    while (p + 16 <= end) {
+      const v = v128.load(p);
+      const space = i8x16.eq(i8x16.swizzle(table, v128.and(v, nibble)), v);
+      const other = ~i8x16.bitmask(space) & 0xffff;
+      if (other != 0) return p + ctz(other);
+      p += 16;
+    }
+  }
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) p++;
     else break;
   }
+  return p;
 }
 
 // ---- strings ------------------------------------------------------------------------------------
@@ -695,8 +720,213 @@ function scanArray(node: usize, flags: u32): void {
   if ((flags & F_MAX_ITEMS) != 0 && count > load<u32>(node + N_MAX_ITEMS)) valueFail(E.E_MAX_ITEMS, start, node);
 }
 
+// ---- values the schema leaves free ------------------------------------------------------------
+// A value checked against the schema `true` (anyNode) with nothing to extract or tape below it
+// needs only its well-formedness: these check it in loops of their own, the position in a local,
+// without the rule program's per-value work. They fail with the codes and offsets scanValue
+// would; the rare cases (escapes, non-ASCII, broken literals) go to the scanner's own functions.
+
+function skipValue(p: usize): usize {
+  if (p >= end) {
+    fail(E.E_UNTERMINATED, p);
+    return p;
+  }
+  const c = <u32>load<u8>(p);
+  if (c == 0x22) return skipString(p);
+  if (c == 0x7b) return skipObject(p);
+  if (c == 0x5b) return skipArray(p);
+  if (c == 0x2d || isDigit(c)) return skipNumber(p);
+  if (c == 0x74 || c == 0x6e) {
+    const word: u32 = c == 0x74 ? 0x65757274 : 0x6c6c756e; // "true", "null"
+    if (p + 4 <= end && load<u32>(p) == word) return p + 4;
+    pos = p;
+    scanLiteral(word, 4);
+    return pos;
+  }
+  if (c == 0x66) {
+    if (p + 5 <= end && load<u32>(p) == 0x736c6166 && load<u8>(p + 4) == 0x65) return p + 5; // "false"
+    pos = p;
+    scanLiteral(0x736c6166, 4);
+    if (err == 0) scanLiteral(0x65, 1);
+    return pos;
+  }
+  fail(E.E_TOKEN, p);
+  return p;
+}
+
+/** A string at p (its opening quote): the position after its closing quote. */
+function skipString(p: usize): usize {
+  let q = p + 1;
+  if (ASC_FEATURE_SIMD) {
+    const quote = i8x16.splat(0x22);
+    const backslash = i8x16.splat(0x5c);
+    const space = i8x16.splat(0x20);
+    while (q + 16 <= end) {
+      const v = v128.load(q);
+      // a quote, a backslash, a control byte or non-ASCII (negative as a signed byte)
+      const special = v128.or(
+        v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
+        v128.or(i8x16.lt_u(v, space), i8x16.lt_s(v, i8x16.splat(0))),
+      );
+      const mask = i8x16.bitmask(special);
+      if (mask == 0) {
+        q += 16;
+        continue;
+      }
+      q += ctz(mask);
+      if (load<u8>(q) == 0x22) return q + 1;
+      return slowString(p);
+    }
+  }
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c == 0x22) return q + 1;
+    if (c == 0x5c || c < 0x20 || c >= 0x80) break;
+    q++;
+  }
+  return slowString(p);
+}
+
+/** Escapes, non-ASCII, control bytes or the end of input: the scanner's string function decides. */
+function slowString(p: usize): usize {
+  pos = p;
+  scanString();
+  return pos;
+}
+
+/** A number at p: its grammar only (RFC 8259), failing where scanNumber would. */
+function skipNumber(p: usize): usize {
+  if (load<u8>(p) == 0x2d) {
+    p++;
+    if (p >= end) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  let c = <u32>load<u8>(p);
+  if (c == 0x30) {
+    p++;
+    if (p < end && isDigit(<u32>load<u8>(p))) {
+      fail(E.E_NUMBER, p); // leading zero
+      return p;
+    }
+  } else if (isDigit(c)) {
+    p++;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+  } else {
+    fail(E.E_NUMBER, p);
+    return p;
+  }
+  if (p < end && load<u8>(p) == 0x2e) {
+    p++;
+    const digits = p;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+    if (p == digits) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  if (p < end && (load<u8>(p) | 0x20) == 0x65) {
+    p++;
+    if (p < end && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) p++;
+    const digits = p;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+    if (p == digits) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  return p;
+}
+
+function skipObject(p: usize): usize {
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, p);
+    return p;
+  }
+  p = skipSpace(p + 1);
+  if (p < end && load<u8>(p) == 0x7d) {
+    depth--;
+    return p + 1;
+  }
+  while (true) {
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    if (load<u8>(p) != 0x22) {
+      fail(E.E_TOKEN, p);
+      return p;
+    }
+    p = skipSpace(skipString(p));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    if (load<u8>(p) != 0x3a) {
+      fail(E.E_TOKEN, p);
+      return p;
+    }
+    p = skipSpace(skipValue(skipSpace(p + 1)));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    const c = load<u8>(p);
+    p++;
+    if (c == 0x2c) {
+      p = skipSpace(p);
+      continue;
+    }
+    if (c == 0x7d) break;
+    fail(E.E_TOKEN, p - 1);
+    return p;
+  }
+  depth--;
+  return p;
+}
+
+function skipArray(p: usize): usize {
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, p);
+    return p;
+  }
+  p = skipSpace(p + 1);
+  if (p < end && load<u8>(p) == 0x5d) {
+    depth--;
+    return p + 1;
+  }
+  while (true) {
+    p = skipSpace(skipValue(p));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    const c = load<u8>(p);
+    p++;
+    if (c == 0x2c) {
+      p = skipSpace(p);
+      continue;
+    }
+    if (c == 0x5d) break;
+    fail(E.E_TOKEN, p - 1);
+    return p;
+  }
+  depth--;
+  return p;
+}
+
 /** Any value at pos, checked against `node`. */
 function scanValue(node: usize): void {
+  if (node == anyNode && !taping) {
+    pos = skipValue(pos);
+    return;
+  }
   if (pos >= end) {
     fail(E.E_UNTERMINATED, pos);
     return;

@@ -98,6 +98,13 @@ function aliasOf(node: RuleNode): RuleNode | undefined {
   return target;
 }
 
+/** The schema `true` in effect: nothing to check, extract or evaluate at or below the node (the core then only scans it). */
+function isUnconstrained(node: RuleNode): boolean {
+  return node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 && node.ext === undefined && !node.resource &&
+    node.properties.length === 0 && node.indexes.length === 0 && node.items === undefined && node.members.length === 0 &&
+    node.deepMembers.length === 0 && node.pattern === undefined && node.patternProgram === undefined && node.jsFormat === undefined;
+}
+
 function isPureReference(node: RuleNode): boolean {
   const ext = node.ext;
   return ext !== undefined && ext.allOf.length === 1 && node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 &&
@@ -286,7 +293,8 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
   const emitNode = (node: RuleNode): number => {
     if (emitted.has(node)) return node.address;
     // a schema that is only a $ref is its target: one evaluation less per value (a loop of such refs is kept)
-    const target = aliasOf(node);
+    // and an unconstrained one is the shared `true` node, which the core scans for well-formedness alone
+    const target = node !== any && isUnconstrained(node) ? any : aliasOf(node);
     if (target) {
       emitted.add(node);
       node.address = emitNode(target);
