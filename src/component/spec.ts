@@ -53,6 +53,8 @@ export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
    * repartitioned by the new key, so the flow is split here.
    */
   readonly rekeys?: boolean;
+  /** It emits records of its own (Stage.emitting): it must be the flow's last stage. */
+  readonly emits?: boolean;
   /** It keeps state (`store`). */
   readonly stateful?: boolean;
   /** The stores it declares with this config (their changelogs are listed and created from this). */
