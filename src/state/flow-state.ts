@@ -63,6 +63,11 @@ export class FlowState implements PartitionedState, QueryableState {
     return open.filter((s) => s.name === store).sort((a, b) => a.partition - b.partition);
   }
 
+  /** Local mode (a file source, the test driver): partition 0 of each store, no partitioned source attached. */
+  get local(): boolean {
+    return this.#manager === undefined;
+  }
+
   #storeMetrics(): StateMetrics[] {
     return (this.#metrics ??= this.#options.stores.map((s) => this.#options.metrics.state(this.#options.flow, s.name)));
   }
