@@ -64,7 +64,7 @@ function config(run: Run, name: string, delivery: 'exactly-once' | 'at-least-onc
       '  rules { type = object, required = [eventId, userId, type], properties { eventId { type = string }, userId { type = string }, itemId { type = string }, type { type = string } } }',
       '  stages = [',
       '    { kind = filter, name = no-heartbeats, drop-if { field = type, in = [heartbeat] } }',
-      '    { kind = key-by, name = by-item, field = itemId }',
+      '    { kind = key-by, name = by-item, field = itemId, on-missing = dlq }',
       '    { kind = dedupe, name = first, key = [itemId, type], store = seen }',
       '  ]',
       `  source { ${kafka}, topic = "${run.input}", group-id = "${run.group}", state-dir = "${join(run.dir, `${state}-state`)}", session-timeout-ms = 6000, heartbeat-interval-ms = 1000, commit-interval-ms = 200 }`,
@@ -91,7 +91,7 @@ interface Event {
 
 /**
  * `count` events over `items` items from `firstItem` and 20 users; one in 10 has no item (the
- * key-by filters it), one in 15 is a heartbeat (filtered before).
+ * key-by dead-letters it), one in 15 is a heartbeat (filtered before).
  */
 function events(tag: string, count: number, firstItem: number, items: number): Event[] {
   return Array.from({ length: count }, (_, n) => ({
@@ -210,6 +210,11 @@ it('outputs equal the reference, keyed by item with the input headers; the repar
     assert.is(m.key!.toString('utf8'), event.itemId);
     assert.is(m.partition, keyHash(m.key!) % PARTITIONS, `${event.itemId} on the partition of its key`);
   }
+  // the events without an item: dead letters of the first part, replayed to the flow's input
+  const letters = kcatRead(run.dlq, true);
+  assert.is(letters.length, input.filter((e) => e.itemId === undefined).length);
+  assert.ok(letters.every((l) => l.headers['sluice.reason'] === 'E_KEY_BY' && l.headers['sluice.flow'] === 'items.repartition'), JSON.stringify(letters[0]?.headers));
+  assert.match(sluice(['replay', '--config', file, '--flow', 'items', '--dry-run']), `would replay ${letters.length} dead letters of ${run.dlq} to ${run.input};`);
 });
 
 it('exactly-once, SIGKILLed 3 times while the input is produced: each pair exactly once (read_committed)', async () => {
