@@ -16,6 +16,7 @@ import type { FlowStats } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { type Flow } from './flow.ts';
 import { buildFlows } from './build.ts';
+import * as registry from './registry.ts';
 import { TableSet } from './tables.ts';
 import type { FlowTopology } from './topology.ts';
 
@@ -55,6 +56,19 @@ export function flowFingerprint(topology: FlowTopology): string {
   return stringify({
     ...topology,
     nodes: topology.nodes.map(({ configPath: _whereInTheFiles, ...node }) => node),
+  }) as string; // an object always has a JSON text
+}
+
+/**
+ * What of a flow its state stores depend on: its source's partitions (kind, topic, group, state
+ * dir) and its stateful stages with their settings. Equal strings across a reload: the restarted
+ * flow takes over the open stores of the one it replaces (no reopening, no restore).
+ */
+export function stateFingerprint(topology: FlowTopology): string {
+  const source = topology.nodes.find((n) => n.role === 'source');
+  return stringify({
+    source: source && { kind: source.kind, topic: source.config.topic, group: source.config['group-id'], stateDir: source.config['state-dir'], baseDir: source.baseDir },
+    stages: topology.nodes.filter((n) => n.role === 'stage' && registry.stages[n.kind]?.stateful === true).map(({ kind, config }) => ({ kind, config })), // not their names: generated ones follow the stages' positions
   }) as string; // an object always has a JSON text
 }
 
@@ -189,6 +203,23 @@ export class FlowSupervisor {
     this.#logger.info({ flow: name }, 'flow stopped: drained and committed');
   }
 
+  /**
+   * A restarted flow whose stateful stages and source partitions did not change takes over its
+   * predecessor's open stores; otherwise the predecessor closes them (checkpointed) and the new
+   * flow opens its stores as at a start: from their files and changelogs.
+   */
+  #keepStores(previous: Flow, next: Flow, before: FlowTopology | undefined, after: FlowTopology): void {
+    if (!previous.state || !next.state) return;
+    if (before && stateFingerprint(before) === stateFingerprint(after)) {
+      previous.state.handOverTo(next.state);
+      return;
+    }
+    this.#logger.info(
+      { flow: next.name },
+      'reload: the flow\'s stateful stages or its source changed: its stores are closed, and the restarted flow opens them as at a start (a store of the same name from its files and changelog, a new one empty)',
+    );
+  }
+
   async #reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const startedAt = performance.now();
     const outcome = (kind: ReloadOutcome['outcome'], parts: Partial<ReloadOutcome> = {}): ReloadOutcome => {
@@ -244,8 +275,12 @@ export class FlowSupervisor {
       this.#config = config;
       return outcome('unchanged', { unchanged });
     }
+    for (const flow of built) if (current.has(flow.name)) this.#keepStores(current.get(flow.name)!.flow, flow, this.#config.flows.find((t) => t.flow === flow.name), config.flows.find((t) => t.flow === flow.name)!);
     await Promise.all([...stopped, ...restarted].map((name) => this.#retire(name)));
-    if (this.#stopping) return outcome('skipped', { stopped: [...stopped, ...restarted] });
+    if (this.#stopping) {
+      await Promise.all(built.map((flow) => flow.state?.close())); // stores handed over to a flow that never starts
+      return outcome('skipped', { stopped: [...stopped, ...restarted] });
+    }
     for (const flow of built) this.#add(flow, wanted.get(flow.name)!);
     this.#config = config;
     return outcome('applied', { started, stopped, restarted, unchanged });

@@ -41,6 +41,10 @@ export class FlowState implements PartitionedState, QueryableState {
   #lastCheckpoint = 0;
   #checkpointing: Promise<void> | undefined;
   #metrics: StateMetrics[] | undefined;
+  /** The flow replacing this one on a reload: it takes the open stores when this one closes. */
+  #successor: FlowState | undefined;
+  /** Stores taken over from the flow this one replaced, until this one opens its own. */
+  #adopted: PartitionStore[] = [];
 
   constructor(options: FlowStateOptions) {
     this.#options = options;
@@ -96,6 +100,8 @@ export class FlowState implements PartitionedState, QueryableState {
         this.#restoringGauges();
       },
     });
+    this.#manager.adopt(this.#adopted);
+    this.#adopted = [];
     this.#removeReadiness = this.#options.metrics.readiness.add(() => {
       if (this.#restoring.size === 0) return undefined;
       const parts = [...this.#restoring.values()].map((p) => `${p.changelog} partition ${p.partition}: ${p.restored} of ${p.toRestore} records`);
@@ -139,11 +145,30 @@ export class FlowState implements PartitionedState, QueryableState {
     }
   }
 
-  /** Clean shutdown (or the end of a local run): every store checkpointed and closed. */
+  /**
+   * A reload replaces this flow with `successor`, whose stores are declared alike: when this one
+   * closes, its open stores are checkpointed and handed over open (no restore, no reopening).
+   */
+  handOverTo(successor: FlowState): void {
+    this.#successor = successor;
+  }
+
+  /** Clean shutdown (or the end of a local run): every store checkpointed and closed (or handed over, see handOverTo). */
   async close(): Promise<void> {
     await this.#checkpointing?.catch(() => undefined);
+    const successor = this.#successor;
+    this.#successor = undefined;
+    if (successor) {
+      const stores = [...(this.#manager ? await this.#manager.detach() : []), ...(this.#local ?? [])];
+      // a Kafka source attached its successor's state when it was built: its manager takes them
+      if (successor.#manager) successor.#manager.adopt(stores);
+      else successor.#adopted.push(...stores);
+      this.#local = undefined;
+      if (stores.length > 0) this.#options.log.info({ flow: this.#options.flow, stores: [...new Set(stores.map((s) => s.name))], partitions: [...new Set(stores.map((s) => s.partition))] }, 'reload: state stores kept open for the restarted flow');
+    }
     if (this.#manager) await this.#manager.close();
-    if (this.#local) await Promise.all(this.#local.map((s) => s.close()));
+    await Promise.all([...(this.#local ?? []), ...this.#adopted].map((s) => s.close()));
+    this.#adopted = [];
     this.#local = undefined;
     this.#sizeGauges(); // no store open: the keys and bytes of this instance are gone
     this.#removeReadiness?.();
@@ -160,7 +185,13 @@ export class FlowState implements PartitionedState, QueryableState {
         if (!store) throw new SluiceError('SLC_IO', `flow ${flow}: a batch of partition ${partition} came while its state store ${name} is not open (not assigned to this instance)`);
         return store;
       });
-    } else partitionStores = this.#local ??= stores.map(({ name, backend }) => PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log)));
+    } else {
+      if (!this.#local) {
+        this.#local = stores.map(({ name, backend }) => this.#adopted.find((s) => s.name === name) ?? PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log)));
+        this.#adopted = [];
+      }
+      partitionStores = this.#local;
+    }
     return new FlowBatchState(partitionStores, sourceOffset, this.#writer);
   }
 

@@ -31,14 +31,30 @@ export class StateManager {
   readonly #options: StateManagerOptions;
   readonly #open = new Map<string, PartitionStore>();
 
+  /** Stores handed over by a reload's predecessor: kept for the partitions of the next assignment, the others closed. */
+  #adopted: PartitionStore[] = [];
+
   constructor(options: StateManagerOptions) {
     this.#options = options;
+  }
+
+  /** Takes over open stores (a reload's predecessor's, before this flow's first assignment). */
+  adopt(stores: readonly PartitionStore[]): void {
+    for (const store of stores) {
+      this.#open.set(id(store.name, store.partition), store);
+      this.#adopted.push(store);
+    }
   }
 
   /** Opens and restores the stores of newly assigned partitions; resolves when all are ready for a first batch. */
   async assign(partitions: readonly number[]): Promise<RestoreResult[]> {
     const { group, stores, stateDir, reader, log, onProgress, onRestored } = this.#options;
     const results: RestoreResult[] = [];
+    if (this.#adopted.length > 0) {
+      const elsewhere = [...new Set(this.#adopted.map((s) => s.partition))].filter((p) => !partitions.includes(p));
+      this.#adopted = [];
+      await this.revoke(elsewhere);
+    }
     for (const partition of partitions) {
       for (const { name, backend } of stores) {
         if (this.#open.has(id(name, partition))) continue;
@@ -91,6 +107,17 @@ export class StateManager {
       if (store.inFlight.length === 0) store.checkpoint(end);
       await store.close();
     }
+  }
+
+  /** A reload keeps the stores for the flow's successor: every store checkpointed and handed over open. */
+  async detach(): Promise<PartitionStore[]> {
+    const stores = [...this.#open.values()];
+    this.#open.clear();
+    for (const store of stores) {
+      const end = await this.#options.reader.endOffset(store.changelog, store.partition);
+      if (store.inFlight.length === 0) store.checkpoint(end);
+    }
+    return stores;
   }
 
   /** Clean shutdown: every store checkpointed and closed. */
