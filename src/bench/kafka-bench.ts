@@ -13,8 +13,6 @@ import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import { SluiceError } from '../errors.ts';
 import { startLocalServices } from '../io/http/local-server.ts';
-import { loadClient } from '../io/kafka/connection.ts';
-import { createTopics } from '../io/kafka/tools.ts';
 import { startProgress } from '../observe/progress.ts';
 import { FlowStats } from '../observe/stats.ts';
 import { packageRoot } from '../package-root.ts';
@@ -164,12 +162,16 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
     // the input may hold messages larger than a topic takes by default (the samples' oversized
     // ones): its record batches take them with room for a chunk of the others
     const largest = lines.reduce((max, line) => Math.max(max, line.length), 0);
-    const input = { topic: topics.input, partitions: options.partitions, config: { 'max.message.bytes': String(Math.max(INPUT_BATCH_BYTES, largest + INPUT_BATCH_BYTES)) } };
-    await createTopics(broker.list, { [topics.output]: options.partitions, [topics.dead]: 1 }, logger, undefined, [input]);
+    await createTopics(broker.list, [
+      { topic: topics.input, numPartitions: options.partitions, configEntries: [{ name: 'max.message.bytes', value: String(largest + INPUT_BATCH_BYTES) }] },
+      { topic: topics.output, numPartitions: options.partitions },
+      { topic: topics.dead, numPartitions: 1 },
+    ]);
     const topology = onTopics(stub ? withServicesAt(found, stub.url) : found, broker.list, topics);
     // the Kafka client each replaced node names (loadConfig loaded only the configured nodes')
     for (const node of topology.nodes) {
-      if (node.kind === 'kafka' && node.role !== 'stage') await loadClient(node.config.client === 'kafkajs' ? 'kafkajs' : 'platformatic');
+      if (node.role === 'source') await sources.kafka!.load?.(node.config);
+      if (node.role === 'sink' || node.role === 'dead-letter') await sinks.kafka!.load?.(node.config);
     }
     const stats = new FlowStats(topology.flow);
     const reference = new Reference(topology, lines);
@@ -267,15 +269,29 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
   }
 }
 
+const admin = (list: string[]) => new kafkajs.Kafka({ clientId: 'sluice-bench-admin', brokers: list, logLevel: kafkajs.logLevel.NOTHING }).admin();
+
+async function createTopics(list: string[], topics: kafkajs.ITopicConfig[]): Promise<void> {
+  const client = admin(list);
+  try {
+    await client.connect();
+    await client.createTopics({ topics, waitForLeaders: true });
+  } catch (cause) {
+    throw new SluiceError('SLC_IO', `sluice bench: could not create its topics on ${list.join(',')}: ${(cause as Error).message}`, { cause });
+  } finally {
+    await client.disconnect();
+  }
+}
+
 /** The run's topics go when it ends (a broker the bench started goes whole). */
 async function deleteTopics(list: string[], topics: string[]): Promise<void> {
-  const admin = new kafkajs.Kafka({ clientId: 'sluice-bench-admin', brokers: list, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const client = admin(list);
   try {
-    await admin.connect();
-    await admin.deleteTopics({ topics });
+    await client.connect();
+    await client.deleteTopics({ topics });
   } catch {
     // a topic the run did not get to create; the group expires with the broker's offsets retention
   } finally {
-    await admin.disconnect();
+    await client.disconnect();
   }
 }
