@@ -2,7 +2,7 @@
 // writes the result with its latency plot, and with --baseline gates it: exit 1 naming each figure
 // that regressed past its tolerance (src/bench/gate.ts), re-run up to --attempts times first.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SluiceError } from '../errors.ts';
 // the runtime is imported by the command when it runs: registering it costs other commands nothing
 import type { FlowBenchResult } from './flow-bench.ts';
@@ -17,7 +17,8 @@ interface BenchOptions {
   rate?: number;
   seconds: number;
   warmup: number;
-  transport: 'memory';
+  transport: 'memory' | 'kafka';
+  partitions: number;
   out?: string;
   baseline?: string;
   tolerance: string[];
@@ -72,7 +73,7 @@ function describeRun(result: FlowBenchResult): string {
   const stub = c.stubServicesMs === null ? '' : `, services stubbed (${c.stubServicesMs} ms)`;
   const rounds = c.rounds > 1 ? ` (the median of ${c.rounds} rounds)` : '';
   return [
-    `sluice bench: flow ${c.flow} of ${c.file}, ${c.transport} transport, ${load}${stub}, ${c.seconds} s after ${c.warmupSeconds} s warm-up${rounds}`,
+    `sluice bench: flow ${c.flow} of ${c.file}, ${c.transport} transport${c.partitions === undefined ? '' : ` (${c.partitions} partitions)`}, ${load}${stub}, ${c.seconds} s after ${c.warmupSeconds} s warm-up${rounds}`,
     `  ${thousands(result.throughput.perSecond)} msg/s; cpu ${result.cpuMicrosPerMessage.toFixed(2)} µs/msg; ${result.reference.name} on the same input ${result.reference.cpuMicrosPerMessage.toFixed(2)} µs/msg: ratio ${result.normalised.cpuPerMessage.toFixed(3)}`,
     `  latency p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms, max ${l.max} ms`,
     `  ${thousands(result.messages.read)} read, ${thousands(result.messages.written)} written, ${thousands(result.messages.deadLettered)} dead letters, ${thousands(result.messages.filtered)} filtered; rss peak ${Math.round(result.rssPeakBytes / 2 ** 20)} MiB${injected}`,
@@ -83,7 +84,11 @@ const describeRound = (r: FlowBenchResult) =>
   `cpu/msg vs reference ${r.normalised.cpuPerMessage.toFixed(3)}${r.normalised.throughput === null ? '' : `, throughput vs reference ${r.normalised.throughput.toFixed(3)}`} (${thousands(r.throughput.perSecond)} msg/s, ${r.cpuMicrosPerMessage.toFixed(2)} µs/msg)`;
 
 async function bench(options: BenchOptions): Promise<number> {
-  const [{ benchFlow, medianRound }, { latencyPlot }] = await Promise.all([import('./flow-bench.ts'), import('./plot.ts')]);
+  const [{ benchFlow, medianRound }, { latencyPlot }, kafka] = await Promise.all([
+    import('./flow-bench.ts'),
+    import('./plot.ts'),
+    options.transport === 'kafka' ? import('./kafka-bench.ts') : undefined,
+  ]);
   const overrides: Record<string, number | null> = {};
   for (const text of options.tolerance) {
     const [figure, tolerance] = parseTolerance(text);
@@ -92,7 +97,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const baseline = options.baseline === undefined ? undefined : readBaseline(options.baseline);
   const injectDelayNs = Number(process.env.SLUICE_BENCH_INJECT_DELAY_NS ?? 0);
   if (!Number.isFinite(injectDelayNs) || injectDelayNs < 0) throw new SluiceError('SLC_USAGE', `SLUICE_BENCH_INJECT_DELAY_NS=${process.env.SLUICE_BENCH_INJECT_DELAY_NS}: expected nanoseconds >= 0`);
-  const problem = baseline && incomparable(baseline, { flow: options.flow, rate: options.rate ?? null });
+  const problem = baseline && incomparable(baseline, { flow: options.flow, rate: options.rate ?? null, transport: options.transport });
   if (problem) throw new SluiceError('SLC_USAGE', `--baseline ${options.baseline}: ${problem}`);
   const attempts = baseline ? options.attempts : 1;
   let result: FlowBenchResult | undefined;
@@ -102,8 +107,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const rounds: FlowBenchResult[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {
     for (let round = 1; round <= options.rounds; round++) {
-      rounds.push(
-        await benchFlow({
+      const run = {
           config: options.config,
           flow: options.flow,
           input: options.input,
@@ -113,8 +117,8 @@ async function bench(options: BenchOptions): Promise<number> {
           stubServicesMs: options.stubServices,
           progress: options.progress ?? process.stderr.isTTY === true,
           injectDelayNs,
-        }),
-      );
+      };
+      rounds.push(kafka ? await kafka.benchFlowOnKafka({ ...run, partitions: options.partitions }) : await benchFlow(run));
       if (options.rounds > 1 || attempt > 1) process.stdout.write(`round ${rounds.length}${attempt > 1 ? ` (attempt ${attempt})` : ` of ${options.rounds}`}: ${describeRound(rounds.at(-1)!)}\n`);
     }
     result = medianRound(rounds);
@@ -151,7 +155,12 @@ export function addBenchCommand(cli: Command): void {
     .option('-r, --rate <n>', 'messages per second offered, open loop (default: saturation)', positiveInteger)
     .option('-s, --seconds <s>', 'measured seconds', positiveNumber, 10)
     .option('--warmup <s>', 'unmeasured seconds first (saturation: and at least one pass over the input)', nonNegativeNumber, 2)
-    .option('--transport <kind>', 'memory: the flow\'s stages, core and sink encoder, no broker', 'memory')
+    .addOption(
+      new Option('--transport <kind>', 'memory: the flow\'s stages, core and sink encoder, no broker; kafka: on topics of its own of $KAFKA_BROKERS (or a broker it starts with scripts/kafka.sh)')
+        .choices(['memory', 'kafka'])
+        .default('memory'),
+    )
+    .option('--partitions <n>', 'kafka: partitions of the input and output topics', positiveInteger, 4)
     .option('-o, --out <file>', 'write the result as JSON, and its latency plot beside it (.svg)')
     .option('-b, --baseline <file>', 'an earlier --out: exit 1 naming each figure that regressed past its tolerance')
     .option('-t, --tolerance <figure=N%>', `override a figure's tolerance, or "off" (repeatable; figures: ${Object.keys(DEFAULT_TOLERANCES).join(', ')})`, (value: string, all: string[]) => [...all, value], [] as string[])
@@ -161,7 +170,6 @@ export function addBenchCommand(cli: Command): void {
     .option('--progress', 'a progress line on stderr (default: on a terminal)')
     .option('--no-progress', 'no progress line')
     .action(async (options: BenchOptions) => {
-      if (options.transport !== 'memory') throw new SluiceError('SLC_USAGE', `--transport ${String(options.transport)}: only memory is supported so far`);
       process.exitCode = await bench(options);
     });
 }

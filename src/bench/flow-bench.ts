@@ -56,7 +56,9 @@ export interface FlowBenchResult {
     readonly fingerprint: string;
     readonly input: string;
     readonly inputMessages: number;
-    readonly transport: 'memory';
+    readonly transport: 'memory' | 'kafka';
+    /** kafka: the input and output topics' partitions. */
+    readonly partitions?: number;
     readonly load: 'open-loop' | 'saturation';
     readonly rate: number | null;
     readonly seconds: number;
@@ -88,10 +90,10 @@ export interface FlowBenchResult {
   };
 }
 
-const CURVE_PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100];
+export const CURVE_PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100];
 
 /** A server on 127.0.0.1 answering every call after `delayMs` with the fields the stages merge. */
-async function startStub(topology: FlowTopology, delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startStub(topology: FlowTopology, delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
   const body: Record<string, unknown> = {};
   for (const node of topology.nodes) {
     const merge = node.kind === 'enrich-http' ? node.config.merge : undefined;
@@ -121,7 +123,7 @@ async function startStub(topology: FlowTopology, delayMs: number): Promise<{ url
 }
 
 /** The topology with every service an enrichment calls pointed at `url`. */
-function withServicesAt(topology: FlowTopology, url: string): FlowTopology {
+export function withServicesAt(topology: FlowTopology, url: string): FlowTopology {
   const nodes = topology.nodes.map((node): TopologyNode => {
     if (!node.services) return node;
     const services = Object.fromEntries(Object.entries(node.services).map(([name, settings]) => [name, { ...settings, 'base-url': url }]));
@@ -188,17 +190,60 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
   }
   if (!window) throw new SluiceError('SLC_USAGE', `the run ended before its measured window (--warmup ${options.warmupSeconds} s)`);
 
-  const read = source.handedOver - source.warmupMessages;
-  // the reference's slices ran in the window: their CPU and time are not the flow's
-  const cpuMicrosPerMessage = (cpu.user + cpu.system - reference.cpuMicros) / Math.max(read, 1);
-  const perSecond = read / ((ended - window.at - reference.wallMs) / 1000);
-  const { cpu: referenceCpu, wall: referenceWall } = reference.perMessage();
   const latency = stats.latency;
   const ms = (micros: number) => round3(micros / 1000);
   // a percentile is its HDR bucket's upper bound, which may lie above the exact maximum
-  const percentile = (p: number) => ms(Math.min(latency.getValueAtPercentile(p), latency.maxValue));
+  const curve = CURVE_PERCENTILES.map((p) => [p, ms(Math.min(latency.getValueAtPercentile(p), latency.maxValue))] as const);
+  return resultOf({
+    options,
+    topology: found,
+    transport: 'memory',
+    input: options.input ?? relative(process.cwd(), inputFile),
+    inputMessages: lines.length,
+    read: source.handedOver - source.warmupMessages,
+    written: sink.count - window.written,
+    deadLettered: deadLetters.count - window.letters,
+    filtered: stats.filtered - window.filtered,
+    cpu,
+    wallMs: ended - window.at,
+    reference,
+    curve,
+    maxMs: ms(latency.maxValue),
+  });
+}
+
+/** What a transport measured, into a result. */
+export interface Measured {
+  readonly options: FlowBenchOptions;
+  /** The flow as configured (its fingerprint), whatever the transport replaced. */
+  readonly topology: FlowTopology;
+  readonly transport: FlowBenchResult['config']['transport'];
+  readonly partitions?: number;
+  readonly input: string;
+  readonly inputMessages: number;
+  /** Of the measured window. */
+  readonly read: number;
+  readonly written: number;
+  readonly deadLettered: number;
+  readonly filtered: number;
+  /** The process's CPU over the window, the reference's slices included. */
+  readonly cpu: NodeJS.CpuUsage;
+  readonly wallMs: number;
+  readonly reference: Reference;
+  /** [percentile, ms] at CURVE_PERCENTILES. */
+  readonly curve: readonly (readonly [number, number])[];
+  readonly maxMs: number;
+}
+
+export function resultOf(m: Measured): FlowBenchResult {
+  const { options, reference, read } = m;
+  // the reference's slices ran in the window: their CPU and time are not the flow's
+  const cpuMicrosPerMessage = (m.cpu.user + m.cpu.system - reference.cpuMicros) / Math.max(read, 1);
+  const perSecond = read / ((m.wallMs - reference.wallMs) / 1000);
+  const { cpu: referenceCpu, wall: referenceWall } = reference.perMessage();
+  const at = (p: number) => m.curve.find(([q]) => q === p)![1];
   const saturation = options.rate === undefined;
-  const fingerprint = createHash('sha256').update(flowFingerprint(found)).digest('hex');
+  const fingerprint = createHash('sha256').update(flowFingerprint(m.topology)).digest('hex');
   const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   return {
     suite: 'flow',
@@ -210,9 +255,10 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
       flow: options.flow,
       fingerprint,
       // as given, or the flow's own file relative to the working directory (no machine paths in a committed baseline)
-      input: options.input ?? relative(process.cwd(), inputFile),
-      inputMessages: lines.length,
-      transport: 'memory',
+      input: m.input,
+      inputMessages: m.inputMessages,
+      transport: m.transport,
+      ...(m.partitions === undefined ? {} : { partitions: m.partitions }),
       load: saturation ? 'saturation' : 'open-loop',
       rate: options.rate ?? null,
       seconds: options.seconds,
@@ -221,15 +267,9 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
       injectDelayNs: options.injectDelayNs,
       rounds: 1,
     },
-    messages: { read, written: sink.count - window.written, deadLettered: deadLetters.count - window.letters, filtered: stats.filtered - window.filtered },
-    latencyMs: {
-      p50: percentile(50),
-      p90: percentile(90),
-      p99: percentile(99),
-      p999: percentile(99.9),
-      max: ms(latency.maxValue),
-    },
-    latencyCurve: CURVE_PERCENTILES.map((p) => [p, percentile(p)] as const),
+    messages: { read, written: m.written, deadLettered: m.deadLettered, filtered: m.filtered },
+    latencyMs: { p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: m.maxMs },
+    latencyCurve: m.curve,
     throughput: { perSecond: Math.round(perSecond) },
     cpuMicrosPerMessage: round3(cpuMicrosPerMessage),
     rssPeakBytes: process.resourceUsage().maxRSS * 1024,

@@ -72,8 +72,9 @@ export function parseTolerance(text: string): [string, number | null] {
 }
 
 /** Why a baseline cannot be compared with a run of `flow` at `rate` (null: saturation), or undefined. */
-export function incomparable(baseline: FlowBenchResult, run: { readonly flow: string; readonly rate: number | null }): string | undefined {
+export function incomparable(baseline: FlowBenchResult, run: { readonly flow: string; readonly rate: number | null; readonly transport?: FlowBenchResult['config']['transport'] }): string | undefined {
   if (baseline.config.flow !== run.flow) return `the baseline measured flow "${baseline.config.flow}", this run "${run.flow}"`;
+  if (run.transport !== undefined && baseline.config.transport !== run.transport) return `the baseline ran on the ${baseline.config.transport} transport, this run on ${run.transport}`;
   if (baseline.config.rate !== run.rate) {
     const load = (rate: number | null) => (rate === null ? 'saturation' : `--rate ${rate}`);
     return `the baseline ran at ${load(baseline.config.rate)}, this run at ${load(run.rate)}`;
