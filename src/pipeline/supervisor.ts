@@ -9,6 +9,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'safe-stable-stringify';
+import { loadHttpClient } from '../io/http/service.ts';
 import { loadConfig, resourcesOf, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { StateQueries } from '../component/state.ts';
@@ -137,6 +138,8 @@ export class FlowSupervisor {
 
   /** Runs the flows until every one has ended; one failing stops the others and rejects. */
   async run(): Promise<void> {
+    // the HTTP client before the first record is read: its import is not part of any record's latency
+    if (Object.keys(this.#config.settings.services).length > 0) await loadHttpClient();
     this.#running = !this.#stopping;
     if (this.#running) for (const member of this.#members.values()) this.#start(member);
     for (;;) {

@@ -7,7 +7,7 @@
 import { clearTimeout, setTimeout } from 'node:timers';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
 import { SluiceError } from '../../errors.ts';
 import { type HttpAnswer, httpFailure, type HttpFailureCode, isHttpFailure, type Service, type ServiceConfig } from '../../component/service.ts';
@@ -154,13 +154,26 @@ const OUTCOME: Record<HttpFailureCode, CallOutcome> = {
 
 const pause = (ms: number) => new Promise<void>((wake) => setTimeout(wake, ms));
 
+let undici: Promise<typeof import('undici')> | undefined;
+
+/**
+ * undici, imported once, when a service is first called (or when `sluice run` starts flows that
+ * call services): the commands that build flows without calling them (`check`) do not pay its
+ * import, about 70 ms of CPU.
+ */
+export function loadHttpClient(): Promise<typeof import('undici')> {
+  return (undici ??= import('undici'));
+}
+
 export class HttpService implements Service {
   readonly name: string;
   readonly batchLookups: boolean;
   readonly #baseUrl: string | undefined;
   /** The base URL without a trailing slash, for relative URLs. */
   readonly #base: string;
-  readonly #connections: Agent;
+  /** The pool of keep-alive connections, made on the first call (see loadHttpClient). */
+  #connections: Dispatcher | undefined;
+  readonly #maxConnections: number;
   readonly #metrics: ServiceMetrics;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
@@ -190,7 +203,7 @@ export class HttpService implements Service {
     this.#baseUrl = config['base-url'] ?? localUrl;
     this.#base = (this.#baseUrl ?? '').replace(/\/$/, '');
     // one connection per call the bulkhead lets through, so a call never queues for a socket
-    this.#connections = new Agent({ connections: config['max-concurrency'], keepAliveTimeout: 30_000 });
+    this.#maxConnections = config['max-concurrency'];
     this.#metrics = metrics;
     this.#logger = logger;
     this.#timeoutMs = config['timeout-ms'];
@@ -319,7 +332,13 @@ export class HttpService implements Service {
     }
   }
 
+  async #connect(): Promise<Dispatcher> {
+    const { Agent } = await loadHttpClient();
+    return (this.#connections ??= new Agent({ connections: this.#maxConnections, keepAliveTimeout: 30_000 }));
+  }
+
   async #attempt(method: string, url: string, origin: string, path: string, headers: Record<string, string>, body: string | undefined, deadline: number): Promise<HttpAnswer> {
+    const connections = this.#connections ?? (await this.#connect());
     const now = performance.now();
     const left = deadline - now;
     if (left <= 0) throw httpFailure('E_DEADLINE', `${method} ${url}: the record's latency budget is spent`);
@@ -327,7 +346,7 @@ export class HttpService implements Service {
     this.#sweep.add(attempt);
     let reply: Reply;
     try {
-      this.#connections.dispatch({ origin, path, method: method as Dispatcher.HttpMethod, headers, body }, attempt);
+      connections.dispatch({ origin, path, method: method as Dispatcher.HttpMethod, headers, body }, attempt);
       reply = await attempt.reply;
     } catch (cause) {
       throw new SluiceError('SLC_HTTP', `${method} ${url}: ${(cause as Error).message}`, { cause, retriable: true }); // network, timeout, or cut off mid-body

@@ -29,12 +29,16 @@ export interface ReplayOptions {
   readonly maxReplays: number;
   /** Counts what would be replayed; produces and commits nothing. */
   readonly dryRun: boolean;
+  /** Replays at most this many letters; the position stops before the next one, left for the next replay. */
+  readonly limit?: number;
 }
 
 /** Per reason: letters replayed, and letters left with why. */
 export interface ReplaySummary {
   readonly replayed: Map<string, number>;
   readonly left: Map<string, number>;
+  /** The limit stopped the replay before the end offsets. */
+  limited: boolean;
 }
 
 const text = (value: IHeaders[string]): string | undefined => {
@@ -70,7 +74,8 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
     ...security(connection),
     logLevel: kafkajs.logLevel.NOTHING,
   });
-  const summary: ReplaySummary = { replayed: new Map(), left: new Map() };
+  const summary: ReplaySummary = { replayed: new Map(), left: new Map(), limited: false };
+  let replays = 0;
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
@@ -99,6 +104,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
   consumer.on(consumer.events.CRASH, ({ payload }) => failed(payload.error));
   // also batches eachBatch never sees (transaction markers only): the end counts them
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (summary.limited) return;
     const next = BigInt(payload.lastOffset) + 1n;
     if (next > (positions.get(payload.partition) ?? 0n)) positions.set(payload.partition, next);
     if (pending().length === 0) finished();
@@ -109,6 +115,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
+        if (summary.limited) return; // finishing: a batch fetched meanwhile stays for the next replay
         const end = ends.get(batch.partition) ?? 0n;
         const records: Message[] = [];
         let next = positions.get(batch.partition) ?? 0n;
@@ -118,6 +125,11 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
           const reason = text(message.headers?.['sluice.reason']) ?? '(no reason)';
           const why = leftBecause(message.headers ?? {}, Number(message.timestamp), message.value, options);
           if (why === undefined) {
+            if (options.limit !== undefined && replays >= options.limit) {
+              summary.limited = true; // the position stays at this letter
+              break;
+            }
+            replays++;
             records.push(original(message));
             count(summary.replayed, reason);
           } else count(summary.left, `${reason}: ${why}`);
@@ -128,7 +140,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
           await consumer.commitOffsets([{ topic, partition: batch.partition, offset: next.toString() }]);
         }
         positions.set(batch.partition, next);
-        if (pending().length === 0) finished();
+        if (summary.limited || pending().length === 0) finished();
       },
     });
     await done;

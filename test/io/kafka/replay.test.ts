@@ -108,4 +108,48 @@ replay('a lookup miss fixed: replay sends the record back, the flow writes it; a
   state.passed = true;
 });
 
+replay('--limit replays that many letters and leaves the rest for the next replay; each letter once across several fetches', async () => {
+  state.passed = false;
+  const [input, dlq] = ['lin', 'ldlq'].map(unique) as [string, string];
+  state.topics.push(input, dlq);
+  const config = join(state.dir, 'limit.conf');
+  const kafka = `brokers = "${BROKERS}"`;
+  writeFileSync(
+    config,
+    [
+      `kafka { ${kafka}, topics { "${input}" = 1, "${dlq}" = 1 } }`,
+      'flows.lim {',
+      '  rules = { type = object }',
+      `  source { kind = kafka, ${kafka}, topic = "${input}", group-id = "${unique('group')}" }`,
+      `  sink { kind = kafka, ${kafka}, topic = "${unique('out')}" }`,
+      `  dead-letter { kind = kafka, ${kafka}, topic = "${dlq}" }`,
+      '}',
+    ].join('\n') + '\n',
+  );
+  sluice(['topics', 'create', '--config', config]);
+  // 3,000 letters of 1 KB: over 1 MB, more than one fetch of the replay's consumer
+  const pad = 'x'.repeat(1000);
+  const letters = Array.from({ length: 3000 }, (_, i) => `{"eventId":"e${i}","pad":"${pad}"}`);
+  const lettersFile = join(state.dir, 'letters.ndjson');
+  writeFileSync(lettersFile, letters.join('\n') + '\n');
+  kcat(['-P', '-t', dlq, '-H', 'sluice.reason=E_LOOKUP_MISS', '-l', lettersFile]);
+  assert.is(kcatRead(dlq, false).length, 3000);
+
+  const first = sluice(['replay', '--config', config, '--flow', 'lim', '--limit', '1000']);
+  assert.match(first, `replayed 1000 dead letters of ${dlq} to ${input}; left 0`);
+  assert.match(first, 'stopped at --limit 1000');
+  assert.is(kcatRead(input, false).length, 1000);
+
+  const rest = sluice(['replay', '--config', config, '--flow', 'lim']);
+  assert.match(rest, `replayed 2000 dead letters of ${dlq} to ${input}; left 0`);
+  assert.not.match(rest, '--limit');
+  const values = kcatRead(input, false).map((m) => JSON.parse(m.value!.toString('utf8')) as { eventId: string });
+  assert.is(values.length, 3000, 'every letter replayed once');
+  assert.equal(values.map((v) => v.eventId), letters.map((_, i) => `e${i}`), 'in order, none twice, none missing');
+
+  const again = sluice(['replay', '--config', config, '--flow', 'lim']);
+  assert.match(again, `replayed 0 dead letters of ${dlq} to ${input}; left 0`);
+  state.passed = true;
+});
+
 replay.run();
