@@ -62,12 +62,12 @@ export class Flow {
   readonly #failures: FailureLog;
   readonly #validateName: string;
   readonly #slots: number;
-  /** The checks of the flow's rules that JS decides rather than the core (`sluice check` lists them). */
   /** Its stores, for queries (undefined: no stateful stage). */
   get state(): FlowState | undefined {
     return this.#state;
   }
 
+  /** The checks of the flow's rules that JS decides rather than the core (`sluice check` lists them). */
   get fallbacks(): readonly JsFallback[] {
     return this.#validator.fallbacks;
   }

@@ -60,10 +60,11 @@ export class FlowState implements PartitionedState, QueryableState {
 
   /**
    * The open partitions of `store` as delivered batches left them (a batch's writes reach the store
-   * only with its delivery): for queries. Local mode: partition 0, once the first batch opened it.
+   * only with its delivery; one being restored is not listed): for queries. Local mode: partition
+   * 0, once the first batch opened it.
    */
   partitions(store: string): readonly { readonly partition: number; readonly store: StoreReader }[] {
-    const open = this.#manager ? [...this.#manager.stores()] : (this.#local ?? []);
+    const open = this.#manager ? this.#manager.ready() : (this.#local ?? []);
     return open.filter((s) => s.name === store).sort((a, b) => a.partition - b.partition);
   }
 

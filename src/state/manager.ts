@@ -33,6 +33,8 @@ export class StateManager {
 
   /** Stores handed over by a reload's predecessor: kept for the partitions of the next assignment, the others closed. */
   #adopted: PartitionStore[] = [];
+  /** Stores opened and not yet restored. */
+  readonly #restoring = new Set<PartitionStore>();
 
   constructor(options: StateManagerOptions) {
     this.#options = options;
@@ -60,7 +62,8 @@ export class StateManager {
         if (this.#open.has(id(name, partition))) continue;
         const store = PartitionStore.open(BACKENDS[backend], stateDir, name, partition, changelogTopic(group, name), log);
         this.#open.set(id(name, partition), store);
-        const result = await restorePartition(store, reader, log, onProgress && ((progress) => onProgress(name, progress)));
+        this.#restoring.add(store);
+        const result = await restorePartition(store, reader, log, onProgress && ((progress) => onProgress(name, progress))).finally(() => this.#restoring.delete(store));
         onRestored?.(name, result);
         results.push(result);
       }
@@ -78,6 +81,11 @@ export class StateManager {
   /** The store `name` of an assigned partition (undefined before `assign` or after `revoke`). */
   store(name: string, partition: number): PartitionStore | undefined {
     return this.#open.get(id(name, partition));
+  }
+
+  /** The open partition stores ready for batches (restored): what queries read. */
+  ready(): PartitionStore[] {
+    return [...this.#open.values()].filter((s) => !this.#restoring.has(s));
   }
 
   /** The open partition stores. */
