@@ -106,7 +106,7 @@ function readValues(stored: Uint8Array, into: Uint8Array): void {
   into.set(stored.subarray(0, into.byteLength));
 }
 
-/** The windows of a group key in a store's entries, with start in [from, to] (interactive queries): plain JSON. */
+/** The windows of a group key in a store's entries, with start in [from, to) (interactive queries): plain JSON. */
 export function windowsOf(entries: Iterable<readonly [Uint8Array, Uint8Array]>, groupKey: Uint8Array, from: number, to: number, names: readonly string[], sizeMs: number): Record<string, number>[] {
   const found: Record<string, number>[] = [];
   const values = new Float64Array(names.length);
@@ -115,13 +115,33 @@ export function windowsOf(entries: Iterable<readonly [Uint8Array, Uint8Array]>, 
     if (key[0] !== WINDOW_TAG || key.byteLength - WINDOW_KEY_LEAD !== groupKey.byteLength) continue;
     if (!groupKey.every((b, i) => key[WINDOW_KEY_LEAD + i] === b)) continue;
     const start = windowStartOf(key);
-    if (start < from || start > to) continue;
+    if (start < from || start >= to) continue;
     readValues(value, bytes);
     const window: Record<string, number> = { windowStart: start, windowEnd: start + sizeMs };
     names.forEach((name, i) => (window[name] = values[i]!));
     found.push(window);
   }
   return found;
+}
+
+/**
+ * How the aggregate's store reads for interactive queries (the shape of the ops route's store
+ * codec): a key is the group key's text; a window's value is its aggregations by name; `windows`
+ * lists the key's windows starting in [from, to).
+ */
+export function aggregateStoreCodec(options: AggregateConfig) {
+  const names = Object.keys(options.aggregations);
+  const encoder = new TextEncoder();
+  return {
+    key: (text: string): Uint8Array => encoder.encode(text),
+    value(bytes: Uint8Array): Record<string, number> {
+      const values = new Float64Array(names.length);
+      readValues(bytes, new Uint8Array(values.buffer));
+      return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
+    },
+    windows: (store: { entries(): Iterable<readonly [Uint8Array, Uint8Array]> }, key: string, from: number, to: number) =>
+      windowsOf(store.entries(), encoder.encode(key), from, to, names, options.window.size),
+  };
 }
 
 function windowStartOf(key: Uint8Array): number {
