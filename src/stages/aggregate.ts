@@ -269,16 +269,19 @@ function createAggregate(options: AggregateConfig, context: StageContext) {
   const timeBytes = new Float64Array(1);
   const timeView = new Uint8Array(timeBytes.buffer);
   let keyScratch = new Uint8Array(256);
+  let keyScratchView = new DataView(keyScratch.buffer);
 
   const partitions = new Map<number, PartitionWindows>();
 
   const windowKey = (start: number, groupKey: Uint8Array): Uint8Array => {
     const length = WINDOW_KEY_LEAD + groupKey.byteLength;
-    if (length > keyScratch.byteLength) keyScratch = new Uint8Array(length * 2);
-    const view = new DataView(keyScratch.buffer);
+    if (length > keyScratch.byteLength) {
+      keyScratch = new Uint8Array(length * 2);
+      keyScratchView = new DataView(keyScratch.buffer);
+    }
     keyScratch[0] = WINDOW_TAG;
-    view.setUint32(1, Math.floor(start / TWO_32));
-    view.setUint32(5, start >>> 0);
+    keyScratchView.setUint32(1, Math.floor(start / TWO_32));
+    keyScratchView.setUint32(5, start >>> 0);
     keyScratch.set(groupKey, WINDOW_KEY_LEAD);
     return keyScratch.subarray(0, length);
   };
