@@ -103,7 +103,8 @@ const keyText = new TextDecoder();
 
 /** A window's aggregates as stored: a float64 per aggregation, in config order. */
 function readValues(stored: Uint8Array, into: Uint8Array): void {
-  into.set(stored.subarray(0, into.byteLength));
+  if (stored.byteLength === into.byteLength) into.set(stored); // no subarray view per record
+  else for (let i = 0; i < into.byteLength; i++) into[i] = stored[i] ?? 0;
 }
 
 /** The windows of a group key in a store's entries, with start in [from, to) (interactive queries): plain JSON. */
