@@ -103,10 +103,11 @@ const keyText = new TextDecoder();
 
 /** A window's aggregates as stored: a float64 per aggregation, in config order. */
 function readValues(stored: Uint8Array, into: Uint8Array): void {
-  into.set(stored.subarray(0, into.byteLength));
+  if (stored.byteLength === into.byteLength) into.set(stored); // no subarray view per record
+  else for (let i = 0; i < into.byteLength; i++) into[i] = stored[i] ?? 0;
 }
 
-/** The windows of a group key in a store's entries, with start in [from, to] (interactive queries): plain JSON. */
+/** The windows of a group key in a store's entries, with start in [from, to) (interactive queries): plain JSON. */
 export function windowsOf(entries: Iterable<readonly [Uint8Array, Uint8Array]>, groupKey: Uint8Array, from: number, to: number, names: readonly string[], sizeMs: number): Record<string, number>[] {
   const found: Record<string, number>[] = [];
   const values = new Float64Array(names.length);
@@ -115,13 +116,33 @@ export function windowsOf(entries: Iterable<readonly [Uint8Array, Uint8Array]>, 
     if (key[0] !== WINDOW_TAG || key.byteLength - WINDOW_KEY_LEAD !== groupKey.byteLength) continue;
     if (!groupKey.every((b, i) => key[WINDOW_KEY_LEAD + i] === b)) continue;
     const start = windowStartOf(key);
-    if (start < from || start > to) continue;
+    if (start < from || start >= to) continue;
     readValues(value, bytes);
     const window: Record<string, number> = { windowStart: start, windowEnd: start + sizeMs };
     names.forEach((name, i) => (window[name] = values[i]!));
     found.push(window);
   }
   return found;
+}
+
+/**
+ * How the aggregate's store reads for interactive queries (the shape of the ops route's store
+ * codec): a key is the group key's text; a window's value is its aggregations by name; `windows`
+ * lists the key's windows starting in [from, to).
+ */
+export function aggregateStoreCodec(options: AggregateConfig) {
+  const names = Object.keys(options.aggregations);
+  const encoder = new TextEncoder();
+  return {
+    key: (text: string): Uint8Array => encoder.encode(text),
+    value(bytes: Uint8Array): Record<string, number> {
+      const values = new Float64Array(names.length);
+      readValues(bytes, new Uint8Array(values.buffer));
+      return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
+    },
+    windows: (store: { entries(): Iterable<readonly [Uint8Array, Uint8Array]> }, key: string, from: number, to: number) =>
+      windowsOf(store.entries(), encoder.encode(key), from, to, names, options.window.size),
+  };
 }
 
 function windowStartOf(key: Uint8Array): number {
@@ -249,16 +270,19 @@ function createAggregate(options: AggregateConfig, context: StageContext) {
   const timeBytes = new Float64Array(1);
   const timeView = new Uint8Array(timeBytes.buffer);
   let keyScratch = new Uint8Array(256);
+  let keyScratchView = new DataView(keyScratch.buffer);
 
   const partitions = new Map<number, PartitionWindows>();
 
   const windowKey = (start: number, groupKey: Uint8Array): Uint8Array => {
     const length = WINDOW_KEY_LEAD + groupKey.byteLength;
-    if (length > keyScratch.byteLength) keyScratch = new Uint8Array(length * 2);
-    const view = new DataView(keyScratch.buffer);
+    if (length > keyScratch.byteLength) {
+      keyScratch = new Uint8Array(length * 2);
+      keyScratchView = new DataView(keyScratch.buffer);
+    }
     keyScratch[0] = WINDOW_TAG;
-    view.setUint32(1, Math.floor(start / TWO_32));
-    view.setUint32(5, start >>> 0);
+    keyScratchView.setUint32(1, Math.floor(start / TWO_32));
+    keyScratchView.setUint32(5, start >>> 0);
     keyScratch.set(groupKey, WINDOW_KEY_LEAD);
     return keyScratch.subarray(0, length);
   };

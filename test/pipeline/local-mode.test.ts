@@ -36,6 +36,7 @@ flows.content.sink.path = "content.ndjson"
 flows.content.dead-letter.path = "content.dlq.ndjson"
 flows.campaign.sink.path = "campaign.ndjson"
 flows.campaign.dead-letter.path = "campaign.dlq.ndjson"
+flows.engagement.enabled = false
 `,
 );
 

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SluiceError } from '../../src/errors.ts';
 import { stages } from '../../src/pipeline/registry.ts';
-import { aggregateStage, windowsOf } from '../../src/stages/aggregate.ts';
+import { aggregateStage, aggregateStoreCodec, windowsOf } from '../../src/stages/aggregate.ts';
 import { ManualClock } from '../../src/testing/clock.ts';
 import type { EmittedRecord } from '../../src/component/types.ts';
 import { stageUnderTest, type StageUnderTest } from '../support/stage.ts';
@@ -290,7 +290,7 @@ test('close-idle-after: a partition quiet that long on the clock closes what the
   assert.is(outcome.kind, 'filtered', 'its window closed on the clock: the event is late');
 });
 
-test('windowsOf lists a key\'s windows between two starts as JSON (interactive queries)', async () => {
+test('windowsOf and the store codec list a key\'s windows between two starts as JSON (interactive queries)', async () => {
   const stage = stageUnderTest(aggregateStage, { ...baseConfig, window: { size: '1m', grace: '1h' } }, rules);
   for (const [itemId, at] of [['a', 0], ['b', 0], ['a', 60_000], ['a', 60_001], ['a', 180_000]] as const) {
     await stage.run({ itemId, type: 'click', occurredAt: 1_740_000_000_000 + at }, { key: itemId });
@@ -301,6 +301,12 @@ test('windowsOf lists a key\'s windows between two starts as JSON (interactive q
   const names = Object.keys(baseConfig.aggregations);
   const windows = windowsOf(entries, new TextEncoder().encode('a'), t0, t0 + 120_000, names, 60_000);
   assert.equal(windows.map((w) => [w.windowStart! - t0, w.windowEnd! - t0, w.clicks]), [[0, 60_000, 1], [60_000, 120_000, 2]]);
+  const codec = aggregateStoreCodec(aggregateStage.config.parse({ ...baseConfig, window: { size: '1m', grace: '1h' } }));
+  const view = record.state!.view(0);
+  assert.equal(codec.windows(view, 'a', t0 + 60_000, t0 + 240_000).map((w) => [w.windowStart! - t0, w.clicks]), [[60_000, 2], [180_000, 1]], 'starts in [from, to)');
+  const [key, value] = [...view.entries()].find(([k]) => k[0] === 1)!;
+  assert.is(new TextDecoder().decode(key.subarray(9)), 'a');
+  assert.equal(codec.value(value), { impressions: 0, clicks: 1, conversions: 0, conversion_value: 0, max_value: -Infinity });
 });
 
 test.run();
