@@ -20,9 +20,9 @@ import {
   X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
   XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
-  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK,
+  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, FMT_UUID,
 } from './layout';
-import { formatNeedsJs, formatValid } from './formats';
+import { formatNeedsJs, formatValid, uuidBytes } from './formats';
 import { regexTest } from './regex';
 
 /**
@@ -537,26 +537,67 @@ function scanLiteral(word: u32, n: usize): void {
 // ---- containers ---------------------------------------------------------------------------------
 
 /**
- * Index of the property entry whose name equals the key [s, e), or -1. The search starts after
- * `hint` (the previous key's entry): producers tend to write keys in one order.
+ * Index of the property entry whose name equals the key [s, e), or -1. A key as written (no
+ * escapes) is looked up in the table's hash index, which follows its `count` entries: the shift
+ * and mask of its 2^bits slots, a u64 with bit n set when a name is n bytes long (63: 63 or more),
+ * then the slots (entry index + 1, 0 for none; linear probing; laid out by src/core/compile.ts). An escaped key is compared with every name, starting after `hint`
+ * (the previous key's entry): producers tend to write keys in one order.
  */
 function findProperty(table: usize, count: u32, s: usize, e: usize, escaped: bool, hint: u32): i32 {
   const len = <u32>(e - s);
-  const first = len > 0 ? <u32>load<u8>(s) : 0;
+  if (!escaped) {
+    // the key's first (up to) 8 bytes as one word: names of one length nearly always differ there
+    const index = table + <usize>count * PROP_SIZE;
+    // no name of the key's length: most keys, in a node that names a few properties
+    if (((load<u64>(index, 8) >> <u64>(len < 63 ? len : 63)) & 1) == 0) return -1;
+    const head = headWord(s, len);
+    const mask = load<u32>(index, 4);
+    let slot = propertySlot(head, len, load<u32>(index));
+    while (true) {
+      const i = load<u32>(index + 16 + (<usize>slot << 2));
+      if (i == 0) return -1;
+      const entry = table + <usize>(i - 1) * PROP_SIZE;
+      const name = <usize>load<u32>(entry + P_NAME);
+      if (load<u32>(entry + P_NAME_LEN) == len && headWord(name, len) == head && (len <= 8 || bytesEqual(s + 8, name + 8, len - 8))) {
+        return <i32>(i - 1);
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
   let i = hint < count ? hint : 0;
   for (let tried: u32 = 0; tried < count; tried++) {
     const entry = table + <usize>i * PROP_SIZE;
-    const nameLen = load<u32>(entry + P_NAME_LEN);
-    const name = <usize>load<u32>(entry + P_NAME);
-    if (escaped) {
-      if (jsonEqualsUtf8(s, e, name, nameLen)) return <i32>i;
-    } else if (nameLen == len && (len == 0 || <u32>load<u8>(name) == first) && memory.compare(s, name, len) == 0) {
-      return <i32>i;
-    }
+    if (jsonEqualsUtf8(s, e, <usize>load<u32>(entry + P_NAME), load<u32>(entry + P_NAME_LEN))) return <i32>i;
     i++;
     if (i == count) i = 0;
   }
   return -1;
+}
+
+/** A name's slot in a hash index: Fibonacci hashing of its first 8 bytes and length (src/core/compile.ts propertySlot). */
+@inline function propertySlot(head: u64, len: u32, shift: u32): u32 {
+  return <u32>(((head + <u64>len) * 0x9e3779b97f4a7c15) >> <u64>shift);
+}
+
+/**
+ * The first min(len, 8) bytes at p as a word, the rest zero. Reads 8 bytes: a key lies in a
+ * message (the input region has slack after its last byte), a name in the rule program (the
+ * arena follows it).
+ */
+@inline function headWord(p: usize, len: u32): u64 {
+  const word = load<u64>(p);
+  return len >= 8 ? word : word & ((<u64>1 << (<u64>len << 3)) - 1);
+}
+
+/** Whether the `len` bytes at a and b are equal, a word at a time (reads as headWord does). */
+function bytesEqual(a: usize, b: usize, len: u32): bool {
+  while (len >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    len -= 8;
+  }
+  return headWord(a, len) == headWord(b, len);
 }
 
 function scanObject(node: usize, flags: u32): void {
@@ -1369,6 +1410,8 @@ function evalKeywords(node: usize, t: usize): bool {
 
 /** Decodes the string contents [s, e) as code points into the scratch and checks the format. */
 function checkFormat(kind: u32, s: usize, e: usize): bool {
+  // valid as bytes is valid as code points; anything else (escapes too) takes the decoding path
+  if (kind == FMT_UUID && e - s == 36 && uuidBytes(s)) return true;
   const buffer = (scratchTop + 3) & ~(<usize>3);
   if (buffer + ((e - s) << 2) > tapeEnd) {
     fail(E.E_DEPTH, s);
