@@ -11,10 +11,9 @@ import { z } from 'zod';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import { duration, positiveDuration } from '../component/duration.ts';
 import type { StageContext, StageSpec } from '../component/spec.ts';
-import type { StoreView } from '../component/state.ts';
+import type { BatchState, StoreCodec, StoreView } from '../component/state.ts';
 import { fieldValue, latin1 } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
-import type { BatchState } from '../component/state.ts';
 import { ABSORBED, type Emit, type EmittedRecord, FILTERED, type FlowRecord, type JsonValue, type StageOutcome } from '../component/types.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -130,17 +129,17 @@ export function windowsOf(entries: Iterable<readonly [Uint8Array, Uint8Array]>, 
  * codec): a key is the group key's text; a window's value is its aggregations by name; `windows`
  * lists the key's windows starting in [from, to).
  */
-export function aggregateStoreCodec(options: AggregateConfig) {
+export function aggregateStoreCodec(options: AggregateConfig): StoreCodec {
   const names = Object.keys(options.aggregations);
   const encoder = new TextEncoder();
   return {
     key: (text: string): Uint8Array => encoder.encode(text),
-    value(bytes: Uint8Array): Record<string, number> {
+    value(bytes: Uint8Array) {
       const values = new Float64Array(names.length);
       readValues(bytes, new Uint8Array(values.buffer));
       return Object.fromEntries(names.map((name, i) => [name, values[i]!]));
     },
-    windows: (store: { entries(): Iterable<readonly [Uint8Array, Uint8Array]> }, key: string, from: number, to: number) =>
+    windows: (store, key, from, to) =>
       windowsOf(store.entries(), encoder.encode(key), from, to, names, options.window.size),
   };
 }
@@ -192,7 +191,7 @@ export const aggregateStage: StageSpec<typeof config> = {
   summary: 'Aggregates records per key per time window (tumbling or hopping, with grace) and emits each window once, when it closes (a store per input partition, with its changelog on Kafka).',
   stateful: true,
   emits: true,
-  stores: (options) => [{ name: options.store, backend: options.backend }],
+  stores: (options) => [{ name: options.store, backend: options.backend, codec: aggregateStoreCodec(options) }],
   outputType: (options) => options.output.target,
   config,
   examples: [
