@@ -303,7 +303,9 @@ test('windowsOf and the store codec list a key\'s windows between two starts as 
   assert.equal(windows.map((w) => [w.windowStart! - t0, w.windowEnd! - t0, w.clicks]), [[0, 60_000, 1], [60_000, 120_000, 2]]);
   const codec = aggregateStoreCodec(aggregateStage.config.parse({ ...baseConfig, window: { size: '1m', grace: '1h' } }));
   const view = record.state!.view(0);
-  assert.equal(codec.windows(view, 'a', t0 + 60_000, t0 + 240_000).map((w) => [w.windowStart! - t0, w.clicks]), [[60_000, 2], [180_000, 1]], 'starts in [from, to)');
+  const reader = { get: (k: Uint8Array) => view.get(k), entries: () => view.entries(), count: () => 0, bytes: () => 0 };
+  const listed = codec.windows!(reader, 'a', t0 + 60_000, t0 + 240_000) as { windowStart: number; clicks: number }[];
+  assert.equal(listed.map((w) => [w.windowStart - t0, w.clicks]), [[60_000, 2], [180_000, 1]], 'starts in [from, to)');
   const [key, value] = [...view.entries()].find(([k]) => k[0] === 1)!;
   assert.is(new TextDecoder().decode(key.subarray(9)), 'a');
   assert.equal(codec.value(value), { impressions: 0, clicks: 1, conversions: 0, conversion_value: 0, max_value: -Infinity });
