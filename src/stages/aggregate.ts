@@ -51,6 +51,7 @@ const config = z
     }),
     emit: z.enum(['on-close', 'on-update']).default('on-close').describe('on-close: once per window, when it closes; on-update: a window updated by a batch, at the end of the batch'),
     'on-late': z.enum(['drop', 'dlq']).default('drop').describe('A record whose windows closed: drop (counted as filtered) or dead-letter with reason E_LATE'),
+    'max-ahead': positiveDuration.optional().describe('A record whose event time is further than this ahead of the wall clock fails with E_EVENT_TIME instead of moving stream time (one producer clock far ahead would close every window)'),
     'close-idle-after': positiveDuration.optional().describe("A partition whose stream time has not moved for this long on the wall clock closes what would be closed at the clock's time"),
     store: z.string().regex(/^[A-Za-z0-9._-]+$/).default('aggregate').describe('The store\'s name: its directory under the state dir (and, on Kafka, its changelog `<group>-<store>-changelog`)'),
     backend: z.enum(['lmdb', 'memory']).default('lmdb').describe('lmdb: on disk under the state dir, kept across runs; memory: forgotten when the flow stops'),
@@ -243,6 +244,7 @@ function createAggregate(options: AggregateConfig, context: StageContext) {
   const { size, grace } = options.window;
   const advance = options.window.advance ?? size;
   const closeIdleAfter = options['close-idle-after'];
+  const maxAhead = options['max-ahead'];
   const onUpdate = options.emit === 'on-update';
   const store = context.store(options.store, options.backend);
   const clock = context.clock;
@@ -352,6 +354,7 @@ function createAggregate(options: AggregateConfig, context: StageContext) {
       if (groupKey === null) return failure('E_AGGREGATE_KEY', 'the record has no key to group by (a key-by stage before the aggregate sets it)');
       const time = eventTime(fieldValue(record, timeSlot));
       if (Number.isNaN(time)) return failure('E_EVENT_TIME', `event time field "${options.time}" is missing or neither epoch milliseconds nor an RFC 3339 date-time`);
+      if (maxAhead !== undefined && time - clock.now() > maxAhead) return failure('E_EVENT_TIME', `event time ${time} is more than ${maxAhead} ms ahead of the clock`);
       for (let i = 0; i < slots.length; i++) read[i] = fieldValue(record, slots[i]!);
       for (let i = 0; i < compiled.length; i++) {
         const a = compiled[i]!;

@@ -56,7 +56,7 @@ function reference() {
   const closed: Window[] = [];
   let streamTime = -Infinity;
   let late = 0;
-  const failedLines: number[] = [];
+  const failedLines: [reason: string, line: number][] = [];
   const order = (a: Window, b: Window) => a.windowStart - b.windowStart || (a.itemId < b.itemId ? -1 : 1);
   expected.forEach((outcome, i) => {
     // valid under the rules: a line the campaign flow delivered, or failed in one of its stages
@@ -65,8 +65,13 @@ function reference() {
     if (e.type === 'heartbeat' || seen.has(e.eventId)) return;
     seen.add(e.eventId);
     if (typeof e.itemId !== 'string') return;
+    // max-ahead = 1h: an event dated further ahead of the clock is dead-lettered (E_EVENT_TIME)
+    if (e.occurredAt - Date.now() > 3_600_000) {
+      failedLines.push(['E_EVENT_TIME', i + 1]);
+      return;
+    }
     if (e.type === 'conversion' && typeof e.value !== 'number') {
-      failedLines.push(i + 1);
+      failedLines.push(['E_AGGREGATE_FIELD', i + 1]);
       return;
     }
     streamTime = Math.max(streamTime, e.occurredAt);
@@ -107,12 +112,12 @@ test('engagement: every window written equals the reference over the samples, in
   assert.is(flow!.stats.written, windows.length);
 });
 
-test('engagement: a conversion without a value is dead-lettered by the aggregate (E_AGGREGATE_FIELD), with its line', () => {
+test('engagement: a conversion without a value (E_AGGREGATE_FIELD) and an event dated over an hour ahead (E_EVENT_TIME) are dead-lettered by the aggregate, with their lines', () => {
   const { failedLines } = reference();
   const letters = lines(join(dir, 'engagement.dlq.ndjson')).map((l) => JSON.parse(l) as { headers: Record<string, string> });
   const aggregateLetters = letters.filter((d) => d.headers['sluice.stage'] === 'engagement.per-minute');
-  assert.ok(failedLines.length > 0);
-  assert.equal(aggregateLetters.map((d) => [d.headers['sluice.reason'], Number(d.headers['sluice.source.line'])]), failedLines.map((line) => ['E_AGGREGATE_FIELD', line]));
+  assert.ok(failedLines.some(([reason]) => reason === 'E_EVENT_TIME') && failedLines.some(([reason]) => reason === 'E_AGGREGATE_FIELD'));
+  assert.equal(aggregateLetters.map((d) => [d.headers['sluice.reason'], Number(d.headers['sluice.source.line'])]), failedLines);
 });
 
 test.run();
