@@ -194,7 +194,11 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
     load.send({ type: 'plan', plan });
     let runFailure: unknown;
     const startRun = () => {
-      running = flow!.run().catch((error: unknown) => (runFailure = error ?? new Error('the flow failed')));
+      running = flow!.run().catch((error: unknown) => {
+        runFailure = error ?? new Error('the flow failed');
+        // a wait on the load ends with it (the flow's failure is what is reported)
+        load?.stop();
+      });
     };
     const failed = () => runFailure;
     // the reference's slices run beside the flow, as on the memory transport
@@ -226,6 +230,8 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
         const { sent } = await load.next('sent');
         await until(() => drained(sent), failed);
       }
+    } catch (error) {
+      throw runFailure ?? error;
     } finally {
       clearInterval(referenceTimer);
       stopProgress?.();
