@@ -11,7 +11,9 @@
 // reader reads the input topic, which shows what the generator, broker and reader add), Sluice on
 // its WebAssembly core and on the plain-JS validator (validator = js), each with and without the
 // enrichment stage, Sluice on the kafkajs client, and the Kafka Streams peer
-// (bench/peers/kafka-streams, no enrichment); then it prints the ratios. --only picks processors.
+// (bench/peers/kafka-streams, no enrichment), and the pass-through (bench/pass-through.ts: Sluice's
+// Kafka client moving the same bytes, no processing); then it prints the ratios, Sluice /
+// pass-through at saturation among them. --only picks processors.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -76,8 +78,11 @@ const ownBroker = !process.env.KAFKA_BROKERS;
 const brokers = process.env.KAFKA_BROKERS ?? `127.0.0.1:${port}`;
 const brokerEnv = { ...process.env, KAFKA_PORT: port };
 
-/** broker-floor: no processor, the reader reads the input topic: what the harness and broker add. */
-type Implementation = 'broker-floor' | 'sluice-wasm' | 'sluice-js' | 'kafka-streams';
+/**
+ * broker-floor: no processor, the reader reads the input topic: what the harness and broker add.
+ * pass-through: Sluice's Kafka client moving the same bytes, no processing (bench/pass-through.ts).
+ */
+type Implementation = 'broker-floor' | 'sluice-wasm' | 'sluice-js' | 'kafka-streams' | 'pass-through';
 
 /** A processor under test (see startProcessor). */
 interface Contender {
@@ -231,6 +236,7 @@ const all: Contender[] = [
   { implementation: 'sluice-wasm', enrichment: false, client: 'kafkajs' },
   { implementation: 'sluice-js', enrichment: false },
   { implementation: 'kafka-streams', enrichment: false },
+  { implementation: 'pass-through', enrichment: false },
 ];
 const only = args.only?.split(',').map((name) => name.trim());
 const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
@@ -241,6 +247,7 @@ if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
   if (contender.implementation === 'broker-floor') return undefined;
+  if (contender.implementation === 'pass-through') return startPassThrough(suffix, topics);
   if (contender.implementation === 'kafka-streams') {
     return spawn(
       'java',
@@ -280,6 +287,16 @@ ${args.set!.join('\n')}
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...(lookup ? { CONTENT_API_URL: lookup.url, CAMPAIGN_MANAGER_URL: lookup.url, RECOMMENDER_API_URL: lookup.url } : {}) },
   });
+}
+
+/** Sluice's own Kafka client consuming and producing the same bytes, as Sluice runs (its node flags). */
+function startPassThrough(suffix: string, topics: { input: string; output: string }): ChildProcess {
+  const nodeFlags = [...sluiceNodeFlags(), ...args['node-options']!.split(/\s+/).filter((flag) => flag !== '')];
+  return spawn(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', join(packageRoot, 'bench', 'pass-through.ts'), `bootstrap=${brokers}`, `input=${topics.input}`, `output=${topics.output}`, `group=bench-${suffix}`, `delivery=${delivery}`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
 }
 
 async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', measuredSeconds = seconds): Promise<Run> {
@@ -382,7 +399,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     sent = rate * measuredSeconds;
   }
   // the open-loop messages start at corpus index 0 as the saturation ones do: same expected count
-  const expected = contender.implementation === 'broker-floor' ? sent : sent - filteredCount(corpus, sent, contender.implementation);
+  const expected = contender.implementation === 'broker-floor' || contender.implementation === 'pass-through' ? sent : sent - filteredCount(corpus, sent, contender.implementation);
   // done when every output and dead letter arrived, or nothing arrived for 10 s
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -616,6 +633,8 @@ const comparison = args.compare ? ratios(results) : undefined;
 if (comparison) {
   console.log('Sluice (WebAssembly core) against: throughput ratio Sluice/other, p99 and CPU per message other/Sluice (above 1: Sluice ahead)');
   console.table(comparison.map((r) => ({ load: r.load, enrichment: r.enrichment, versus: r.versus, throughput: r.throughput, p99: r.p99, 'cpu/msg': r.cpuPerMessage })));
+  // how close the processor comes to what its client and the broker can move (issue 18's goal: >= 0.8 at saturation)
+  for (const r of comparison.filter((c) => c.versus === 'pass-through' && c.load.endsWith('saturation'))) console.log(`Sluice / pass-through, ${r.load}: throughput ${r.throughput}`);
 }
 const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${delivery}.json`);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });

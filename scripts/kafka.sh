@@ -22,7 +22,8 @@
 # Environment:
 #   KAFKA_PORT=9092             client port (PLAINTEXT://127.0.0.1:PORT, advertised as 127.0.0.1)
 #   KAFKA_CONTROLLER_PORT       controller port (default KAFKA_PORT+1)
-#   KAFKA_VERSION=4.1.1         org.apache.kafka:kafka_2.13 version
+#   KAFKA_VERSION=4.4.0         org.apache.kafka:kafka_2.13 version (CI also runs 4.1.1, the oldest
+#                               line supported, for the transport conformance suite)
 #   SLUICE_KAFKA_HOME           jar cache (default $HOME/.cache/sluice-kafka; libs in <home>/<version>/libs)
 #   SLUICE_KAFKA_RUN            run dir (default /tmp/sluice-kafka-$KAFKA_PORT): data/ logs/ pid configs
 #   KAFKA_HEAP="-Xmx512m -Xms256m"
@@ -46,8 +47,8 @@
 # with KAFKA_SASL_SSL_PORT.
 set -euo pipefail
 
-KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
-# Kafka 4.1 is built against SLF4J 1.7.36, so the log4j2 backend is the SLF4J 1.x binding
+KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
+# Kafka 4.1 to 4.4 are built against SLF4J 1.7.36, so the log4j2 backend is the SLF4J 1.x binding
 # (log4j-slf4j-impl); log4j-slf4j2-impl would be silently ignored (SLF4J 1.7 => NOP logger).
 LOG4J_VERSION=${LOG4J_VERSION:-2.24.3}
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1

@@ -84,11 +84,6 @@ const describeRound = (r: FlowBenchResult) =>
   `cpu/msg vs reference ${r.normalised.cpuPerMessage.toFixed(3)}${r.normalised.throughput === null ? '' : `, throughput vs reference ${r.normalised.throughput.toFixed(3)}`} (${thousands(r.throughput.perSecond)} msg/s, ${r.cpuMicrosPerMessage.toFixed(2)} µs/msg)`;
 
 async function bench(options: BenchOptions): Promise<number> {
-  const [{ benchFlow, medianRound }, { latencyPlot }, kafka] = await Promise.all([
-    import('./flow-bench.ts'),
-    import('./plot.ts'),
-    options.transport === 'kafka' ? import('./kafka-bench.ts') : undefined,
-  ]);
   const overrides: Record<string, number | null> = {};
   for (const text of options.tolerance) {
     const [figure, tolerance] = parseTolerance(text);
@@ -100,14 +95,22 @@ async function bench(options: BenchOptions): Promise<number> {
   const problem = baseline && incomparable(baseline, { flow: options.flow, rate: options.rate ?? null, transport: options.transport });
   if (problem) throw new SluiceError('SLC_USAGE', `--baseline ${options.baseline}: ${problem}`);
   const attempts = baseline ? options.attempts : 1;
-  let result: FlowBenchResult | undefined;
-  let rows: Row[] = [];
-  // an attempt adds its rounds to the earlier ones' and the gate takes the median of them all: more
-  // evidence where the first was unclear, not a second chance for the best of several runs
-  const rounds: FlowBenchResult[] = [];
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    for (let round = 1; round <= options.rounds; round++) {
-      const run = {
+  const [{ benchFlow, medianRound }, { latencyPlot }, kafka] = await Promise.all([
+    import('./flow-bench.ts'),
+    import('./plot.ts'),
+    options.transport === 'kafka' ? import('./kafka-bench.ts') : undefined,
+  ]);
+  // one broker for every round and attempt (a broker it starts goes at the end)
+  const broker = kafka?.benchBrokers();
+  try {
+    let result: FlowBenchResult | undefined;
+    let rows: Row[] = [];
+    // an attempt adds its rounds to the earlier ones' and the gate takes the median of them all: more
+    // evidence where the first was unclear, not a second chance for the best of several runs
+    const rounds: FlowBenchResult[] = [];
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      for (let round = 1; round <= options.rounds; round++) {
+        const run = {
           config: options.config,
           flow: options.flow,
           input: options.input,
@@ -117,32 +120,35 @@ async function bench(options: BenchOptions): Promise<number> {
           stubServicesMs: options.stubServices,
           progress: options.progress ?? process.stderr.isTTY === true,
           injectDelayNs,
-      };
-      rounds.push(kafka ? await kafka.benchFlowOnKafka({ ...run, partitions: options.partitions }) : await benchFlow(run));
-      if (options.rounds > 1 || attempt > 1) process.stdout.write(`round ${rounds.length}${attempt > 1 ? ` (attempt ${attempt})` : ` of ${options.rounds}`}: ${describeRound(rounds.at(-1)!)}\n`);
+        };
+        rounds.push(kafka && broker ? await kafka.benchFlowOnKafka({ ...run, partitions: options.partitions, brokers: broker.list }) : await benchFlow(run));
+        if (options.rounds > 1 || attempt > 1) process.stdout.write(`round ${rounds.length}${attempt > 1 ? ` (attempt ${attempt})` : ` of ${options.rounds}`}: ${describeRound(rounds.at(-1)!)}\n`);
+      }
+      result = medianRound(rounds);
+      process.stdout.write(`${describeRun(result)}\n`);
+      if (!baseline) break;
+      if (baseline.config.fingerprint !== result.config.fingerprint) process.stdout.write('note: the flow differs from the baseline\'s (its configuration fingerprint changed)\n');
+      rows = compare(baseline, result, overrides);
+      process.stdout.write(`\ngate: baseline ${options.baseline}${attempts > 1 ? `, attempt ${attempt} of ${attempts}` : ''}\n${table(rows)}\n`);
+      if (!rows.some((r) => r.verdict === 'FAIL')) break;
     }
-    result = medianRound(rounds);
-    process.stdout.write(`${describeRun(result)}\n`);
-    if (!baseline) break;
-    if (baseline.config.fingerprint !== result.config.fingerprint) process.stdout.write('note: the flow differs from the baseline\'s (its configuration fingerprint changed)\n');
-    rows = compare(baseline, result, overrides);
-    process.stdout.write(`\ngate: baseline ${options.baseline}${attempts > 1 ? `, attempt ${attempt} of ${attempts}` : ''}\n${table(rows)}\n`);
-    if (!rows.some((r) => r.verdict === 'FAIL')) break;
+    if (options.out) {
+      writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(plotFileOf(options.out), latencyPlot(result!, baseline));
+      process.stdout.write(`wrote ${options.out} and ${plotFileOf(options.out)}\n`);
+    }
+    if (!baseline) return 0;
+    const failed = rows.filter((r) => r.verdict === 'FAIL');
+    const gated = rows.filter((r) => r.verdict !== 'INFO').length;
+    if (failed.length > 0) {
+      process.stdout.write(`gate: FAIL: regressed past the tolerance: ${failed.map((r) => `${r.figure} ${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)} %`).join('; ')}\n`);
+      return EXIT_REGRESSED;
+    }
+    process.stdout.write(`gate: PASS (${gated} gated figures within tolerance)\n`);
+    return 0;
+  } finally {
+    broker?.stop?.();
   }
-  if (options.out) {
-    writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(plotFileOf(options.out), latencyPlot(result!, baseline));
-    process.stdout.write(`wrote ${options.out} and ${plotFileOf(options.out)}\n`);
-  }
-  if (!baseline) return 0;
-  const failed = rows.filter((r) => r.verdict === 'FAIL');
-  const gated = rows.filter((r) => r.verdict !== 'INFO').length;
-  if (failed.length > 0) {
-    process.stdout.write(`gate: FAIL: regressed past the tolerance: ${failed.map((r) => `${r.figure} ${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)} %`).join('; ')}\n`);
-    return EXIT_REGRESSED;
-  }
-  process.stdout.write(`gate: PASS (${gated} gated figures within tolerance)\n`);
-  return 0;
 }
 
 export function addBenchCommand(cli: Command): void {

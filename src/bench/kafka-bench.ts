@@ -28,6 +28,8 @@ import { dedupeKeys, ownInput, readInput, Reference } from './replay-input.ts';
 export interface KafkaBenchOptions extends FlowBenchOptions {
   /** Partitions of the input and output topics (the flow's parallelism on the broker). */
   readonly partitions: number;
+  /** Bootstrap brokers (benchBrokers). */
+  readonly brokers: string[];
 }
 
 /**
@@ -40,8 +42,8 @@ const INPUT_BATCH_BYTES = 8 * 2 ** 20;
 /** The port of a broker the bench starts ($SLUICE_BENCH_KAFKA_PORT). */
 const OWN_BROKER_PORT = '9192';
 
-/** The brokers to use, and how to stop the one started here, if it was. */
-function brokers(): { list: string[]; stop?: () => void } {
+/** The brokers to use, and how to stop the one started here, if it was: once for all the rounds of a command. */
+export function benchBrokers(): { list: string[]; stop?: () => void } {
   const given = process.env.KAFKA_BROKERS;
   if (given) return { list: given.split(',').map((b) => b.trim()).filter((b) => b !== '') };
   const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
@@ -148,7 +150,7 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
   const inputFile = options.input ? resolve(options.input) : ownInput(found);
   if (!inputFile) throw new SluiceError('SLC_USAGE', `flow "${options.flow}" reads no file: give --input FILE.ndjson`);
   const lines = readInput(inputFile);
-  const broker = brokers();
+  const broker = { list: options.brokers };
   const logger = pino({ level: 'silent' });
   const id = `sluice-bench.${options.flow}.${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const topics = { input: `${id}.in`, output: `${id}.out`, dead: `${id}.dlq`, group: id };
@@ -194,7 +196,11 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
     load.send({ type: 'plan', plan });
     let runFailure: unknown;
     const startRun = () => {
-      running = flow!.run().catch((error: unknown) => (runFailure = error ?? new Error('the flow failed')));
+      running = flow!.run().catch((error: unknown) => {
+        runFailure = error ?? new Error('the flow failed');
+        // a wait on the load ends with it (the flow's failure is what is reported)
+        load?.stop();
+      });
     };
     const failed = () => runFailure;
     // the reference's slices run beside the flow, as on the memory transport
@@ -226,6 +232,8 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
         const { sent } = await load.next('sent');
         await until(() => drained(sent), failed);
       }
+    } catch (error) {
+      throw runFailure ?? error;
     } finally {
       clearInterval(referenceTimer);
       stopProgress?.();
@@ -265,7 +273,6 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
     load?.stop();
     await Promise.all([localServices?.stop(), stub?.stop(), deleteTopics(broker.list, [topics.input, topics.output, topics.dead])]);
     rmSync(stateDir, { recursive: true, force: true });
-    broker.stop?.();
   }
 }
 

@@ -84,7 +84,7 @@ test('a wrong command line or baseline is exit 2 with a message, no stack', () =
     [[...quick, '--baseline', localConf], /--baseline .*local\.conf: not JSON/],
     [[...quick, '--tolerance', 'p98 ms=10%'], /--tolerance "p98 ms=10%": expected <figure>=<N%\|off>/],
     [[...quick, '--rate', '2000', '--baseline', out], /the baseline ran at saturation, this run at --rate 2000/],
-    [[...quick, '--transport', 'carrier-pigeon'], /--transport carrier-pigeon: only memory/],
+    [[...quick, '--transport', 'carrier-pigeon'], /'carrier-pigeon' is invalid\. Allowed choices are memory, kafka/],
     [[...quick, '--input', join(dir, 'none.ndjson')], /--input .*none\.ndjson: cannot read/],
     [['bench', '--config', localConf, '--flow', 'content', '--seconds', '0'], /--seconds.*expected a positive number/],
   ];
