@@ -20,7 +20,7 @@ const pattern = process.argv[2] ?? '';
 // SLUICE_TEST_BROKER=none: no broker, no type-check, only the suites that need no broker (CI runs
 // them on the Node.js lines besides the one that runs everything); keep the list in step with them
 const noBroker = process.env.SLUICE_TEST_BROKER === 'none';
-const brokerSuites = '^(io/kafka/|deno/kafka|pipeline/reload|state/(flow-state|restore)|observe/(ops|state-route)|pipeline/reload-state|cli/produce|bench/kafka-transport)';
+const brokerSuites = '^(io/kafka/|deno/kafka|pipeline/reload|state/(flow-state|restore)|observe/(ops|state-route)|cli/produce|bench/kafka-transport)';
 // the whole tree type-checks (src, tests, benchmarks, scripts) before any suite runs
 if (pattern === '' && !noBroker && run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
   console.error('test: type errors (see above)');
