@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recommender.proto.
  */
 export const file_recommender: GenFile = /*@__PURE__*/
-  fileDesc("ChFyZWNvbW1lbmRlci5wcm90bxIVc2x1aWNlLnJlY29tbWVuZGVyLnYxIokCCgpJdGVtUmVjb3JkEg8KB2l0ZW1faWQYASABKAkSEQoJaXRlbV90eXBlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgV0aXRsZRgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhQKDHB1Ymxpc2hlZF9hdBgHIAEoCRIUCgxkdXJhdGlvbl9zZWMYCCABKAUSDwoHdmVyc2lvbhgJIAEoAxIMCgR0YWdzGAogAygJEhEKCWF1dGhvcl9pZBgLIAEoCRIOCgZyYXRpbmcYDCABKAESEAoIY2F0ZWdvcnkYDSABKAkSFQoNdGh1bWJuYWlsX3VybBgOIAEoCSKSAgoLRXZlbnRSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRITCgtjYW1wYWlnbl9pZBgDIAEoCRIUCgxwbGFjZW1lbnRfaWQYBCABKAkSDwoHdXNlcl9pZBgFIAEoCRIWCg5vY2N1cnJlZF9hdF9tcxgGIAEoAxINCgV2YWx1ZRgHIAEoARIQCghjdXJyZW5jeRgIIAEoCRIPCgdpdGVtX2lkGAkgASgJEhEKCWRldmljZV9vcxgKIAEoCRIPCgdjb25zZW50GAsgASgIEg8KB3N1cmZhY2UYDCABKAkSDAoEc2xvdBgNIAEoCRIUCgx1c2VyX3NlZ21lbnQYDiABKAliBnByb3RvMw");
+  fileDesc("ChFyZWNvbW1lbmRlci5wcm90bxIVc2x1aWNlLnJlY29tbWVuZGVyLnYxIokCCgpJdGVtUmVjb3JkEg8KB2l0ZW1faWQYASABKAkSEQoJaXRlbV90eXBlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgV0aXRsZRgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhQKDHB1Ymxpc2hlZF9hdBgHIAEoCRIUCgxkdXJhdGlvbl9zZWMYCCABKAUSDwoHdmVyc2lvbhgJIAEoAxIMCgR0YWdzGAogAygJEhEKCWF1dGhvcl9pZBgLIAEoCRIOCgZyYXRpbmcYDCABKAESEAoIY2F0ZWdvcnkYDSABKAkSFQoNdGh1bWJuYWlsX3VybBgOIAEoCSKSAgoLRXZlbnRSZWNvcmQSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRITCgtjYW1wYWlnbl9pZBgDIAEoCRIUCgxwbGFjZW1lbnRfaWQYBCABKAkSDwoHdXNlcl9pZBgFIAEoCRIWCg5vY2N1cnJlZF9hdF9tcxgGIAEoAxINCgV2YWx1ZRgHIAEoARIQCghjdXJyZW5jeRgIIAEoCRIPCgdpdGVtX2lkGAkgASgJEhEKCWRldmljZV9vcxgKIAEoCRIPCgdjb25zZW50GAsgASgIEg8KB3N1cmZhY2UYDCABKAkSDAoEc2xvdBgNIAEoCRIUCgx1c2VyX3NlZ21lbnQYDiABKAkinwEKDkl0ZW1FbmdhZ2VtZW50Eg8KB2l0ZW1faWQYASABKAkSFAoMd2luZG93X3N0YXJ0GAIgASgDEhIKCndpbmRvd19lbmQYAyABKAMSEwoLaW1wcmVzc2lvbnMYBCABKAMSDgoGY2xpY2tzGAUgASgDEhMKC2NvbnZlcnNpb25zGAYgASgDEhgKEGNvbnZlcnNpb25fdmFsdWUYByABKAFiBnByb3RvMw");
 
 /**
  * One content item, as the recommender indexes it (content ingestion flow).
@@ -187,4 +187,56 @@ export type EventRecord = Message<"sluice.recommender.v1.EventRecord"> & {
  */
 export const EventRecordSchema: GenMessage<EventRecord> = /*@__PURE__*/
   messageDesc(file_recommender, 1);
+
+/**
+ * One item's engagement in one window of time (engagement flow): what the recommender ranks
+ * trending items by.
+ *
+ * @generated from message sluice.recommender.v1.ItemEngagement
+ */
+export type ItemEngagement = Message<"sluice.recommender.v1.ItemEngagement"> & {
+  /**
+   * @generated from field: string item_id = 1;
+   */
+  itemId: string;
+
+  /**
+   * The window, in epoch ms: [window_start, window_end).
+   *
+   * @generated from field: int64 window_start = 2;
+   */
+  windowStart: bigint;
+
+  /**
+   * @generated from field: int64 window_end = 3;
+   */
+  windowEnd: bigint;
+
+  /**
+   * @generated from field: int64 impressions = 4;
+   */
+  impressions: bigint;
+
+  /**
+   * @generated from field: int64 clicks = 5;
+   */
+  clicks: bigint;
+
+  /**
+   * @generated from field: int64 conversions = 6;
+   */
+  conversions: bigint;
+
+  /**
+   * @generated from field: double conversion_value = 7;
+   */
+  conversionValue: number;
+};
+
+/**
+ * Describes the message sluice.recommender.v1.ItemEngagement.
+ * Use `create(ItemEngagementSchema)` to create a new message.
+ */
+export const ItemEngagementSchema: GenMessage<ItemEngagement> = /*@__PURE__*/
+  messageDesc(file_recommender, 2);
 

@@ -15,6 +15,10 @@ export const STAGE_FAILURES = {
   E_LATEST_KEY: 'The latest `key` field is missing or not a scalar (string, number, boolean)',
   E_LATEST_VERSION: 'The latest `version` field is missing, neither a number nor a string, or not of the type of the version stored for its key',
   E_KEY_BY: 'The key-by `field` is missing or not a scalar (string, number, boolean): no key to re-key the record by (dead-lettered only with `on-missing = dlq`)',
+  E_EVENT_TIME: 'The aggregate `time` field is missing, or neither epoch milliseconds nor an RFC 3339 date-time',
+  E_AGGREGATE_KEY: 'The record reaching an aggregate has no key (a key-by stage before it sets one)',
+  E_AGGREGATE_FIELD: 'A field an aggregation sums, or takes the min or max of, is missing or not a number',
+  E_LATE: 'The record\'s windows closed (stream time past their end + grace) before it came: too late (dead-lettered only with `on-late = dlq`)',
 } as const;
 
 export type StageFailureCode = keyof typeof STAGE_FAILURES;

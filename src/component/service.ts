@@ -38,7 +38,7 @@ export interface HttpAnswer {
 }
 
 /** The stage failures a call can end with. */
-export type HttpFailureCode = Exclude<StageFailureCode, 'E_LOOKUP_MISS' | 'E_LOOKUP_KEY' | 'E_DUPLICATE' | 'E_DEDUPE_KEY' | 'E_STALE' | 'E_LATEST_KEY' | 'E_LATEST_VERSION' | 'E_KEY_BY'>;
+export type HttpFailureCode = Extract<StageFailureCode, 'E_HTTP_STATUS' | 'E_HTTP_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_RESPONSE' | 'E_DEADLINE'>;
 
 /** A failed call: an SLC_HTTP SluiceError with the stage failure its dead letter carries. */
 export type HttpFailure = SluiceError & { readonly code: 'SLC_HTTP'; readonly reason: HttpFailureCode };

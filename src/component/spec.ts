@@ -55,6 +55,8 @@ export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
   readonly rekeys?: boolean;
   /** It builds or enriches the output record (map, enrich, lookup): work a repartition topic does not carry. */
   readonly buildsOutput?: boolean;
+  /** It emits records of its own (Stage.emitting): it must be the flow's last stage. */
+  readonly emits?: boolean;
   /** It keeps state (`store`). */
   readonly stateful?: boolean;
   /** The stores it declares with this config (their changelogs are listed and created from this). */

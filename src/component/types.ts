@@ -121,7 +121,32 @@ export interface StageFailure {
 
 export const CONTINUE = Object.freeze({ kind: 'continue' as const });
 export const FILTERED = Object.freeze({ kind: 'filtered' as const });
-export type StageOutcome = typeof CONTINUE | typeof FILTERED | StageFailure;
+/** Taken into the stage's state (an aggregate's window): goes no further, what comes out is emitted. */
+export const ABSORBED = Object.freeze({ kind: 'absorbed' as const });
+export type StageOutcome = typeof CONTINUE | typeof FILTERED | typeof ABSORBED | StageFailure;
+
+/** A record a stage emits of its own (a window's result), not an input record going on. */
+export interface EmittedRecord {
+  readonly key: Uint8Array | null;
+  readonly output: Message;
+  /** Its time in ms since the epoch, as Kafka carries it (a decimal string). */
+  readonly timestamp?: string | undefined;
+}
+
+/** Takes a stage's emitted record into the outputs of the batch it works in. */
+export type Emit = (record: EmittedRecord) => void;
+
+/**
+ * A stage that emits (the flow's last stage): what it emits joins the outputs of the batch it
+ * works in, so that under exactly-once its results, its store writes and the batch's offsets
+ * commit together.
+ */
+export interface EmittingStage {
+  /** After a batch's records went through the stages, and on an empty batch (the clock moved): emits what is due. */
+  afterBatch(state: BatchState, emit: Emit): void;
+  /** The input ended (local mode): emits everything it still holds (every open window). */
+  flush(state: BatchState, emit: Emit): void;
+}
 
 export interface Stage {
   /** Synchronous for local work; a Promise only where there is real I/O. */
@@ -131,6 +156,8 @@ export interface Stage {
    * (one key at a time, in input order) instead of one after the other.
    */
   readonly callsOut?: boolean;
+  /** It emits records of its own (see EmittingStage). */
+  readonly emitting?: EmittingStage;
   close?(): Promise<void> | void;
 }
 

@@ -109,8 +109,13 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
     }
     held.push(...tables.values());
     const table = (name: string) => tables.get(tableNodeName(name));
-    for (const node of topology.nodes.filter((n) => n.role === 'stage')) {
+    const stageNodes = topology.nodes.filter((n) => n.role === 'stage');
+    for (const node of stageNodes) {
       const spec = registry.stages[node.kind]!;
+      if (spec.emits && node !== stageNodes.at(-1)) {
+        problems.push(problemAt(node.configPath, `a ${node.kind} stage emits the flow's results: it must be the flow's last stage`));
+        failed = true;
+      }
       const store = (name: string, backend: StoreBackendName): StateStore => {
         if (declared.some((d) => d.name === name)) {
           throw new SluiceError('SLC_CONFIG', `store "${name}" is another stage's: give this one its own (store = ...)`, { problems: [{ path: 'store', message: `store "${name}" is another stage's of flow ${topology.flow}: give this one its own name` }] });

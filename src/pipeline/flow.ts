@@ -15,7 +15,7 @@ import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { type FlowTables } from './tables.ts';
 import { type FlowTopology, validateSettings } from './topology.ts';
-import type { Acknowledgement, FlowRecord, InputMessage, OutboundMessage, Sink, Source, Stage, StageOutcome, TopicSend } from '../component/types.ts';
+import { type Acknowledgement, type Emit, type EmittingStage, type FlowRecord, type InputMessage, NO_HEADERS, type OutboundMessage, type Sink, type Source, type Stage, type StageOutcome, type TopicSend } from '../component/types.ts';
 import { deadLetter, loggable } from './dead-letter.ts';
 import { FlowCounts } from './flow-counts.ts';
 import { KeyScheduler } from './key-scheduler.ts';
@@ -88,6 +88,8 @@ export class Flow {
   /** The stores of the flow's stateful stages, if any. */
   readonly #state: FlowState | undefined;
   readonly #tables: FlowTables | undefined;
+  /** The last stage, when it emits records of its own (window results). */
+  readonly #emitting: EmittingStage | undefined;
   /** Fails the run under way (set while it runs). */
   #failRun: (error: unknown) => void = () => undefined;
   #stopping = false;
@@ -133,6 +135,7 @@ export class Flow {
     this.#timeStages = parts.metrics.served;
     this.#readiness = parts.metrics.readiness;
     this.#state = parts.state;
+    this.#emitting = parts.stages.at(-1)?.stage.emitting;
     this.#watch = new StallWatch({
       flow: this.name,
       limits: parts.topology,
@@ -189,6 +192,10 @@ export class Flow {
       this.#counts.stageOut(stage);
       return undefined;
     }
+    if (outcome.kind === 'absorbed') {
+      this.#counts.stageOut(stage);
+      return NOTHING;
+    }
     if (outcome.kind === 'filtered') {
       this.#counts.stageFiltered(stage);
       return NOTHING;
@@ -230,7 +237,7 @@ export class Flow {
     const produced = batch[0]?.timestamp;
     if (produced !== undefined) stats.sourceLag.recordValue(Math.max(0, Date.now() - Number(produced)));
     const records: FlowRecord[] = [];
-    const state = this.#state && batch.length > 0 ? this.#beginState(batch) : undefined;
+    const state = this.#state && batch.length > 0 ? this.#beginState(batch) : this.#emptyBatchState();
     for (let start = 0; start < batch.length; ) {
       const checkStarted = performance.now();
       const count = validator.check(values, start);
@@ -278,7 +285,39 @@ export class Flow {
         collect(record, result instanceof Promise ? await result : result);
       }
     }
+    if (this.#emitting && state) this.#emitting.afterBatch(state, this.#emitInto(outputs, receivedAt));
     return { state, outputs, letters, receivedAt };
+  }
+
+  /** Where an emitting stage's records go: encoded by the sink's encoding among the batch's outputs. */
+  #emitInto(outputs: OutboundMessage[], receivedAt: number[]): Emit {
+    const now = performance.now(); // an emitted result's latency counts from its emission
+    return (emitted) => {
+      outputs.push({ key: emitted.key, value: this.#encoder.encodeMessage(emitted.output), headers: NO_HEADERS, timestamp: emitted.timestamp });
+      receivedAt.push(now);
+    };
+  }
+
+  /** An empty batch in local mode (the test driver's clock moved): an emitting stage's partition 0, to emit what is due. */
+  #emptyBatchState(): FlowBatchState | undefined {
+    return this.#emitting && this.#state?.local ? this.#state.begin(0, 0n) : undefined;
+  }
+
+  /** Local mode, the input ended: the emitting stage emits everything it holds, delivered like a batch. */
+  async #flushEmitting(): Promise<void> {
+    const state = this.#state!.begin(0, 0n);
+    const outputs: OutboundMessage[] = [];
+    const receivedAt: number[] = [];
+    try {
+      this.#emitting!.flush(state, this.#emitInto(outputs, receivedAt));
+      if (outputs.length > 0) await this.#sink.write(outputs);
+      await state.remember();
+    } catch (error) {
+      state.abort();
+      throw error;
+    }
+    this.#counts.delivered(receivedAt, performance.now());
+    this.#counts.flush();
   }
 
   /** The state a batch works in: its partition's stores (partition 0 but on Kafka). */
@@ -364,6 +403,8 @@ export class Flow {
       }
       await Promise.race([interrupted, Promise.all(inFlight)]);
       if (failure) throw failure.error;
+      // a file's end (not a stop): the open windows close
+      if (this.#emitting && this.#state?.local && !this.#stopping) await this.#flushEmitting();
     } finally {
       // a failed flow does not wait for its batches in flight: one may be stuck for good
       if (!failure) await Promise.all(inFlight);

@@ -20,6 +20,11 @@ export class OutputEncoder {
   encode(record: FlowRecord): Uint8Array {
     const output = record.output;
     if (output === null) return record.value; // no map stage: the message passes through as it came
+    return this.encodeMessage(output);
+  }
+
+  /** A built record (a map stage's, an emitted window result). */
+  encodeMessage(output: Message): Uint8Array {
     let encode = this.#encoders.get(output.$typeName);
     if (!encode) {
       const type = this.#registry.getMessage(output.$typeName)!;

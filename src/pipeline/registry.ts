@@ -7,6 +7,7 @@ import { fileSink } from '../io/local/file-sink.ts';
 import { fileSource } from '../io/local/file-source.ts';
 import { fileTable } from '../io/local/file-table.ts';
 import { inlineTable } from '../io/local/inline-table.ts';
+import { aggregateStage } from '../stages/aggregate.ts';
 import { dedupeStage } from '../stages/dedupe.ts';
 import { enrichFileStage } from '../stages/enrich-file.ts';
 import { enrichHttpStage } from '../stages/enrich-http.ts';
@@ -31,6 +32,7 @@ export const stages: Readonly<Record<string, StageSpec>> = {
   latest: latestStage,
   lookup: lookupStage,
   'key-by': keyByStage,
+  aggregate: aggregateStage,
 };
 
 export const sinks: Readonly<Record<string, SinkSpec>> = {

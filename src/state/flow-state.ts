@@ -50,6 +50,11 @@ export class FlowState implements PartitionedState {
     return this.#options.stores;
   }
 
+  /** Local mode (a file source, the test driver): partition 0 of each store, no partitioned source attached. */
+  get local(): boolean {
+    return this.#manager === undefined;
+  }
+
   #storeMetrics(): StateMetrics[] {
     return (this.#metrics ??= this.#options.stores.map((s) => this.#options.metrics.state(this.#options.flow, s.name)));
   }

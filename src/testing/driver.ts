@@ -9,6 +9,7 @@ import { startLocalServices } from '../io/http/local-server.ts';
 import { SluiceError } from '../errors.ts';
 import { summarize, type FlowSummary } from '../observe/stats.ts';
 import { buildFlows } from '../pipeline/build.ts';
+import { stages } from '../pipeline/registry.ts';
 import { ManualClock } from './clock.ts';
 import { type FlowTopology, tableNodeName } from '../pipeline/topology.ts';
 import type { Headers, InputMessage, OutboundMessage, Sink } from '../component/types.ts';
@@ -107,9 +108,15 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
   });
   const source = {
     async *[Symbol.asyncIterator]() {
-      for (const { advanceMs, messages } of runs) {
+      for (const [step, { advanceMs, messages }] of runs.entries()) {
         clock.advance(advanceMs);
         const acknowledged: Promise<void>[] = [];
+        if (step > 0) {
+          // an empty batch after a clock step: a stage that closes windows on the clock (close-idle-after) sees the time
+          let done!: () => Promise<void>;
+          acknowledged.push(new Promise<void>((resolve) => (done = async () => resolve())));
+          yield { messages: [], done };
+        }
         for (let i = 0; i < messages.length; i += 1024) {
           let done!: () => Promise<void>;
           acknowledged.push(new Promise<void>((resolve) => (done = async () => resolve())));
@@ -135,8 +142,9 @@ export async function runFlow(configFile: string, flow: string, inputs: readonly
   } finally {
     await localServices.stop();
   }
-  const mapStage = topology.nodes.find((n) => n.kind === 'map');
-  const protobufType = encoding === 'protobuf' && mapStage ? recordTypes.getMessage(String(mapStage.config.target)) : undefined;
+  // the record type of the last stage that builds one (map, aggregate)
+  const outputType = topology.nodes.reduce<string | undefined>((type, n) => (n.role === 'stage' ? (stages[n.kind]?.outputType?.(n.config) ?? type) : type), undefined);
+  const protobufType = encoding === 'protobuf' && outputType !== undefined ? recordTypes.getMessage(outputType) : undefined;
   return {
     outputs: outputs.map((o) => ({
       key: o.key === null ? null : text(o.key),

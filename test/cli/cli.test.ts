@@ -23,7 +23,7 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
 /** production.conf also reads the enrichment services' URLs (local.conf and qal.conf would use them instead of the built-in server). */
 const PRODUCTION_URLS = { CONTENT_API_URL: 'http://content-api.test', CAMPAIGN_MANAGER_URL: 'http://campaign-manager.test', RECOMMENDER_API_URL: 'http://recommender-api.test' };
 /** The stage kinds base.conf gives each flow. */
-const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'lookup', 'enrich-http'] };
+const STAGE_KINDS: Record<string, string[]> = { content: ['filter', 'map', 'enrich-http'], campaign: ['filter', 'map', 'lookup', 'enrich-http'], engagement: ['filter', 'dedupe', 'key-by', 'aggregate'] };
 const production = (...args: string[]): Result => sluiceWith(PRODUCTION_URLS, ...args);
 
 interface Result {
@@ -81,7 +81,7 @@ test('check on config/local.conf exits 0', () => {
 test('check on config/qal.conf exits 0 without a broker', () => {
   const r = sluice('check', '--config', 'config/qal.conf');
   assert.is(r.status, 0, explain(r));
-  assert.is(r.stdout, 'ok: campaign, content (config/qal.conf, config/base.conf, config/lookup-server.conf)\n');
+  assert.is(r.stdout, 'ok: campaign, content, engagement (config/qal.conf, config/base.conf, config/lookup-server.conf)\n');
 });
 
 test('check defaults to $SLUICE_CONFIG when it is set', () => {
@@ -99,6 +99,7 @@ test('check --print on config/qal.conf: kafka sources and sinks on the default b
   const topics = {
     content: ['qal.oicms.content-items', 'qal.recommender.items', 'qal.sluice.content.dlq'],
     campaign: ['qal.cm.campaign-events', 'qal.recommender.events', 'qal.sluice.campaign.dlq'],
+    engagement: ['qal.cm.campaign-events', 'qal.recommender.item-engagement', 'qal.sluice.engagement.dlq'],
   };
   for (const [name, [input, output, deadLetters]] of Object.entries(topics)) {
     const flow = printed.flows[name];
@@ -138,6 +139,8 @@ test('check --print on config/qal.conf shows the kafka block, topics with dots i
       'qal.recommender.events': 4,
       'qal.sluice.content.dlq': 1,
       'qal.sluice.campaign.dlq': 1,
+      'qal.recommender.item-engagement': 4,
+      'qal.sluice.engagement.dlq': 1,
     },
   }, `printed keys: ${Object.keys(printed).join(', ')}`);
 });
@@ -212,7 +215,7 @@ test('check on config/production.conf with KAFKA_BROKERS exits 0; --print: proto
   const brokers = { KAFKA_BROKERS: 'b-1.prod:9092,b-2.prod:9092' };
   const r = sluiceWith({ ...PRODUCTION_URLS, ...brokers }, 'check', '-c', 'config/production.conf');
   assert.is(r.status, 0, explain(r));
-  assert.is(r.stdout, 'ok: campaign, content (config/production.conf, config/base.conf)\n');
+  assert.is(r.stdout, 'ok: campaign, content, engagement (config/production.conf, config/base.conf)\n');
 
   const p = sluiceWith({ ...PRODUCTION_URLS, ...brokers }, 'check', '-c', 'config/production.conf', '--print');
   assert.is(p.status, 0, explain(p));
@@ -246,7 +249,7 @@ test('check --print prints the configuration as JSON with every default', () => 
   const printed = JSON.parse(r.stdout) as Record<string, any>;
   assert.equal(printed.log, { level: 'info', destination: '../out/sluice.log', format: 'json', 'failures-per-second': 100 });
   assert.is(printed.progress, 'auto');
-  assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content']);
+  assert.equal(Object.keys(printed.flows).sort(), ['campaign', 'content', 'engagement']);
   for (const name of ['content', 'campaign']) {
     const flow = printed.flows[name];
     assert.is(flow.enabled, true);
@@ -712,7 +715,7 @@ test('validate --config needs --flow, and an unknown flow is named (exit 2)', ()
   assert.match(without.stderr, '--config and --flow go together');
   const unknown = sluice('validate', '--config', localConf, '--flow', 'nope', item);
   assert.is(unknown.status, 2, explain(unknown));
-  assert.match(unknown.stderr, 'has no flow "nope" (flows: campaign, content)');
+  assert.match(unknown.stderr, 'has no flow "nope" (flows: campaign, content, engagement)');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -780,6 +783,8 @@ flows.content.sink.path = "out/content.ndjson"
 flows.content.dead-letter.path = "out/content.dlq.ndjson"
 flows.campaign.sink.path = "out/campaign.ndjson"
 flows.campaign.dead-letter.path = "out/campaign.dlq.ndjson"
+flows.engagement.sink.path = "out/engagement.ndjson"
+flows.engagement.dead-letter.path = "out/engagement.dlq.ndjson"
 `,
   );
   const out = join(overlay, '..', 'out');
@@ -832,6 +837,7 @@ flows.campaign.dead-letter.path = "out/campaign.dlq.ndjson"
     [
       ['campaign', 3000, 240],
       ['content', 3000, 240],
+      ['engagement', 3000, 240],
     ],
   );
   // logs went to the overlay's directory, not to stderr

@@ -64,6 +64,7 @@ test('local mode under Deno writes the same outputs as under Node', () => {
       [
         `include "${join(packageRoot, 'config', 'local.conf')}"`,
         'log.level = warn',
+        'flows.engagement.enabled = false',
         `log.destination = "${join(out, 'sluice.log')}"`,
         ...['content', 'campaign'].flatMap((flow) => [
           `flows.${flow}.sink.path = "${join(out, `${flow}.ndjson`)}"`,

@@ -153,6 +153,7 @@ local('counters equal the run\'s counts while it runs; /healthz and /readyz 200;
     `log.destination = "${join(dir, 'sluice.log')}"`,
     'progress = off',
     'flows.campaign.enabled = false',
+    'flows.engagement.enabled = false',
     // a batch per line: every line is handed over while the FIFO stays open (a larger batch waits to fill up)
     `flows.content.source { path = "${fifo}", batch-size = 1 }`,
     `flows.content.sink.path = "${join(dir, 'content.ndjson')}"`,
@@ -203,6 +204,7 @@ local('a port in use: exit 2 naming observe.http', async () => {
       `include "${join(packageRoot, 'config', 'local.conf')}"`,
       `log.destination = "${join(dir, 'sluice.log')}"`,
       'progress = off',
+      'flows.engagement.enabled = false',
       `observe.http.port = ${(taken.address() as { port: number }).port}`,
     ].join('\n'));
     const result = spawnSync(process.execPath, [CLI, 'run', '--config', config], { cwd: packageRoot, env: childEnv(), encoding: 'utf8', timeout: 60_000 });
@@ -255,6 +257,7 @@ async function contentRun(partitions: number, extra: string[] = [], brokers = BR
     'log.level = info',
     'progress = off',
     'flows.campaign.enabled = false',
+    'flows.engagement.enabled = false',
     `flows.content.source { topic = "${input}", group-id = "${unique('group')}" }`,
     `flows.content.sink.topic = "${output}"`,
     `flows.content.dead-letter.topic = "${dlq}"`,

@@ -75,6 +75,7 @@ function overlay(file: string, log: string, n: Names, group: string, merge: stri
       'log.level = info',
       `log.destination = "${log}"`,
       'progress = off',
+      'flows.engagement.enabled = false',
       `flows.content.source { topic = "${n.contentIn}", group-id = "${group}-content" }`,
       `flows.content.sink.topic = "${n.contentOut}"`,
       `flows.content.dead-letter.topic = "${n.contentDlq}"`,

@@ -39,7 +39,7 @@ supervisor.after(() => rmSync(dir, { recursive: true, force: true }));
 supervisor('a flow fingerprint changes with its stages, its rules file and its services only', async () => {
   write();
   const base = await fingerprints();
-  assert.equal(Object.keys(base).sort(), ['campaign', 'content']);
+  assert.equal(Object.keys(base).sort(), ['campaign', 'content', 'engagement']);
   const changed = async (...lines: string[]) => {
     write(...lines);
     const now = await fingerprints();
@@ -86,15 +86,15 @@ supervisor('a valid configuration swaps the changed, added and removed flows and
   const campaignStats = flows.stats.find((s) => s.flow === 'campaign');
   write('flows.campaign.on-invalid = drop');
   const changed = await flows.reload('request');
-  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['campaign'], ['content'], [], []]);
+  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['campaign'], ['content', 'engagement'], [], []]);
   write('flows.campaign.on-invalid = drop', 'flows.content.enabled = false');
   const removed = await flows.reload('request');
-  assert.equal([removed.outcome, removed.stopped, removed.restarted, removed.unchanged], ['applied', ['content'], [], ['campaign']]);
-  assert.equal(flows.flowNames, ['campaign']);
+  assert.equal([removed.outcome, removed.stopped, removed.restarted, removed.unchanged], ['applied', ['content'], [], ['campaign', 'engagement']]);
+  assert.equal(flows.flowNames, ['engagement', 'campaign']);
   write('flows.campaign.on-invalid = drop');
   const added = await flows.reload('request');
-  assert.equal([added.outcome, added.started, added.unchanged], ['applied', ['content'], ['campaign']]);
-  assert.equal(flows.stats.map((s) => s.flow).sort(), ['campaign', 'content'], 'each flow counted once, whatever its restarts');
+  assert.equal([added.outcome, added.started, added.unchanged], ['applied', ['content'], ['campaign', 'engagement']]);
+  assert.equal(flows.stats.map((s) => s.flow).sort(), ['campaign', 'content', 'engagement'], 'each flow counted once, whatever its restarts');
   assert.ok(flows.stats.includes(campaignStats!), 'a restarted flow continues its counters');
   assert.equal(flows.reloads, { applied: 3, unchanged: 0, rejected: 0, skipped: 0 });
 });
@@ -104,9 +104,9 @@ supervisor('changing only validator = js restarts that flow, and only it', async
   const flows = new FlowSupervisor(file, await loadConfig(file), logger);
   write('flows.content.validator = js');
   const changed = await flows.reload('request');
-  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['content'], ['campaign'], [], []]);
+  assert.equal([changed.outcome, changed.restarted, changed.unchanged, changed.started, changed.stopped], ['applied', ['content'], ['campaign', 'engagement'], [], []]);
   const again = await flows.reload('request');
-  assert.equal([again.outcome, [...again.unchanged].sort()], ['unchanged', ['campaign', 'content']], 'nothing changed since: nothing restarts');
+  assert.equal([again.outcome, [...again.unchanged].sort()], ['unchanged', ['campaign', 'content', 'engagement']], 'nothing changed since: nothing restarts');
   write();
   const back = await flows.reload('request');
   assert.equal([back.outcome, back.restarted], ['applied', ['content']], 'back to wasm: restarted again');

@@ -10,7 +10,7 @@ import type { StageContext, StageSpec } from '../../src/component/spec.ts';
 import type { StoreDeclaration } from '../../src/component/state.ts';
 import { type FlowBatchState, FlowState } from '../../src/state/flow-state.ts';
 import type { TableRows } from '../../src/component/table.ts';
-import type { FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
+import type { EmittedRecord, FlowRecord, Stage, StageOutcome } from '../../src/component/types.ts';
 import type { JsonSchema } from '../../src/core/rule-model.ts';
 import { compileSchema, type MessageValidator } from '../../src/core/validator.ts';
 import { Metrics } from '../../src/observe/metrics.ts';
@@ -20,7 +20,11 @@ export interface StageUnderTest {
   /** Closes the stage's stores (what the flow does at the end of a run). */
   close(): Promise<void>;
   /** Validates `json` (a value, or its JSON text) against the rules (it must be valid) and runs the stage on its record. */
-  run(json: unknown, options?: { key?: string; output?: FlowRecord['output'] }): Promise<{ outcome: StageOutcome; record: FlowRecord }>;
+  run(json: unknown, options?: { key?: string; output?: FlowRecord['output'] }): Promise<{ outcome: StageOutcome; record: FlowRecord; emitted: EmittedRecord[] }>;
+  /** An emitting stage, at the end of the input (local mode): what it emits. */
+  flush(): Promise<EmittedRecord[]>;
+  /** An emitting stage, on an empty batch (the clock moved): what it emits. */
+  tick(): Promise<EmittedRecord[]>;
 }
 
 export interface StageOptions {
@@ -66,6 +70,13 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
   const validator: MessageValidator = compileSchema(rules, { extract: fields.pointers });
   const encoder = new TextEncoder();
   let line = 0;
+  const emptyBatch = async (hook: (state: FlowBatchState, emit: (record: EmittedRecord) => void) => void) => {
+    const emitted: EmittedRecord[] = [];
+    const batchState = state.begin(0, BigInt(++line));
+    hook(batchState, (r) => emitted.push(r));
+    await batchState.remember();
+    return emitted;
+  };
   return {
     stage,
     close: () => state.close(),
@@ -89,8 +100,12 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
       };
       // each message is a batch of its own, delivered (its writes remembered) once processed
       const outcome = await stage.process(record);
+      const emitted: EmittedRecord[] = [];
+      if (batchState) stage.emitting?.afterBatch(batchState, (r) => emitted.push(r));
       await batchState?.remember();
-      return { outcome, record };
+      return { outcome, record, emitted };
     },
+    flush: () => emptyBatch((batchState, emit) => stage.emitting!.flush(batchState, emit)),
+    tick: () => emptyBatch((batchState, emit) => stage.emitting!.afterBatch(batchState, emit)),
   };
 }

@@ -1059,6 +1059,7 @@ test('configuration: sluice check rejects exactly-once with a file sink, with re
       `include "${QAL}"`,
       `kafka.brokers = "${BROKERS}"`,
       'flows.content.enabled = false',
+      'flows.engagement.enabled = false',
       'flows.campaign.delivery = exactly-once',
       `flows.campaign.source.topic = "${unique('check-in')}"`,
       `flows.campaign.source.group-id = "${unique('check-group')}"`,

@@ -93,6 +93,7 @@ export function writeCampaignOverlay(file: string, run: CampaignTopics, options:
       ...(options.log === undefined ? [] : [`log.destination = "${options.log}"`]),
       'progress = off',
       'flows.content.enabled = false',
+      'flows.engagement.enabled = false',
       ...(options.lines ?? []),
       ...clientLines('campaign'),
       `flows.campaign.source.topic = "${run.input}"`,
@@ -410,7 +411,7 @@ export function writeKafkaOverlay(file: string, flows: readonly FlowCase[], log:
     'log.level = info',
     `log.destination = "${log}"`,
     'progress = off',
-    ...(['content', 'campaign'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
+    ...(['content', 'campaign', 'engagement'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
     ...clientLines(...flows.map((c) => c.flow)),
     ...flows.flatMap((c) => [
       `flows.${c.flow}.source.topic = "${c.input}"`,
@@ -432,7 +433,7 @@ export function runLocalReference(dir: string, flows: readonly FlowCase[]): void
       `include "${join(packageRoot, 'config', 'local.conf')}"`,
       `log.destination = "${join(out, 'sluice.log')}"`,
       'progress = off',
-      ...(['content', 'campaign'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
+      ...(['content', 'campaign', 'engagement'] as const).filter((f) => !flows.some((c) => c.flow === f)).map((f) => `flows.${f}.enabled = false`),
       ...flows.flatMap((c) => [
         `flows.${c.flow}.source.path = "${join(SAMPLES, `${c.flow}.ndjson`)}"`,
         `flows.${c.flow}.sink.path = "${join(out, `${c.flow}.ndjson`)}"`,

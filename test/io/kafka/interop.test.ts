@@ -350,6 +350,7 @@ log.destination = "${join(dir, 'sluice.log')}"
 log.level = info
 progress = off
 flows.campaign.enabled = false
+flows.engagement.enabled = false
 flows.content.source = null
 flows.content.source {
   kind = kafka

@@ -138,6 +138,7 @@ tables('sluice topics create makes the table topic compacted, sluice produce loa
     [
       `include "${join(packageRoot, 'config', 'local.conf')}"`,
       `kafka { brokers = "${BROKERS}", topics { "${topic}" = 2 } }`,
+      'flows.engagement.enabled = false',
       '# null first: HOCON merges an object into the one it replaces',
       'tables.placements = null',
       `tables.placements = { kind = kafka, brokers = \${kafka.brokers}, topic = "${topic}" }`,
