@@ -15,22 +15,7 @@
 import { connectionFields } from '../component/settings.ts';
 import type { ConfigProblem } from '../errors.ts';
 import * as registry from './registry.ts';
-import type { FlowTopology, TopologyNode } from './topology.ts';
-
-/** How a part of a split flow is joined to the other. */
-export interface RepartitionHop {
-  /** The flow as configured. */
-  readonly flow: string;
-  /** The internal topic between the parts. */
-  readonly topic: string;
-  /** The flow's input topic: the internal topic has as many partitions. */
-  readonly input: string;
-  /** The part writing the topic and the part reading it (flow names). */
-  readonly writer: string;
-  readonly reader: string;
-  /** The consumer group of the reading part. */
-  readonly readerGroup: string;
-}
+import type { FlowTopology, RepartitionHop, TopologyNode } from './topology.ts';
 
 /** The internal topic of a flow's hop at a key-by stage. */
 export const repartitionTopic = (group: string, flow: string, stage: string): string => `${group}-${flow}-${stage}-repartition`;
