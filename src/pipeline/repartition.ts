@@ -58,10 +58,11 @@ export function splitAtRepartition(topology: FlowTopology, problemAt: (path: rea
   const validate = topology.nodes.find((n) => n.role === 'validate')!;
   const deadLetter = topology.nodes.find((n) => n.role === 'dead-letter');
   const commit = topology.nodes.find((n) => n.role === 'commit')!;
+  const tableNodes = new Set(topology.nodes.filter((n) => n.role === 'table').map((n) => n.name));
 
   /** A part's nodes: its tables, source -> validate -> stages -> sink, dead letters from validate and the stages, the commit after both. */
   const part = (rename: (node: TopologyNode) => string, partSource: TopologyNode, partStages: readonly TopologyNode[], sink: TopologyNode): TopologyNode[] => {
-    const tables = (node: TopologyNode) => node.parents.filter((p) => p.startsWith('table.'));
+    const tables = (node: TopologyNode) => node.parents.filter((p) => tableNodes.has(p));
     const chain: TopologyNode[] = [];
     for (const node of [partSource, validate, ...partStages, sink]) {
       const previous = chain.at(-1);
