@@ -138,7 +138,8 @@ async function check(options: { config: string; print?: boolean; describe?: bool
   if (options.print) process.stdout.write(`${JSON.stringify(config.resolved, null, 2)}\n`);
   if (options.describe) process.stdout.write(describe(config.flows));
   if (!options.print && !options.describe) {
-    process.stdout.write(`ok: ${config.flows.map((f) => f.flow).join(', ')} (${config.files.join(', ')})\n`);
+    // the configured flows: the two parts of a flow split at a repartition topic are one
+    process.stdout.write(`ok: ${[...new Set(config.flows.map((f) => f.repartition?.flow ?? f.flow))].join(', ')} (${config.files.join(', ')})\n`);
     // every check the core hands to JS, so that a slow path is never a surprise
     for (const flow of flows) {
       if (flow.fallbacks.length === 0) continue;

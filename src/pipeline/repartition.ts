@@ -15,22 +15,7 @@
 import { connectionFields } from '../component/settings.ts';
 import type { ConfigProblem } from '../errors.ts';
 import * as registry from './registry.ts';
-import type { FlowTopology, TopologyNode } from './topology.ts';
-
-/** How a part of a split flow is joined to the other. */
-export interface RepartitionHop {
-  /** The flow as configured. */
-  readonly flow: string;
-  /** The internal topic between the parts. */
-  readonly topic: string;
-  /** The flow's input topic: the internal topic has as many partitions. */
-  readonly input: string;
-  /** The part writing the topic and the part reading it (flow names). */
-  readonly writer: string;
-  readonly reader: string;
-  /** The consumer group of the reading part. */
-  readonly readerGroup: string;
-}
+import type { FlowTopology, RepartitionHop, TopologyNode } from './topology.ts';
 
 /** The internal topic of a flow's hop at a key-by stage. */
 export const repartitionTopic = (group: string, flow: string, stage: string): string => `${group}-${flow}-${stage}-repartition`;
@@ -73,10 +58,11 @@ export function splitAtRepartition(topology: FlowTopology, problemAt: (path: rea
   const validate = topology.nodes.find((n) => n.role === 'validate')!;
   const deadLetter = topology.nodes.find((n) => n.role === 'dead-letter');
   const commit = topology.nodes.find((n) => n.role === 'commit')!;
+  const tableNodes = new Set(topology.nodes.filter((n) => n.role === 'table').map((n) => n.name));
 
   /** A part's nodes: its tables, source -> validate -> stages -> sink, dead letters from validate and the stages, the commit after both. */
   const part = (rename: (node: TopologyNode) => string, partSource: TopologyNode, partStages: readonly TopologyNode[], sink: TopologyNode): TopologyNode[] => {
-    const tables = (node: TopologyNode) => node.parents.filter((p) => p.startsWith('table.'));
+    const tables = (node: TopologyNode) => node.parents.filter((p) => tableNodes.has(p));
     const chain: TopologyNode[] = [];
     for (const node of [partSource, validate, ...partStages, sink]) {
       const previous = chain.at(-1);

@@ -10,7 +10,6 @@ import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import type { ServiceConfig } from '../component/service.ts';
 import type { Delivery } from '../component/types.ts';
 import { changelogsOf } from './changelogs.ts';
-import type { RepartitionHop } from './repartition.ts';
 
 /** `commit`: how a batch's delivery is committed to its source (see CommitKind); `table`: a table a stage reads. */
 export type TopologyRole = NodeRole | 'commit' | 'table';
@@ -59,6 +58,21 @@ export interface FlowTopology {
   readonly nodes: readonly TopologyNode[];
   /** A part of a flow split at a key-by (pipeline/repartition.ts): the topic joining the parts. */
   readonly repartition?: RepartitionHop;
+}
+
+/** How the two parts of a flow split at a key-by (pipeline/repartition.ts) are joined. */
+export interface RepartitionHop {
+  /** The flow as configured. */
+  readonly flow: string;
+  /** The internal topic between the parts. */
+  readonly topic: string;
+  /** The flow's input topic: the internal topic has as many partitions. */
+  readonly input: string;
+  /** The part writing the topic and the part reading it (flow names). */
+  readonly writer: string;
+  readonly reader: string;
+  /** The consumer group of the reading part. */
+  readonly readerGroup: string;
 }
 
 /** The settings of a topology's validate node. */

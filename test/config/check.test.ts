@@ -112,7 +112,7 @@ test('the shipped local.conf builds both flows', async () => {
 
 test('the shipped qal.conf builds both flows on Kafka (building contacts no broker)', async () => {
   const flows = await build(qalConf);
-  assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content', 'engagement']);
+  assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content', 'engagement', 'engagement.repartition']);
 });
 
 test('the shipped production.conf builds both flows with KAFKA_BROKERS set (protobuf sinks keyed by id and userId)', async () => {
@@ -121,7 +121,7 @@ test('the shipped production.conf builds both flows with KAFKA_BROKERS set (prot
   Object.assign(process.env, vars);
   try {
     const flows = await build(productionConf);
-    assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content', 'engagement']);
+    assert.equal(flows.map((f) => f.name).sort(), ['campaign', 'content', 'engagement', 'engagement.repartition']);
   } finally {
     for (const name of Object.keys(vars)) delete process.env[name];
   }
@@ -162,7 +162,7 @@ test('a dedupe stage builds on a kafka source (on either client: its stores rest
   for (const client of ['platformatic', 'kafkajs']) {
     const overlay = join(overlayDir, `qal-dedupe-${client}.conf`);
     writeFileSync(overlay, `include "${qalConf}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId }] \${flows.campaign.stages}\nflows.campaign.source.client = ${client}\n`);
-    assert.equal((await build(overlay)).map((f) => f.name).sort(), ['campaign', 'content', 'engagement']);
+    assert.equal((await build(overlay)).map((f) => f.name).sort(), ['campaign', 'content', 'engagement', 'engagement.repartition']);
   }
   const local = join(overlayDir, 'local-dedupe.conf');
   writeFileSync(local, `include "${join(packageRoot, 'config', 'local.conf')}"\nflows.campaign.stages = [{ kind = dedupe, key = eventId, backend = memory }] \${flows.campaign.stages}\n`);

@@ -129,7 +129,9 @@ const KAFKA_NODES = ['source', 'sink', 'dead-letter'] as const;
 
 /** What base.conf gives every environment: the flows, their rules and stages, the defaults. */
 function assertBaseFlows(config: SluiceConfig): void {
-  assert.equal(config.flows.map((f) => f.flow).sort(), ['campaign', 'content', 'engagement']);
+  // on Kafka, engagement's key-by before its aggregate splits it at a repartition topic
+  const split = config.flows.some((f) => f.repartition !== undefined);
+  assert.equal(config.flows.map((f) => f.flow).sort(), ['campaign', 'content', 'engagement', ...(split ? ['engagement.repartition'] : [])]);
   for (const flow of config.flows) {
     assert.is(flow.enabled, true);
     assert.is(validateSettings(flow)['max-depth'], 64, `${flow.flow}: max-depth default`);
@@ -137,7 +139,7 @@ function assertBaseFlows(config: SluiceConfig): void {
     assert.is(validateSettings(flow)['on-invalid'], 'dlq');
     assert.is(typeof flow.rules, 'object');
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
-    const stages = { campaign: ['filter', 'map', 'lookup', 'enrich-http'], content: ['filter', 'map', 'enrich-http'], engagement: ['filter', 'dedupe', 'key-by', 'aggregate'] }[flow.flow];
+    const stages = { campaign: ['filter', 'map', 'lookup', 'enrich-http'], content: ['filter', 'map', 'enrich-http'], engagement: split ? ['aggregate'] : ['filter', 'dedupe', 'key-by', 'aggregate'], 'engagement.repartition': ['filter', 'dedupe', 'key-by'] }[flow.flow];
     assert.equal(flow.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), stages);
     if (flow.flow === 'campaign') {
       // the placement comes from the placements table, a node the lookup stage reads
@@ -145,7 +147,7 @@ function assertBaseFlows(config: SluiceConfig): void {
       assert.is(flow.nodes.find((n) => n.role === 'table')?.name, 'table.placements');
     }
     const enrich = flow.nodes.find((n) => n.kind === 'enrich-http');
-    if (flow.flow !== 'engagement') {
+    if (flow.flow === 'campaign' || flow.flow === 'content') {
       assert.is(enrich!.config['on-failure'], flow.flow === 'campaign' ? 'skip-stage' : 'dlq', 'the user segment is optional, the content document is not');
       assert.is(enrich!.baseDir, configDir, 'the enrichment is set by base.conf');
     }
@@ -287,7 +289,7 @@ test('config/qal.conf loads: both flows on Kafka (a local broker by default), de
   assert.is(nodeOf(campaign, 'dead-letter').config.topic, 'qal.sluice.campaign.dlq');
   // every topic a component names is one `sluice topics create` makes
   for (const flow of config.flows) {
-    for (const role of KAFKA_NODES) assert.ok(String(nodeOf(flow, role).config.topic) in QAL_TOPICS, `${flow.flow} ${role}`);
+    for (const role of KAFKA_NODES) assert.ok(String(nodeOf(flow, role).config.topic) in QAL_TOPICS || nodeOf(flow, role).config.topic === flow.repartition?.topic, `${flow.flow} ${role}`);
   }
 });
 
