@@ -23,6 +23,8 @@ export interface FlowStateOptions {
   readonly stores: readonly StoreDeclaration[];
   /** Where the on-disk stores go: <state-dir>/<flow>/<store>/ (on Kafka, a directory per partition in it). */
   readonly stateDir: string;
+  /** Local mode: the stores start empty each run (the source reads its input from the start, as a file source does). */
+  readonly freshLocal?: boolean;
   readonly log: Logger;
   readonly metrics: ComponentMetrics;
 }
@@ -134,7 +136,7 @@ export class FlowState implements PartitionedState {
 
   /** The state of a batch of `partition` (0 in local mode); `sourceOffset` names it in the changelog. */
   begin(partition: number, sourceOffset: bigint): FlowBatchState {
-    const { stores, stateDir, flow, log } = this.#options;
+    const { stores, stateDir, flow, log, freshLocal } = this.#options;
     let partitionStores: PartitionStore[];
     if (this.#manager) {
       partitionStores = stores.map(({ name }) => {
@@ -142,7 +144,7 @@ export class FlowState implements PartitionedState {
         if (!store) throw new SluiceError('SLC_IO', `flow ${flow}: a batch of partition ${partition} came while its state store ${name} is not open (not assigned to this instance)`);
         return store;
       });
-    } else partitionStores = this.#local ??= stores.map(({ name, backend }) => PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log)));
+    } else partitionStores = this.#local ??= stores.map(({ name, backend }) => PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log, freshLocal)));
     return new FlowBatchState(partitionStores, sourceOffset, this.#writer);
   }
 
