@@ -6,7 +6,7 @@
 // (a file source, the test driver) a flow has partition 0 of each store, without changelog.
 import type { Logger } from 'pino';
 import type { StateMetrics } from '../component/metrics.ts';
-import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, StoreDeclaration, StoreView } from '../component/state.ts';
+import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, StoreDeclaration, StoreScan, StoreView } from '../component/state.ts';
 import type { ComponentMetrics } from '../component/metrics.ts';
 import type { TopicSend } from '../component/types.ts';
 import { SluiceError } from '../errors.ts';
@@ -198,6 +198,10 @@ class TransactionView implements StoreView {
 
   entries(): Iterable<readonly [Uint8Array, Uint8Array]> {
     return this.#store.store.entries();
+  }
+
+  scan(): StoreScan {
+    return this.#store.store.scan();
   }
 }
 
