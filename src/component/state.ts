@@ -121,7 +121,7 @@ export interface PartitionedState {
   revoke(partitions: readonly number[]): Promise<void>;
   /** The partitions whose stores are open. */
   assigned(): readonly number[];
-  /** After a commit: checkpoints the stores no batch is writing (at most every few seconds). */
+  /** After a commit: checkpoints the stores, each once the batches in flight when its changelog end was read have ended (at most every few seconds). */
   checkpoint(): Promise<void>;
   /** Clean shutdown: every store checkpointed and closed. */
   close(): Promise<void>;
