@@ -18,7 +18,12 @@
  *
  * Every invalid message carries exactly ONE fault; the expected outcome is derived from the
  * fault that was applied (no Sluice code is used). Pipeline order: validate (syntax, then
- * rules) -> filter (content: status "draft"; campaign: type "heartbeat") -> lookup.
+ * rules) -> filter (content: status "draft"; campaign: type "heartbeat") -> state (content: the
+ * latest version per id, a line whose version is not higher is filtered with E_STALE; campaign:
+ * dedupe by eventId, a line whose eventId went through before is filtered with E_DUPLICATE)
+ * -> lookup. Some written lines are sent again later: campaign events as the same bytes
+ * (duplicates), content items at an older version (stale); a line remembered by the state stays
+ * remembered when a later stage dead-letters it.
  *
  * The --check mode verifies every line with a small strict reference tokenizer written here
  * (the syntax codes of src/core/codes.ts, each for the fault it names), TextDecoder({fatal:true}), JSON.parse and
@@ -172,7 +177,11 @@ interface Style {
 type Expect =
   | { ok: true }
   | { ok: true; filtered: true }
+  | { ok: true; filtered: true; reason: StateReason }
   | { ok: false; reason: string; path?: string };
+
+/** Why a stateful stage drops a valid record: a duplicate (dedupe) or a stale version (latest). */
+type StateReason = 'E_DUPLICATE' | 'E_STALE';
 
 interface Msg {
   obj: Json; // logical value (what JSON.parse would see, for valid / rule-invalid messages)
@@ -980,6 +989,8 @@ function contentSpecs(): { faults: Spec[]; edges: Spec[] } {
 interface ContentCtx {
   next: number;
   issued: string[];
+  /** The last version drawn per id: a later message of the id gets a higher one. */
+  versions: Map<string, number>;
 }
 
 function makeContent(r: Rng, ctx: ContentCtx): JObj {
@@ -1008,6 +1019,10 @@ function makeContent(r: Rng, ctx: ContentCtx): JObj {
     publishedAt,
     version: status === 'updated' ? r.int(2, 9) : status === 'withdrawn' ? r.int(1, 5) : 1,
   };
+  // the CMS numbers an item's versions upwards (stale versions are added later, on purpose)
+  const before = ctx.versions.get(id);
+  if (before !== undefined && (o.version as number) <= before) o.version = before + 1;
+  ctx.versions.set(id, o.version as number);
   const sr = r.next();
   if (sr < 0.55) o.summary = r.pick(SUMMARIES[l]);
   else if (sr < 0.7) o.summary = null;
@@ -1482,18 +1497,63 @@ function countExpect(exps: Expect[]): Record<string, number> {
   const c: { total: number; ok: number; filtered: number; [reason: string]: number } = { total: exps.length, ok: 0, filtered: 0 };
   for (const e of exps) {
     if (e.ok) {
-      if ('filtered' in e) c.filtered++;
+      if ('reason' in e) c[`filtered ${e.reason}`] = (c[`filtered ${e.reason}`] ?? 0) + 1;
+      else if ('filtered' in e) c.filtered++;
       else c.ok++;
     } else c[e.reason] = (c[e.reason] ?? 0) + 1;
   }
   return c;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Re-sent lines: what the flows' state drops
+
+/** Share of written campaign events delivered a second time (the exact bytes, later). */
+const DUPLICATE_RATE = 0.03;
+/** Share of written content items sent again later at an older version (or the same one). */
+const STALE_RATE = 0.02;
+/** A re-sent line lands up to this many lines after its original. */
+const RESEND_WITHIN = 300;
+
+interface Line {
+  bytes: Buffer;
+  msg: Msg;
+}
+
+/** `lines` with each of `extra` inserted after the line at its index `after` (in the order given). */
+function insertAfter(lines: readonly Line[], extra: readonly { after: number; line: Line }[]): Line[] {
+  const byIndex = new Map<number, Line[]>();
+  for (const { after, line } of extra) byIndex.set(after, [...(byIndex.get(after) ?? []), line]);
+  return lines.flatMap((line, i) => [line, ...(byIndex.get(i) ?? [])]);
+}
+
+/** Indices of the lines expected to be written (valid, not filtered, found). */
+const writtenIndices = (lines: readonly Line[]) => lines.flatMap((l, i) => (l.msg.expect!.ok && !('filtered' in l.msg.expect!) ? [i] : []));
+
+/**
+ * The expected outcomes in line order with the flow's state applied: a valid line that reaches the
+ * stateful stage (`stateKey` gives its key and version, undefined when it is filtered before) is
+ * dropped as a duplicate (a key seen before) or stale (a version not higher than the stored one);
+ * else its outcome stands and it is remembered, also when a later stage dead-letters it.
+ */
+function withState(lines: readonly Line[], reason: StateReason, stateKey: (o: JObj) => [string, number] | undefined): Expect[] {
+  const stored = new Map<string, number>();
+  return lines.map(({ msg }) => {
+    const keyed = msg.fault ? undefined : stateKey(msg.obj as JObj);
+    if (keyed === undefined) return msg.expect!;
+    const [key, version] = keyed;
+    const before = stored.get(key);
+    if (before !== undefined && version <= before) return { ok: true, filtered: true, reason };
+    stored.set(key, version);
+    return msg.expect!;
+  });
+}
+
 function generateContent(): { lines: Buffer[]; expects: Expect[]; docs: Buffer; usage: Record<string, number> } {
   const r = new Rng(0x5eed_c0de);
   const { faults, edges } = contentSpecs();
   const plans = plan(r, N_CONTENT, faults, edges, 2);
-  const ctx: ContentCtx = { next: 0, issued: [] };
+  const ctx: ContentCtx = { next: 0, issued: [], versions: new Map() };
   const msgs: Msg[] = plans.map((p) => {
     const m = newMsg(makeContent(r, ctx), r, 0.3);
     applyPlan(m, p, r, (mm) => void ((mm.obj as JObj).status = 'draft'));
@@ -1526,7 +1586,23 @@ function generateContent(): { lines: Buffer[]; expects: Expect[]; docs: Buffer; 
     else if (miss.has(o.id as string)) m.expect = { ok: false, reason: 'E_LOOKUP_MISS' };
     else m.expect = { ok: true };
   }
-  const lines = msgs.map((m) => render(m, r));
+  const rendered = msgs.map((m) => ({ bytes: render(m, r), msg: m }));
+  // stale versions, with their own PRNG: an item sent again after a newer version of it went
+  // through, at a lower version (or, at version 1, the same one)
+  const rs = new Rng(0x57a1_e0ff);
+  const written = writtenIndices(rendered);
+  const stale = rs.shuffle(written).slice(0, Math.round(written.length * STALE_RATE)).map((i) => {
+    const original = rendered[i]!;
+    const version = (original.msg.obj as JObj).version as number;
+    if (version === 1) return { after: Math.min(i + rs.int(1, RESEND_WITHIN), rendered.length - 1), line: original };
+    const older = newMsg({ ...(original.msg.obj as JObj), version: rs.int(1, version - 1) }, rs, 0.3);
+    older.edge = 'stale version';
+    older.expect = original.msg.expect;
+    return { after: Math.min(i + rs.int(1, RESEND_WITHIN), rendered.length - 1), line: { bytes: render(older, rs), msg: older } };
+  });
+  const all = insertAfter(rendered, stale);
+  const expects = withState(all, 'E_STALE', (o) => (o.status === 'draft' ? undefined : [o.id as string, o.version as number]));
+  const lines = all.map((l) => l.bytes);
 
   // content documents: every issued id (and a few ids never seen in the stream) except the misses
   const CATS = ['news', 'sport', 'culture', 'tech', 'business', 'science', 'travel', 'food', 'politics', 'weather'];
@@ -1539,7 +1615,7 @@ function generateContent(): { lines: Buffer[]; expects: Expect[]; docs: Buffer; 
       const category = r.pick(CATS);
       return JSON.stringify({ id, category, thumbnailUrl: `https://img.example.com/${category}/${id}/thumb-640x360.jpg` });
     });
-  return { lines, expects: msgs.map((m) => m.expect!), docs: toNdjson(docs), usage: usage(msgs) };
+  return { lines, expects, docs: toNdjson(docs), usage: usage(all.map((l) => l.msg)) };
 }
 
 function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: Buffer; placementsLog: Buffer; segments: Buffer; usage: Record<string, number> } {
@@ -1575,11 +1651,18 @@ function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: B
     else if (missing.has(o.placementId as string)) m.expect = { ok: false, reason: 'E_LOOKUP_MISS' };
     else m.expect = { ok: true };
   }
-  const lines = msgs.map((m) => render(m, r));
+  const rendered = msgs.map((m) => ({ bytes: render(m, r), msg: m }));
+  // duplicates, with their own PRNG: written events delivered again (the same bytes), later
+  const rd = new Rng(0xd0b1_e5e7);
+  const written = writtenIndices(rendered);
+  const resent = rd.shuffle(written).slice(0, Math.round(written.length * DUPLICATE_RATE)).map((i) => ({ after: Math.min(i + rd.int(1, RESEND_WITHIN), rendered.length - 1), line: rendered[i]! }));
+  const all = insertAfter(rendered, resent);
+  const expects = withState(all, 'E_DUPLICATE', (o) => (o.type === 'heartbeat' ? undefined : [o.eventId as string, 0]));
+  const lines = all.map((l) => l.bytes);
   const placements = Array.from({ length: N_PLACEMENTS }, (_, i) =>
     JSON.stringify({ placementId: plc(i + 1), surface: r.pick(SURFACES), slot: r.pick(SLOTS) }),
   );
-  return { lines, expects: msgs.map((m) => m.expect!), placements: toNdjson(placements), placementsLog: placementsLog(placements), segments: userSegments(msgs), usage: usage(msgs) };
+  return { lines, expects, placements: toNdjson(placements), placementsLog: placementsLog(placements), segments: userSegments(msgs), usage: usage(msgs) };
 }
 
 /** Rows of the placements table's log that delete their key (as a Kafka tombstone would). */
@@ -1888,12 +1971,16 @@ function check(): void {
       schema: CONTENT_SCHEMA,
       filtered: (v: any) => v.status === 'draft',
       found: (v: any) => docs.has(v.id),
+      // latest: the highest version per id so far
+      state: { reason: 'E_STALE', key: (v: any): [string, number] => [v.id, v.version] },
     },
     {
       file: 'campaign.ndjson',
       schema: CAMPAIGN_SCHEMA,
       filtered: (v: any) => v.type === 'heartbeat',
       found: (v: any) => placements.has(v.placementId),
+      // dedupe: an eventId seen before
+      state: { reason: 'E_DUPLICATE', key: (v: any): [string, number] => [v.eventId, 0] },
     },
   ];
   const fatal = new TextDecoder('utf-8', { fatal: true });
@@ -1905,6 +1992,7 @@ function check(): void {
     const exps = splitLines(read(flow.file.replace('.ndjson', '.expected.ndjson')), 'expected', problems).map((l) => JSON.parse(l.toString('utf8')));
     if (lines.length !== exps.length) problems.push(`${flow.file}: ${lines.length} lines but ${exps.length} expected lines`);
     const agree: Record<string, number> = {};
+    const stored = new Map<string, number>();
     lines.forEach((line, idx) => {
       const where = `${flow.file}:${idx + 1}`;
       const exp = exps[idx];
@@ -1955,11 +2043,16 @@ function check(): void {
       }
       if (ajv1(v)) {
         let outcome: any;
+        const [stateKey, version] = flow.state.key(v);
+        const before = stored.get(stateKey);
         if (flow.filtered(v)) outcome = { ok: true, filtered: true };
-        else if (!flow.found(v)) outcome = { ok: false, reason: 'E_LOOKUP_MISS' };
-        else outcome = { ok: true };
+        else if (before !== undefined && version <= before) outcome = { ok: true, filtered: true, reason: flow.state.reason };
+        else {
+          stored.set(stateKey, version);
+          outcome = flow.found(v) ? { ok: true } : { ok: false, reason: 'E_LOOKUP_MISS' };
+        }
         if (JSON.stringify(outcome) !== JSON.stringify(exp)) return void bad(`checker computes ${JSON.stringify(outcome)}`);
-        const key = outcome.ok ? (outcome.filtered ? 'filtered' : 'ok') : outcome.reason;
+        const key = outcome.ok ? (outcome.filtered ? `filtered${outcome.reason ? ` ${outcome.reason}` : ''}` : 'ok') : outcome.reason;
         agree[key] = (agree[key] ?? 0) + 1;
         return;
       }

@@ -15,11 +15,24 @@ export interface KeyValueStore {
   write(writes: Iterable<StoreWrite>): void;
   /** Every entry in key byte order (purging, debugging): not for the hot path. */
   entries(): Iterable<readonly [key: Uint8Array, value: Uint8Array]>;
+  /** A pass over every entry, a bounded slice at a time (purging a large store without a pause). */
+  scan(): StoreScan;
   /** Number of keys. */
   count(): number;
   /** Bytes the store takes (files or memory), roughly: for the metrics. */
   bytes(): number;
   close(): Promise<void>;
+}
+
+/**
+ * A resumable pass over a store's entries: each `next` reads at most `limit` more, from where the
+ * last one stopped, so a caller bounds the work it does at a time. An entry written or deleted
+ * while the pass is under way may be seen or not; every entry there all along is seen once. A pass
+ * over a store that was closed ends.
+ */
+export interface StoreScan {
+  /** Up to `limit` more entries; an empty array once the pass is over. */
+  next(limit: number): (readonly [key: Uint8Array, value: Uint8Array])[];
 }
 
 /** Where a store keeps its data: a Map, or LMDB files under the state dir. */
@@ -94,6 +107,8 @@ export interface StoreView {
   delete(key: Uint8Array): void;
   /** The store's entries as delivered batches left them (purging): not for the hot path. */
   entries(): Iterable<readonly [key: Uint8Array, value: Uint8Array]>;
+  /** A pass over those entries, a slice at a time; it outlives the batch (it reads the store, not the batch). */
+  scan(): StoreScan;
 }
 
 /** The state a batch works in: the views of its partition's stores, by the slot of their declaration. */
@@ -156,7 +171,7 @@ export interface PartitionedState {
   revoke(partitions: readonly number[]): Promise<void>;
   /** The partitions whose stores are open. */
   assigned(): readonly number[];
-  /** After a commit: checkpoints the stores no batch is writing (at most every few seconds). */
+  /** After a commit: checkpoints the stores, each once the batches in flight when its changelog end was read have ended (at most every few seconds). */
   checkpoint(): Promise<void>;
   /** Clean shutdown: every store checkpointed and closed. */
   close(): Promise<void>;

@@ -160,6 +160,7 @@ export class FlowMetrics {
     const m = this.#metrics;
     const flow = this.#flow;
     return {
+      stage,
       in: m.counter('sluice_stage_messages_in_total').labels(flow, stage),
       out: m.counter('sluice_stage_messages_out_total').labels(flow, stage),
       filtered: m.counter('sluice_messages_filtered_total').labels(flow, stage),
@@ -169,6 +170,8 @@ export class FlowMetrics {
 }
 
 export interface StageMetrics {
+  /** The stage's label. */
+  readonly stage: string;
   readonly in: Counter;
   readonly out: Counter;
   readonly filtered: Counter;

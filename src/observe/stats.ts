@@ -15,6 +15,8 @@ export class FlowStats {
   readonly invalidByReason = new Map<string, number>();
   /** Stage failures by reason code. */
   readonly failedByReason = new Map<string, number>();
+  /** Filtered records by the stage that let them go (a filter, a dedupe, a latest). */
+  readonly filteredByStage = new Map<string, number>();
   /** Read -> written, microseconds. */
   readonly latency: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 3_600_000_000 });
   /** Producer timestamp -> hand-over to the flow, of the oldest message of each batch, milliseconds. */
@@ -29,6 +31,11 @@ export class FlowStats {
   countInvalid(code: string, messages = 1): void {
     this.invalid += messages;
     this.invalidByReason.set(code, (this.invalidByReason.get(code) ?? 0) + messages);
+  }
+
+  countFiltered(stage: string, messages: number): void {
+    this.filtered += messages;
+    this.filteredByStage.set(stage, (this.filteredByStage.get(stage) ?? 0) + messages);
   }
 
   countFailed(code: string, messages = 1): void {
@@ -52,6 +59,7 @@ export interface FlowSummary {
   invalidByReason: Record<string, number>;
   failedByReason: Record<string, number>;
   filtered: number;
+  filteredByStage: Record<string, number>;
   written: number;
   deadLettered: number;
   dropped: number;
@@ -72,6 +80,7 @@ export function summarize(stats: FlowStats): FlowSummary {
     invalidByReason: reasons(stats.invalidByReason),
     failedByReason: reasons(stats.failedByReason),
     filtered: stats.filtered,
+    filteredByStage: reasons(stats.filteredByStage),
     written: stats.written,
     deadLettered: stats.deadLettered,
     dropped: stats.dropped,
@@ -96,6 +105,8 @@ export function formatSummary(summaries: readonly FlowSummary[]): string {
     if (s.sourceLagMs) lines.push(`  produced -> handed over (oldest of each batch): p50 ${s.sourceLagMs.p50} ms, p99 ${s.sourceLagMs.p99} ms, max ${s.sourceLagMs.max} ms`);
     const invalid = Object.entries(s.invalidByReason);
     if (invalid.length > 0) lines.push(`  invalid by reason: ${invalid.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    const filtered = Object.entries(s.filteredByStage);
+    if (filtered.length > 0) lines.push(`  filtered by stage: ${filtered.map(([stage, n]) => `${stage} ${n}`).join(', ')}`);
     const failed = Object.entries(s.failedByReason);
     if (failed.length > 0) lines.push(`  stage failures: ${failed.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   }

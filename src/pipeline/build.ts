@@ -83,7 +83,9 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
   };
   for (const topology of topologies) {
     const declared: StoreDeclaration[] = [];
-    const flowState = new FlowState({ flow: topology.flow, stores: declared, stateDir: resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), log: logger, metrics });
+    // a file source reads its file from the first line every run: its flow's state starts empty too
+    const freshLocal = topology.nodes.some((n) => n.role === 'source' && n.kind === 'file');
+    const flowState = new FlowState({ flow: topology.flow, stores: declared, stateDir: resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), freshLocal, log: logger, metrics });
     const context = (node: TopologyNode): ComponentContext => ({
       flow: topology.flow,
       baseDir: node.baseDir,

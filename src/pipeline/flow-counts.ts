@@ -116,7 +116,7 @@ export class FlowCounts {
       if (counts[at + OUT]! > 0) stage.out.inc(counts[at + OUT]!);
       if (counts[at + FILTERED]! > 0) {
         stage.filtered.inc(counts[at + FILTERED]!);
-        stats.filtered += counts[at + FILTERED]!;
+        stats.countFiltered(stage.stage, counts[at + FILTERED]!);
       }
     }
     counts.fill(0);

@@ -2,10 +2,13 @@
 // sighting of a key is remembered in a state store with its time; a later one within retention is
 // filtered (or dead-lettered with E_DUPLICATE), an older one counts as new. The store is the
 // record's input partition's (local mode: one per flow), remembered with the batch's delivery.
+// Expired keys are purged by a pass over the store once per retention, PURGE_SLICE entries per
+// record at most: a large store is never read in one go (no pause), and a key expired is gone
+// within two retentions plus the records it takes the pass to go round the store.
 import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StageSpec } from '../component/spec.ts';
-import { jsonKeyBytes, type StoreCodec, type StoreView, utf8Scratch } from '../component/state.ts';
+import { jsonKeyBytes, type StoreCodec, type StoreScan, type StoreView, utf8Scratch } from '../component/state.ts';
 import { fieldValue, isScalar } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE, FILTERED, type FlowRecord, type StageOutcome } from '../component/types.ts';
@@ -18,6 +21,15 @@ const duration = z.union([
     .regex(/^[0-9]+ ?(ms|s|m|h|d)$/, 'a duration: a number with ms, s, m, h or d (e.g. 24h)')
     .transform((text) => Number(/^[0-9]+/.exec(text)![0]) * UNITS_MS[/(ms|s|m|h|d)$/.exec(text)![0] as keyof typeof UNITS_MS]),
 ]);
+
+/** Entries of the store a record's purge step reads at most. */
+export const PURGE_SLICE = 64;
+
+/** A partition's purge: when its last pass began, and the pass under way (if any). */
+interface Purge {
+  startedAt: number;
+  scan: StoreScan | undefined;
+}
 
 const config = z.strictObject({
   key: z.union([z.string(), z.array(z.string()).min(1)]).describe('The field (or fields) whose values make a record\'s key'),
@@ -49,8 +61,8 @@ export const dedupeStage: StageSpec<typeof config> = {
     const keyBytes = utf8Scratch();
     const seenAt = new Uint8Array(8);
     const seenAtView = new DataView(seenAt.buffer);
-    /** When each partition's store was last purged of expired keys (ms). */
-    const purgedAt = new Map<number, number>();
+    /** Each partition's purge of expired keys. */
+    const purges = new Map<number, Purge>();
 
     const keyFailure = (i: number, value: unknown): StageOutcome => ({
       kind: 'fail',
@@ -58,12 +70,23 @@ export const dedupeStage: StageSpec<typeof config> = {
       message: `dedupe key field "${fields[i]}" is ${value === undefined ? 'missing' : 'not a scalar'}`,
       deadLetter: true,
     });
-    /** Expired keys are deleted (their tombstones go to the changelog with the batch) once per retention. */
-    const purgeExpired = (view: StoreView, now: number) => {
-      purgedAt.set(view.partition, now);
-      const expired: Uint8Array[] = [];
-      for (const [key, value] of view.entries()) if (now - readTime(value) >= retention) expired.push(key);
-      for (const key of expired) {
+    /**
+     * A step of the partition's purge: a pass begins once per retention, and each step deletes the
+     * expired keys among the next PURGE_SLICE entries (their tombstones go to the changelog with
+     * the batch).
+     */
+    const purgeStep = (view: StoreView, now: number) => {
+      let purge = purges.get(view.partition);
+      if (purge === undefined) purges.set(view.partition, (purge = { startedAt: now, scan: view.scan() }));
+      else if (purge.scan === undefined) {
+        if (now - purge.startedAt < retention) return;
+        purge.startedAt = now;
+        purge.scan = view.scan();
+      }
+      const slice = purge.scan!.next(PURGE_SLICE);
+      if (slice.length < PURGE_SLICE) purge.scan = undefined;
+      for (const [key, value] of slice) {
+        if (now - readTime(value) < retention) continue;
         const current = view.get(key); // a batch in flight may have seen it again
         if (current !== undefined && now - readTime(current) >= retention) view.delete(key);
       }
@@ -87,8 +110,7 @@ export const dedupeStage: StageSpec<typeof config> = {
         }
         const now = context.clock.now();
         const view = store.of(record);
-        const lastPurge = purgedAt.get(view.partition);
-        if (lastPurge === undefined || now - lastPurge >= retention) purgeExpired(view, now);
+        purgeStep(view, now);
         const bytes = keyBytes(key);
         const seen = view.get(bytes);
         if (seen !== undefined && now - readTime(seen) < retention) {

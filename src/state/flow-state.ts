@@ -6,7 +6,7 @@
 // (a file source, the test driver) a flow has partition 0 of each store, without changelog.
 import type { Logger } from 'pino';
 import type { StateMetrics } from '../component/metrics.ts';
-import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, QueryableState, StoreDeclaration, StoreReader, StoreView } from '../component/state.ts';
+import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, QueryableState, StoreDeclaration, StoreReader, StoreScan, StoreView } from '../component/state.ts';
 import type { ComponentMetrics } from '../component/metrics.ts';
 import type { TopicSend } from '../component/types.ts';
 import { SluiceError } from '../errors.ts';
@@ -23,6 +23,8 @@ export interface FlowStateOptions {
   readonly stores: readonly StoreDeclaration[];
   /** Where the on-disk stores go: <state-dir>/<flow>/<store>/ (on Kafka, a directory per partition in it). */
   readonly stateDir: string;
+  /** Local mode: the stores start empty each run (the source reads its input from the start, as a file source does). */
+  readonly freshLocal?: boolean;
   readonly log: Logger;
   readonly metrics: ComponentMetrics;
 }
@@ -178,7 +180,7 @@ export class FlowState implements PartitionedState, QueryableState {
 
   /** The state of a batch of `partition` (0 in local mode); `sourceOffset` names it in the changelog. */
   begin(partition: number, sourceOffset: bigint): FlowBatchState {
-    const { stores, stateDir, flow, log } = this.#options;
+    const { stores, stateDir, flow, log, freshLocal } = this.#options;
     let partitionStores: PartitionStore[];
     if (this.#manager) {
       partitionStores = stores.map(({ name }) => {
@@ -188,7 +190,7 @@ export class FlowState implements PartitionedState, QueryableState {
       });
     } else {
       if (!this.#local) {
-        this.#local = stores.map(({ name, backend }) => this.#adopted.find((s) => s.name === name) ?? PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log)));
+        this.#local = stores.map(({ name, backend }) => this.#adopted.find((s) => s.name === name) ?? PartitionStore.local(name, openFlowStore(stateDir, flow, name, backend, log, freshLocal)));
         this.#adopted = [];
       }
       partitionStores = this.#local;
@@ -246,6 +248,10 @@ class TransactionView implements StoreView {
 
   entries(): Iterable<readonly [Uint8Array, Uint8Array]> {
     return this.#store.store.entries();
+  }
+
+  scan(): StoreScan {
+    return this.#store.store.scan();
   }
 }
 

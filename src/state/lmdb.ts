@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { SluiceError } from '../errors.ts';
 import { ioProblem, storeFailure } from './failure.ts';
+import type { StoreScan } from '../component/state.ts';
 import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
 
 /** A store whose files are not a whole LMDB database (opening one would crash the process): SLC_STORE_CORRUPT. */
@@ -46,6 +47,7 @@ function checkFiles(dir: string): void {
 export class LmdbStore implements KeyValueStore {
   readonly #db: RootDatabase<Buffer, Buffer>;
   readonly #dir: string;
+  #closed = false;
 
   /** `readOnly`: the files must exist and are never written (`sluice state` reads a flow's stores beside it). */
   constructor(dir: string, options: { readOnly?: boolean } = {}) {
@@ -82,6 +84,30 @@ export class LmdbStore implements KeyValueStore {
     for (const { key, value } of this.#db.getRange({})) yield [key, value];
   }
 
+  /**
+   * In key order, each slice its own short read transaction starting at the last key seen (a
+   * cursor held across slices would pin a read transaction, and LMDB's freed pages with it).
+   */
+  scan(): StoreScan {
+    let last: Buffer | undefined;
+    let over = false;
+    return {
+      next: (limit) => {
+        if (over || this.#closed) return [];
+        const slice: [Uint8Array, Uint8Array][] = [];
+        // the range starts at the last key seen (inclusive): one more to read, the first skipped
+        for (const { key, value } of this.#db.getRange({ start: last, limit: last === undefined ? limit : limit + 1 })) {
+          if (last !== undefined && slice.length === 0 && Buffer.compare(key, last) === 0) continue;
+          if (slice.length === limit) break;
+          slice.push([key, value]);
+        }
+        if (slice.length < limit) over = true;
+        else last = Buffer.from(slice[slice.length - 1]![0]);
+        return slice;
+      },
+    };
+  }
+
   count(): number {
     return this.#db.getCount();
   }
@@ -93,6 +119,7 @@ export class LmdbStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#db.close();
   }
 }

@@ -1,5 +1,5 @@
 // A flow's own store in local mode (no partitions, no changelog): <state-dir>/<flow>/<store>/.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { KeyValueStore, StoreBackendName } from '../component/state.ts';
@@ -10,9 +10,17 @@ import { memoryBackend } from './memory.ts';
 /** The state dir when none is configured: under the working directory. */
 export const DEFAULT_STATE_DIR = '.sluice-state';
 
-export function openFlowStore(stateDir: string, flow: string, name: string, backend: StoreBackendName, log: Logger): KeyValueStore {
+/**
+ * `fresh`: the store starts empty, for a source that reads its input from the start every run (a
+ * file): what an earlier run remembered would judge the same lines again against themselves.
+ */
+export function openFlowStore(stateDir: string, flow: string, name: string, backend: StoreBackendName, log: Logger, fresh = false): KeyValueStore {
   if (backend === 'memory') return memoryBackend.open('');
   const dir = join(stateDir, flow, name);
+  if (fresh && existsSync(dir)) {
+    log.info({ flow, store: name, path: dir }, 'state store emptied: the flow\'s source reads its input from the start every run');
+    rmSync(dir, { recursive: true, force: true });
+  }
   try {
     return lmdbBackend.open(dir);
   } catch (error) {

@@ -10,6 +10,7 @@ import { memoryBackend } from './memory.ts';
 import { PartitionStore } from './partition.ts';
 import { type RestoreProgress, type RestoreResult, restorePartition } from './restore.ts';
 import type { StoreBackend } from './store.ts';
+import type { BatchTransaction } from './transaction.ts';
 
 export interface StateManagerOptions {
   readonly group: string;
@@ -27,9 +28,16 @@ const BACKENDS: Readonly<Record<StoreDeclaration['backend'], StoreBackend>> = { 
 
 const id = (store: string, partition: number) => `${store}\u0000${partition}`;
 
+/** A store's checkpoint to write once the batches in flight when its changelog end was read have ended. */
+interface PendingCheckpoint {
+  readonly end: bigint;
+  readonly waitFor: readonly BatchTransaction[];
+}
+
 export class StateManager {
   readonly #options: StateManagerOptions;
   readonly #open = new Map<string, PartitionStore>();
+  readonly #pending = new Map<PartitionStore, PendingCheckpoint>();
 
   /** Stores handed over by a reload's predecessor: kept for the partitions of the next assignment, the others closed. */
   #adopted: PartitionStore[] = [];
@@ -74,7 +82,9 @@ export class StateManager {
   /** Restores again, from where each store stands, the open stores of these partitions (no batch of them in flight). */
   async refresh(partitions: readonly number[]): Promise<void> {
     for (const store of [...this.#open.values()]) {
-      if (partitions.includes(store.partition)) await restorePartition(store, this.#options.reader, this.#options.log);
+      if (!partitions.includes(store.partition)) continue;
+      this.#pending.delete(store); // its end may be of a changelog the restore found recreated
+      await restorePartition(store, this.#options.reader, this.#options.log);
     }
   }
 
@@ -94,15 +104,26 @@ export class StateManager {
   }
 
   /**
-   * After a commit: a store holds its changelog up to the changelog's end (the store's partition
-   * has one writer, this instance) once no batch is in flight: every record up to the end came
-   * from a batch begun before it was read, and each of those reached the store or failed. A store
-   * with a batch in flight when the end is known is left for the next time.
+   * After a commit: a store holds its changelog up to the end read now (the store's partition has
+   * one writer, this instance) once the batches in flight at that moment have ended: every record
+   * below the end came from one of them or from a batch already ended, and each reached the store
+   * or failed (a batch begun later writes above the end). With none in flight the checkpoint is
+   * written at once; else it waits for the next call after they ended, and no newer one replaces
+   * it meanwhile — so under steady load, with a batch always in flight, a checkpoint is still
+   * written every other call at most.
    */
   async checkpoint(): Promise<void> {
     for (const store of [...this.#open.values()]) {
+      const pending = this.#pending.get(store);
+      if (pending !== undefined) {
+        if (pending.waitFor.some((batch) => store.inFlight.includes(batch))) continue;
+        this.#pending.delete(store);
+        if (pending.end >= store.position) store.checkpoint(pending.end);
+      }
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
-      if (store.inFlight.length === 0 && this.#open.get(id(store.name, store.partition)) === store) store.checkpoint(end);
+      if (this.#open.get(id(store.name, store.partition)) !== store) continue;
+      if (store.inFlight.length === 0) store.checkpoint(end);
+      else this.#pending.set(store, { end, waitFor: [...store.inFlight] });
     }
   }
 
@@ -111,6 +132,7 @@ export class StateManager {
     for (const [key, store] of [...this.#open]) {
       if (!partitions.includes(store.partition)) continue;
       this.#open.delete(key);
+      this.#pending.delete(store);
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
       if (store.inFlight.length === 0) store.checkpoint(end);
       await store.close();

@@ -1,5 +1,6 @@
 // The in-memory backend: a Map keyed by the key's bytes as a latin1 string (one char per byte,
 // so string order is byte order). Nothing survives the process: a partition restores in full.
+import type { StoreScan } from '../component/state.ts';
 import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
 
 const asString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
@@ -28,6 +29,23 @@ export class MemoryStore implements KeyValueStore {
 
   *entries(): Iterable<readonly [Uint8Array, Uint8Array]> {
     for (const key of [...this.#map.keys()].sort()) yield [Buffer.from(key, 'latin1'), this.#map.get(key)!];
+  }
+
+  /** In insertion order: a Map's iterator goes on past writes and deletes, so no key order is needed. */
+  scan(): StoreScan {
+    const iterator = this.#map.entries();
+    let over = false;
+    return {
+      next: (limit) => {
+        const slice: [Uint8Array, Uint8Array][] = [];
+        while (!over && slice.length < limit) {
+          const step = iterator.next();
+          if (step.done) over = true;
+          else slice.push([Buffer.from(step.value[0], 'latin1'), step.value[1]]);
+        }
+        return slice;
+      },
+    };
   }
 
   count(): number {

@@ -22,6 +22,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../src/package-root.ts';
 import { STAGE_TIMING_SAMPLE } from '../../src/pipeline/flow.ts';
+import { changelogTopic } from '../../src/state/changelog.ts';
 import { documents, HttpFixture } from '../stages/http-fixture.ts';
 import { brokerList, BROKERS, CLI, childEnv, ensureBuilt, type Expected, Processor, requireEnvironment, SAMPLES, sluice, STAGE_FAILURES, uniqueNames, waitFor } from '../io/kafka/harness.ts';
 
@@ -32,7 +33,9 @@ const count = (predicate: (e: Expected) => boolean) => EXPECTED.filter(predicate
 const INVALID_BY_REASON = new Map<string, number>();
 for (const e of EXPECTED) if (!e.ok && !STAGE_FAILURES.has(e.reason!)) INVALID_BY_REASON.set(e.reason!, (INVALID_BY_REASON.get(e.reason!) ?? 0) + 1);
 const STAGE_FAILED = count((e) => !e.ok && STAGE_FAILURES.has(e.reason!));
-const FILTERED = count((e) => e.ok && e.filtered === true);
+const FILTERED = count((e) => e.ok && e.filtered === true && e.reason === undefined);
+/** Stale versions: filtered by the latest stage. */
+const STALE = count((e) => e.ok && e.filtered === true && e.reason === 'E_STALE');
 const WRITTEN = count((e) => e.ok && !e.filtered);
 
 // ------------------------------------------------------------------------------------ helpers
@@ -113,9 +116,10 @@ function assertContentCounts(s: Scrape): void {
   assert.is(s.sum('sluice_messages_dead_lettered_total', { ...flow, stage: 'content-document', reason: 'E_LOOKUP_MISS' }), STAGE_FAILED, 'dead-lettered by the enrichment');
   assert.is(s.sum('sluice_messages_dropped_total', flow), 0, 'nothing dropped');
   assert.is(s.sum('sluice_messages_filtered_total', { ...flow, stage: 'drop-drafts' }), FILTERED, 'filtered by drop-drafts');
+  assert.is(s.sum('sluice_messages_filtered_total', { ...flow, stage: 'drop-stale-versions' }), STALE, 'filtered by drop-stale-versions');
   assert.is(s.sum('sluice_messages_out_total', flow), WRITTEN, 'out = written');
   // per stage: each stage takes in what the one before passed on
-  const stages = ['drop-drafts', 'to-item-record', 'content-document'];
+  const stages = ['drop-drafts', 'drop-stale-versions', 'to-item-record', 'content-document'];
   assert.is(s.sum('sluice_stage_messages_in_total', { ...flow, stage: stages[0]! }), s.sum('sluice_messages_valid_total', flow));
   for (let i = 1; i < stages.length; i++) {
     assert.is(s.sum('sluice_stage_messages_in_total', { ...flow, stage: stages[i]! }), s.sum('sluice_stage_messages_out_total', { ...flow, stage: stages[i - 1]! }), `${stages[i]} in`);
@@ -243,7 +247,7 @@ kafka.after(async () => {
 async function contentRun(partitions: number, extra: string[] = [], brokers = BROKERS): Promise<{ dir: string; config: string; input: string; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-ops-kafka-'));
   state.dirs.push(dir);
-  const [input, output, dlq] = [unique('in'), unique('out'), unique('dlq')];
+  const [input, output, dlq, group] = [unique('in'), unique('out'), unique('dlq'), unique('group')];
   if (brokers === BROKERS) {
     await state.admin!.createTopics({ waitForLeaders: true, topics: [{ topic: input, numPartitions: partitions }, { topic: output, numPartitions: 1 }, { topic: dlq, numPartitions: 1 }] });
     state.topics.push(input, output, dlq);
@@ -258,11 +262,19 @@ async function contentRun(partitions: number, extra: string[] = [], brokers = BR
     'progress = off',
     'flows.campaign.enabled = false',
     'flows.engagement.enabled = false',
-    `flows.content.source { topic = "${input}", group-id = "${unique('group')}" }`,
+    // the input's partitions (its store's changelog has as many)
+    'kafka.topics = null',
+    `kafka.topics { "${input}" = ${partitions} }`,
+    `flows.content.source { topic = "${input}", group-id = "${group}", state-dir = "${join(dir, 'state')}" }`,
     `flows.content.sink.topic = "${output}"`,
     `flows.content.dead-letter.topic = "${dlq}"`,
     ...extra,
   ].join('\n'));
+  if (brokers === BROKERS) {
+    // the changelog of the content flow's latest stage
+    sluice(['topics', 'create', '--config', config]);
+    state.topics.push(changelogTopic(group, 'content-versions'));
+  }
   return { dir, config, input, log };
 }
 

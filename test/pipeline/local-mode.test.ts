@@ -1,7 +1,9 @@
 // Both shipped flows end to end on the samples: every line's outcome (delivered, filtered,
-// dead-lettered with its reason and path) must equal samples/<flow>.expected.ndjson, and every
-// delivered record must carry the values of the line it came from.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// dead-lettered with its reason and path) must equal samples/<flow>.expected.ndjson, a line
+// filtered with a reason by the stage of its flow's state (content: drop-stale-versions, campaign:
+// drop-duplicates), and every delivered record must carry the values of the line it came from.
+// The samples produced twice (a file holding every line twice) give the same outputs as once.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -50,6 +52,12 @@ await Promise.all(flows.map((f) => f.run()));
 await localServices.stop();
 const summaries = new Map(flows.map((f) => [f.name, f.stats]));
 
+/** The stage of each flow's state, which filters with the expected reason. */
+const STATE_STAGES: Record<string, { stage: string; reason: string }> = {
+  content: { stage: 'drop-stale-versions', reason: 'E_STALE' },
+  campaign: { stage: 'drop-duplicates', reason: 'E_DUPLICATE' },
+};
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const flow of ['content', 'campaign']) {
@@ -80,6 +88,11 @@ for (const flow of ['content', 'campaign']) {
     assert.is(stats.read, expected.length);
     assert.is(stats.filtered, filtered);
     assert.is(stats.written, expectedWritten);
+    const state = STATE_STAGES[flow]!;
+    const dropped = expected.filter((e) => e.filtered && e.reason !== undefined);
+    assert.ok(dropped.length > 0, `the samples hold lines the ${state.stage} stage drops`);
+    assert.ok(dropped.every((e) => e.reason === state.reason), `filtered lines carry ${state.reason}`);
+    assert.is(stats.filteredByStage.get(state.stage), dropped.length, `filtered by ${state.stage}`);
   });
 
   test(`${flow}: dead letters keep the original bytes`, () => {
@@ -138,6 +151,41 @@ test('campaign: delivered records carry the values of their lines', () => {
     assert.is(record.userSegment, segments.get(input.userId) ?? 'new');
     if (input.value) assert.is(record.value, input.value);
   });
+});
+
+test('every sample twice (each file holding its lines twice): the same outputs as once; the second copies are filtered or fail validation again', async () => {
+  const twice = join(dir, 'twice');
+  mkdirSync(twice);
+  for (const flow of ['content', 'campaign']) {
+    const sample = readFileSync(join(packageRoot, 'samples', `${flow}.ndjson`));
+    writeFileSync(join(twice, `${flow}.input.ndjson`), Buffer.concat([sample, sample]));
+  }
+  const twiceOverlay = join(twice, 'test.conf');
+  writeFileSync(
+    twiceOverlay,
+    `include "${join(packageRoot, 'config', 'local.conf')}"
+log.level = silent
+${['content', 'campaign'].map((flow) => `flows.${flow}.source.path = "${flow}.input.ndjson"
+flows.${flow}.sink.path = "${flow}.ndjson"
+flows.${flow}.dead-letter.path = "${flow}.dlq.ndjson"`).join('\n')}
+`,
+  );
+  const twiceConfig = await loadConfig(twiceOverlay);
+  const services = await startLocalServices(twiceConfig.settings['local-services'], (name) => twiceConfig.dirOf(['local-services', name, 'routes']));
+  const twiceFlows = buildFlows(twiceConfig.flows, resourcesOf(twiceConfig, pino({ level: 'silent' }), { localUrls: services.urls }));
+  await Promise.all(twiceFlows.map((f) => f.run()));
+  await services.stop();
+  for (const flow of ['content', 'campaign']) {
+    const once = readFileSync(join(dir, `${flow}.ndjson`));
+    assert.ok(readFileSync(join(twice, `${flow}.ndjson`)).equals(once), `${flow}: the outputs of the samples twice are those of the samples once, byte for byte`);
+    const expected = lines(join(packageRoot, 'samples', `${flow}.expected.ndjson`)).map((l) => JSON.parse(l) as Expected);
+    const stats = twiceFlows.find((f) => f.name === flow)!.stats;
+    const invalid = expected.filter((e) => !e.ok && e.reason !== 'E_LOOKUP_MISS').length;
+    // second copies: what validation fails fails again; every other line reaches the state stage or a filter before it
+    assert.is(stats.written, expected.filter((e) => e.ok && !e.filtered).length, `${flow}: written once`);
+    assert.is(stats.invalid, 2 * invalid, `${flow}: invalid lines fail validation in both copies`);
+    assert.is(stats.filtered, expected.length + summaries.get(flow)!.filtered - invalid, `${flow}: every valid second copy is filtered`);
+  }
 });
 
 test.run();

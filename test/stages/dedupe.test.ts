@@ -1,6 +1,7 @@
 // dedupe on its own: a key seen within retention is filtered (or dead-lettered), one or more key
 // fields, a missing or non-scalar key field is a failure of its own, an on-disk store keeps keys
-// across runs and forgets them after retention (on a manual clock: time moves when the test says).
+// across runs and forgets them after retention, and the purge of expired keys goes round a large
+// store a slice at a time (on a manual clock: time moves when the test says).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SluiceError } from '../../src/errors.ts';
 import { stages } from '../../src/pipeline/registry.ts';
-import { dedupeStage } from '../../src/stages/dedupe.ts';
+import { dedupeStage, PURGE_SLICE } from '../../src/stages/dedupe.ts';
 import { ManualClock } from '../../src/testing/clock.ts';
 import { openFlowStore } from '../../src/state/local.ts';
 import { stageUnderTest } from '../support/stage.ts';
@@ -104,5 +105,42 @@ test('on disk: the store keeps its keys across runs, and forgets them after rete
     rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+for (const [backend, expired] of [['memory', 1000], ['lmdb', 200]] as const) {
+  test(`${backend}: the purge goes round a store of ${expired} expired keys a slice at a time — at most ${PURGE_SLICE} deleted per record, all gone within a pass, none unexpired`, async () => {
+    const stateDir = backend === 'lmdb' ? mkdtempSync(join(tmpdir(), 'sluice-dedupe-purge-')) : undefined;
+    const clock = new ManualClock(1_700_000_000_000);
+    const dedupe = stageUnderTest(dedupeStage, { key: 'eventId', retention: '1s' }, rules, { stateDir, clock });
+    try {
+      // the first record's pass (over an empty store) ends at once: the next begins a retention later
+      for (let i = 0; i < expired; i++) await dedupe.run({ eventId: `old-${i}` });
+      clock.advance(600);
+      const fresh = Array.from({ length: 20 }, (_, i) => `fresh-${i}`);
+      for (const eventId of fresh) await dedupe.run({ eventId });
+      clock.advance(400); // the old keys are 1 s old now: expired; the fresh ones 0.4 s
+      assert.is(dedupe.storeKeys().length, expired + fresh.length);
+      const deletedPerRecord: number[] = [];
+      let keys = expired + fresh.length;
+      for (let n = 0; dedupe.storeKeys().some((key) => key.startsWith('"old-')); n++) {
+        assert.ok(n <= Math.ceil((expired + fresh.length + n) / PURGE_SLICE), `the pass is over after ${n} records, old keys are left`);
+        assert.equal(await outcomes(dedupe, [{ eventId: `new-${n}` }]), ['continue']);
+        const now = dedupe.storeKeys().length;
+        deletedPerRecord.push(keys + 1 - now);
+        keys = now;
+      }
+      assert.ok(deletedPerRecord.length >= Math.ceil(expired / PURGE_SLICE), `the purge took ${deletedPerRecord.length} records: not one go`);
+      assert.ok(deletedPerRecord.every((n) => n <= PURGE_SLICE), `deleted per record: ${deletedPerRecord}`);
+      assert.is(deletedPerRecord.reduce((a, b) => a + b, 0), expired);
+      const left = dedupe.storeKeys();
+      for (const eventId of fresh) assert.ok(left.includes(JSON.stringify(eventId)), `${eventId} (not expired) was purged`);
+      assert.is(left.length, fresh.length + deletedPerRecord.length);
+      // still remembered: within retention, a fresh key is a duplicate
+      assert.equal(await outcomes(dedupe, [{ eventId: 'fresh-0' }]), ['filtered']);
+    } finally {
+      await dedupe.close();
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+}
 
 test.run();

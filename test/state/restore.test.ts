@@ -1,7 +1,7 @@
 // Changelog and restore on a real broker (KAFKA_BROKERS; npm test starts one): batch transactions
 // write a compacted changelog through the transport port; a store rebuilt from it holds what the
 // writer's store held; a checkpoint makes restore read only what came after it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin as LibraryAdmin, ConfigResourceTypes } from '@platformatic/kafka';
@@ -168,6 +168,45 @@ test('state manager: stores restored on assignment, a moved partition rebuilt el
     assert.equal(restored.map((r) => r.restored), [2, 0]);
     assert.is(again.store('seen', 0)!.store.count(), 5);
     await again.close();
+  } finally {
+    await Promise.all([admin.close(), producer.close(), reader.close()]);
+  }
+});
+
+test('steady load, a batch always in flight: each checkpoint after a commit writes the changelog end the one before read, once the batches then in flight ended', async ({ transport, dirs }) => {
+  const group = unique('group');
+  const admin = transport.admin();
+  const producer = transport.producer({ compression: 'none', acks: -1, idempotent: true });
+  const reader = transport.partitionReader!();
+  try {
+    await admin.createTopics([changelogTopicSpec(group, 'seen', 1)]);
+    const dir = tempDir(dirs);
+    const manager = new StateManager({ group, stores: [{ name: 'seen', backend: 'lmdb' }], reader, log: logger, stateDir: dir });
+    await manager.assign([0]);
+    const store = manager.store('seen', 0)!;
+    const send = changelogProducer(producer, changelogTopic(group, 'seen'));
+    const checkpointFile = () => (JSON.parse(readFileSync(join(dir, 'seen', '0', 'checkpoint.json'), 'utf8')) as { offset: string }).offset;
+    // each round: the next batch begins while the current one is delivered (its one changelog
+    // record acknowledged, then the store written), then a commit's checkpoint — `next` in flight
+    let current = store.begin();
+    current.put(key(0), value(0, 1), 0n);
+    const positions: bigint[] = [];
+    for (let round = 1; round <= 4; round++) {
+      const next = store.begin();
+      next.put(key(round), value(round, 1), BigInt(round));
+      await current.prepare(send);
+      current.flush();
+      assert.is(store.inFlight.length, 1, 'a batch in flight at every checkpoint');
+      await manager.checkpoint();
+      positions.push(store.position);
+      current = next;
+    }
+    // the first call read end 1 with `next` in flight; the second, that batch ended, wrote it; …
+    assert.equal(positions, [0n, 1n, 2n, 3n]);
+    assert.is(checkpointFile(), '3', 'the checkpoint file holds the last position');
+    // the batch still in flight never made it: a restart restores what followed the checkpoint
+    current.fail();
+    await manager.close();
   } finally {
     await Promise.all([admin.close(), producer.close(), reader.close()]);
   }

@@ -51,6 +51,26 @@ for (const backend of [memoryBackend, lmdbBackend] as StoreBackend[]) {
     await store.close();
   });
 
+  test('a scan goes over every entry once, a bounded slice at a time, across writes and deletes; a closed store ends it', async ({ dir }) => {
+    const store = backend.open(join(dir, 'store'));
+    const keys = Array.from({ length: 250 }, (_, i) => `k-${String(i).padStart(3, '0')}`);
+    store.write(keys.map((k) => [bytes(k), bytes('v')] as const));
+    const scan = store.scan();
+    const seen: string[] = [];
+    for (let slice = scan.next(64); slice.length > 0; slice = scan.next(64)) {
+      assert.ok(slice.length <= 64, `a slice of ${slice.length}`);
+      seen.push(...slice.map(([k]) => text(k)!));
+      // between slices: a key seen is deleted, a key not seen yet is rewritten
+      store.write([[slice[0]![0], null], [bytes('k-249'), bytes('w')]]);
+    }
+    assert.equal([...seen].sort(), keys, 'every entry there all along, once');
+    assert.equal(scan.next(64), [], 'over');
+    const unfinished = store.scan();
+    assert.is(unfinished.next(10).length, 10);
+    await store.close();
+    assert.equal(unfinished.next(10), [], 'a scan of a closed store ends');
+  });
+
   test('a value written is a copy: the caller may reuse its buffer', async ({ dir }) => {
     const store = backend.open(join(dir, 'store'));
     const value = bytes('first');

@@ -19,6 +19,8 @@ export interface StageUnderTest {
   readonly stage: Stage;
   /** Closes the stage's stores (what the flow does at the end of a run). */
   close(): Promise<void>;
+  /** The keys (as latin1 text) the stage's store `slot` holds, as the delivered records left it. */
+  storeKeys(slot?: number): string[];
   /** Validates `json` (a value, or its JSON text) against the rules (it must be valid) and runs the stage on its record. */
   run(json: unknown, options?: { key?: string; output?: FlowRecord['output'] }): Promise<{ outcome: StageOutcome; record: FlowRecord; emitted: EmittedRecord[] }>;
   /** An emitting stage, at the end of the input (local mode): what it emits. */
@@ -80,6 +82,14 @@ export function stageUnderTest(spec: StageSpec, config: unknown, rules: JsonSche
   return {
     stage,
     close: () => state.close(),
+    storeKeys(slot = 0) {
+      const probe = state.begin(0, 0n); // a batch of nothing, to read the store through
+      try {
+        return [...probe.view(slot).entries()].map(([key]) => Buffer.from(key).toString('latin1'));
+      } finally {
+        probe.abort();
+      }
+    },
     async run(json, { key, output = null } = {}) {
       const value = encoder.encode(typeof json === 'string' ? json : JSON.stringify(json));
       const batchState: FlowBatchState | undefined = declared.length > 0 ? state.begin(0, BigInt(++line)) : undefined;

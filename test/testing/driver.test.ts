@@ -26,7 +26,8 @@ const event = (fields: Record<string, unknown>) =>
 
 test('runFlow: outputs in input order, dead letters with their input index, counts', async () => {
   const run = await runFlow(local, 'campaign', [
-    { value: event({ userId: 'u-1' }), key: 'k1' },
+    // its own eventId: the campaign flow drops an eventId seen before (u-2's is the default one)
+    { value: event({ userId: 'u-1', eventId: '1c562864-21ab-4523-a877-d7ce6261db89' }), key: 'k1' },
     { value: event({ type: 'heartbeat' }) },
     { value: event({ occurredAt: 'yesterday' }) },
     { value: '{"eventId":' },

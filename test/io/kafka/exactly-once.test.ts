@@ -240,6 +240,7 @@ function campaignEvents(count: number): Generated {
       if (e.reason !== 'E_SIZE') failing.push(index);
       return;
     }
+    if (e.reason !== undefined) return; // a re-sent line the flow's dedupe drops: new with a fresh eventId
     const event = JSON.parse(line.toString('utf8')) as { eventId: string; userId: string };
     // quoted: a bare value could also match inside an escape (`"3\u0034d3b…"` holds `34d3b…`)
     const [eventId, userId] = [JSON.stringify(event.eventId), JSON.stringify(event.userId)];
