@@ -19,7 +19,7 @@ import { buildFlows } from '../pipeline/build.ts';
 import { loadConfig, resourcesOf } from '../pipeline/load.ts';
 import { flowFingerprint } from '../pipeline/supervisor.ts';
 import type { FlowTopology, TopologyNode } from '../pipeline/topology.ts';
-import { countingSink, dedupeKeys, ownInput, readInput, Reference, ReplaySource } from './replay-input.ts';
+import { countingSink, freshening, ownInput, readInput, Reference, ReplaySource } from './replay-input.ts';
 
 export interface FlowBenchOptions {
   readonly config: string;
@@ -154,7 +154,7 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
   const reference = new Reference(topology, lines);
   let window: { at: number; cpu: NodeJS.CpuUsage; written: number; letters: number; filtered: number } | undefined;
   const source = new ReplaySource(lines, {
-    freshKeys: dedupeKeys(topology),
+    freshening: freshening(topology),
     batchSize,
     rate: options.rate,
     warmupSeconds: options.warmupSeconds,

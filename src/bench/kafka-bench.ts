@@ -23,7 +23,7 @@ import { sinks, sources } from '../pipeline/registry.ts';
 import type { FlowTopology, TopologyNode } from '../pipeline/topology.ts';
 import { CURVE_PERCENTILES, type FlowBenchOptions, type FlowBenchResult, resultOf, startStub, withServicesAt } from './flow-bench.ts';
 import type { LoadCommand, LoadEvent, LoadPlan } from './kafka-load.ts';
-import { dedupeKeys, ownInput, readInput, Reference } from './replay-input.ts';
+import { freshening, ownInput, readInput, Reference } from './replay-input.ts';
 
 export interface KafkaBenchOptions extends FlowBenchOptions {
   /** Partitions of the input and output topics (the flow's parallelism on the broker). */
@@ -185,7 +185,7 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
       input: topics.input,
       outputs: [topics.output, topics.dead],
       file: inputFile,
-      freshKeys: dedupeKeys(topology),
+      freshening: freshening(topology),
       rate: options.rate ?? null,
       prefill: saturation ? Math.max(lines.length, Math.ceil((options.warmupSeconds + options.seconds) * SATURATION_FILL_PER_SECOND)) : 0,
       warmupSeconds: options.warmupSeconds,

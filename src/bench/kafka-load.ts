@@ -6,14 +6,14 @@
 import { FetchIsolationLevels, MessagesStreamModes, Consumer } from '@platformatic/kafka';
 import { build } from 'hdr-histogram-js';
 import kafkajs from 'kafkajs';
-import { freshRound, readInput } from './replay-input.ts';
+import { type Freshening, freshensNothing, freshRound, readInput } from './replay-input.ts';
 
 export interface LoadPlan {
   readonly brokers: readonly string[];
   readonly input: string;
   readonly outputs: readonly string[];
   readonly file: string;
-  readonly freshKeys: readonly string[];
+  readonly freshening: Freshening;
   /** Messages per second; null: saturation (the input topic filled first with `prefill`). */
   readonly rate: number | null;
   readonly prefill: number;
@@ -51,11 +51,11 @@ async function run(plan: LoadPlan): Promise<void> {
   const rounds = new Map<number, Uint8Array[]>();
   const valueAt = (sequence: number): Uint8Array => {
     const round = Math.floor(sequence / lines.length);
-    if (round === 0 || plan.freshKeys.length === 0) return lines[sequence % lines.length]!;
+    if (round === 0 || freshensNothing(plan.freshening)) return lines[sequence % lines.length]!;
     let fresh = rounds.get(round);
     if (!fresh) {
       rounds.clear();
-      fresh = freshRound(lines, plan.freshKeys, round);
+      fresh = freshRound(lines, plan.freshening, round);
       rounds.set(round, fresh);
     }
     return fresh[sequence % lines.length]!;

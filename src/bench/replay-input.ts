@@ -1,5 +1,5 @@
-// The memory transport of `sluice bench`: the input replayed in a loop (fresh keys where the flow
-// dedupes) as a source, and sinks that count what the flow's encoders produced.
+// The memory transport of `sluice bench`: the input replayed in a loop (freshened where the flow
+// keeps state) as a source, and sinks that count what the flow's encoders produced.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SluiceError } from '../errors.ts';
@@ -26,41 +26,98 @@ export function readInput(file: string): Uint8Array[] {
   return lines;
 }
 
-/** Dotted field paths of every dedupe stage's key: replayed rounds get fresh values there. */
-export function dedupeKeys(topology: FlowTopology): string[] {
-  return topology.nodes.filter((n) => n.role === 'stage' && n.kind === 'dedupe').flatMap((n) => {
-    const key = n.config.key;
-    return typeof key === 'string' ? [key] : Array.isArray(key) ? key.map(String) : [];
-  });
+/**
+ * What makes a replayed round new input to the flow's state rather than a replay of what it holds:
+ * fresh digits in the keys of its dedupe and latest stages, event times of its aggregate stages
+ * moved forward past the windows of the round before.
+ */
+export interface Freshening {
+  /** Field names (the last step of a dotted path) whose string or integer values get fresh digits. */
+  readonly keys: readonly string[];
+  /** Field names of event times in epoch ms, moved forward a round's span each round. */
+  readonly times: readonly string[];
 }
 
+const lastStep = (path: unknown): string[] => (typeof path === 'string' ? [path.split('.').at(-1)!] : Array.isArray(path) ? path.map((p) => String(p).split('.').at(-1)!) : []);
+
+export function freshening(topology: FlowTopology): Freshening {
+  const stages = topology.nodes.filter((n) => n.role === 'stage');
+  return {
+    keys: stages.filter((n) => n.kind === 'dedupe' || n.kind === 'latest').flatMap((n) => lastStep(n.config.key)),
+    times: stages.filter((n) => n.kind === 'aggregate').flatMap((n) => lastStep(n.config.time)),
+  };
+}
+
+export const freshensNothing = (f: Freshening): boolean => f.keys.length === 0 && f.times.length === 0;
+
+/** Added, digit by digit without carry, to a key's digits: a round's offset (distinct per round). */
+const ROUND_STEP = 7_654_321;
+const HOUR_MS = 3_600_000;
+
+/** The digits of `value` shifted by the round's offset: same length, same characters elsewhere (a UUID stays one). */
+function freshDigits(value: string, round: number, keepFirst: boolean): string {
+  const offset = String(round * ROUND_STEP);
+  let at = offset.length;
+  let out = '';
+  for (let i = value.length - 1; i >= 0; i--) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57 || (keepFirst && i === 0) || at === 0) out = value[i] + out;
+    else out = String.fromCharCode(48 + ((c - 48 + offset.charCodeAt(--at) - 48) % 10)) + out;
+  }
+  return out;
+}
+
+const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `"name": <value>` in a line's text: group 1 the lead up to the value, the value's groups after it. */
+const fieldPattern = (name: string, value: string) => new RegExp(`("${escaped(name)}"\\s*:\\s*)${value}`);
+const STRING_VALUE = '"([^"\\\\]*)"';
+const INTEGER_VALUE = '(-?[0-9]+)(?![0-9.eE])';
+
 /**
- * Round `round` of the input with fresh dedupe keys (`<value>~<round>`), so a replay is not all
- * duplicates. Lines that are not JSON objects (invalid on purpose) stay as they are.
+ * Round `round` of the input, freshened: in each line's text, the first value of each key field
+ * gets fresh digits and each event time moves forward `round` spans (the input's own span of
+ * times plus an hour, whole hours: every window of a round closes before the next). A line is
+ * changed in place, its other bytes as they were: lines invalid on purpose stay invalid, and a
+ * line that is not UTF-8 stays as it is. A key without digits cannot be freshened and repeats.
  */
-export function freshRound(lines: readonly Uint8Array[], keys: readonly string[], round: number): Uint8Array[] {
-  const decoder = new TextDecoder();
+export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, round: number): Uint8Array[] {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   const encoder = new TextEncoder();
-  return lines.map((line) => {
-    let value: unknown;
+  const texts = lines.map((line) => {
     try {
-      value = JSON.parse(decoder.decode(line));
+      return decoder.decode(line);
     } catch {
-      return line;
+      return undefined;
     }
-    if (value === null || typeof value !== 'object') return line;
-    for (const key of keys) {
-      const path = key.split('.');
-      let parent = value as Record<string, unknown>;
-      for (const step of path.slice(0, -1)) {
-        const next = parent[step];
-        if (next === null || typeof next !== 'object') break;
-        parent = next as Record<string, unknown>;
+  });
+  const keyStrings = fresh.keys.map((k) => fieldPattern(k, STRING_VALUE));
+  const keyNumbers = fresh.keys.map((k) => fieldPattern(k, INTEGER_VALUE));
+  const times = fresh.times.map((t) => fieldPattern(t, INTEGER_VALUE));
+  let shift = 0;
+  if (times.length > 0) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const text of texts) {
+      for (const pattern of times) {
+        const found = text === undefined ? null : pattern.exec(text);
+        if (found) {
+          min = Math.min(min, Number(found[2]));
+          max = Math.max(max, Number(found[2]));
+        }
       }
-      const last = path.at(-1)!;
-      if (typeof parent[last] === 'string' || typeof parent[last] === 'number') parent[last] = `${String(parent[last])}~${round}`;
     }
-    return encoder.encode(JSON.stringify(value));
+    shift = max >= min ? (Math.ceil((max - min) / HOUR_MS) + 1) * HOUR_MS * round : 0;
+  }
+  return lines.map((line, i) => {
+    const text = texts[i];
+    if (text === undefined) return line;
+    let changed = text;
+    for (let k = 0; k < keyStrings.length; k++) {
+      if (keyStrings[k]!.test(changed)) changed = changed.replace(keyStrings[k]!, (_, lead: string, value: string) => `${lead}"${freshDigits(value, round, false)}"`);
+      else changed = changed.replace(keyNumbers[k]!, (_, lead: string, value: string) => `${lead}${value.startsWith('-') ? '-' + freshDigits(value.slice(1), round, true) : freshDigits(value, round, true)}`);
+    }
+    for (const pattern of times) changed = changed.replace(pattern, (_, lead: string, value: string) => `${lead}${Number(value) + shift}`);
+    return changed === text ? line : encoder.encode(changed);
   });
 }
 
@@ -95,7 +152,7 @@ export class ReplaySource implements Source {
   readonly #lines: readonly Uint8Array[];
   /** The round being replayed with fresh dedupe keys (round 0 is the input itself). */
   #fresh: { round: number; lines: Uint8Array[] } | undefined;
-  readonly #freshKeys: readonly string[];
+  readonly #freshening: Freshening;
   readonly #batchSize: number;
   readonly #rate: number | undefined;
   readonly #warmupMs: number;
@@ -113,10 +170,10 @@ export class ReplaySource implements Source {
 
   constructor(
     lines: Uint8Array[],
-    parts: { freshKeys: readonly string[]; batchSize: number; rate: number | undefined; warmupSeconds: number; seconds: number; reference: Reference; onMeasuring: () => void },
+    parts: { freshening: Freshening; batchSize: number; rate: number | undefined; warmupSeconds: number; seconds: number; reference: Reference; onMeasuring: () => void },
   ) {
     this.#lines = lines;
-    this.#freshKeys = parts.freshKeys;
+    this.#freshening = parts.freshening;
     this.#batchSize = parts.batchSize;
     this.#rate = parts.rate;
     this.#warmupMs = parts.warmupSeconds * 1000;
@@ -129,9 +186,9 @@ export class ReplaySource implements Source {
   #valueAt(sequence: number): Uint8Array {
     const lines = this.#lines;
     const round = Math.floor(sequence / lines.length);
-    if (this.#freshKeys.length === 0 || round === 0) return lines[sequence % lines.length]!;
+    if (round === 0 || freshensNothing(this.#freshening)) return lines[sequence % lines.length]!;
     // one round at a time, made when first needed (its cost is the harness's, before the hand-over)
-    if (this.#fresh?.round !== round) this.#fresh = { round, lines: freshRound(lines, this.#freshKeys, round) };
+    if (this.#fresh?.round !== round) this.#fresh = { round, lines: freshRound(lines, this.#freshening, round) };
     return this.#fresh.lines[sequence % lines.length]!;
   }
 
