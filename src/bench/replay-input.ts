@@ -75,10 +75,10 @@ const INTEGER_VALUE = '(-?[0-9]+)(?![0-9.eE])';
 
 /**
  * Round `round` of the input, freshened: in each line's text, the first value of each key field
- * gets fresh digits and each event time moves forward `round` spans (the input's own span of
- * times plus an hour, whole hours: every window of a round closes before the next). A line is
- * changed in place, its other bytes as they were: lines invalid on purpose stay invalid, and a
- * line that is not UTF-8 stays as it is. A key without digits cannot be freshened and repeats.
+ * gets fresh digits and each event time moves forward `round` spans (the span of the input's
+ * times, 1st to 99th percentile, plus an hour, in whole hours: the windows of a round close before
+ * the next). A line is changed in place, its other bytes as they were: lines invalid on purpose
+ * stay invalid, and a line that is not UTF-8 stays as it is. A key without digits repeats.
  */
 export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, round: number): Uint8Array[] {
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -95,18 +95,17 @@ export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, roun
   const times = fresh.times.map((t) => fieldPattern(t, INTEGER_VALUE));
   let shift = 0;
   if (times.length > 0) {
-    let min = Infinity;
-    let max = -Infinity;
+    const seen: number[] = [];
     for (const text of texts) {
       for (const pattern of times) {
         const found = text === undefined ? null : pattern.exec(text);
-        if (found) {
-          min = Math.min(min, Number(found[2]));
-          max = Math.max(max, Number(found[2]));
-        }
+        if (found) seen.push(Number(found[2]));
       }
     }
-    shift = max >= min ? (Math.ceil((max - min) / HOUR_MS) + 1) * HOUR_MS * round : 0;
+    seen.sort((x, y) => x - y);
+    // the span of the bulk of the times: a few far off (invalid on purpose, a clock far ahead) would move rounds by decades
+    const span = seen.length > 0 ? seen[Math.floor(seen.length * 0.99)]! - seen[Math.floor(seen.length * 0.01)]! : 0;
+    shift = (Math.ceil(span / HOUR_MS) + 1) * HOUR_MS * round;
   }
   return lines.map((line, i) => {
     const text = texts[i];
