@@ -16,6 +16,7 @@ import { startLocalServices } from '../io/http/local-server.ts';
 import { startProgress } from '../observe/progress.ts';
 import { FlowStats } from '../observe/stats.ts';
 import { packageRoot } from '../package-root.ts';
+import { changelogsOf } from '../pipeline/changelogs.ts';
 import { buildFlows } from '../pipeline/build.ts';
 import type { Flow } from '../pipeline/flow.ts';
 import { loadConfig, resourcesOf } from '../pipeline/load.ts';
@@ -156,6 +157,7 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
   const topics = { input: `${id}.in`, output: `${id}.out`, dead: `${id}.dlq`, group: id };
   const stub = options.stubServicesMs === undefined ? undefined : await startStub(found, options.stubServicesMs);
   const stateDir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
+  const changelogs: string[] = [];
   let load: Load | undefined;
   let flow: Flow | undefined;
   let running: Promise<unknown> | undefined;
@@ -164,12 +166,15 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
     // the input may hold messages larger than a topic takes by default (the samples' oversized
     // ones): its record batches take them with room for a chunk of the others
     const largest = lines.reduce((max, line) => Math.max(max, line.length), 0);
+    const topology = onTopics(stub ? withServicesAt(found, stub.url) : found, broker.list, topics);
+    // the stateful stages' changelogs, named after the run's group: compacted, as topics create makes them
+    changelogs.push(...changelogsOf(topology).map((c) => c.topic));
     await createTopics(broker.list, [
       { topic: topics.input, numPartitions: options.partitions, configEntries: [{ name: 'max.message.bytes', value: String(largest + INPUT_BATCH_BYTES) }] },
       { topic: topics.output, numPartitions: options.partitions },
       { topic: topics.dead, numPartitions: 1 },
+      ...changelogs.map((topic) => ({ topic, numPartitions: options.partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })),
     ]);
-    const topology = onTopics(stub ? withServicesAt(found, stub.url) : found, broker.list, topics);
     // the Kafka client each replaced node names (loadConfig loaded only the configured nodes')
     for (const node of topology.nodes) {
       if (node.role === 'source') await sources.kafka!.load?.(node.config);
@@ -271,7 +276,7 @@ export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<Flow
       await running;
     }
     load?.stop();
-    await Promise.all([localServices?.stop(), stub?.stop(), deleteTopics(broker.list, [topics.input, topics.output, topics.dead])]);
+    await Promise.all([localServices?.stop(), stub?.stop(), deleteTopics(broker.list, [topics.input, topics.output, topics.dead, ...changelogs])]);
     rmSync(stateDir, { recursive: true, force: true });
   }
 }

@@ -139,7 +139,7 @@ function assertBaseFlows(config: SluiceConfig): void {
     assert.is(validateSettings(flow)['on-invalid'], 'dlq');
     assert.is(typeof flow.rules, 'object');
     assert.is((flow.rules as Record<string, unknown>).$comment !== undefined, true, 'rules-file read from config/rules');
-    const stages = { campaign: ['filter', 'map', 'lookup', 'enrich-http'], content: ['filter', 'map', 'enrich-http'], engagement: split ? ['aggregate'] : ['filter', 'dedupe', 'key-by', 'aggregate'], 'engagement.repartition': ['filter', 'dedupe', 'key-by'] }[flow.flow];
+    const stages = { campaign: ['filter', 'dedupe', 'map', 'lookup', 'enrich-http'], content: ['filter', 'latest', 'map', 'enrich-http'], engagement: split ? ['aggregate'] : ['filter', 'dedupe', 'key-by', 'aggregate'], 'engagement.repartition': ['filter', 'dedupe', 'key-by'] }[flow.flow];
     assert.equal(flow.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), stages);
     if (flow.flow === 'campaign') {
       // the placement comes from the placements table, a node the lookup stage reads
@@ -160,6 +160,7 @@ function assertBaseFlows(config: SluiceConfig): void {
   }
   assert.equal(flowOf(config, 'content').nodes.filter((n) => n.role === 'stage').map((n) => n.name), [
     'content.drop-drafts',
+    'content.drop-stale-versions',
     'content.to-item-record',
     'content.content-document',
   ]);
@@ -404,7 +405,7 @@ flows.campaign.source.batch-size = 7
   assert.is(validateSettings(content)['max-depth'], 12);
   assert.is(validateSettings(content)['max-size'], 1024 * 1024, 'an overlay of one limit keeps the other default');
   assert.is(validateSettings(content)['on-invalid'], 'drop');
-  assert.equal(content.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), ['filter', 'map', 'enrich-http'], "base.conf's stages are kept");
+  assert.equal(content.nodes.filter((n) => n.role === 'stage').map((n) => n.kind), ['filter', 'latest', 'map', 'enrich-http'], "base.conf's stages are kept");
   const campaign = flowOf(config, 'campaign');
   assert.is(nodeOf(campaign, 'source').config['batch-size'], 7);
   assert.is(nodeOf(campaign, 'source').config.path, '../samples/campaign.ndjson', 'the rest of the block is kept');
