@@ -13,6 +13,7 @@
 // enrichment stage, Sluice on the kafkajs client, and the Kafka Streams peer
 // (bench/peers/kafka-streams, no enrichment); then it prints the ratios. --only picks processors.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,10 +25,12 @@ import { loadConfig } from '../src/pipeline/load.ts';
 import { JsValidator } from '../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../src/core/validator.ts';
 import { createTopics } from '../src/io/kafka/tools.ts';
+import { changelogTopicSpec } from '../src/state/changelog.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { decodeSpan } from '../src/component/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader, sluiceNodeFlags } from './meta.ts';
+import { feedPlacements, statefulCorpus, statefulExpected, statefulKeyIndex, statefulMessage, statefulOverlay } from './stateful-workload.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,6 +60,11 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Seconds of an unmeasured open-loop run of the first contender before the first measured one (0: none). */
     'warm-run': { type: 'string', default: '20' },
+    /**
+     * campaign: the campaign flow, stateless; stateful: with a dedupe by eventId and the placements
+     * lookup on a Kafka topic, against the peer's campaign-stateful job (bench/stateful-workload.ts).
+     */
+    workload: { type: 'string', default: 'campaign' },
     out: { type: 'string' },
   },
 });
@@ -69,6 +77,8 @@ const warmupSeconds = Number(args.warmup);
 const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds is a whole number from 1, not ${args.rounds}`);
 if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
+const workload = args.workload!;
+if (workload !== 'campaign' && workload !== 'stateful') throw new Error(`--workload is campaign or stateful, not ${workload}`);
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const port = process.env.SLUICE_BENCH_KAFKA_PORT ?? '9192';
@@ -97,6 +107,8 @@ interface Run extends Contender {
   outputs: number;
   /** Output and dead letters expected: the messages less those the flow filters out. */
   expected: number;
+  /** Stateful workload: the duplicates among the messages (dropped by the dedupe). */
+  duplicates?: number;
   seconds: number;
   messagesPerSecond: number;
   /** From the processor's start to its first output (saturation runs). */
@@ -174,6 +186,26 @@ async function startLookupServer(): Promise<{ url: string; server: ChildProcess 
   return { url, server };
 }
 
+/** Stateful workload: outputs and dead letters expected of the first `count` messages, and the duplicates among them. */
+function statefulCount(count: number): { expected: number; duplicates: number } {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const validator: MessageValidator = compileSchema(schema, { extract: ['/type'] });
+  const valid = new Uint8Array(corpus.length);
+  const heartbeat = new Uint8Array(corpus.length);
+  for (let start = 0; start < corpus.length; ) {
+    const n = validator.check(corpus, start);
+    const spans = validator.spans(n);
+    for (let i = 0; i < n; i++) {
+      if (!validator.ok(i)) continue;
+      valid[start + i] = 1;
+      const type = validator.values(i)?.[0] ?? (spans[i * 2]! < 0 ? undefined : decodeSpan(corpus[start + i]!, spans[i * 2]!, spans[i * 2 + 1]!));
+      if (type === 'heartbeat') heartbeat[start + i] = 1;
+    }
+    start += n;
+  }
+  return statefulExpected(stateful!, corpus.length, count, (k) => valid[k] === 1 && heartbeat[k] === 0, (k) => valid[k] === 0);
+}
+
 /**
  * Messages of the first `count` sent the flow filters out (heartbeats it finds valid): they arrive
  * nowhere. Decided by the contender's validator (the plain-JS one accepts duplicate keys).
@@ -223,7 +255,11 @@ async function warmBroker(): Promise<void> {
   await producer.disconnect();
 }
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-const all: Contender[] = [
+const all: Contender[] = workload === 'stateful' ? [
+  { implementation: 'broker-floor', enrichment: false },
+  { implementation: 'sluice-wasm', enrichment: false },
+  { implementation: 'kafka-streams', enrichment: false },
+] : [
   { implementation: 'broker-floor', enrichment: false },
   { implementation: 'sluice-wasm', enrichment: true },
   { implementation: 'sluice-js', enrichment: true },
@@ -237,6 +273,10 @@ const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
 if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
 const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[1]!];
 const lookup = contenders.some((c) => c.enrichment) ? await startLookupServer() : undefined;
+/** Stateful workload: fresh eventIds (some repeated) and the placements table's topic. */
+const stateful = workload === 'stateful' ? statefulCorpus(corpus) : undefined;
+const placementsTopic = `bench.placements.${Date.now().toString(36)}`;
+if (stateful) await feedPlacements(kafka, placementsTopic);
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
@@ -250,6 +290,7 @@ function startProcessor(contender: Contender, suffix: string, topics: { input: s
         `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
         `guarantee=${delivery === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once'}`,
         `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
+        ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -271,7 +312,7 @@ flows.campaign {
   sink { topic = "${topics.output}", compression = none${client} }
   dead-letter { topic = "${topics.dead}"${client} }
 }
-${contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
+${stateful ? statefulOverlay(qal.settings.flows.campaign!.stages, brokers, placementsTopic, join(dir, `${suffix}-state`)) : contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
 ${args.set!.join('\n')}
 `,
   );
@@ -285,20 +326,31 @@ ${args.set!.join('\n')}
 async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', measuredSeconds = seconds): Promise<Run> {
   const suffix = `${contender.implementation}${contender.client ? `-${contender.client}` : ''}-${contender.enrichment ? 'enrich' : 'plain'}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
   const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
-  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
+  if (stateful) stateful.nonce = randomBytes(4).toString('hex'); // eventIds of this run's own
+  // Sluice's dedupe store's changelog is created beforehand, as `sluice topics create` does
+  const changelog = stateful && contender.implementation === 'sluice-wasm' ? [changelogTopicSpec(`bench-${suffix}`, 'dedupe', partitions)] : [];
+  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger, undefined, changelog);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
-  /** Sends messages from..from+count, message i stamped with stampOf(i): when it was due. */
-  const send = (count: number, from: number, stampOf: (i: number) => number) =>
-    producer.send({
-      topic: topics.input,
-      acks: 1,
-      messages: Array.from({ length: count }, (_, i) => ({
-        key: String((from + i) % 1000),
-        value: Buffer.from(corpus[(from + i) % corpus.length]!),
-        timestamp: String(stampOf(i)),
-      })),
-    });
+  /**
+   * Sends messages from..from+count, message i stamped with stampOf(i): when it was due. At most
+   * 1000 a request: after a stall of the generator the schedule owes many more, and a request over
+   * the broker's 1 MB per partition batch is refused (MESSAGE_TOO_LARGE).
+   */
+  const send = async (count: number, from: number, stampOf: (i: number) => number) => {
+    for (let first = 0; first < count; first += 1000) {
+      await producer.send({
+        topic: topics.input,
+        acks: 1,
+        messages: Array.from({ length: Math.min(1000, count - first) }, (_, j) => ({
+          // a duplicate keeps its original's key: same partition, as a producer's retry (stores are per partition)
+          key: String((stateful ? statefulKeyIndex(from + first + j) : from + first + j) % 1000),
+          value: stateful ? statefulMessage(stateful, corpus, from + first + j) : Buffer.from(corpus[(from + first + j) % corpus.length]!),
+          timestamp: String(stampOf(first + j)),
+        })),
+      });
+    }
+  };
 
   const histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 600_000 });
   /** Messages stamped before this (the warm-up's) are not measured. */
@@ -373,6 +425,8 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     }
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
     measureFrom = Date.now();
+    // the measured messages count from 0 again: new eventIds, or they would repeat the warm-up's
+    if (stateful) stateful.nonce = randomBytes(4).toString('hex');
     cpuBefore = processUsage(processor).cpuSeconds;
     windowOpened = cpuSnapshot(processor, contender);
   }
@@ -382,7 +436,8 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     sent = rate * measuredSeconds;
   }
   // the open-loop messages start at corpus index 0 as the saturation ones do: same expected count
-  const expected = contender.implementation === 'broker-floor' ? sent : sent - filteredCount(corpus, sent, contender.implementation);
+  const expected =
+    contender.implementation === 'broker-floor' ? sent : stateful ? statefulCount(sent).expected : sent - filteredCount(corpus, sent, contender.implementation);
   // done when every output and dead letter arrived, or nothing arrived for 10 s
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -408,6 +463,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     messages: sent,
     outputs,
     expected,
+    ...(stateful ? { duplicates: statefulCount(sent).duplicates } : {}),
     seconds: Math.round(elapsed * 100) / 100,
     messagesPerSecond: Math.round(outputs / elapsed),
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
@@ -603,6 +659,7 @@ console.table(
     mode: r.mode,
     offered: r.offered ?? 'max',
     'outputs/expected': `${r.outputs}/${r.expected}`,
+    ...(r.duplicates !== undefined ? { duplicates: r.duplicates } : {}),
     'msg/s': r.messagesPerSecond,
     ...Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [`${k} ms`, v])),
     'cpu s': r.processor.cpuSeconds,
@@ -617,11 +674,11 @@ if (comparison) {
   console.log('Sluice (WebAssembly core) against: throughput ratio Sluice/other, p99 and CPU per message other/Sluice (above 1: Sluice ahead)');
   console.table(comparison.map((r) => ({ load: r.load, enrichment: r.enrichment, versus: r.versus, throughput: r.throughput, p99: r.p99, 'cpu/msg': r.cpuPerMessage })));
 }
-const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${delivery}.json`);
+const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${workload === 'campaign' ? '' : `${workload}-`}${delivery}.json`);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { workload, delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);
