@@ -30,6 +30,7 @@ import { packageRoot } from '../src/package-root.ts';
 import { decodeSpan } from '../src/component/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader, sluiceNodeFlags } from './meta.ts';
+import { closingEvents, engagementCorpus, engagementMessage, windowArrival, type WindowResult } from './engagement-workload.ts';
 import { feedPlacements, statefulCorpus, statefulExpected, statefulKeyIndex, statefulMessage, statefulOverlay } from './stateful-workload.ts';
 
 const { values: args } = parseArgs({
@@ -62,7 +63,9 @@ const { values: args } = parseArgs({
     'warm-run': { type: 'string', default: '20' },
     /**
      * campaign: the campaign flow, stateless; stateful: with a dedupe by eventId and the placements
-     * lookup on a Kafka topic, against the peer's campaign-stateful job (bench/stateful-workload.ts).
+     * lookup on a Kafka topic, against the peer's campaign-stateful job (bench/stateful-workload.ts);
+     * engagement: the engagement flow's window results against the peer's engagement job
+     * (bench/engagement-workload.ts).
      */
     workload: { type: 'string', default: 'campaign' },
     out: { type: 'string' },
@@ -78,7 +81,7 @@ const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds is a whole number from 1, not ${args.rounds}`);
 if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
 const workload = args.workload!;
-if (workload !== 'campaign' && workload !== 'stateful') throw new Error(`--workload is campaign or stateful, not ${workload}`);
+if (workload !== 'campaign' && workload !== 'stateful' && workload !== 'engagement') throw new Error(`--workload is campaign, stateful or engagement, not ${workload}`);
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const port = process.env.SLUICE_BENCH_KAFKA_PORT ?? '9192';
@@ -255,7 +258,10 @@ async function warmBroker(): Promise<void> {
   await producer.disconnect();
 }
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-const all: Contender[] = workload === 'stateful' ? [
+const all: Contender[] = workload === 'engagement' ? [
+  { implementation: 'sluice-wasm', enrichment: false },
+  { implementation: 'kafka-streams', enrichment: false },
+] : workload === 'stateful' ? [
   { implementation: 'broker-floor', enrichment: false },
   { implementation: 'sluice-wasm', enrichment: false },
   { implementation: 'kafka-streams', enrichment: false },
@@ -277,6 +283,9 @@ const lookup = contenders.some((c) => c.enrichment) ? await startLookupServer() 
 const stateful = workload === 'stateful' ? statefulCorpus(corpus) : undefined;
 const placementsTopic = `bench.placements.${Date.now().toString(36)}`;
 if (stateful) await feedPlacements(kafka, placementsTopic);
+/** Engagement workload: where each corpus message's occurredAt is rewritten. */
+const engagement = workload === 'engagement' ? engagementCorpus(corpus) : undefined;
+const run = workload === 'engagement' ? runEngagement : runOnce;
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
@@ -290,12 +299,20 @@ function startProcessor(contender: Contender, suffix: string, topics: { input: s
         `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
         `guarantee=${delivery === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once'}`,
         `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
+        ...(workload === 'engagement' ? ['job=engagement'] : []),
         ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
   const config = join(dir, `${suffix}.conf`);
+  if (workload === 'engagement') {
+    writeFileSync(config, engagementConfig(suffix, topics));
+    // its internal topics (repartition, changelogs), as an operator creates them
+    const created = spawnSync(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'topics', 'create', '--config', config], { stdio: 'inherit' });
+    if (created.status !== 0) throw new Error(`sluice topics create failed (exit ${created.status})`);
+    return startSluice(config, suffix);
+  }
   const client = contender.client ? `, client = ${contender.client}` : '';
   writeFileSync(
     config,
@@ -316,6 +333,33 @@ ${stateful ? statefulOverlay(qal.settings.flows.campaign!.stages, brokers, place
 ${args.set!.join('\n')}
 `,
   );
+  return startSluice(config, suffix);
+}
+
+/** Sluice's configuration for the engagement workload: the shipped engagement flow on the bench's topics. */
+function engagementConfig(suffix: string, topics: { input: string; output: string; dead: string }): string {
+  if (!qal.settings.flows.engagement) {
+    throw new Error('config/qal.conf has no engagement flow yet (issue 17): run the engagement workload with --only kafka-streams until it has');
+  }
+  return `include "${join(packageRoot, 'config', 'qal.conf')}"
+log.level = warn
+log.destination = "${join(dir, `${suffix}.log`)}"
+progress = off
+kafka.brokers = "${brokers}"
+flows.content.enabled = false
+flows.campaign.enabled = false
+flows.engagement {
+  delivery = ${delivery}
+  source { topic = "${topics.input}", group-id = "bench-${suffix}", state-dir = "${join(dir, `${suffix}-state`)}" }
+  sink { topic = "${topics.output}", compression = none }
+  dead-letter { topic = "${topics.dead}" }
+}
+${args.set!.join('\n')}
+`;
+}
+
+/** Sluice as a child process on `config`. */
+function startSluice(config: string, suffix: string): ChildProcess {
   const nodeFlags = [...sluiceNodeFlags(), ...args['node-options']!.split(/\s+/).filter((flag) => flag !== '')];
   return spawn(process.execPath, [...nodeFlags, join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -469,6 +513,150 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
     processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
     rssTimeline,
+    cores: coresBusy(windowOpened ?? windowClosed, windowClosed),
+  };
+}
+
+/** Engagement workload: the events a run's messages count in windows (valid, not heartbeats, with an itemId and an occurredAt to set). */
+function countableEvents(from: number, count: number): number {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const validator: MessageValidator = compileSchema(schema, {});
+  const countable = new Uint8Array(corpus.length);
+  for (let start = 0; start < corpus.length; ) {
+    const n = validator.check(corpus, start);
+    for (let i = 0; i < n; i++) {
+      if (!validator.ok(i) || engagement!.offsets[start + i]! < 0) continue;
+      const event = JSON.parse(Buffer.from(corpus[start + i]!).toString()) as { type: string; itemId?: string };
+      if (event.type !== 'heartbeat' && event.itemId !== undefined) countable[start + i] = 1;
+    }
+    start += n;
+  }
+  let events = 0;
+  for (let i = from; i < from + count; i++) events += countable[i % corpus.length]!;
+  return events;
+}
+
+/**
+ * One run of the engagement workload: as runOnce, but what arrives are window results. Open loop:
+ * every message's occurredAt is when it was due, and a trickle of invalid messages (dead letters,
+ * counted nowhere) shows the processor is up; saturation: the topic is filled first, event times 1 ms
+ * apart (the re-keyed stream interleaves the partitions as each task gets ahead: spaced wider, the
+ * skew passes the grace and events are dropped late), and the run lasts from the processor's start
+ * to the last result. Then closing events move stream time past every window. Outputs are the
+ * events the windows count; latency (open loop) is from a window's end + grace to its arrival, for
+ * the windows the traffic itself closed (not the closing events).
+ */
+async function runEngagement(contender: Contender, load: 'open-loop' | 'saturation', measuredSeconds = seconds): Promise<Run> {
+  const suffix = `engagement-${contender.implementation}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
+  const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
+  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  const send = async (count: number, from: number, timeOf: (i: number) => number) => {
+    for (let first = 0; first < count; first += 1000) {
+      await producer.send({
+        topic: topics.input,
+        acks: 1,
+        messages: Array.from({ length: Math.min(1000, count - first) }, (_, j) => {
+          const time = timeOf(first + j);
+          return { key: String((from + first + j) % 1000), value: engagementMessage(engagement!, corpus, from + first + j, time), timestamp: String(time) };
+        }),
+      });
+    }
+  };
+  const histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 600_000 });
+  let arrivals = 0;
+  let events = 0;
+  let firstArrival = 0;
+  let lastArrival = 0;
+  let processor: ChildProcess | undefined;
+  let windowOpened: CpuSnapshot | undefined;
+  const reader = new PlatformaticConsumer({ clientId: 'sluice-bench-reader', bootstrapBrokers: brokers.split(','), groupId: `bench-reader-${suffix}` });
+  const stream = await reader.consume({
+    topics: [topics.output, topics.dead],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+    maxWaitTime: 20,
+    minBytes: 1,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  stream.on('data', (message: { topic: string; value: Buffer }) => {
+    arrivals++;
+    if (message.topic !== topics.output) return;
+    const arrival = windowArrival(JSON.parse(message.value.toString()) as WindowResult, Date.now());
+    if (!arrival) return;
+    events += arrival.events;
+    if (load === 'open-loop' && closedByTraffic(arrival.latencyMs)) histogram.recordValue(Math.max(1, arrival.latencyMs));
+    lastArrival = performance.now();
+    if (firstArrival === 0) {
+      firstArrival = lastArrival;
+      if (load === 'saturation') windowOpened = cpuSnapshot(processor, contender);
+    }
+  });
+  const sent = load === 'saturation' ? saturationCount : rate * measuredSeconds;
+  let lastEventTime = Number.POSITIVE_INFINITY;
+  /** A result arriving `latencyMs` after its window's end + grace: closed by the traffic, not the closing events. */
+  const closedByTraffic = (latencyMs: number) => Date.now() - latencyMs <= lastEventTime;
+  if (load === 'saturation') {
+    const base = Date.now() - 120_000 - saturationCount;
+    for (let i = 0; i < saturationCount; i += 2000) await send(Math.min(2000, saturationCount - i), i, (j) => base + i + j);
+    lastEventTime = base + saturationCount;
+    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+  }
+  const spawned = performance.now();
+  processor = startProcessor(contender, suffix, topics);
+  let cpuBefore: number | undefined;
+  let started = performance.now();
+  if (load === 'open-loop') {
+    while (arrivals === 0) {
+      await producer.send({ topic: topics.input, acks: 1, messages: [{ key: 'trickle', value: '{}' }] });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    cpuBefore = processUsage(processor).cpuSeconds;
+    windowOpened = cpuSnapshot(processor, contender);
+    started = performance.now();
+    const t0 = Date.now();
+    for (let done = 0; done < sent; ) {
+      const due = Math.min(sent, Math.floor(((Date.now() - t0) / 1000) * rate));
+      if (due > done) {
+        const from = done;
+        await send(due - done, from, (i) => t0 + Math.round(((from + i) / rate) * 1000));
+        done = due;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    lastEventTime = Date.now();
+    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+  }
+  const expected = countableEvents(0, sent);
+  // done when every event was counted in a window, or nothing arrived for 45 s (Kafka Streams
+  // flushes its window cache at commits, every 30 s at-least-once)
+  while (events < expected && (lastArrival === 0 ? performance.now() - spawned < 300_000 : performance.now() - lastArrival < 45_000)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const windowClosed = cpuSnapshot(processor, contender);
+  if (load === 'saturation') started = spawned;
+  const elapsed = ((lastArrival || performance.now()) - started) / 1000;
+  const usage = processUsage(processor);
+  const exited = new Promise((resolve) => processor!.once('exit', resolve));
+  processor!.kill('SIGTERM');
+  await exited;
+  await stream.close();
+  await reader.close();
+  await producer.disconnect();
+  const percentile = (p: number) => histogram.getValueAtPercentile(p);
+  return {
+    mode: `${delivery} ${load}`,
+    ...contender,
+    ...(load === 'open-loop' ? { offered: rate } : { startupSeconds: Math.round((firstArrival - spawned) / 10) / 100 }),
+    messages: sent,
+    outputs: events,
+    expected,
+    seconds: Math.round(elapsed * 100) / 100,
+    messagesPerSecond: Math.round(events / elapsed),
+    latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
+    processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
+    rssTimeline: [],
     cores: coresBusy(windowOpened ?? windowClosed, windowClosed),
   };
 }
@@ -630,15 +818,15 @@ try {
   // for the same contenders later): the broker and the services warm up first, unmeasured
   if (args['warm-run'] !== '0') {
     console.log('warm-up run (not measured)');
-    await runOnce(contenders[0]!, 'open-loop', Math.min(seconds, Number(args['warm-run'])));
+    await run(contenders[0]!, 'open-loop', Math.min(seconds, Number(args['warm-run'])));
   }
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
     const runs: Run[] = [];
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]!;
-      runs.push(await runOnce(contender, 'open-loop'));
-      if (saturationCount > 0 && contender.implementation !== 'broker-floor') runs.push(await runOnce(contender, 'saturation'));
+      runs.push(await run(contender, 'open-loop'));
+      if (saturationCount > 0 && contender.implementation !== 'broker-floor') runs.push(await run(contender, 'saturation'));
     }
     roundRuns.push(runs);
   }
