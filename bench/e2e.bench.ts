@@ -15,6 +15,7 @@
 // Kafka client moving the same bytes, no processing); then it prints the ratios, Sluice /
 // pass-through at saturation among them. --only picks processors.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,10 +27,13 @@ import { loadConfig } from '../src/pipeline/load.ts';
 import { JsValidator } from '../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../src/core/validator.ts';
 import { createTopics } from '../src/io/kafka/tools.ts';
+import { changelogTopicSpec } from '../src/state/changelog.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { decodeSpan } from '../src/component/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader, sluiceNodeFlags } from './meta.ts';
+import { closingEvents, engagementCorpus, engagementMessage, windowArrival, type WindowResult } from './engagement-workload.ts';
+import { feedPlacements, statefulCorpus, statefulExpected, statefulKeyIndex, statefulMessage, statefulOverlay } from './stateful-workload.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,6 +63,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Seconds of an unmeasured open-loop run of the first contender before the first measured one (0: none). */
     'warm-run': { type: 'string', default: '20' },
+    /**
+     * campaign: the campaign flow, stateless; stateful: with a dedupe by eventId and the placements
+     * lookup on a Kafka topic, against the peer's campaign-stateful job (bench/stateful-workload.ts);
+     * engagement: the engagement flow's window results against the peer's engagement job
+     * (bench/engagement-workload.ts).
+     */
+    workload: { type: 'string', default: 'campaign' },
     out: { type: 'string' },
   },
 });
@@ -71,6 +82,8 @@ const warmupSeconds = Number(args.warmup);
 const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds is a whole number from 1, not ${args.rounds}`);
 if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
+const workload = args.workload!;
+if (workload !== 'campaign' && workload !== 'stateful' && workload !== 'engagement') throw new Error(`--workload is campaign, stateful or engagement, not ${workload}`);
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const port = process.env.SLUICE_BENCH_KAFKA_PORT ?? '9192';
@@ -102,6 +115,8 @@ interface Run extends Contender {
   outputs: number;
   /** Output and dead letters expected: the messages less those the flow filters out. */
   expected: number;
+  /** Stateful workload: the duplicates among the messages (dropped by the dedupe). */
+  duplicates?: number;
   seconds: number;
   messagesPerSecond: number;
   /** From the processor's start to its first output (saturation runs). */
@@ -179,6 +194,26 @@ async function startLookupServer(): Promise<{ url: string; server: ChildProcess 
   return { url, server };
 }
 
+/** Stateful workload: outputs and dead letters expected of the first `count` messages, and the duplicates among them. */
+function statefulCount(count: number): { expected: number; duplicates: number } {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const validator: MessageValidator = compileSchema(schema, { extract: ['/type'] });
+  const valid = new Uint8Array(corpus.length);
+  const heartbeat = new Uint8Array(corpus.length);
+  for (let start = 0; start < corpus.length; ) {
+    const n = validator.check(corpus, start);
+    const spans = validator.spans(n);
+    for (let i = 0; i < n; i++) {
+      if (!validator.ok(i)) continue;
+      valid[start + i] = 1;
+      const type = validator.values(i)?.[0] ?? (spans[i * 2]! < 0 ? undefined : decodeSpan(corpus[start + i]!, spans[i * 2]!, spans[i * 2 + 1]!));
+      if (type === 'heartbeat') heartbeat[start + i] = 1;
+    }
+    start += n;
+  }
+  return statefulExpected(stateful!, corpus.length, count, (k) => valid[k] === 1 && heartbeat[k] === 0, (k) => valid[k] === 0);
+}
+
 /**
  * Messages of the first `count` sent the flow filters out (heartbeats it finds valid): they arrive
  * nowhere. Decided by the contender's validator (the plain-JS one accepts duplicate keys).
@@ -228,7 +263,14 @@ async function warmBroker(): Promise<void> {
   await producer.disconnect();
 }
 const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-const all: Contender[] = [
+const all: Contender[] = workload === 'engagement' ? [
+  { implementation: 'sluice-wasm', enrichment: false },
+  { implementation: 'kafka-streams', enrichment: false },
+] : workload === 'stateful' ? [
+  { implementation: 'broker-floor', enrichment: false },
+  { implementation: 'sluice-wasm', enrichment: false },
+  { implementation: 'kafka-streams', enrichment: false },
+] : [
   { implementation: 'broker-floor', enrichment: false },
   { implementation: 'sluice-wasm', enrichment: true },
   { implementation: 'sluice-js', enrichment: true },
@@ -243,6 +285,13 @@ const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
 if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
 const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[1]!];
 const lookup = contenders.some((c) => c.enrichment) ? await startLookupServer() : undefined;
+/** Stateful workload: fresh eventIds (some repeated) and the placements table's topic. */
+const stateful = workload === 'stateful' ? statefulCorpus(corpus) : undefined;
+const placementsTopic = `bench.placements.${Date.now().toString(36)}`;
+if (stateful) await feedPlacements(kafka, placementsTopic);
+/** Engagement workload: where each corpus message's occurredAt is rewritten. */
+const engagement = workload === 'engagement' ? engagementCorpus(corpus) : undefined;
+const run = workload === 'engagement' ? runEngagement : runOnce;
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
@@ -257,11 +306,20 @@ function startProcessor(contender: Contender, suffix: string, topics: { input: s
         `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
         `guarantee=${delivery === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once'}`,
         `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
+        ...(workload === 'engagement' ? ['job=engagement'] : []),
+        ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
   const config = join(dir, `${suffix}.conf`);
+  if (workload === 'engagement') {
+    writeFileSync(config, engagementConfig(suffix, topics));
+    // its internal topics (repartition, changelogs), as an operator creates them
+    const created = spawnSync(process.execPath, [join(packageRoot, 'dist', 'src', 'cli.js'), 'topics', 'create', '--config', config], { stdio: 'inherit' });
+    if (created.status !== 0) throw new Error(`sluice topics create failed (exit ${created.status})`);
+    return startSluice(config, suffix);
+  }
   const client = contender.client ? `, client = ${contender.client}` : '';
   writeFileSync(
     config,
@@ -278,10 +336,37 @@ flows.campaign {
   sink { topic = "${topics.output}", compression = none${client} }
   dead-letter { topic = "${topics.dead}"${client} }
 }
-${contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
+${stateful ? statefulOverlay(qal.settings.flows.campaign!.stages, brokers, placementsTopic, join(dir, `${suffix}-state`)) : contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
 ${args.set!.join('\n')}
 `,
   );
+  return startSluice(config, suffix);
+}
+
+/** Sluice's configuration for the engagement workload: the shipped engagement flow on the bench's topics. */
+function engagementConfig(suffix: string, topics: { input: string; output: string; dead: string }): string {
+  if (!qal.settings.flows.engagement) {
+    throw new Error('config/qal.conf has no engagement flow yet (issue 17): run the engagement workload with --only kafka-streams until it has');
+  }
+  return `include "${join(packageRoot, 'config', 'qal.conf')}"
+log.level = warn
+log.destination = "${join(dir, `${suffix}.log`)}"
+progress = off
+kafka.brokers = "${brokers}"
+flows.content.enabled = false
+flows.campaign.enabled = false
+flows.engagement {
+  delivery = ${delivery}
+  source { topic = "${topics.input}", group-id = "bench-${suffix}", state-dir = "${join(dir, `${suffix}-state`)}" }
+  sink { topic = "${topics.output}", compression = none }
+  dead-letter { topic = "${topics.dead}" }
+}
+${args.set!.join('\n')}
+`;
+}
+
+/** Sluice as a child process on `config`. */
+function startSluice(config: string, suffix: string): ChildProcess {
   const nodeFlags = [...sluiceNodeFlags(), ...args['node-options']!.split(/\s+/).filter((flag) => flag !== '')];
   return spawn(process.execPath, [...nodeFlags, join(packageRoot, 'dist', 'src', 'cli.js'), 'run', '--config', config, '--summary-json', join(dir, `${suffix}.json`)], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -302,20 +387,31 @@ function startPassThrough(suffix: string, topics: { input: string; output: strin
 async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', measuredSeconds = seconds): Promise<Run> {
   const suffix = `${contender.implementation}${contender.client ? `-${contender.client}` : ''}-${contender.enrichment ? 'enrich' : 'plain'}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
   const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
-  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
+  if (stateful) stateful.nonce = randomBytes(4).toString('hex'); // eventIds of this run's own
+  // Sluice's dedupe store's changelog is created beforehand, as `sluice topics create` does
+  const changelog = stateful && contender.implementation === 'sluice-wasm' ? [changelogTopicSpec(`bench-${suffix}`, 'dedupe', partitions)] : [];
+  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger, undefined, changelog);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
-  /** Sends messages from..from+count, message i stamped with stampOf(i): when it was due. */
-  const send = (count: number, from: number, stampOf: (i: number) => number) =>
-    producer.send({
-      topic: topics.input,
-      acks: 1,
-      messages: Array.from({ length: count }, (_, i) => ({
-        key: String((from + i) % 1000),
-        value: Buffer.from(corpus[(from + i) % corpus.length]!),
-        timestamp: String(stampOf(i)),
-      })),
-    });
+  /**
+   * Sends messages from..from+count, message i stamped with stampOf(i): when it was due. At most
+   * 1000 a request: after a stall of the generator the schedule owes many more, and a request over
+   * the broker's 1 MB per partition batch is refused (MESSAGE_TOO_LARGE).
+   */
+  const send = async (count: number, from: number, stampOf: (i: number) => number) => {
+    for (let first = 0; first < count; first += 1000) {
+      await producer.send({
+        topic: topics.input,
+        acks: 1,
+        messages: Array.from({ length: Math.min(1000, count - first) }, (_, j) => ({
+          // a duplicate keeps its original's key: same partition, as a producer's retry (stores are per partition)
+          key: String((stateful ? statefulKeyIndex(from + first + j) : from + first + j) % 1000),
+          value: stateful ? statefulMessage(stateful, corpus, from + first + j) : Buffer.from(corpus[(from + first + j) % corpus.length]!),
+          timestamp: String(stampOf(first + j)),
+        })),
+      });
+    }
+  };
 
   const histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 600_000 });
   /** Messages stamped before this (the warm-up's) are not measured. */
@@ -390,6 +486,8 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     }
     await schedule(Math.round(rate * warmupSeconds), saturationCount);
     measureFrom = Date.now();
+    // the measured messages count from 0 again: new eventIds, or they would repeat the warm-up's
+    if (stateful) stateful.nonce = randomBytes(4).toString('hex');
     cpuBefore = processUsage(processor).cpuSeconds;
     windowOpened = cpuSnapshot(processor, contender);
   }
@@ -399,7 +497,8 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     sent = rate * measuredSeconds;
   }
   // the open-loop messages start at corpus index 0 as the saturation ones do: same expected count
-  const expected = contender.implementation === 'broker-floor' || contender.implementation === 'pass-through' ? sent : sent - filteredCount(corpus, sent, contender.implementation);
+  const expected =
+    contender.implementation === 'broker-floor' || contender.implementation === 'pass-through' ? sent : stateful ? statefulCount(sent).expected : sent - filteredCount(corpus, sent, contender.implementation);
   // done when every output and dead letter arrived, or nothing arrived for 10 s
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -425,11 +524,156 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     messages: sent,
     outputs,
     expected,
+    ...(stateful ? { duplicates: statefulCount(sent).duplicates } : {}),
     seconds: Math.round(elapsed * 100) / 100,
     messagesPerSecond: Math.round(outputs / elapsed),
     latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
     processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
     rssTimeline,
+    cores: coresBusy(windowOpened ?? windowClosed, windowClosed),
+  };
+}
+
+/** Engagement workload: the events a run's messages count in windows (valid, not heartbeats, with an itemId and an occurredAt to set). */
+function countableEvents(from: number, count: number): number {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const validator: MessageValidator = compileSchema(schema, {});
+  const countable = new Uint8Array(corpus.length);
+  for (let start = 0; start < corpus.length; ) {
+    const n = validator.check(corpus, start);
+    for (let i = 0; i < n; i++) {
+      if (!validator.ok(i) || engagement!.offsets[start + i]! < 0) continue;
+      const event = JSON.parse(Buffer.from(corpus[start + i]!).toString()) as { type: string; itemId?: string };
+      if (event.type !== 'heartbeat' && event.itemId !== undefined) countable[start + i] = 1;
+    }
+    start += n;
+  }
+  let events = 0;
+  for (let i = from; i < from + count; i++) events += countable[i % corpus.length]!;
+  return events;
+}
+
+/**
+ * One run of the engagement workload: as runOnce, but what arrives are window results. Open loop:
+ * every message's occurredAt is when it was due, and a trickle of invalid messages (dead letters,
+ * counted nowhere) shows the processor is up; saturation: the topic is filled first, event times 1 ms
+ * apart (the re-keyed stream interleaves the partitions as each task gets ahead: spaced wider, the
+ * skew passes the grace and events are dropped late), and the run lasts from the processor's start
+ * to the last result. Then closing events move stream time past every window. Outputs are the
+ * events the windows count; latency (open loop) is from a window's end + grace to its arrival, for
+ * the windows the traffic itself closed (not the closing events).
+ */
+async function runEngagement(contender: Contender, load: 'open-loop' | 'saturation', measuredSeconds = seconds): Promise<Run> {
+  const suffix = `engagement-${contender.implementation}-${load === 'open-loop' ? 'open' : 'sat'}-${Date.now().toString(36)}`;
+  const topics = { input: `bench.in.${suffix}`, output: `bench.out.${suffix}`, dead: `bench.dlq.${suffix}` };
+  await createTopics([brokers], { [topics.input]: partitions, [topics.output]: partitions, [topics.dead]: 1 }, silentLogger);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  const send = async (count: number, from: number, timeOf: (i: number) => number) => {
+    for (let first = 0; first < count; first += 1000) {
+      await producer.send({
+        topic: topics.input,
+        acks: 1,
+        messages: Array.from({ length: Math.min(1000, count - first) }, (_, j) => {
+          const time = timeOf(first + j);
+          return { key: String((from + first + j) % 1000), value: engagementMessage(engagement!, corpus, from + first + j, time), timestamp: String(time) };
+        }),
+      });
+    }
+  };
+  const histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 600_000 });
+  let arrivals = 0;
+  let events = 0;
+  let firstArrival = 0;
+  let lastArrival = 0;
+  let processor: ChildProcess | undefined;
+  let windowOpened: CpuSnapshot | undefined;
+  const reader = new PlatformaticConsumer({ clientId: 'sluice-bench-reader', bootstrapBrokers: brokers.split(','), groupId: `bench-reader-${suffix}` });
+  const stream = await reader.consume({
+    topics: [topics.output, topics.dead],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+    maxWaitTime: 20,
+    minBytes: 1,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  stream.on('data', (message: { topic: string; value: Buffer }) => {
+    arrivals++;
+    if (message.topic !== topics.output) return;
+    const arrival = windowArrival(JSON.parse(message.value.toString()) as WindowResult, Date.now());
+    if (!arrival) return;
+    events += arrival.events;
+    if (load === 'open-loop' && closedByTraffic(arrival.latencyMs)) histogram.recordValue(Math.max(1, arrival.latencyMs));
+    lastArrival = performance.now();
+    if (firstArrival === 0) {
+      firstArrival = lastArrival;
+      if (load === 'saturation') windowOpened = cpuSnapshot(processor, contender);
+    }
+  });
+  const sent = load === 'saturation' ? saturationCount : rate * measuredSeconds;
+  let lastEventTime = Number.POSITIVE_INFINITY;
+  /** A result arriving `latencyMs` after its window's end + grace: closed by the traffic, not the closing events. */
+  const closedByTraffic = (latencyMs: number) => Date.now() - latencyMs <= lastEventTime;
+  if (load === 'saturation') {
+    const base = Date.now() - 120_000 - saturationCount;
+    for (let i = 0; i < saturationCount; i += 2000) await send(Math.min(2000, saturationCount - i), i, (j) => base + i + j);
+    lastEventTime = base + saturationCount;
+    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+  }
+  const spawned = performance.now();
+  processor = startProcessor(contender, suffix, topics);
+  let cpuBefore: number | undefined;
+  let started = performance.now();
+  if (load === 'open-loop') {
+    while (arrivals === 0) {
+      await producer.send({ topic: topics.input, acks: 1, messages: [{ key: 'trickle', value: '{}' }] });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    cpuBefore = processUsage(processor).cpuSeconds;
+    windowOpened = cpuSnapshot(processor, contender);
+    started = performance.now();
+    const t0 = Date.now();
+    for (let done = 0; done < sent; ) {
+      const due = Math.min(sent, Math.floor(((Date.now() - t0) / 1000) * rate));
+      if (due > done) {
+        const from = done;
+        await send(due - done, from, (i) => t0 + Math.round(((from + i) / rate) * 1000));
+        done = due;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    lastEventTime = Date.now();
+    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+  }
+  const expected = countableEvents(0, sent);
+  // done when every event was counted in a window, or nothing arrived for 45 s (Kafka Streams
+  // flushes its window cache at commits, every 30 s at-least-once)
+  while (events < expected && (lastArrival === 0 ? performance.now() - spawned < 300_000 : performance.now() - lastArrival < 45_000)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const windowClosed = cpuSnapshot(processor, contender);
+  if (load === 'saturation') started = spawned;
+  const elapsed = ((lastArrival || performance.now()) - started) / 1000;
+  const usage = processUsage(processor);
+  const exited = new Promise((resolve) => processor!.once('exit', resolve));
+  processor!.kill('SIGTERM');
+  await exited;
+  await stream.close();
+  await reader.close();
+  await producer.disconnect();
+  const percentile = (p: number) => histogram.getValueAtPercentile(p);
+  return {
+    mode: `${delivery} ${load}`,
+    ...contender,
+    ...(load === 'open-loop' ? { offered: rate } : { startupSeconds: Math.round((firstArrival - spawned) / 10) / 100 }),
+    messages: sent,
+    outputs: events,
+    expected,
+    seconds: Math.round(elapsed * 100) / 100,
+    messagesPerSecond: Math.round(events / elapsed),
+    latencyMs: { p50: percentile(50), p90: percentile(90), p99: percentile(99), p999: percentile(99.9), max: histogram.maxValue },
+    processor: cpuBefore === undefined ? usage : { ...usage, measuredCpuSeconds: Math.round((usage.cpuSeconds - cpuBefore) * 100) / 100 },
+    rssTimeline: [],
     cores: coresBusy(windowOpened ?? windowClosed, windowClosed),
   };
 }
@@ -591,15 +835,15 @@ try {
   // for the same contenders later): the broker and the services warm up first, unmeasured
   if (args['warm-run'] !== '0') {
     console.log('warm-up run (not measured)');
-    await runOnce(contenders[0]!, 'open-loop', Math.min(seconds, Number(args['warm-run'])));
+    await run(contenders[0]!, 'open-loop', Math.min(seconds, Number(args['warm-run'])));
   }
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) console.log(`round ${round + 1} of ${rounds}`);
     const runs: Run[] = [];
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + round) % contenders.length]!;
-      runs.push(await runOnce(contender, 'open-loop'));
-      if (saturationCount > 0 && contender.implementation !== 'broker-floor') runs.push(await runOnce(contender, 'saturation'));
+      runs.push(await run(contender, 'open-loop'));
+      if (saturationCount > 0 && contender.implementation !== 'broker-floor') runs.push(await run(contender, 'saturation'));
     }
     roundRuns.push(runs);
   }
@@ -620,6 +864,7 @@ console.table(
     mode: r.mode,
     offered: r.offered ?? 'max',
     'outputs/expected': `${r.outputs}/${r.expected}`,
+    ...(r.duplicates !== undefined ? { duplicates: r.duplicates } : {}),
     'msg/s': r.messagesPerSecond,
     ...Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [`${k} ms`, v])),
     'cpu s': r.processor.cpuSeconds,
@@ -636,11 +881,11 @@ if (comparison) {
   // how close the processor comes to what its client and the broker can move (issue 18's goal: >= 0.8 at saturation)
   for (const r of comparison.filter((c) => c.versus === 'pass-through' && c.load.endsWith('saturation'))) console.log(`Sluice / pass-through, ${r.load}: throughput ${r.throughput}`);
 }
-const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${delivery}.json`);
+const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compare ? 'peers-' : ''}${workload === 'campaign' ? '' : `${workload}-`}${delivery}.json`);
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { workload, delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);

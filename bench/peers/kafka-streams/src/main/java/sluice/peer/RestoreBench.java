@@ -16,6 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -85,7 +86,10 @@ final class RestoreBench {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("seen"), Serdes.Bytes(), Serdes.Bytes()));
     builder.stream(input, Consumed.with(Serdes.Bytes(), Serdes.Bytes()))
-        .process(() -> (Processor<org.apache.kafka.common.utils.Bytes, org.apache.kafka.common.utils.Bytes, Void, Void>) (Record<org.apache.kafka.common.utils.Bytes, org.apache.kafka.common.utils.Bytes> record) -> {}, "seen");
+        .process(() -> new Processor<Bytes, Bytes, Void, Void>() {
+          @Override
+          public void process(Record<Bytes, Bytes> record) {} // the store is only restored
+        }, "seen");
     Properties props = CampaignPeer.properties(options);
     KafkaStreams streams = new KafkaStreams(builder.build(props), props);
     AtomicLong restored = new AtomicLong();
