@@ -326,9 +326,10 @@ export function campaignEvents(count: number, mixed: boolean): Generated {
   const templates: { index: number; eventId?: string; userId?: string }[] = [];
   samples.forEach((line, index) => {
     const e = outcomes[index]!;
-    if (e.ok) {
+    // a stage's failure (a lookup miss) is a valid event too: fresh ids, or the flow's dedupe would drop its repeats
+    if (e.ok || (mixed && STAGE_FAILURES.has(e.reason!))) {
       // a line the flow's state drops (a re-sent one) would be new with a fresh eventId
-      if ((!mixed && e.filtered) || e.reason !== undefined) return;
+      if (e.ok && ((!mixed && e.filtered) || e.reason !== undefined)) return;
       const event = JSON.parse(line.toString('utf8')) as { eventId: string; userId: string };
       // quoted: a bare value could also match inside an escape (`"3\u0034d3b…"` holds `34d3b…`)
       const [eventId, userId] = [JSON.stringify(event.eventId), JSON.stringify(event.userId)];
