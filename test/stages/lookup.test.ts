@@ -124,8 +124,9 @@ lookup('file table: a real NDJSON file applied in order (an update replaces, a t
 });
 
 const local = join(packageRoot, 'config', 'local.conf');
+/** An event of its own per placement: the campaign flow drops a repeated eventId as a duplicate. */
 const event = (placementId: string) =>
-  JSON.stringify({ eventId: '0b451753-10fa-4412-b766-c6bd5150ca78', type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
+  JSON.stringify({ eventId: `0b451753-10fa-4412-b766-${placementId.replace(/\D/g, '').padStart(12, '0')}`, type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
 
 lookup('the shipped campaign flow: placements from samples/placements.ndjson as they end (updated rows, a tombstoned one missing)', async () => {
   // plc-001 was updated in the log (first app-feed/inline-2, then newsletter/hero); plc-041 was added, then deleted

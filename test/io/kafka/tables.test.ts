@@ -160,7 +160,8 @@ tables('sluice topics create makes the table topic compacted, sluice produce loa
   assert.equal(tombstones.map((r) => r.key?.toString()), ['plc-041']);
 
   const event = (placementId: string) =>
-    JSON.stringify({ eventId: '0b451753-10fa-4412-b766-c6bd5150ca78', type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
+    // an event of its own per placement: the campaign flow drops a repeated eventId as a duplicate
+    JSON.stringify({ eventId: `0b451753-10fa-4412-b766-${placementId.replace(/\D/g, '').padStart(12, '0')}`, type: 'click', campaignId: 'cmp-1234', placementId, userId: 'u-42', occurredAt: 1740822026990 });
   const run = await runFlow(overlay, 'campaign', [{ value: event('plc-001') }, { value: event('plc-041') }, { value: event('plc-040') }]);
   const rows = finalRows();
   assert.equal(run.outputs.map((o) => (o.value as EventRecord).surface), [rows.get('plc-001')!.surface, rows.get('plc-040')!.surface]);
