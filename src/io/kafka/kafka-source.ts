@@ -341,8 +341,26 @@ export const kafkaSource: SourceSpec<typeof config> = {
       return { lane, settled, done, ...(context.delivery === 'exactly-once' ? { deliverAtomically } : {}) };
     };
     const handOver = async (fetchedBatch: FetchedBatch) => {
+      // a partition's batches reach the queue in fetch order, whatever each waits for first (the
+      // first one a refresh or a fence): a later version overtaking an earlier one makes it stale
+      const { partition } = fetchedBatch;
+      const earlier = queuedOf.get(partition);
+      let queued!: () => void;
+      const mine = new Promise<void>((resolve) => (queued = resolve));
+      queuedOf.set(partition, mine);
+      try {
+        return await queueInOrder(fetchedBatch, earlier);
+      } finally {
+        queued();
+        if (queuedOf.get(partition) === mine) queuedOf.delete(partition);
+      }
+    };
+    /** A partition's last batch handed over, settled once it is queued (or dropped). */
+    const queuedOf = new Map<number, Promise<void>>();
+    const queueInOrder = async (fetchedBatch: FetchedBatch, earlier: Promise<void> | undefined) => {
       const fetched = context.delivery === 'exactly-once' && !transport.fencesByGroup ? await fenceFirst(fetchedBatch) : fetchedBatch;
       const { topic, partition, records, highWatermark } = fetched;
+      await earlier;
       if (records.length === 0) return;
       if (state) {
         if (!owned.has(partition)) followAssignment(consumer.assignment());

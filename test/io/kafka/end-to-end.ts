@@ -58,10 +58,10 @@ export function endToEndSuite(options: EndToEndOptions): void {
     for (const p of [state.first, state.rerun]) if (p && !p.exit) await p.stop('SIGKILL');
     if (state.admin) {
       const topics = state.flows.flatMap((c) => [c.input, c.output, c.dlq]);
-      await state.admin.deleteTopics({ topics }).catch(() => undefined);
+      if (state.passed === tests) await state.admin.deleteTopics({ topics }).catch(() => undefined);
       await state.admin.disconnect().catch(() => undefined);
     }
-    // a failure keeps the processor's log, the configurations and local mode's outputs for inspection
+    // a failure keeps the processor's log, the configurations, local mode's outputs and the topics for inspection
     if (state.dir && state.passed === tests) rmSync(state.dir, { recursive: true, force: true });
     else if (state.dir) console.log(`  kept ${state.dir} (the processor's log: sluice.log)`);
   });

@@ -53,7 +53,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { packageRoot } from '../../../src/package-root.ts';
-import { brokerList, BROKERS, childEnv, CLI, endOffsets, KAFKA_CLIENT, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, uniqueNames, writeCampaignOverlay } from './harness.ts';
+import { brokerList, BROKERS, childEnv, CLI, endOffsets, KAFKA_CLIENT, ensureBuilt, type Exit, type Expected, kcat, rawLines, replaceOnce, requireEnvironment, SAMPLES, sleep, sluice, STAGE_FAILURES, uniqueNames, writeCampaignOverlay } from './harness.ts';
 
 const QAL = join(packageRoot, 'config', 'qal.conf');
 const PARTITIONS = 4;
@@ -222,47 +222,65 @@ interface Generated {
 
 const FAILING_EVERY = 32; // one failing line in 32: ~3 %
 
+/** A sample line to generate from: its eventId and userId (quoted) when they are replaced. */
+interface Template {
+  index: number;
+  eventId?: string;
+  userId?: string;
+}
+
 /**
  * `count` campaign events from the samples: the valid lines (written or filtered; those whose
  * eventId and userId occur once in their raw bytes) cycled, each with a fresh eventId (a UUID) and
- * userId; every FAILING_EVERY-th line a failing one (invalid, or a lookup miss; not E_SIZE), cycled,
- * as it is.
+ * userId; every FAILING_EVERY-th line a failing one (invalid, as it is; or a lookup miss, with
+ * fresh ids too; not E_SIZE), cycled.
  */
 function campaignEvents(count: number): Generated {
   const samples = rawLines(join(SAMPLES, 'campaign.ndjson'));
   const outcomes = readFileSync(join(SAMPLES, 'campaign.expected.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
   const tag = randomBytes(4).toString('hex');
-  const valid: { index: number; eventId: string; userId: string }[] = [];
-  const failing: number[] = [];
-  samples.forEach((line, index) => {
-    const e = outcomes[index]!;
-    if (!e.ok) {
-      if (e.reason !== 'E_SIZE') failing.push(index);
-      return;
-    }
-    if (e.reason !== undefined) return; // a re-sent line the flow's dedupe drops: new with a fresh eventId
+  const valid: Template[] = [];
+  const failing: Template[] = [];
+  /** The line's eventId and userId, quoted, if each occurs once in its raw bytes. */
+  const ids = (line: Buffer): { eventId: string; userId: string } | undefined => {
     const event = JSON.parse(line.toString('utf8')) as { eventId: string; userId: string };
     // quoted: a bare value could also match inside an escape (`"3\u0034d3b…"` holds `34d3b…`)
     const [eventId, userId] = [JSON.stringify(event.eventId), JSON.stringify(event.userId)];
-    if (!replaceOnce(line, eventId, eventId) || !replaceOnce(line, userId, userId)) return;
-    valid.push({ index, eventId, userId });
+    return replaceOnce(line, eventId, eventId) && replaceOnce(line, userId, userId) ? { eventId, userId } : undefined;
+  };
+  samples.forEach((line, index) => {
+    const e = outcomes[index]!;
+    if (!e.ok) {
+      // a stage's failure (a lookup miss) is a valid event: fresh ids, or the flow's dedupe drops its repeats
+      if (STAGE_FAILURES.has(e.reason!)) {
+        const found = ids(line);
+        if (found) failing.push({ index, ...found });
+      } else if (e.reason !== 'E_SIZE') failing.push({ index });
+      return;
+    }
+    if (e.reason !== undefined) return; // a re-sent line the flow's dedupe drops: new with a fresh eventId
+    const found = ids(line);
+    if (found) valid.push({ index, ...found });
   });
+  const freshened = (t: Template, n: number): { line: Buffer; fresh: string } => {
+    const fresh = `${tag}-${(n >>> 16).toString(16).padStart(4, '0')}-4000-8000-${(n & 0xffff).toString(16).padStart(12, '0')}`;
+    if (!UUID.test(fresh)) throw new Error(`generated eventId ${fresh} is not a UUID`);
+    return { line: replaceOnce(replaceOnce(samples[t.index]!, t.eventId!, JSON.stringify(fresh))!, t.userId!, JSON.stringify(`usr-${tag}-${n}`))!, fresh };
+  };
   const out: Generated = { lines: [], expected: [], ids: [], written: [], filtered: new Set() };
   let v = 0;
   let f = 0;
   for (let n = 0; n < count; n++) {
     if (n % FAILING_EVERY === FAILING_EVERY >> 1) {
-      const index = failing[f++ % failing.length]!;
-      out.lines.push(samples[index]!);
-      out.expected.push(outcomes[index]!);
+      const t = failing[f++ % failing.length]!;
+      out.lines.push(t.eventId === undefined ? samples[t.index]! : freshened(t, n).line);
+      out.expected.push(outcomes[t.index]!);
       out.ids.push(null);
       continue;
     }
     const t = valid[v++ % valid.length]!;
     const e = outcomes[t.index]!;
-    const fresh = `${tag}-${(n >>> 16).toString(16).padStart(4, '0')}-4000-8000-${(n & 0xffff).toString(16).padStart(12, '0')}`;
-    if (!UUID.test(fresh)) throw new Error(`generated eventId ${fresh} is not a UUID`);
-    const line = replaceOnce(replaceOnce(samples[t.index]!, t.eventId, JSON.stringify(fresh))!, t.userId, JSON.stringify(`usr-${tag}-${n}`))!;
+    const { line, fresh } = freshened(t, n);
     out.lines.push(line);
     out.expected.push(e);
     out.ids.push(fresh);
