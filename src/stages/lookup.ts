@@ -21,7 +21,6 @@ const config = z.strictObject({
   default: z.record(z.string(), scalar).optional().describe('Values merged when on-missing = default'),
 });
 
-/** A row property's value at a dotted path. */
 export const lookupStage: StageSpec<typeof config> = {
   kind: 'lookup',
   buildsOutput: true,
@@ -73,7 +72,7 @@ export const lookupStage: StageSpec<typeof config> = {
         if (!isScalar(value)) {
           return { kind: 'fail', code: 'E_LOOKUP_KEY', message: `lookup key field "${options.key}" is ${value === undefined || value === null ? 'missing' : 'not a scalar'}`, deadLetter: true };
         }
-        const key = typeof value === 'string' ? value : String(value);
+        const key = String(value);
         const row = rows.get(key);
         if (row === undefined) return onFailure(policy, 'E_LOOKUP_MISS', `no row for ${options.key} = ${JSON.stringify(key)} in table ${options.table}`, record, targets, defaults);
         return merge(record, row, key);

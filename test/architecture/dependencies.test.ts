@@ -19,7 +19,6 @@ test('no import in src/ climbs back up a layer; bench/ and scripts/ import nothi
   assert.ok(modules > 50, `only ${modules} modules cruised: the tree was not read (${report})`);
 });
 
-
 test('no module in src/ is over 500 lines: a file that grows past it is split along what it does', () => {
   const files = readdirSync(join(packageRoot, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   assert.ok(files.length > 50, `only ${files.length} modules found`);
