@@ -163,6 +163,8 @@ export interface PartitionedState {
    * `stateDir`, the source's own, replaces the flow's.
    */
   attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void;
+  /** The changelog topics of the flow's stores (once attached). */
+  changelogs(): readonly string[];
   /** Opens and restores the stores of these partitions; resolves when they are ready for a first batch. */
   assign(partitions: readonly number[]): Promise<void>;
   /** Reads what the changelogs of these open partitions gained since their restore (a previous owner's last commit). */

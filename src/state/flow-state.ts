@@ -10,7 +10,7 @@ import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, Qu
 import type { ComponentMetrics } from '../component/metrics.ts';
 import type { TopicSend } from '../component/types.ts';
 import { SluiceError } from '../errors.ts';
-import { changelogMessages, changelogProducer } from './changelog.ts';
+import { changelogMessages, changelogProducer, changelogTopic } from './changelog.ts';
 import { openFlowStore } from './local.ts';
 import { StateManager } from './manager.ts';
 import { PartitionStore } from './partition.ts';
@@ -45,6 +45,8 @@ export class FlowState implements PartitionedState, QueryableState {
   #metrics: StateMetrics[] | undefined;
   /** The flow replacing this one on a reload: it takes the open stores when this one closes. */
   #successor: FlowState | undefined;
+  /** The consumer group naming the changelogs, once a partitioned source attached. */
+  #group = '';
   /** Stores taken over from the flow this one replaced, until this one opens its own. */
   #adopted: PartitionStore[] = [];
 
@@ -79,11 +81,16 @@ export class FlowState implements PartitionedState, QueryableState {
     return (this.#metrics ??= this.#options.stores.map((s) => this.#options.metrics.state(this.#options.flow, s.name)));
   }
 
+  changelogs(): readonly string[] {
+    return this.#options.stores.map((s) => changelogTopic(this.#group, s.name));
+  }
+
   attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void {
     const { flow, stores, log } = this.#options;
     const metrics = this.#storeMetrics();
     const slotOf = (name: string) => stores.findIndex((s) => s.name === name);
     this.#writer = writer;
+    this.#group = group;
     this.#manager = new StateManager({
       group,
       stores,

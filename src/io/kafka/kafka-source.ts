@@ -393,6 +393,17 @@ export const kafkaSource: SourceSpec<typeof config> = {
       if (state) lastOfPartition.set(partition, settled);
       return settled;
     };
+    /** Before the group is joined: a missing changelog is the user's to create, every one named at once. */
+    const requireChangelogs = async () => {
+      if (!state) return;
+      admin ??= transport.admin();
+      const changelogs = state.changelogs();
+      const ends = await Promise.all(changelogs.map((topic) => admin!.endOffsets(topic)));
+      const missing = changelogs.filter((_, i) => ends[i] === undefined);
+      if (missing.length === 0) return;
+      const many = missing.length > 1;
+      throw new SluiceError('SLC_CONFIG', `flow ${context.flow}: changelog topic${many ? 's' : ''} ${missing.join(', ')} missing: create ${many ? 'them' : 'it'} with \`sluice topics create\``);
+    };
     let running: Promise<void> | undefined;
     return {
       async *[Symbol.asyncIterator]() {
@@ -407,7 +418,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           return `flow ${context.flow}: fetches of ${failure.partitions.map(partitionName).join(', ')} failing for ${Math.round(failingMs / 1000)} s: ${withoutBrokers(failure.error.message)}`;
         });
         try {
-          running ??= consumer.run(handOver);
+          running ??= requireChangelogs().then(() => consumer.run(handOver));
           await running;
           for (;;) {
             const batch = queue.shift();

@@ -232,4 +232,17 @@ it('at-least-once remembers a record only after its output is acknowledged: refu
   await admin.deleteTopics({ topics: [small] }).catch(() => undefined);
 });
 
+it('a changelog topic missing at start: a configuration error naming it (exit 2), nothing written', async () => {
+  const run = newRun();
+  const file = config(run, 'unmade', { delivery: 'at-least-once' });
+  await admin.createTopics({ waitForLeaders: true, topics: [run.input, run.output].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  produce(run, ['m-1', 'm-2']);
+  const processor = start(run, file, 'unmade');
+  await waitFor('the processor to exit', () => processor.exit !== undefined, 60_000, 100);
+  assert.equal(processor.exit, { code: 2, signal: null }, processor.explain());
+  assert.ok(processor.stderr.includes(changelogTopic(run.group, 'seen')) && processor.stderr.includes('sluice topics create'), processor.explain());
+  assert.not.match(processor.stderr, /\n\s+at /, 'a stack trace');
+  assert.is(outputCount(run.output), 0);
+});
+
 test.run();
