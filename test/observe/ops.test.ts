@@ -280,6 +280,21 @@ async function contentRun(partitions: number, extra: string[] = [], brokers = BR
 
 const produce = (topic: string) => sluice(['produce', '--brokers', BROKERS, '--topic', topic, '--file', join(SAMPLES, 'content.ndjson'), '--key', 'id']);
 
+/** The samples' well-formed items with a version above any sent before (the flow's latest stage drops a version it has seen). */
+function produceNewerVersions(dir: string, topic: string): void {
+  const file = join(dir, 'newer.ndjson');
+  const items = readFileSync(join(SAMPLES, 'content.ndjson'), 'utf8').split('\n').flatMap((line) => {
+    try {
+      const item = JSON.parse(line) as { version?: unknown };
+      return typeof item.version === 'number' ? [JSON.stringify({ ...item, version: item.version + 1_000_000 })] : [];
+    } catch {
+      return [];
+    }
+  });
+  writeFileSync(file, `${items.join('\n')}\n`);
+  sluice(['produce', '--brokers', BROKERS, '--topic', topic, '--file', file, '--key', 'id']);
+}
+
 kafka('counters equal the run\'s counts; a lag series per partition ending at 0; /readyz 200 once assigned; no broker or URL shown', async () => {
   const run = await contentRun(2);
   produce(run.input);
@@ -412,9 +427,9 @@ kafka('the enrichment service failing: /readyz 503 naming it while its breaker s
   assert.ok(retries >= 3 && retries <= fixture.requests.length, `retries ${retries}, requests ${fixture.requests.length}`);
   await waitFor('calls refused by the open breaker', async () => (await scrape(port)).sum('sluice_enrichment_calls_total', { service: 'content-api', outcome: 'circuit_open' }) > 0, 30_000, 100);
 
-  // the service recovers; new messages carry the half-open probe that closes the breaker
+  // the service recovers; new messages (newer versions) carry the half-open probe that closes the breaker
   fixture.handler = documents;
-  produce(run.input);
+  produceNewerVersions(run.dir, run.input);
   await waitFor('/readyz 200 again', async () => (await get(port, '/readyz')).status === 200, 60_000, 50);
   s = await scrape(port);
   assert.is(s.sum('sluice_circuit_breaker_state', { service: 'content-api' }), 0, 'breaker closed');
