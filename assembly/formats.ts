@@ -107,6 +107,19 @@ function uuid(n: i32): bool {
   return true;
 }
 
+/** A UUID written as 36 plain ASCII bytes at p (how producers write one): checked without decoding. */
+export function uuidBytes(p: usize): bool {
+  for (let i: usize = 0; i < 36; i++) {
+    const c = <u32>load<u8>(p + i);
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != 0x2d) return false;
+    } else if (!isHex(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Dotted quad at [i, end): four decimal octets 0-255 without leading zeros. */
 function ipv4(i: i32, end: i32): bool {
   let parts: i32 = 0;

@@ -20,9 +20,9 @@ import {
   X_NOT, X_ONE, X_ONE_COUNT, X_PATTERN_COUNT, X_PATTERNS, X_PREFIX, X_PREFIX_COUNT,
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
   XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
-  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK,
+  N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, FMT_UUID,
 } from './layout';
-import { formatNeedsJs, formatValid } from './formats';
+import { formatNeedsJs, formatValid, uuidBytes } from './formats';
 import { regexTest } from './regex';
 
 /**
@@ -152,11 +152,36 @@ function ruleFail(code: i32, at: usize, node: usize, pathLen: i32, extraA: i32, 
 }
 
 @inline function skipWhitespace(): void {
-  while (pos < end) {
-    const c = load<u8>(pos);
-    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) pos++;
+  pos = skipSpace(pos);
+}
+
+/** The first position at or after p that is not JSON whitespace (or end). */
+@inline function skipSpace(p: usize): usize {
+  // minified JSON has none: one compare, no call
+  if (p < end && <u32>load<u8>(p) > 0x20) return p;
+  return skipSpaceRun(p);
+}
+
+function skipSpaceRun(p: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    // pretty-printed JSON indents: 16 bytes at a time. The four whitespace bytes have distinct low
+    // nibbles, so a byte is whitespace when it equals the table entry its low nibble selects.
+    const table = i8x16(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x0a, 0, 0, 0x0d, 0, 0);
+    const nibble = i8x16.splat(0x0f);
+    while (p + 16 <= end) {
+      const v = v128.load(p);
+      const space = i8x16.eq(i8x16.swizzle(table, v128.and(v, nibble)), v);
+      const other = ~i8x16.bitmask(space) & 0xffff;
+      if (other != 0) return p + ctz(other);
+      p += 16;
+    }
+  }
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) p++;
     else break;
   }
+  return p;
 }
 
 // ---- strings ------------------------------------------------------------------------------------
@@ -512,26 +537,67 @@ function scanLiteral(word: u32, n: usize): void {
 // ---- containers ---------------------------------------------------------------------------------
 
 /**
- * Index of the property entry whose name equals the key [s, e), or -1. The search starts after
- * `hint` (the previous key's entry): producers tend to write keys in one order.
+ * Index of the property entry whose name equals the key [s, e), or -1. A key as written (no
+ * escapes) is looked up in the table's hash index, which follows its `count` entries: the shift
+ * and mask of its 2^bits slots, a u64 with bit n set when a name is n bytes long (63: 63 or more),
+ * then the slots (entry index + 1, 0 for none; linear probing; laid out by src/core/compile.ts). An escaped key is compared with every name, starting after `hint`
+ * (the previous key's entry): producers tend to write keys in one order.
  */
 function findProperty(table: usize, count: u32, s: usize, e: usize, escaped: bool, hint: u32): i32 {
   const len = <u32>(e - s);
-  const first = len > 0 ? <u32>load<u8>(s) : 0;
+  if (!escaped) {
+    // the key's first (up to) 8 bytes as one word: names of one length nearly always differ there
+    const index = table + <usize>count * PROP_SIZE;
+    // no name of the key's length: most keys, in a node that names a few properties
+    if (((load<u64>(index, 8) >> <u64>(len < 63 ? len : 63)) & 1) == 0) return -1;
+    const head = headWord(s, len);
+    const mask = load<u32>(index, 4);
+    let slot = propertySlot(head, len, load<u32>(index));
+    while (true) {
+      const i = load<u32>(index + 16 + (<usize>slot << 2));
+      if (i == 0) return -1;
+      const entry = table + <usize>(i - 1) * PROP_SIZE;
+      const name = <usize>load<u32>(entry + P_NAME);
+      if (load<u32>(entry + P_NAME_LEN) == len && headWord(name, len) == head && (len <= 8 || bytesEqual(s + 8, name + 8, len - 8))) {
+        return <i32>(i - 1);
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
   let i = hint < count ? hint : 0;
   for (let tried: u32 = 0; tried < count; tried++) {
     const entry = table + <usize>i * PROP_SIZE;
-    const nameLen = load<u32>(entry + P_NAME_LEN);
-    const name = <usize>load<u32>(entry + P_NAME);
-    if (escaped) {
-      if (jsonEqualsUtf8(s, e, name, nameLen)) return <i32>i;
-    } else if (nameLen == len && (len == 0 || <u32>load<u8>(name) == first) && memory.compare(s, name, len) == 0) {
-      return <i32>i;
-    }
+    if (jsonEqualsUtf8(s, e, <usize>load<u32>(entry + P_NAME), load<u32>(entry + P_NAME_LEN))) return <i32>i;
     i++;
     if (i == count) i = 0;
   }
   return -1;
+}
+
+/** A name's slot in a hash index: Fibonacci hashing of its first 8 bytes and length (src/core/compile.ts propertySlot). */
+@inline function propertySlot(head: u64, len: u32, shift: u32): u32 {
+  return <u32>(((head + <u64>len) * 0x9e3779b97f4a7c15) >> <u64>shift);
+}
+
+/**
+ * The first min(len, 8) bytes at p as a word, the rest zero. Reads 8 bytes: a key lies in a
+ * message (the input region has slack after its last byte), a name in the rule program (the
+ * arena follows it).
+ */
+@inline function headWord(p: usize, len: u32): u64 {
+  const word = load<u64>(p);
+  return len >= 8 ? word : word & ((<u64>1 << (<u64>len << 3)) - 1);
+}
+
+/** Whether the `len` bytes at a and b are equal, a word at a time (reads as headWord does). */
+function bytesEqual(a: usize, b: usize, len: u32): bool {
+  while (len >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    len -= 8;
+  }
+  return headWord(a, len) == headWord(b, len);
 }
 
 function scanObject(node: usize, flags: u32): void {
@@ -695,8 +761,213 @@ function scanArray(node: usize, flags: u32): void {
   if ((flags & F_MAX_ITEMS) != 0 && count > load<u32>(node + N_MAX_ITEMS)) valueFail(E.E_MAX_ITEMS, start, node);
 }
 
+// ---- values the schema leaves free ------------------------------------------------------------
+// A value checked against the schema `true` (anyNode) with nothing to extract or tape below it
+// needs only its well-formedness: these check it in loops of their own, the position in a local,
+// without the rule program's per-value work. They fail with the codes and offsets scanValue
+// would; the rare cases (escapes, non-ASCII, broken literals) go to the scanner's own functions.
+
+function skipValue(p: usize): usize {
+  if (p >= end) {
+    fail(E.E_UNTERMINATED, p);
+    return p;
+  }
+  const c = <u32>load<u8>(p);
+  if (c == 0x22) return skipString(p);
+  if (c == 0x7b) return skipObject(p);
+  if (c == 0x5b) return skipArray(p);
+  if (c == 0x2d || isDigit(c)) return skipNumber(p);
+  if (c == 0x74 || c == 0x6e) {
+    const word: u32 = c == 0x74 ? 0x65757274 : 0x6c6c756e; // "true", "null"
+    if (p + 4 <= end && load<u32>(p) == word) return p + 4;
+    pos = p;
+    scanLiteral(word, 4);
+    return pos;
+  }
+  if (c == 0x66) {
+    if (p + 5 <= end && load<u32>(p) == 0x736c6166 && load<u8>(p + 4) == 0x65) return p + 5; // "false"
+    pos = p;
+    scanLiteral(0x736c6166, 4);
+    if (err == 0) scanLiteral(0x65, 1);
+    return pos;
+  }
+  fail(E.E_TOKEN, p);
+  return p;
+}
+
+/** A string at p (its opening quote): the position after its closing quote. */
+function skipString(p: usize): usize {
+  let q = p + 1;
+  if (ASC_FEATURE_SIMD) {
+    const quote = i8x16.splat(0x22);
+    const backslash = i8x16.splat(0x5c);
+    const space = i8x16.splat(0x20);
+    while (q + 16 <= end) {
+      const v = v128.load(q);
+      // a quote, a backslash, a control byte or non-ASCII (negative as a signed byte)
+      const special = v128.or(
+        v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
+        v128.or(i8x16.lt_u(v, space), i8x16.lt_s(v, i8x16.splat(0))),
+      );
+      const mask = i8x16.bitmask(special);
+      if (mask == 0) {
+        q += 16;
+        continue;
+      }
+      q += ctz(mask);
+      if (load<u8>(q) == 0x22) return q + 1;
+      return slowString(p);
+    }
+  }
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c == 0x22) return q + 1;
+    if (c == 0x5c || c < 0x20 || c >= 0x80) break;
+    q++;
+  }
+  return slowString(p);
+}
+
+/** Escapes, non-ASCII, control bytes or the end of input: the scanner's string function decides. */
+function slowString(p: usize): usize {
+  pos = p;
+  scanString();
+  return pos;
+}
+
+/** A number at p: its grammar only (RFC 8259), failing where scanNumber would. */
+function skipNumber(p: usize): usize {
+  if (load<u8>(p) == 0x2d) {
+    p++;
+    if (p >= end) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  let c = <u32>load<u8>(p);
+  if (c == 0x30) {
+    p++;
+    if (p < end && isDigit(<u32>load<u8>(p))) {
+      fail(E.E_NUMBER, p); // leading zero
+      return p;
+    }
+  } else if (isDigit(c)) {
+    p++;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+  } else {
+    fail(E.E_NUMBER, p);
+    return p;
+  }
+  if (p < end && load<u8>(p) == 0x2e) {
+    p++;
+    const digits = p;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+    if (p == digits) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  if (p < end && (load<u8>(p) | 0x20) == 0x65) {
+    p++;
+    if (p < end && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) p++;
+    const digits = p;
+    while (p < end && isDigit(<u32>load<u8>(p))) p++;
+    if (p == digits) {
+      fail(E.E_NUMBER, p);
+      return p;
+    }
+  }
+  return p;
+}
+
+function skipObject(p: usize): usize {
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, p);
+    return p;
+  }
+  p = skipSpace(p + 1);
+  if (p < end && load<u8>(p) == 0x7d) {
+    depth--;
+    return p + 1;
+  }
+  while (true) {
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    if (load<u8>(p) != 0x22) {
+      fail(E.E_TOKEN, p);
+      return p;
+    }
+    p = skipSpace(skipString(p));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    if (load<u8>(p) != 0x3a) {
+      fail(E.E_TOKEN, p);
+      return p;
+    }
+    p = skipSpace(skipValue(skipSpace(p + 1)));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    const c = load<u8>(p);
+    p++;
+    if (c == 0x2c) {
+      p = skipSpace(p);
+      continue;
+    }
+    if (c == 0x7d) break;
+    fail(E.E_TOKEN, p - 1);
+    return p;
+  }
+  depth--;
+  return p;
+}
+
+function skipArray(p: usize): usize {
+  depth++;
+  if (depth > maxDepth) {
+    fail(E.E_DEPTH, p);
+    return p;
+  }
+  p = skipSpace(p + 1);
+  if (p < end && load<u8>(p) == 0x5d) {
+    depth--;
+    return p + 1;
+  }
+  while (true) {
+    p = skipSpace(skipValue(p));
+    if (err != 0) return p;
+    if (p >= end) {
+      fail(E.E_UNTERMINATED, p);
+      return p;
+    }
+    const c = load<u8>(p);
+    p++;
+    if (c == 0x2c) {
+      p = skipSpace(p);
+      continue;
+    }
+    if (c == 0x5d) break;
+    fail(E.E_TOKEN, p - 1);
+    return p;
+  }
+  depth--;
+  return p;
+}
+
 /** Any value at pos, checked against `node`. */
 function scanValue(node: usize): void {
+  if (node == anyNode && !taping) {
+    pos = skipValue(pos);
+    return;
+  }
   if (pos >= end) {
     fail(E.E_UNTERMINATED, pos);
     return;
@@ -1139,6 +1410,8 @@ function evalKeywords(node: usize, t: usize): bool {
 
 /** Decodes the string contents [s, e) as code points into the scratch and checks the format. */
 function checkFormat(kind: u32, s: usize, e: usize): bool {
+  // valid as bytes is valid as code points; anything else (escapes too) takes the decoding path
+  if (kind == FMT_UUID && e - s == 36 && uuidBytes(s)) return true;
   const buffer = (scratchTop + 3) & ~(<usize>3);
   if (buffer + ((e - s) << 2) > tapeEnd) {
     fail(E.E_DEPTH, s);

@@ -98,6 +98,22 @@ function aliasOf(node: RuleNode): RuleNode | undefined {
   return target;
 }
 
+/** The schema `true` in effect: nothing to check, extract or evaluate at or below the node (the core then only scans it). */
+function isUnconstrained(node: RuleNode): boolean {
+  return node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 && node.ext === undefined && !node.resource &&
+    node.properties.length === 0 && node.indexes.length === 0 && node.items === undefined && node.members.length === 0 &&
+    node.deepMembers.length === 0 && node.pattern === undefined && node.patternProgram === undefined && node.jsFormat === undefined;
+}
+
+const HASH_MULTIPLIER = 0x9e3779b97f4a7c15n;
+
+/** A property name's slot in a hash index of 2^bits slots: the core's (assembly/scanner.ts propertySlot), over its first 8 bytes and length. */
+function propertySlot(name: Uint8Array, bits: number): number {
+  let head = 0n;
+  for (let i = Math.min(8, name.length) - 1; i >= 0; i--) head = (head << 8n) | BigInt(name[i]!);
+  return Number(BigInt.asUintN(64, (head + BigInt(name.length)) * HASH_MULTIPLIER) >> BigInt(64 - bits));
+}
+
 function isPureReference(node: RuleNode): boolean {
   const ext = node.ext;
   return ext !== undefined && ext.allOf.length === 1 && node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 &&
@@ -286,7 +302,8 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
   const emitNode = (node: RuleNode): number => {
     if (emitted.has(node)) return node.address;
     // a schema that is only a $ref is its target: one evaluation less per value (a loop of such refs is kept)
-    const target = aliasOf(node);
+    // and an unconstrained one is the shared `true` node, which the core scans for well-formedness alone
+    const target = node !== any && isUnconstrained(node) ? any : aliasOf(node);
     if (target) {
       emitted.add(node);
       node.address = emitNode(target);
@@ -354,8 +371,23 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     }
     const count = node.properties.length;
     if (count > 0) {
-      const table = out.alloc(count * PROP_SIZE);
+      // the entries, then their hash index (assembly/scanner.ts findProperty): shift, mask, the
+      // names' lengths as bits (63 for 63 and longer), slots
+      const bits = Math.max(2, Math.ceil(Math.log2(count * 2)));
+      const table = out.alloc(count * PROP_SIZE + 16 + (4 << bits));
+      const index = table + count * PROP_SIZE;
+      out.u32(index, 64 - bits);
+      out.u32(index + 4, (1 << bits) - 1);
+      const taken = new Uint8Array(1 << bits);
+      let lengths = 0n;
       node.properties.forEach((property, i) => {
+        const name = wtf8(property.name);
+        lengths |= 1n << BigInt(Math.min(name.length, 63));
+        // linear probing; entries go in in order, so a lookup meets the first of equal names first
+        let slot = propertySlot(name, bits);
+        while (taken[slot] === 1) slot = (slot + 1) & ((1 << bits) - 1);
+        taken[slot] = 1;
+        out.u32(index + 16 + slot * 4, i + 1);
         const entry = table + i * PROP_SIZE;
         property.address = entry;
         propertiesByAddress.set(entry, property);
@@ -367,6 +399,8 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
         const readsValue = !property.synthetic || hasSlot(property.child);
         out.u32(entry + 12, (property.required ? PF_REQUIRED : 0) | (property.synthetic ? PF_SYNTHETIC : 0) | (readsValue ? 0 : PF_NO_DUPLICATE_CHECK));
       });
+      out.u32(index + 8, Number(lengths & 0xffffffffn));
+      out.u32(index + 12, Number(lengths >> 32n));
       const seenWords = Math.ceil(count / 32);
       maxSeenWords = Math.max(maxSeenWords, seenWords);
       out.u32(at + N_PROP_COUNT, count);
