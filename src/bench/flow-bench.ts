@@ -134,13 +134,18 @@ export function withServicesAt(topology: FlowTopology, url: string): FlowTopolog
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchResult> {
+/** The flow to bench, of its configuration, and the input lines it is fed (--input, or its own file). */
+export async function flowToBench(options: FlowBenchOptions) {
   const config = await loadConfig(options.config);
   const found = config.flows.find((f) => f.flow === options.flow);
   if (!found) throw new SluiceError('SLC_USAGE', `${options.config} has no flow "${options.flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
   const inputFile = options.input ? resolve(options.input) : ownInput(found);
   if (!inputFile) throw new SluiceError('SLC_USAGE', `flow "${options.flow}" reads no file: give --input FILE.ndjson`);
-  const lines = readInput(inputFile);
+  return { config, found, inputFile, lines: readInput(inputFile) };
+}
+
+export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchResult> {
+  const { config, found, inputFile, lines } = await flowToBench(options);
   const stub = options.stubServicesMs === undefined ? undefined : await startStub(found, options.stubServicesMs);
   const topology = stub ? withServicesAt(found, stub.url) : found;
   const sourceNode = topology.nodes.find((n) => n.role === 'source');

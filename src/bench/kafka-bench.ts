@@ -7,7 +7,7 @@ import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, relative, resolve } from 'node:path';
+import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
@@ -19,12 +19,12 @@ import { packageRoot } from '../package-root.ts';
 import { changelogsOf } from '../pipeline/changelogs.ts';
 import { buildFlows } from '../pipeline/build.ts';
 import type { Flow } from '../pipeline/flow.ts';
-import { loadConfig, resourcesOf } from '../pipeline/load.ts';
+import { resourcesOf } from '../pipeline/load.ts';
 import { sinks, sources } from '../pipeline/registry.ts';
 import type { FlowTopology, TopologyNode } from '../pipeline/topology.ts';
-import { CURVE_PERCENTILES, type FlowBenchOptions, type FlowBenchResult, resultOf, startStub, withServicesAt } from './flow-bench.ts';
+import { CURVE_PERCENTILES, type FlowBenchOptions, type FlowBenchResult, flowToBench, resultOf, startStub, withServicesAt } from './flow-bench.ts';
 import type { LoadCommand, LoadEvent, LoadPlan } from './kafka-load.ts';
-import { freshening, ownInput, readInput, Reference } from './replay-input.ts';
+import { freshening, Reference } from './replay-input.ts';
 
 export interface KafkaBenchOptions extends FlowBenchOptions {
   /** Partitions of the input and output topics (the flow's parallelism on the broker). */
@@ -145,12 +145,7 @@ const until = (done: () => boolean, failed: () => unknown) =>
   });
 
 export async function benchFlowOnKafka(options: KafkaBenchOptions): Promise<FlowBenchResult> {
-  const config = await loadConfig(options.config);
-  const found = config.flows.find((f) => f.flow === options.flow);
-  if (!found) throw new SluiceError('SLC_USAGE', `${options.config} has no flow "${options.flow}" (flows: ${config.flows.map((f) => f.flow).join(', ')})`);
-  const inputFile = options.input ? resolve(options.input) : ownInput(found);
-  if (!inputFile) throw new SluiceError('SLC_USAGE', `flow "${options.flow}" reads no file: give --input FILE.ndjson`);
-  const lines = readInput(inputFile);
+  const { config, found, inputFile, lines } = await flowToBench(options);
   const broker = { list: options.brokers };
   const logger = pino({ level: 'silent' });
   const id = `sluice-bench.${options.flow}.${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;

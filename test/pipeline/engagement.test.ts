@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { EngagementWindow as Window } from '../../bench/peers/engagement-reference.ts';
 import { STAGE_FAILURES } from '../../src/component/failures.ts';
 import { loadConfig, resourcesOf } from '../../src/pipeline/load.ts';
 import { packageRoot } from '../../src/package-root.ts';
@@ -34,16 +35,6 @@ const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l
 const config = await loadConfig(overlay);
 const [flow] = buildFlows(config.flows.filter((t) => t.flow === 'engagement'), resourcesOf(config, pino({ level: 'silent' }), {}));
 await flow!.run();
-
-interface Window {
-  itemId: string;
-  windowStart: number;
-  windowEnd: number;
-  impressions: number;
-  clicks: number;
-  conversions: number;
-  conversionValue: number;
-}
 
 /** The reference over the sample lines: the windows in the order they close, the late and failed lines. */
 function reference() {

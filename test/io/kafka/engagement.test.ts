@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { EngagementWindow as Window } from '../../../bench/peers/engagement-reference.ts';
 import { keyHash } from '../../../src/io/kafka/platformatic/producer.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 import { brokerList, BROKERS, clientLines, committedOffsets, ensureBuilt, kcat, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
@@ -60,16 +61,6 @@ function phase(k: number, count: number): Event[] {
     if (n % 8 === 0) out.push(event);
   }
   return out;
-}
-
-interface Window {
-  itemId: string;
-  windowStart: number;
-  windowEnd: number;
-  impressions: number;
-  clicks: number;
-  conversions: number;
-  conversionValue: number;
 }
 
 /** Per item and minute: the counts by type and the sum of conversion values, each event once. */
