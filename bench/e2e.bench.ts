@@ -161,8 +161,10 @@ function buildPeer(): void {
 }
 
 const qal = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
-/** The campaign flow's stages without enrichment and the placements lookup: the stateless peer's job. */
-const withoutEnrichment = JSON.stringify(qal.settings.flows.campaign!.stages.filter((s) => s.kind !== 'enrich-http' && s.kind !== 'lookup'));
+/** The campaign flow's stages but its dedupe by eventId (the stateful workload measures state): the campaign workload's job. */
+const statelessStages = qal.settings.flows.campaign!.stages.filter((s) => s.kind !== 'dedupe');
+/** Without enrichment and the placements lookup too: the stateless peer's job. */
+const withoutEnrichment = JSON.stringify(statelessStages.filter((s) => s.kind !== 'enrich-http' && s.kind !== 'lookup'));
 
 /**
  * The enrichment services (the lookup server on qal.conf's routes) in a process of their own, as
@@ -329,6 +331,7 @@ log.destination = "${join(dir, `${suffix}.log`)}"
 progress = off
 kafka.brokers = "${brokers}"
 flows.content.enabled = false
+flows.engagement.enabled = false
 flows.campaign {
   delivery = ${delivery}
   validator = ${contender.implementation === 'sluice-js' ? 'js' : 'wasm'}
@@ -336,7 +339,7 @@ flows.campaign {
   sink { topic = "${topics.output}", compression = none${client} }
   dead-letter { topic = "${topics.dead}"${client} }
 }
-${stateful ? statefulOverlay(qal.settings.flows.campaign!.stages, brokers, placementsTopic, join(dir, `${suffix}-state`)) : contender.enrichment ? '' : `flows.campaign.stages = ${withoutEnrichment}`}
+${stateful ? statefulOverlay(qal.settings.flows.campaign!.stages, brokers, placementsTopic, join(dir, `${suffix}-state`)) : `flows.campaign.stages = ${contender.enrichment ? JSON.stringify(statelessStages) : withoutEnrichment}`}
 ${args.set!.join('\n')}
 `,
   );
@@ -680,6 +683,7 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
 
 /** CPU seconds used and peak RSS of a live process, from /proc (Linux). */
 function currentRssMiB(pid: number): number | undefined {
+  if (!existsSync(`/proc/${pid}/status`)) return undefined; // exited: its failure is reported where it is awaited
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return rss ? Math.round(Number(rss[1]) / 1024) : undefined;
 }
