@@ -44,6 +44,8 @@ export interface StoreDeclaration {
   readonly backend: StoreBackendName;
   /** How its keys and values read as JSON, for the ops route and `sluice state` (none: not queryable). */
   readonly codec?: StoreCodec;
+  /** Its keys are the records' keys (aggregate), so a key's partition is the one the input puts it in. */
+  readonly keyedByRecord?: boolean;
 }
 
 /** What a query reads of one partition's store: its delivered state (no batch in flight). */
@@ -72,6 +74,11 @@ export interface QueryableState {
   readonly stores: readonly StoreDeclaration[];
   /** The partitions of `store` this instance owns and has open (restored), in order. */
   partitions(store: string): readonly { readonly partition: number; readonly store: StoreReader }[];
+  /**
+   * The input partition a record keyed `key` (its UTF-8) goes to under Kafka's default
+   * partitioner, once a Kafka source told how many the input has; undefined in local mode.
+   */
+  keyPartition?(key: string): number | undefined;
 }
 
 /** The flows of a process whose stores can be queried (the supervisor gives it to the ops endpoint). */
@@ -165,6 +172,8 @@ export interface PartitionedState {
   attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void;
   /** The changelog topics of the flow's stores (once attached). */
   changelogs(): readonly string[];
+  /** How the input places a record by its key (the Kafka source, once it knows the input's partitions): for queries. */
+  partitionedBy(partitionOf: (key: Uint8Array) => number): void;
   /** Opens and restores the stores of these partitions; resolves when they are ready for a first batch. */
   assign(partitions: readonly number[]): Promise<void>;
   /** Reads what the changelogs of these open partitions gained since their restore (a previous owner's last commit). */

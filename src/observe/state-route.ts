@@ -4,6 +4,8 @@
 //   /state/<flow>/<store>              the store's keys and bytes per owned partition
 //   /state/<flow>/<store>/<key>        the key's value and its partition
 //   /state/<flow>/<store>/<key>?from=&to=   a windowed store: the key's windows starting in [from, to)
+// On Kafka, a key of a store keyed by the records' keys (aggregate) whose partition (Kafka's default
+// partitioner over the input's partitions) another instance owns is a 404 naming that partition.
 // A key is read as its stage wrote it (the store's codec): `evt-1` is the string, `42` the number,
 // `"42"` the string. Bodies name flows, stores, partitions, keys and values: never a broker or URL.
 import type { QueryableState, StateQueries, StoreCodec, StoreReader } from '../component/state.ts';
@@ -42,8 +44,20 @@ export function answerStateQuery(queries: StateQueries, query: StateQuery): Stat
   if (query.key === undefined) return { status: 200, body: storeSize(flow.flow, declaration.name, declaration.backend, partitions) };
   const { codec } = declaration;
   if (!codec) return badRequest(`store ${declaration.name} of flow ${flow.flow} declares no codec: its keys cannot be read`);
+  const home = declaration.keyedByRecord ? flow.keyPartition?.(query.key) : undefined;
+  if (home !== undefined && !partitions.some((p) => p.partition === home)) return elsewhere(flow.flow, declaration.name, query.key, home, partitions);
   if (query.from !== undefined || query.to !== undefined) return windowsOf(flow, declaration.name, codec, partitions, query);
   return keyValue(flow.flow, declaration.name, codec, partitions, query.key);
+}
+
+/**
+ * A key whose partition (where the input places a record keyed by it) this instance does not own:
+ * the instance that owns it answers, as Kafka Streams' key query metadata names its host.
+ */
+function elsewhere(flow: string, store: string, key: string, partition: number, partitions: OpenPartitions): StateAnswer {
+  const searched = partitions.map((p) => p.partition);
+  const owned = searched.length === 0 ? 'none' : searched.join(', ');
+  return notFound(`key ${JSON.stringify(key)} of store ${store} belongs to partition ${partition} (where the input puts a record with that key), which this instance does not own (it owns ${owned}): ask the instance that owns partition ${partition}`, { flow, store, partition, searched });
 }
 
 export function storeSize(flow: string, store: string, backend: string, partitions: OpenPartitions): Record<string, unknown> {

@@ -192,7 +192,7 @@ export const aggregateStage: StageSpec<typeof config> = {
   summary: 'Aggregates records per key per time window (tumbling or hopping, with grace) and emits each window once, when it closes (a store per input partition, with its changelog on Kafka).',
   stateful: true,
   emits: true,
-  stores: (options) => [{ name: options.store, backend: options.backend, codec: aggregateStoreCodec(options) }],
+  stores: (options) => [{ name: options.store, backend: options.backend, codec: aggregateStoreCodec(options), keyedByRecord: true }],
   outputType: (options) => options.output.target,
   config,
   examples: [

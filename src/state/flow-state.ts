@@ -32,6 +32,8 @@ export interface FlowStateOptions {
 /** Checkpoints after commits are written at most this often. */
 const CHECKPOINT_EVERY_MS = 1_000;
 
+const encoder = new TextEncoder();
+
 export class FlowState implements PartitionedState, QueryableState {
   readonly #options: FlowStateOptions;
   #manager: StateManager | undefined;
@@ -47,6 +49,8 @@ export class FlowState implements PartitionedState, QueryableState {
   #successor: FlowState | undefined;
   /** The consumer group naming the changelogs, once a partitioned source attached. */
   #group = '';
+  /** Where the input places a record by its key, once a Kafka source said. */
+  #partitionOf: ((key: Uint8Array) => number) | undefined;
   /** Stores taken over from the flow this one replaced, until this one opens its own. */
   #adopted: PartitionStore[] = [];
 
@@ -79,6 +83,14 @@ export class FlowState implements PartitionedState, QueryableState {
 
   #storeMetrics(): StateMetrics[] {
     return (this.#metrics ??= this.#options.stores.map((s) => this.#options.metrics.state(this.#options.flow, s.name)));
+  }
+
+  partitionedBy(partitionOf: (key: Uint8Array) => number): void {
+    this.#partitionOf = partitionOf;
+  }
+
+  keyPartition(key: string): number | undefined {
+    return this.#partitionOf?.(encoder.encode(key));
   }
 
   changelogs(): readonly string[] {

@@ -11,6 +11,7 @@ import type { SourceSpec } from '../../component/spec.ts';
 import type { InputMessage, Source, SourceBatch, TopicSend } from '../../component/types.ts';
 import { loadClient, transportFor } from './connection.ts';
 import { persistentInstanceId } from './instance-id.ts';
+import { keyPartition } from './key-hash.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
 import type { Admin, FetchedBatch, GroupMembership, Producer, TopicPartition, TransactionalProducer } from './transport.ts';
 
@@ -393,12 +394,16 @@ export const kafkaSource: SourceSpec<typeof config> = {
       if (state) lastOfPartition.set(partition, settled);
       return settled;
     };
-    /** Before the group is joined: a missing changelog is the user's to create, every one named at once. */
-    const requireChangelogs = async () => {
+    /**
+     * Before the group is joined: a missing changelog is the user's to create, every one named at
+     * once; queries learn how the input places a key.
+     */
+    const prepareState = async () => {
       if (!state) return;
       admin ??= transport.admin();
       const changelogs = state.changelogs();
-      const ends = await Promise.all(changelogs.map((topic) => admin!.endOffsets(topic)));
+      const [input, ...ends] = await Promise.all([options.topic, ...changelogs].map((topic) => admin!.endOffsets(topic)));
+      if (input !== undefined && input.length > 0) state.partitionedBy((key) => keyPartition(key, input.length));
       const missing = changelogs.filter((_, i) => ends[i] === undefined);
       if (missing.length === 0) return;
       const many = missing.length > 1;
@@ -418,7 +423,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           return `flow ${context.flow}: fetches of ${failure.partitions.map(partitionName).join(', ')} failing for ${Math.round(failingMs / 1000)} s: ${withoutBrokers(failure.error.message)}`;
         });
         try {
-          running ??= requireChangelogs().then(() => consumer.run(handOver));
+          running ??= prepareState().then(() => consumer.run(handOver));
           await running;
           for (;;) {
             const batch = queue.shift();

@@ -15,7 +15,7 @@ import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EngagementWindow as Window } from '../../../bench/peers/engagement-reference.ts';
-import { keyHash } from '../../../src/io/kafka/platformatic/producer.ts';
+import { keyHash } from '../../../src/io/kafka/key-hash.ts';
 import { packageRoot } from '../../../src/package-root.ts';
 import { brokerList, BROKERS, clientLines, committedOffsets, ensureBuilt, kcat, kcatRead, Processor, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
 

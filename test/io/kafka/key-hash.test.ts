@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer';
 import { compatibilityPartitioner } from '@platformatic/kafka';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keyHash } from '../../../src/io/kafka/platformatic/producer.ts';
+import { keyHash } from '../../../src/io/kafka/key-hash.ts';
 import { prng } from '../../../scripts/support/random.ts';
 
 test("the Java client's murmur2 test vectors (Kafka's UtilsTest)", () => {

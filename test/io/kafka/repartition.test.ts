@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import kafkajs, { type Admin as KafkajsAdmin } from 'kafkajs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keyHash } from '../../../src/io/kafka/platformatic/producer.ts';
+import { keyHash } from '../../../src/io/kafka/key-hash.ts';
 import { changelogTopic } from '../../../src/state/changelog.ts';
 import { brokerList, BROKERS, KAFKA_CLIENT, committedOffsets, ensureBuilt, kcat, kcatRead, Processor, type Received, requireEnvironment, sluice, uniqueNames, waitFor } from './harness.ts';
 

@@ -2,6 +2,7 @@
 // as the library takes them, and the Java client's partitioner.
 import { Buffer } from 'node:buffer';
 import { type MessageToProduce, Producer as PlatformaticProducer } from '@platformatic/kafka';
+import { keyHash } from '../key-hash.ts';
 import { produceChunks } from '../produce-chunks.ts';
 import { messageTooLarge, type ProducedRecord, type Producer, type ProducerOptions } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
@@ -30,33 +31,6 @@ export function toMessages(topic: string, messages: readonly ProducedRecord[]): 
       timestamp,
     };
   });
-}
-
-/**
- * The Java client's key hash (murmur2, seed 0x9747b28c, sign bit cleared), on 32-bit integers. The
- * library's own computes it in BigInt arithmetic: 2.6 % of Sluice's CPU at saturation.
- */
-export function keyHash(key: Uint8Array): number {
-  const m = 0x5bd1e995;
-  const length = key.length;
-  const whole = length & ~3;
-  let h = 0x9747b28c ^ length;
-  for (let i = 0; i < whole; i += 4) {
-    let k = key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    h = Math.imul(h, m) ^ Math.imul(k, m);
-  }
-  const tail = length & 3;
-  if (tail > 0) {
-    if (tail === 3) h ^= key[whole + 2]! << 16;
-    if (tail >= 2) h ^= key[whole + 1]! << 8;
-    h = Math.imul(h ^ key[whole]!, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h & 0x7fffffff;
 }
 
 /** Keyed messages go where the Java client (and kafkajs) puts them; unkeyed ones round-robin. */
