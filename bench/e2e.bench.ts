@@ -356,10 +356,15 @@ log.level = warn
 log.destination = "${join(dir, `${suffix}.log`)}"
 progress = off
 kafka.brokers = "${brokers}"
+# the input's partitions: its stores' changelogs have as many (sluice topics create)
+kafka.topics = null
+kafka.topics { "${topics.input}" = ${partitions} }
 flows.content.enabled = false
 flows.campaign.enabled = false
 flows.engagement {
   delivery = ${delivery}
+  # the peer's job: no dedupe by eventId (the replayed corpus repeats its eventIds)
+  stages = ${JSON.stringify(qal.settings.flows.engagement.stages.filter((s) => s.kind !== 'dedupe'))}
   source { topic = "${topics.input}", group-id = "bench-${suffix}", state-dir = "${join(dir, `${suffix}-state`)}" }
   sink { topic = "${topics.output}", compression = none }
   dead-letter { topic = "${topics.dead}" }
