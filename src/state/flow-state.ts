@@ -10,7 +10,7 @@ import type { BatchState, ChangelogReader, ChangelogWriter, PartitionedState, Qu
 import type { ComponentMetrics } from '../component/metrics.ts';
 import type { TopicSend } from '../component/types.ts';
 import { SluiceError } from '../errors.ts';
-import { changelogMessages, changelogProducer, changelogTopic } from './changelog.ts';
+import { changelogMessages, changelogProducer } from './changelog.ts';
 import { openFlowStore } from './local.ts';
 import { StateManager } from './manager.ts';
 import { PartitionStore } from './partition.ts';
@@ -47,8 +47,6 @@ export class FlowState implements PartitionedState, QueryableState {
   #metrics: StateMetrics[] | undefined;
   /** The flow replacing this one on a reload: it takes the open stores when this one closes. */
   #successor: FlowState | undefined;
-  /** The consumer group naming the changelogs, once a partitioned source attached. */
-  #group = '';
   /** Where the input places a record by its key, once a Kafka source said. */
   #partitionOf: ((key: Uint8Array) => number) | undefined;
   /** Stores taken over from the flow this one replaced, until this one opens its own. */
@@ -94,7 +92,7 @@ export class FlowState implements PartitionedState, QueryableState {
   }
 
   changelogs(): readonly string[] {
-    return this.#options.stores.map((s) => changelogTopic(this.#group, s.name));
+    return this.#manager?.changelogs() ?? [];
   }
 
   attach(group: string, reader: ChangelogReader, writer: ChangelogWriter, stateDir?: string): void {
@@ -102,7 +100,6 @@ export class FlowState implements PartitionedState, QueryableState {
     const metrics = this.#storeMetrics();
     const slotOf = (name: string) => stores.findIndex((s) => s.name === name);
     this.#writer = writer;
-    this.#group = group;
     this.#manager = new StateManager({
       group,
       stores,

@@ -48,6 +48,11 @@ export class StateManager {
     this.#options = options;
   }
 
+  /** The changelog topics of the stores, `<group>-<store>-changelog`. */
+  changelogs(): string[] {
+    return this.#options.stores.map((s) => changelogTopic(this.#options.group, s.name));
+  }
+
   /** Takes over open stores (a reload's predecessor's, before this flow's first assignment). */
   adopt(stores: readonly PartitionStore[]): void {
     for (const store of stores) {
