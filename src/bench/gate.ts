@@ -19,6 +19,9 @@ export const DEFAULT_TOLERANCES: Readonly<Record<string, number | null>> = {
   'cpu/msg vs reference': 0.1,
   // saturation throughput moved by up to 50 % there (wall-clock time, shared): reported unless asked for
   'throughput vs reference': null,
+  // the share of read messages the flow wrote: when it falls, the run measured another path than its
+  // baseline did (every lookup missing, every record dead-lettered), however fast that path is
+  'written share': 0.1,
   'cpu µs/msg': null,
   'msg/s': null,
   'p50 ms': null,
@@ -44,6 +47,7 @@ export interface Row {
 export function figures(result: FlowBenchResult): Figure[] {
   const out: Figure[] = [{ name: 'cpu/msg vs reference', value: result.normalised.cpuPerMessage, better: 'lower' }];
   if (result.normalised.throughput !== null) out.push({ name: 'throughput vs reference', value: result.normalised.throughput, better: 'higher' });
+  if (result.messages.read > 0) out.push({ name: 'written share', value: result.messages.written / result.messages.read, better: 'higher' });
   out.push({ name: 'cpu µs/msg', value: result.cpuMicrosPerMessage, better: 'lower' });
   out.push({ name: 'msg/s', value: result.throughput.perSecond, better: 'higher' });
   const latency = result.latencyMs;

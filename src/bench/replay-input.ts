@@ -28,12 +28,18 @@ export function readInput(file: string): Uint8Array[] {
 
 /**
  * What makes a replayed round new input to the flow's state rather than a replay of what it holds:
- * fresh digits in the keys of its dedupe and latest stages, event times of its aggregate stages
- * moved forward past the windows of the round before.
+ * fresh digits in the keys of its dedupe stages, higher versions for its latest stages (the same
+ * keys, so lookups by them still find what they found), event times of its aggregate stages moved
+ * forward past the windows of the round before.
  */
 export interface Freshening {
   /** Field names (the last step of a dotted path) whose string or integer values get fresh digits. */
   readonly keys: readonly string[];
+  /**
+   * A latest stage's version field, moved forward a round's span of integer versions each round;
+   * a line whose version is not an integer gets fresh digits in the stage's key instead.
+   */
+  readonly versions: readonly { readonly key: string; readonly version: string }[];
   /** Field names of event times in epoch ms, moved forward a round's span each round. */
   readonly times: readonly string[];
 }
@@ -43,12 +49,13 @@ const lastStep = (path: unknown): string[] => (typeof path === 'string' ? [path.
 export function freshening(topology: FlowTopology): Freshening {
   const stages = topology.nodes.filter((n) => n.role === 'stage');
   return {
-    keys: stages.filter((n) => n.kind === 'dedupe' || n.kind === 'latest').flatMap((n) => lastStep(n.config.key)),
+    keys: stages.filter((n) => n.kind === 'dedupe').flatMap((n) => lastStep(n.config.key)),
+    versions: stages.filter((n) => n.kind === 'latest').flatMap((n) => lastStep(n.config.key).map((key) => ({ key, version: lastStep(n.config.version)[0]! }))),
     times: stages.filter((n) => n.kind === 'aggregate').flatMap((n) => lastStep(n.config.time)),
   };
 }
 
-export const freshensNothing = (f: Freshening): boolean => f.keys.length === 0 && f.times.length === 0;
+export const freshensNothing = (f: Freshening): boolean => f.keys.length === 0 && f.versions.length === 0 && f.times.length === 0;
 
 /** Added, digit by digit without carry, to a key's digits: a round's offset (distinct per round). */
 const ROUND_STEP = 7_654_321;
@@ -73,12 +80,24 @@ const fieldPattern = (name: string, value: string) => new RegExp(`("${escaped(na
 const STRING_VALUE = '"([^"\\\\]*)"';
 const INTEGER_VALUE = '(-?[0-9]+)(?![0-9.eE])';
 
+/** The integer values of a field over the lines' texts (the first occurrence in each line). */
+function integersOf(texts: readonly (string | undefined)[], pattern: RegExp): number[] {
+  const seen: number[] = [];
+  for (const text of texts) {
+    const found = text === undefined ? null : pattern.exec(text);
+    if (found && Number.isSafeInteger(Number(found[2]))) seen.push(Number(found[2]));
+  }
+  return seen.sort((x, y) => x - y);
+}
+
 /**
- * Round `round` of the input, freshened: in each line's text, the first value of each key field
- * gets fresh digits and each event time moves forward `round` spans (the span of the input's
- * times, 1st to 99th percentile, plus an hour, in whole hours: the windows of a round close before
- * the next). A line is changed in place, its other bytes as they were: lines invalid on purpose
- * stay invalid, and a line that is not UTF-8 stays as it is. A key without digits repeats.
+ * Round `round` of the input, freshened: in each line's text, the first value of each dedupe key
+ * gets fresh digits, each latest version moves forward `round` times the input's span of versions
+ * plus one (every version of a round is above every version of the round before), and each event
+ * time moves forward `round` spans (the span of the input's times, 1st to 99th percentile, plus an
+ * hour, in whole hours: the windows of a round close before the next). A line is changed in place,
+ * its other bytes as they were: lines invalid on purpose stay invalid, and a line that is not UTF-8
+ * stays as it is. A key without digits repeats.
  */
 export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, round: number): Uint8Array[] {
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -90,19 +109,21 @@ export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, roun
       return undefined;
     }
   });
-  const keyStrings = fresh.keys.map((k) => fieldPattern(k, STRING_VALUE));
-  const keyNumbers = fresh.keys.map((k) => fieldPattern(k, INTEGER_VALUE));
+  const keyPatterns = (key: string) => ({ asString: fieldPattern(key, STRING_VALUE), asNumber: fieldPattern(key, INTEGER_VALUE) });
+  const freshKey = (text: string, { asString, asNumber }: ReturnType<typeof keyPatterns>): string => {
+    if (asString.test(text)) return text.replace(asString, (_, lead: string, value: string) => `${lead}"${freshDigits(value, round, false)}"`);
+    return text.replace(asNumber, (_, lead: string, value: string) => `${lead}${value.startsWith('-') ? '-' + freshDigits(value.slice(1), round, true) : freshDigits(value, round, true)}`);
+  };
+  const keys = fresh.keys.map(keyPatterns);
+  const versions = fresh.versions.map(({ key, version }) => {
+    const pattern = fieldPattern(version, INTEGER_VALUE);
+    const seen = integersOf(texts, pattern);
+    return { key: keyPatterns(key), pattern, shift: seen.length > 0 ? (seen.at(-1)! - seen[0]! + 1) * round : 0 };
+  });
   const times = fresh.times.map((t) => fieldPattern(t, INTEGER_VALUE));
   let shift = 0;
   if (times.length > 0) {
-    const seen: number[] = [];
-    for (const text of texts) {
-      for (const pattern of times) {
-        const found = text === undefined ? null : pattern.exec(text);
-        if (found) seen.push(Number(found[2]));
-      }
-    }
-    seen.sort((x, y) => x - y);
+    const seen = times.flatMap((pattern) => integersOf(texts, pattern)).sort((x, y) => x - y);
     // the span of the bulk of the times: a few far off (invalid on purpose, a clock far ahead) would move rounds by decades
     const span = seen.length > 0 ? seen[Math.floor(seen.length * 0.99)]! - seen[Math.floor(seen.length * 0.01)]! : 0;
     shift = (Math.ceil(span / HOUR_MS) + 1) * HOUR_MS * round;
@@ -111,9 +132,11 @@ export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, roun
     const text = texts[i];
     if (text === undefined) return line;
     let changed = text;
-    for (let k = 0; k < keyStrings.length; k++) {
-      if (keyStrings[k]!.test(changed)) changed = changed.replace(keyStrings[k]!, (_, lead: string, value: string) => `${lead}"${freshDigits(value, round, false)}"`);
-      else changed = changed.replace(keyNumbers[k]!, (_, lead: string, value: string) => `${lead}${value.startsWith('-') ? '-' + freshDigits(value.slice(1), round, true) : freshDigits(value, round, true)}`);
+    for (const key of keys) changed = freshKey(changed, key);
+    for (const { key, pattern, shift: by } of versions) {
+      const found = pattern.exec(changed);
+      if (found && Number.isSafeInteger(Number(found[2]))) changed = changed.replace(pattern, (_, lead: string, value: string) => `${lead}${Number(value) + by}`);
+      else changed = freshKey(changed, key);
     }
     for (const pattern of times) changed = changed.replace(pattern, (_, lead: string, value: string) => `${lead}${Number(value) + shift}`);
     return changed === text ? line : encoder.encode(changed);

@@ -8,7 +8,7 @@ import { type FlowBenchResult, medianRound } from '../../src/bench/flow-bench.ts
 import { SluiceError } from '../../src/errors.ts';
 
 /** A result of `flow` at `rate` (null: saturation) with the given normalised CPU per message and throughput. */
-function result(parts: { cpuRatio: number; throughputRatio?: number; rate?: number | null; flow?: string; p99?: number; perSecond?: number }): FlowBenchResult {
+function result(parts: { cpuRatio: number; throughputRatio?: number; rate?: number | null; flow?: string; p99?: number; perSecond?: number; written?: number }): FlowBenchResult {
   const rate = parts.rate ?? null;
   const p99 = parts.p99 ?? 12;
   return {
@@ -31,7 +31,7 @@ function result(parts: { cpuRatio: number; throughputRatio?: number; rate?: numb
       injectDelayNs: 0,
       rounds: 1,
     },
-    messages: { read: 100_000, written: 90_000, deadLettered: 7_000, filtered: 3_000 },
+    messages: { read: 100_000, written: parts.written ?? 90_000, deadLettered: 97_000 - (parts.written ?? 90_000), filtered: 3_000 },
     latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 1.5, max: p99 * 2 },
     latencyCurve: [[50, p99 / 4], [99, p99], [100, p99 * 2]],
     throughput: { perSecond: parts.perSecond ?? 60_000 },
@@ -44,10 +44,10 @@ function result(parts: { cpuRatio: number; throughputRatio?: number; rate?: numb
 
 const failed = (rows: ReturnType<typeof compare>) => rows.filter((r) => r.verdict === 'FAIL').map((r) => r.figure);
 
-test('a run against itself passes; by default only the normalised CPU per message is gated', () => {
+test('a run against itself passes; by default only the normalised CPU per message and the written share are gated', () => {
   const base = result({ cpuRatio: 2.4 });
   const rows = compare(base, result({ cpuRatio: 2.4 }));
-  assert.equal(rows.filter((r) => r.verdict !== 'INFO').map((r) => r.figure), ['cpu/msg vs reference']);
+  assert.equal(rows.filter((r) => r.verdict !== 'INFO').map((r) => r.figure), ['cpu/msg vs reference', 'written share']);
   assert.ok(rows.every((r) => r.verdict !== 'FAIL'));
   assert.ok(rows.some((r) => r.figure === 'p99 ms' && r.verdict === 'INFO'));
 });
@@ -57,6 +57,13 @@ test('20 % more CPU per message (against the reference) fails; 8 % passes; less 
   assert.equal(failed(compare(base, result({ cpuRatio: 2.4 * 1.2 }))), ['cpu/msg vs reference']);
   assert.equal(failed(compare(base, result({ cpuRatio: 2.4 * 1.08 }))), []);
   assert.equal(failed(compare(base, result({ cpuRatio: 1.2 }))), []);
+});
+
+test('a run that wrote a smaller share of what it read measured another path: it fails, however cheap that path was', () => {
+  const base = result({ cpuRatio: 2.4 });
+  assert.equal(failed(compare(base, result({ cpuRatio: 1.1, written: 0 }))), ['written share'], 'every record dead-lettered');
+  assert.equal(failed(compare(base, result({ cpuRatio: 2.4, written: 85_000 }))), [], 'within 10 %');
+  assert.equal(failed(compare(base, result({ cpuRatio: 2.4, written: 95_000 }))), [], 'more written is more work, gated by the CPU');
 });
 
 test('saturation throughput in reference units: reported; with a tolerance, a 30 % drop fails, a rise passes', () => {
