@@ -74,7 +74,7 @@ test('--baseline: a run far slower than the baseline fails naming the figure (ag
   writeFileSync(join(dir, 'slow-baseline.json'), JSON.stringify(faster));
   const passed = sluice(...quick, '--baseline', join(dir, 'slow-baseline.json'), '--tolerance', 'throughput vs reference=15%');
   assert.is(passed.status, 0, passed.stdout + passed.stderr);
-  assert.match(passed.stdout, /gate: PASS \(2 gated figures within tolerance\)/);
+  assert.match(passed.stdout, /gate: PASS \(3 gated figures within tolerance\)/);
 });
 
 test('a wrong command line or baseline is exit 2 with a message, no stack', () => {
