@@ -542,7 +542,11 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
   };
 }
 
-/** Engagement workload: the events a run's messages count in windows (valid, not heartbeats, with an itemId and an occurredAt to set). */
+/**
+ * Engagement workload: the events a run's messages count in windows (valid, not heartbeats, with
+ * an itemId and an occurredAt to set; a conversion with a numeric value: without one the aggregate
+ * dead-letters it, E_AGGREGATE_FIELD).
+ */
 function countableEvents(from: number, count: number): number {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
   const validator: MessageValidator = compileSchema(schema, {});
@@ -551,7 +555,8 @@ function countableEvents(from: number, count: number): number {
     const n = validator.check(corpus, start);
     for (let i = 0; i < n; i++) {
       if (!validator.ok(i) || engagement!.offsets[start + i]! < 0) continue;
-      const event = JSON.parse(Buffer.from(corpus[start + i]!).toString()) as { type: string; itemId?: string };
+      const event = JSON.parse(Buffer.from(corpus[start + i]!).toString()) as { type: string; itemId?: string; value?: unknown };
+      if (event.type === 'conversion' && typeof event.value !== 'number') continue;
       if (event.type !== 'heartbeat' && event.itemId !== undefined) countable[start + i] = 1;
     }
     start += n;

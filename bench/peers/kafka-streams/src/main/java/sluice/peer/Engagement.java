@@ -56,8 +56,11 @@ final class Engagement {
               case "click" -> CLICK;
               default -> CONVERSION;
             };
+            // as Sluice's aggregate: a conversion whose value is missing or no number is not counted
+            // (there a dead letter, E_AGGREGATE_FIELD), rather than summed as 0
+            if (type == CONVERSION && !event.path("value").isNumber()) return;
             // a contribution: the type and the value, 9 bytes through the repartition topic
-            byte[] contribution = ByteBuffer.allocate(9).put(type).putDouble(event.path("value").asDouble(0)).array();
+            byte[] contribution = ByteBuffer.allocate(9).put(type).putDouble(type == CONVERSION ? event.get("value").doubleValue() : 0).array();
             context().forward(new Record<>(itemId.textValue(), contribution, event.get("occurredAt").asLong(), record.headers()));
           }
         }, Named.as("validate-filter-key-by-item"))
