@@ -134,9 +134,9 @@ export function freshRound(lines: readonly Uint8Array[], fresh: Freshening, roun
     let changed = text;
     for (const key of keys) changed = freshKey(changed, key);
     for (const { key, pattern, shift: by } of versions) {
-      const found = pattern.exec(changed);
-      if (found && Number.isSafeInteger(Number(found[2]))) changed = changed.replace(pattern, (_, lead: string, value: string) => `${lead}${Number(value) + by}`);
-      else changed = freshKey(changed, key);
+      let moved = false;
+      changed = changed.replace(pattern, (whole, lead: string, value: string) => (Number.isSafeInteger(Number(value)) ? ((moved = true), `${lead}${Number(value) + by}`) : whole));
+      if (!moved) changed = freshKey(changed, key);
     }
     for (const pattern of times) changed = changed.replace(pattern, (_, lead: string, value: string) => `${lead}${Number(value) + shift}`);
     return changed === text ? line : encoder.encode(changed);

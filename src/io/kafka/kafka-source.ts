@@ -15,6 +15,11 @@ import { keyPartition } from './key-hash.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
 import type { Admin, FetchedBatch, GroupMembership, Producer, TopicPartition, TransactionalProducer } from './transport.ts';
 
+// a partition's batch is one transaction, and the next is fetched once it committed: 1 MiB
+// against 256 KiB gave 2.1x the saturation throughput (65,082-69,600 msg/s against
+// 30,827-32,613), the same latency at 2,000 msg/s and p99 4-10 ms higher at 10,000 (bench:e2e)
+const EXACTLY_ONCE_FETCH_BYTES = 1024 * 1024;
+
 const config = z
   .strictObject({
     ...connectionFields,
@@ -37,10 +42,9 @@ const config = z
       .int()
       .min(1024)
       // measured at saturation (bench:e2e), at-least-once: 256 KiB against 1 MiB gave more msg/s,
-      // less CPU and 60 MiB less RSS; 128 KiB lost a third of the throughput. Exactly-once: see
-      // exactlyOnceDefaults
+      // less CPU and 60 MiB less RSS; 128 KiB lost a third of the throughput
       .default(256 * 1024)
-      .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole); exactly-once, where a batch is one transaction, 1 MiB by default'),
+      .describe(`Fetch size per partition: bounds a batch (a larger record is still fetched whole); exactly-once, where a batch is one transaction, ${EXACTLY_ONCE_FETCH_BYTES} by default`),
     'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
     'partitions-in-flight': z
       .number()
@@ -87,10 +91,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
   summary: 'Consumes a topic as a member of a consumer group; commits after delivery.',
   config,
   examples: [{ brokers: '127.0.0.1:9092', topic: 'content-items', 'group-id': 'sluice-content' }],
-  // a partition's batch is one transaction, and the next is fetched once it committed: 1 MiB
-  // against 256 KiB gave 2.1x the saturation throughput (65,082-69,600 msg/s against
-  // 30,827-32,613), the same latency at 2,000 msg/s and p99 4-10 ms higher at 10,000 (bench:e2e)
-  exactlyOnceDefaults: { 'max-bytes-per-partition': 1024 * 1024 },
+  exactlyOnceDefaults: { 'max-bytes-per-partition': EXACTLY_ONCE_FETCH_BYTES },
   load: (options) => loadClient(options.client),
   create(options, context): Source {
     const transport = transportFor(options, context);
