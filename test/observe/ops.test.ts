@@ -24,11 +24,11 @@ import { packageRoot } from '../../src/package-root.ts';
 import { STAGE_TIMING_SAMPLE } from '../../src/pipeline/flow.ts';
 import { changelogTopic } from '../../src/state/changelog.ts';
 import { documents, HttpFixture } from '../stages/http-fixture.ts';
-import { brokerList, BROKERS, CLI, childEnv, ensureBuilt, type Expected, Processor, requireEnvironment, SAMPLES, sluice, STAGE_FAILURES, uniqueNames, waitFor } from '../io/kafka/harness.ts';
+import { brokerList, BROKERS, CLI, childEnv, ensureBuilt, type Expected, expectedOutcomes, Processor, requireEnvironment, SAMPLES, sluice, STAGE_FAILURES, uniqueNames, waitFor } from '../io/kafka/harness.ts';
 
 const unique = uniqueNames('ops');
 const LINES = readFileSync(join(SAMPLES, 'content.ndjson'));
-const EXPECTED = readFileSync(join(SAMPLES, 'content.expected.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+const EXPECTED = expectedOutcomes('content');
 const count = (predicate: (e: Expected) => boolean) => EXPECTED.filter(predicate).length;
 const INVALID_BY_REASON = new Map<string, number>();
 for (const e of EXPECTED) if (!e.ok && !STAGE_FAILURES.has(e.reason!)) INVALID_BY_REASON.set(e.reason!, (INVALID_BY_REASON.get(e.reason!) ?? 0) + 1);

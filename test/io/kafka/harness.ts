@@ -296,6 +296,10 @@ export interface Expected {
   path?: string;
 }
 
+/** Each sample line's expected outcome: samples/<flow>.expected.ndjson. */
+export const expectedOutcomes = (flow: 'content' | 'campaign'): Expected[] =>
+  readFileSync(join(SAMPLES, `${flow}.expected.ndjson`), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+
 /** `from` replaced by `to` when it occurs exactly once in `line`, else undefined. */
 export function replaceOnce(line: Buffer, from: string, to: string): Buffer | undefined {
   const needle = Buffer.from(from, 'utf8');
@@ -321,7 +325,7 @@ export interface Generated {
  */
 export function campaignEvents(count: number, mixed: boolean): Generated {
   const samples = rawLines(join(SAMPLES, 'campaign.ndjson'));
-  const outcomes = readFileSync(join(SAMPLES, 'campaign.expected.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Expected);
+  const outcomes = expectedOutcomes('campaign');
   const tag = randomBytes(4).toString('hex');
   const templates: { index: number; eventId?: string; userId?: string }[] = [];
   samples.forEach((line, index) => {
