@@ -191,4 +191,6 @@ export interface ComponentContext {
   readonly clock: Clock;
   /** The flow's state, given to a partitioned source (Kafka) of a flow with stateful stages. */
   readonly state?: PartitionedState;
+  /** Given to a source reading the flow's own repartition topic, which no one else reads (pipeline/repartition.ts). */
+  readonly readsInternalTopic?: boolean;
 }

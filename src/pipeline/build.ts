@@ -94,6 +94,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
       metrics,
       clock,
       ...(node.role === 'source' && declared.length > 0 ? { state: flowState } : {}),
+      ...(node.role === 'source' && topology.repartition?.reader === topology.flow ? { readsInternalTopic: true } : {}),
     });
     const fields = new FieldTable();
     const rules = flowRules(topology);

@@ -9,7 +9,8 @@
 // so the parts rebalance apart), its own dead letters into the flow's dead-letter sink, and its own
 // commit: exactly-once, each part's writes and input offsets are one transaction of its source,
 // the second reads read-committed; at-least-once, a part commits its input once its writes are
-// acknowledged. The records cross the topic as they came (value bytes, headers, timestamp), so a
+// acknowledged. The second part's source deletes the records its group committed (io/kafka/purge.ts).
+// The records cross the topic as they came (value bytes, headers, timestamp), so a
 // stage that builds or enriches the output record may not come before the key-by. Local mode (a
 // file source) has one partition: no hop, the key-by only re-keys.
 import { connectionFields } from '../component/settings.ts';

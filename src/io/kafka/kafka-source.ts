@@ -13,6 +13,7 @@ import { loadClient, transportFor } from './connection.ts';
 import { persistentInstanceId } from './instance-id.ts';
 import { keyPartition } from './key-hash.ts';
 import { commitFitting, topicLimits } from './oversized-letters.ts';
+import { CommittedPurge } from './purge.ts';
 import type { Admin, FetchedBatch, GroupMembership, Producer, TopicPartition, TransactionalProducer } from './transport.ts';
 
 // a partition's batch is one transaction, and the next is fetched once it committed: 1 MiB
@@ -77,6 +78,14 @@ const config = z
       .min(1000)
       .default(20_000)
       .describe('exactly-once: the broker aborts a transaction left open this long (keep it below the session timeout)'),
+    'purge-interval-ms': z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe(
+        "Reading a flow's repartition topic (the part after a key-by): the records its group has committed are deleted this often, as Kafka Streams purges repartition topics (0: kept until the topic's retention deletes them). Other topics are never purged",
+      ),
   })
   .refine((c) => c['instance-id'] === undefined || c.client === 'platformatic', {
     path: ['instance-id'],
@@ -225,6 +234,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         for (const o of offsets) {
           const id = `${o.topic}\u0000${o.partition}`;
           if (delivered.get(id)?.next === o.next) delivered.delete(id);
+          purge?.committed(o.partition, o.next);
         }
       } catch (error) {
         metrics.commitsFailed.inc();
@@ -262,6 +272,12 @@ export const kafkaSource: SourceSpec<typeof config> = {
     let pending = 0; // batches handed over and not yet delivered
     let admin: Admin | undefined;
     const limitOf = topicLimits(() => (admin ??= transport.admin()));
+    const purge =
+      context.readsInternalTopic === true && options['purge-interval-ms'] > 0
+        ? new CommittedPurge(options.topic, options['purge-interval-ms'], () => (admin ??= transport.admin()), (error) =>
+            context.logger.warn({ flow: context.flow, topic: options.topic, error: withoutBrokers(error.message) }, 'purging committed records failed: will retry'),
+          )
+        : undefined;
     /**
      * exactly-once: the first batch of a partition (for this producer) waits until the partition's
      * transactional producer is registered, which fences a previous owner and settles its open
@@ -306,6 +322,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
           metrics.transactionsCommitted.inc();
           metrics.transactionDuration.record((performance.now() - started) / 1000);
           metrics.lag(topic, partition, highWatermark, next);
+          purge?.committed(partition, next);
           pending--;
           resolve();
           // once the flow has written the batch's state (right after this resolves)
@@ -448,6 +465,7 @@ export const kafkaSource: SourceSpec<typeof config> = {
         consumer.pause();
         while (pending > 0) await new Promise((resolve) => setTimeout(resolve, 20));
         await commitDelivered();
+        await purge?.stop();
         if (state) {
           await stateChanges;
           await state.close();

@@ -362,6 +362,11 @@ class KafkajsAdminAdapter implements Admin {
     return ends;
   }
 
+  async deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void> {
+    await this.#connected;
+    await this.#admin.deleteTopicRecords({ topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
+  }
+
   async close(): Promise<void> {
     await this.#connected;
     await this.#admin.disconnect();

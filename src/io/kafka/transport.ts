@@ -188,6 +188,8 @@ export interface Admin {
   listTopics(): Promise<string[]>;
   /** Each partition's end offset (the next a record takes; read committed), by partition index; undefined when the topic does not exist. */
   endOffsets(topic: string): Promise<bigint[] | undefined>;
+  /** Deletes each listed partition's records before `offset` (its log start moves up to it). */
+  deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void>;
   close(): Promise<void>;
 }
 

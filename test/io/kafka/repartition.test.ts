@@ -48,8 +48,11 @@ function newRun(): Run {
   return run;
 }
 
-/** The flow on `run`'s topics; `name` tells its log and state dir apart (`state`: another's state dir). */
-function config(run: Run, name: string, delivery: 'exactly-once' | 'at-least-once', state = name): string {
+/**
+ * The flow on `run`'s topics; `name` tells its log and state dir apart (`state`: another's state
+ * dir). The repartition topic is purged every `purgeMs` (0: never).
+ */
+function config(run: Run, name: string, delivery: 'exactly-once' | 'at-least-once', state = name, purgeMs = 300): string {
   const file = join(run.dir, `${name}.conf`);
   const kafka = `kind = kafka, client = ${KAFKA_CLIENT}, brokers = "${BROKERS}"`;
   writeFileSync(
@@ -68,7 +71,7 @@ function config(run: Run, name: string, delivery: 'exactly-once' | 'at-least-onc
       '    { kind = key-by, name = by-item, field = itemId, on-missing = dlq }',
       '    { kind = dedupe, name = first, key = [itemId, type], store = seen }',
       '  ]',
-      `  source { ${kafka}, topic = "${run.input}", group-id = "${run.group}", state-dir = "${join(run.dir, `${state}-state`)}", session-timeout-ms = 6000, heartbeat-interval-ms = 1000, commit-interval-ms = 200 }`,
+      `  source { ${kafka}, topic = "${run.input}", group-id = "${run.group}", state-dir = "${join(run.dir, `${state}-state`)}", session-timeout-ms = 6000, heartbeat-interval-ms = 1000, commit-interval-ms = 200, purge-interval-ms = ${purgeMs} }`,
       `  sink { ${kafka}, topic = "${run.output}" }`,
       `  dead-letter { ${kafka}, topic = "${run.dlq}" }`,
       '}',
@@ -186,7 +189,8 @@ function it(name: string, body: () => Promise<void>): void {
 
 it('outputs equal the reference, keyed by item with the input headers; the repartition topic has the input partitions, keyed and partitioned by item', async () => {
   const run = newRun();
-  const file = config(run, 'one', 'at-least-once');
+  // kept: the hop is read whole below
+  const file = config(run, 'one', 'at-least-once', 'one', 0);
   const created = sluice(['topics', 'create', '--config', file]);
   assert.match(created, `${repartitionOf(run)}\t${PARTITIONS} partitions\tcreated`);
   assert.match(created, `${changelogTopic(readerGroupOf(run), 'seen')}\t${PARTITIONS} partitions, compacted\tcreated`);
@@ -216,6 +220,26 @@ it('outputs equal the reference, keyed by item with the input headers; the repar
   assert.is(letters.length, input.filter((e) => e.itemId === undefined).length);
   assert.ok(letters.every((l) => l.headers['sluice.reason'] === 'E_KEY_BY' && l.headers['sluice.flow'] === 'items.repartition'), JSON.stringify(letters[0]?.headers));
   assert.match(sluice(['replay', '--config', file, '--flow', 'items', '--dry-run']), `would replay ${letters.length} dead letters of ${run.dlq} to ${run.input};`);
+});
+
+it('the repartition topic is purged up to what its group committed; the input is not', async () => {
+  const run = newRun();
+  const file = config(run, 'purge', 'at-least-once');
+  sluice(['topics', 'create', '--config', file]);
+  const input = events('purge', 900, 0, 50);
+  produce(run, input);
+  const processor = start(run, file, 'purge');
+  const expected = reference(input);
+  const purged = async () => {
+    const committed = await committedOffsets(admin, readerGroupOf(run), repartitionOf(run));
+    const offsets = await admin.fetchTopicOffsets(repartitionOf(run));
+    return offsets.every((p) => p.high !== '0' && committed.get(p.partition) === p.high && p.low === p.high);
+  };
+  await waitFor('every repartition record consumed, committed and purged', async () => (await inputCaughtUp(run)) && (await purged()), 120_000, 200);
+  const outputs = await finish(run, expected, [processor]);
+  exactlyOnce(outputs, expected, run);
+  for (const p of await admin.fetchTopicOffsets(run.input)) assert.is(p.low, '0', `input partition ${p.partition} kept whole`);
+  assert.is(kcatRead(repartitionOf(run), false).length, 0, 'nothing left to read on the repartition topic');
 });
 
 /** Three SIGKILLs while four parts of the input are produced; the outputs once every pair is out. */

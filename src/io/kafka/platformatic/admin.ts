@@ -77,6 +77,11 @@ export class PlatformaticAdminAdapter implements Admin {
     return ends;
   }
 
+  async deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void> {
+    await this.#ready();
+    await this.#admin.deleteRecords({ topics: [{ name: topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) }] });
+  }
+
   async close(): Promise<void> {
     await this.#admin.close();
   }
