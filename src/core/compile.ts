@@ -2,7 +2,7 @@
 // tables, regex programs and name bytes, laid out at a given base address (assembly/layout.ts).
 import { type RegexEngine } from './regex.ts';
 import { ALL_TYPES, EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, ENUM_SIZE, EXT_SIZE, INDEX_SIZE, NODE_SIZE, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM, N_EXT, N_FLAGS, N_INDEXES, N_INDEX_COUNT, N_ITEMS, N_MAXIMUM, N_MAX_ITEMS, N_MAX_LENGTH, N_MINIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_PATTERN, N_PROPS, N_PROP_COUNT, N_RESOURCE, N_SEEN_WORDS, N_SLOT, N_TYPE, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, TAPE_SIZE, TF_ESCAPED, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT, TP_NUMBER, TP_START, TYPE_BITS, XF_CONTAINS_EVALUATES, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF, XF_UNIQUE, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP, X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMAS, X_DEP_SCHEMA_COUNT, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, X_ELSE, X_FLAGS, X_FORMAT, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF, X_NOT, X_ONE, X_ONE_COUNT, X_PATTERNS, X_PATTERN_COUNT, X_PREFIX, X_PREFIX_COUNT, X_PROPERTY_NAMES, X_THEN, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES } from './layout.ts';
-import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, emptyExtension, emptyNode, hasSlot } from './rule-model.ts';
+import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, ownCopy } from './rule-model.ts';
 import { Compiler, markExtract } from './schema-compiler.ts';
 
 /**
@@ -85,19 +85,6 @@ class ProgramWriter {
   }
 }
 
-/** The node a node only refers to (nothing but one `$ref`), following chains; undefined when it does more, or the chain loops. */
-function aliasOf(node: RuleNode): RuleNode | undefined {
-  const seen = new Set<RuleNode>([node]);
-  let target: RuleNode | undefined;
-  for (let at = node; isPureReference(at); ) {
-    at = at.ext!.allOf[0]!;
-    if (seen.has(at)) return undefined;
-    seen.add(at);
-    target = at;
-  }
-  return target;
-}
-
 /** The schema `true` in effect: nothing to check, extract or evaluate at or below the node (the core then only scans it). */
 function isUnconstrained(node: RuleNode): boolean {
   return node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 && node.ext === undefined && !node.resource &&
@@ -112,17 +99,6 @@ function propertySlot(name: Uint8Array, bits: number): number {
   let head = 0n;
   for (let i = Math.min(8, name.length) - 1; i >= 0; i--) head = (head << 8n) | BigInt(name[i]!);
   return Number(BigInt.asUintN(64, (head + BigInt(name.length)) * HASH_MULTIPLIER) >> BigInt(64 - bits));
-}
-
-function isPureReference(node: RuleNode): boolean {
-  const ext = node.ext;
-  return ext !== undefined && ext.allOf.length === 1 && node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 &&
-    node.properties.length === 0 && node.indexes.length === 0 && node.items === undefined && node.deepMembers.length === 0 &&
-    ext.anyOf.length === 0 && ext.oneOf.length === 0 && !ext.not && !ext.if && !ext.then && !ext.else &&
-    ext.patternProperties.length === 0 && !ext.additionalProperties && !ext.propertyNames && ext.dependentRequired.length === 0 &&
-    ext.dependentSchemas.length === 0 && ext.prefixItems.length === 0 && !ext.contains && ext.minProperties === undefined &&
-    ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined &&
-    !ext.unevaluatedProperties && !ext.unevaluatedItems && !ext.dynamic && !node.resource;
 }
 
 /** The tape entries of a JSON value (the layout assembly/scanner.ts records a message in). */
@@ -176,11 +152,33 @@ function writeTape(out: ProgramWriter, value: unknown): number {
   return first;
 }
 
+/**
+ * Whether a node the rules reach evaluates a keyword beyond what the scan checks as it reads (an
+ * applicator, an object or array in an enum, ...). A schema that is only a `$ref` is read as its
+ * target, so shared `$defs` keep the scan.
+ */
+function needsTape(rules: RuleNode): boolean {
+  const seen = new Set<RuleNode>();
+  const pending = [rules];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    node = aliasOf(node) ?? node;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (node.ext || node.deepMembers.length > 0) return true;
+    if (node.items) pending.push(node.items);
+    for (const { child } of node.properties) pending.push(child);
+    for (const { child } of node.indexes) pending.push(child);
+  }
+  return false;
+}
+
 export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', options: CompileOptions = {}): RuleProgram {
   const compiler = new Compiler(schema, engine, options);
   const rules = compiler.node(schema, '#');
   // tape mode: the scan checks well-formedness and extracts (a skeleton), the rules run on the tape
-  const root = compiler.extended ? emptyNode('#') : rules;
+  const tape = needsTape(rules);
+  // the scan's root is the rules' own copy: extraction marks it (rules that are one `$ref` stay its target)
+  const root = tape ? emptyNode('#') : ownCopy(rules);
   markExtract(root, extract);
   const out = new ProgramWriter(base);
   const emitted = new Set<RuleNode>();
@@ -412,7 +410,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
 
   const anyAddress = emitNode(any);
   const rootAddress = emitNode(root);
-  const evalRoot = root === rules ? 0 : emitNode(rules);
+  const evalRoot = tape ? emitNode(rules) : 0;
   return {
     source: schema,
     bytes: out.bytes(),

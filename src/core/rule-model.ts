@@ -65,7 +65,7 @@ export interface RuleNode {
   members: Scalar[];
   deepMembers: unknown[];
   items?: RuleNode;
-  /** Keywords evaluated on the tape (assembly/evaluate.ts); absent on nodes of the streaming subset. */
+  /** Keywords evaluated on the tape (assembly/scanner.ts); absent on nodes of the streaming subset. */
   ext?: RuleExtension;
   properties: RuleProperty[];
   /** Array elements with a node of their own: the items schema plus an extraction below them. */
@@ -182,15 +182,38 @@ export function emptyExtension(): RuleExtension {
   };
 }
 
-/** A deep copy (an array element extracted by index gets its own copy of the items schema). */
-export function cloneNode(node: RuleNode): RuleNode {
-  return {
-    ...node,
-    members: [...node.members],
-    items: node.items && cloneNode(node.items),
-    properties: node.properties.map((p) => ({ ...p, child: cloneNode(p.child) })),
-    indexes: node.indexes.map((i) => ({ index: i.index, child: cloneNode(i.child) })),
-  };
+/** The node a node only refers to (nothing but one `$ref`), following chains; undefined when it does more, or the chain loops. */
+export function aliasOf(node: RuleNode): RuleNode | undefined {
+  const seen = new Set<RuleNode>([node]);
+  let target: RuleNode | undefined;
+  for (let at = node; isPureReference(at); ) {
+    at = at.ext!.allOf[0]!;
+    if (seen.has(at)) return undefined;
+    seen.add(at);
+    target = at;
+  }
+  return target;
+}
+
+/** Nothing but one `$ref`. */
+function isPureReference(node: RuleNode): boolean {
+  const ext = node.ext;
+  return ext !== undefined && ext.allOf.length === 1 && node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 &&
+    node.properties.length === 0 && node.indexes.length === 0 && node.items === undefined && node.deepMembers.length === 0 &&
+    ext.anyOf.length === 0 && ext.oneOf.length === 0 && !ext.not && !ext.if && !ext.then && !ext.else &&
+    ext.patternProperties.length === 0 && !ext.additionalProperties && !ext.propertyNames && ext.dependentRequired.length === 0 &&
+    ext.dependentSchemas.length === 0 && ext.prefixItems.length === 0 && !ext.contains && ext.minProperties === undefined &&
+    ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined &&
+    !ext.unevaluatedProperties && !ext.unevaluatedItems && !ext.dynamic && !node.resource;
+}
+
+/**
+ * A node of its own standing where `node` is (its target, when it is only a `$ref`): marking it for
+ * extraction leaves the nodes other places share alone. Its properties and indexes are its own too.
+ */
+export function ownCopy(node: RuleNode): RuleNode {
+  const target = aliasOf(node) ?? node;
+  return { ...target, members: [...target.members], properties: target.properties.map((p) => ({ ...p })), indexes: target.indexes.map((i) => ({ ...i })) };
 }
 
 /** How a schema compiles beyond its own text. */

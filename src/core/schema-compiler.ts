@@ -5,7 +5,7 @@ import { compileRegex, type RegexEngine } from './regex.ts';
 import { escapeToken, parsePointer } from './json-pointer.ts';
 import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
 import { JS_FORMATS, jsFormatScope } from './js-formats.ts';
-import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, cloneNode, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType } from './rule-model.ts';
+import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, ownCopy } from './rule-model.ts';
 
 /** Where a schema was found while indexing: its base URI. */
 export interface Indexed { readonly base: string }
@@ -15,8 +15,6 @@ export class Compiler {
   readonly draft: Draft;
   /** The checks of the rules that JS decides (patterns beyond the core's subset, formats in JS). */
   readonly fallbacks: JsFallback[] = [];
-  /** Some node needs the tape (an applicator, a deep enum, ...). */
-  extended = false;
   readonly #engine: RegexEngine;
   readonly #resources = new Map<string, unknown>();
   readonly #anchors = new Map<string, unknown>();
@@ -146,7 +144,6 @@ export class Compiler {
   }
 
   #extension(node: RuleNode): RuleExtension {
-    this.extended = true;
     node.ext ??= emptyExtension();
     return node.ext;
   }
@@ -335,7 +332,6 @@ export class Compiler {
       for (const member of values) {
         if (member !== null && typeof member === 'object') {
           node.deepMembers.push(member);
-          this.extended = true;
         } else if (typeof member === 'string' || typeof member === 'number' || typeof member === 'boolean' || member === null) {
           node.members.push(member);
         } else {
@@ -447,12 +443,15 @@ export function markPointer(node: RuleNode, segments: readonly string[], slot: n
     return;
   }
   const [segment, ...rest] = segments as [string, ...string[]];
-  markPointer(propertyOf(node, segment, node.location).child, rest, slot, pointer);
+  const property = propertyOf(node, segment, node.location);
+  const member = ownCopy(property.child);
+  node.properties[node.properties.indexOf(property)] = { ...property, child: member };
+  markPointer(member, rest, slot, pointer);
   if (/^(0|[1-9]\d{0,8})$/.test(segment)) {
     const index = Number(segment);
     let element = node.indexes.find((i) => i.index === index);
     if (!element) {
-      element = { index, child: node.items ? cloneNode(node.items) : emptyNode(`${node.location}/items`) };
+      element = { index, child: node.items ? ownCopy(node.items) : emptyNode(`${node.location}/items`) };
       node.indexes.push(element);
     }
     markPointer(element.child, rest, slot, pointer);

@@ -1,6 +1,7 @@
 // The program layout (core/compile.ts) on its own: a rule tree laid out at a base address as the
 // core reads it. Every node and property has an address inside the program; the layout moves with
-// the base and nothing else; the streaming subset runs in the scan, applicators in tape mode; a
+// the base and nothing else; the streaming subset runs in the scan, applicators in tape mode, shared
+// $defs in the scan; a
 // pattern the core cannot run is handed to JS; schema strings keep lone surrogates (WTF-8) so that
 // they equal the same escape in a message (checked through the real core).
 import { test } from 'uvu';
@@ -44,6 +45,30 @@ test('the streaming subset runs in the scan (no evalRoot); an applicator needs t
   assert.ok(tape.evalRoot !== 0, 'the rules root is laid out for the evaluation on the tape');
   assert.ok(tape.root !== tape.evalRoot, 'the scan runs an extraction skeleton, not the rules');
   assert.is(tape.draft, '2020-12');
+});
+
+test('shared $defs keep the scan: a $ref is read as its target, extraction marks copies, recursion follows the reference', () => {
+  const uuid = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+  const schema: JsonSchema = {
+    $defs: { uuid: { type: 'string', pattern: uuid }, node: { type: 'object', properties: { v: { type: 'integer' }, child: { $ref: '#/$defs/node' } } } },
+    type: 'object',
+    required: ['eventId', 'userId'],
+    properties: { eventId: { $ref: '#/$defs/uuid' }, userId: { $ref: '#/$defs/uuid' }, tree: { $ref: '#/$defs/node' } },
+  };
+  assert.is(compileProgram(schema, ['/eventId', '/userId'], 4096).evalRoot, 0, 'no tape');
+  assert.is(compileProgram({ $ref: '#/$defs/node', $defs: schema.$defs }, ['/v'], 4096).evalRoot, 0, 'rules that are one $ref');
+  assert.ok(compileProgram({ ...schema, properties: { eventId: { $ref: '#/$defs/uuid', minLength: 1 } } }, [], 4096).evalRoot !== 0, 'a $ref beside other keywords still needs the tape');
+  const encoder = new TextEncoder();
+  const validator = compileSchema(schema, { extract: ['/eventId', '/userId', '/tree/child/v'] });
+  const text = '{"eventId":"00000000-0000-4000-8000-000000000001","userId":"00000000-0000-4000-8000-00000000000f","tree":{"child":{"v":7}}}';
+  const good = validator.validate(encoder.encode(text));
+  assert.ok(good.ok, good.message);
+  const field = (i: number) => text.slice(good.fields![i]!.start, good.fields![i]!.end);
+  assert.equal([field(0), field(1), field(2)], ['"00000000-0000-4000-8000-000000000001"', '"00000000-0000-4000-8000-00000000000f"', '7'], 'each field extracted into its own slot');
+  const badUser = validator.validate(encoder.encode('{"eventId":"00000000-0000-4000-8000-000000000001","userId":"u-1"}'));
+  assert.equal([badUser.code, badUser.path, badUser.keywordLocation], ['E_PATTERN', '/userId', '/$defs/uuid/pattern']);
+  const deep = validator.validate(encoder.encode('{"eventId":"00000000-0000-4000-8000-000000000001","userId":"00000000-0000-4000-8000-000000000002","tree":{"child":{"child":{"v":"x"}}}}'));
+  assert.equal([deep.code, deep.path, deep.keywordLocation], ['E_TYPE', '/tree/child/child/v', '/$defs/node/properties/v/type']);
 });
 
 test('a pattern the core cannot run is listed for JS; one it can is not', () => {
