@@ -28,11 +28,12 @@ import { JsValidator } from '../src/core/js-validator.ts';
 import { compileSchema, type MessageValidator } from '../src/core/validator.ts';
 import { createTopics } from '../src/io/kafka/tools.ts';
 import { changelogTopicSpec } from '../src/state/changelog.ts';
+import { repartitionTopic } from '../src/pipeline/repartition.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { decodeSpan } from '../src/component/fields.ts';
 import { buildCorpus } from './corpus.ts';
 import { resultHeader, sluiceNodeFlags } from './meta.ts';
-import { closingEvents, engagementCorpus, engagementMessage, windowArrival, type WindowResult } from './engagement-workload.ts';
+import { closingEvents, engagementCorpus, engagementMessage, SATURATION_EVENTS_PER_MS, windowArrival, type WindowResult } from './engagement-workload.ts';
 import { feedPlacements, statefulCorpus, statefulExpected, statefulKeyIndex, statefulMessage, statefulOverlay } from './stateful-workload.ts';
 
 const { values: args } = parseArgs({
@@ -543,36 +544,71 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
 }
 
 /**
- * Engagement workload: the events a run's messages count in windows (valid, not heartbeats, with
- * an itemId and an occurredAt to set; a conversion with a numeric value: without one the aggregate
- * dead-letters it, E_AGGREGATE_FIELD).
+ * Engagement workload: the events a run's messages count in windows (valid once their occurredAt
+ * is set, not heartbeats, with an itemId and an occurredAt to set; a conversion with a numeric
+ * value: without one the aggregate dead-letters it, E_AGGREGATE_FIELD), and the conversions
+ * without one (Sluice's first part forwards them through the repartition topic, the peer's does
+ * not). Judged as sent: a message whose occurredAt broke the rules (below its minimum) is valid
+ * with the time the run gives it.
  */
-function countableEvents(from: number, count: number): number {
+function countableEvents(from: number, count: number): { countable: number; withoutValue: number } {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
   const validator: MessageValidator = compileSchema(schema, {});
+  const now = Date.now();
+  const sent = corpus.map((_, k) => engagementMessage(engagement!, corpus, k, now));
   const countable = new Uint8Array(corpus.length);
-  for (let start = 0; start < corpus.length; ) {
-    const n = validator.check(corpus, start);
+  for (let start = 0; start < sent.length; ) {
+    const n = validator.check(sent, start);
     for (let i = 0; i < n; i++) {
       if (!validator.ok(i) || engagement!.offsets[start + i]! < 0) continue;
-      const event = JSON.parse(Buffer.from(corpus[start + i]!).toString()) as { type: string; itemId?: string; value?: unknown };
-      if (event.type === 'conversion' && typeof event.value !== 'number') continue;
-      if (event.type !== 'heartbeat' && event.itemId !== undefined) countable[start + i] = 1;
+      const event = JSON.parse(sent[start + i]!.toString()) as { type: string; itemId?: string; value?: unknown };
+      if (event.type === 'heartbeat' || event.itemId === undefined) continue;
+      countable[start + i] = event.type === 'conversion' && typeof event.value !== 'number' ? 2 : 1;
     }
     start += n;
   }
-  let events = 0;
-  for (let i = from; i < from + count; i++) events += countable[i % corpus.length]!;
-  return events;
+  const counts = { countable: 0, withoutValue: 0 };
+  for (let i = from; i < from + count; i++) {
+    const kind = countable[i % corpus.length]!;
+    if (kind === 1) counts.countable++;
+    else if (kind === 2) counts.withoutValue++;
+  }
+  return counts;
+}
+
+/**
+ * Saturation: resolves once the contender's first part has written every record it forwards to
+ * its repartition topic (the sum of the partitions' end offsets; exactly-once, the transaction
+ * markers count too, so it may resolve a few transactions early), or wrote none for 20 s.
+ */
+async function repartitioned(contender: Contender, suffix: string, records: number): Promise<void> {
+  const topic = contender.implementation === 'kafka-streams' ? `bench-${suffix}-by-item-repartition` : repartitionTopic(`bench-${suffix}`, 'engagement', 'by-item');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let last = -1;
+    let since = performance.now();
+    for (;;) {
+      const written = await admin.fetchTopicOffsets(topic).then((offsets) => offsets.reduce((n, p) => n + Number(p.high), 0), () => 0);
+      if (written >= records) return;
+      if (written !== last) [last, since] = [written, performance.now()];
+      else if (written > 0 && performance.now() - since > 20_000) {
+        console.warn(`${label(contender)}: ${written} of ${records} records on ${topic}, none for 20 s: the closing events go in now`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**
  * One run of the engagement workload: as runOnce, but what arrives are window results. Open loop:
  * every message's occurredAt is when it was due, and a trickle of invalid messages (dead letters,
- * counted nowhere) shows the processor is up; saturation: the topic is filled first, event times 1 ms
- * apart (the re-keyed stream interleaves the partitions as each task gets ahead: spaced wider, the
- * skew passes the grace and events are dropped late), and the run lasts from the processor's start
- * to the last result. Then closing events move stream time past every window. Outputs are the
+ * counted nowhere) shows the processor is up; saturation: the topic is filled first, with
+ * SATURATION_EVENTS_PER_MS events a millisecond of event time, and the run lasts from the
+ * processor's start to the last result. Then closing events move stream time past every window. Outputs are the
  * events the windows count; latency (open loop) is from a window's end + grace to its arrival, for
  * the windows the traffic itself closed (not the closing events).
  */
@@ -627,14 +663,22 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
   let lastEventTime = Number.POSITIVE_INFINITY;
   /** A result arriving `latencyMs` after its window's end + grace: closed by the traffic, not the closing events. */
   const closedByTraffic = (latencyMs: number) => Date.now() - latencyMs <= lastEventTime;
+  const { countable: expected, withoutValue } = countableEvents(0, sent);
   if (load === 'saturation') {
-    const base = Date.now() - 120_000 - saturationCount;
-    for (let i = 0; i < saturationCount; i += 2000) await send(Math.min(2000, saturationCount - i), i, (j) => base + i + j);
-    lastEventTime = base + saturationCount;
-    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+    const span = Math.ceil(saturationCount / SATURATION_EVENTS_PER_MS);
+    const base = Date.now() - 120_000 - span;
+    for (let i = 0; i < saturationCount; i += 2000) await send(Math.min(2000, saturationCount - i), i, (j) => base + Math.floor((i + j) / SATURATION_EVENTS_PER_MS));
+    lastEventTime = base + span;
   }
   const spawned = performance.now();
   processor = startProcessor(contender, suffix, topics);
+  if (load === 'saturation') {
+    // the closing events go in once the backlog is through the first part: sent with it, they
+    // would close windows on the re-keyed partitions while other input partitions were still
+    // behind, and everything still to come of those would be dropped as late
+    await repartitioned(contender, suffix, contender.implementation === 'kafka-streams' ? expected : expected + withoutValue);
+    await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
+  }
   let cpuBefore: number | undefined;
   let started = performance.now();
   if (load === 'open-loop') {
@@ -658,7 +702,6 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
     lastEventTime = Date.now();
     await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
   }
-  const expected = countableEvents(0, sent);
   // done when every event was counted in a window, or nothing arrived for 45 s (Kafka Streams
   // flushes its window cache at commits, every 30 s at-least-once)
   while (events < expected && (lastArrival === 0 ? performance.now() - spawned < 300_000 : performance.now() - lastArrival < 45_000)) {

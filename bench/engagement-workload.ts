@@ -1,9 +1,17 @@
 // The e2e bench's engagement workload (--workload engagement): per item per 1-minute window
 // (10 s grace), Sluice's engagement flow against the Kafka Streams peer's engagement job. Every
 // message's occurredAt is rewritten to its send time (open loop) or to a time spread over the past
-// (saturation: 1,000 events a minute of event time, so windows close all along the run); a window
-// result's latency is from when it could close at the earliest (its end + the grace) to its arrival.
+// (saturation); a window result's latency is from when it could close at the earliest (its end +
+// the grace) to its arrival.
 import { GRACE_MS } from './peers/engagement-reference.ts';
+
+/**
+ * Saturation: events a millisecond of event time. The re-keyed stream interleaves the input
+ * partitions as each is read, so a partition read ahead of another by more than the grace's worth
+ * of events makes the other's late: 1 a millisecond (10,000 events of grace) had both Sluice and the
+ * Kafka Streams peer drop events.
+ */
+export const SATURATION_EVENTS_PER_MS = 10;
 
 const OCCURRED_AT = /"occurredAt"\s*:\s*(\d{13})(?![\d.eE])/;
 /** Items of the closing events: their own windows never close, they are not counted. */
