@@ -108,7 +108,24 @@ function uuid(n: i32): bool {
 }
 
 /** A UUID written as 36 plain ASCII bytes at p (how producers write one): checked without decoding. */
+/** The bytes of `v` that are hex digits, one bit each. */
+@inline function hexBits(v: v128): i32 {
+  const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
+  const letter = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(6));
+  return i8x16.bitmask(v128.or(digit, letter));
+}
+
 export function uuidBytes(p: usize): bool {
+  if (ASC_FEATURE_SIMD) {
+    // hyphens at 8 and 13 of the first 16 bytes, at 2 and 7 (18, 23) of the next; hex elsewhere
+    const dash = i8x16.splat(0x2d);
+    const head = v128.load(p);
+    const middle = v128.load(p + 16);
+    if (i8x16.bitmask(i8x16.eq(head, dash)) != 0x2100 || hexBits(head) != 0xdeff) return false;
+    if (i8x16.bitmask(i8x16.eq(middle, dash)) != 0x0084 || hexBits(middle) != 0xff7b) return false;
+    for (let i: usize = 32; i < 36; i++) if (!isHex(<u32>load<u8>(p + i))) return false;
+    return true;
+  }
   for (let i: usize = 0; i < 36; i++) {
     const c = <u32>load<u8>(p + i);
     if (i == 8 || i == 13 || i == 18 || i == 23) {

@@ -132,9 +132,10 @@ export const F_CONST: u32 = 2048;
 export const F_PATTERN: u32 = 4096;
 export const F_PATTERN_JS: u32 = 8192; // pattern outside the core's subset: checked in JS (jsCheck)
 export const F_ENUM_NUMBERS: u32 = 16384;
+export const F_FORMAT: u32 = 32768; // an asserted format (the extension's X_FORMAT), checked as the string is read
 
 export const F_NUMERIC: u32 = F_MINIMUM | F_MAXIMUM | F_EXCL_MINIMUM | F_EXCL_MAXIMUM;
-export const F_STRING: u32 = F_MIN_LENGTH | F_MAX_LENGTH | F_PATTERN | F_PATTERN_JS | F_ENUM | F_CONST;
+export const F_STRING: u32 = F_MIN_LENGTH | F_MAX_LENGTH | F_PATTERN | F_PATTERN_JS | F_ENUM | F_CONST | F_FORMAT;
 
 // ---- property entry ---------------------------------------------------------------------------
 export const PROP_SIZE: u32 = 16;

@@ -6,7 +6,7 @@ import {
   EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, EM_KIND, EM_NUM, EM_STR, ENUM_SIZE,
   F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAX_ITEMS,
   F_MAX_LENGTH, F_MAXIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_MINIMUM, F_NO_ADDITIONAL, F_NUMERIC,
-  F_PATTERN, F_PATTERN_JS, F_STRING, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM,
+  F_FORMAT, F_PATTERN, F_PATTERN_JS, F_STRING, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM,
   N_FLAGS, N_ITEMS, N_MAX_ITEMS, N_MAX_LENGTH, N_MAXIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_MINIMUM,
   N_PATTERN, N_PROP_COUNT, N_PROPS, N_SEEN_WORDS, N_SLOT, N_TYPE, O_CODE, O_FLAGS, O_NODE,
   O_OFFSET, O_PATH_LEN, O_PATH_START, OF_USED_JS, OUT_FIXED, P_CHILD, P_FLAGS, P_NAME,
@@ -496,6 +496,14 @@ function checkString(node: usize, flags: u32, start: usize): void {
     if (failed != 0) valueFail(failed, start, node);
   }
   if ((flags & (F_ENUM | F_CONST)) != 0 && !enumHasString(node, s, e)) valueFail(enumCode(flags), start, node);
+  if ((flags & F_FORMAT) != 0) {
+    if (!checkFormat(load<u32>(<usize>load<u32>(node + N_EXT) + X_FORMAT), s, e)) valueFail(E.E_FORMAT, start, node);
+    else if (formatNeedsJs) {
+      usedJs = true;
+      const failed = jsCheck(JS_FORMAT, node, s, e);
+      if (failed != 0) valueFail(failed, start, node);
+    }
+  }
 }
 
 function checkNumber(node: usize, types: u32, flags: u32, start: usize): void {
@@ -1372,20 +1380,6 @@ function evalKeywords(node: usize, t: usize): bool {
     strEscaped = (load<u32>(t + TP_FLAGS) & TF_ESCAPED) != 0;
     if ((flags & F_STRING) != 0) checkString(node, flags, start);
     if (failures != before) return false;
-    if (ext != 0 && load<u32>(ext + X_FORMAT) != 0) {
-      if (!checkFormat(load<u32>(ext + X_FORMAT), start + 1, pos - 1)) {
-        valueFail(E.E_FORMAT, start, node);
-        return false;
-      }
-      if (formatNeedsJs) {
-        usedJs = true;
-        const failed = jsCheck(JS_FORMAT, node, start + 1, pos - 1);
-        if (failed != 0) {
-          valueFail(failed, start, node);
-          return false;
-        }
-      }
-    }
   } else if (kind == T_OBJ) {
     if (!evalObject(node, flags, ext, t)) return false;
   } else if (kind == T_ARR) {
@@ -1723,6 +1717,8 @@ export function scanMessage(at: usize, len: u32, record: usize, pathStart: i32):
     if (pos >= end) {
       fail(E.E_EMPTY, pos);
     } else {
+      // a format's code points (the scan runs the rules): past the messages, where a tape would go
+      scratchTop = (tapeBase + 3) & ~(<usize>3);
       scanValue(rootNode);
       if (err == 0) {
         skipWhitespace();

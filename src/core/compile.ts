@@ -2,7 +2,7 @@
 // tables, regex programs and name bytes, laid out at a given base address (assembly/layout.ts).
 import { type RegexEngine } from './regex.ts';
 import { ALL_TYPES, EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, ENUM_SIZE, EXT_SIZE, INDEX_SIZE, NODE_SIZE, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM, N_EXT, N_FLAGS, N_INDEXES, N_INDEX_COUNT, N_ITEMS, N_MAXIMUM, N_MAX_ITEMS, N_MAX_LENGTH, N_MINIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_PATTERN, N_PROPS, N_PROP_COUNT, N_RESOURCE, N_SEEN_WORDS, N_SLOT, N_TYPE, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, TAPE_SIZE, TF_ESCAPED, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT, TP_NUMBER, TP_START, TYPE_BITS, XF_CONTAINS_EVALUATES, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF, XF_UNIQUE, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP, X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMAS, X_DEP_SCHEMA_COUNT, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, X_ELSE, X_FLAGS, X_FORMAT, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF, X_NOT, X_ONE, X_ONE_COUNT, X_PATTERNS, X_PATTERN_COUNT, X_PREFIX, X_PREFIX_COUNT, X_PROPERTY_NAMES, X_THEN, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES } from './layout.ts';
-import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, ownCopy } from './rule-model.ts';
+import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, onlyFormat, ownCopy } from './rule-model.ts';
 import { Compiler, markExtract } from './schema-compiler.ts';
 
 /**
@@ -164,7 +164,7 @@ function needsTape(rules: RuleNode): boolean {
     node = aliasOf(node) ?? node;
     if (seen.has(node)) continue;
     seen.add(node);
-    if (node.ext || node.deepMembers.length > 0) return true;
+    if ((node.ext && !onlyFormat(node.ext)) || node.deepMembers.length > 0) return true;
     if (node.items) pending.push(node.items);
     for (const { child } of node.properties) pending.push(child);
     for (const { child } of node.indexes) pending.push(child);
@@ -186,6 +186,8 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
   const propertiesByAddress = new Map<number, RuleProperty>();
   let maxSeenWords = 0;
   let maxRegexWords = 1;
+  /** A format is asserted: the core decodes the string's code points into the scratch. */
+  let formats = false;
 
   const any = emptyNode('#');
   const emitNodes = (nodes: readonly RuleNode[]): number => {
@@ -279,7 +281,10 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
       out.f64(at + X_MULTIPLE_OF, ext.multipleOf);
     }
     if (ext.uniqueItems) flags |= XF_UNIQUE;
-    if (ext.format !== undefined) out.u32(at + X_FORMAT, ext.format);
+    if (ext.format !== undefined) {
+      out.u32(at + X_FORMAT, ext.format);
+      formats = true;
+    }
     if (ext.unevaluatedProperties) out.u32(at + X_UNEVALUATED_PROPERTIES, emitNode(ext.unevaluatedProperties));
     if (ext.unevaluatedItems) out.u32(at + X_UNEVALUATED_ITEMS, emitNode(ext.unevaluatedItems));
     if (ext.containsEvaluates) flags |= XF_CONTAINS_EVALUATES;
@@ -417,6 +422,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     root: rootAddress,
     any: anyAddress,
     evalRoot,
+    scratch: tape || formats,
     draft: compiler.draft,
     maxSeenWords,
     maxRegexWords,

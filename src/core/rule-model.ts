@@ -131,6 +131,8 @@ export interface RuleProgram {
   readonly any: number;
   /** Tape mode: the rules' root, evaluated on the tape after the scan; 0 when the scan runs the rules. */
   readonly evalRoot: number;
+  /** The core needs room past the messages: for the tape, or for a format's code points. */
+  readonly scratch: boolean;
   readonly draft: Draft;
   /** Deepest seen-bit need of any object node, in 32-bit words. */
   readonly maxSeenWords: number;
@@ -195,16 +197,25 @@ export function aliasOf(node: RuleNode): RuleNode | undefined {
   return target;
 }
 
+/** The keywords an extension holds: its fields set beyond emptyExtension's. */
+function extensionKeywords(ext: RuleExtension): string[] {
+  return Object.entries(ext)
+    .filter(([keyword, value]) => value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0) && !(keyword === 'minContains' && value === 1))
+    .map(([keyword]) => keyword);
+}
+
 /** Nothing but one `$ref`. */
 function isPureReference(node: RuleNode): boolean {
   const ext = node.ext;
   return ext !== undefined && ext.allOf.length === 1 && node.types === ALL_TYPES && node.flags === 0 && node.slot < 0 &&
     node.properties.length === 0 && node.indexes.length === 0 && node.items === undefined && node.deepMembers.length === 0 &&
-    ext.anyOf.length === 0 && ext.oneOf.length === 0 && !ext.not && !ext.if && !ext.then && !ext.else &&
-    ext.patternProperties.length === 0 && !ext.additionalProperties && !ext.propertyNames && ext.dependentRequired.length === 0 &&
-    ext.dependentSchemas.length === 0 && ext.prefixItems.length === 0 && !ext.contains && ext.minProperties === undefined &&
-    ext.maxProperties === undefined && ext.multipleOf === undefined && !ext.uniqueItems && ext.format === undefined &&
-    !ext.unevaluatedProperties && !ext.unevaluatedItems && !ext.dynamic && !node.resource;
+    !node.resource && extensionKeywords(ext).length === 1;
+}
+
+/** An extension of nothing but an asserted format, which the scan checks as it reads the string (F_FORMAT). */
+export function onlyFormat(ext: RuleExtension): boolean {
+  const keywords = extensionKeywords(ext);
+  return keywords.length === 1 && keywords[0] === 'format';
 }
 
 /**

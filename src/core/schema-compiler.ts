@@ -3,7 +3,7 @@
 import { SluiceError } from '../errors.ts';
 import { compileRegex, type RegexEngine } from './regex.ts';
 import { escapeToken, parsePointer } from './json-pointer.ts';
-import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
+import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_FORMAT, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
 import { JS_FORMATS, jsFormatScope } from './js-formats.ts';
 import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, ownCopy } from './rule-model.ts';
 
@@ -304,6 +304,7 @@ export class Compiler {
           schemaError(location, `unknown format "${s.format}": the core checks ${[...FORMATS, ...Object.keys(JS_FORMATS).filter((f) => !FORMATS.includes(f))].join(', ')}; without assertFormats a format is an annotation`);
         }
         this.#extension(node).format = index >= 0 ? index + 1 : FMT_JS;
+        node.flags |= F_FORMAT;
         if (inJs) {
           node.jsFormat = s.format;
           this.fallbacks.push({ keywordLocation: `${location}/format`, description: `format "${s.format}": JS decides ${jsFormatScope(s.format)} (src/core/js-formats.ts)` });

@@ -237,8 +237,8 @@ export class Validator implements MessageValidator {
       words[table + count * 2 + 1] = length;
       count++;
     }
-    if (this.#program.evalRoot !== 0) {
-      // the tape: at most one entry per byte, plus the root
+    if (this.#program.scratch) {
+      // the tape: at most one entry per byte, plus the root (a format's code points need less)
       const tape = align(this.#input + this.#inputCapacity, 16);
       const capacity = (longest + 2) * TAPE_ENTRY;
       this.#ensureMemory(tape + capacity);

@@ -71,6 +71,38 @@ test('shared $defs keep the scan: a $ref is read as its target, extraction marks
   assert.equal([deep.code, deep.path, deep.keywordLocation], ['E_TYPE', '/tree/child/child/v', '/$defs/node/properties/v/type']);
 });
 
+test('asserted formats keep the scan: checked as the string is read, through a $ref too; a format JS finishes says fallback', () => {
+  const schema: JsonSchema = {
+    $defs: { id: { type: 'string', format: 'uuid' } },
+    type: 'object',
+    properties: { eventId: { $ref: '#/$defs/id' }, at: { type: 'string', format: 'date-time' }, host: { format: 'hostname' } },
+  };
+  assert.is(compileProgram(schema, [], 4096, 'auto', { assertFormats: true }).evalRoot, 0, 'no tape');
+  const encoder = new TextEncoder();
+  const validator = compileSchema(schema, { assertFormats: true, extract: ['/eventId'] });
+  const verdict = (message: object) => validator.validate(encoder.encode(JSON.stringify(message)));
+  const good = verdict({ eventId: '00000000-0000-4000-8000-000000000001', at: '2026-12-06T04:17:51Z', host: 'example.com' });
+  assert.ok(good.ok, good.message);
+  assert.ok(good.fields?.[0], 'extracted through the $ref');
+  const badId = verdict({ eventId: '00000000-0000-4000-8000-00000000001', at: '2026-12-06T04:17:51Z' });
+  assert.equal([badId.code, badId.path, badId.keywordLocation], ['E_FORMAT', '/eventId', '/$defs/id/format']);
+  const badTime = verdict({ eventId: '00000000-0000-4000-8000-000000000001', at: '2026-02-30T04:17:51Z' });
+  assert.equal([badTime.code, badTime.path, badTime.keywordLocation], ['E_FORMAT', '/at', '/properties/at/format']);
+  assert.ok(verdict({ host: 7 }).ok, 'a format says nothing of a number');
+  const escaped = validator.validate(encoder.encode('{"at":"2026-12-06T04:17:51\\u005a"}'));
+  assert.ok(escaped.ok, `an escaped Z is a Z: ${escaped.message}`);
+  // the SIMD build checks a uuid 16 bytes at a time: every byte position, with the bytes beside the hex ranges, as the scalar build
+  const uuid = '2eb8aa08-aa98-11ea-b4aa-73b441d16380';
+  const samples = [uuid, uuid.toUpperCase(), ...Array.from({ length: 36 }, (_, at) => ['/', ':', '@', 'G', '`', 'g', '-', 'a'].map((c) => uuid.slice(0, at) + c + uuid.slice(at + 1))).flat()];
+  const kernels = (['simd', 'scalar'] as const).map((kernel) => compileSchema({ format: 'uuid' }, { assertFormats: true, kernel }));
+  for (const sample of samples) {
+    const expected = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sample);
+    for (const core of kernels) assert.is(core.validate(encoder.encode(JSON.stringify(sample))).ok, expected, sample);
+  }
+  assert.not.ok(verdict({ host: 'a..b' }).ok);
+  assert.ok(verdict({ host: 'xn--nxasmq6b.com' }).fallback, 'an A-label: JS decides, and the verdict says so');
+});
+
 test('a pattern the core cannot run is listed for JS; one it can is not', () => {
   const fallbacks = compileProgram({ properties: { a: { pattern: '(?<=x)y' } } }, [], 4096).fallbacks;
   assert.equal(fallbacks.map((f) => f.keywordLocation), ['#/properties/a/pattern']);

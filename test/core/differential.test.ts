@@ -712,7 +712,12 @@ const FAMILIES: Record<string, Family> = {
 // specification part ways are the JSON-Schema-Test-Suite's business, see json-schema-suite.test.ts,
 // and rules.test.ts: a space for the T of a date-time, a one-label mail domain)
 const FORMAT_SAMPLES: Record<string, string[]> = {
-  uuid: ['2eb8aa08-aa98-11ea-b4aa-73b441d16380', 'F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6', '2eb8aa08-aa98-11ea-b4aa-73b441d1638', '2eb8aa08aa9811eab4aa73b441d16380', 'g81d4fae-7dec-11d0-a765-00a0c91e6bf6', ''],
+  uuid: [
+    '2eb8aa08-aa98-11ea-b4aa-73b441d16380', 'F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6', '2eb8aa08-aa98-11ea-b4aa-73b441d1638', '2eb8aa08aa9811eab4aa73b441d16380', 'g81d4fae-7dec-11d0-a765-00a0c91e6bf6', '',
+    // each 16-byte block of the SIMD check and the 4 bytes after them, with the bytes next to the hex ranges
+    ...[0, 7, 9, 15, 17, 22, 24, 31, 32, 35].flatMap((at) => ['/', ':', '@', 'G', '`', 'g', '-'].map((c) => `2eb8aa08-aa98-11ea-b4aa-73b441d16380`.slice(0, at) + c + `2eb8aa08-aa98-11ea-b4aa-73b441d16380`.slice(at + 1))),
+    '2eb8aa0-8aa98-11ea-b4aa-73b441d16380', '2eb8aa08-aa9811-ea-b4aa-73b441d16380',
+  ],
   date: ['2024-02-29', '2023-02-29', '1963-06-19', '2020-13-01', '2020-04-31', '2020-1-01', '2020-01-01T00:00:00Z'],
   time: ['08:30:06Z', '08:30:06.283185Z', '08:30:06+01:00', '8:30:06Z', '08:30:06', '24:00:00Z', '08:60:00Z'],
   'date-time': ['1963-06-19T08:30:06.283185Z', '1963-06-19T08:30:06Z', '1963-06-19t08:30:06z', '1963-06-19T08:30:06+02:00', '1990-02-31T15:59:59.123-08:00', '1963-06-19T08:30:06'],
