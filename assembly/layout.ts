@@ -71,6 +71,8 @@ export const X_UNEVALUATED_ITEMS: u32 = 128;
 export const X_DYNAMIC_FALLBACK: u32 = 136; // $dynamicRef/$recursiveRef: the static target,
 export const X_DYNAMIC_COUNT: u32 = 140; //    and (resource, node) of every schema with the anchor:
 export const X_DYNAMIC: u32 = 144; //          the outermost resource of the dynamic scope wins
+export const X_CONDITION_COUNT: u32 = 152; //  if/then/else the scan decides at an object's end (F_CONDITIONS):
+export const X_CONDITIONS: u32 = 156; //       CONDITION_SIZE entries
 export const XF_UNIQUE: u32 = 1;
 export const XF_MULTIPLE_OF: u32 = 2;
 export const XF_MIN_PROPERTIES: u32 = 4;
@@ -133,6 +135,7 @@ export const F_PATTERN: u32 = 4096;
 export const F_PATTERN_JS: u32 = 8192; // pattern outside the core's subset: checked in JS (jsCheck)
 export const F_ENUM_NUMBERS: u32 = 16384;
 export const F_FORMAT: u32 = 32768; // an asserted format (the extension's X_FORMAT), checked as the string is read
+export const F_CONDITIONS: u32 = 65536; // if/then/else decided by the scan (the extension's X_CONDITIONS)
 
 export const F_NUMERIC: u32 = F_MINIMUM | F_MAXIMUM | F_EXCL_MINIMUM | F_EXCL_MAXIMUM;
 export const F_STRING: u32 = F_MIN_LENGTH | F_MAX_LENGTH | F_PATTERN | F_PATTERN_JS | F_ENUM | F_CONST | F_FORMAT;
@@ -146,6 +149,23 @@ export const P_FLAGS: u32 = 12;
 export const PF_REQUIRED: u32 = 1;
 export const PF_SYNTHETIC: u32 = 2; // present only for extraction: still "additional" to the rules
 export const PF_NO_DUPLICATE_CHECK: u32 = 4; // named only by `required`: a repeat is JSON.parse's business
+export const PF_PROBE_SHIFT: u32 = 8; // P_FLAGS >> PF_PROBE_SHIFT: 1 + the slot of the member's span an `if` tests, 0 for none
+
+// ---- a condition the scan decides (F_CONDITIONS): its `if` tests members' values against literals
+// (their spans kept past the node's seen bits), its `then` or `else` requires members ------------
+export const CONDITION_SIZE: u32 = 32;
+export const CD_THEN: u32 = 0; //           u32 node address (where a failure's keyword is), 0 for none
+export const CD_ELSE: u32 = 4;
+export const CD_TEST_COUNT: u32 = 8; //     the members the `if` tests: TEST_SIZE entries
+export const CD_TESTS: u32 = 12;
+export const CD_THEN_COUNT: u32 = 16; //    the property indexes `then` requires (u32 each)
+export const CD_THEN_REQUIRED: u32 = 20;
+export const CD_ELSE_COUNT: u32 = 24;
+export const CD_ELSE_REQUIRED: u32 = 28;
+export const TEST_SIZE: u32 = 12;
+export const CT_PROPERTY: u32 = 0; //       u32 the member's property index
+export const CT_NODE: u32 = 4; //           u32 node: types, and string, boolean or null literals
+export const CT_REQUIRED: u32 = 8; //       u32 1 when the `if` requires the member
 
 // ---- index entry: an array element with its own node -------------------------------------------
 export const INDEX_SIZE: u32 = 8;

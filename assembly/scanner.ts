@@ -21,6 +21,9 @@ import {
   X_PROPERTY_NAMES, X_THEN, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF,
   XF_UNIQUE, X_FORMAT, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES, XF_CONTAINS_EVALUATES,
   N_RESOURCE, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, FMT_UUID,
+  CD_ELSE, CD_ELSE_COUNT, CD_ELSE_REQUIRED, CD_TEST_COUNT, CD_TESTS, CD_THEN, CD_THEN_COUNT,
+  CD_THEN_REQUIRED, CONDITION_SIZE, CT_NODE, CT_PROPERTY, CT_REQUIRED, F_CONDITIONS, PF_PROBE_SHIFT,
+  TEST_SIZE, X_CONDITION_COUNT, X_CONDITIONS,
 } from './layout';
 import { formatNeedsJs, formatValid, uuidBytes } from './formats';
 import { regexTest } from './regex';
@@ -666,6 +669,7 @@ function scanObject(node: usize, flags: u32): void {
       pos++;
       skipWhitespace();
       let child = anyNode;
+      let probe: u32 = 0;
       const index = propCount != 0 ? findProperty(props, propCount, keyStart, keyEnd, strEscaped, hint) : -1;
       if (index >= 0) {
         hint = <u32>index + 1;
@@ -679,14 +683,22 @@ function scanObject(node: usize, flags: u32): void {
         }
         store<u32>(word, bits | bit);
         child = <usize>load<u32>(entry + P_CHILD);
+        probe = load<u32>(entry + P_FLAGS) >> PF_PROBE_SHIFT;
         if ((load<u32>(entry + P_FLAGS) & PF_SYNTHETIC) != 0 && (flags & F_NO_ADDITIONAL) != 0) {
           ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
         }
       } else if ((flags & F_NO_ADDITIONAL) != 0) {
         ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
       }
+      const valueStart = pos;
       scanValue(child);
       if (err != 0) return;
+      if (probe != 0) {
+        // an `if` tests this member at the object's end: where its value is (the last, for a repeat)
+        const span = seen + (<usize>((propCount + 31) >> 5) << 2) + (<usize>(probe - 1) << 3);
+        store<u32>(span, <u32>valueStart);
+        store<u32>(span, <u32>pos, 4);
+      }
       skipWhitespace();
       if (pos >= end) {
         fail(E.E_UNTERMINATED, pos);
@@ -713,9 +725,77 @@ function scanObject(node: usize, flags: u32): void {
       }
     }
   }
+  if ((flags & F_CONDITIONS) != 0 && rule == 0) decideConditions(node, props, propCount, seen, start);
   seenTop = seen;
   depth--;
   lastCount = members;
+}
+
+@inline function seenBit(seen: usize, index: u32): bool {
+  return (load<u32>(seen + (<usize>(index >> 5) << 2)) & (<u32>1 << (index & 31))) != 0;
+}
+
+/**
+ * The if/then/else of an object node the scan decides at the object's end (F_CONDITIONS): each
+ * `if` tests members' values, as they were read, against literals; the `then` or `else` that
+ * applies requires members.
+ */
+function decideConditions(node: usize, props: usize, propCount: u32, seen: usize, start: usize): void {
+  const ext = <usize>load<u32>(node + N_EXT);
+  const spans = seen + (<usize>((propCount + 31) >> 5) << 2);
+  const count = load<u32>(ext + X_CONDITION_COUNT);
+  const conditions = <usize>load<u32>(ext + X_CONDITIONS);
+  for (let k: u32 = 0; k < count; k++) {
+    const condition = conditions + <usize>k * CONDITION_SIZE;
+    const tests = <usize>load<u32>(condition + CD_TESTS);
+    const testCount = load<u32>(condition + CD_TEST_COUNT);
+    let holds = true;
+    for (let t: u32 = 0; t < testCount && holds; t++) {
+      const test = tests + <usize>t * TEST_SIZE;
+      const index = load<u32>(test + CT_PROPERTY);
+      if (!seenBit(seen, index)) {
+        holds = load<u32>(test + CT_REQUIRED) == 0;
+      } else {
+        const probe = load<u32>(props + <usize>index * PROP_SIZE + P_FLAGS) >> PF_PROBE_SHIFT;
+        const span = spans + (<usize>(probe - 1) << 3);
+        holds = literalHolds(<usize>load<u32>(test + CT_NODE), <usize>load<u32>(span), <usize>load<u32>(span, 4));
+      }
+    }
+    const branch = <usize>load<u32>(condition + (holds ? CD_THEN : CD_ELSE));
+    if (branch == 0) continue;
+    const required = <usize>load<u32>(condition + (holds ? CD_THEN_REQUIRED : CD_ELSE_REQUIRED));
+    const requiredCount = load<u32>(condition + (holds ? CD_THEN_COUNT : CD_ELSE_COUNT));
+    for (let r: u32 = 0; r < requiredCount; r++) {
+      const index = load<u32>(required + (<usize>r << 2));
+      if (!seenBit(seen, index)) {
+        ruleFail(E.E_REQUIRED, start, branch, depth - 1, PATH_PROP, <i32>(props + <usize>index * PROP_SIZE), true);
+        return;
+      }
+    }
+  }
+}
+
+/** Whether the value at [s, e) has one of `node`'s types and, with enum/const, is one of its string, boolean or null members. */
+function literalHolds(node: usize, s: usize, e: usize): bool {
+  const c = <u32>load<u8>(s);
+  const types = load<u32>(node + N_TYPE);
+  const kind: u32 = c == 0x22 ? T_STR : c == 0x74 || c == 0x66 ? T_BOOL : c == 0x6e ? T_NULL : c == 0x7b ? T_OBJ : c == 0x5b ? T_ARR : T_NUM;
+  // an integer is a number: the compiler leaves `integer` without `number` to the tape
+  if ((types & kind) == 0) return false;
+  if ((load<u32>(node + N_FLAGS) & (F_ENUM | F_CONST)) == 0) return true;
+  if (kind == T_STR) {
+    strEscaped = false;
+    for (let p = s + 1; p < e - 1; p++) {
+      if (load<u8>(p) == 0x5c) {
+        strEscaped = true;
+        break;
+      }
+    }
+    return enumHasString(node, s + 1, e - 1);
+  }
+  if (kind == T_BOOL) return enumHasScalar(node, c == 0x74 ? EK_TRUE : EK_FALSE);
+  if (kind == T_NULL) return enumHasScalar(node, EK_NULL);
+  return false; // numbers, objects, arrays: the members are strings, booleans or null
 }
 
 function scanArray(node: usize, flags: u32): void {

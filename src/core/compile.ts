@@ -1,9 +1,10 @@
 // JSON Schema (the supported subset) -> the core's rule program: schema nodes, property and enum
 // tables, regex programs and name bytes, laid out at a given base address (assembly/layout.ts).
 import { type RegexEngine } from './regex.ts';
-import { ALL_TYPES, EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, ENUM_SIZE, EXT_SIZE, INDEX_SIZE, NODE_SIZE, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM, N_EXT, N_FLAGS, N_INDEXES, N_INDEX_COUNT, N_ITEMS, N_MAXIMUM, N_MAX_ITEMS, N_MAX_LENGTH, N_MINIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_PATTERN, N_PROPS, N_PROP_COUNT, N_RESOURCE, N_SEEN_WORDS, N_SLOT, N_TYPE, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, TAPE_SIZE, TF_ESCAPED, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT, TP_NUMBER, TP_START, TYPE_BITS, XF_CONTAINS_EVALUATES, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF, XF_UNIQUE, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP, X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMAS, X_DEP_SCHEMA_COUNT, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, X_ELSE, X_FLAGS, X_FORMAT, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF, X_NOT, X_ONE, X_ONE_COUNT, X_PATTERNS, X_PATTERN_COUNT, X_PREFIX, X_PREFIX_COUNT, X_PROPERTY_NAMES, X_THEN, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES } from './layout.ts';
-import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, onlyFormat, ownCopy } from './rule-model.ts';
-import { Compiler, markExtract } from './schema-compiler.ts';
+import { ALL_TYPES, CD_ELSE, CD_ELSE_COUNT, CD_ELSE_REQUIRED, CD_TESTS, CD_TEST_COUNT, CD_THEN, CD_THEN_COUNT, CD_THEN_REQUIRED, CONDITION_SIZE, CT_NODE, CT_PROPERTY, CT_REQUIRED, F_CONDITIONS, PF_PROBE_SHIFT, TEST_SIZE, X_CONDITIONS, X_CONDITION_COUNT, EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, ENUM_SIZE, EXT_SIZE, INDEX_SIZE, NODE_SIZE, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM, N_EXT, N_FLAGS, N_INDEXES, N_INDEX_COUNT, N_ITEMS, N_MAXIMUM, N_MAX_ITEMS, N_MAX_LENGTH, N_MINIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_PATTERN, N_PROPS, N_PROP_COUNT, N_RESOURCE, N_SEEN_WORDS, N_SLOT, N_TYPE, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, TAPE_SIZE, TF_ESCAPED, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT, TP_NUMBER, TP_START, TYPE_BITS, XF_CONTAINS_EVALUATES, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF, XF_UNIQUE, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP, X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMAS, X_DEP_SCHEMA_COUNT, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, X_ELSE, X_FLAGS, X_FORMAT, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF, X_NOT, X_ONE, X_ONE_COUNT, X_PATTERNS, X_PATTERN_COUNT, X_PREFIX, X_PREFIX_COUNT, X_PROPERTY_NAMES, X_THEN, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES } from './layout.ts';
+import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, ownCopy } from './rule-model.ts';
+import { Compiler, markExtract, propertyOf } from './schema-compiler.ts';
+import { needsTape, type ScanCondition, scanConditions } from './scan-rules.ts';
 
 /**
  * WTF-8: UTF-8 that also encodes lone surrogates (as JSON's \uD800 escapes can produce), so that
@@ -152,26 +153,6 @@ function writeTape(out: ProgramWriter, value: unknown): number {
   return first;
 }
 
-/**
- * Whether a node the rules reach evaluates a keyword beyond what the scan checks as it reads (an
- * applicator, an object or array in an enum, ...). A schema that is only a `$ref` is read as its
- * target, so shared `$defs` keep the scan.
- */
-function needsTape(rules: RuleNode): boolean {
-  const seen = new Set<RuleNode>();
-  const pending = [rules];
-  for (let node = pending.pop(); node; node = pending.pop()) {
-    node = aliasOf(node) ?? node;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    if ((node.ext && !onlyFormat(node.ext)) || node.deepMembers.length > 0) return true;
-    if (node.items) pending.push(node.items);
-    for (const { child } of node.properties) pending.push(child);
-    for (const { child } of node.indexes) pending.push(child);
-  }
-  return false;
-}
-
 export function compileProgram(schema: JsonSchema, extract: readonly string[], base: number, engine: RegexEngine = 'auto', options: CompileOptions = {}): RuleProgram {
   const compiler = new Compiler(schema, engine, options);
   const rules = compiler.node(schema, '#');
@@ -302,6 +283,42 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
     out.u32(at + X_FLAGS, flags);
     return at;
   };
+  /** Gives `node` a property for each member its conditions test or require, each tested one a span slot; returns how many. */
+  const prepareConditions = (node: RuleNode, conditions: readonly ScanCondition[]): number => {
+    let probes = 0;
+    for (const condition of conditions) {
+      for (const { name } of condition.test.properties) propertyOf(node, name, node.location).probe ??= ++probes;
+      for (const branch of [condition.then, condition.else]) for (const { name } of branch?.properties ?? []) propertyOf(node, name, node.location);
+    }
+    return probes;
+  };
+  /** The conditions' table (CONDITION_SIZE entries) in the node's extension. */
+  const emitConditions = (ext: number, node: RuleNode, conditions: readonly ScanCondition[]): void => {
+    const indexOf = (name: string) => node.properties.findIndex((p) => p.name === name);
+    const table = out.alloc(conditions.length * CONDITION_SIZE, 4);
+    conditions.forEach((condition, k) => {
+      const entry = table + k * CONDITION_SIZE;
+      const members = condition.test.properties;
+      const tests = out.alloc(Math.max(1, members.length) * TEST_SIZE, 4);
+      members.forEach((member, t) => {
+        out.u32(tests + t * TEST_SIZE + CT_PROPERTY, indexOf(member.name));
+        out.u32(tests + t * TEST_SIZE + CT_NODE, emitNode(member.child));
+        out.u32(tests + t * TEST_SIZE + CT_REQUIRED, member.required ? 1 : 0);
+      });
+      out.u32(entry + CD_TEST_COUNT, members.length);
+      out.u32(entry + CD_TESTS, tests);
+      for (const [branch, at, count, list] of [[condition.then, CD_THEN, CD_THEN_COUNT, CD_THEN_REQUIRED], [condition.else, CD_ELSE, CD_ELSE_COUNT, CD_ELSE_REQUIRED]] as const) {
+        if (!branch) continue;
+        const required = out.alloc(Math.max(1, branch.properties.length) * 4, 4);
+        branch.properties.forEach((p, i) => out.u32(required + i * 4, indexOf(p.name)));
+        out.u32(entry + at, emitNode(branch));
+        out.u32(entry + count, branch.properties.length);
+        out.u32(entry + list, required);
+      }
+    });
+    out.u32(ext + X_CONDITION_COUNT, conditions.length);
+    out.u32(ext + X_CONDITIONS, table);
+  };
   const emitNode = (node: RuleNode): number => {
     if (emitted.has(node)) return node.address;
     // a schema that is only a $ref is its target: one evaluation less per value (a loop of such refs is kept)
@@ -313,11 +330,13 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
       return node.address;
     }
     emitted.add(node);
+    const conditions = tape ? undefined : scanConditions(node);
+    const tests = conditions && prepareConditions(node, conditions);
     const at = out.alloc(NODE_SIZE);
     node.address = at;
     nodesByAddress.set(at, node);
     out.u32(at + N_TYPE, node.types);
-    out.u32(at + N_FLAGS, node.flags);
+    out.u32(at + N_FLAGS, node.flags | (conditions ? F_CONDITIONS : 0));
     out.u32(at + N_MIN_LENGTH, node.minLength);
     out.u32(at + N_MAX_LENGTH, node.maxLength);
     out.u32(at + N_MIN_ITEMS, node.minItems);
@@ -371,6 +390,7 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
         out.u32(ext + X_DEEP, list);
       }
       out.u32(at + N_EXT, ext);
+      if (conditions) emitConditions(ext, node, conditions);
     }
     const count = node.properties.length;
     if (count > 0) {
@@ -399,12 +419,14 @@ export function compileProgram(schema: JsonSchema, extract: readonly string[], b
         out.u32(entry + 4, length);
         out.u32(entry + 8, emitNode(property.child));
         // a repeated key matters only where a value is read: declared or extracted members
-        const readsValue = !property.synthetic || hasSlot(property.child);
-        out.u32(entry + 12, (property.required ? PF_REQUIRED : 0) | (property.synthetic ? PF_SYNTHETIC : 0) | (readsValue ? 0 : PF_NO_DUPLICATE_CHECK));
+        const readsValue = !property.synthetic || hasSlot(property.child) || property.probe !== undefined;
+        const flags = (property.required ? PF_REQUIRED : 0) | (property.synthetic ? PF_SYNTHETIC : 0) | (readsValue ? 0 : PF_NO_DUPLICATE_CHECK);
+        out.u32(entry + 12, flags | ((property.probe ?? 0) << PF_PROBE_SHIFT));
       });
       out.u32(index + 8, Number(lengths & 0xffffffffn));
       out.u32(index + 12, Number(lengths >> 32n));
-      const seenWords = Math.ceil(count / 32);
+      // the seen bits, then (conditions) the spans of the members an `if` tests, 2 words each
+      const seenWords = Math.ceil(count / 32) + 2 * (tests ?? 0);
       maxSeenWords = Math.max(maxSeenWords, seenWords);
       out.u32(at + N_PROP_COUNT, count);
       out.u32(at + N_PROPS, table);

@@ -1,8 +1,7 @@
 // A JSON Schema as the compiler sees it: the drafts and keywords the core knows, and the rule
 // tree (nodes, extensions, properties) it compiles a schema into before laying it out.
 import { SluiceError } from '../errors.ts';
-import { ALL_TYPES, FORMATS, TYPE_BITS } from './layout.ts';
-import { escapeToken } from './json-pointer.ts';
+import { ALL_TYPES, TYPE_BITS } from './layout.ts';
 
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
 
@@ -111,8 +110,10 @@ export interface RuleProperty {
   readonly name: string;
   readonly child: RuleNode;
   required: boolean;
-  /** Not declared in `properties`: there only for `required` or extraction. */
+  /** Not declared in `properties`: there only for `required`, extraction or a condition. */
   synthetic: boolean;
+  /** 1 + the slot of the member's span that a condition's `if` tests (compile.ts scanConditions); absent when none does. */
+  probe?: number;
   address: number;
 }
 
@@ -198,7 +199,7 @@ export function aliasOf(node: RuleNode): RuleNode | undefined {
 }
 
 /** The keywords an extension holds: its fields set beyond emptyExtension's. */
-function extensionKeywords(ext: RuleExtension): string[] {
+export function extensionKeywords(ext: RuleExtension): string[] {
   return Object.entries(ext)
     .filter(([keyword, value]) => value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0) && !(keyword === 'minContains' && value === 1))
     .map(([keyword]) => keyword);

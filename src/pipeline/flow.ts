@@ -10,7 +10,6 @@ import { type FlowMetrics, Metrics, type StageMetrics } from '../observe/metrics
 import { FlowStats } from '../observe/stats.ts';
 import { type FlowBatchState, FlowState } from '../state/flow-state.ts';
 import { fieldBytes } from '../component/fields.ts';
-import * as registry from './registry.ts';
 import { untilInterrupted } from './interruptible.ts';
 import { StallWatch } from './stall-watch.ts';
 import { type FlowTables } from './tables.ts';

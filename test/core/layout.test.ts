@@ -17,7 +17,7 @@ function constants(text: string): Map<string, number> {
   return found;
 }
 
-const PREFIXES = /^(NODE_SIZE|N_|T_|F_|PROP_SIZE|P_|PF_|INDEX_SIZE|I_|ENUM_SIZE|EM_|EK_|OP_|RX_|DFA_)/;
+const PREFIXES = /^(NODE_SIZE|N_|T_|F_|PROP_SIZE|P_|PF_|INDEX_SIZE|I_|ENUM_SIZE|EM_|EK_|OP_|RX_|DFA_|X_|XF_|CONDITION_SIZE|CD_|TEST_SIZE|CT_)/;
 
 test('every layout constant of the compiler has the value the core reads', () => {
   const core = constants(read('assembly/layout.ts'));

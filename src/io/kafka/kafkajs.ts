@@ -13,7 +13,7 @@ import kafkajs, {
 import { platformaticTransport } from './platformatic/index.ts';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.ts';
-import type { Headers, OutboundMessage, TopicSend } from '../../component/types.ts';
+import type { Headers, TopicSend } from '../../component/types.ts';
 import { registerCodecs } from './codecs.ts';
 import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
