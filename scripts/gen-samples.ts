@@ -34,6 +34,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AjvModule from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { AJV_KEYWORD_CODES } from '../src/core/codes.ts';
 import { prng } from './support/random.ts';
 
@@ -1161,10 +1163,11 @@ function campaignSpecs(): { faults: Spec[]; edges: Spec[] } {
     rule('E_MAX_LENGTH', '/device/appVersion', (r) => cpString(r, 33), '<33 code points>'),
     rule('E_MAX_LENGTH', '/device/appVersion', '1.0.0-beta+build.20240501.abcdef0', '<33 chars>'),
     // ---- E_PATTERN
-    rule('E_PATTERN', '/eventId', (r) => r.uuid().toUpperCase(), '<UPPER-CASE uuid>'),
-    rule('E_PATTERN', '/eventId', (r) => r.uuid().replace(/-/g, ''), '<uuid without dashes>'),
-    rule('E_PATTERN', '/eventId', (r) => `{${r.uuid()}}`, '<{uuid}>'),
-    rule('E_PATTERN', '/eventId', (r) => r.uuid().slice(1), '<35-char uuid>'),
+    // ---- E_FORMAT (format: uuid, RFC 4122's hex-and-dashes form)
+    rule('E_FORMAT', '/eventId', (r) => r.uuid().replace(/-/g, '_'), '<uuid with underscores>'),
+    rule('E_FORMAT', '/eventId', (r) => r.uuid().replace(/-/g, ''), '<uuid without dashes>'),
+    rule('E_FORMAT', '/eventId', (r) => `{${r.uuid()}}`, '<{uuid}>'),
+    rule('E_FORMAT', '/eventId', (r) => r.uuid().slice(1), '<35-char uuid>'),
     rule('E_PATTERN', '/campaignId', 'cmp-12'),
     rule('E_PATTERN', '/campaignId', 'CMP-0001'),
     rule('E_PATTERN', '/placementId', 'plc-1234'),
@@ -1369,7 +1372,8 @@ function campaignSpecs(): { faults: Spec[]; edges: Spec[] } {
       m.lead = ' ';
       m.trail = '\t\r';
     }),
-    valid('conversion without currency', (m) => {
+    // valid until the rules' if/then asked a conversion for its currency: now E_REQUIRED at /currency
+    S('', 'conversion without currency', (m) => {
       const o = m.obj as JObj;
       o.type = 'conversion';
       o.value = 12.5;
@@ -1643,11 +1647,20 @@ function generateCampaign(): { lines: Buffer[]; expects: Expect[]; placements: B
   for (const m of r.shuffle(hb).slice(0, 5)) (m.obj as JObj).placementId = r.pick(MISSING_PLACEMENTS);
   const bad = msgs.filter((m) => m.fault && !m.fault.path?.startsWith('/placementId') && movable(m) && (m.obj as JObj).placementId !== undefined);
   for (const m of r.shuffle(bad).slice(0, 8)) (m.obj as JObj).placementId = r.pick(MISSING_PLACEMENTS);
+  // a message given a fault breaks no other rule: a conversion without the value or currency the
+  // rules' if/then wants becomes a click (no member added: the random stream stays as it was)
+  for (const m of msgs) {
+    const o = m.obj as JObj;
+    if (!m.fault || typeof o !== 'object' || o === null || Array.isArray(o) || o.type !== 'conversion' || m.overrides.has('/type')) continue;
+    if (o.value === undefined || o.currency === undefined) o.type = 'click';
+  }
   const missing = new Set(MISSING_PLACEMENTS);
   for (const m of msgs) {
     if (m.expect) continue;
     const o = m.obj as JObj;
     if (o.type === 'heartbeat') m.expect = { ok: true, filtered: true };
+    // the rules' if/then: a conversion carries its value and currency
+    else if (o.type === 'conversion' && (o.value === undefined || o.currency === undefined)) m.expect = { ok: false, reason: 'E_REQUIRED', path: o.value === undefined ? '/value' : '/currency' };
     else if (missing.has(o.placementId as string)) m.expect = { ok: false, reason: 'E_LOOKUP_MISS' };
     else m.expect = { ok: true };
   }
@@ -1986,8 +1999,10 @@ function check(): void {
   const fatal = new TextDecoder('utf-8', { fatal: true });
   const lossy = new TextDecoder('utf-8');
   for (const flow of flows) {
-    const ajv1 = new Ajv({ allErrors: false, strict: false }).compile(flow.schema);
-    const ajvAll = new Ajv({ allErrors: true, strict: false }).compile(flow.schema);
+    // a 2020-12 schema (its $schema says so) with its formats asserted, as the flows assert them
+    const ajvOf = (allErrors: boolean) => (String(flow.schema.$schema ?? '').includes('2020-12') ? addFormats.default(new Ajv2020({ allErrors, strict: false })) : new Ajv({ allErrors, strict: false }));
+    const ajv1 = ajvOf(false).compile(flow.schema);
+    const ajvAll = ajvOf(true).compile(flow.schema);
     const lines = splitLines(read(flow.file), flow.file, problems);
     const exps = splitLines(read(flow.file.replace('.ndjson', '.expected.ndjson')), 'expected', problems).map((l) => JSON.parse(l.toString('utf8')));
     if (lines.length !== exps.length) problems.push(`${flow.file}: ${lines.length} lines but ${exps.length} expected lines`);
@@ -2063,7 +2078,9 @@ function check(): void {
       if (e.keyword === 'additionalProperties') path += '/' + esc(e.params.additionalProperty);
       if (exp.ok || exp.reason !== code || exp.path !== path) return void bad(`ajv says ${code} at ${JSON.stringify(path)}`);
       ajvAll(v);
-      if (ajvAll.errors.length !== 1) return void bad(`more than one rule error: ${JSON.stringify(ajvAll.errors)}`);
+      // an `if` whose `then` failed is that failure, said twice
+      const errors = ajvAll.errors.filter((error: { keyword: string }) => error.keyword !== 'if');
+      if (errors.length !== 1) return void bad(`more than one rule error: ${JSON.stringify(errors)}`);
       agree[code] = (agree[code] ?? 0) + 1;
     });
     console.log(`${flow.file}: independently confirmed ${JSON.stringify(agree)}`);

@@ -8,6 +8,8 @@
 // - syntax codes come from V8's JSON.parse messages, so some differ (E_TOKEN where the core says
 //   more), and their offset is the character position V8 reports turned into bytes;
 // - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
+// - a message breaking several rules may have another of them named (ajv checks if/then before
+//   properties).
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';

@@ -789,7 +789,8 @@ test('differential: the project rule schemas (config/rules) on sample messages a
     const gen = (r: Rng) =>
       values.length && r.bool(0.8) ? mutateSample(r, r.pick(values), schema, r.pick([0, 0.02, 0.05, 0.15])) : genValue(r, schema, r.pick([0, 0.1, 0.3]));
     for (const kernel of ['simd', 'scalar'] as const)
-      sources.push({ label: `${f} (${kernel})`, schema, extract: propertyPointers(schema).slice(0, 4), fixed: parsable, docs: 3000, gen });
+      // a 2020-12 document (its $schema says so) against ajv's 2020-12 class, formats asserted as the flows assert them
+      sources.push({ label: `${f} (${kernel})`, schema, extract: propertyPointers(schema).slice(0, 4), fixed: parsable, docs: 3000, gen, ...(String(schema.$schema ?? '').includes('2020-12') ? { draft2020: true, formats: true } : {}) });
   }
   // run per kernel so each source is compiled with its kernel
   runDifferential('project/simd', rng, sources.filter((s) => s.label.endsWith('(simd)')), 'simd');

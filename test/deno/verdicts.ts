@@ -9,7 +9,8 @@ const validator = compileSchema(schema, { extract: ['/eventId', '/device/os', '/
 // the same rules in tape mode: $defs and $ref, if/then, oneOf, asserted formats
 const keywords = compileSchema(
   {
-    $defs: { id: { type: 'string', format: 'uuid' }, money: { oneOf: [{ type: 'integer' }, { type: 'number', multipleOf: 0.01 }, { type: 'number' }] } },
+    // the shipped rules' own $defs too: their "#/$defs/…" references resolve against this root
+    $defs: { ...schema.$defs, id: { type: 'string', format: 'uuid' }, money: { oneOf: [{ type: 'integer' }, { type: 'number', multipleOf: 0.01 }, { type: 'number' }] } },
     allOf: [schema],
     properties: { eventId: { $ref: '#/$defs/id' }, value: { $ref: '#/$defs/money' } },
     if: { properties: { type: { const: 'conversion' } }, required: ['type'] },

@@ -61,10 +61,6 @@ function reference() {
       failedLines.push(['E_EVENT_TIME', i + 1]);
       return;
     }
-    if (e.type === 'conversion' && typeof e.value !== 'number') {
-      failedLines.push(['E_AGGREGATE_FIELD', i + 1]);
-      return;
-    }
     streamTime = Math.max(streamTime, e.occurredAt);
     const start = e.occurredAt - (e.occurredAt % size);
     if (start + size + grace <= streamTime) {
@@ -103,12 +99,15 @@ test('engagement: every window written equals the reference over the samples, in
   assert.is(flow!.stats.written, windows.length);
 });
 
-test('engagement: a conversion without a value (E_AGGREGATE_FIELD) and an event dated over an hour ahead (E_EVENT_TIME) are dead-lettered by the aggregate, with their lines', () => {
+test('engagement: an event dated over an hour ahead (E_EVENT_TIME) is dead-lettered by the aggregate; a conversion without its value never reaches it (the rules: E_REQUIRED)', () => {
   const { failedLines } = reference();
   const letters = lines(join(dir, 'engagement.dlq.ndjson')).map((l) => JSON.parse(l) as { headers: Record<string, string> });
   const aggregateLetters = letters.filter((d) => d.headers['sluice.stage'] === 'engagement.per-minute');
-  assert.ok(failedLines.some(([reason]) => reason === 'E_EVENT_TIME') && failedLines.some(([reason]) => reason === 'E_AGGREGATE_FIELD'));
+  assert.ok(failedLines.length > 0 && failedLines.every(([reason]) => reason === 'E_EVENT_TIME'));
   assert.equal(aggregateLetters.map((d) => [d.headers['sluice.reason'], Number(d.headers['sluice.source.line'])]), failedLines);
+  const withoutValue = letters.filter((d) => d.headers['sluice.reason'] === 'E_REQUIRED' && d.headers['sluice.path'] === '/value');
+  assert.ok(withoutValue.length > 0, 'the samples hold conversions without a value');
+  assert.ok(withoutValue.every((d) => d.headers['sluice.stage'] === 'engagement.validate' && d.headers['sluice.keyword-location'] === '/then/required'));
 });
 
 test.run();

@@ -25,6 +25,7 @@ interface Event {
   itemId: string;
   occurredAt: number;
   value?: number;
+  currency?: string;
 }
 
 /** Events a second or so apart over ~6 minutes, up to 20 s out of order, 3 items; then one 10 minutes ahead. */
@@ -37,7 +38,10 @@ function events(): Event[] {
     clock += Math.floor(next() * 1_800);
     const type = (['impression', 'impression', 'click', 'conversion'] as const)[Math.floor(next() * 4)]!;
     const e: Event = { eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, type, itemId: `cnt-00000${Math.floor(next() * 3)}`, occurredAt: clock - Math.floor(next() * 20_000) };
-    if (type === 'conversion') e.value = Math.round(next() * 5_000) / 100;
+    if (type === 'conversion') {
+      e.value = Math.round(next() * 5_000) / 100;
+      e.currency = 'EUR'; // the rules want a conversion's value and currency
+    }
     out.push(e);
   }
   out.push({ eventId: '00000000-0000-4000-8000-999999999999', type: 'impression', itemId: 'cnt-000009', occurredAt: clock + 600_000 });

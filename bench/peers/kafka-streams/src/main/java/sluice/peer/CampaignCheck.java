@@ -62,7 +62,8 @@ final class CampaignCheck {
         .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
         .build();
     mapper = JsonMapper.builder(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
-    SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).build();
+    // formats asserted, as Sluice's flows assert them (2020-12 makes them annotations by default)
+    SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.JSON_POINTER).formatAssertionsEnabled(true).build();
     schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7)
         .getSchema(schemaText, config);
   }
