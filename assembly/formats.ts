@@ -107,7 +107,6 @@ function uuid(n: i32): bool {
   return true;
 }
 
-/** A UUID written as 36 plain ASCII bytes at p (how producers write one): checked without decoding. */
 /** The bytes of `v` that are hex digits, one bit each. */
 @inline function hexBits(v: v128): i32 {
   const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
@@ -115,6 +114,7 @@ function uuid(n: i32): bool {
   return i8x16.bitmask(v128.or(digit, letter));
 }
 
+/** A UUID written as 36 plain ASCII bytes at p (how producers write one): checked without decoding. */
 export function uuidBytes(p: usize): bool {
   if (ASC_FEATURE_SIMD) {
     // hyphens at 8 and 13 of the first 16 bytes, at 2 and 7 (18, 23) of the next; hex elsewhere

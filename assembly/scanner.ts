@@ -677,14 +677,15 @@ function scanObject(node: usize, flags: u32): void {
         const bit: u32 = 1 << (<u32>index & 31);
         const bits = load<u32>(word);
         const entry = props + <usize>index * PROP_SIZE;
-        if ((bits & bit) != 0 && (load<u32>(entry + P_FLAGS) & PF_NO_DUPLICATE_CHECK) == 0) {
+        const propertyFlags = load<u32>(entry + P_FLAGS);
+        if ((bits & bit) != 0 && (propertyFlags & PF_NO_DUPLICATE_CHECK) == 0) {
           fail(E.E_DUPLICATE_KEY, keyQuote);
           return;
         }
         store<u32>(word, bits | bit);
         child = <usize>load<u32>(entry + P_CHILD);
-        probe = load<u32>(entry + P_FLAGS) >> PF_PROBE_SHIFT;
-        if ((load<u32>(entry + P_FLAGS) & PF_SYNTHETIC) != 0 && (flags & F_NO_ADDITIONAL) != 0) {
+        probe = propertyFlags >> PF_PROBE_SHIFT;
+        if ((propertyFlags & PF_SYNTHETIC) != 0 && (flags & F_NO_ADDITIONAL) != 0) {
           ruleFail(E.E_ADDITIONAL, keyQuote, node, depth, 0, 0, false);
         }
       } else if ((flags & F_NO_ADDITIONAL) != 0) {
@@ -695,7 +696,7 @@ function scanObject(node: usize, flags: u32): void {
       if (err != 0) return;
       if (probe != 0) {
         // an `if` tests this member at the object's end: where its value is (the last, for a repeat)
-        const span = seen + (<usize>((propCount + 31) >> 5) << 2) + (<usize>(probe - 1) << 3);
+        const span = spansOf(seen, propCount) + (<usize>(probe - 1) << 3);
         store<u32>(span, <u32>valueStart);
         store<u32>(span, <u32>pos, 4);
       }
@@ -731,6 +732,11 @@ function scanObject(node: usize, flags: u32): void {
   lastCount = members;
 }
 
+/** Where an object's member spans (F_CONDITIONS) follow its seen bits. */
+@inline function spansOf(seen: usize, propCount: u32): usize {
+  return seen + (<usize>((propCount + 31) >> 5) << 2);
+}
+
 @inline function seenBit(seen: usize, index: u32): bool {
   return (load<u32>(seen + (<usize>(index >> 5) << 2)) & (<u32>1 << (index & 31))) != 0;
 }
@@ -742,7 +748,7 @@ function scanObject(node: usize, flags: u32): void {
  */
 function decideConditions(node: usize, props: usize, propCount: u32, seen: usize, start: usize): void {
   const ext = <usize>load<u32>(node + N_EXT);
-  const spans = seen + (<usize>((propCount + 31) >> 5) << 2);
+  const spans = spansOf(seen, propCount);
   const count = load<u32>(ext + X_CONDITION_COUNT);
   const conditions = <usize>load<u32>(ext + X_CONDITIONS);
   for (let k: u32 = 0; k < count; k++) {
@@ -784,13 +790,8 @@ function literalHolds(node: usize, s: usize, e: usize): bool {
   if ((types & kind) == 0) return false;
   if ((load<u32>(node + N_FLAGS) & (F_ENUM | F_CONST)) == 0) return true;
   if (kind == T_STR) {
-    strEscaped = false;
-    for (let p = s + 1; p < e - 1; p++) {
-      if (load<u8>(p) == 0x5c) {
-        strEscaped = true;
-        break;
-      }
-    }
+    // the decoding comparison holds for any string, escaped or not (the scan's flag is gone by now)
+    strEscaped = true;
     return enumHasString(node, s + 1, e - 1);
   }
   if (kind == T_BOOL) return enumHasScalar(node, c == 0x74 ? EK_TRUE : EK_FALSE);

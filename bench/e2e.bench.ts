@@ -545,13 +545,11 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
 
 /**
  * Engagement workload: the events a run's messages count in windows (valid once their occurredAt
- * is set, not heartbeats, with an itemId and an occurredAt to set; a conversion with a numeric
- * value: without one the aggregate dead-letters it, E_AGGREGATE_FIELD), and the conversions
- * without one (Sluice's first part forwards them through the repartition topic, the peer's does
- * not). Judged as sent: a message whose occurredAt broke the rules (below its minimum) is valid
- * with the time the run gives it.
+ * is set, not heartbeats, with an itemId and an occurredAt to set; the rules want a conversion's
+ * numeric value). Judged as sent: a message whose occurredAt broke the rules (below its minimum)
+ * is valid with the time the run gives it.
  */
-function countableEvents(from: number, count: number): { countable: number; withoutValue: number } {
+function countableEvents(from: number, count: number): number {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
   const validator: MessageValidator = compileSchema(schema, {});
   const now = Date.now();
@@ -561,19 +559,14 @@ function countableEvents(from: number, count: number): { countable: number; with
     const n = validator.check(sent, start);
     for (let i = 0; i < n; i++) {
       if (!validator.ok(i) || engagement!.offsets[start + i]! < 0) continue;
-      const event = JSON.parse(sent[start + i]!.toString()) as { type: string; itemId?: string; value?: unknown };
-      if (event.type === 'heartbeat' || event.itemId === undefined) continue;
-      countable[start + i] = event.type === 'conversion' && typeof event.value !== 'number' ? 2 : 1;
+      const event = JSON.parse(sent[start + i]!.toString()) as { type: string; itemId?: string };
+      if (event.type !== 'heartbeat' && event.itemId !== undefined) countable[start + i] = 1;
     }
     start += n;
   }
-  const counts = { countable: 0, withoutValue: 0 };
-  for (let i = from; i < from + count; i++) {
-    const kind = countable[i % corpus.length]!;
-    if (kind === 1) counts.countable++;
-    else if (kind === 2) counts.withoutValue++;
-  }
-  return counts;
+  let events = 0;
+  for (let i = from; i < from + count; i++) events += countable[i % corpus.length]!;
+  return events;
 }
 
 /**
@@ -663,7 +656,7 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
   let lastEventTime = Number.POSITIVE_INFINITY;
   /** A result arriving `latencyMs` after its window's end + grace: closed by the traffic, not the closing events. */
   const closedByTraffic = (latencyMs: number) => Date.now() - latencyMs <= lastEventTime;
-  const { countable: expected, withoutValue } = countableEvents(0, sent);
+  const expected = countableEvents(0, sent);
   if (load === 'saturation') {
     const span = Math.ceil(saturationCount / SATURATION_EVENTS_PER_MS);
     const base = Date.now() - 120_000 - span;
@@ -676,7 +669,7 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
     // the closing events go in once the backlog is through the first part: sent with it, they
     // would close windows on the re-keyed partitions while other input partitions were still
     // behind, and everything still to come of those would be dropped as late
-    await repartitioned(contender, suffix, contender.implementation === 'kafka-streams' ? expected : expected + withoutValue);
+    await repartitioned(contender, suffix, expected);
     await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
   }
   let cpuBefore: number | undefined;

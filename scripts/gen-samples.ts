@@ -1162,12 +1162,12 @@ function campaignSpecs(): { faults: Spec[]; edges: Spec[] } {
     rule('E_MAX_LENGTH', '/userId', (r) => r.hex(65), '<65 hex chars>'),
     rule('E_MAX_LENGTH', '/device/appVersion', (r) => cpString(r, 33), '<33 code points>'),
     rule('E_MAX_LENGTH', '/device/appVersion', '1.0.0-beta+build.20240501.abcdef0', '<33 chars>'),
-    // ---- E_PATTERN
     // ---- E_FORMAT (format: uuid, RFC 4122's hex-and-dashes form)
     rule('E_FORMAT', '/eventId', (r) => r.uuid().replace(/-/g, '_'), '<uuid with underscores>'),
     rule('E_FORMAT', '/eventId', (r) => r.uuid().replace(/-/g, ''), '<uuid without dashes>'),
     rule('E_FORMAT', '/eventId', (r) => `{${r.uuid()}}`, '<{uuid}>'),
     rule('E_FORMAT', '/eventId', (r) => r.uuid().slice(1), '<35-char uuid>'),
+    // ---- E_PATTERN
     rule('E_PATTERN', '/campaignId', 'cmp-12'),
     rule('E_PATTERN', '/campaignId', 'CMP-0001'),
     rule('E_PATTERN', '/placementId', 'plc-1234'),

@@ -18,7 +18,7 @@ import { registerCodecs } from './codecs.ts';
 import { produceChunks } from './produce-chunks.ts';
 import { checkBrokerCertificates } from './tls-check.ts';
 import {
-  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type FetchFailure, type KafkaRecord, type KafkaTransport, type NewTopic,
+  type Admin, type Compression, type ConnectionOptions, type Consumer, type ConsumerOptions, type FetchedBatch, type FetchFailure, type KafkaRecord, type KafkaTransport, type NewTopic, type PartitionOffset,
   messageTooLarge, type ProducedRecord, type Producer, producerFenced, type ProducerOptions, type TopicPartition, type TransactionalProducer,
 } from './transport.ts';
 
@@ -362,7 +362,7 @@ class KafkajsAdminAdapter implements Admin {
     return ends;
   }
 
-  async deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void> {
+  async deleteRecordsBefore(topic: string, offsets: readonly PartitionOffset[]): Promise<void> {
     await this.#connected;
     await this.#admin.deleteTopicRecords({ topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset: String(offset) })) });
   }

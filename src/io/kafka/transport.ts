@@ -42,6 +42,12 @@ export interface TopicPartition {
   readonly partition: number;
 }
 
+/** An offset of one partition of a topic named apart. */
+export interface PartitionOffset {
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
 export interface ConsumerOptions {
   readonly groupId: string;
   /**
@@ -189,7 +195,7 @@ export interface Admin {
   /** Each partition's end offset (the next a record takes; read committed), by partition index; undefined when the topic does not exist. */
   endOffsets(topic: string): Promise<bigint[] | undefined>;
   /** Deletes each listed partition's records before `offset` (its log start moves up to it). */
-  deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void>;
+  deleteRecordsBefore(topic: string, offsets: readonly PartitionOffset[]): Promise<void>;
   close(): Promise<void>;
 }
 

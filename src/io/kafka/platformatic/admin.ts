@@ -1,7 +1,7 @@
 // The @platformatic/kafka admin adapter: committed offsets, topics.
 import { Admin as PlatformaticAdmin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import { SluiceError } from '../../../errors.ts';
-import type { Admin, NewTopic } from '../transport.ts';
+import type { Admin, NewTopic, PartitionOffset } from '../transport.ts';
 import { type AdapterOptions, base, hasError } from './options.ts';
 
 export class PlatformaticAdminAdapter implements Admin {
@@ -77,7 +77,7 @@ export class PlatformaticAdminAdapter implements Admin {
     return ends;
   }
 
-  async deleteRecordsBefore(topic: string, offsets: readonly { readonly partition: number; readonly offset: bigint }[]): Promise<void> {
+  async deleteRecordsBefore(topic: string, offsets: readonly PartitionOffset[]): Promise<void> {
     await this.#ready();
     await this.#admin.deleteRecords({ topics: [{ name: topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) }] });
   }
