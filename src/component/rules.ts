@@ -1,7 +1,7 @@
 // What the flow's rules say about a field: used by stages to check their field references
 // before anything runs. A field's schema is every schema that applies to it: the one its parent
 // names under `properties`, and those it reaches through `$ref` and `allOf` (all of them hold).
-import { draftOf, type FlowRules, isPlainObject, type JsonSchema, type JsonType } from '../core/rule-model.ts';
+import { type FlowRules, isPlainObject, type JsonSchema, type JsonType } from '../core/rule-model.ts';
 import { parsePointer } from '../core/json-pointer.ts';
 import { Compiler } from '../core/schema-compiler.ts';
 import { toPointer } from './fields.ts';
@@ -10,19 +10,6 @@ import { toPointer } from './fields.ts';
 export type FieldSchema = readonly JsonSchema[];
 
 type Resolve = (schema: Readonly<Record<string, unknown>>) => unknown;
-
-const resolvers = new WeakMap<object, Resolve>();
-
-/** Follows `$ref`s of the rules' subschemas, into the documents they reference too (one index per flow's rules, built on first use). */
-function resolverOf(rules: FlowRules): Resolve {
-  let resolve = resolvers.get(rules);
-  if (!resolve) {
-    const compiler = new Compiler(rules.schema, 'auto', { base: rules.base, schemas: rules.schemas });
-    resolve = (schema) => compiler.referenced(schema);
-    resolvers.set(rules, resolve);
-  }
-  return resolve;
-}
 
 interface Walk {
   readonly resolve: Resolve;
@@ -49,8 +36,17 @@ function expand(schema: unknown, walk: Walk, into: JsonSchema[], seen = new Set<
   if (Array.isArray(schema.allOf)) for (const member of schema.allOf) expand(member, walk, into, seen);
 }
 
+const walks = new WeakMap<object, Walk>();
+
+/** Follows `$ref`s of the rules' subschemas, into the documents they reference too (one index per flow's rules, built on first use). */
 function walkOf(rules: FlowRules): Walk {
-  return { resolve: resolverOf(rules), refAlone: draftOf(rules.schema) === 'draft-07' };
+  let walk = walks.get(rules);
+  if (!walk) {
+    const compiler = new Compiler(rules.schema, 'auto', { base: rules.base, schemas: rules.schemas });
+    walk = { resolve: (schema) => compiler.referenced(schema), refAlone: compiler.draft === 'draft-07' };
+    walks.set(rules, walk);
+  }
+  return walk;
 }
 
 /** The field schema of a member `name` under `field`, undefined when no schema of it names the member. */

@@ -2,11 +2,11 @@
 // (assembly/regex.ts), or returns null when the pattern is outside the subset the core runs:
 //
 //   literals (any code point, \n \r \t \f \v \0 \xHH \uHHHH \u{H…} and escaped syntax characters),
-//   .  [...]  [^...]  \d \D \w \W \s \S,  ^ $ (no multiline),  (...) (?:...)  |,
+//   .  [...]  [^...]  \d \D \w \W \s \S  \p{…} \P{…},  ^ $ (no multiline),  (...) (?:...)  |,
 //   * + ? {n} {n,} {n,m} and their lazy forms.
 //
-// Outside it (checked in JS instead): lookaround, backreferences, named groups, \b \B, \p{…},
-// and programs larger than MAX_PROGRAM_WORDS after expanding counted repetition.
+// Outside it (checked in JS instead): lookaround, backreferences, named groups, \b \B, and
+// programs larger than MAX_PROGRAM_WORDS after expanding counted repetition.
 import { SluiceError } from '../errors.ts';
 
 export const OP_CHAR = 1;
@@ -204,6 +204,8 @@ class Parser {
       case '0': return { t: 'char', cp: 0 };
       case 'x': return { t: 'char', cp: this.#hex(2) };
       case 'u': return { t: 'char', cp: this.#unicodeEscape() };
+      case 'p':
+      case 'P': return { t: 'class', negated: ch === 'P', ranges: propertyRanges(this.#braced()) };
       case '-':
         if (!inClass) throw new OutsideSubset();
         return { t: 'char', cp };
@@ -211,6 +213,17 @@ class Parser {
         if ('^$\\.*+?()[]{}|/'.includes(ch)) return { t: 'char', cp };
         throw new OutsideSubset(); // \b \B \p \k \1 \c ...
     }
+  }
+
+  /** The text of a `{…}` after an escape letter. */
+  #braced(): string {
+    if (!this.#eat(0x7b)) throw new OutsideSubset();
+    let text = '';
+    for (let cp = this.#cps[this.#i++]; cp !== 0x7d; cp = this.#cps[this.#i++]) {
+      if (cp === undefined) throw new OutsideSubset();
+      text += String.fromCodePoint(cp);
+    }
+    return text;
   }
 
   #hex(digits: number): number {
@@ -245,6 +258,31 @@ class Parser {
     }
     return unit;
   }
+}
+
+const propertyCache = new Map<string, Range[]>();
+
+/**
+ * The code point ranges of a Unicode property (`Letter`, `Script=Greek`, ...), as this runtime's
+ * RegExp knows them: its tables are the ones a pattern checked in JS would use.
+ */
+function propertyRanges(property: string): Range[] {
+  let ranges = propertyCache.get(property);
+  if (ranges === undefined) {
+    const holds = new RegExp(`^\\p{${property}}$`, 'u');
+    ranges = [];
+    let start = -1;
+    for (let cp = 0; cp <= MAX_CODE_POINT + 1; cp++) {
+      const inside = cp <= MAX_CODE_POINT && holds.test(String.fromCodePoint(cp));
+      if (inside && start < 0) start = cp;
+      else if (!inside && start >= 0) {
+        ranges.push([start, cp - 1]);
+        start = -1;
+      }
+    }
+    propertyCache.set(property, ranges);
+  }
+  return ranges;
 }
 
 class Emitter {

@@ -8,7 +8,7 @@ export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
 export type JsonType = keyof typeof TYPE_BITS;
 
 export const ANNOTATIONS = new Set([
-  '$schema', '$id', '$comment', 'title', 'description', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly',
+  '$schema', '$id', '$comment', '$vocabulary', 'title', 'description', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly',
   '$defs', 'definitions', 'contentEncoding', 'contentMediaType', 'contentSchema',
 ]);
 export const COMMON = [
@@ -31,13 +31,63 @@ export const SUPPORTED: Readonly<Record<Draft, ReadonlySet<string>>> = {
   '2020-12': new Set([...COMMON, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', '$anchor', 'unevaluatedProperties', 'unevaluatedItems', '$dynamicRef', '$dynamicAnchor']),
 };
 
-/** The draft a schema declares with `$schema`; an unknown meta-schema is refused (its vocabulary is unknown). */
-export function draftOf(schema: JsonSchema): Draft {
-  if (typeof schema !== 'object' || schema === null || schema.$schema === undefined) return '2020-12';
+const VALIDATION = ['type', 'const', 'enum', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems', 'maxContains', 'minContains', 'maxProperties', 'minProperties', 'required', 'dependentRequired'];
+const APPLICATOR = ['items', 'contains', 'additionalProperties', 'properties', 'patternProperties', 'dependentSchemas', 'propertyNames', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf', 'not'];
+/** The keywords of each vocabulary a meta-schema's `$vocabulary` may leave out (core's always apply), by draft and URI. */
+const VOCABULARIES: Readonly<Record<'2019-09' | '2020-12', Readonly<Record<string, readonly string[]>>>> = {
+  '2019-09': {
+    'https://json-schema.org/draft/2019-09/vocab/applicator': [...APPLICATOR, 'additionalItems', 'unevaluatedItems', 'unevaluatedProperties'],
+    'https://json-schema.org/draft/2019-09/vocab/validation': VALIDATION,
+    'https://json-schema.org/draft/2019-09/vocab/format': ['format'],
+    'https://json-schema.org/draft/2019-09/vocab/meta-data': [],
+    'https://json-schema.org/draft/2019-09/vocab/content': [],
+  },
+  '2020-12': {
+    'https://json-schema.org/draft/2020-12/vocab/applicator': [...APPLICATOR, 'prefixItems'],
+    'https://json-schema.org/draft/2020-12/vocab/unevaluated': ['unevaluatedItems', 'unevaluatedProperties'],
+    'https://json-schema.org/draft/2020-12/vocab/validation': VALIDATION,
+    'https://json-schema.org/draft/2020-12/vocab/format-annotation': ['format'],
+    'https://json-schema.org/draft/2020-12/vocab/format-assertion': ['format'],
+    'https://json-schema.org/draft/2020-12/vocab/meta-data': [],
+    'https://json-schema.org/draft/2020-12/vocab/content': [],
+  },
+};
+
+/** How a schema is read: its draft, and what the vocabularies of its meta-schema leave out or add. */
+export interface Dialect {
+  readonly draft: Draft;
+  /** Keywords of the draft's vocabularies that the meta-schema does not list: not evaluated. */
+  readonly ignored: ReadonlySet<string>;
+  /** The meta-schema lists the 2020-12 format-assertion vocabulary. */
+  readonly assertFormats: boolean;
+}
+
+/**
+ * The dialect a schema declares with `$schema` (none: 2020-12): a draft's meta-schema, or one of
+ * `schemas` whose own `$schema` is a draft's and whose `$vocabulary` picks that draft's
+ * vocabularies. Anything else is refused: its keywords' meaning is unknown.
+ */
+export function dialectOf(schema: JsonSchema, schemas: Readonly<Record<string, JsonSchema>> = {}): Dialect {
+  const standard = (draft: Draft): Dialect => ({ draft, ignored: new Set(), assertFormats: false });
+  if (typeof schema !== 'object' || schema === null || schema.$schema === undefined) return standard('2020-12');
   const uri = String(schema.$schema).replace(/#$/, '');
-  const draft = DRAFTS[uri];
-  if (!draft) schemaError('#', `unsupported "$schema" ${JSON.stringify(schema.$schema)} (the core knows ${Object.keys(DRAFTS).join(', ')})`);
-  return draft;
+  const known = DRAFTS[uri];
+  if (known) return standard(known);
+  const meta = Object.entries(schemas).find(([key, document]) => key.replace(/#$/, '') === uri || (isPlainObject(document) && String(document.$id).replace(/#$/, '') === uri))?.[1];
+  const draft = isPlainObject(meta) && meta.$schema !== undefined ? DRAFTS[String(meta.$schema).replace(/#$/, '')] : undefined;
+  if (!isPlainObject(meta) || !draft) schemaError('#', `unsupported "$schema" ${JSON.stringify(schema.$schema)} (the core knows ${Object.keys(DRAFTS).join(', ')}, and meta-schemas listed with the rules whose own "$schema" is one of these)`);
+  if (draft === 'draft-07' || meta.$vocabulary === undefined) return standard(draft);
+  if (!isPlainObject(meta.$vocabulary)) schemaError('#', `the meta-schema ${uri}: "$vocabulary" must be an object`);
+  const vocabularies = VOCABULARIES[draft];
+  const listed = meta.$vocabulary;
+  for (const [vocabulary, required] of Object.entries(listed)) {
+    if (required === true && !vocabularies[vocabulary] && !vocabulary.endsWith('/vocab/core')) {
+      schemaError('#', `the meta-schema ${uri} requires the vocabulary ${vocabulary}, which the core does not know`);
+    }
+  }
+  const kept = new Set(Object.keys(listed).flatMap((vocabulary) => vocabularies[vocabulary] ?? []));
+  const ignored = new Set(Object.values(vocabularies).flat().filter((keyword) => !kept.has(keyword)));
+  return { draft, ignored, assertFormats: Object.hasOwn(listed, 'https://json-schema.org/draft/2020-12/vocab/format-assertion') };
 }
 
 export type Scalar = string | number | boolean | null;

@@ -5,7 +5,8 @@ import { compileRegex, type RegexEngine } from './regex.ts';
 import { escapeToken, parsePointer } from './json-pointer.ts';
 import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_FORMAT, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
 import { JS_FORMATS, jsFormatScope } from './js-formats.ts';
-import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, draftOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, ownCopy } from './rule-model.ts';
+import { META_REFERENCE, metaSchemas } from './meta-schemas.ts';
+import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, dialectOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, ownCopy } from './rule-model.ts';
 
 /** Where a schema was found while indexing: its base URI. */
 export interface Indexed { readonly base: string }
@@ -33,18 +34,32 @@ export class Compiler {
   readonly #resourceIds = new Map<string, number>();
   /** Schemas with a $dynamicAnchor (2019-09: $recursiveAnchor true, as the name ""), by name. */
   readonly #dynamicAnchors = new Map<string, unknown[]>();
+  readonly #root: JsonSchema;
+  /** Keywords of vocabularies the rules' meta-schema leaves out. */
+  readonly #ignored: ReadonlySet<string>;
+  #reachable?: ReadonlySet<string>;
 
   constructor(root: JsonSchema, engine: RegexEngine, options: CompileOptions) {
-    this.draft = draftOf(root);
+    const dialect = dialectOf(root, options.schemas);
+    this.draft = dialect.draft;
+    this.#ignored = dialect.ignored;
+    this.#root = root;
     this.#engine = engine;
-    this.#assertFormats = options.assertFormats ?? false;
-    const text = JSON.stringify([root, options.schemas ?? {}]);
+    this.#assertFormats = (options.assertFormats ?? false) || dialect.assertFormats;
+    let text = JSON.stringify([root, options.schemas ?? {}]);
+    let schemas = options.schemas ?? {};
+    // the draft's meta-schemas only when a rule names one: they use $dynamicRef, which costs every node a resource
+    if (META_REFERENCE.test(text)) {
+      const metas = metaSchemas(this.draft);
+      schemas = { ...metas, ...schemas };
+      text += JSON.stringify(metas);
+    }
     this.#annotations = /"unevaluated(Properties|Items)"/.test(text);
     this.#dynamic = /"\$(dynamicRef|recursiveRef)"/.test(text);
     this.#rootBase = options.base ?? DEFAULT_BASE;
     this.#index(root, this.#rootBase);
     this.#rootDocument = isPlainObject(root) ? (this.#indexed.get(root)?.base ?? this.#rootBase) : this.#rootBase;
-    for (const [uri, document] of Object.entries(options.schemas ?? {})) {
+    for (const [uri, document] of Object.entries(schemas)) {
       const base = resolveUri(uri, DEFAULT_BASE);
       if (base === undefined) schemaError('#', `schemas: ${JSON.stringify(uri)} is not a URI`);
       const [documentUri] = splitFragment(base);
@@ -86,19 +101,35 @@ export class Compiler {
       this.#dynamicAnchors.set(dynamicName, list);
     }
     this.#indexed.set(schema, { base });
-    for (const keyword of ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']) {
-      const group = schema[keyword];
-      if (isPlainObject(group)) for (const child of Object.values(group)) this.#index(child, base);
+    for (const child of subschemas(schema)) this.#index(child, base);
+  }
+
+  /** The resources (base URIs) evaluating the rules can enter: a $dynamicRef's dynamic scope holds only these. */
+  #reachableResources(): ReadonlySet<string> {
+    if (this.#reachable) return this.#reachable;
+    const resources = new Set<string>();
+    const seen = new Set<object>();
+    const pending: unknown[] = [this.#root];
+    while (pending.length > 0) {
+      const schema = pending.pop();
+      if (!isPlainObject(schema) || seen.has(schema)) continue;
+      seen.add(schema);
+      const base = this.#indexed.get(schema)?.base ?? this.#rootBase;
+      resources.add(base);
+      for (const keyword of ['$ref', '$dynamicRef', '$recursiveRef']) {
+        const reference = schema[keyword];
+        if (typeof reference !== 'string') continue;
+        try {
+          pending.push(this.#resolve(reference, base, '#').schema);
+        } catch (error) {
+          // compiling the reference says why it does not resolve
+          if (!(error instanceof SluiceError)) throw error;
+        }
+      }
+      pending.push(...subschemas(schema));
     }
-    for (const keyword of ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema']) {
-      const child = schema[keyword];
-      if (Array.isArray(child)) child.forEach((c) => this.#index(c, base));
-      else this.#index(child, base);
-    }
-    for (const keyword of ['allOf', 'anyOf', 'oneOf', 'prefixItems']) {
-      const list = schema[keyword];
-      if (Array.isArray(list)) list.forEach((c) => this.#index(c, base));
-    }
+    this.#reachable = resources;
+    return resources;
   }
 
   /** The schema a `$ref` names, with its base URI; a compile error when it does not resolve. */
@@ -169,7 +200,7 @@ export class Compiler {
     this.#nodes.set(schema, node);
     base = this.#indexed.get(schema)?.base ?? base ?? this.#rootBase;
     if (this.#dynamic) node.resource = this.#resourceId(base);
-    const s = schema;
+    const s = this.#ignored.size === 0 ? schema : Object.fromEntries(Object.entries(schema).filter(([keyword]) => !this.#ignored.has(keyword)));
     const supported = SUPPORTED[this.draft];
     for (const keyword of Object.keys(s)) {
       if (!supported.has(keyword) && !ANNOTATIONS.has(keyword)) {
@@ -194,7 +225,9 @@ export class Compiler {
       const fallback = this.node(target.schema, target.location, target.base);
       if (!bookended) this.#extension(node).allOf.push(fallback);
       else {
-        const candidates = (this.#dynamicAnchors.get(name) ?? []).map((anchored) => {
+        const reachable = this.#reachableResources();
+        const inScope = (anchored: unknown) => reachable.has(this.#indexed.get(anchored as object)?.base ?? this.#rootBase);
+        const candidates = (this.#dynamicAnchors.get(name) ?? []).filter(inScope).map((anchored) => {
           const anchoredBase = this.#indexed.get(anchored as object)?.base ?? this.#rootBase;
           return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) };
         });
@@ -397,6 +430,21 @@ export class Compiler {
       }
     }
   }
+}
+
+/** The subschemas at a schema's keyword positions. */
+function subschemas(schema: Readonly<Record<string, unknown>>): unknown[] {
+  const found: unknown[] = [];
+  for (const keyword of ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']) {
+    const group = schema[keyword];
+    if (isPlainObject(group)) found.push(...Object.values(group));
+  }
+  for (const keyword of ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'items', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema', 'allOf', 'anyOf', 'oneOf', 'prefixItems']) {
+    const child = schema[keyword];
+    if (Array.isArray(child)) found.push(...child);
+    else if (child !== undefined) found.push(child);
+  }
+  return found;
 }
 
 /** The base URI of a schema without `$id` (never fetched: references resolve in the document). */

@@ -107,6 +107,7 @@ test('a pattern the core cannot run is listed for JS; one it can is not', () => 
   const fallbacks = compileProgram({ properties: { a: { pattern: '(?<=x)y' } } }, [], 4096).fallbacks;
   assert.equal(fallbacks.map((f) => f.keywordLocation), ['#/properties/a/pattern']);
   assert.equal(compileProgram(rules, [], 4096).fallbacks, []);
+  assert.equal(compileProgram({ patternProperties: { '^\\p{Letter}+$': { type: 'string' } }, properties: { a: { pattern: '^\\P{Lu}[\\p{Script=Greek}\\d]$' } } }, [], 4096).fallbacks, [], 'Unicode properties run in the core');
 });
 
 test('schema strings keep a lone surrogate: const "\\uD800" equals the same escape in a message, and nothing else', () => {

@@ -1,0 +1,23 @@
+// The drafts' own meta-schemas, so that rules may `$ref` one (a rule that checks a schema, as
+// `"$ref": "https://json-schema.org/draft/2020-12/schema"`) with no network: the copies ajv ships
+// and registers in its Ajv, Ajv2019 and Ajv2020 classes.
+import { Ajv } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Draft, JsonSchema } from './rule-model.ts';
+
+const byDraft = new Map<Draft, Readonly<Record<string, JsonSchema>>>();
+
+/** The meta-schema documents of a draft (its vocabularies' too, 2019-09 on), by URI. */
+export function metaSchemas(draft: Draft): Readonly<Record<string, JsonSchema>> {
+  let documents = byDraft.get(draft);
+  if (documents === undefined) {
+    const ajv = draft === 'draft-07' ? new Ajv() : draft === '2019-09' ? new Ajv2019() : new Ajv2020();
+    documents = Object.fromEntries(Object.entries(ajv.schemas).flatMap(([uri, env]) => (env ? [[uri, env.schema as JsonSchema]] : [])));
+    byDraft.set(draft, documents);
+  }
+  return documents;
+}
+
+/** A `$ref` (or `$dynamicRef`, `$recursiveRef`) in a schema's JSON text that names json-schema.org. */
+export const META_REFERENCE = /"\$(ref|dynamicRef|recursiveRef)":"https?:\/\/json-schema\.org\//;
