@@ -2,8 +2,9 @@
 // tables, regex programs and name bytes, laid out at a given base address (assembly/layout.ts).
 import { type RegexEngine } from './regex.ts';
 import { ALL_TYPES, CD_ELSE, CD_ELSE_COUNT, CD_ELSE_REQUIRED, CD_TESTS, CD_TEST_COUNT, CD_THEN, CD_THEN_COUNT, CD_THEN_REQUIRED, CONDITION_SIZE, CT_NODE, CT_PROPERTY, CT_REQUIRED, F_CONDITIONS, PF_PROBE_SHIFT, TEST_SIZE, X_CONDITIONS, X_CONDITION_COUNT, EK_FALSE, EK_NULL, EK_NUMBER, EK_STRING, EK_TRUE, ENUM_SIZE, EXT_SIZE, INDEX_SIZE, NODE_SIZE, N_ENUM, N_ENUM_COUNT, N_EXCL_MAXIMUM, N_EXCL_MINIMUM, N_EXT, N_FLAGS, N_INDEXES, N_INDEX_COUNT, N_ITEMS, N_MAXIMUM, N_MAX_ITEMS, N_MAX_LENGTH, N_MINIMUM, N_MIN_ITEMS, N_MIN_LENGTH, N_PATTERN, N_PROPS, N_PROP_COUNT, N_RESOURCE, N_SEEN_WORDS, N_SLOT, N_TYPE, PF_NO_DUPLICATE_CHECK, PF_REQUIRED, PF_SYNTHETIC, PROP_SIZE, TAPE_SIZE, TF_ESCAPED, TF_INTEGER, TP_AUX, TP_END, TP_FLAGS, TP_KIND, TP_NEXT, TP_NUMBER, TP_START, TYPE_BITS, XF_CONTAINS_EVALUATES, XF_MAX_CONTAINS, XF_MAX_PROPERTIES, XF_MIN_PROPERTIES, XF_MULTIPLE_OF, XF_UNIQUE, X_ADDITIONAL, X_ALL, X_ALL_COUNT, X_ANY, X_ANY_COUNT, X_CONTAINS, X_DEEP, X_DEEP_COUNT, X_DEP_REQUIRED, X_DEP_REQUIRED_COUNT, X_DEP_SCHEMAS, X_DEP_SCHEMA_COUNT, X_DYNAMIC, X_DYNAMIC_COUNT, X_DYNAMIC_FALLBACK, X_ELSE, X_FLAGS, X_FORMAT, X_IF, X_MAX_CONTAINS, X_MAX_PROPERTIES, X_MIN_CONTAINS, X_MIN_PROPERTIES, X_MULTIPLE_OF, X_NOT, X_ONE, X_ONE_COUNT, X_PATTERNS, X_PATTERN_COUNT, X_PREFIX, X_PREFIX_COUNT, X_PROPERTY_NAMES, X_THEN, X_UNEVALUATED_ITEMS, X_UNEVALUATED_PROPERTIES } from './layout.ts';
-import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, ownCopy } from './rule-model.ts';
-import { Compiler, markExtract, propertyOf } from './schema-compiler.ts';
+import { type CompileOptions, type JsonSchema, type RuleExtension, type RuleNode, type RuleProgram, type RuleProperty, aliasOf, emptyExtension, emptyNode, hasSlot, ownCopy, propertyOf } from './rule-model.ts';
+import { markExtract } from './extract-marks.ts';
+import { Compiler } from './schema-compiler.ts';
 import { needsTape, type ScanCondition, scanConditions } from './scan-rules.ts';
 
 /**

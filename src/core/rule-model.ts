@@ -1,6 +1,7 @@
 // A JSON Schema as the compiler sees it: the drafts and keywords the core knows, and the rule
 // tree (nodes, extensions, properties) it compiles a schema into before laying it out.
 import { SluiceError } from '../errors.ts';
+import { escapeToken } from './json-pointer.ts';
 import { ALL_TYPES, TYPE_BITS } from './layout.ts';
 
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
@@ -298,4 +299,20 @@ export function describeTypes(types: number): string {
   const names = (Object.keys(TYPE_BITS) as JsonType[]).filter((name) => (types & TYPE_BITS[name]) !== 0);
   if ((types & TYPE_BITS.number) !== 0) names.splice(names.indexOf('integer'), names.includes('integer') ? 1 : 0);
   return names.join(' or ');
+}
+
+/** The property entry for `name`, added as synthetic (any value) when `properties` lacks it. */
+export function propertyOf(node: RuleNode, name: string, location: string): RuleProperty {
+  let property = node.properties.find((p) => p.name === name);
+  if (!property) {
+    property = {
+      name,
+      child: emptyNode(`${location}/properties/${escapeToken(name)}`),
+      required: false,
+      synthetic: true,
+      address: 0,
+    };
+    node.properties.push(property);
+  }
+  return property;
 }

@@ -2,11 +2,11 @@
 // $dynamicRef) resolved within and across documents, the fields to extract marked.
 import { SluiceError } from '../errors.ts';
 import { compileRegex, type RegexEngine } from './regex.ts';
-import { escapeToken, parsePointer } from './json-pointer.ts';
+import { escapeToken } from './json-pointer.ts';
 import { FMT_JS, FORMATS, F_CONST, F_ENUM, F_ENUM_NUMBERS, F_EXCL_MAXIMUM, F_EXCL_MINIMUM, F_FALSE, F_FORMAT, F_MAXIMUM, F_MAX_ITEMS, F_MAX_LENGTH, F_MINIMUM, F_MIN_ITEMS, F_MIN_LENGTH, F_NO_ADDITIONAL, F_PATTERN, F_PATTERN_JS, TYPE_BITS } from './layout.ts';
 import { JS_FORMATS, jsFormatScope } from './js-formats.ts';
 import { META_REFERENCE, metaSchemas } from './meta-schemas.ts';
-import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, dialectOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, ownCopy } from './rule-model.ts';
+import { ANNOTATIONS, type CompileOptions, type Draft, type JsFallback, type JsonSchema, type RuleExtension, type RuleNode, type RuleProperty, SUPPORTED, dialectOf, emptyExtension, emptyNode, finiteNumber, isPlainObject, nonNegativeInteger, schemaError, type JsonType, propertyOf } from './rule-model.ts';
 
 /** Where a schema was found while indexing: its base URI. */
 export interface Indexed { readonly base: string }
@@ -461,57 +461,4 @@ export function resolveUri(reference: string, base: string): string | undefined 
 export function splitFragment(uri: string): [string, string] {
   const hash = uri.indexOf('#');
   return hash < 0 ? [uri, ''] : [uri.slice(0, hash), uri.slice(hash + 1)];
-}
-
-/** The property entry for `name`, added as synthetic (any value) when `properties` lacks it. */
-export function propertyOf(node: RuleNode, name: string, location: string): RuleProperty {
-  let property = node.properties.find((p) => p.name === name);
-  if (!property) {
-    property = {
-      name,
-      child: emptyNode(`${location}/properties/${escapeToken(name)}`),
-      required: false,
-      synthetic: true,
-      address: 0,
-    };
-    node.properties.push(property);
-  }
-  return property;
-}
-
-
-/**
- * Marks the node(s) a pointer reaches. A segment names an object member, or, when it is an array
- * index (0, 1, ... without leading zeros), an array element too: which one applies depends on the
- * document, so both branches are marked.
- */
-export function markPointer(node: RuleNode, segments: readonly string[], slot: number, pointer: string): void {
-  if (segments.length === 0) {
-    if (node.slot >= 0 && node.slot !== slot) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
-    node.slot = slot;
-    return;
-  }
-  const [segment, ...rest] = segments as [string, ...string[]];
-  const property = propertyOf(node, segment, node.location);
-  const member = ownCopy(property.child);
-  node.properties[node.properties.indexOf(property)] = { ...property, child: member };
-  markPointer(member, rest, slot, pointer);
-  if (/^(0|[1-9]\d{0,8})$/.test(segment)) {
-    const index = Number(segment);
-    let element = node.indexes.find((i) => i.index === index);
-    if (!element) {
-      element = { index, child: node.items ? ownCopy(node.items) : emptyNode(`${node.location}/items`) };
-      node.indexes.push(element);
-    }
-    markPointer(element.child, rest, slot, pointer);
-  }
-}
-
-export function markExtract(root: RuleNode, pointers: readonly string[]): void {
-  const seen = new Set<string>();
-  pointers.forEach((pointer, slot) => {
-    if (seen.has(pointer)) throw new SluiceError('SLC_SCHEMA', `extract: ${JSON.stringify(pointer)} is listed twice`);
-    seen.add(pointer);
-    markPointer(root, parsePointer(pointer), slot, pointer);
-  });
 }

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TYPE_BITS } from '../../src/core/layout.ts';
 import type { JsonSchema, RuleNode } from '../../src/core/rule-model.ts';
-import { Compiler, DEFAULT_BASE, markExtract, resolveUri, splitFragment } from '../../src/core/schema-compiler.ts';
+import { markExtract } from '../../src/core/extract-marks.ts';
+import { Compiler, DEFAULT_BASE, resolveUri, splitFragment } from '../../src/core/schema-compiler.ts';
 import { SluiceError } from '../../src/errors.ts';
 
 const compile = (schema: JsonSchema, options = {}) => {
