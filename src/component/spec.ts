@@ -65,8 +65,6 @@ export interface StageSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
 }
 
 export interface SourceSpec<S extends z.ZodType = z.ZodType> extends Spec<S> {
-  /** Defaults that differ in an exactly-once flow, for the keys its configuration leaves unset (resolved into its topology). */
-  readonly exactlyOnceDefaults?: Readonly<Partial<z.output<S>>>;
   create(config: z.output<S>, context: ComponentContext): Source;
 }
 

@@ -54,7 +54,7 @@ export interface CheckedFlow {
   readonly nodes: readonly CheckedNode[];
 }
 
-type Specs = Readonly<Record<string, { readonly config: z.ZodType; readonly exactlyOnceDefaults?: Readonly<Record<string, unknown>> }>>;
+type Specs = Readonly<Record<string, { readonly config: z.ZodType }>>;
 
 /** The config schemas of every source, stage, sink and table kind, by kind (the registry's specs). */
 export interface ComponentKinds {
@@ -202,9 +202,6 @@ function checkFlow(name: string, flow: FlowConfig, kinds: ComponentKinds, proble
   let incomplete = false;
   const node = (role: NodeRole, specs: Specs, what: string, entry: ComponentConfig, at: PropertyKey[], defaultName: string, parents: string[]) => {
     const config = parseComponent(specs, what, entry, at, problems);
-    if (config && flow.delivery === 'exactly-once') {
-      for (const [key, value] of Object.entries(specs[entry.kind]?.exactlyOnceDefaults ?? {})) if (!Object.hasOwn(entry, key)) config[key] = value;
-    }
     const full = `${name}.${entry.name ?? defaultName}`;
     if (names.has(full)) problems.add([...at, 'name'], `the name "${entry.name ?? defaultName}" is used twice in flow ${name}`);
     names.add(full);
