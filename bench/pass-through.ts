@@ -7,6 +7,7 @@
 //   node --import tsx bench/pass-through.ts bootstrap=HOST:PORT input=T output=T group=G delivery=at-least-once|exactly-once
 import { pino } from 'pino';
 import { loadClient, transportFor } from '../src/io/kafka/connection.ts';
+import { FETCH_BYTES_PER_PARTITION } from '../src/io/kafka/kafka-source.ts';
 import type { FetchedBatch, ProducedRecord, TopicPartition } from '../src/io/kafka/transport.ts';
 
 const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.split(/=(.*)/s, 2) as [string, string]));
@@ -24,7 +25,7 @@ const consumer = transport.consumer({
   readCommitted: true,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
-  maxBytesPerPartition: 256 * 1024,
+  maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
   maxWaitMs: 100,
   partitionsInFlight: 8,
   prefetch: !exactlyOnce,

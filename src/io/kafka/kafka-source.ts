@@ -16,6 +16,14 @@ import { commitFitting, topicLimits } from './oversized-letters.ts';
 import { CommittedPurge } from './purge.ts';
 import type { Admin, FetchedBatch, GroupMembership, Producer, TopicPartition, TransactionalProducer } from './transport.ts';
 
+/**
+ * Kafka's own default (max.partition.fetch.bytes). Measured at saturation (bench:e2e, the
+ * campaign flow, input produced 1,000 messages a request) against 256 KiB: 1.4x the msg/s
+ * at-least-once, 2.1x exactly-once (a batch is one transaction), the same open-loop latency at
+ * 10,000 msg/s, about 20 % more CPU a message and 50-90 MiB more RSS at saturation.
+ */
+export const FETCH_BYTES_PER_PARTITION = 1024 * 1024;
+
 const config = z
   .strictObject({
     ...connectionFields,
@@ -37,11 +45,7 @@ const config = z
       .number()
       .int()
       .min(1024)
-      // Kafka's own default (max.partition.fetch.bytes). Measured at saturation (bench:e2e, the
-      // campaign flow, input produced 1,000 messages a request) against 256 KiB: 1.4x the msg/s
-      // at-least-once, 2.1x exactly-once (a batch is one transaction), the same open-loop latency
-      // at 10,000 msg/s, about 20 % more CPU a message and 50-90 MiB more RSS at saturation
-      .default(1024 * 1024)
+      .default(FETCH_BYTES_PER_PARTITION)
       .describe('Fetch size per partition: bounds a batch (a larger record is still fetched whole)'),
     'max-wait-ms': z.number().int().min(0).default(100).describe('How long a fetch waits for data: the idle latency floor'),
     'partitions-in-flight': z
