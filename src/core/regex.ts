@@ -234,16 +234,7 @@ class Parser {
   }
 
   #unicodeEscape(): number {
-    if (this.#eat(0x7b)) {
-      let text = '';
-      while (this.#peek() !== 0x7d) {
-        const cp = this.#cps[this.#i++];
-        if (cp === undefined) throw new OutsideSubset();
-        text += String.fromCodePoint(cp);
-      }
-      this.#i++;
-      return parseInt(text, 16);
-    }
+    if (this.#peek() === 0x7b) return parseInt(this.#braced(), 16);
     const unit = this.#hex(4);
     if (unit >= 0xd800 && unit <= 0xdbff && this.#peek() === 0x5c && this.#peek(1) === 0x75) {
       const save = this.#i;
