@@ -34,9 +34,10 @@ export const SUPPORTED: Readonly<Record<Draft, ReadonlySet<string>>> = {
 
 const VALIDATION = ['type', 'const', 'enum', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems', 'maxContains', 'minContains', 'maxProperties', 'minProperties', 'required', 'dependentRequired'];
 const APPLICATOR = ['items', 'contains', 'additionalProperties', 'properties', 'patternProperties', 'dependentSchemas', 'propertyNames', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf', 'not'];
-/** The keywords of each vocabulary a meta-schema's `$vocabulary` may leave out (core's always apply), by draft and URI. */
+/** The keywords of each vocabulary a meta-schema's `$vocabulary` may leave out, by draft and URI (core's always apply). */
 const VOCABULARIES: Readonly<Record<'2019-09' | '2020-12', Readonly<Record<string, readonly string[]>>>> = {
   '2019-09': {
+    'https://json-schema.org/draft/2019-09/vocab/core': [],
     'https://json-schema.org/draft/2019-09/vocab/applicator': [...APPLICATOR, 'additionalItems', 'unevaluatedItems', 'unevaluatedProperties'],
     'https://json-schema.org/draft/2019-09/vocab/validation': VALIDATION,
     'https://json-schema.org/draft/2019-09/vocab/format': ['format'],
@@ -44,6 +45,7 @@ const VOCABULARIES: Readonly<Record<'2019-09' | '2020-12', Readonly<Record<strin
     'https://json-schema.org/draft/2019-09/vocab/content': [],
   },
   '2020-12': {
+    'https://json-schema.org/draft/2020-12/vocab/core': [],
     'https://json-schema.org/draft/2020-12/vocab/applicator': [...APPLICATOR, 'prefixItems'],
     'https://json-schema.org/draft/2020-12/vocab/unevaluated': ['unevaluatedItems', 'unevaluatedProperties'],
     'https://json-schema.org/draft/2020-12/vocab/validation': VALIDATION,
@@ -71,18 +73,18 @@ export interface Dialect {
 export function dialectOf(schema: JsonSchema, schemas: Readonly<Record<string, JsonSchema>> = {}): Dialect {
   const standard = (draft: Draft): Dialect => ({ draft, ignored: new Set(), assertFormats: false });
   if (typeof schema !== 'object' || schema === null || schema.$schema === undefined) return standard('2020-12');
-  const uri = String(schema.$schema).replace(/#$/, '');
+  const uri = withoutEmptyFragment(schema.$schema);
   const known = DRAFTS[uri];
   if (known) return standard(known);
-  const meta = Object.entries(schemas).find(([key, document]) => key.replace(/#$/, '') === uri || (isPlainObject(document) && String(document.$id).replace(/#$/, '') === uri))?.[1];
-  const draft = isPlainObject(meta) && meta.$schema !== undefined ? DRAFTS[String(meta.$schema).replace(/#$/, '')] : undefined;
+  const meta = Object.entries(schemas).find(([key, document]) => withoutEmptyFragment(key) === uri || (isPlainObject(document) && withoutEmptyFragment(document.$id) === uri))?.[1];
+  const draft = isPlainObject(meta) && meta.$schema !== undefined ? DRAFTS[withoutEmptyFragment(meta.$schema)] : undefined;
   if (!isPlainObject(meta) || !draft) schemaError('#', `unsupported "$schema" ${JSON.stringify(schema.$schema)} (the core knows ${Object.keys(DRAFTS).join(', ')}, and meta-schemas listed with the rules whose own "$schema" is one of these)`);
   if (draft === 'draft-07' || meta.$vocabulary === undefined) return standard(draft);
   if (!isPlainObject(meta.$vocabulary)) schemaError('#', `the meta-schema ${uri}: "$vocabulary" must be an object`);
   const vocabularies = VOCABULARIES[draft];
   const listed = meta.$vocabulary;
   for (const [vocabulary, required] of Object.entries(listed)) {
-    if (required === true && !vocabularies[vocabulary] && !vocabulary.endsWith('/vocab/core')) {
+    if (required === true && !vocabularies[vocabulary]) {
       schemaError('#', `the meta-schema ${uri} requires the vocabulary ${vocabulary}, which the core does not know`);
     }
   }
@@ -90,6 +92,9 @@ export function dialectOf(schema: JsonSchema, schemas: Readonly<Record<string, J
   const ignored = new Set(Object.values(vocabularies).flat().filter((keyword) => !kept.has(keyword)));
   return { draft, ignored, assertFormats: Object.hasOwn(listed, 'https://json-schema.org/draft/2020-12/vocab/format-assertion') };
 }
+
+/** A meta-schema URI as `$schema` and `$id` write it, with or without an empty fragment. */
+const withoutEmptyFragment = (uri: unknown): string => String(uri).replace(/#$/, '');
 
 export type Scalar = string | number | boolean | null;
 
