@@ -226,10 +226,10 @@ export class Compiler {
       if (!bookended) this.#extension(node).allOf.push(fallback);
       else {
         const reachable = this.#reachableResources();
-        const inScope = (anchored: unknown) => reachable.has(this.#indexed.get(anchored as object)?.base ?? this.#rootBase);
-        const candidates = (this.#dynamicAnchors.get(name) ?? []).filter(inScope).map((anchored) => {
+        const candidates = (this.#dynamicAnchors.get(name) ?? []).flatMap((anchored) => {
           const anchoredBase = this.#indexed.get(anchored as object)?.base ?? this.#rootBase;
-          return { resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) };
+          if (!reachable.has(anchoredBase)) return [];
+          return [{ resource: this.#resourceId(anchoredBase), node: this.node(anchored, `${anchoredBase === this.#rootDocument ? '' : anchoredBase}#${name}`, anchoredBase) }];
         });
         this.#extension(node).dynamic = { fallback, candidates };
       }
