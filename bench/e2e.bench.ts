@@ -197,10 +197,13 @@ async function startLookupServer(): Promise<{ url: string; server: ChildProcess 
   return { url, server };
 }
 
+/** The bench judges messages as a flow's rules do: formats asserted (src/pipeline/build.ts). */
+const AS_A_FLOW = { assertFormats: true } as const;
+
 /** Stateful workload: outputs and dead letters expected of the first `count` messages, and the duplicates among them. */
 function statefulCount(count: number): { expected: number; duplicates: number } {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const validator: MessageValidator = compileSchema(schema, { extract: ['/type'] });
+  const validator: MessageValidator = compileSchema(schema, { ...AS_A_FLOW, extract: ['/type'] });
   const valid = new Uint8Array(corpus.length);
   const heartbeat = new Uint8Array(corpus.length);
   for (let start = 0; start < corpus.length; ) {
@@ -223,7 +226,7 @@ function statefulCount(count: number): { expected: number; duplicates: number } 
  */
 function filteredCount(messages: readonly Uint8Array[], count: number, implementation: Implementation): number {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const options = { extract: ['/type'] };
+  const options = { ...AS_A_FLOW, extract: ['/type'] };
   const validator: MessageValidator = implementation === 'sluice-js' ? new JsValidator(schema, options) : compileSchema(schema, options);
   let filtered = 0;
   for (let start = 0; start < messages.length; ) {
@@ -551,7 +554,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
  */
 function countableEvents(from: number, count: number): number {
   const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const validator: MessageValidator = compileSchema(schema, {});
+  const validator: MessageValidator = compileSchema(schema, AS_A_FLOW);
   const now = Date.now();
   const sent = corpus.map((_, k) => engagementMessage(engagement!, corpus, k, now));
   const countable = new Uint8Array(corpus.length);
