@@ -698,9 +698,11 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
     lastEventTime = Date.now();
     await producer.send({ topic: topics.input, acks: 1, messages: closingEvents(lastEventTime + 75_000) });
   }
-  // done when every event was counted in a window, or nothing arrived for 45 s (Kafka Streams
-  // flushes its window cache at commits, every 30 s at-least-once)
-  while (events < expected && (lastArrival === 0 ? performance.now() - spawned < 300_000 : performance.now() - lastArrival < 45_000)) {
+  // done when every event was counted in a window, or nothing arrived for 45 s after the closing
+  // events went in (Kafka Streams flushes its window cache at commits, every 30 s at-least-once);
+  // before them a 1-minute window may close nothing for longer than that
+  const closingSent = performance.now();
+  while (events < expected && (lastArrival === 0 ? performance.now() - spawned < 300_000 : performance.now() - Math.max(lastArrival, closingSent) < 45_000)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const windowClosed = cpuSnapshot(processor, contender);
