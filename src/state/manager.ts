@@ -43,6 +43,8 @@ export class StateManager {
   #adopted: PartitionStore[] = [];
   /** Stores opened and not yet restored. */
   readonly #restoring = new Set<PartitionStore>();
+  /** Closed for a shutdown: a later assignment opens nothing. */
+  #closed = false;
 
   constructor(options: StateManagerOptions) {
     this.#options = options;
@@ -63,6 +65,9 @@ export class StateManager {
 
   /** Opens and restores the stores of newly assigned partitions; resolves when all are ready for a first batch. */
   async assign(partitions: readonly number[]): Promise<RestoreResult[]> {
+    // a rebalance that lands while the flow shuts down: nothing of these partitions runs any more,
+    // and the reader a restore (or a later revoke's checkpoint) needs may be closed already
+    if (this.#closed) return [];
     const { group, stores, stateDir, reader, log, onProgress, onRestored } = this.#options;
     const results: RestoreResult[] = [];
     if (this.#adopted.length > 0) {
@@ -157,6 +162,7 @@ export class StateManager {
 
   /** Clean shutdown: every store checkpointed and closed. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.revoke([...new Set([...this.#open.values()].map((s) => s.partition))]);
   }
 }

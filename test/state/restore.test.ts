@@ -173,6 +173,24 @@ test('state manager: stores restored on assignment, a moved partition rebuilt el
   }
 });
 
+test('a rebalance that lands after the state manager closed for a shutdown opens nothing, and closing again reads nothing', async ({ transport, dirs }) => {
+  const group = unique('group');
+  const admin = transport.admin();
+  const reader = transport.partitionReader!();
+  try {
+    await admin.createTopics([changelogTopicSpec(group, 'seen', 2)]);
+    const manager = new StateManager({ group, stores: [{ name: 'seen', backend: 'lmdb' }], reader, log: logger, stateDir: tempDir(dirs) });
+    await manager.assign([0]);
+    await manager.close();
+    await reader.close(); // as the Kafka source closes it after the state
+    assert.equal(await manager.assign([0, 1]), []);
+    assert.is(manager.store('seen', 1), undefined);
+    await manager.close(); // the flow's own close after the source's: no changelog end to read
+  } finally {
+    await admin.close();
+  }
+});
+
 test('steady load, a batch always in flight: each checkpoint after a commit writes the changelog end the one before read, once the batches then in flight ended', async ({ transport, dirs }) => {
   const group = unique('group');
   const admin = transport.admin();
