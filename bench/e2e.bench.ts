@@ -197,13 +197,16 @@ async function startLookupServer(): Promise<{ url: string; server: ChildProcess 
   return { url, server };
 }
 
-/** The bench judges messages as a flow's rules do: formats asserted (src/pipeline/build.ts). */
-const AS_A_FLOW = { assertFormats: true } as const;
+/** The campaign rules judging as a flow's do: formats asserted (src/pipeline/build.ts); `sluice-js` on the plain-JS validator. */
+function campaignValidator(extract: string[], implementation?: Implementation): MessageValidator {
+  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
+  const options = { assertFormats: true, extract };
+  return implementation === 'sluice-js' ? new JsValidator(schema, options) : compileSchema(schema, options);
+}
 
 /** Stateful workload: outputs and dead letters expected of the first `count` messages, and the duplicates among them. */
 function statefulCount(count: number): { expected: number; duplicates: number } {
-  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const validator: MessageValidator = compileSchema(schema, { ...AS_A_FLOW, extract: ['/type'] });
+  const validator = campaignValidator(['/type']);
   const valid = new Uint8Array(corpus.length);
   const heartbeat = new Uint8Array(corpus.length);
   for (let start = 0; start < corpus.length; ) {
@@ -225,9 +228,7 @@ function statefulCount(count: number): { expected: number; duplicates: number } 
  * nowhere. Decided by the contender's validator (the plain-JS one accepts duplicate keys).
  */
 function filteredCount(messages: readonly Uint8Array[], count: number, implementation: Implementation): number {
-  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const options = { ...AS_A_FLOW, extract: ['/type'] };
-  const validator: MessageValidator = implementation === 'sluice-js' ? new JsValidator(schema, options) : compileSchema(schema, options);
+  const validator = campaignValidator(['/type'], implementation);
   let filtered = 0;
   for (let start = 0; start < messages.length; ) {
     const n = validator.check(messages, start);
@@ -553,8 +554,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
  * is valid with the time the run gives it.
  */
 function countableEvents(from: number, count: number): number {
-  const schema = JSON.parse(readFileSync(join(packageRoot, 'config', 'rules', 'campaign.schema.json'), 'utf8'));
-  const validator: MessageValidator = compileSchema(schema, AS_A_FLOW);
+  const validator = campaignValidator([]);
   const now = Date.now();
   const sent = corpus.map((_, k) => engagementMessage(engagement!, corpus, k, now));
   const countable = new Uint8Array(corpus.length);

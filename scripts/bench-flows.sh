@@ -9,14 +9,14 @@
 #                                           figures the README quotes, and the commit the gate measures
 # The baseline code is measured beside the change, not read from a file: on fresh machines the same
 # code's CPU per message against the reference moved by up to +40 % from the stored figures of
-# another machine and day, and by -9 % to +0 % between two runs of it a minute apart.
+# another machine and day, and by -9 % to +11 % against itself measured minutes before.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-gate}
 flows=(content campaign engagement)
 common=(--config config/local.conf --seconds 3 --warmup 1 --no-progress)
-bench() { node --max-semi-space-size=32 dist/src/cli.js bench "${common[@]}" "$@"; }
+bench() { npm run -s sluice -- bench "${common[@]}" "$@"; }
 
 case "$mode" in
   baseline)
@@ -42,7 +42,7 @@ for flow in "${flows[@]}"; do
   echo "== $flow: the baseline code"
   (cd "$work/repo" && bench --flow "$flow" --rounds 5 --out "$work/$flow.json") || { status=1; continue; }
   echo "== $flow: this checkout against it"
-  # the median of 5 rounds of each: the same code differed by at most 9 % (see above)
+  # the median of 5 rounds of each: the same code differed by at most 11 % (see above)
   bench --flow "$flow" --rounds 5 --baseline "$work/$flow.json" --attempts 3 --tolerance "cpu/msg vs reference=15%" || status=1
 done
 exit "$status"
