@@ -8,7 +8,7 @@ import addFormats from 'ajv-formats';
 import { compileSchema } from '../../src/index.ts';
 import {
   Rng, SEED, Raw, enc, hex, serialize, randomValue, CHAR_POOL, refSpans, escapePointerToken,
-  AJV_KEYWORD_TO_CODE, ajvErrorPointer, RULE_CODES, depthOf, hasDeclaredDuplicate,
+  AJV_KEYWORD_TO_CODE, ajvErrorPointer, RULE_CODES, depthOf, hasDeclaredDuplicate, parseEntries, valueOfEntries,
 } from './gen.ts';
 
 const ajvFirst = new Ajv({ strict: false, allErrors: false });
@@ -417,6 +417,8 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
         failures.push(`generator bug: invalid JSON ${text}`);
         continue;
       }
+      // JSON.parse may misread an escaped key on Node 24 (see parseEntries)
+      if (text.includes('\\')) parsed = valueOfEntries(parseEntries(bytes));
       const where = `seed ${SEED}, ${src.label} [${kernel}], doc #${di}`;
       // the contract's deliberate departures from JSON.parse + ajv (default limits)
       const strict: string[] = [];
