@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { BranchVerdict, MessageValidator } from './core/validator.ts';
 import type { FlowRules, JsonSchema } from './core/rule-model.ts';
 import { MAX_DEPTH_LIMIT } from './core/limits.ts';
+import { parseJson } from './core/json-text.ts';
 import { type ConfigProblem, SluiceError } from './errors.ts';
 import { packageRoot } from './package-root.ts';
 import type { Logger } from 'pino';
@@ -189,7 +190,7 @@ async function validatorFor(options: ValidateOptions): Promise<MessageValidator>
     const { loadRuleDocuments } = await import('./config/rules.ts');
     let schema: JsonSchema;
     try {
-      schema = JSON.parse(readFileSync(options.schema, 'utf8')) as JsonSchema;
+      schema = parseJson(readFileSync(options.schema, 'utf8')) as JsonSchema;
     } catch (cause) {
       throw new SluiceError('SLC_USAGE', `${options.schema}: cannot read a JSON Schema: ${(cause as Error).message}`, { cause });
     }

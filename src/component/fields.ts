@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { escapeToken } from '../core/json-pointer.ts';
 import type { FlowRecord, JsonValue } from './types.ts';
+import { parseJson } from '../core/json-text.ts';
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -72,7 +73,7 @@ export function decodeSpan(bytes: Uint8Array, start: number, end: number): JsonV
   if (first === 0x2d || (first >= 0x30 && first <= 0x39)) {
     return Number(latin1(bytes, start, end));
   }
-  return JSON.parse(utf8Text(bytes, start, end)) as JsonValue;
+  return parseJson(utf8Text(bytes, start, end)) as JsonValue;
 }
 
 /** Whether the message of a record has field `slot` (null counts as present). */

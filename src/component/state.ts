@@ -4,6 +4,7 @@
 // the record's batch (local mode: partition 0, without changelog). What the batch wrote is
 // remembered only with its delivery: in its transaction (exactly-once), after its outputs are
 // acknowledged (at-least-once).
+import { parseJson } from '../core/json-text.ts';
 
 /** A write to a store: a value, or null to delete the key. */
 export type StoreWrite = readonly [key: Uint8Array, value: Uint8Array | null];
@@ -94,7 +95,7 @@ export interface StateQueries {
 export function jsonKeyBytes(text: string): Uint8Array {
   let key: unknown = text;
   try {
-    key = JSON.parse(text);
+    key = parseJson(text);
   } catch {
     // not JSON: the text is the string key
   }

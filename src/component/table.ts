@@ -4,6 +4,7 @@
 // or inline in a test. Rows live in memory: lookups are synchronous Map reads on the hot path.
 import type { Logger } from 'pino';
 import type { ComponentMetrics } from './metrics.ts';
+import { parseJson } from '../core/json-text.ts';
 
 /** A row as the table holds it: the parsed JSON object. */
 export type TableRow = Readonly<Record<string, unknown>>;
@@ -58,7 +59,7 @@ export class RowMap implements TableRows {
 /** A JSON object parsed from a row's text, or undefined when the text is not one. */
 export function parseRow(text: string): TableRow | undefined {
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = parseJson(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as TableRow) : undefined;
   } catch {
     return undefined;

@@ -12,6 +12,7 @@ import { displayPath, loadHocon, type LoadedHocon, UNSET } from './hocon.ts';
 import { type ComponentConfig, flow as flowSchema, type FlowConfig, flowName, logLevel, root, type RootConfig } from './schema.ts';
 import { loadRuleDocuments } from './rules.ts';
 import { literalSecrets, redactSecrets, urlPasswords } from './secrets.ts';
+import { parseJson } from '../core/json-text.ts';
 
 export type NodeRole = 'source' | 'validate' | 'stage' | 'sink' | 'dead-letter';
 
@@ -177,7 +178,7 @@ function loadRules(flow: FlowConfig, path: readonly PropertyKey[], problems: Pro
   } else {
     file = resolve(problems.dirOf([...path, 'rules-file']), flow['rules-file']!);
     try {
-      rules = JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+      rules = parseJson(readFileSync(file, 'utf8')) as JsonSchema;
     } catch (error) {
       problems.add([...path, 'rules-file'], `cannot read a JSON Schema from ${file}: ${(error as Error).message}`);
       return undefined;

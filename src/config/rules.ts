@@ -10,6 +10,7 @@ import { escapeToken, parsePointer } from '../core/json-pointer.ts';
 import type { FlowRules, JsonSchema } from '../core/rule-model.ts';
 import { SluiceError } from '../errors.ts';
 import { displayPath } from './hocon.ts';
+import { parseJson } from '../core/json-text.ts';
 
 /** A reference that does not resolve, or a document that cannot be read (SLC_SCHEMA): where, and why. */
 const referenceError = (file: string, pointer: string, message: string) =>
@@ -34,7 +35,7 @@ interface Reference {
 
 function readSchema(file: string, referrer: string, pointer: string): JsonSchema {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as JsonSchema;
+    return parseJson(readFileSync(file, 'utf8')) as JsonSchema;
   } catch (error) {
     throw referenceError(referrer, pointer, `cannot read a JSON Schema from ${displayPath(file)}: ${(error as Error).message}`);
   }

@@ -1,7 +1,8 @@
 // The plain-JavaScript validator: what a pipeline without the WebAssembly core would do — decode,
-// JSON.parse, ajv on the same JSON Schema, then the extracted fields read off the parsed value. It
-// answers through the same interface and Verdict codes, so a flow's stages run unchanged on it;
-// it is selected per flow (`validator = js`) and exists to measure the core against.
+// JSON.parse (through src/core/json-text.ts, safe from V8's escaped-key bug), ajv on the same JSON
+// Schema, then the extracted fields read off the parsed value. It answers through the same
+// interface and Verdict codes, so a flow's stages run unchanged on it; it is selected per flow
+// (`validator = js`) and exists to measure the core against.
 //
 // Where it differs from the core (documented in the README):
 // - duplicate keys are accepted (JSON.parse keeps the last copy); the core rejects E_DUPLICATE_KEY;
@@ -20,6 +21,7 @@ import { JS_FORMATS } from './js-formats.ts';
 import type { Draft, JsFallback, JsonSchema } from './rule-model.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
 import { MAX_BRANCHES, type BranchVerdict, type MessageValidator, type ValidatorOptions, type Verdict } from './validator.ts';
+import { parseJson } from './json-text.ts';
 
 /** Messages per `check`, as the core's crossings. */
 const CHUNK = 1024;
@@ -201,7 +203,7 @@ export class JsValidator implements MessageValidator {
     }
     let document: unknown;
     try {
-      document = JSON.parse(text);
+      document = parseJson(text);
     } catch (error) {
       return this.#fail(i, syntaxVerdict(text, error as SyntaxError));
     }

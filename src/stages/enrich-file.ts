@@ -9,6 +9,7 @@ import { fieldValue } from '../component/fields.ts';
 import { schemaAt } from '../component/rules.ts';
 import { CONTINUE } from '../component/types.ts';
 import { applyMerge, failurePolicy, mergeDefaults, mergeTargets, onFailure, scalar } from './merge.ts';
+import { parseJson } from '../core/json-text.ts';
 
 const config = z.strictObject({
   path: z.string().describe('The lookup file: NDJSON, one object per line (relative to the configuration file)'),
@@ -60,7 +61,7 @@ export const enrichFileStage: StageSpec<typeof config> = {
       const where = `${options.path}:${index + 1}`;
       let row: Record<string, unknown>;
       try {
-        row = JSON.parse(line) as Record<string, unknown>;
+        row = parseJson(line) as Record<string, unknown>;
       } catch (cause) {
         throw new SluiceError('SLC_IO', `${where}: not JSON: ${(cause as Error).message}`, { cause });
       }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LocalServiceConfig } from '../../component/settings.ts';
 import { SluiceError, type SluiceErrorCode } from '../../errors.ts';
+import { parseJson } from '../../core/json-text.ts';
 
 /** A route's path with its key replaced by this answers many keys at once (POST). */
 export const BATCH_SEGMENT = '_batch';
@@ -34,7 +35,7 @@ function loadRoute(template: string, file: string, key: string): Route {
   }
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const row = JSON.parse(line) as Record<string, unknown>;
+    const row = parseJson(line) as Record<string, unknown>;
     rows.set(String(row[key]), line);
   }
   const prefix = template.slice(0, open);
@@ -69,7 +70,7 @@ export async function startLocalService(name: string, config: LocalServiceConfig
       request.on('end', () => {
         let keys: unknown;
         try {
-          keys = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          keys = parseJson(Buffer.concat(chunks).toString('utf8'));
         } catch {
           keys = undefined;
         }

@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import type { CallOutcome, ServiceMetrics } from '../../component/metrics.ts';
 import { SluiceError } from '../../errors.ts';
 import { type HttpAnswer, httpFailure, type HttpFailureCode, isHttpFailure, type Service, type ServiceConfig } from '../../component/service.ts';
+import { parseJson } from '../../core/json-text.ts';
 
 /**
  * A status worth another attempt (retriable); carries the Retry-After the service asked for, if
@@ -358,7 +359,7 @@ export class HttpService implements Service {
     if (status === 404) return { status: 404, body: undefined };
     if (status >= 300 || status < 200) throw httpFailure('E_HTTP_STATUS', `${method} ${url}: HTTP ${status}`);
     try {
-      return { status, body: JSON.parse(reply.text) as unknown };
+      return { status, body: parseJson(reply.text) };
     } catch {
       throw httpFailure('E_RESPONSE', `${method} ${url}: the response is not JSON`);
     }

@@ -8,6 +8,7 @@ import { isSluiceError } from '../../errors.ts';
 import { kafkajsTransport } from './kafkajs.ts';
 import { produceChunks } from './produce-chunks.ts';
 import { type Admin, type Compression, type ConnectionOptions, type NewTopic, type ProducedRecord } from './transport.ts';
+import { parseJson } from '../../core/json-text.ts';
 
 /** TLS and SASL of the cluster (the configuration's kafka block), when it needs them. */
 export type Security = Pick<ConnectionOptions, 'tls' | 'sasl'>;
@@ -33,7 +34,7 @@ const encoder = new TextEncoder();
 /** The value of a (dotted) JSON field of a line, or undefined (not JSON, or no such field). */
 function fieldOf(line: Uint8Array, field: string): unknown {
   try {
-    return field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], JSON.parse(Buffer.from(line).toString('utf8')));
+    return field.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown> | undefined)?.[name], parseJson(Buffer.from(line).toString('utf8')));
   } catch {
     return undefined;
   }
