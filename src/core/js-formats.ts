@@ -4,15 +4,22 @@
 // A-label, xn--), internationalised e-mail addresses and IRIs, URI templates and ECMA-262 regexes.
 // Checked by @hyperjump/json-schema-formats and, for IDNA, idn-hostname (which it uses itself:
 // its own isIdn logs every invalid name to the console, so host names go to idn-hostname here).
-import { isHostname, isIdnEmail, isIri, isIriReference, isRegex, isUriTemplate } from '@hyperjump/json-schema-formats';
-import idnHostname from 'idn-hostname';
+// Both are loaded at the first value checked: most rules never hand a format to JS.
+import { createRequire } from 'node:module';
+
+type Formats = typeof import('@hyperjump/json-schema-formats');
+type IdnHostname = typeof import('idn-hostname');
+let formats: Formats | undefined;
+let idnHostname: IdnHostname | undefined;
+const load = <T>(name: string): T => createRequire(import.meta.url)(name) as T;
+const library = (): Formats => (formats ??= load<Formats>('@hyperjump/json-schema-formats'));
 
 /** A host name valid under IDNA2008 and UTS #46 (idn-hostname throws why one is not). */
 function isIdn(name: string): boolean {
   // a trailing label separator (any of the four IDNA dots) is not a host name
   if (/[.\uFF0E\u3002\uFF61]$/.test(name)) return false;
   try {
-    return idnHostname.isIdnHostname(name);
+    return (idnHostname ??= load<IdnHostname>('idn-hostname')).isIdnHostname(name);
   } catch {
     return false;
   }
@@ -22,7 +29,7 @@ function isIdn(name: string): boolean {
 function isIdnMailbox(email: string): boolean {
   const domain = email.slice(email.lastIndexOf('@') + 1);
   if (!domain.startsWith('[') && !isIdn(domain)) return false;
-  return isIdnEmail(email);
+  return library().isIdnEmail(email);
 }
 
 /**
@@ -41,13 +48,13 @@ function iri(check: (value: string) => boolean): (value: string) => boolean {
 
 /** Format name -> its check in JS (none throws: each runs inside a call from the core). */
 export const JS_FORMATS: Readonly<Record<string, (value: string) => boolean>> = {
-  hostname: (name) => isHostname(name) && isIdn(name),
+  hostname: (name) => library().isHostname(name) && isIdn(name),
   'idn-hostname': isIdn,
   'idn-email': isIdnMailbox,
-  iri: iri(isIri),
-  'iri-reference': iri(isIriReference),
-  'uri-template': isUriTemplate,
-  regex: isRegex,
+  iri: iri((value) => library().isIri(value)),
+  'iri-reference': iri((value) => library().isIriReference(value)),
+  'uri-template': (value) => library().isUriTemplate(value),
+  regex: (value) => library().isRegex(value),
 };
 
 /** Which values of a format JS decides, for `sluice check`. */

@@ -11,10 +11,8 @@
 // - integers beyond 2^53 reach int64 targets through a double (JSON.parse has no exact form).
 // - a message breaking several rules may have another of them named (ajv checks if/then before
 //   properties).
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram } from './compile.ts';
 import { JS_FORMATS } from './js-formats.ts';
@@ -248,12 +246,21 @@ export class JsValidator implements MessageValidator {
 
 const NO_SPANS = new Int32Array(0);
 
-/** ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way), with ajv-formats when asserting. */
+/**
+ * ajv for the schema's draft (the core's drafts, chosen by `$schema` the same way), with
+ * ajv-formats when asserting; loaded by the first validator, so that flows on the core never load it.
+ */
 function ajvFor(draft: Draft, assertFormats: boolean): Ajv {
+  const require = createRequire(import.meta.url);
   const options: Options = { strict: false, allErrors: false, logger: false, validateFormats: assertFormats };
-  const ajv = draft === 'draft-07' ? new Ajv(options) : draft === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
+  const ajv =
+    draft === 'draft-07'
+      ? new (require('ajv') as typeof import('ajv')).Ajv(options)
+      : draft === '2019-09'
+        ? new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019(options)
+        : new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020(options);
   if (assertFormats) {
-    addFormats.default(ajv);
+    (require('ajv-formats') as typeof import('ajv-formats')).default(ajv);
     // the formats ajv-formats lacks, checked as the core's JS fallback checks them
     for (const [name, check] of Object.entries(JS_FORMATS)) if (!ajv.formats[name]) ajv.addFormat(name, check);
   }

@@ -1,9 +1,7 @@
 // The drafts' own meta-schemas, so that rules may `$ref` one (a rule that checks a schema, as
 // `"$ref": "https://json-schema.org/draft/2020-12/schema"`) with no network: the copies ajv ships
-// and registers in its Ajv, Ajv2019 and Ajv2020 classes.
-import { Ajv } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+// and registers in its Ajv, Ajv2019 and Ajv2020 classes, loaded only when a rule refers to one.
+import { createRequire } from 'node:module';
 import type { Draft, JsonSchema } from './rule-model.ts';
 
 const byDraft = new Map<Draft, Readonly<Record<string, JsonSchema>>>();
@@ -12,7 +10,13 @@ const byDraft = new Map<Draft, Readonly<Record<string, JsonSchema>>>();
 export function metaSchemas(draft: Draft): Readonly<Record<string, JsonSchema>> {
   let documents = byDraft.get(draft);
   if (documents === undefined) {
-    const ajv = draft === 'draft-07' ? new Ajv() : draft === '2019-09' ? new Ajv2019() : new Ajv2020();
+    const require = createRequire(import.meta.url);
+    const ajv =
+      draft === 'draft-07'
+        ? new (require('ajv') as typeof import('ajv')).Ajv()
+        : draft === '2019-09'
+          ? new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019()
+          : new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020();
     documents = Object.fromEntries(Object.entries(ajv.schemas).flatMap(([uri, env]) => (env ? [[uri, env.schema as JsonSchema]] : [])));
     byDraft.set(draft, documents);
   }

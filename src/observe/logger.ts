@@ -2,9 +2,9 @@
 // person at a terminal. Secrets are redacted in every line. Stable field names: flow, stage,
 // topic, partition, offset (a Kafka offset, as a string), reason (an E_* code).
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import pinoPretty from 'pino-pretty';
 import { holdsSecret, redactSecrets, redactUrlPasswords } from '../config/secrets.ts';
 import type { RootConfig } from '../config/schema.ts';
 
@@ -36,6 +36,8 @@ export function createLogger(settings: LogSettings, baseDir = process.cwd()): Lo
   };
   if (format === 'pretty') {
     const colorize = typeof fd === 'number' && (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+    // loaded only for a person's terminal: JSON lines never need it
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(options, pinoPretty({ destination: fd, colorize, sync: false, mkdir: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(options, pino.destination({ dest: fd, sync: false, mkdir: true }));

@@ -3,12 +3,20 @@
 // read is about twice as fast, and a write batch is one ACID transaction (no log to replay after a
 // crash). It takes more bytes per key (B-tree pages, no compression).
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import { SluiceError } from '../errors.ts';
 import { ioProblem, storeFailure } from './failure.ts';
 import type { StoreScan } from '../component/state.ts';
 import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
+
+/**
+ * lmdb's open, loaded when the first store opens (synchronously, as stores open): importing the
+ * package costs about 40 ms of start-up that commands and flows without state never need.
+ */
+let openDatabase: typeof import('lmdb').open | undefined;
+const lmdbOpen = (): typeof import('lmdb').open => (openDatabase ??= (createRequire(import.meta.url)('lmdb') as typeof import('lmdb')).open);
 
 /** A store whose files are not a whole LMDB database (opening one would crash the process): SLC_STORE_CORRUPT. */
 const storeCorrupt = (message: string) => new SluiceError('SLC_STORE_CORRUPT', message);
@@ -55,7 +63,7 @@ export class LmdbStore implements KeyValueStore {
     try {
       if (!options.readOnly) mkdirSync(dir, { recursive: true });
       checkFiles(dir);
-      this.#db = open<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true });
+      this.#db = lmdbOpen()<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true });
     } catch (error) {
       // a problem of the place is the user's to fix; anything else is the files' content (corrupt)
       if (ioProblem(error) !== undefined) throw storeFailure(dir, 'open', error);
