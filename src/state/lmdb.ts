@@ -57,13 +57,17 @@ export class LmdbStore implements KeyValueStore {
   readonly #dir: string;
   #closed = false;
 
-  /** `readOnly`: the files must exist and are never written (`sluice state` reads a flow's stores beside it). */
-  constructor(dir: string, options: { readOnly?: boolean } = {}) {
+  /**
+   * `readOnly`: the files must exist and are never written (`sluice state` reads a flow's stores
+   * beside it). `scratch`: a store the next run empties (local mode on a file source), so its
+   * writes are not flushed to disk: a flush per batch blocked the event loop about 2 ms each.
+   */
+  constructor(dir: string, options: { readOnly?: boolean; scratch?: boolean } = {}) {
     this.#dir = dir;
     try {
       if (!options.readOnly) mkdirSync(dir, { recursive: true });
       checkFiles(dir);
-      this.#db = lmdbOpen()<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true });
+      this.#db = lmdbOpen()<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true, noSync: options.scratch === true });
     } catch (error) {
       // a problem of the place is the user's to fix; anything else is the files' content (corrupt)
       if (ioProblem(error) !== undefined) throw storeFailure(dir, 'open', error);
