@@ -1,8 +1,8 @@
 // JSON.parse for texts from outside (messages, table rows, service replies), safe from a V8 bug:
 // from Node 24 (V8 12.8) to 26 at least, JSON.parse can read an escaped object key back as an
 // earlier key whose decoded text equals the escape's source (after a key "\\" was read, the key
-// "\n" comes back as "\": nodejs/node#63785). Texts without a backslash carry no escaped key and
-// keep JSON.parse alone; in the rest, each key is decoded on its own and set on its object.
+// "\n" comes back as "\": nodejs/node#63785). Texts without an escaped key keep JSON.parse alone;
+// in the rest, each key is decoded on its own and set on its object.
 
 /** One token of a text JSON.parse has accepted: a string, a structural character, or a scalar. */
 const TOKEN = /\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}[\],:])|([^\s{}[\],:]+))/y;
@@ -10,7 +10,20 @@ const TOKEN = /\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}[\],:])|([^\s{}[\],:]+))/y;
 /** JSON.parse(text), with escaped object keys decoded right on every runtime. */
 export function parseJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  return typeof value === 'object' && value !== null && text.includes('\\') ? readKeysApart(text) : value;
+  return typeof value === 'object' && value !== null && hasEscapedKey(text) ? readKeysApart(text) : value;
+}
+
+/** Whether a well-formed text has an object key with an escape in it (a backslash is only ever inside a string). */
+function hasEscapedKey(text: string): boolean {
+  for (let at = text.indexOf('\\'); at >= 0; at = text.indexOf('\\', at)) {
+    // the end of the string the backslash is in, then: a key when a colon follows
+    while (text.charCodeAt(at) !== 0x22) at += text.charCodeAt(at) === 0x5c ? 2 : 1;
+    let next = at + 1;
+    while (next < text.length && (text.charCodeAt(next) === 0x20 || text.charCodeAt(next) === 0x0a || text.charCodeAt(next) === 0x0d || text.charCodeAt(next) === 0x09)) next++;
+    if (text.charCodeAt(next) === 0x3a) return true;
+    at = next;
+  }
+  return false;
 }
 
 /** Builds the value of a well-formed text, decoding each string (key or value) alone. */
