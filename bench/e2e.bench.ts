@@ -13,7 +13,8 @@
 // enrichment stage, Sluice on the kafkajs client, and the Kafka Streams peer
 // (bench/peers/kafka-streams, no enrichment), and the pass-through (bench/pass-through.ts: Sluice's
 // Kafka client moving the same bytes, no processing); then it prints the ratios, Sluice /
-// pass-through at saturation among them. --only picks processors.
+// pass-through at saturation among them. --only picks processors; the Flink peer
+// (bench/peers/flink, campaign workload only) runs only when picked: --only 'sluice-wasm,flink'.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -51,6 +52,11 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     /** Stream threads of the Kafka Streams peer. */
     'peer-threads': { type: 'string', default: '1' },
+    /**
+     * The Flink peer's checkpoint interval (default 1000 at-least-once, 100 exactly-once, as Kafka
+     * Streams commits exactly-once): exactly-once, its outputs become visible when a checkpoint completes.
+     */
+    'flink-checkpoint-ms': { type: 'string' },
     /** How long the enrichment services (a lookup server in a process of its own) take to answer. */
     'enrich-delay-ms': { type: 'string', default: '0' },
     /** Node.js flags for Sluice's processes, after those of `npm start` (a later flag wins), e.g. "--max-old-space-size=160" or "--cpu-prof --cpu-prof-dir=DIR". */
@@ -85,6 +91,7 @@ if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds is a whol
 if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new Error(`--delivery is at-least-once or exactly-once, not ${delivery}`);
 const workload = args.workload!;
 if (workload !== 'campaign' && workload !== 'stateful' && workload !== 'engagement') throw new Error(`--workload is campaign, stateful or engagement, not ${workload}`);
+const flinkCheckpointMs = Number(args['flink-checkpoint-ms'] ?? (delivery === 'exactly-once' ? 100 : 1000));
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const port = process.env.SLUICE_BENCH_KAFKA_PORT ?? '9192';
@@ -96,7 +103,7 @@ const brokerEnv = { ...process.env, KAFKA_PORT: port };
  * broker-floor: no processor, the reader reads the input topic: what the harness and broker add.
  * pass-through: Sluice's Kafka client moving the same bytes, no processing (bench/pass-through.ts).
  */
-type Implementation = 'broker-floor' | 'sluice-wasm' | 'sluice-js' | 'kafka-streams' | 'pass-through';
+type Implementation = 'broker-floor' | 'sluice-wasm' | 'sluice-js' | 'kafka-streams' | 'flink' | 'pass-through';
 
 /** A processor under test (see startProcessor). */
 interface Contender {
@@ -150,15 +157,20 @@ interface CoresBusy {
 
 const PEER_DIR = join(packageRoot, 'bench', 'peers', 'kafka-streams');
 const PEER_JAR = join(PEER_DIR, 'target', 'campaign-peer.jar');
+const FLINK_DIR = join(packageRoot, 'bench', 'peers', 'flink');
+const FLINK_JAR = join(FLINK_DIR, 'target', 'flink-peer.jar');
 
-/** Builds the peer's jar when a source is newer (Maven Central dependencies, cached in ~/.m2). */
-function buildPeer(): void {
+/**
+ * Builds a peer's jar when a source is newer (Maven Central dependencies, cached in ~/.m2); the
+ * Flink peer compiles the Kafka Streams peer's CampaignCheck.java too (bench/peers/flink/pom.xml).
+ */
+function buildPeer(dir: string, jar: string, name: string, sources: string[]): void {
   const newest = (path: string): number =>
     statSync(path).isDirectory() ? Math.max(0, ...readdirSync(path).map((e) => newest(join(path, e)))) : statSync(path).mtimeMs;
-  if (existsSync(PEER_JAR) && statSync(PEER_JAR).mtimeMs >= Math.max(newest(join(PEER_DIR, 'src')), newest(join(PEER_DIR, 'pom.xml')))) return;
-  console.log('building the Kafka Streams peer (mvn package)...');
-  const built = spawnSync('mvn', ['-q', '-B', 'package'], { cwd: PEER_DIR, stdio: 'inherit' });
-  if (built.status !== 0) throw new Error(`mvn package failed in ${PEER_DIR} (exit ${built.status})`);
+  if (existsSync(jar) && statSync(jar).mtimeMs >= Math.max(...sources.map(newest))) return;
+  console.log(`building the ${name} peer (mvn package)...`);
+  const built = spawnSync('mvn', ['-q', '-B', 'package'], { cwd: dir, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error(`mvn package failed in ${dir} (exit ${built.status})`);
 }
 
 const qal = await loadConfig(join(packageRoot, 'config', 'qal.conf'));
@@ -286,11 +298,14 @@ const all: Contender[] = workload === 'engagement' ? [
   { implementation: 'sluice-js', enrichment: false },
   { implementation: 'kafka-streams', enrichment: false },
   { implementation: 'pass-through', enrichment: false },
+  { implementation: 'flink', enrichment: false },
 ];
 const only = args.only?.split(',').map((name) => name.trim());
+if (only?.includes('flink') && workload !== 'campaign') throw new Error(`the Flink peer (bench/peers/flink) has the campaign workload's job only, not --workload ${workload}`);
 const unknown = only?.filter((name) => !all.some((c) => label(c) === name));
 if (unknown?.length) throw new Error(`--only: no processor ${unknown.map((n) => `"${n}"`).join(', ')}; they are ${all.map((c) => `"${label(c)}"`).join(', ')}`);
-const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all : [all[1]!];
+// the Flink peer only when picked: a mini-cluster's start and a cold build of its 87 MB jar
+const contenders = only ? all.filter((c) => only.includes(label(c))) : args.compare ? all.filter((c) => c.implementation !== 'flink') : [all[1]!];
 const lookup = contenders.some((c) => c.enrichment) ? await startLookupServer() : undefined;
 /** Stateful workload: fresh eventIds (some repeated) and the placements table's topic. */
 const stateful = workload === 'stateful' ? statefulCorpus(corpus) : undefined;
@@ -299,7 +314,10 @@ if (stateful) await feedPlacements(kafka, placementsTopic);
 /** Engagement workload: where each corpus message's occurredAt is rewritten. */
 const engagement = workload === 'engagement' ? engagementCorpus(corpus) : undefined;
 const run = workload === 'engagement' ? runEngagement : runOnce;
-if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer();
+if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer(PEER_DIR, PEER_JAR, 'Kafka Streams', [join(PEER_DIR, 'src'), join(PEER_DIR, 'pom.xml')]);
+if (contenders.some((c) => c.implementation === 'flink')) {
+  buildPeer(FLINK_DIR, FLINK_JAR, 'Flink', [join(FLINK_DIR, 'src'), join(FLINK_DIR, 'pom.xml'), join(PEER_DIR, 'src', 'main', 'java', 'sluice', 'peer', 'CampaignCheck.java')]);
+}
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
   if (contender.implementation === 'broker-floor') return undefined;
@@ -315,6 +333,19 @@ function startProcessor(contender: Contender, suffix: string, topics: { input: s
         `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
         ...(workload === 'engagement' ? ['job=engagement'] : []),
         ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
+  if (contender.implementation === 'flink') {
+    return spawn(
+      'java',
+      [
+        '-jar', FLINK_JAR,
+        `bootstrap=${brokers}`, `input=${topics.input}`, `output=${topics.output}`, `dlq=${topics.dead}`,
+        `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
+        `guarantee=${delivery === 'exactly-once' ? 'exactly_once' : 'at_least_once'}`,
+        `parallelism=${partitions}`, `group-id=bench-${suffix}`, `checkpoint-ms=${flinkCheckpointMs}`,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -493,6 +524,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     // offered rate for the warm-up; the messages stamped before the measured schedule are not
     // counted (else the first seconds measure the start-up, not the pipeline)
     for (let i = 0; arrivals === 0; i++) {
+      failIfExited(processor, contender);
       const now = Date.now();
       await send(10, saturationCount + i * 10, () => now);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -514,6 +546,7 @@ async function runOnce(contender: Contender, load: 'open-loop' | 'saturation', m
     contender.implementation === 'broker-floor' || contender.implementation === 'pass-through' ? sent : stateful ? statefulCount(sent).expected : sent - filteredCount(corpus, sent, contender.implementation);
   // done when every output and dead letter arrived, or nothing arrived for 10 s
   while (outputs < expected && (lastArrival === 0 || performance.now() - lastArrival < 10_000)) {
+    if (lastArrival === 0) failIfExited(processor, contender);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const windowClosed = cpuSnapshot(processor, contender);
@@ -732,6 +765,13 @@ async function runEngagement(contender: Contender, load: 'open-loop' | 'saturati
   };
 }
 
+/** A processor that exited before its first output (its error is on stderr) would be waited for forever. */
+function failIfExited(processor: ChildProcess | undefined, contender: Contender): void {
+  if (processor && (processor.exitCode !== null || processor.signalCode !== null)) {
+    throw new Error(`${label(contender)} exited (${processor.exitCode ?? processor.signalCode}) before its first output`);
+  }
+}
+
 /** CPU seconds used and peak RSS of a live process, from /proc (Linux). */
 function currentRssMiB(pid: number): number | undefined {
   if (!existsSync(`/proc/${pid}/status`)) return undefined; // exited: its failure is reported where it is awaited
@@ -753,7 +793,7 @@ function processUsage(processor: ChildProcess | undefined): { cpuSeconds: number
 interface CpuSnapshot {
   at: number;
   processor: number;
-  /** Sluice's main thread: [ns run, ns waited on a run queue] (/proc schedstat); absent for the Java peer. */
+  /** Sluice's main thread: [ns run, ns waited on a run queue] (/proc schedstat); absent for the Java peers. */
   loopThread: [number, number] | undefined;
   broker: number | undefined;
   harness: number;
@@ -791,7 +831,7 @@ function cpuSnapshot(processor: ChildProcess | undefined, contender: Contender):
   return {
     at: performance.now(),
     processor: cpuSecondsOf(processor?.pid) ?? 0,
-    loopThread: contender.implementation === 'kafka-streams' ? undefined : threadSchedule(processor?.pid),
+    loopThread: contender.implementation === 'kafka-streams' || contender.implementation === 'flink' ? undefined : threadSchedule(processor?.pid),
     broker: ownBroker && existsSync(brokerPidFile) ? cpuSecondsOf(Number(readFileSync(brokerPidFile, 'utf8').trim())) : undefined,
     harness: (own.user + own.system) / 1e6,
     machine: busy / 100,
@@ -940,7 +980,7 @@ const out = args.out ?? join(packageRoot, 'bench', 'results', `e2e-${args.compar
 mkdirSync(join(packageRoot, 'bench', 'results'), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ ...resultHeader('e2e', { workload, delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
+  `${JSON.stringify({ ...resultHeader('e2e', { workload, delivery, partitions, rate, seconds, warmupSeconds, saturation: saturationCount, rounds, peerThreads: Number(args['peer-threads']), flinkCheckpointMs, set: args.set, nodeOptions: [...sluiceNodeFlags(), args['node-options']].join(' ').trim(), enrichDelayMs: Number(args['enrich-delay-ms']), compare: args.compare }), delivery, partitions, results, ...(comparison ? { comparison } : {}), ...(rounds > 1 ? { rounds: roundRuns } : {}) }, null, 2)}\n`,
 );
 console.log(`results written to ${out}`);
 process.exit(0);
