@@ -7,6 +7,9 @@
 /** One token of a text JSON.parse has accepted: a string, a structural character, or a scalar. */
 const TOKEN = /\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}[\],:])|([^\s{}[\],:]+))/y;
 
+/** A colon, after whitespace: the string before it was a key. */
+const COLON_NEXT = /\s*:/y;
+
 /** JSON.parse(text), with escaped object keys decoded right on every runtime. */
 export function parseJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
@@ -18,10 +21,8 @@ function hasEscapedKey(text: string): boolean {
   for (let at = text.indexOf('\\'); at >= 0; at = text.indexOf('\\', at)) {
     // the end of the string the backslash is in, then: a key when a colon follows
     while (at < text.length && text.charCodeAt(at) !== 0x22) at += text.charCodeAt(at) === 0x5c ? 2 : 1;
-    let next = at + 1;
-    while (next < text.length && (text.charCodeAt(next) === 0x20 || text.charCodeAt(next) === 0x0a || text.charCodeAt(next) === 0x0d || text.charCodeAt(next) === 0x09)) next++;
-    if (text.charCodeAt(next) === 0x3a) return true;
-    at = next;
+    COLON_NEXT.lastIndex = ++at;
+    if (COLON_NEXT.test(text)) return true;
   }
   return false;
 }
@@ -32,8 +33,9 @@ function readKeysApart(text: string): unknown {
   const keys: string[] = [];
   let expectKey = false;
   TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
-    const [, string, mark, scalar] = m;
+  // the text is well-formed: a token follows until the outermost value closes
+  for (;;) {
+    const [, string, mark, scalar] = TOKEN.exec(text)!;
     if (mark === ':') continue;
     if (mark === ',') {
       expectKey = !Array.isArray(open.at(-1));
@@ -61,7 +63,6 @@ function readKeysApart(text: string): unknown {
     if (Array.isArray(parent)) parent.push(value);
     else setOwn(parent, keys.pop()!, value);
   }
-  throw new SyntaxError('Unexpected end of JSON input');
 }
 
 /** As JSON.parse sets a member: "__proto__" is an own property, not the prototype. */

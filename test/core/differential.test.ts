@@ -6,9 +6,10 @@ import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { compileSchema } from '../../src/index.ts';
+import { parseJson } from '../../src/core/json-text.ts';
 import {
   Rng, SEED, Raw, enc, hex, serialize, randomValue, CHAR_POOL, refSpans, escapePointerToken,
-  AJV_KEYWORD_TO_CODE, ajvErrorPointer, RULE_CODES, depthOf, hasDeclaredDuplicate, parseEntries, valueOfEntries,
+  AJV_KEYWORD_TO_CODE, ajvErrorPointer, RULE_CODES, depthOf, hasDeclaredDuplicate,
 } from './gen.ts';
 
 const ajvFirst = new Ajv({ strict: false, allErrors: false });
@@ -412,13 +413,12 @@ function runDifferential(name: string, rng: Rng, sources: Iterable<Source>, kern
       const bytes = enc.encode(text);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        // not JSON.parse alone: from Node 24 on it may misread an escaped key (src/core/json-text.ts)
+        parsed = parseJson(text);
       } catch {
         failures.push(`generator bug: invalid JSON ${text}`);
         continue;
       }
-      // JSON.parse may misread an escaped key on Node 24 (see parseEntries)
-      if (text.includes('\\')) parsed = valueOfEntries(parseEntries(bytes));
       const where = `seed ${SEED}, ${src.label} [${kernel}], doc #${di}`;
       // the contract's deliberate departures from JSON.parse + ajv (default limits)
       const strict: string[] = [];

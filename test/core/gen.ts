@@ -429,14 +429,9 @@ export function refSpans(bytes: Uint8Array, pointers: string[]): Span[] {
 // ---------------------------------------------------------------------------
 // Duplicate declared keys (the contract's E_DUPLICATE_KEY), on well-formed input
 
-type Tree = { o: [string, Tree][] } | { a: Tree[] } | { v: unknown };
+type Tree = { o: [string, Tree][] } | { a: Tree[] } | null;
 
-/**
- * Parses well-formed JSON bytes keeping every object member in order (duplicates included). Keys
- * are decoded as JSON string values, never as JSON.parse object keys: Node 24's JSON.parse can
- * read an escaped key wrongly (`"\u0062"` as a backslash) once an earlier parse met a backslash
- * key, so it is no oracle for documents with escaped keys.
- */
+/** Parses well-formed JSON bytes keeping every object member in order (duplicates included). */
 export function parseEntries(bytes: Uint8Array): Tree {
   const dec = new TextDecoder('utf-8', { ignoreBOM: true });
   let i = 0;
@@ -484,22 +479,11 @@ export function parseEntries(bytes: Uint8Array): Tree {
         if (bytes[i++] === 0x5d) return { a };
       }
     }
-    if (c === 0x22) return { v: str() };
-    const s = i;
-    while (i < bytes.length && !' \t\n\r,]}'.includes(String.fromCharCode(bytes[i]!))) i++;
-    return { v: JSON.parse(dec.decode(bytes.subarray(s, i))) as unknown };
+    if (c === 0x22) str();
+    else while (i < bytes.length && !' \t\n\r,]}'.includes(String.fromCharCode(bytes[i]!))) i++;
+    return null;
   };
   return value();
-}
-
-/** The value JSON.parse gives for a parseEntries tree: a repeated key keeps its first place and its last value. */
-export function valueOfEntries(t: Tree): unknown {
-  if ('v' in t) return t.v;
-  if ('a' in t) return t.a.map(valueOfEntries);
-  const out: Record<string, unknown> = {};
-  // defined, not assigned: a "__proto__" member is an own property, as JSON.parse makes it
-  for (const [k, x] of t.o) Object.defineProperty(out, k, { value: valueOfEntries(x), enumerable: true, writable: true, configurable: true });
-  return out;
 }
 
 /**
@@ -509,7 +493,7 @@ export function valueOfEntries(t: Tree): unknown {
 export function hasDeclaredDuplicate(bytes: Uint8Array, schema: unknown, extract: string[] = []): boolean {
   const ptrs = extract.map((p) => p.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~')));
   const walk = (t: Tree, s: any, paths: string[][]): boolean => {
-    if ('v' in t) return false;
+    if (t === null) return false;
     if ('a' in t) return t.a.some((x) => walk(x, s && typeof s === 'object' ? (s.items ?? true) : true, []));
     const declared = new Set<string>(s && typeof s === 'object' && s.properties ? Object.keys(s.properties) : []);
     for (const p of paths) if (p.length) declared.add(p[0]!);

@@ -527,7 +527,7 @@ test('fuzz: mutations also agree with the oracle under compileSchema({}) and a p
 /** Whether any object of the document repeats a key (JSON.parse keeps the last copy; the core may say E_DUPLICATE_KEY). */
 function hasDuplicateKey(bytes: Uint8Array): boolean {
   const walk = (t: ReturnType<typeof parseEntries>): boolean => {
-    if ('v' in t) return false;
+    if (t === null) return false;
     if ('a' in t) return t.a.some(walk);
     const keys = t.o.map(([k]) => k);
     return new Set(keys).size !== keys.length || t.o.some(([, v]) => walk(v));
