@@ -12,10 +12,11 @@
 // - a message breaking several rules may have another of them named (ajv checks if/then before
 //   properties).
 import { createRequire } from 'node:module';
-import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { AJV_KEYWORD_CODES, SYNTAX_MESSAGES, type VerdictCode } from './codes.ts';
 import { compileProgram } from './compile.ts';
 import { JS_FORMATS } from './js-formats.ts';
+import { ajvOf } from './meta-schemas.ts';
 import type { Draft, JsFallback, JsonSchema } from './rule-model.ts';
 import { escapeToken, unescapeToken } from './json-pointer.ts';
 import { MAX_BRANCHES, type BranchVerdict, type MessageValidator, type ValidatorOptions, type Verdict } from './validator.ts';
@@ -251,16 +252,9 @@ const NO_SPANS = new Int32Array(0);
  * ajv-formats when asserting; loaded by the first validator, so that flows on the core never load it.
  */
 function ajvFor(draft: Draft, assertFormats: boolean): Ajv {
-  const require = createRequire(import.meta.url);
-  const options: Options = { strict: false, allErrors: false, logger: false, validateFormats: assertFormats };
-  const ajv =
-    draft === 'draft-07'
-      ? new (require('ajv') as typeof import('ajv')).Ajv(options)
-      : draft === '2019-09'
-        ? new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019(options)
-        : new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020(options);
+  const ajv = new (ajvOf(draft))({ strict: false, allErrors: false, logger: false, validateFormats: assertFormats });
   if (assertFormats) {
-    (require('ajv-formats') as typeof import('ajv-formats')).default(ajv);
+    (createRequire(import.meta.url)('ajv-formats') as typeof import('ajv-formats')).default(ajv);
     // the formats ajv-formats lacks, checked as the core's JS fallback checks them
     for (const [name, check] of Object.entries(JS_FORMATS)) if (!ajv.formats[name]) ajv.addFormat(name, check);
   }

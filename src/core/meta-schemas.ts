@@ -2,7 +2,16 @@
 // `"$ref": "https://json-schema.org/draft/2020-12/schema"`) with no network: the copies ajv ships
 // and registers in its Ajv, Ajv2019 and Ajv2020 classes, loaded only when a rule refers to one.
 import { createRequire } from 'node:module';
+import type { Ajv, Options } from 'ajv';
 import type { Draft, JsonSchema } from './rule-model.ts';
+
+/** ajv's class for a draft, loaded at its first use: flows on the core never need ajv. */
+export function ajvOf(draft: Draft): new (options?: Options) => Ajv {
+  const require = createRequire(import.meta.url);
+  if (draft === 'draft-07') return (require('ajv') as typeof import('ajv')).Ajv;
+  if (draft === '2019-09') return (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019;
+  return (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020;
+}
 
 const byDraft = new Map<Draft, Readonly<Record<string, JsonSchema>>>();
 
@@ -10,13 +19,7 @@ const byDraft = new Map<Draft, Readonly<Record<string, JsonSchema>>>();
 export function metaSchemas(draft: Draft): Readonly<Record<string, JsonSchema>> {
   let documents = byDraft.get(draft);
   if (documents === undefined) {
-    const require = createRequire(import.meta.url);
-    const ajv =
-      draft === 'draft-07'
-        ? new (require('ajv') as typeof import('ajv')).Ajv()
-        : draft === '2019-09'
-          ? new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019()
-          : new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020();
+    const ajv = new (ajvOf(draft))();
     documents = Object.fromEntries(Object.entries(ajv.schemas).flatMap(([uri, env]) => (env ? [[uri, env.schema as JsonSchema]] : [])));
     byDraft.set(draft, documents);
   }

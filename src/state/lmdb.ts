@@ -136,4 +136,4 @@ export class LmdbStore implements KeyValueStore {
   }
 }
 
-export const lmdbBackend: StoreBackend = { name: 'lmdb', open: (dir) => new LmdbStore(dir) };
+export const lmdbBackend: StoreBackend = { name: 'lmdb', open: (dir, options) => new LmdbStore(dir, options) };

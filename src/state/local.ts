@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { KeyValueStore, StoreBackendName } from '../component/state.ts';
 import { isSluiceError } from '../errors.ts';
-import { LmdbStore } from './lmdb.ts';
+import { lmdbBackend } from './lmdb.ts';
 import { memoryBackend } from './memory.ts';
 
 /** The state dir when none is configured: under the working directory. */
@@ -22,11 +22,11 @@ export function openFlowStore(stateDir: string, flow: string, name: string, back
     rmSync(dir, { recursive: true, force: true });
   }
   try {
-    return new LmdbStore(dir, { scratch: fresh });
+    return lmdbBackend.open(dir, { scratch: fresh });
   } catch (error) {
     if (!isSluiceError(error, 'SLC_STORE_CORRUPT')) throw error;
     log.warn({ flow, store: name, path: dir, err: error }, 'state store corrupt: starting it empty (local mode has no changelog)');
     rmSync(dir, { recursive: true, force: true });
-    return new LmdbStore(dir, { scratch: fresh });
+    return lmdbBackend.open(dir, { scratch: fresh });
   }
 }

@@ -6,6 +6,9 @@ export type { KeyValueStore, StoreWrite } from '../component/state.ts';
 
 export interface StoreBackend {
   readonly name: StoreBackendName;
-  /** Opens the store in `dir`, creating it when absent. */
-  open(dir: string): KeyValueStore;
+  /**
+   * Opens the store in `dir`, creating it when absent. `scratch`: the next run empties it (local
+   * mode on a file source), so its writes need not reach the disk.
+   */
+  open(dir: string, options?: { scratch?: boolean }): KeyValueStore;
 }
