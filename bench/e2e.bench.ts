@@ -322,33 +322,28 @@ if (contenders.some((c) => c.implementation === 'flink')) {
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {
   if (contender.implementation === 'broker-floor') return undefined;
   if (contender.implementation === 'pass-through') return startPassThrough(suffix, topics);
-  if (contender.implementation === 'kafka-streams') {
-    return spawn(
+  // the Java peers take the same topics and rules; each names its exactly-once guarantee its own way
+  const peer = (jar: string, exactlyOnce: string, rest: string[]) =>
+    spawn(
       'java',
       [
-        '-jar', PEER_JAR,
+        '-jar', jar,
         `bootstrap=${brokers}`, `input=${topics.input}`, `output=${topics.output}`, `dlq=${topics.dead}`,
         `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
-        `guarantee=${delivery === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once'}`,
-        `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
-        ...(workload === 'engagement' ? ['job=engagement'] : []),
-        ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
+        `guarantee=${delivery === 'exactly-once' ? exactlyOnce : 'at_least_once'}`,
+        ...rest,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
+  if (contender.implementation === 'kafka-streams') {
+    return peer(PEER_JAR, 'exactly_once_v2', [
+      `application-id=bench-${suffix}`, `threads=${args['peer-threads']}`,
+      ...(workload === 'engagement' ? ['job=engagement'] : []),
+      ...(stateful ? ['job=campaign-stateful', `placements=${placementsTopic}`, `state-dir=${join(dir, `${suffix}-state`)}`] : []),
+    ]);
   }
   if (contender.implementation === 'flink') {
-    return spawn(
-      'java',
-      [
-        '-jar', FLINK_JAR,
-        `bootstrap=${brokers}`, `input=${topics.input}`, `output=${topics.output}`, `dlq=${topics.dead}`,
-        `schema=${join(packageRoot, 'config', 'rules', 'campaign.schema.json')}`,
-        `guarantee=${delivery === 'exactly-once' ? 'exactly_once' : 'at_least_once'}`,
-        `parallelism=${partitions}`, `group-id=bench-${suffix}`, `checkpoint-ms=${flinkCheckpointMs}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    return peer(FLINK_JAR, 'exactly_once', [`parallelism=${partitions}`, `group-id=bench-${suffix}`, `checkpoint-ms=${flinkCheckpointMs}`]);
   }
   const config = join(dir, `${suffix}.conf`);
   if (workload === 'engagement') {
