@@ -162,7 +162,7 @@ const FLINK_JAR = join(FLINK_DIR, 'target', 'flink-peer.jar');
 
 /**
  * Builds a peer's jar when a source is newer (Maven Central dependencies, cached in ~/.m2); the
- * Flink peer compiles the Kafka Streams peer's CampaignCheck.java too (bench/peers/flink/pom.xml).
+ * Flink peer compiles the Kafka Streams peer's CampaignCheck.java, Rejected.java and Arguments.java too (bench/peers/flink/pom.xml).
  */
 function buildPeer(dir: string, jar: string, name: string, sources: string[]): void {
   const newest = (path: string): number =>
@@ -316,7 +316,7 @@ const engagement = workload === 'engagement' ? engagementCorpus(corpus) : undefi
 const run = workload === 'engagement' ? runEngagement : runOnce;
 if (contenders.some((c) => c.implementation === 'kafka-streams')) buildPeer(PEER_DIR, PEER_JAR, 'Kafka Streams', [join(PEER_DIR, 'src'), join(PEER_DIR, 'pom.xml')]);
 if (contenders.some((c) => c.implementation === 'flink')) {
-  buildPeer(FLINK_DIR, FLINK_JAR, 'Flink', [join(FLINK_DIR, 'src'), join(FLINK_DIR, 'pom.xml'), join(PEER_DIR, 'src', 'main', 'java', 'sluice', 'peer', 'CampaignCheck.java')]);
+  buildPeer(FLINK_DIR, FLINK_JAR, 'Flink', [join(FLINK_DIR, 'src'), join(FLINK_DIR, 'pom.xml'), join(PEER_DIR, 'src', 'main', 'java', 'sluice', 'peer')]);
 }
 
 function startProcessor(contender: Contender, suffix: string, topics: { input: string; output: string; dead: string }): ChildProcess | undefined {

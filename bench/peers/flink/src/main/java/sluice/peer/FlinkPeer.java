@@ -3,7 +3,6 @@ package sluice.peer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -51,12 +50,7 @@ public final class FlinkPeer {
       new OutputTag<>("dead-letters", TypeInformation.of(DeadLetters.DeadLetter.class));
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> options = new HashMap<>();
-    for (String arg : args) {
-      int eq = arg.indexOf('=');
-      if (eq < 1) throw new IllegalArgumentException("arguments are key=value, not " + arg);
-      options.put(arg.substring(0, eq), arg.substring(eq + 1));
-    }
+    Map<String, String> options = Arguments.parse(args);
     String guarantee = options.getOrDefault("guarantee", "at_least_once");
     boolean exactlyOnce = switch (guarantee) {
       case "at_least_once" -> false;
@@ -66,8 +60,8 @@ public final class FlinkPeer {
     int parallelism = Integer.parseInt(options.getOrDefault("parallelism", "1"));
     long checkpointMs = Long.parseLong(options.getOrDefault("checkpoint-ms", exactlyOnce ? "100" : "1000"));
     String groupId = options.getOrDefault("group-id", "flink-peer");
-    String bootstrap = required(options, "bootstrap");
-    String schema = CampaignCheck.readSchema(Path.of(required(options, "schema")));
+    String bootstrap = Arguments.required(options, "bootstrap");
+    String schema = CampaignCheck.readSchema(Path.of(Arguments.required(options, "schema")));
 
     Configuration config = new Configuration();
     // every operator is chained: records are handed on, not copied through serializers
@@ -79,7 +73,7 @@ public final class FlinkPeer {
 
     KafkaSource<ConsumerRecord<byte[], byte[]>> source = KafkaSource.<ConsumerRecord<byte[], byte[]>>builder()
         .setBootstrapServers(bootstrap)
-        .setTopics(required(options, "input"))
+        .setTopics(Arguments.required(options, "input"))
         .setGroupId(groupId)
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setDeserializer(new Records())
@@ -89,7 +83,7 @@ public final class FlinkPeer {
         .process(new ValidateFilterMap(schema), TypeInformation.of(new TypeHint<Tuple2<byte[], byte[]>>() {}))
         .name("validate-filter-map");
     // the record's timestamp in the stream is the source record's: outputs keep it, as Sluice's do
-    ToTopic<Tuple2<byte[], byte[]>> toOutput = new ToTopic<>(required(options, "output")) {
+    ToTopic<Tuple2<byte[], byte[]>> toOutput = new ToTopic<>(Arguments.required(options, "output")) {
       @Override
       public ProducerRecord<byte[], byte[]> serialize(Tuple2<byte[], byte[]> event, KafkaSinkContext context, Long timestamp) {
         return new ProducerRecord<>(topic, null, timestamp, event.f0, event.f1);
@@ -97,7 +91,7 @@ public final class FlinkPeer {
     };
     events.sinkTo(sink(bootstrap, exactlyOnce, groupId + "-output", toOutput)).name("output");
     events.getSideOutput(DEAD_LETTERS)
-        .sinkTo(sink(bootstrap, exactlyOnce, groupId + "-dlq", new DeadLetters(required(options, "dlq"))))
+        .sinkTo(sink(bootstrap, exactlyOnce, groupId + "-dlq", new DeadLetters(Arguments.required(options, "dlq"))))
         .name("dead-letters");
 
     System.err.printf("flink peer: %s, parallelism %d, a checkpoint every %d ms%n", guarantee, parallelism, checkpointMs);
@@ -154,7 +148,7 @@ public final class FlinkPeer {
       JsonNode event;
       try {
         event = check.parseValid(record.value());
-      } catch (DeadLetters.Rejected rejected) {
+      } catch (Rejected rejected) {
         context.output(DEAD_LETTERS, new DeadLetters.DeadLetter(record, rejected));
         return;
       }
@@ -162,11 +156,5 @@ public final class FlinkPeer {
       ObjectNode eventRecord = check.toEventRecord(event);
       out.collect(Tuple2.of(CampaignCheck.utf8(eventRecord.get("userId").textValue()), CampaignCheck.bytes(eventRecord)));
     }
-  }
-
-  private static String required(Map<String, String> options, String name) {
-    String value = options.get(name);
-    if (value == null) throw new IllegalArgumentException("missing argument " + name + "=...");
-    return value;
   }
 }

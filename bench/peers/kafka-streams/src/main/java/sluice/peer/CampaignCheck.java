@@ -31,7 +31,7 @@ import java.util.Set;
  * keys, trailing data and nesting past 64 fail, as in Sluice's core), validate against the flow's
  * JSON Schema, drop heartbeats, map to the EventRecord JSON Sluice writes (proto3 JSON: default
  * values left out, int64 as a string), keyed by userId. One per stream task: not thread-safe.
- * An invalid event is thrown as {@link DeadLetters.Rejected} (the dead-letter queue handler's way).
+ * An invalid event is thrown as {@link Rejected} (the dead-letter queue handler's way).
  *
  * Differences from Sluice's core: every duplicate key fails (the core only checks the properties
  * the rules declare); a pattern's "$" also matches before a final newline (java.util.regex, as
@@ -84,7 +84,7 @@ final class CampaignCheck {
   }
 
   /**
-   * The event, parsed and valid against the flow's schema; else {@link DeadLetters.Rejected} with
+   * The event, parsed and valid against the flow's schema; else {@link Rejected} with
    * Sluice's reason, which the dead-letter queue handler turns into a dead letter.
    */
   JsonNode parseValid(byte[] value) {
@@ -160,8 +160,8 @@ final class CampaignCheck {
     if (value != null && value.isTextual() && !value.textValue().isEmpty()) out.put(name, value.textValue());
   }
 
-  private DeadLetters.Rejected rejected(String code, String message, String path) {
-    return new DeadLetters.Rejected(flow, stage, code, message, path);
+  private Rejected rejected(String code, String message, String path) {
+    return new Rejected(flow, stage, code, message, path);
   }
 
   /** Jackson's parse errors to the nearest of Sluice's syntax codes. */

@@ -2,7 +2,6 @@ package sluice.peer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
@@ -35,18 +34,13 @@ import org.apache.kafka.streams.processor.api.FixedKeyRecord;
  */
 public final class CampaignPeer {
   public static void main(String[] args) throws Exception {
-    Map<String, String> options = new HashMap<>();
-    for (String arg : args) {
-      int eq = arg.indexOf('=');
-      if (eq < 1) throw new IllegalArgumentException("arguments are key=value, not " + arg);
-      options.put(arg.substring(0, eq), arg.substring(eq + 1));
-    }
+    Map<String, String> options = Arguments.parse(args);
     String job = options.getOrDefault("job", "campaign");
     if (job.equals("restore")) {
       RestoreBench.run(options);
       return;
     }
-    String schema = CampaignCheck.readSchema(Path.of(required(options, "schema")));
+    String schema = CampaignCheck.readSchema(Path.of(Arguments.required(options, "schema")));
     StreamsBuilder builder = new StreamsBuilder();
     switch (job) {
       case "campaign" -> campaign(builder, options, schema);
@@ -60,7 +54,7 @@ public final class CampaignPeer {
   /** Validate + drop heartbeats + map, keyed by userId; invalid events are dead letters. */
   private static void campaign(StreamsBuilder builder, Map<String, String> options, String schema) {
     builder
-        .stream(required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
+        .stream(Arguments.required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
         .processValues(() -> new ContextualFixedKeyProcessor<byte[], byte[], JsonNode>() {
           private final CampaignCheck check = new CampaignCheck(schema, "campaign", "campaign.validate");
 
@@ -71,13 +65,13 @@ public final class CampaignPeer {
           }
         }, Named.as("validate-filter-map"))
         .map((key, eventRecord) -> KeyValue.pair(CampaignCheck.utf8(eventRecord.get("userId").textValue()), CampaignCheck.bytes(eventRecord)))
-        .to(required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
+        .to(Arguments.required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
   }
 
   static Properties properties(Map<String, String> options) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, options.getOrDefault("application-id", "campaign-peer"));
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, required(options, "bootstrap"));
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, Arguments.required(options, "bootstrap"));
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, options.getOrDefault("guarantee", StreamsConfig.AT_LEAST_ONCE));
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.parseInt(options.getOrDefault("threads", "1")));
     props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
@@ -107,11 +101,5 @@ public final class CampaignPeer {
     });
     streams.start();
     stopped.await();
-  }
-
-  static String required(Map<String, String> options, String name) {
-    String value = options.get(name);
-    if (value == null) throw new IllegalArgumentException("missing argument " + name + "=...");
-    return value;
   }
 }

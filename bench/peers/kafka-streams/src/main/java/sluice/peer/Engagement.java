@@ -42,7 +42,7 @@ final class Engagement {
 
   static void build(StreamsBuilder builder, Map<String, String> options, String schema) {
     builder
-        .stream(CampaignPeer.required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
+        .stream(Arguments.required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
         .process(() -> new ContextualProcessor<byte[], byte[], String, byte[]>() {
           private final CampaignCheck check = new CampaignCheck(schema, "engagement", "engagement.validate");
 
@@ -86,7 +86,7 @@ final class Engagement {
           out.put("conversionValue", totals.conversionValue);
           return KeyValue.pair(CampaignCheck.utf8(window.key()), CampaignCheck.bytes(out));
         }, Named.as("to-json"))
-        .to(CampaignPeer.required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
+        .to(Arguments.required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
   }
 
   /** A window's figures; immutable (the store holds its bytes). */

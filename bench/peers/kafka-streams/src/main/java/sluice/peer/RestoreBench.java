@@ -40,7 +40,7 @@ final class RestoreBench {
   private RestoreBench() {}
 
   static void run(Map<String, String> options) throws Exception {
-    String bootstrap = CampaignPeer.required(options, "bootstrap");
+    String bootstrap = Arguments.required(options, "bootstrap");
     long keys = Long.parseLong(options.getOrDefault("keys", "1000000"));
     String app = options.getOrDefault("application-id", "restore-peer-" + Long.toString(System.currentTimeMillis(), 36));
     options.put("application-id", app);

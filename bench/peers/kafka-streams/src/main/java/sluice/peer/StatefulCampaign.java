@@ -46,11 +46,11 @@ final class StatefulCampaign {
     builder.addStateStore(Stores.windowStoreBuilder(
         Stores.persistentWindowStore(SEEN_STORE, RETENTION, RETENTION, false), Serdes.String(), Serdes.Long()));
     GlobalKTable<String, JsonNode> placements = builder.globalTable(
-        CampaignPeer.required(options, "placements"),
+        Arguments.required(options, "placements"),
         Consumed.with(Serdes.String(), Serdes.serdeFrom((topic, placement) -> placement == null ? null : CampaignCheck.bytes(placement), placementReader())),
         Materialized.<String, JsonNode, KeyValueStore<Bytes, byte[]>>as("placements"));
     builder
-        .stream(CampaignPeer.required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
+        .stream(Arguments.required(options, "input"), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
         .processValues(() -> new ContextualFixedKeyProcessor<byte[], byte[], ObjectNode>() {
           private final CampaignCheck check = new CampaignCheck(schema, "campaign", "campaign.validate");
           private WindowStore<String, Long> seen;
@@ -76,14 +76,14 @@ final class StatefulCampaign {
         }, Named.as("validate-filter-dedupe-map"), SEEN_STORE)
         .leftJoin(placements, (key, eventRecord) -> eventRecord.get("placementId").textValue(), (eventRecord, placement) -> {
           if (placement == null) {
-            throw new DeadLetters.Rejected("campaign", "placement", "E_LOOKUP_MISS", "no placement " + eventRecord.get("placementId").textValue() + " in table placements", null);
+            throw new Rejected("campaign", "placement", "E_LOOKUP_MISS", "no placement " + eventRecord.get("placementId").textValue() + " in table placements", null);
           }
           putString(eventRecord, "surface", placement.get("surface"));
           putString(eventRecord, "slot", placement.get("slot"));
           return eventRecord;
         }, Named.as("placement"))
         .map((key, eventRecord) -> KeyValue.pair(CampaignCheck.utf8(eventRecord.get("userId").textValue()), CampaignCheck.bytes(eventRecord)))
-        .to(CampaignPeer.required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
+        .to(Arguments.required(options, "output"), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
   }
 
   private static void putString(ObjectNode out, String name, JsonNode value) {
