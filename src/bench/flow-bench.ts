@@ -183,6 +183,7 @@ export async function benchFlow(options: FlowBenchOptions): Promise<FlowBenchRes
         localUrls: localServices?.urls,
         stats: () => stats,
         stateDir,
+        scratchState: true,
       }),
     );
     await flow!.run();

@@ -22,6 +22,8 @@ export interface KeyValueStore {
   count(): number;
   /** Bytes the store takes (files or memory), roughly: for the metrics. */
   bytes(): number;
+  /** Resolves once every write so far is on disk (a store that flushes on every write, or keeps nothing, has nothing to do). */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -53,6 +53,8 @@ export interface FlowResources {
   readonly stats?: (flow: string) => FlowStats | undefined;
   /** Where stateful stages keep their on-disk stores (default: .sluice-state under the working directory). */
   readonly stateDir?: string;
+  /** The state dir is thrown away after the run (a bench's): local stores are never flushed to disk, as on Kafka they are flushed only at checkpoints. */
+  readonly scratchState?: boolean;
   /** The components' wall clock (default: the system clock; the test driver's is advanced by its inputs). */
   readonly clock?: Clock;
   /** The process's tables, kept across the flows built from it (default: a set of these flows' own). */
@@ -84,7 +86,7 @@ export function buildFlows(topologies: readonly FlowTopology[], resources: FlowR
   for (const topology of topologies) {
     const declared: StoreDeclaration[] = [];
     // a file source reads its file from the first line every run: its flow's state starts empty too
-    const freshLocal = topology.nodes.some((n) => n.role === 'source' && n.kind === 'file');
+    const freshLocal = resources.scratchState === true || topology.nodes.some((n) => n.role === 'source' && n.kind === 'file');
     const flowState = new FlowState({ flow: topology.flow, stores: declared, stateDir: resources.stateDir ?? join(process.cwd(), DEFAULT_STATE_DIR), freshLocal, log: logger, metrics });
     const context = (node: TopologyNode): ComponentContext => ({
       flow: topology.flow,

@@ -9,7 +9,7 @@ import type { RootDatabase } from 'lmdb';
 import { SluiceError } from '../errors.ts';
 import { ioProblem, storeFailure } from './failure.ts';
 import type { StoreScan } from '../component/state.ts';
-import type { KeyValueStore, StoreBackend, StoreWrite } from './store.ts';
+import type { KeyValueStore, StoreBackend, StoreFlush, StoreWrite } from './store.ts';
 
 /**
  * lmdb's open, loaded when the first store opens (synchronously, as stores open): importing the
@@ -55,19 +55,24 @@ function checkFiles(dir: string): void {
 export class LmdbStore implements KeyValueStore {
   readonly #db: RootDatabase<Buffer, Buffer>;
   readonly #dir: string;
+  readonly #flush: StoreFlush;
   #closed = false;
+  /** The flush under way in lmdb's thread: the files must not close under it. */
+  #syncing: Promise<void> = Promise.resolve();
 
   /**
    * `readOnly`: the files must exist and are never written (`sluice state` reads a flow's stores
-   * beside it). `scratch`: a store the next run empties (local mode on a file source), so its
-   * writes are not flushed to disk: a flush per batch blocked the event loop about 2 ms each.
+   * beside it). `flush` (StoreFlush): a flush on every write blocks the event loop about 2 ms a
+   * batch, so a store that need not have one commits without it (LMDB's noSync: a process crash
+   * keeps every commit, a machine crash may tear what was not flushed) and flushes in lmdb's thread.
    */
-  constructor(dir: string, options: { readOnly?: boolean; scratch?: boolean } = {}) {
+  constructor(dir: string, options: { readOnly?: boolean; flush?: StoreFlush } = {}) {
     this.#dir = dir;
+    this.#flush = options.flush ?? 'every-write';
     try {
       if (!options.readOnly) mkdirSync(dir, { recursive: true });
       checkFiles(dir);
-      this.#db = lmdbOpen()<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true, noSync: options.scratch === true });
+      this.#db = lmdbOpen()<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, cache: false, readOnly: options.readOnly === true, noSync: this.#flush !== 'every-write' });
     } catch (error) {
       // a problem of the place is the user's to fix; anything else is the files' content (corrupt)
       if (ioProblem(error) !== undefined) throw storeFailure(dir, 'open', error);
@@ -130,8 +135,19 @@ export class LmdbStore implements KeyValueStore {
     return stats.pageSize * (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages);
   }
 
+  sync(): Promise<void> {
+    if (this.#flush !== 'on-sync' || this.#closed) return this.#syncing;
+    const syncing = new Promise<void>((resolve, reject) => {
+      // lmdb's Database has sync(callback) (mdb_env_sync in its own thread), missing from its types
+      (this.#db as unknown as { sync(done: (error?: Error) => void): void }).sync((error) => (error ? reject(storeFailure(this.#dir, 'flush its writes', error)) : resolve()));
+    });
+    this.#syncing = syncing.catch(() => undefined);
+    return syncing;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#syncing;
     await this.#db.close();
   }
 }

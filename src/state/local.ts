@@ -22,11 +22,11 @@ export function openFlowStore(stateDir: string, flow: string, name: string, back
     rmSync(dir, { recursive: true, force: true });
   }
   try {
-    return lmdbBackend.open(dir, { scratch: fresh });
+    return lmdbBackend.open(dir, { flush: fresh ? 'never' : 'every-write' });
   } catch (error) {
     if (!isSluiceError(error, 'SLC_STORE_CORRUPT')) throw error;
     log.warn({ flow, store: name, path: dir, err: error }, 'state store corrupt: starting it empty (local mode has no changelog)');
     rmSync(dir, { recursive: true, force: true });
-    return lmdbBackend.open(dir, { scratch: fresh });
+    return lmdbBackend.open(dir, { flush: fresh ? 'never' : 'every-write' });
   }
 }

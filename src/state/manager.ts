@@ -128,11 +128,11 @@ export class StateManager {
       if (pending !== undefined) {
         if (pending.waitFor.some((batch) => store.inFlight.includes(batch))) continue;
         this.#pending.delete(store);
-        if (pending.end >= store.position) store.checkpoint(pending.end);
+        if (pending.end >= store.position) await store.checkpoint(pending.end);
       }
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
       if (this.#open.get(id(store.name, store.partition)) !== store) continue;
-      if (store.inFlight.length === 0) store.checkpoint(end);
+      if (store.inFlight.length === 0) await store.checkpoint(end);
       else this.#pending.set(store, { end, waitFor: [...store.inFlight] });
     }
   }
@@ -144,7 +144,7 @@ export class StateManager {
       this.#open.delete(key);
       this.#pending.delete(store);
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
-      if (store.inFlight.length === 0) store.checkpoint(end);
+      if (store.inFlight.length === 0) await store.checkpoint(end);
       await store.close();
     }
   }
@@ -155,7 +155,7 @@ export class StateManager {
     this.#open.clear();
     for (const store of stores) {
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
-      if (store.inFlight.length === 0) store.checkpoint(end);
+      if (store.inFlight.length === 0) await store.checkpoint(end);
     }
     return stores;
   }

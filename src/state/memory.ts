@@ -56,6 +56,8 @@ export class MemoryStore implements KeyValueStore {
     return this.#bytes;
   }
 
+  async sync(): Promise<void> {}
+
   async close(): Promise<void> {
     this.#map.clear();
     this.#bytes = 0;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
 import type { ChangelogEntry } from '../component/state.ts';
 import { asWrites } from './changelog.ts';
-import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { KeyValueStore, StoreBackend } from './store.ts';
 import { BatchTransaction } from './transaction.ts';
 
@@ -21,6 +21,7 @@ export class PartitionStore {
   position: bigint;
   /** Batch transactions begun and not yet flushed or failed, in order. */
   readonly inFlight: BatchTransaction[] = [];
+  #closed = false;
 
   private constructor(name: string, store: KeyValueStore, partition: number, changelog: string, dir: string, position: bigint) {
     this.name = name;
@@ -32,36 +33,39 @@ export class PartitionStore {
   }
 
   /**
-   * Opens the partition's store, with the changelog position its checkpoint gives. A store missing
-   * or found corrupt is rebuilt from the changelog (position 0), with a log line saying so.
+   * Opens the partition's store, with the changelog position its checkpoint gives. A store missing,
+   * found corrupt, without a checkpoint, or left open when the machine went down is rebuilt from the
+   * changelog (position 0), with a log line saying so.
    */
   static open(backend: StoreBackend, stateDir: string, storeName: string, partition: number, changelog: string, log: Logger): PartitionStore {
     const dir = join(stateDir, storeName, String(partition));
     const dataDir = join(dir, 'data');
     if (backend.name === 'memory') return new PartitionStore(storeName, backend.open(dataDir), partition, changelog, dir, 0n);
-    if (!existsSync(dataDir)) {
-      log.info({ store: storeName, partition, path: dataDir }, 'state store missing: rebuilding it from the changelog');
-      const created = backend.open(dataDir); // first: a state dir it cannot create fails here, naming it
-      removeCheckpoint(dir);
-      return new PartitionStore(storeName, created, partition, changelog, dir, 0n);
+    const rebuild = (why: string, error?: unknown) => {
+      log.warn({ store: storeName, partition, path: dataDir, ...(error === undefined ? {} : { err: error }) }, `state store ${why}: rebuilding it from the changelog`);
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    let position = 0n;
+    if (!existsSync(dataDir)) log.info({ store: storeName, partition, path: dataDir }, 'state store missing: rebuilding it from the changelog');
+    else {
+      const checkpoint = readCheckpoint(dir, changelog, partition, log);
+      // without one the files may hold writes the changelog never committed; a torn one may crash on reading
+      if (checkpoint === undefined) rebuild('has no checkpoint');
+      else if (!checkpoint.trusted) rebuild('was left open when the machine went down (it may be torn)');
+      else position = checkpoint.offset;
     }
     let store: KeyValueStore;
     try {
-      store = backend.open(dataDir);
+      store = backend.open(dataDir, { flush: 'on-sync' }); // a state dir it cannot create fails here, naming it
     } catch (error) {
       if (error instanceof SluiceError && error.code !== 'SLC_STORE_CORRUPT') throw error; // the directory, the disk: not the store's content
-      log.warn({ store: storeName, partition, path: dataDir, err: error }, 'state store corrupt: rebuilding it from the changelog');
-      rmSync(dataDir, { recursive: true, force: true });
-      removeCheckpoint(dir);
-      return new PartitionStore(storeName, backend.open(dataDir), partition, changelog, dir, 0n);
+      rebuild('corrupt', error);
+      store = backend.open(dataDir, { flush: 'on-sync' });
+      position = 0n;
     }
-    const position = readCheckpoint(dir, changelog, partition, log);
-    if (position === undefined && store.count() > 0) {
-      // without a checkpoint the files may hold writes the changelog never committed: start over
-      log.warn({ store: storeName, partition, path: dataDir }, 'state store has no checkpoint: rebuilding it from the changelog');
-      store.write([...store.entries()].map(([key]) => [key, null] as const));
-    }
-    return new PartitionStore(storeName, store, partition, changelog, dir, position ?? 0n);
+    // from here on the files are flushed only before a checkpoint: until then only this boot may trust them
+    writeCheckpoint(dir, changelog, partition, position, { closed: false, durable: true });
+    return new PartitionStore(storeName, store, partition, changelog, dir, position);
   }
 
   /** A store of local mode: partition 0, no changelog, no checkpoint (the store's files are all there is). */
@@ -85,13 +89,31 @@ export class PartitionStore {
     this.position = 0n;
   }
 
-  /** Records that the store holds the changelog up to `position` (on commit and clean shutdown). */
-  checkpoint(position: bigint): void {
+  /** Records that the store holds the changelog up to `position` (on commit and clean shutdown), once its writes are on disk. */
+  async checkpoint(position: bigint): Promise<void> {
     this.position = position;
-    if (this.dir !== '' && existsSync(join(this.dir, 'data'))) writeCheckpoint(this.dir, this.changelog, this.partition, position);
+    if (!this.#onDisk()) return;
+    await this.store.sync();
+    if (!this.#closed) writeCheckpoint(this.dir, this.changelog, this.partition, position, { closed: false });
   }
 
+  /** Flushed and closed; with no batch in flight, its checkpoint says so (the files can be trusted after any restart). */
   async close(): Promise<void> {
-    await this.store.close();
+    this.#closed = true;
+    try {
+      if (this.#onDisk()) {
+        await this.store.sync();
+        if (this.inFlight.length === 0) writeCheckpoint(this.dir, this.changelog, this.partition, this.position, { closed: true });
+      }
+    } catch {
+      // best effort: without the mark, a restart of the machine rebuilds the store (nothing is lost),
+      // and what failed here (a full disk) failed the write or checkpoint before it
+    } finally {
+      await this.store.close();
+    }
+  }
+
+  #onDisk(): boolean {
+    return this.dir !== '' && existsSync(join(this.dir, 'data'));
   }
 }

@@ -83,7 +83,7 @@ test('a store rebuilt from its compacted changelog holds what the writer held; a
     assert.is(await reader.endOffset(topic, 0), 0n);
     const end = await reader.endOffset(topic, PARTITION);
     assert.is(end, BigInt(KEYS + KEYS / 10 + KEYS / 100));
-    writer.checkpoint(end);
+    await writer.checkpoint(end);
     await writer.close();
 
     // a fresh state dir: the store is missing, restored in full

@@ -1,7 +1,7 @@
 // The same store tests against every backend (real files in a temp dir for lmdb), then the
 // partition store: transactions, checkpoints, a missing or corrupt store, an unwritable state dir.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -140,7 +140,7 @@ disk('a store reopened keeps its keys and the position its checkpoint gives', as
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   assert.ok(lines.some((l) => l.msg === 'state store missing: rebuilding it from the changelog'));
   first.store.write([[bytes('k'), bytes('v')]]);
-  first.checkpoint(42n);
+  await first.checkpoint(42n);
   await first.close();
   const again = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   assert.is(again.position, 42n);
@@ -152,7 +152,7 @@ disk('a checkpoint of another changelog, or a corrupt one, is ignored: the store
   const { log, lines } = recordingLog();
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   first.store.write([[bytes('k'), bytes('v')]]);
-  first.checkpoint(42n);
+  await first.checkpoint(42n);
   await first.close();
   const other = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'other-seen-changelog', log);
   assert.is(other.position, 0n);
@@ -166,6 +166,52 @@ disk('a checkpoint of another changelog, or a corrupt one, is ignored: the store
   await corrupt.close();
 });
 
+/** What the machine going down looks like to the next boot: the files as the process left them, the checkpoint written on another boot. */
+function bootAgain(dir: string, partition: number): void {
+  const path = join(dir, 'seen', String(partition), 'checkpoint.json');
+  const checkpoint = JSON.parse(readFileSync(path, 'utf8')) as { boot: string };
+  assert.ok(checkpoint.boot.length > 0, 'the checkpoint names the boot it was written on');
+  writeFileSync(path, JSON.stringify({ ...checkpoint, boot: 'an-earlier-boot' }));
+}
+
+disk('a store left open (the process killed) is trusted on the same boot; after the machine restarted, it is rebuilt', async ({ dir }) => {
+  const { log, lines } = recordingLog();
+  const first = PartitionStore.open(lmdbBackend, dir, 'seen', 2, 'g-seen-changelog', log);
+  first.store.write([[bytes('k'), bytes('v')]]);
+  await first.checkpoint(42n);
+  first.store.write([[bytes('later'), bytes('not flushed')]]);
+  await first.store.close(); // the files closed, the partition store never: as a killed process leaves them
+  const sameBoot = PartitionStore.open(lmdbBackend, dir, 'seen', 2, 'g-seen-changelog', log);
+  assert.is(sameBoot.position, 42n);
+  assert.is(text(sameBoot.store.get(bytes('later'))), 'not flushed');
+  await sameBoot.store.close();
+  bootAgain(dir, 2);
+  const rebooted = PartitionStore.open(lmdbBackend, dir, 'seen', 2, 'g-seen-changelog', log);
+  assert.ok(lines.some((l) => l.msg === 'state store was left open when the machine went down (it may be torn): rebuilding it from the changelog'), JSON.stringify(lines));
+  assert.is(rebooted.position, 0n);
+  assert.is(rebooted.store.count(), 0);
+  await rebooted.close();
+});
+
+disk('a store closed cleanly is trusted after the machine restarted', async ({ dir }) => {
+  const { log, lines } = recordingLog();
+  const first = PartitionStore.open(lmdbBackend, dir, 'seen', 3, 'g-seen-changelog', log);
+  first.store.write([[bytes('k'), bytes('v')]]);
+  await first.checkpoint(42n);
+  await first.close();
+  bootAgain(dir, 3);
+  const rebooted = PartitionStore.open(lmdbBackend, dir, 'seen', 3, 'g-seen-changelog', log);
+  assert.is(rebooted.position, 42n);
+  assert.is(text(rebooted.store.get(bytes('k'))), 'v');
+  assert.not.ok(lines.some((l) => l.msg.includes('left open')));
+  // open again, it is written without a flush per write: a crash from here on must not find it "closed"
+  await rebooted.store.close();
+  bootAgain(dir, 3);
+  const again = PartitionStore.open(lmdbBackend, dir, 'seen', 3, 'g-seen-changelog', log);
+  assert.is(again.position, 0n);
+  await again.close();
+});
+
 for (const [damage, harm] of [
   ['truncated', (path: string) => truncateSync(path, 5000)],
   ['zeroed', (path: string) => writeFileSync(path, Buffer.alloc(16384))],
@@ -175,7 +221,7 @@ for (const [damage, harm] of [
     const { log, lines } = recordingLog();
     const first = PartitionStore.open(lmdbBackend, dir, 'seen', 0, 'g-seen-changelog', log);
     first.store.write(Array.from({ length: 3000 }, (_, i) => [bytes(`key-${i}`), Buffer.alloc(100, i)] as const));
-    first.checkpoint(3000n);
+    await first.checkpoint(3000n);
     await first.close();
     harm(join(dir, 'seen', '0', 'data', 'data.mdb'));
     const rebuilt = PartitionStore.open(lmdbBackend, dir, 'seen', 0, 'g-seen-changelog', log);
