@@ -8,7 +8,8 @@
 //   campaign-stateful   every line twice (all of them, then all again), the placements topic fed from
 //                       samples/placements.ndjson (a row with "_deleted" is a tombstone): the peer's
 //                       outputs must equal, each exactly once, those of Sluice's campaign flow with a
-//                       dedupe by eventId and the placements lookup on the same doubled input.
+//                       dedupe by eventId and the placements lookup on the same doubled input, each
+//                       input partition's lines on their own (a dedupe store is a partition's).
 //   engagement          the lines on one partition (one task: stream time in line order), then an
 //                       event far later that closes every window: the peer's window results must equal
 //                       a reference computed here from the lines it did not dead-letter (1-minute
@@ -147,7 +148,12 @@ async function compareOutputs(): Promise<boolean> {
           ...campaign.filter((s) => s.kind === 'map' || s.kind === 'lookup'),
         ];
   writeFileSync(join(dir, 'peer.conf'), `include "${join(packageRoot, 'config', 'local.conf')}"\nlog.level = silent\nflows.campaign.stages = ${JSON.stringify(stages)}\n`);
-  const sluice = await runFlow(join(dir, 'peer.conf'), 'campaign', input.map((m): TestInput => ({ key: m.key, value: m.value })));
+  // a dedupe store is a partition's (the peer's as Sluice's on Kafka): Sluice runs on each
+  // partition's input alone, and a line re-sent under another key, on another partition, passes twice
+  const sluice = { outputs: [] as Awaited<ReturnType<typeof runFlow>>['outputs'] };
+  for (const part of job === 'campaign' ? [input] : byPartition(input)) {
+    sluice.outputs.push(...(await runFlow(join(dir, 'peer.conf'), 'campaign', part.map((m): TestInput => ({ key: m.key, value: m.value })))).outputs);
+  }
   rmSync(dir, { recursive: true, force: true });
   const theirs = new Map<string, { key: string; value: unknown }[]>();
   for (const output of outputs) theirs.set(String(output.value.eventId), [...(theirs.get(String(output.value.eventId)) ?? []), output]);
@@ -170,6 +176,15 @@ async function compareOutputs(): Promise<boolean> {
   const extra = [...theirs.values()].reduce((n, left) => n + left.length, 0) - unequal;
   console.log(`${sluice.outputs.length} Sluice outputs, ${outputs.length} from the peer: ${missing} missing, ${unequal} unequal, ${extra} more`);
   return missing > differences || unequal > 0 || extra > differences;
+}
+
+/** The input split as the producer above partitioned it (kafkajs's default partitioner: murmur2 of the key, as Java's), each part in order. */
+function byPartition(messages: readonly { key: string; value: Buffer }[]): { key: string; value: Buffer }[][] {
+  const partitionOf = kafkajs.Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: inputPartitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const parts = partitionMetadata.map((): { key: string; value: Buffer }[] => []);
+  for (const message of messages) parts[partitionOf({ topic: `${name}.in`, partitionMetadata, message })]!.push(message);
+  return parts;
 }
 
 function event(key: string, fields: { eventId: string; type: string; occurredAt: number; itemId: string; value?: number }): { key: string; value: Buffer } {
