@@ -3,13 +3,14 @@
 // GET /state/<flow>/<store>[/<key>]). The lmdb files are opened read-only; what it prints is the
 // ops route's JSON: the store's keys and bytes per partition, or a key's value and partition.
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { QueryableState, StoreDeclaration } from './component/state.ts';
 import { isSluiceError, SluiceError } from './errors.ts';
 import { answerStateQuery } from './observe/state-route.ts';
 import { loadConfig } from './pipeline/load.ts';
 import * as registry from './pipeline/registry.ts';
 import type { FlowTopology } from './pipeline/topology.ts';
+import { leftOpenOnAnotherBoot } from './state/checkpoint.ts';
 import { LmdbStore } from './state/lmdb.ts';
 import { DEFAULT_STATE_DIR } from './state/local.ts';
 
@@ -73,6 +74,7 @@ export async function stateCommand(options: StateCommandOptions, write: (text: s
   const open: { partition: number; store: LmdbStore }[] = [];
   try {
     for (const { partition, dir } of wanted) {
+      if (leftOpenOnAnotherBoot(dirname(dir))) throw usage(`store ${declaration.name} partition ${partition} at ${dir} was left open when the machine went down, and may be torn: not read (the flow rebuilds it from its changelog when it starts)`);
       try {
         open.push({ partition, store: new LmdbStore(dir, { readOnly: true }) });
       } catch (error) {

@@ -1,10 +1,10 @@
 // A partition store's local checkpoint: the changelog offset its files hold everything before.
-// The store is flushed to disk only before a checkpoint is written (not on every batch), so the
-// checkpoint also says whether its files can be trusted after the machine itself went down: a
-// store written past its last flush may be torn by a machine crash (LMDB without a sync per commit
-// keeps its integrity only across a process crash). Written after a flush on commit, on open and
-// on clean close (a temporary file, then a rename: never half a file); read on assignment.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// The store is flushed to disk only when it closes (not on every batch), so the checkpoint also
+// says whether its files can be trusted after the machine itself went down: a store written past
+// its last flush may be torn by a machine crash (LMDB without a sync per commit keeps its integrity
+// only across a process crash). Written on open, after commits, on revocation and, after the
+// flush, on clean close (a temporary file, then a rename: never half a file); read on assignment.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { storeFailure } from './failure.ts';
@@ -65,7 +65,19 @@ export function writeCheckpoint(dir: string, changelog: string, partition: numbe
   }
 }
 
-function syncDirectory(dir: string): void {
+const trusted = (content: Partial<CheckpointFile>): boolean => content.boot === undefined || content.closed === true || (content.boot !== '' && content.boot === currentBoot());
+
+/** The store's checkpoint says it was left open on an earlier boot of the machine: its files may be torn, and must not be read. */
+export function leftOpenOnAnotherBoot(dir: string): boolean {
+  try {
+    return !trusted(JSON.parse(readFileSync(join(dir, FILE), 'utf8')) as Partial<CheckpointFile>);
+  } catch {
+    return false; // none, or unreadable: the files are judged by their own meta pages
+  }
+}
+
+/** A directory's entries (a file created or renamed in it) reach the disk. */
+export function syncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -86,12 +98,22 @@ export function readCheckpoint(dir: string, changelog: string, partition: number
   try {
     const content = JSON.parse(text) as Partial<CheckpointFile>;
     if (content.changelog === changelog && content.partition === partition && typeof content.offset === 'string' && /^[0-9]+$/.test(content.offset)) {
-      const trusted = content.boot === undefined || content.closed === true || (content.boot !== '' && content.boot === currentBoot());
-      return { offset: BigInt(content.offset), trusted };
+      return { offset: BigInt(content.offset), trusted: trusted(content) };
     }
     log.warn({ path, changelog, partition }, 'state checkpoint names another changelog partition: ignored, the store restores in full');
   } catch {
     log.warn({ path }, 'state checkpoint is corrupt: ignored, the store restores in full');
   }
   return undefined;
+}
+
+/** Removes the checkpoint for good (the removal on disk before this returns): before the files it described are. */
+export function forgetCheckpoint(dir: string): void {
+  if (!existsSync(join(dir, FILE))) return;
+  try {
+    rmSync(join(dir, FILE), { force: true });
+    syncDirectory(dir);
+  } catch (error) {
+    throw storeFailure(dir, 'remove its checkpoint', error);
+  }
 }

@@ -57,7 +57,7 @@ export class LmdbStore implements KeyValueStore {
   readonly #dir: string;
   readonly #flush: StoreFlush;
   #closed = false;
-  /** The flush under way in lmdb's thread: the files must not close under it. */
+  /** The flushes under way in lmdb's thread: the files must not close under them. */
   #syncing: Promise<void> = Promise.resolve();
 
   /**
@@ -141,7 +141,11 @@ export class LmdbStore implements KeyValueStore {
       // lmdb's Database has sync(callback) (mdb_env_sync in its own thread), missing from its types
       (this.#db as unknown as { sync(done: (error?: Error) => void): void }).sync((error) => (error ? reject(storeFailure(this.#dir, 'flush its writes', error)) : resolve()));
     });
-    this.#syncing = syncing.catch(() => undefined);
+    // close waits for every flush under way, not only the last one asked for
+    this.#syncing = Promise.all([this.#syncing, syncing]).then(
+      () => undefined,
+      () => undefined,
+    );
     return syncing;
   }
 

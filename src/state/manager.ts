@@ -43,6 +43,12 @@ export class StateManager {
   #adopted: PartitionStore[] = [];
   /** Stores opened and not yet restored. */
   readonly #restoring = new Set<PartitionStore>();
+  /**
+   * Stores restored (or adopted) whose partition's first batch has not refreshed them yet: the
+   * previous owner may have added to the changelog since, so their position is what they hold,
+   * not the changelog's end.
+   */
+  readonly #unrefreshed = new Set<PartitionStore>();
   /** Closed for a shutdown: a later assignment opens nothing. */
   #closed = false;
 
@@ -60,6 +66,7 @@ export class StateManager {
     for (const store of stores) {
       this.#open.set(id(store.name, store.partition), store);
       this.#adopted.push(store);
+      this.#unrefreshed.add(store);
     }
   }
 
@@ -82,6 +89,7 @@ export class StateManager {
         this.#open.set(id(name, partition), store);
         this.#restoring.add(store);
         const result = await restorePartition(store, reader, log, onProgress && ((progress) => onProgress(name, progress))).finally(() => this.#restoring.delete(store));
+        this.#unrefreshed.add(store);
         onRestored?.(name, result);
         results.push(result);
       }
@@ -95,6 +103,7 @@ export class StateManager {
       if (!partitions.includes(store.partition)) continue;
       this.#pending.delete(store); // its end may be of a changelog the restore found recreated
       await restorePartition(store, this.#options.reader, this.#options.log);
+      this.#unrefreshed.delete(store);
     }
   }
 
@@ -124,15 +133,17 @@ export class StateManager {
    */
   async checkpoint(): Promise<void> {
     for (const store of [...this.#open.values()]) {
+      // the changelog's end is not what these hold: one restoring, or one its first batch will refresh
+      if (this.#restoring.has(store) || this.#unrefreshed.has(store)) continue;
       const pending = this.#pending.get(store);
       if (pending !== undefined) {
         if (pending.waitFor.some((batch) => store.inFlight.includes(batch))) continue;
         this.#pending.delete(store);
-        if (pending.end >= store.position) await store.checkpoint(pending.end);
+        if (pending.end >= store.position) store.checkpoint(pending.end);
       }
       const end = await this.#options.reader.endOffset(store.changelog, store.partition);
       if (this.#open.get(id(store.name, store.partition)) !== store) continue;
-      if (store.inFlight.length === 0) await store.checkpoint(end);
+      if (store.inFlight.length === 0) store.checkpoint(end);
       else this.#pending.set(store, { end, waitFor: [...store.inFlight] });
     }
   }
@@ -143,20 +154,30 @@ export class StateManager {
       if (!partitions.includes(store.partition)) continue;
       this.#open.delete(key);
       this.#pending.delete(store);
-      const end = await this.#options.reader.endOffset(store.changelog, store.partition);
-      if (store.inFlight.length === 0) await store.checkpoint(end);
-      await store.close();
+      try {
+        await this.#checkpointAtEnd(store);
+      } finally {
+        this.#unrefreshed.delete(store);
+        await store.close();
+      }
     }
+  }
+
+  /** With no batch in flight, the store holds its changelog to the end (unless it awaits a refresh: then to where it stands). */
+  async #checkpointAtEnd(store: PartitionStore): Promise<void> {
+    if (this.#restoring.has(store) || this.#unrefreshed.has(store)) {
+      if (!this.#restoring.has(store)) store.checkpoint(store.position);
+      return;
+    }
+    const end = await this.#options.reader.endOffset(store.changelog, store.partition);
+    if (store.inFlight.length === 0) store.checkpoint(end);
   }
 
   /** A reload keeps the stores for the flow's successor: every store checkpointed and handed over open. */
   async detach(): Promise<PartitionStore[]> {
     const stores = [...this.#open.values()];
     this.#open.clear();
-    for (const store of stores) {
-      const end = await this.#options.reader.endOffset(store.changelog, store.partition);
-      if (store.inFlight.length === 0) await store.checkpoint(end);
-    }
+    for (const store of stores) await this.#checkpointAtEnd(store);
     return stores;
   }
 

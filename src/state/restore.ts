@@ -42,7 +42,7 @@ export async function restorePartition(store: PartitionStore, reader: ChangelogR
       onProgress?.(progress);
     });
   }
-  await store.checkpoint(until);
+  store.checkpoint(until);
   const seconds = (performance.now() - started) / 1000;
   if (progress.restored > 0) log.info({ changelog: store.changelog, partition: store.partition, from: String(from), until: String(until), restored: progress.restored, seconds }, 'state store restored');
   return { from, until, restored: progress.restored, seconds };

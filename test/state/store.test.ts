@@ -140,7 +140,7 @@ disk('a store reopened keeps its keys and the position its checkpoint gives', as
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   assert.ok(lines.some((l) => l.msg === 'state store missing: rebuilding it from the changelog'));
   first.store.write([[bytes('k'), bytes('v')]]);
-  await first.checkpoint(42n);
+  first.checkpoint(42n);
   await first.close();
   const again = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   assert.is(again.position, 42n);
@@ -152,7 +152,7 @@ disk('a checkpoint of another changelog, or a corrupt one, is ignored: the store
   const { log, lines } = recordingLog();
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'g-seen-changelog', log);
   first.store.write([[bytes('k'), bytes('v')]]);
-  await first.checkpoint(42n);
+  first.checkpoint(42n);
   await first.close();
   const other = PartitionStore.open(lmdbBackend, dir, 'seen', 1, 'other-seen-changelog', log);
   assert.is(other.position, 0n);
@@ -178,7 +178,7 @@ disk('a store left open (the process killed) is trusted on the same boot; after 
   const { log, lines } = recordingLog();
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 2, 'g-seen-changelog', log);
   first.store.write([[bytes('k'), bytes('v')]]);
-  await first.checkpoint(42n);
+  first.checkpoint(42n);
   first.store.write([[bytes('later'), bytes('not flushed')]]);
   await first.store.close(); // the files closed, the partition store never: as a killed process leaves them
   const sameBoot = PartitionStore.open(lmdbBackend, dir, 'seen', 2, 'g-seen-changelog', log);
@@ -197,7 +197,7 @@ disk('a store closed cleanly is trusted after the machine restarted', async ({ d
   const { log, lines } = recordingLog();
   const first = PartitionStore.open(lmdbBackend, dir, 'seen', 3, 'g-seen-changelog', log);
   first.store.write([[bytes('k'), bytes('v')]]);
-  await first.checkpoint(42n);
+  first.checkpoint(42n);
   await first.close();
   bootAgain(dir, 3);
   const rebooted = PartitionStore.open(lmdbBackend, dir, 'seen', 3, 'g-seen-changelog', log);
@@ -212,6 +212,24 @@ disk('a store closed cleanly is trusted after the machine restarted', async ({ d
   await again.close();
 });
 
+disk('a store closed with a batch in flight is not marked closed, and no batch begins on a closed store', async ({ dir }) => {
+  const { log, lines } = recordingLog();
+  const first = PartitionStore.open(lmdbBackend, dir, 'seen', 4, 'g-seen-changelog', log);
+  first.checkpoint(7n);
+  const batch = first.begin();
+  batch.put(bytes('k'), bytes('v'), 7n);
+  batch.sent();
+  const closing = first.close();
+  batch.flush(); // written while the close flushes: the files may hold more than that flush
+  await closing;
+  assert.throws(() => first.begin(), (e: unknown) => isSluiceError(e, 'SLC_STATE'));
+  bootAgain(dir, 4);
+  const rebooted = PartitionStore.open(lmdbBackend, dir, 'seen', 4, 'g-seen-changelog', log);
+  assert.is(rebooted.position, 0n);
+  assert.ok(lines.some((l) => l.msg.includes('left open when the machine went down')));
+  await rebooted.close();
+});
+
 for (const [damage, harm] of [
   ['truncated', (path: string) => truncateSync(path, 5000)],
   ['zeroed', (path: string) => writeFileSync(path, Buffer.alloc(16384))],
@@ -221,7 +239,7 @@ for (const [damage, harm] of [
     const { log, lines } = recordingLog();
     const first = PartitionStore.open(lmdbBackend, dir, 'seen', 0, 'g-seen-changelog', log);
     first.store.write(Array.from({ length: 3000 }, (_, i) => [bytes(`key-${i}`), Buffer.alloc(100, i)] as const));
-    await first.checkpoint(3000n);
+    first.checkpoint(3000n);
     await first.close();
     harm(join(dir, 'seen', '0', 'data', 'data.mdb'));
     const rebuilt = PartitionStore.open(lmdbBackend, dir, 'seen', 0, 'g-seen-changelog', log);
