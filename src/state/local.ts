@@ -21,12 +21,14 @@ export function openFlowStore(stateDir: string, flow: string, name: string, back
     log.info({ flow, store: name, path: dir }, 'state store emptied: the flow\'s source reads its input from the start every run');
     rmSync(dir, { recursive: true, force: true });
   }
+  // no changelog behind it: every write is flushed, but in a store the next run empties anyway
+  const options = { flush: fresh ? 'never' : 'every-write' } as const;
   try {
-    return lmdbBackend.open(dir, { flush: fresh ? 'never' : 'every-write' });
+    return lmdbBackend.open(dir, options);
   } catch (error) {
     if (!isSluiceError(error, 'SLC_STORE_CORRUPT')) throw error;
     log.warn({ flow, store: name, path: dir, err: error }, 'state store corrupt: starting it empty (local mode has no changelog)');
     rmSync(dir, { recursive: true, force: true });
-    return lmdbBackend.open(dir, { flush: fresh ? 'never' : 'every-write' });
+    return lmdbBackend.open(dir, options);
   }
 }

@@ -126,7 +126,7 @@ export class PartitionStore {
       const restoreWrites = this.#restoreWrites;
       if (this.#onDisk()) {
         await this.store.sync();
-        syncDirectory(join(this.dir, 'data'));
+        syncDirectory(this.#dataDir());
         if (quiet && this.inFlight.length === 0 && this.#restoreWrites === restoreWrites) writeCheckpoint(this.dir, this.changelog, this.partition, this.position, { closed: true });
       }
     } catch {
@@ -137,7 +137,11 @@ export class PartitionStore {
     }
   }
 
+  #dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
   #onDisk(): boolean {
-    return this.dir !== '' && existsSync(join(this.dir, 'data'));
+    return this.dir !== '' && existsSync(this.#dataDir());
   }
 }
