@@ -1,10 +1,11 @@
 // Core micro benchmark: the same corpus, the same process, every case side by side: per flow its
 // shipped corpus and a well-formed-only one; JSON.parse with ajv and with the other JS validators
 // (bench/js-validators.ts; not in --quick runs), the core's bare scan (schema true), the core.
-//   npm run bench:core [-- --mb 8 --rounds 15 --warmup 5 | --quick] [--out FILE]
-// One iteration = one pass over a flow's whole corpus. The cases alternate round by round (a burst
-// of load from elsewhere on a shared machine then hits every case alike, so the ratios between
-// them hold); figures are medians over the rounds after warm-up. A correctness gate runs first:
+//   npm run bench:core [-- --mb 8 --rounds 15 --warmup 5 | --quick] [--require-simdjson] [--out FILE]
+// One iteration = one pass over a flow's whole corpus, timed by tinybench. The cases take turns in
+// blocks of five passes (bench/alternate.ts: a burst of load from elsewhere on a shared machine
+// then hits every case alike, so the ratios between them hold); figures are medians over the
+// passes after warm-up. A correctness gate runs first:
 // the core's verdict must equal ajv(JSON.parse(x)) on every message (with a strict UTF-8 decode;
 // what the core rejects on purpose and JSON.parse + ajv cannot see — duplicate declared keys, the
 // depth and size limits — excluded), and simdjson's must equal JSON.parse's (what simdjson
@@ -21,6 +22,7 @@ import { compileSchema } from '../src/index.ts';
 import { packageRoot } from '../src/package-root.ts';
 import { buildCorpus, type Corpus, WELL_FORMED } from './corpus.ts';
 import { CFWORKER_CASE, HYPERJUMP_CASE, loadJsValidators, type JsValidators } from './js-validators.ts';
+import { median, runAlternating } from './alternate.ts';
 import { resultHeader } from './meta.ts';
 import { loadSimdjson, type SimdjsonPeer } from './simdjson/peer.ts';
 
@@ -31,6 +33,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     /** A few seconds in all: the CI gate's run. */
     quick: { type: 'boolean', default: false },
+    /** Fail (exit 1) instead of skipping the simdjson rows when the peer cannot be built: CI has the toolchain. */
+    'require-simdjson': { type: 'boolean', default: false },
     out: { type: 'string', default: join(packageRoot, 'bench', 'results', 'core.json') },
   },
 });
@@ -162,11 +166,6 @@ function spin(ns: number): void {
   for (let used = process.cpuUsage(started); used.user + used.system < ns / 1000; used = process.cpuUsage(started));
 }
 
-function median(sorted: number[]): number {
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsValidators): { results: CaseResult[]; ratios: Ratio[] } {
   const { messages, schema } = corpus;
   const decoder = new TextDecoder();
@@ -244,32 +243,17 @@ function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsVa
       }
     };
   }
-  const names = Object.keys(cases);
-  const wall = new Map<string, number[]>(names.map((name) => [name, []]));
-  const cpu = new Map<string, number[]>(names.map((name) => [name, []]));
-  for (let round = 0; round < config.warmup + config.rounds; round++) {
-    for (const name of names) {
-      collectGarbage?.(); // the previous case's garbage is not billed to this one
-      const cpuStarted = process.cpuUsage();
-      const started = performance.now();
-      cases[name]!();
-      const elapsed = performance.now() - started;
-      const used = process.cpuUsage(cpuStarted);
-      if (round < config.warmup) continue;
-      wall.get(name)!.push(elapsed);
-      cpu.get(name)!.push((used.user + used.system) / 1000);
-    }
-  }
+  // warm-up iterations untimed, then the cases in turn, five passes each (bench/alternate.ts)
+  const times = runAlternating(cases, { warmup: config.warmup, rounds: config.rounds, beforeEach: collectGarbage });
   if (sink === -1) console.log('unreachable');
-  const results = names.map((name) => {
-    const sorted = [...wall.get(name)!].sort((a, b) => a - b);
-    const medianMs = median(sorted);
-    const cpuMedianMs = median([...cpu.get(name)!].sort((a, b) => a - b));
+  const results = [...times].map(([name, { wall, cpu }]) => {
+    const medianMs = median(wall);
+    const cpuMedianMs = median(cpu);
     return {
       flow: corpus.flow,
       case: name,
       medianMs,
-      minMs: sorted[0]!,
+      minMs: wall[0]!,
       cpuMedianMs,
       messagesPerSecond: messages.length / (medianMs / 1000),
       megabytesPerSecond: corpus.bytes / 1e6 / (medianMs / 1000),
@@ -278,14 +262,11 @@ function measure(corpus: Corpus, simdjson: SimdjsonPeer | undefined, peers: JsVa
     };
   });
   // Ratios from CPU time, which a busy machine's other processes do not inflate as they do wall
-  // time: one per round from two passes run back to back, then the median.
-  const core = cpu.get(CORE_CASE)!;
+  // time: one per pair of passes run in the same block, then the median.
+  const core = times.get(CORE_CASE)!.cpu;
   const ratios = [AJV_CASE, CFWORKER_CASE, HYPERJUMP_CASE, SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]
-    .filter((peer) => cpu.has(peer))
-    .map((peer) => {
-      const paired = cpu.get(peer)!.map((ms, round) => ms / core[round]!);
-      return { flow: corpus.flow, peer, speedup: median(paired.sort((a, b) => a - b)) };
-    });
+    .filter((peer) => times.has(peer))
+    .map((peer) => ({ flow: corpus.flow, peer, speedup: median(times.get(peer)!.cpu.map((ms, i) => ms / core[i]!)) }));
   return { results, ratios };
 }
 
@@ -298,6 +279,10 @@ for (const flow of ['content', 'campaign', 'campaign-keywords'].flatMap((f) => [
   const corpus = buildCorpus(flow, config.mb * (1 << 20));
   const peer = loadSimdjson(corpus.extract, corpus.messages.reduce((max, m) => Math.max(max, m.length), 0));
   const simdjson = 'skipped' in peer ? undefined : peer;
+  if ('skipped' in peer && args['require-simdjson']) {
+    console.error(`bench:core: the simdjson-wasm rows are required (--require-simdjson) but cannot run: ${peer.skipped}`);
+    process.exit(1);
+  }
   if ('skipped' in peer && skipped.length === 0) {
     for (const name of [SIMDJSON_PARSE_CASE, SIMDJSON_EXTRACT_CASE]) skipped.push({ case: name, reason: peer.skipped });
     console.log(`simdjson-wasm rows skipped: ${peer.skipped}`);

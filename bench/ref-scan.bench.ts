@@ -3,9 +3,11 @@
 // currency" as if/then), the same without the if/then, and as they were before (the uuid an
 // inline pattern, the $defs written in place, no if/then); and the first two with an applicator
 // beside them (the tape, which every `$ref`, format and if/then took before the scan decided
-// them). Medians of 7 rounds over the campaign corpus, ns per message, in one run:
+// them). Medians of 7 passes over the campaign corpus on tinybench, the variants in turn
+// (bench/alternate.ts), ns per message, in one run:
 // `npx tsx bench/ref-scan.bench.ts`.
 import { readFileSync } from 'node:fs';
+import { median, runAlternating } from './alternate.ts';
 import { buildCorpus } from './corpus.ts';
 import { compileSchema } from '../src/core/validator.ts';
 
@@ -33,18 +35,20 @@ const variants: Record<string, object> = {
   'without the if/then, on the tape': onTape(unconditional),
 };
 const validators = Object.entries(variants).map(([name, rules]) => [name, compileSchema(rules as never, { assertFormats: true, extract: ['/eventId', '/type'] })] as const);
-const ns = new Map<string, number[]>();
-for (let round = 0; round < 7; round++) {
-  for (const [name, validator] of validators) {
-    const started = process.hrtime.bigint();
-    let valid = 0;
-    for (let start = 0; start < corpus.length; ) {
-      const n = validator.check(corpus, start);
-      for (let i = 0; i < n; i++) valid += validator.ok(i) ? 1 : 0;
-      start += n;
-    }
-    if (!ns.has(name)) console.log(`${name}: ${valid} of ${corpus.length} valid`);
-    ns.set(name, [...(ns.get(name) ?? []), Number(process.hrtime.bigint() - started) / corpus.length]);
-  }
-}
-for (const [name, rounds] of ns) console.log(`${name.padEnd(34)} ${Math.round(rounds.sort((a, b) => a - b)[3]!)} ns/msg`);
+const valid = new Map<string, number>();
+const cases = Object.fromEntries(
+  validators.map(([name, validator]) => [
+    name,
+    () => {
+      let count = 0;
+      for (let start = 0; start < corpus.length; ) {
+        const n = validator.check(corpus, start);
+        for (let i = 0; i < n; i++) count += validator.ok(i) ? 1 : 0;
+        start += n;
+      }
+      valid.set(name, count);
+    },
+  ]),
+);
+const times = runAlternating(cases, { warmup: 1, rounds: 7, block: 1 });
+for (const [name, { wall }] of times) console.log(`${name.padEnd(34)} ${Math.round((median(wall) * 1e6) / corpus.length)} ns/msg (${valid.get(name)} of ${corpus.length} valid)`);

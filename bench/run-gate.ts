@@ -1,4 +1,4 @@
-// npm run bench:gate -- --baseline FILE [--current FILE | --quick --attempts N] [--tolerance "kind=N%"]...
+// npm run bench:gate -- --baseline FILE [--current FILE | --quick --attempts N [--require-simdjson]] [--tolerance "kind=N%"]...
 // Compares a run against a baseline (bench/gate.ts) and exits 1 with the table when a gated figure
 // regressed past its tolerance, 2 when the input is wrong, 0 otherwise. Without --current it runs
 // the core suite now (--quick: a few seconds, as CI does), again when a figure fails, up to
@@ -13,7 +13,7 @@ import { compare, parseTolerance, table, type Row, type SuiteResult, type Tolera
 
 function usage(message: string): never {
   console.error(`bench:gate: ${message}`);
-  console.error('usage: npm run bench:gate -- --baseline FILE [--current FILE | --quick --attempts N] [--tolerance "kind=N%|off"]... [--all]');
+  console.error('usage: npm run bench:gate -- --baseline FILE [--current FILE | --quick --attempts N [--require-simdjson]] [--tolerance "kind=N%|off"]... [--all]');
   process.exit(2);
 }
 
@@ -32,6 +32,8 @@ const options = {
   baseline: { type: 'string' },
   current: { type: 'string' },
   quick: { type: 'boolean', default: false },
+  /** The run fails when the simdjson-wasm rows cannot run (their toolchain is missing), rather than skipping them. */
+  'require-simdjson': { type: 'boolean', default: false },
   /** Runs the suite again when a figure fails, up to N runs in all: noise rarely repeats, a regression does. */
   attempts: { type: 'string', default: '1' },
   tolerance: { type: 'string', multiple: true, default: [] as string[] },
@@ -65,7 +67,7 @@ function runSuite(): SuiteResult {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-gate-'));
   try {
     const out = join(dir, 'core.json');
-    const args = [join(packageRoot, 'bench', 'core.bench.ts'), ...(parsed.quick ? ['--quick'] : []), '--out', out];
+    const args = [join(packageRoot, 'bench', 'core.bench.ts'), ...(parsed.quick ? ['--quick'] : []), ...(parsed['require-simdjson'] ? ['--require-simdjson'] : []), '--out', out];
     const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], { cwd: packageRoot, stdio: 'inherit' });
     if (run.status !== 0) {
       console.error('bench:gate: the core suite failed (see above)');
