@@ -1,6 +1,16 @@
 // Per-flow counters and the end-to-end latency histogram (HDR, microseconds) behind the progress
 // line and the run summary.
-import { build, type Histogram } from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type { Histogram } from 'hdr-histogram-js';
+
+/**
+ * hdr-histogram-js's build, loaded when a flow's first histogram is used (synchronously):
+ * importing the package costs about 20 ms of start-up that `sluice check`, which builds flows but
+ * runs none, never needs.
+ */
+let buildHistogram: typeof import('hdr-histogram-js').build | undefined;
+const histogram = (highestTrackableValue: number): Histogram =>
+  (buildHistogram ??= (createRequire(import.meta.url)('hdr-histogram-js') as typeof import('hdr-histogram-js')).build)({ numberOfSignificantValueDigits: 3, highestTrackableValue });
 
 export class FlowStats {
   readonly flow: string;
@@ -17,15 +27,23 @@ export class FlowStats {
   readonly failedByReason = new Map<string, number>();
   /** Filtered records by the stage that let them go (a filter, a dedupe, a latest). */
   readonly filteredByStage = new Map<string, number>();
-  /** Read -> written, microseconds. */
-  readonly latency: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 3_600_000_000 });
-  /** Producer timestamp -> hand-over to the flow, of the oldest message of each batch, milliseconds. */
-  readonly sourceLag: Histogram = build({ numberOfSignificantValueDigits: 3, highestTrackableValue: 86_400_000 });
   readonly startedAt = performance.now();
   endedAt = 0;
+  #latency: Histogram | undefined;
+  #sourceLag: Histogram | undefined;
 
   constructor(flow: string) {
     this.flow = flow;
+  }
+
+  /** Read -> written, microseconds (made on first use). */
+  get latency(): Histogram {
+    return (this.#latency ??= histogram(3_600_000_000));
+  }
+
+  /** Producer timestamp -> hand-over to the flow, of the oldest message of each batch, milliseconds (made on first use). */
+  get sourceLag(): Histogram {
+    return (this.#sourceLag ??= histogram(86_400_000));
   }
 
   countInvalid(code: string, messages = 1): void {

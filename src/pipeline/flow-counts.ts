@@ -128,9 +128,10 @@ export class FlowCounts {
     this.#stats.written += outputs;
     if (outputs > 0) this.#metrics.out.inc(outputs);
     const latency = this.#metrics.latency;
+    const histogram = this.#stats.latency;
     for (const received of receivedAt) {
       const micros = Math.max(1, Math.round((now - received) * 1000));
-      this.#stats.latency.recordValue(micros);
+      histogram.recordValue(micros);
       latency.record(micros / 1e6);
     }
   }
