@@ -49,7 +49,7 @@ function depthLimit(value: string): number {
 }
 
 async function run(options: { config: string; summaryJson?: string }): Promise<number> {
-  const [{ loadConfig }, { createLogger }, { startLocalServices }, { Metrics }, { startOpsServer }, { FlowSupervisor, reloadOnChange }] = await Promise.all([
+  const [{ loadConfig }, { createLogger }, { startLocalServices }, { Metrics }, { startOpsServer }, { FlowSupervisor, loadRunLibraries, reloadOnChange }] = await Promise.all([
     import('./pipeline/load.ts'),
     import('./observe/logger.ts'),
     import('./io/http/local-server.ts'),
@@ -61,7 +61,16 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   const logger = createLogger(config.settings.log, config.logDir);
   for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
   logger.debug({ config: config.resolved }, 'configuration');
-  const localServices = await startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
+  const starting = startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
+  starting.catch(() => undefined); // a failure to start is thrown below, once the libraries are loaded
+  // the flows' libraries are imported while the local services' worker starts on another core
+  try {
+    await loadRunLibraries(config);
+  } catch (error) {
+    await starting.then((services) => services.stop(), () => undefined);
+    throw error;
+  }
+  const localServices = await starting;
   let supervisor: InstanceType<typeof FlowSupervisor>;
   let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {

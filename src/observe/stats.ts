@@ -3,14 +3,18 @@
 import { createRequire } from 'node:module';
 import type { Histogram } from 'hdr-histogram-js';
 
-/**
- * hdr-histogram-js's build, loaded when a flow's first histogram is used (synchronously):
- * importing the package costs about 20 ms of start-up that `sluice check`, which builds flows but
- * runs none, never needs.
- */
 let buildHistogram: typeof import('hdr-histogram-js').build | undefined;
-const histogram = (highestTrackableValue: number): Histogram =>
-  (buildHistogram ??= (createRequire(import.meta.url)('hdr-histogram-js') as typeof import('hdr-histogram-js')).build)({ numberOfSignificantValueDigits: 3, highestTrackableValue });
+
+/**
+ * hdr-histogram-js's build, imported on the first call (synchronously): by `sluice run` before its
+ * flows start, else when a flow's first histogram is used. Importing the package costs about 20 ms
+ * of start-up that `sluice check`, which builds flows but runs none, never needs.
+ */
+export function loadHistograms(): typeof import('hdr-histogram-js').build {
+  return (buildHistogram ??= (createRequire(import.meta.url)('hdr-histogram-js') as typeof import('hdr-histogram-js')).build);
+}
+
+const histogram = (highestTrackableValue: number): Histogram => loadHistograms()({ numberOfSignificantValueDigits: 3, highestTrackableValue });
 
 export class FlowStats {
   readonly flow: string;

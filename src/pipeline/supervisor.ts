@@ -13,15 +13,29 @@ import { loadHttpClient } from '../io/http/service.ts';
 import { loadConfig, resourcesOf, type SluiceConfig } from './load.ts';
 import { type ConfigProblem, SluiceError } from '../errors.ts';
 import type { StateQueries } from '../component/state.ts';
-import type { FlowStats } from '../observe/stats.ts';
+import { type FlowStats, loadHistograms } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { type Flow } from './flow.ts';
 import { buildFlows } from './build.ts';
 import * as registry from './registry.ts';
+import { loadStoreLibraries } from '../state/manager.ts';
 import { TableSet } from './tables.ts';
 import type { FlowTopology } from './topology.ts';
 
 export type ReloadTrigger = 'signal' | 'file-change' | 'request';
+
+/**
+ * The libraries the flows reach for at their first records, imported now: the HTTP client when
+ * services are configured, the stores' library when a stage keeps state, the latency histograms.
+ * `sluice run` calls it while its local services start (their worker boots on the other core), so
+ * neither a record nor the run's throughput waits for an import; `check`, which runs no flow,
+ * imports none of them.
+ */
+export async function loadRunLibraries(config: SluiceConfig): Promise<void> {
+  loadHistograms();
+  loadStoreLibraries(config.flows.flatMap((flow) => flow.nodes.flatMap((n) => (n.role === 'stage' ? (registry.stages[n.kind]?.stores?.(n.config) ?? []) : []))));
+  if (Object.keys(config.settings.services).length > 0) await loadHttpClient();
+}
 
 /** What a reload did; `rejected` left every flow as it was, `skipped` came while stopping or after the run. */
 export interface ReloadOutcome {
@@ -138,8 +152,8 @@ export class FlowSupervisor {
 
   /** Runs the flows until every one has ended; one failing stops the others and rejects. */
   async run(): Promise<void> {
-    // the HTTP client before the first record is read: its import is not part of any record's latency
-    if (Object.keys(this.#config.settings.services).length > 0) await loadHttpClient();
+    // (done already when `sluice run` started the flows: then this costs nothing)
+    await loadRunLibraries(this.#config);
     this.#running = !this.#stopping;
     if (this.#running) for (const member of this.#members.values()) this.#start(member);
     for (;;) {

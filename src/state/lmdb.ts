@@ -12,8 +12,9 @@ import type { StoreScan } from '../component/state.ts';
 import type { KeyValueStore, StoreBackend, StoreFlush, StoreWrite } from './store.ts';
 
 /**
- * lmdb's open, loaded when the first store opens (synchronously, as stores open): importing the
- * package costs about 40 ms of start-up that commands and flows without state never need.
+ * lmdb's open, loaded when the first store opens (synchronously, as stores open) or when the
+ * backend's `load` is called: importing the package costs about 40 ms of start-up that commands
+ * and flows without state never need.
  */
 let openDatabase: typeof import('lmdb').open | undefined;
 const lmdbOpen = (): typeof import('lmdb').open => (openDatabase ??= (createRequire(import.meta.url)('lmdb') as typeof import('lmdb')).open);
@@ -156,4 +157,4 @@ export class LmdbStore implements KeyValueStore {
   }
 }
 
-export const lmdbBackend: StoreBackend = { name: 'lmdb', open: (dir, options) => new LmdbStore(dir, options) };
+export const lmdbBackend: StoreBackend = { name: 'lmdb', open: (dir, options) => new LmdbStore(dir, options), load: () => void lmdbOpen() };

@@ -26,6 +26,11 @@ export interface StateManagerOptions {
 
 const BACKENDS: Readonly<Record<StoreDeclaration['backend'], StoreBackend>> = { lmdb: lmdbBackend, memory: memoryBackend };
 
+/** Imports the libraries of the backends these stores are kept in, before their first open. */
+export function loadStoreLibraries(stores: readonly StoreDeclaration[]): void {
+  for (const store of stores) BACKENDS[store.backend].load?.();
+}
+
 const id = (store: string, partition: number) => `${store}\u0000${partition}`;
 
 /** A store's checkpoint to write once the batches in flight when its changelog end was read have ended. */

@@ -15,4 +15,6 @@ export interface StoreBackend {
   readonly name: StoreBackendName;
   /** Opens the store in `dir`, creating it when absent; its writes are flushed on every write unless `flush` says otherwise. */
   open(dir: string, options?: { flush?: StoreFlush }): KeyValueStore;
+  /** Imports its library now rather than at the first open (`sluice run`, before its flows start). */
+  load?(): void;
 }
