@@ -1,14 +1,16 @@
 // State store candidates side by side: a plain Map, lmdb, classic-level (LevelDB).
 //   npm run bench:state [-- --keys 200000 --rounds 5]
-// Per candidate and round: put µs (writes applied in batches of 1,000, as a batch transaction's
-// flush applies them), get µs (random reads of present keys), bytes per key (the store's files on
-// disk; for the Map, heap growth) and restore rate (changelog-sized batches of 5,000 into an empty
-// store, keys/s). Figures are medians over the rounds. A candidate whose library is not installed
+// Per candidate, on tinybench, each timed iteration on a fresh store: put µs (writes applied in
+// batches of 1,000, as a batch transaction's flush applies them), get µs (random reads of present
+// keys), bytes per key (the store's files on disk after the puts; for the Map, heap growth) and
+// restore rate (changelog-sized batches of 5,000 into an empty store, keys/s). Figures are medians
+// over the --rounds iterations. A candidate whose library is not installed
 // is reported as such: only the chosen one is a dependency.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
 import { prng } from '../scripts/support/random.ts';
 
 const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
@@ -115,10 +117,8 @@ function entries(seed: number): [Uint8Array, Uint8Array][] {
   return out;
 }
 
-async function writeAll(store: Candidate, data: readonly [Uint8Array, Uint8Array][], batch: number): Promise<number> {
-  const start = performance.now();
+async function writeAll(store: Candidate, data: readonly [Uint8Array, Uint8Array][], batch: number): Promise<void> {
   for (let i = 0; i < data.length; i += batch) await store.writeBatch(data.slice(i, i + batch));
-  return performance.now() - start;
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -126,47 +126,93 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const data = entries(16);
 const order = prng(61);
 const probes = Array.from({ length: 100_000 }, () => data[Math.floor(order() * data.length)]![0]);
-const results: Record<string, { putUs: number[]; getUs: number[]; bytesPerKey: number[]; restorePerS: number[] }> = {};
-const missing: string[] = [];
 
-for (let round = 0; round < rounds; round++) {
-  for (const [name, open] of candidates) {
-    if (missing.includes(name)) continue;
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
-    try {
-      let store: Candidate;
-      try {
-        store = await open(dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-        missing.push(name);
-        continue;
-      }
-      const row = (results[name] ??= { putUs: [], getUs: [], bytesPerKey: [], restorePerS: [] });
-      row.putUs.push(((await writeAll(store, data, 1_000)) * 1000) / data.length);
-      let found = 0;
-      const start = performance.now();
-      for (const key of probes) if (store.get(key) !== undefined) found++;
-      row.getUs.push(((performance.now() - start) * 1000) / probes.length);
-      if (found !== probes.length) throw new Error(`${name}: ${probes.length - found} keys not found`);
-      row.bytesPerKey.push(store.size() / data.length);
-      await store.close();
-      const restoreDir = join(dir, 'restore');
-      mkdirSync(restoreDir);
-      const restored = await open(restoreDir);
-      row.restorePerS.push(data.length / ((await writeAll(restored, data, 5_000)) / 1000));
-      await restored.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+/** Whether the candidate's library is installed: only the chosen one is a dependency. */
+async function installed(open: Open): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
+  try {
+    await (await open(dir)).close();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-console.log(`state stores: ${keyCount} keys (~36 B key, 24 B value), median of ${rounds} rounds, ${process.version}`);
-console.log('store          put µs  get µs  bytes/key  restore keys/s');
-for (const [name, row] of Object.entries(results)) {
-  console.log(
-    `${name.padEnd(14)} ${median(row.putUs).toFixed(2).padStart(6)}  ${median(row.getUs).toFixed(2).padStart(6)}  ${median(row.bytesPerKey).toFixed(0).padStart(9)}  ${Math.round(median(row.restorePerS)).toString().padStart(14)}`,
+/** A fresh store in a directory of its own for each timed iteration, closed and removed after it (its size read first). */
+function freshStore(open: Open, sizes?: number[]) {
+  let dir = '';
+  let store: Candidate;
+  return {
+    store: () => store,
+    hooks: {
+      async beforeEach() {
+        dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
+        store = await open(dir);
+      },
+      async afterEach(this: unknown, mode?: string) {
+        if (mode === 'run') sizes?.push(store.size() / data.length);
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    },
+  };
+}
+
+const bench = new Bench({ iterations: rounds, time: 0, warmup: false, throws: true });
+const bytesPerKey = new Map<string, number[]>();
+const missing: string[] = [];
+for (const [name, open] of candidates) {
+  if (!(await installed(open))) {
+    missing.push(name);
+    continue;
+  }
+  const sizes: number[] = [];
+  bytesPerKey.set(name, sizes);
+  const put = freshStore(open, sizes);
+  bench.add(`${name} put`, () => writeAll(put.store(), data, 1_000), put.hooks);
+  // the reads: one store filled once, then random reads of present keys
+  let dir = '';
+  let filled: Candidate;
+  bench.add(
+    `${name} get`,
+    () => {
+      let found = 0;
+      for (const key of probes) if (filled.get(key) !== undefined) found++;
+      if (found !== probes.length) throw new Error(`${name}: ${probes.length - found} keys not found`);
+    },
+    {
+      async beforeAll() {
+        dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
+        filled = await open(dir);
+        await writeAll(filled, data, 5_000);
+      },
+      async afterAll() {
+        await filled.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    },
   );
+  const restore = freshStore(open);
+  bench.add(`${name} restore`, () => writeAll(restore.store(), data, 5_000), restore.hooks);
+}
+await bench.run();
+
+/** tinybench's median of a task's iterations, in milliseconds. */
+function medianMs(task: string): number {
+  const result = bench.getTask(task)!.result;
+  if (result.state !== 'completed') throw new Error(`${task}: ${result.state === 'errored' ? result.error.message : result.state}`);
+  return result.latency.p50;
+}
+
+console.log(`state stores: ${keyCount} keys (~36 B key, 24 B value), median of ${rounds} iterations on tinybench, ${process.version}`);
+console.log('store          put µs  get µs  bytes/key  restore keys/s');
+for (const [name, sizes] of bytesPerKey) {
+  const putUs = (medianMs(`${name} put`) * 1000) / data.length;
+  const getUs = (medianMs(`${name} get`) * 1000) / probes.length;
+  const restorePerS = data.length / (medianMs(`${name} restore`) / 1000);
+  console.log(`${name.padEnd(14)} ${putUs.toFixed(2).padStart(6)}  ${getUs.toFixed(2).padStart(6)}  ${median(sizes).toFixed(0).padStart(9)}  ${Math.round(restorePerS).toString().padStart(14)}`);
 }
 for (const name of missing) console.log(`${name.padEnd(14)} not installed (npm install --no-save ${name} to compare)`);
