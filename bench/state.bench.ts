@@ -6,12 +6,13 @@
 // restore rate (changelog-sized batches of 5,000 into an empty store, keys/s). Figures are medians
 // over the --rounds iterations. A candidate whose library is not installed
 // is reported as such: only the chosen one is a dependency.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { prng } from '../scripts/support/random.ts';
+import { median } from './alternate.ts';
 
 const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
 const keyCount = Number(args.keys);
@@ -121,8 +122,6 @@ async function writeAll(store: Candidate, data: readonly [Uint8Array, Uint8Array
   for (let i = 0; i < data.length; i += batch) await store.writeBatch(data.slice(i, i + batch));
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
 const data = entries(16);
 const order = prng(61);
 const probes = Array.from({ length: 100_000 }, () => data[Math.floor(order() * data.length)]![0]);
@@ -152,7 +151,7 @@ function freshStore(open: Open, sizes?: number[]) {
         dir = mkdtempSync(join(tmpdir(), 'sluice-bench-state-'));
         store = await open(dir);
       },
-      async afterEach(this: unknown, mode?: string) {
+      async afterEach(mode?: string) {
         if (mode === 'run') sizes?.push(store.size() / data.length);
         await store.close();
         rmSync(dir, { recursive: true, force: true });

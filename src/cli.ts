@@ -61,16 +61,12 @@ async function run(options: { config: string; summaryJson?: string }): Promise<n
   const logger = createLogger(config.settings.log, config.logDir);
   for (const w of config.warnings) logger.warn({ file: w.file, key: w.path }, w.message);
   logger.debug({ config: config.resolved }, 'configuration');
-  const starting = startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file']));
-  starting.catch(() => undefined); // a failure to start is thrown below, once the libraries are loaded
-  // the flows' libraries are imported while the local services' worker starts on another core
-  try {
-    await loadRunLibraries(config);
-  } catch (error) {
-    await starting.then((services) => services.stop(), () => undefined);
-    throw error;
-  }
-  const localServices = await starting;
+  // the flows' libraries are imported while the local services' worker starts on another core (a
+  // worker left starting after a failure unrefs itself once it listens: it holds no exit back)
+  const [localServices] = await Promise.all([
+    startLocalServices(config.settings['local-services'], (name, template) => config.dirOf(['local-services', name, 'routes', template, 'file'])),
+    loadRunLibraries(config),
+  ]);
   let supervisor: InstanceType<typeof FlowSupervisor>;
   let ops: Awaited<ReturnType<typeof startOpsServer>>;
   try {

@@ -4,11 +4,11 @@
 // ops route's JSON: the store's keys and bytes per partition, or a key's value and partition.
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { QueryableState, StoreDeclaration } from './component/state.ts';
+import type { QueryableState } from './component/state.ts';
 import { isSluiceError, SluiceError } from './errors.ts';
 import { answerStateQuery } from './observe/state-route.ts';
+import { declaredStores } from './pipeline/changelogs.ts';
 import { loadConfig } from './pipeline/load.ts';
-import * as registry from './pipeline/registry.ts';
 import type { FlowTopology } from './pipeline/topology.ts';
 import { leftOpenOnAnotherBoot } from './state/checkpoint.ts';
 import { LmdbStore } from './state/lmdb.ts';
@@ -30,11 +30,6 @@ export interface StateCommandOptions {
 const EXIT_NOT_FOUND = 1;
 
 const usage = (message: string) => new SluiceError('SLC_USAGE', message);
-
-/** The stores the flow's stages declare (their codecs with them). */
-function declaredStores(flow: FlowTopology): StoreDeclaration[] {
-  return flow.nodes.filter((n) => n.role === 'stage').flatMap((n) => registry.stages[n.kind]?.stores?.(n.config) ?? []);
-}
 
 /**
  * Where a store's files are: a Kafka source keeps one directory per input partition

@@ -2,6 +2,7 @@
 // a Kafka source, named after the source's group (<group>-<store>-changelog), compacted and
 // partitioned like the source's topic (a flow split at a key-by: like the flow's input). `sluice topics create` creates them, `check --describe`
 // lists them.
+import type { StoreDeclaration } from '../component/state.ts';
 import { changelogTopic } from '../state/changelog.ts';
 import * as registry from './registry.ts';
 
@@ -22,13 +23,15 @@ export interface FlowChangelog {
   readonly input: string;
 }
 
+/** The stores the flow's stages declare (their codecs with them). */
+export function declaredStores(topology: StatefulTopology): StoreDeclaration[] {
+  return topology.nodes.filter((n) => n.role === 'stage').flatMap((n) => registry.stages[n.kind]?.stores?.(n.config) ?? []);
+}
+
 export function changelogsOf(topology: StatefulTopology): FlowChangelog[] {
   const source = topology.nodes.find((n) => n.role === 'source');
   if (source?.kind !== 'kafka') return [];
   const group = String(source.config['group-id']);
   const input = topology.repartition?.input ?? String(source.config.topic);
-  return topology.nodes
-    .filter((n) => n.role === 'stage')
-    .flatMap((n) => registry.stages[n.kind]?.stores?.(n.config) ?? [])
-    .map(({ name }) => ({ flow: topology.flow, group, store: name, topic: changelogTopic(group, name), input }));
+  return declaredStores(topology).map(({ name }) => ({ flow: topology.flow, group, store: name, topic: changelogTopic(group, name), input }));
 }

@@ -17,6 +17,7 @@ import { type FlowStats, loadHistograms } from '../observe/stats.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { type Flow } from './flow.ts';
 import { buildFlows } from './build.ts';
+import { declaredStores } from './changelogs.ts';
 import * as registry from './registry.ts';
 import { loadStoreLibraries } from '../state/manager.ts';
 import { TableSet } from './tables.ts';
@@ -33,7 +34,7 @@ export type ReloadTrigger = 'signal' | 'file-change' | 'request';
  */
 export async function loadRunLibraries(config: SluiceConfig): Promise<void> {
   loadHistograms();
-  loadStoreLibraries(config.flows.flatMap((flow) => flow.nodes.flatMap((n) => (n.role === 'stage' ? (registry.stages[n.kind]?.stores?.(n.config) ?? []) : []))));
+  loadStoreLibraries(config.flows.filter((flow) => flow.enabled).flatMap(declaredStores));
   if (Object.keys(config.settings.services).length > 0) await loadHttpClient();
 }
 

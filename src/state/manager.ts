@@ -170,10 +170,8 @@ export class StateManager {
 
   /** With no batch in flight, the store holds its changelog to the end (unless it awaits a refresh: then to where it stands). */
   async #checkpointAtEnd(store: PartitionStore): Promise<void> {
-    if (this.#restoring.has(store) || this.#unrefreshed.has(store)) {
-      if (!this.#restoring.has(store)) store.checkpoint(store.position);
-      return;
-    }
+    if (this.#restoring.has(store)) return;
+    if (this.#unrefreshed.has(store)) return store.checkpoint(store.position);
     const end = await this.#options.reader.endOffset(store.changelog, store.partition);
     if (store.inFlight.length === 0) store.checkpoint(end);
   }
